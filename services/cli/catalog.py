@@ -1,0 +1,16 @@
+"""Which services exist, and how to build each: the CLI's only knowledge of them."""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+SERVICE_MODULES = {
+    "config": "services.config.main",
+}
+
+
+def service_module(name: str) -> ModuleType:
+    if name not in SERVICE_MODULES:
+        raise SystemExit(f"unknown service {name!r}; choose one of {', '.join(SERVICE_MODULES)}")
+    return importlib.import_module(SERVICE_MODULES[name])

@@ -1,0 +1,192 @@
+"""Config use cases: save, read, delete and verify providers over the event store."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, replace
+
+from services.config import domain, verification
+from services.config.domain import Check, ProviderInput, ProviderView
+from services.config.projection import ProviderReadModel, sealed_secrets, view_from_event
+from services.core.errors import Conflict, FailedPrecondition, NotFound, PreconditionViolation, require
+from services.core.event_store import NEW_AGGREGATE, EventStore
+from services.core.events import new_event
+from services.core.generated.postroom.v1 import events_pb2
+from services.core.ids import uuid7
+from services.core.projection import ProjectionRunner
+from services.core.secret_box import SecretBox
+from services.core.settings import Settings
+
+READ_YOUR_WRITES_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class CurrentProvider:
+    view: ProviderView | None
+    last_seq: int            # the subject's last sequence, including a deletion
+    smtp_password_sealed: bytes = b""
+    ses_secret_sealed: bytes = b""
+
+
+class ConfigApplication:
+    def __init__(self, settings: Settings, store: EventStore, runner: ProjectionRunner, box: SecretBox) -> None:
+        self.settings = settings
+        self.store = store
+        self.runner = runner
+        self.box = box
+        self.read_model = ProviderReadModel(runner.engine)
+
+    async def save_provider(self, account_id: str, provider_id: str, version: int, settings: ProviderInput,
+                            skip_verification: bool) -> tuple[ProviderView, list[Check]]:
+        require(domain.identity_violations(account_id, provider_id, provider_required=False))
+        current = await self._current(account_id, provider_id) if provider_id else CurrentProvider(None, 0)
+        _check_version(current, version)
+        require(domain.settings_violations(settings, password_stored=bool(current.smtp_password_sealed),
+                                           secret_key_stored=bool(current.ses_secret_sealed),
+                                           allow_custom_host=self.settings.allow_custom_smtp_host))
+        provider_id = provider_id or str(uuid7())
+        settings = domain.with_defaults(self._with_stored_secrets(settings, current, account_id, provider_id))
+        checks = [] if skip_verification else await self._live_checks(settings)
+        _refuse_failed(checks)
+        event = new_event(self._saved_event(account_id, provider_id, settings), account_id=account_id,
+                          aggregate_type="provider", aggregate_id=provider_id)
+        appended = await self.store.append(event, expected_sequence=current.last_seq)
+        await self.runner.wait_for(appended.stream_seq, READ_YOUR_WRITES_SECONDS)
+        return view_from_event(account_id, event.provider_saved, appended.stream_seq), checks
+
+    async def get_provider(self, account_id: str, provider_id: str) -> ProviderView:
+        require(domain.identity_violations(account_id, provider_id, provider_required=True))
+        view = await self.read_model.get(account_id, provider_id)
+        if view is None:
+            raise NotFound(f"provider {provider_id} not found")
+        return view
+
+    async def list_providers(self, account_id: str, page_size: int, page_token: str) -> tuple[list[ProviderView], str]:
+        require(domain.identity_violations(account_id, "", provider_required=False))
+        size = min(page_size or 50, 500)
+        views = await self.read_model.list(account_id, size, page_token)
+        return views, (views[-1].provider_id if len(views) == size else "")
+
+    async def delete_provider(self, account_id: str, provider_id: str, version: int) -> None:
+        require(domain.identity_violations(account_id, provider_id, provider_required=True))
+        current = await self._current(account_id, provider_id)
+        if current.view is None:
+            raise NotFound(f"provider {provider_id} not found")
+        if version and version != current.view.version:
+            raise Conflict(_stale(current.view.version))
+        event = new_event(events_pb2.ProviderDeleted(provider_id=provider_id), account_id=account_id,
+                          aggregate_type="provider", aggregate_id=provider_id)
+        appended = await self.store.append(event, expected_sequence=current.last_seq)
+        await self.runner.wait_for(appended.stream_seq, READ_YOUR_WRITES_SECONDS)
+
+    async def verify_saved(self, account_id: str, provider_id: str) -> list[Check]:
+        require(domain.identity_violations(account_id, provider_id, provider_required=True))
+        current = await self._current(account_id, provider_id)
+        if current.view is None:
+            raise NotFound(f"provider {provider_id} not found")
+        view = current.view
+        settings = ProviderInput(
+            name=view.name, smtp_host=view.smtp_host, smtp_port=view.smtp_port, smtp_username=view.smtp_username,
+            smtp_password="", from_address=view.from_address, from_name=view.from_name, region=view.region,
+            ses_access_key_id=view.ses_access_key_id, max_send_rate=view.max_send_rate,
+            max_connections=view.max_connections, sns_topic_arns=view.sns_topic_arns)
+        return await self.verify_settings(self._with_stored_secrets(settings, current, account_id, provider_id))
+
+    async def verify_settings(self, settings: ProviderInput) -> list[Check]:
+        """Every check, each with its outcome; a failed syntax check skips the live ones it would break."""
+        allow = self.settings.allow_custom_smtp_host
+        host_problem = domain.host_problem(settings.smtp_host, allow)
+        port_problem = domain.port_problem(settings.smtp_port)
+        from_problem = domain.address_problem(settings.from_address)
+        checks = [_syntax_check("host", host_problem, settings.smtp_host),
+                  _syntax_check("port", port_problem, str(settings.smtp_port)),
+                  _syntax_check("from_address", from_problem, settings.from_address)]
+        if host_problem or port_problem:
+            return checks + [Check("smtp_login", False, "not tried: fix the host and port first", skipped=True)]
+        return checks + await self._live_checks(domain.with_defaults(settings))
+
+    async def _live_checks(self, settings: ProviderInput) -> list[Check]:
+        smtp = verification.check_smtp_login(
+            verification.SmtpTarget(settings.smtp_host, settings.smtp_port, settings.smtp_username,
+                                    settings.smtp_password),
+            timeout=self.settings.smtp_timeout, ca_file=self.settings.smtp_ca_file)
+        if not settings.ses_access_key_id:
+            login = await smtp
+            return [login, Check("ses_account", True, "not checked: no SES API credentials given", skipped=True)]
+        ses = verification.check_ses_account(
+            verification.SesApiTarget(settings.region, settings.ses_access_key_id, settings.ses_secret_access_key,
+                                      self.settings.ses_endpoint_url), settings.from_address)
+        login, ses_checks = await asyncio.gather(smtp, ses)
+        return [login, *ses_checks]
+
+    async def _current(self, account_id: str, provider_id: str) -> CurrentProvider:
+        last = await self.store.last_event("provider", provider_id)
+        if last is None:
+            return CurrentProvider(None, NEW_AGGREGATE)
+        if last.event.account_id != account_id:
+            raise NotFound(f"provider {provider_id} not found")
+        await self.runner.wait_for(last.stream_seq, READ_YOUR_WRITES_SECONDS)
+        view = await self.read_model.get(account_id, provider_id)
+        if view is None:
+            return CurrentProvider(None, last.stream_seq)
+        password, secret = await sealed_secrets(self.runner.engine, account_id, provider_id)
+        return CurrentProvider(view, last.stream_seq, password, secret)
+
+    def _with_stored_secrets(self, settings: ProviderInput, current: CurrentProvider, account_id: str,
+                             provider_id: str) -> ProviderInput:
+        password = settings.smtp_password
+        if not password and current.smtp_password_sealed:
+            password = self.box.open(current.smtp_password_sealed, sealed_aad(account_id, provider_id, "smtp_password"))
+        secret = settings.ses_secret_access_key
+        if not secret and current.ses_secret_sealed:
+            secret = self.box.open(current.ses_secret_sealed, sealed_aad(account_id, provider_id, "ses_secret"))
+        return replace(settings, smtp_password=password, ses_secret_access_key=secret)
+
+    def _saved_event(self, account_id: str, provider_id: str, settings: ProviderInput) -> events_pb2.ProviderSaved:
+        secret = settings.ses_secret_access_key
+        return events_pb2.ProviderSaved(
+            provider_id=provider_id, name=settings.name, type="SES", smtp_host=settings.smtp_host,
+            smtp_port=settings.smtp_port, smtp_username=settings.smtp_username,
+            smtp_password_sealed=self.box.seal(settings.smtp_password, sealed_aad(account_id, provider_id, "smtp_password")),
+            from_address=settings.from_address, from_name=settings.from_name, region=settings.region,
+            ses_access_key_id=settings.ses_access_key_id,
+            ses_secret_access_key_sealed=self.box.seal(secret, sealed_aad(account_id, provider_id, "ses_secret")) if secret else b"",
+            max_send_rate=settings.max_send_rate, max_connections=settings.max_connections,
+            sns_topic_arns=list(settings.sns_topic_arns), allow_first_sns_topic=settings.allow_first_sns_topic,
+            max_message_bytes=domain.DEFAULT_MAX_MESSAGE_BYTES,
+            max_messages_per_connection=domain.DEFAULT_MESSAGES_PER_CONNECTION,
+        )
+
+
+def sealed_aad(account_id: str, provider_id: str, field: str) -> str:
+    """What a provider secret's ciphertext is bound to; dispatch opens it with the same words."""
+    return f"{account_id}/{provider_id}/{field}"
+
+
+
+def _check_version(current: CurrentProvider, version: int) -> None:
+    if version == 0 and current.view is not None:
+        raise Conflict(f"provider already exists at version {current.view.version}: pass that version to update it")
+    if version != 0 and current.view is None:
+        raise NotFound("provider not found: save it with version 0 to create it")
+    if version != 0 and current.view is not None and version != current.view.version:
+        raise Conflict(_stale(current.view.version))
+
+
+def _stale(current_version: int) -> str:
+    return f"stale version: the provider was changed meanwhile (now version {current_version}); read it again"
+
+
+def _syntax_check(name: str, problem: str | None, value: str) -> Check:
+    if problem:
+        return Check(name, False, f"{name} {problem}")
+    return Check(name, True, f"{value} is valid")
+
+
+def _refuse_failed(checks: list[Check]) -> None:
+    failed = [c for c in checks if not c.passed and not c.skipped]
+    if failed:
+        raise FailedPrecondition(
+            f"{failed[0].message}. {failed[0].hint}".strip(),
+            [PreconditionViolation(type=c.name.upper(), subject=c.name, description=f"{c.message}. {c.hint}".strip())
+             for c in failed])

@@ -1,0 +1,162 @@
+"""The config read model: one row per saved provider, rebuilt from ProviderSaved/Deleted."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import (JSON, BigInteger, Boolean, Column, Float, Integer, LargeBinary, MetaData, String, Table,
+                        and_, delete, select, tuple_)
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from services.config.domain import ProviderView
+from services.core.database import upsert
+from services.core.events import StoredEvent
+
+metadata = MetaData()
+
+providers = Table(
+    "config_providers",
+    metadata,
+    Column("account_id", String(64), primary_key=True),
+    Column("provider_id", String(64), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("smtp_host", String(253), nullable=False),
+    Column("smtp_port", Integer, nullable=False),
+    Column("smtp_username", String(128), nullable=False),
+    Column("smtp_password_sealed", LargeBinary, nullable=False),
+    Column("from_address", String(254), nullable=False),
+    Column("from_name", String(100), nullable=False),
+    Column("region", String(32), nullable=False),
+    Column("ses_access_key_id", String(128), nullable=False),
+    Column("ses_secret_access_key_sealed", LargeBinary, nullable=False),
+    Column("max_send_rate", Float, nullable=False),
+    Column("max_connections", Integer, nullable=False),
+    Column("sns_topic_arns", JSON, nullable=False),
+    Column("allow_first_sns_topic", Boolean, nullable=False),
+    Column("version", BigInteger, nullable=False),
+)
+
+
+class ProviderProjection:
+    name = "config.providers"
+    metadata = metadata
+    aggregate_types = frozenset({"provider"})
+
+    async def apply(self, conn: AsyncConnection, events: list[StoredEvent]) -> None:
+        # Coalesce the batch: only each provider's final state is written.
+        final: dict[tuple[str, str], dict[str, Any] | None] = {}
+        topics_added: dict[tuple[str, str], list[tuple[str, int]]] = {}
+        for stored in events:
+            event = stored.event
+            key = (event.account_id, event.aggregate_id)
+            kind = event.WhichOneof("payload")
+            if kind == "provider_saved":
+                final[key] = _row(event.account_id, event.provider_saved, stored.stream_seq)
+                topics_added.pop(key, None)
+            elif kind == "provider_deleted":
+                final[key] = None
+                topics_added.pop(key, None)
+            elif kind == "provider_topic_allowed":
+                row = final.get(key)
+                if row is not None:
+                    _add_topic(row, event.provider_topic_allowed.topic_arn, stored.stream_seq)
+                elif key not in final:
+                    topics_added.setdefault(key, []).append((event.provider_topic_allowed.topic_arn, stored.stream_seq))
+        await self._write(conn, final)
+        await self._add_topics(conn, topics_added)
+
+    async def _write(self, conn: AsyncConnection, final: dict[tuple[str, str], dict[str, Any] | None]) -> None:
+        deleted = [key for key, row in final.items() if row is None]
+        if deleted:
+            await conn.execute(delete(providers).where(
+                tuple_(providers.c.account_id, providers.c.provider_id).in_(deleted)))
+        await upsert(conn, providers, [row for row in final.values() if row is not None],
+                     ["account_id", "provider_id"])
+
+    async def _add_topics(self, conn: AsyncConnection, added: dict[tuple[str, str], list[tuple[str, int]]]) -> None:
+        for (account_id, provider_id), topics in added.items():
+            where = and_(providers.c.account_id == account_id, providers.c.provider_id == provider_id)
+            row = (await conn.execute(select(providers).where(where))).mappings().first()
+            if row is None:
+                continue
+            updated = dict(row)
+            for arn, seq in topics:
+                _add_topic(updated, arn, seq)
+            await conn.execute(providers.update().where(where).values(
+                sns_topic_arns=updated["sns_topic_arns"], version=updated["version"]))
+
+
+def _add_topic(row: dict[str, Any], arn: str, seq: int) -> None:
+    if arn not in row["sns_topic_arns"]:
+        row["sns_topic_arns"] = [*row["sns_topic_arns"], arn]
+    row["version"] = seq
+
+
+def _row(account_id: str, saved, seq: int) -> dict[str, Any]:
+    return {
+        "account_id": account_id,
+        "provider_id": saved.provider_id,
+        "name": saved.name,
+        "type": saved.type or "SES",
+        "smtp_host": saved.smtp_host,
+        "smtp_port": saved.smtp_port,
+        "smtp_username": saved.smtp_username,
+        "smtp_password_sealed": saved.smtp_password_sealed,
+        "from_address": saved.from_address,
+        "from_name": saved.from_name,
+        "region": saved.region,
+        "ses_access_key_id": saved.ses_access_key_id,
+        "ses_secret_access_key_sealed": saved.ses_secret_access_key_sealed,
+        "max_send_rate": saved.max_send_rate,
+        "max_connections": saved.max_connections,
+        "sns_topic_arns": list(saved.sns_topic_arns),
+        "allow_first_sns_topic": saved.allow_first_sns_topic,
+        "version": seq,
+    }
+
+
+def view_of(row: Any) -> ProviderView:
+    topics = row["sns_topic_arns"]
+    if isinstance(topics, str):
+        topics = json.loads(topics)
+    return ProviderView(
+        account_id=row["account_id"], provider_id=row["provider_id"], name=row["name"], type=row["type"],
+        smtp_host=row["smtp_host"], smtp_port=row["smtp_port"], smtp_username=row["smtp_username"],
+        has_smtp_password=bool(row["smtp_password_sealed"]), from_address=row["from_address"],
+        from_name=row["from_name"], region=row["region"], ses_access_key_id=row["ses_access_key_id"],
+        has_ses_secret_access_key=bool(row["ses_secret_access_key_sealed"]), max_send_rate=row["max_send_rate"],
+        max_connections=row["max_connections"], sns_topic_arns=tuple(topics),
+        allow_first_sns_topic=row["allow_first_sns_topic"], version=row["version"],
+    )
+
+
+class ProviderReadModel:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def get(self, account_id: str, provider_id: str) -> ProviderView | None:
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(select(providers).where(
+                providers.c.account_id == account_id, providers.c.provider_id == provider_id))).mappings().first()
+        return view_of(row) if row else None
+
+    async def list(self, account_id: str, page_size: int, after: str) -> list[ProviderView]:
+        query = (select(providers).where(providers.c.account_id == account_id, providers.c.provider_id > after)
+                 .order_by(providers.c.provider_id).limit(page_size))
+        async with self.engine.connect() as conn:
+            return [view_of(row) for row in (await conn.execute(query)).mappings()]
+
+
+def view_from_event(account_id: str, saved, seq: int) -> ProviderView:
+    return view_of(_row(account_id, saved, seq))
+
+
+async def sealed_secrets(engine: AsyncEngine, account_id: str, provider_id: str) -> tuple[bytes, bytes]:
+    """The stored ciphertexts, for an update that keeps them or a check that needs them."""
+    query = select(providers.c.smtp_password_sealed, providers.c.ses_secret_access_key_sealed).where(
+        providers.c.account_id == account_id, providers.c.provider_id == provider_id)
+    async with engine.connect() as conn:
+        row = (await conn.execute(query)).first()
+    return (row[0], row[1]) if row else (b"", b"")

@@ -1,0 +1,134 @@
+"""Live provider checks: a real SMTP login, and the SES account API through boto3."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+from dataclasses import dataclass
+
+import aiosmtplib
+import boto3
+from botocore.config import Config as BotoConfig
+from botocore.exceptions import BotoCoreError, ClientError
+
+from services.config import domain
+from services.config.domain import Check
+from services.core.email_address import domain_of
+from services.core.tls import client_context
+
+log = logging.getLogger(__name__)
+
+_REJECTED_KEYS = {"InvalidClientTokenId", "SignatureDoesNotMatch", "UnrecognizedClientException",
+                  "AccessDeniedException", "AccessDenied", "InvalidAccessKeyId"}
+_SANDBOX_DAILY_QUOTA = 200  # a sandboxed SES account may send 200 messages per 24 hours
+
+
+@dataclass(frozen=True)
+class SmtpTarget:
+    host: str
+    port: int
+    username: str
+    password: str
+
+
+async def check_smtp_login(target: SmtpTarget, *, timeout: float, ca_file: str = "") -> Check:
+    """Connect, secure the connection as the port says, and log in, like the dispatcher will."""
+    implicit_tls = target.port in domain.TLS_PORTS
+    client = aiosmtplib.SMTP(hostname=target.host, port=target.port, timeout=timeout, use_tls=implicit_tls,
+                             start_tls=not implicit_tls, tls_context=client_context(ca_file))
+    try:
+        await client.connect()
+        await client.login(target.username, target.password)
+    except aiosmtplib.SMTPAuthenticationError as error:
+        return Check("smtp_login", False, f"{domain.INVALID_CREDENTIALS} (server said {error.code} {error.message})",
+                     domain.credentials_hint(target.password))
+    except (aiosmtplib.SMTPException, OSError, ssl.SSLError, asyncio.TimeoutError) as error:
+        return Check("smtp_login", False, f"{domain.UNREACHABLE}: {_describe(error)}", domain.UNREACHABLE_HINT)
+    finally:
+        await _close(client)
+    return Check("smtp_login", True, f"logged in to {target.host}:{target.port}")
+
+
+def _describe(error: BaseException) -> str:
+    if isinstance(error, ssl.SSLError):
+        return f"TLS failed ({error.reason or error})"
+    if isinstance(error, asyncio.TimeoutError):
+        return "timed out"
+    return str(error) or type(error).__name__
+
+
+async def _close(client: aiosmtplib.SMTP) -> None:
+    if client.is_connected:
+        try:
+            await client.quit()
+        except Exception:
+            client.close()
+
+
+@dataclass(frozen=True)
+class SesApiTarget:
+    region: str
+    access_key_id: str
+    secret_access_key: str
+    endpoint_url: str = ""
+
+
+async def check_ses_account(target: SesApiTarget, from_address: str) -> list[Check]:
+    return await asyncio.to_thread(_check_ses_account, target, from_address)
+
+
+def _check_ses_account(target: SesApiTarget, from_address: str) -> list[Check]:
+    session = boto3.session.Session(aws_access_key_id=target.access_key_id,
+                                    aws_secret_access_key=target.secret_access_key, region_name=target.region)
+    config = BotoConfig(connect_timeout=5, read_timeout=10, retries={"max_attempts": 2})
+    endpoint = target.endpoint_url or None
+    v2 = session.client("sesv2", endpoint_url=endpoint, config=config)
+    v1 = session.client("ses", endpoint_url=endpoint, config=config)
+    try:
+        return [_identity_check(v2, v1, from_address), _sandbox_check(v2, v1)]
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "")
+        reason = ("the SES API keys were rejected" if code in _REJECTED_KEYS else f"the SES API answered {code}")
+        failure = Check("ses_api", False, f"Invalid Credentials: {reason}",
+                        "Give an IAM access key allowed ses:GetAccount and ses:GetEmailIdentity.")
+        return [failure]
+    except BotoCoreError as error:
+        return [Check("ses_api", False, f"{domain.UNREACHABLE}: the SES API ({error})", domain.UNREACHABLE_HINT)]
+
+
+def _identity_check(v2, v1, from_address: str) -> Check:
+    for identity in (from_address, domain_of(from_address)):
+        verified = _identity_verified(v2, v1, identity)
+        if verified:
+            return Check("ses_identity", True, f"{identity} is a verified identity")
+    return Check("ses_identity", False, f"{domain.UNVERIFIED_FROM}: {from_address}", domain.UNVERIFIED_FROM_HINT)
+
+
+def _identity_verified(v2, v1, identity: str) -> bool:
+    try:
+        return bool(v2.get_email_identity(EmailIdentity=identity).get("VerifiedForSendingStatus"))
+    except ClientError as error:
+        if _code(error) not in ("NotFoundException", "404"):
+            if _code(error) in _REJECTED_KEYS:
+                raise
+            attributes = v1.get_identity_verification_attributes(Identities=[identity])["VerificationAttributes"]
+            return attributes.get(identity, {}).get("VerificationStatus") == "Success"
+        return False
+
+
+def _sandbox_check(v2, v1) -> Check:
+    try:
+        production = bool(v2.get_account().get("ProductionAccessEnabled"))
+    except ClientError as error:
+        if _code(error) in _REJECTED_KEYS:
+            raise
+        # SES v1 has no sandbox flag; a 200-a-day quota is the sandbox's.
+        production = float(v1.get_send_quota().get("Max24HourSend", 0)) > _SANDBOX_DAILY_QUOTA
+    if production:
+        return Check("ses_sandbox", True, "the SES account has production access")
+    return Check("ses_sandbox", False, domain.SANDBOX, domain.SANDBOX_HINT)
+
+
+def _code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))

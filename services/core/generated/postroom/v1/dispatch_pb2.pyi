@@ -1,0 +1,202 @@
+from services.core.generated.postroom.v1 import events_pb2 as _events_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class DispatchStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    DISPATCH_STATUS_UNSPECIFIED: _ClassVar[DispatchStatus]
+    QUEUED: _ClassVar[DispatchStatus]
+    SENDING: _ClassVar[DispatchStatus]
+    DISPATCHED: _ClassVar[DispatchStatus]
+    FAILED: _ClassVar[DispatchStatus]
+    SUPPRESSED: _ClassVar[DispatchStatus]
+DISPATCH_STATUS_UNSPECIFIED: DispatchStatus
+QUEUED: DispatchStatus
+SENDING: DispatchStatus
+DISPATCHED: DispatchStatus
+FAILED: DispatchStatus
+SUPPRESSED: DispatchStatus
+
+class SendEmailRequest(_message.Message):
+    __slots__ = ("account_id", "provider_id", "to", "cc", "bcc", "subject", "text_body", "html_body", "headers", "reply_to", "tags", "list_id", "idempotency_key", "transactional")
+    class HeadersEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    class TagsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    PROVIDER_ID_FIELD_NUMBER: _ClassVar[int]
+    TO_FIELD_NUMBER: _ClassVar[int]
+    CC_FIELD_NUMBER: _ClassVar[int]
+    BCC_FIELD_NUMBER: _ClassVar[int]
+    SUBJECT_FIELD_NUMBER: _ClassVar[int]
+    TEXT_BODY_FIELD_NUMBER: _ClassVar[int]
+    HTML_BODY_FIELD_NUMBER: _ClassVar[int]
+    HEADERS_FIELD_NUMBER: _ClassVar[int]
+    REPLY_TO_FIELD_NUMBER: _ClassVar[int]
+    TAGS_FIELD_NUMBER: _ClassVar[int]
+    LIST_ID_FIELD_NUMBER: _ClassVar[int]
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    TRANSACTIONAL_FIELD_NUMBER: _ClassVar[int]
+    account_id: str
+    provider_id: str
+    to: _containers.RepeatedCompositeFieldContainer[_events_pb2.EmailAddress]
+    cc: _containers.RepeatedCompositeFieldContainer[_events_pb2.EmailAddress]
+    bcc: _containers.RepeatedCompositeFieldContainer[_events_pb2.EmailAddress]
+    subject: str
+    text_body: str
+    html_body: str
+    headers: _containers.ScalarMap[str, str]
+    reply_to: _events_pb2.EmailAddress
+    tags: _containers.ScalarMap[str, str]
+    list_id: str
+    idempotency_key: str
+    transactional: bool
+    def __init__(self, account_id: _Optional[str] = ..., provider_id: _Optional[str] = ..., to: _Optional[_Iterable[_Union[_events_pb2.EmailAddress, _Mapping]]] = ..., cc: _Optional[_Iterable[_Union[_events_pb2.EmailAddress, _Mapping]]] = ..., bcc: _Optional[_Iterable[_Union[_events_pb2.EmailAddress, _Mapping]]] = ..., subject: _Optional[str] = ..., text_body: _Optional[str] = ..., html_body: _Optional[str] = ..., headers: _Optional[_Mapping[str, str]] = ..., reply_to: _Optional[_Union[_events_pb2.EmailAddress, _Mapping]] = ..., tags: _Optional[_Mapping[str, str]] = ..., list_id: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., transactional: _Optional[bool] = ...) -> None: ...
+
+class SendEmailResponse(_message.Message):
+    __slots__ = ("dispatch_id", "status")
+    DISPATCH_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    dispatch_id: str
+    status: DispatchStatus
+    def __init__(self, dispatch_id: _Optional[str] = ..., status: _Optional[_Union[DispatchStatus, str]] = ...) -> None: ...
+
+class SendEmailBatchRequest(_message.Message):
+    __slots__ = ("messages",)
+    MESSAGES_FIELD_NUMBER: _ClassVar[int]
+    messages: _containers.RepeatedCompositeFieldContainer[SendEmailRequest]
+    def __init__(self, messages: _Optional[_Iterable[_Union[SendEmailRequest, _Mapping]]] = ...) -> None: ...
+
+class SendEmailBatchResult(_message.Message):
+    __slots__ = ("dispatch_id", "status", "error_code", "error_message")
+    DISPATCH_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    ERROR_CODE_FIELD_NUMBER: _ClassVar[int]
+    ERROR_MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    dispatch_id: str
+    status: DispatchStatus
+    error_code: int
+    error_message: str
+    def __init__(self, dispatch_id: _Optional[str] = ..., status: _Optional[_Union[DispatchStatus, str]] = ..., error_code: _Optional[int] = ..., error_message: _Optional[str] = ...) -> None: ...
+
+class SendEmailBatchResponse(_message.Message):
+    __slots__ = ("results",)
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[SendEmailBatchResult]
+    def __init__(self, results: _Optional[_Iterable[_Union[SendEmailBatchResult, _Mapping]]] = ...) -> None: ...
+
+class GetDispatchRequest(_message.Message):
+    __slots__ = ("account_id", "dispatch_id")
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    DISPATCH_ID_FIELD_NUMBER: _ClassVar[int]
+    account_id: str
+    dispatch_id: str
+    def __init__(self, account_id: _Optional[str] = ..., dispatch_id: _Optional[str] = ...) -> None: ...
+
+class Dispatch(_message.Message):
+    __slots__ = ("account_id", "dispatch_id", "provider_id", "status", "ses_message_id", "attempts", "last_smtp_reply", "hint", "provider_paused_reason")
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    DISPATCH_ID_FIELD_NUMBER: _ClassVar[int]
+    PROVIDER_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    SES_MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    LAST_SMTP_REPLY_FIELD_NUMBER: _ClassVar[int]
+    HINT_FIELD_NUMBER: _ClassVar[int]
+    PROVIDER_PAUSED_REASON_FIELD_NUMBER: _ClassVar[int]
+    account_id: str
+    dispatch_id: str
+    provider_id: str
+    status: DispatchStatus
+    ses_message_id: str
+    attempts: int
+    last_smtp_reply: str
+    hint: str
+    provider_paused_reason: str
+    def __init__(self, account_id: _Optional[str] = ..., dispatch_id: _Optional[str] = ..., provider_id: _Optional[str] = ..., status: _Optional[_Union[DispatchStatus, str]] = ..., ses_message_id: _Optional[str] = ..., attempts: _Optional[int] = ..., last_smtp_reply: _Optional[str] = ..., hint: _Optional[str] = ..., provider_paused_reason: _Optional[str] = ...) -> None: ...
+
+class SendTestEmailRequest(_message.Message):
+    __slots__ = ("account_id", "provider_id", "to")
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    PROVIDER_ID_FIELD_NUMBER: _ClassVar[int]
+    TO_FIELD_NUMBER: _ClassVar[int]
+    account_id: str
+    provider_id: str
+    to: str
+    def __init__(self, account_id: _Optional[str] = ..., provider_id: _Optional[str] = ..., to: _Optional[str] = ...) -> None: ...
+
+class SendTestEmailResponse(_message.Message):
+    __slots__ = ("delivered", "ses_message_id", "smtp_code", "smtp_reply", "troubleshooting_case", "hint")
+    DELIVERED_FIELD_NUMBER: _ClassVar[int]
+    SES_MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    SMTP_CODE_FIELD_NUMBER: _ClassVar[int]
+    SMTP_REPLY_FIELD_NUMBER: _ClassVar[int]
+    TROUBLESHOOTING_CASE_FIELD_NUMBER: _ClassVar[int]
+    HINT_FIELD_NUMBER: _ClassVar[int]
+    delivered: bool
+    ses_message_id: str
+    smtp_code: int
+    smtp_reply: str
+    troubleshooting_case: str
+    hint: str
+    def __init__(self, delivered: _Optional[bool] = ..., ses_message_id: _Optional[str] = ..., smtp_code: _Optional[int] = ..., smtp_reply: _Optional[str] = ..., troubleshooting_case: _Optional[str] = ..., hint: _Optional[str] = ...) -> None: ...
+
+class ListSuppressionsRequest(_message.Message):
+    __slots__ = ("account_id", "page_size", "page_token")
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    account_id: str
+    page_size: int
+    page_token: str
+    def __init__(self, account_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class Suppression(_message.Message):
+    __slots__ = ("account_id", "recipient_hash", "suppressed", "reason", "list_id", "recipient")
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    RECIPIENT_HASH_FIELD_NUMBER: _ClassVar[int]
+    SUPPRESSED_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    LIST_ID_FIELD_NUMBER: _ClassVar[int]
+    RECIPIENT_FIELD_NUMBER: _ClassVar[int]
+    account_id: str
+    recipient_hash: str
+    suppressed: bool
+    reason: str
+    list_id: str
+    recipient: str
+    def __init__(self, account_id: _Optional[str] = ..., recipient_hash: _Optional[str] = ..., suppressed: _Optional[bool] = ..., reason: _Optional[str] = ..., list_id: _Optional[str] = ..., recipient: _Optional[str] = ...) -> None: ...
+
+class ListSuppressionsResponse(_message.Message):
+    __slots__ = ("suppressions", "next_page_token")
+    SUPPRESSIONS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    suppressions: _containers.RepeatedCompositeFieldContainer[Suppression]
+    next_page_token: str
+    def __init__(self, suppressions: _Optional[_Iterable[_Union[Suppression, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class GetRecipientSuppressionRequest(_message.Message):
+    __slots__ = ("account_id", "email", "list_id")
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    EMAIL_FIELD_NUMBER: _ClassVar[int]
+    LIST_ID_FIELD_NUMBER: _ClassVar[int]
+    account_id: str
+    email: str
+    list_id: str
+    def __init__(self, account_id: _Optional[str] = ..., email: _Optional[str] = ..., list_id: _Optional[str] = ...) -> None: ...

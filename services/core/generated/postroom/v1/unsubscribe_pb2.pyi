@@ -1,0 +1,110 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class UnsubscribeRequest(_message.Message):
+    __slots__ = ("account_id", "email", "list_id", "reason", "source")
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    EMAIL_FIELD_NUMBER: _ClassVar[int]
+    LIST_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    account_id: str
+    email: str
+    list_id: str
+    reason: str
+    source: str
+    def __init__(self, account_id: _Optional[str] = ..., email: _Optional[str] = ..., list_id: _Optional[str] = ..., reason: _Optional[str] = ..., source: _Optional[str] = ...) -> None: ...
+
+class ResubscribeRequest(_message.Message):
+    __slots__ = ("account_id", "email", "list_id", "source")
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    EMAIL_FIELD_NUMBER: _ClassVar[int]
+    LIST_ID_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    account_id: str
+    email: str
+    list_id: str
+    source: str
+    def __init__(self, account_id: _Optional[str] = ..., email: _Optional[str] = ..., list_id: _Optional[str] = ..., source: _Optional[str] = ...) -> None: ...
+
+class GetStatusRequest(_message.Message):
+    __slots__ = ("account_id", "email")
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    EMAIL_FIELD_NUMBER: _ClassVar[int]
+    account_id: str
+    email: str
+    def __init__(self, account_id: _Optional[str] = ..., email: _Optional[str] = ...) -> None: ...
+
+class SubscriptionStatus(_message.Message):
+    __slots__ = ("account_id", "recipient_hash", "globally_unsubscribed", "unsubscribed_lists")
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    RECIPIENT_HASH_FIELD_NUMBER: _ClassVar[int]
+    GLOBALLY_UNSUBSCRIBED_FIELD_NUMBER: _ClassVar[int]
+    UNSUBSCRIBED_LISTS_FIELD_NUMBER: _ClassVar[int]
+    account_id: str
+    recipient_hash: str
+    globally_unsubscribed: bool
+    unsubscribed_lists: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, account_id: _Optional[str] = ..., recipient_hash: _Optional[str] = ..., globally_unsubscribed: _Optional[bool] = ..., unsubscribed_lists: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class UnsubscribeEntry(_message.Message):
+    __slots__ = ("recipient_hash", "list_id", "reason", "source", "unsubscribed_at")
+    RECIPIENT_HASH_FIELD_NUMBER: _ClassVar[int]
+    LIST_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    UNSUBSCRIBED_AT_FIELD_NUMBER: _ClassVar[int]
+    recipient_hash: str
+    list_id: str
+    reason: str
+    source: str
+    unsubscribed_at: _timestamp_pb2.Timestamp
+    def __init__(self, recipient_hash: _Optional[str] = ..., list_id: _Optional[str] = ..., reason: _Optional[str] = ..., source: _Optional[str] = ..., unsubscribed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ListUnsubscribesRequest(_message.Message):
+    __slots__ = ("account_id", "page_size", "page_token")
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    account_id: str
+    page_size: int
+    page_token: str
+    def __init__(self, account_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListUnsubscribesResponse(_message.Message):
+    __slots__ = ("entries", "next_page_token")
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    entries: _containers.RepeatedCompositeFieldContainer[UnsubscribeEntry]
+    next_page_token: str
+    def __init__(self, entries: _Optional[_Iterable[_Union[UnsubscribeEntry, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class CreateUnsubscribeLinkRequest(_message.Message):
+    __slots__ = ("account_id", "email", "list_id", "dispatch_id")
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    EMAIL_FIELD_NUMBER: _ClassVar[int]
+    LIST_ID_FIELD_NUMBER: _ClassVar[int]
+    DISPATCH_ID_FIELD_NUMBER: _ClassVar[int]
+    account_id: str
+    email: str
+    list_id: str
+    dispatch_id: str
+    def __init__(self, account_id: _Optional[str] = ..., email: _Optional[str] = ..., list_id: _Optional[str] = ..., dispatch_id: _Optional[str] = ...) -> None: ...
+
+class UnsubscribeLink(_message.Message):
+    __slots__ = ("url", "list_unsubscribe_header", "list_unsubscribe_post_header")
+    URL_FIELD_NUMBER: _ClassVar[int]
+    LIST_UNSUBSCRIBE_HEADER_FIELD_NUMBER: _ClassVar[int]
+    LIST_UNSUBSCRIBE_POST_HEADER_FIELD_NUMBER: _ClassVar[int]
+    url: str
+    list_unsubscribe_header: str
+    list_unsubscribe_post_header: str
+    def __init__(self, url: _Optional[str] = ..., list_unsubscribe_header: _Optional[str] = ..., list_unsubscribe_post_header: _Optional[str] = ...) -> None: ...

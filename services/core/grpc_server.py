@@ -1,0 +1,73 @@
+"""The gRPC bootstrap every service shares: auth, health, reflection, graceful stop."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from typing import Callable, Iterable
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1.health import aio as health_aio
+from grpc_reflection.v1alpha import reflection
+
+log = logging.getLogger(__name__)
+
+_OPEN_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
+SERVING = health_pb2.HealthCheckResponse.SERVING
+NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
+
+
+class BearerTokenAuth(grpc.aio.ServerInterceptor):
+    """Every call but health and reflection must carry `authorization: Bearer <POSTROOM_API_TOKEN>`."""
+
+    def __init__(self, token: str) -> None:
+        if not token:
+            raise ValueError("POSTROOM_API_TOKEN is not set")
+        self._expected = f"Bearer {token}".encode()
+
+    async def intercept_service(self, continuation, handler_call_details):
+        if handler_call_details.method.startswith(_OPEN_PREFIXES):
+            return await continuation(handler_call_details)
+        presented = dict(handler_call_details.invocation_metadata or ()).get("authorization", "")
+        if isinstance(presented, str) and hmac.compare_digest(presented.encode(), self._expected):
+            return await continuation(handler_call_details)
+        return grpc.unary_unary_rpc_method_handler(_refuse)
+
+
+async def _refuse(_request, context: grpc.aio.ServicerContext):
+    await context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong bearer token (POSTROOM_API_TOKEN)")
+
+
+class GrpcServer:
+    """A grpc.aio server whose health reads NOT_SERVING until the service says it is ready."""
+
+    def __init__(self, host: str, port: int, token: str, service_names: Iterable[str],
+                 register: Callable[[grpc.aio.Server], None]) -> None:
+        self.server = grpc.aio.server(interceptors=[BearerTokenAuth(token)],
+                                      options=[("grpc.max_receive_message_length", 64 * 1024 * 1024)])
+        self.health = health_aio.HealthServicer()
+        self.service_names = list(service_names)
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
+        register(self.server)
+        reflection.enable_server_reflection(
+            [*self.service_names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+             reflection.SERVICE_NAME], self.server)
+        self.port = self.server.add_insecure_port(f"{host}:{port}")
+        if self.port == 0:
+            raise OSError(f"cannot listen on {host}:{port}")
+
+    async def start(self) -> None:
+        await self._set_all(NOT_SERVING)
+        await self.server.start()
+
+    async def mark_serving(self) -> None:
+        await self._set_all(SERVING)
+
+    async def stop(self, grace: float) -> None:
+        await self.health.enter_graceful_shutdown()
+        await self.server.stop(grace)
+
+    async def _set_all(self, status) -> None:
+        for name in ["", *self.service_names]:
+            await self.health.set(name, status)

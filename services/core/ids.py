@@ -1,0 +1,44 @@
+"""Identifiers: UUIDv7 event ids, subject-safe aggregate tokens, recipient hashes."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import time
+import uuid
+
+_SUBJECT_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+
+
+def uuid7() -> uuid.UUID:
+    """RFC 9562 UUIDv7: 48-bit Unix milliseconds, then random bits; sorts by creation time."""
+    millis = time.time_ns() // 1_000_000
+    rand = int.from_bytes(os.urandom(10), "big")
+    value = (millis & ((1 << 48) - 1)) << 80
+    value |= 0x7 << 76                                 # version
+    value |= ((rand >> 68) & 0xFFF) << 64              # rand_a
+    value |= 0b10 << 62                                # variant
+    value |= rand & ((1 << 62) - 1)                    # rand_b
+    return uuid.UUID(int=value)
+
+
+def name_based_id(*parts: str) -> str:
+    """A stable id derived from natural keys (e.g. account + idempotency key)."""
+    digest = hashlib.sha256("\x1f".join(parts).encode()).digest()
+    return str(uuid.UUID(bytes=digest[:16], version=8))
+
+
+def normalize_email(address: str) -> str:
+    # Mailbox local parts are case-sensitive by RFC 5321, but no real provider treats them so,
+    # and a suppression that misses "Bob@" for "bob@" would hurt the sender's reputation.
+    return address.strip().lower()
+
+
+def recipient_hash(address: str) -> str:
+    """SHA-256 hex of the normalised address: subject-safe, and no personal data in subjects."""
+    return hashlib.sha256(normalize_email(address).encode()).hexdigest()
+
+
+def is_subject_token(token: str) -> bool:
+    return bool(_SUBJECT_TOKEN.match(token))

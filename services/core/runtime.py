@@ -1,0 +1,99 @@
+"""Running one service: the event store, its projections, gRPC, HTTP and workers, until SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from dataclasses import dataclass, field
+from typing import Awaitable, Callable
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.core.database import create_engine
+from services.core.event_store import EventStore
+from services.core.grpc_server import GrpcServer
+from services.core.log import configure_logging
+from services.core.metrics import start_metrics_server
+from services.core.projection import ProjectionRunner
+from services.core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ServiceComponents:
+    grpc: GrpcServer
+    projections: list[ProjectionRunner] = field(default_factory=list)
+    workers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    on_start: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    on_stop: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+
+Builder = Callable[[Settings, EventStore, AsyncEngine], Awaitable[ServiceComponents]]
+
+
+class RunningService:
+    """A started service; `stop()` drains it. Tests start services in-process through this."""
+
+    def __init__(self, name: str, settings: Settings, store: EventStore, engine: AsyncEngine,
+                 components: ServiceComponents) -> None:
+        self.name = name
+        self.settings = settings
+        self.store = store
+        self.engine = engine
+        self.components = components
+        self._tasks: list[asyncio.Task] = []
+
+    @property
+    def grpc_port(self) -> int:
+        return self.components.grpc.port
+
+    async def start(self) -> None:
+        await self.components.grpc.start()
+        for runner in self.components.projections:
+            await runner.start()
+        for hook in self.components.on_start:
+            await hook()
+        self._tasks = [asyncio.create_task(self._become_ready(), name=f"{self.name}-ready")]
+        self._tasks += [asyncio.create_task(worker(), name=f"{self.name}-worker") for worker in self.components.workers]
+
+    async def _become_ready(self) -> None:
+        await asyncio.gather(*(runner.caught_up.wait() for runner in self.components.projections))
+        await self.components.grpc.mark_serving()
+        log.info("ready", extra={"grpc_port": self.grpc_port})
+
+    async def stop(self) -> None:
+        await self.components.grpc.stop(self.settings.shutdown_grace)
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for hook in self.components.on_stop:
+            await hook()
+        for runner in self.components.projections:
+            await runner.stop()
+        await self.store.close()
+        await self.engine.dispose()
+
+
+async def start_service(name: str, settings: Settings, build: Builder) -> RunningService:
+    store = await EventStore.connect(settings, name=f"postroom-{name}")
+    engine = create_engine(settings.database_url_for(name))
+    components = await build(settings, store, engine)
+    service = RunningService(name, settings, store, engine, components)
+    await service.start()
+    return service
+
+
+async def run_until_signalled(name: str, settings: Settings, build: Builder) -> None:
+    configure_logging(name, settings.log_level)
+    start_metrics_server(settings.bind_host, settings.metrics_port)
+    service = await start_service(name, settings, build)
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stopping.set)
+    await stopping.wait()
+    log.info("stopping", extra={"grace_seconds": settings.shutdown_grace})
+    await service.stop()
+    log.info("stopped")

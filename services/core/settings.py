@@ -1,0 +1,111 @@
+"""Settings from environment variables, all prefixed POSTROOM_ (the README lists them)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SERVICES = ("config", "dispatch", "feedback", "unsubscribe")
+
+
+def _env(name: str, default: str = "") -> str:
+    return os.environ.get(f"POSTROOM_{name}", default)
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = _env(name)
+    try:
+        return int(raw) if raw else default
+    except ValueError:
+        raise SystemExit(f"POSTROOM_{name} must be a whole number, got {raw!r}") from None
+
+
+def _env_float(name: str, default: float) -> float:
+    raw = _env(name)
+    try:
+        return float(raw) if raw else default
+    except ValueError:
+        raise SystemExit(f"POSTROOM_{name} must be a number, got {raw!r}") from None
+
+
+def _env_bool(name: str) -> bool:
+    return _env(name).lower() in ("1", "true", "yes", "on")
+
+
+@dataclass(frozen=True)
+class Ports:
+    config_grpc: int = 50051
+    dispatch_grpc: int = 50052
+    feedback_grpc: int = 50053
+    feedback_http: int = 8081
+    unsubscribe_grpc: int = 50054
+    unsubscribe_http: int = 8082
+    nats: int = 4250
+
+    @classmethod
+    def from_env(cls) -> "Ports":
+        return cls(
+            config_grpc=_env_int("CONFIG_GRPC_PORT", cls.config_grpc),
+            dispatch_grpc=_env_int("DISPATCH_GRPC_PORT", cls.dispatch_grpc),
+            feedback_grpc=_env_int("FEEDBACK_GRPC_PORT", cls.feedback_grpc),
+            feedback_http=_env_int("FEEDBACK_HTTP_PORT", cls.feedback_http),
+            unsubscribe_grpc=_env_int("UNSUBSCRIBE_GRPC_PORT", cls.unsubscribe_grpc),
+            unsubscribe_http=_env_int("UNSUBSCRIBE_HTTP_PORT", cls.unsubscribe_http),
+            nats=_env_int("NATS_PORT", cls.nats),
+        )
+
+    def grpc_port(self, service: str) -> int:
+        return getattr(self, f"{service}_grpc")
+
+
+@dataclass(frozen=True)
+class Settings:
+    nats_url: str = ""
+    stream_name: str = "POSTROOM"
+    subject_prefix: str = "postroom"
+    stream_replicas: int = 1
+    data_dir: Path = Path(".postroom")
+    database_url: str = ""
+    api_token: str = ""
+    secret_keys: str = ""
+    public_url: str = "http://127.0.0.1:8081"
+    bind_host: str = "127.0.0.1"
+    ports: Ports = field(default_factory=Ports)
+    metrics_port: int = 0
+    allow_custom_smtp_host: bool = False
+    smtp_ca_file: str = ""
+    smtp_timeout: float = 15.0
+    ses_endpoint_url: str = ""
+    log_level: str = "INFO"
+    shutdown_grace: float = 20.0
+
+    @classmethod
+    def from_env(cls) -> "Settings":
+        ports = Ports.from_env()
+        return cls(
+            nats_url=_env("NATS_URL", f"nats://127.0.0.1:{ports.nats}"),
+            stream_name=_env("STREAM", "POSTROOM"),
+            subject_prefix=_env("SUBJECT_PREFIX", "postroom"),
+            stream_replicas=_env_int("STREAM_REPLICAS", 1),
+            data_dir=Path(_env("DATA_DIR", ".postroom")),
+            database_url=_env("DATABASE_URL"),
+            api_token=_env("API_TOKEN"),
+            secret_keys=_env("SECRET_KEY"),
+            public_url=_env("PUBLIC_URL", f"http://127.0.0.1:{ports.feedback_http}").rstrip("/"),
+            bind_host=_env("BIND_HOST", "127.0.0.1"),
+            ports=ports,
+            metrics_port=_env_int("METRICS_PORT", 0),
+            allow_custom_smtp_host=_env_bool("ALLOW_CUSTOM_SMTP_HOST"),
+            smtp_ca_file=_env("SMTP_CA_FILE"),
+            smtp_timeout=_env_float("SMTP_TIMEOUT", 15.0),
+            ses_endpoint_url=_env("SES_ENDPOINT_URL"),
+            log_level=_env("LOG_LEVEL", "INFO").upper(),
+            shutdown_grace=_env_float("SHUTDOWN_GRACE", 20.0),
+        )
+
+    def database_url_for(self, service: str) -> str:
+        """One SQLite file per service by default; a shared URL (PostgreSQL) when set."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{self.data_dir / f'{service}.db'}"

@@ -1,0 +1,84 @@
+"""Real infrastructure for every test: one nats-server per session, a fresh stream per test."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from sqlalchemy import MetaData
+
+from services.core.nats_server import EmbeddedNatsServer, free_port
+from services.core.secret_box import generate_key_spec
+from services.core.settings import Ports, Settings
+from tests.support.certificates import TestCertificateAuthority
+
+TEST_TOKEN = "test-api-token-0123456789"
+POSTGRES_URL = os.environ.get("POSTROOM_TEST_DATABASE_URL", "")
+
+
+@pytest.fixture(scope="session")
+def nats_server(tmp_path_factory) -> EmbeddedNatsServer:
+    server = EmbeddedNatsServer(free_port(), tmp_path_factory.mktemp("nats-store"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def test_ca(tmp_path_factory) -> TestCertificateAuthority:
+    return TestCertificateAuthority.create(tmp_path_factory.mktemp("ca"))
+
+
+def free_ports() -> Ports:
+    return Ports(config_grpc=free_port(), dispatch_grpc=free_port(), feedback_grpc=free_port(),
+                 feedback_http=free_port(), unsubscribe_grpc=free_port(), unsubscribe_http=free_port(), nats=0)
+
+
+@pytest.fixture
+def settings(nats_server, tmp_path, test_ca) -> Settings:
+    """Settings of an isolated suite: its own stream and subjects (like a namespace), ports and files."""
+    tag = uuid.uuid4().hex[:10]
+    return Settings(
+        nats_url=nats_server.url, stream_name=f"T{tag}", subject_prefix=f"t{tag}", data_dir=tmp_path,
+        api_token=TEST_TOKEN, secret_keys=generate_key_spec("k1"), public_url="https://mail.example.test",
+        ports=free_ports(), allow_custom_smtp_host=True, smtp_ca_file=str(test_ca.ca_file), smtp_timeout=5.0,
+        shutdown_grace=1.0,
+    )
+
+
+def database_urls() -> list:
+    urls = [pytest.param("sqlite", id="sqlite")]
+    if POSTGRES_URL:
+        urls.append(pytest.param("postgresql", id="postgresql"))
+    return urls
+
+
+def all_read_model_metadata() -> list[MetaData]:
+    from services.config.projection import metadata as config_metadata
+    return [config_metadata]
+
+
+@pytest.fixture(params=database_urls())
+def read_model_settings(request, settings) -> Settings:
+    """The same settings on each read-model backend: SQLite always, PostgreSQL when configured.
+    PostgreSQL is shared by the whole run, so each test starts from empty tables."""
+    if request.param == "sqlite":
+        return settings
+    asyncio.run(drop_everything(POSTGRES_URL, *all_read_model_metadata()))
+    return replace(settings, database_url=POSTGRES_URL)
+
+
+async def drop_everything(url: str, *metadatas: MetaData) -> None:
+    from services.core.database import checkpoint_metadata, create_engine, drop_tables
+    engine = create_engine(url)
+    for metadata in (*metadatas, checkpoint_metadata):
+        await drop_tables(engine, metadata)
+    await engine.dispose()
+
+
+def shared_dir() -> Path:
+    return Path(__file__).resolve().parents[2] / "shared"

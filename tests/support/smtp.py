@@ -1,0 +1,101 @@
+"""A real SMTP server (aiosmtpd) that answers like Amazon SES's SMTP interface.
+
+STARTTLS on submission ports or implicit TLS, AUTH PLAIN/LOGIN required after TLS, and
+`250 Ok <message id>` for accepted mail. Tests script other answers (454 throttling, 421, 554, ...)
+per message, the way SES gives them.
+"""
+
+from __future__ import annotations
+
+import itertools
+import socket
+import ssl
+import threading
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+_loopback_lock = threading.Lock()
+_loopback_hosts = itertools.count(2)
+
+
+def unused_loopback_host(port: int) -> str:
+    """A 127.0.0.N on which `port` is free: SES's real ports (587, 2465...) with no clash between tests."""
+    with _loopback_lock:
+        for _ in range(250):
+            host = f"127.0.0.{next(_loopback_hosts) % 250 + 2}"
+            with socket.socket() as probe:
+                try:
+                    probe.bind((host, port))
+                    return host
+                except OSError:
+                    continue
+    raise RuntimeError(f"no free loopback address for port {port}")
+
+
+@dataclass
+class ReceivedMessage:
+    mail_from: str
+    recipients: list[str]
+    data: bytes
+    message_id: str
+
+    def parsed(self) -> EmailMessage:
+        return message_from_bytes(self.data, policy=policy.default)  # type: ignore[return-value]
+
+
+@dataclass
+class SesLikeHandler:
+    username: str
+    password: str
+    received: list[ReceivedMessage] = field(default_factory=list)
+    scripted_replies: deque[str] = field(default_factory=deque)
+    auth_attempts: int = 0
+
+    def authenticate(self, server, session, envelope, mechanism, auth_data) -> AuthResult:
+        self.auth_attempts += 1
+        ok = isinstance(auth_data, LoginPassword) and auth_data.login.decode() == self.username \
+            and auth_data.password.decode() == self.password
+        return AuthResult(success=ok, handled=False)
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        if self.scripted_replies:
+            return self.scripted_replies.popleft()
+        message_id = f"0100{uuid.uuid4().hex}-{uuid.uuid4()}-000000"
+        self.received.append(ReceivedMessage(envelope.mail_from, list(envelope.rcpt_tos), envelope.content,
+                                             message_id))
+        return f"250 Ok {message_id}"
+
+
+class SesLikeSmtpServer:
+    def __init__(self, *, port: int, tls_context: ssl.SSLContext, implicit_tls: bool,
+                 username: str = "AKIATESTSMTPUSER0001", password: str = "BSmtpPasswordForTests0123456789abcdefghijk",
+                 host: str | None = None) -> None:
+        self.host = host or unused_loopback_host(port)
+        self.port = port
+        self.handler = SesLikeHandler(username, password)
+        options = dict(hostname=self.host, port=port, authenticator=self.handler.authenticate,
+                       auth_required=True, auth_require_tls=True, server_hostname="email-smtp.test")
+        if implicit_tls:
+            self.controller = Controller(self.handler, ssl_context=tls_context, **options)
+        else:
+            self.controller = Controller(self.handler, tls_context=tls_context, require_starttls=True, **options)
+
+    @property
+    def received(self) -> list[ReceivedMessage]:
+        return self.handler.received
+
+    def script(self, *replies: str) -> None:
+        self.handler.scripted_replies.extend(replies)
+
+    def start(self) -> "SesLikeSmtpServer":
+        self.controller.start()
+        return self
+
+    def stop(self) -> None:
+        self.controller.stop()
