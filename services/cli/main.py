@@ -1,4 +1,4 @@
-"""The `postroom` command."""
+"""The `postroom` command. Each command module registers its parser and sets `handler`."""
 
 from __future__ import annotations
 
@@ -13,45 +13,68 @@ from services.cli.catalog import SERVICE_MODULES, service_module
 from services.cli.client import describe_rpc_error
 from services.core.settings import Settings
 
+# Modules with add_parser(subcommands); their parsers set `handler(args, settings) -> int`.
+COMMAND_MODULES = [provider]
 
-def main(argv: list[str] | None = None) -> int:
+
+def _dev(args, settings: Settings) -> int:
+    from services.cli.dev import run_dev
+    return run_dev(settings)
+
+
+def _serve(args, settings: Settings) -> int:
+    from services.core.runtime import run_until_signalled
+    asyncio.run(run_until_signalled(args.service, settings, service_module(args.service).build))
+    return 0
+
+
+def _replay(args, settings: Settings) -> int:
+    from services.cli.replay import replay_service
+    return asyncio.run(replay_service(args.service, settings))
+
+
+def _keygen(args, settings: Settings) -> int:
+    from services.core.secret_box import generate_key_spec
+    print(generate_key_spec(args.kid))
+    return 0
+
+
+def _events(args, settings: Settings) -> int:
+    from services.cli.events import tail
+    return asyncio.run(tail(settings, args.from_seq))
+
+
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="postroom", description="Postroom: an email-provider backbone for Amazon SES")
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("dev", help="run NATS and every service locally (make run)")
-    commands.add_parser("serve", help="run one service").add_argument("service", choices=list(SERVICE_MODULES))
+    commands.add_parser("dev", help="run NATS and every service locally (make run)").set_defaults(handler=_dev)
+    serve = commands.add_parser("serve", help="run one service")
+    serve.add_argument("service", choices=list(SERVICE_MODULES))
+    serve.set_defaults(handler=_serve)
     replay = commands.add_parser("replay", help="drop a service's read model and rebuild it from the stream")
     replay.add_argument("service", choices=list(SERVICE_MODULES))
-    commands.add_parser("keygen", help="print a new POSTROOM_SECRET_KEY / POSTROOM_UNSUBSCRIBE_KEY value")
+    replay.set_defaults(handler=_replay)
+    keygen = commands.add_parser("keygen", help="print a new POSTROOM_SECRET_KEY / POSTROOM_UNSUBSCRIBE_KEY value")
+    keygen.add_argument("--kid", default="k1", help="key id, e.g. k2 when rotating")
+    keygen.set_defaults(handler=_keygen)
     events = commands.add_parser("events", help="read the event log")
     events.add_argument("events_command", choices=["tail"])
     events.add_argument("--from-seq", type=int, default=0, help="start at this stream sequence (0 = new events)")
-    provider.add_parser(commands)
-    args = parser.parse_args(argv)
-    settings = Settings.from_env()
+    events.set_defaults(handler=_events)
+    for module in COMMAND_MODULES:
+        module.add_parser(commands)
+    return parser
 
-    if args.command == "dev":
-        from services.cli.dev import run_dev
-        return run_dev(settings)
-    if args.command == "serve":
-        from services.core.runtime import run_until_signalled
-        asyncio.run(run_until_signalled(args.service, settings, service_module(args.service).build))
-        return 0
-    if args.command == "replay":
-        from services.cli.replay import replay_service
-        return asyncio.run(replay_service(args.service, settings))
-    if args.command == "keygen":
-        from services.core.secret_box import generate_key_spec
-        print(generate_key_spec())
-        return 0
-    if args.command == "events":
-        from services.cli.events import tail
-        return asyncio.run(tail(settings, args.from_seq))
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     try:
-        asyncio.run(provider.run(args, settings))
+        return args.handler(args, Settings.from_env())
     except grpc.aio.AioRpcError as error:
         print(describe_rpc_error(error), file=sys.stderr)
         return 1
-    return 0
+    except KeyboardInterrupt:
+        return 130
 
 
 if __name__ == "__main__":

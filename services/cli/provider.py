@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import getpass
 import os
 import sys
@@ -41,6 +42,12 @@ def add_parser(subparsers) -> None:
     for name in ("get", "delete", "verify"):
         _identity(commands.add_parser(name), provider_required=True)
     commands.add_parser("list").add_argument("--account", required=True)
+    parser.set_defaults(handler=handle)
+
+
+def handle(args: argparse.Namespace, settings: Settings) -> int:
+    asyncio.run(run(args, settings))
+    return 0
 
 
 def _identity(parser: argparse.ArgumentParser, provider_required: bool) -> None:
@@ -51,12 +58,12 @@ def _identity(parser: argparse.ArgumentParser, provider_required: bool) -> None:
 async def run(args: argparse.Namespace, settings: Settings) -> None:
     async with channel(settings, "config") as chan:
         stub = config_pb2_grpc.ConfigServiceStub(chan)
-        answer = await _call(stub, args)
+        answer = await _call(stub, args, settings)
     print(json_format.MessageToJson(answer, preserving_proto_field_name=True, always_print_fields_with_no_presence=False))
 
 
-async def _call(stub, args):
-    metadata = call_metadata(Settings.from_env())
+async def _call(stub, args, settings: Settings):
+    metadata = call_metadata(settings)
     command = args.provider_command
     if command == "save":
         request = config_pb2.SaveProviderRequest(account_id=args.account, provider_id=args.provider,

@@ -14,7 +14,7 @@ from services.core.events import new_event
 from services.core.generated.postroom.v1 import events_pb2
 from services.core.ids import uuid7
 from services.core.projection import ProjectionRunner
-from services.core.secret_box import SecretBox
+from services.core.secret_box import SecretBox, provider_secret_aad
 from services.core.settings import Settings
 
 READ_YOUR_WRITES_SECONDS = 5.0
@@ -136,10 +136,10 @@ class ConfigApplication:
                              provider_id: str) -> ProviderInput:
         password = settings.smtp_password
         if not password and current.smtp_password_sealed:
-            password = self.box.open(current.smtp_password_sealed, sealed_aad(account_id, provider_id, "smtp_password"))
+            password = self.box.open(current.smtp_password_sealed, provider_secret_aad(account_id, provider_id, "smtp_password"))
         secret = settings.ses_secret_access_key
         if not secret and current.ses_secret_sealed:
-            secret = self.box.open(current.ses_secret_sealed, sealed_aad(account_id, provider_id, "ses_secret"))
+            secret = self.box.open(current.ses_secret_sealed, provider_secret_aad(account_id, provider_id, "ses_secret"))
         return replace(settings, smtp_password=password, ses_secret_access_key=secret)
 
     def _saved_event(self, account_id: str, provider_id: str, settings: ProviderInput) -> events_pb2.ProviderSaved:
@@ -147,20 +147,15 @@ class ConfigApplication:
         return events_pb2.ProviderSaved(
             provider_id=provider_id, name=settings.name, type="SES", smtp_host=settings.smtp_host,
             smtp_port=settings.smtp_port, smtp_username=settings.smtp_username,
-            smtp_password_sealed=self.box.seal(settings.smtp_password, sealed_aad(account_id, provider_id, "smtp_password")),
+            smtp_password_sealed=self.box.seal(settings.smtp_password, provider_secret_aad(account_id, provider_id, "smtp_password")),
             from_address=settings.from_address, from_name=settings.from_name, region=settings.region,
             ses_access_key_id=settings.ses_access_key_id,
-            ses_secret_access_key_sealed=self.box.seal(secret, sealed_aad(account_id, provider_id, "ses_secret")) if secret else b"",
+            ses_secret_access_key_sealed=self.box.seal(secret, provider_secret_aad(account_id, provider_id, "ses_secret")) if secret else b"",
             max_send_rate=settings.max_send_rate, max_connections=settings.max_connections,
             sns_topic_arns=list(settings.sns_topic_arns), allow_first_sns_topic=settings.allow_first_sns_topic,
             max_message_bytes=domain.DEFAULT_MAX_MESSAGE_BYTES,
             max_messages_per_connection=domain.DEFAULT_MESSAGES_PER_CONNECTION,
         )
-
-
-def sealed_aad(account_id: str, provider_id: str, field: str) -> str:
-    """What a provider secret's ciphertext is bound to; dispatch opens it with the same words."""
-    return f"{account_id}/{provider_id}/{field}"
 
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.core.database import create_engine
 from services.core.event_store import EventStore
 from services.core.grpc_server import GrpcServer
+from services.core.http_server import HttpEndpoint
 from services.core.log import configure_logging
 from services.core.metrics import start_metrics_server
 from services.core.projection import ProjectionRunner
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 class ServiceComponents:
     grpc: GrpcServer
     projections: list[ProjectionRunner] = field(default_factory=list)
+    http: list[HttpEndpoint] = field(default_factory=list)
     workers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     on_start: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     on_stop: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
@@ -49,12 +51,18 @@ class RunningService:
     def grpc_port(self) -> int:
         return self.components.grpc.port
 
+    @property
+    def ready(self) -> bool:
+        return all(runner.caught_up.is_set() for runner in self.components.projections)
+
     async def start(self) -> None:
         await self.components.grpc.start()
         for runner in self.components.projections:
             await runner.start()
         for hook in self.components.on_start:
             await hook()
+        for endpoint in self.components.http:
+            await endpoint.start()
         self._tasks = [asyncio.create_task(self._become_ready(), name=f"{self.name}-ready")]
         self._tasks += [asyncio.create_task(worker(), name=f"{self.name}-worker") for worker in self.components.workers]
 
@@ -64,6 +72,8 @@ class RunningService:
         log.info("ready", extra={"grpc_port": self.grpc_port})
 
     async def stop(self) -> None:
+        for endpoint in self.components.http:
+            await endpoint.stop()
         await self.components.grpc.stop(self.settings.shutdown_grace)
         for task in self._tasks:
             task.cancel()

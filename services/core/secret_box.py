@@ -25,6 +25,11 @@ class SecretBoxError(Exception):
     pass
 
 
+def provider_secret_aad(account_id: str, provider_id: str, field: str) -> str:
+    """What a provider secret's ciphertext is bound to; config seals and dispatch opens with it."""
+    return f"{account_id}/{provider_id}/{field}"
+
+
 def generate_key_spec(kid: str = "k1") -> str:
     return f"{kid}:{base64.urlsafe_b64encode(os.urandom(32)).decode()}"
 

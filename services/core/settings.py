@@ -79,6 +79,21 @@ class Settings:
     ses_endpoint_url: str = ""
     log_level: str = "INFO"
     shutdown_grace: float = 20.0
+    # dispatch
+    dispatch_processes: int = 1
+    dispatch_max_attempts: int = 8
+    dispatch_concurrency: int = 200
+    pause_after_failures: int = 5
+    soft_bounce_threshold: int = 3
+    soft_bounce_window_days: int = 30
+    # feedback
+    sns_cert_dir: str = ""
+    sns_max_age_seconds: float = 3600.0
+    # unsubscribe
+    unsubscribe_keys: str = ""
+    unsubscribe_public_url: str = "http://127.0.0.1:8082"
+    unsubscribe_mailto: str = ""
+    unsubscribe_token_max_age_days: int = 0
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -102,6 +117,18 @@ class Settings:
             ses_endpoint_url=_env("SES_ENDPOINT_URL"),
             log_level=_env("LOG_LEVEL", "INFO").upper(),
             shutdown_grace=_env_float("SHUTDOWN_GRACE", 20.0),
+            dispatch_processes=max(1, _env_int("DISPATCH_PROCESSES", 1)),
+            dispatch_max_attempts=_env_int("DISPATCH_MAX_ATTEMPTS", 8),
+            dispatch_concurrency=_env_int("DISPATCH_CONCURRENCY", 200),
+            pause_after_failures=_env_int("PAUSE_AFTER_FAILURES", 5),
+            soft_bounce_threshold=_env_int("SOFT_BOUNCE_THRESHOLD", 3),
+            soft_bounce_window_days=_env_int("SOFT_BOUNCE_WINDOW_DAYS", 30),
+            sns_cert_dir=_env("SNS_CERT_DIR"),
+            sns_max_age_seconds=_env_float("SNS_MAX_AGE", 3600.0),
+            unsubscribe_keys=_env("UNSUBSCRIBE_KEY"),
+            unsubscribe_public_url=_env("UNSUBSCRIBE_PUBLIC_URL", f"http://127.0.0.1:{ports.unsubscribe_http}").rstrip("/"),
+            unsubscribe_mailto=_env("UNSUBSCRIBE_MAILTO"),
+            unsubscribe_token_max_age_days=_env_int("UNSUBSCRIBE_TOKEN_MAX_AGE_DAYS", 0),
         )
 
     def database_url_for(self, service: str) -> str:
