@@ -14,7 +14,7 @@ from sqlalchemy import MetaData
 from services.core.nats_server import EmbeddedNatsServer, free_port
 from services.core.secret_box import generate_key_spec
 from services.core.settings import Ports, Settings
-from tests.support.certificates import TestCertificateAuthority
+from tests.support.certificates import LocalCertificateAuthority
 
 TEST_TOKEN = "test-api-token-0123456789"
 POSTGRES_URL = os.environ.get("POSTROOM_TEST_DATABASE_URL", "")
@@ -29,8 +29,8 @@ def nats_server(tmp_path_factory) -> EmbeddedNatsServer:
 
 
 @pytest.fixture(scope="session")
-def test_ca(tmp_path_factory) -> TestCertificateAuthority:
-    return TestCertificateAuthority.create(tmp_path_factory.mktemp("ca"))
+def test_ca(tmp_path_factory) -> LocalCertificateAuthority:
+    return LocalCertificateAuthority.create(tmp_path_factory.mktemp("ca"))
 
 
 def free_ports() -> Ports:
@@ -59,7 +59,9 @@ def database_urls() -> list:
 
 def all_read_model_metadata() -> list[MetaData]:
     from services.config.projection import metadata as config_metadata
-    return [config_metadata]
+    from services.feedback.projection import metadata as feedback_metadata
+    from tests.support.counting_projection import metadata as counting_metadata
+    return [config_metadata, feedback_metadata, counting_metadata]
 
 
 @pytest.fixture(params=database_urls())

@@ -7,6 +7,7 @@ from types import ModuleType
 
 SERVICE_MODULES = {
     "config": "services.config.main",
+    "feedback": "services.feedback.main",
 }
 
 

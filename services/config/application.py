@@ -182,6 +182,9 @@ def _refuse_failed(checks: list[Check]) -> None:
     failed = [c for c in checks if not c.passed and not c.skipped]
     if failed:
         raise FailedPrecondition(
-            f"{failed[0].message}. {failed[0].hint}".strip(),
-            [PreconditionViolation(type=c.name.upper(), subject=c.name, description=f"{c.message}. {c.hint}".strip())
-             for c in failed])
+            _sentence(failed[0]),
+            [PreconditionViolation(type=c.name.upper(), subject=c.name, description=_sentence(c)) for c in failed])
+
+
+def _sentence(check: Check) -> str:
+    return f"{check.message.rstrip('.')}. {check.hint}".strip()

@@ -106,17 +106,17 @@ def callback_url(public_url: str, account_id: str, provider_id: str) -> str:
 
 
 def region_of_host(host: str) -> str:
-    match = _SES_HOST.match(host)
+    match = _SES_HOST.fullmatch(host)
     return match.group("region") if match else ""
 
 
 def identity_violations(account_id: str, provider_id: str, *, provider_required: bool) -> list[FieldViolation]:
     violations = []
-    if not _ACCOUNT_ID.match(account_id):
+    if not _ACCOUNT_ID.fullmatch(account_id):
         violations.append(FieldViolation("account_id", "must be 1-64 letters, digits, '-' or '_'"))
     if provider_required and not provider_id:
         violations.append(FieldViolation("provider_id", "is required"))
-    elif provider_id and not _PROVIDER_ID.match(provider_id):
+    elif provider_id and not _PROVIDER_ID.fullmatch(provider_id):
         violations.append(FieldViolation("provider_id", "must be 1-64 letters, digits, '-' or '_'"))
     return violations
 
@@ -146,9 +146,9 @@ def settings_violations(settings: ProviderInput, *, password_stored: bool, secre
 def host_problem(host: str, allow_custom_host: bool) -> str | None:
     if not host:
         return "is required: copy the Server Name from Amazon SES > SMTP settings"
-    if _SES_HOST.match(host):
+    if _SES_HOST.fullmatch(host):
         return None
-    if allow_custom_host and _HOSTNAME.match(host):
+    if allow_custom_host and _HOSTNAME.fullmatch(host):
         return None
     return "must be the Amazon SES SMTP endpoint email-smtp.<region>.amazonaws.com (see Amazon SES > SMTP settings)"
 
@@ -174,8 +174,10 @@ def _password_problem(password: str, stored: bool) -> str | None:
 
 def _region_problem(settings: ProviderInput) -> str | None:
     if not settings.region:
+        if settings.ses_access_key_id and not region_of_host(settings.smtp_host):
+            return "is required for the SES API when the SMTP host does not name it"
         return None
-    if not _REGION.match(settings.region):
+    if not _REGION.fullmatch(settings.region):
         return "must be an AWS region such as us-east-1"
     host_region = region_of_host(settings.smtp_host)
     if host_region and host_region != settings.region:
@@ -184,7 +186,7 @@ def _region_problem(settings: ProviderInput) -> str | None:
 
 
 def _access_key_problem(key_id: str) -> str | None:
-    if key_id and not _ACCESS_KEY_ID.match(key_id):
+    if key_id and not _ACCESS_KEY_ID.fullmatch(key_id):
         return "must be an AWS access key id (upper-case letters and digits)"
     return None
 
@@ -211,7 +213,7 @@ def _topic_violations(arns: tuple[str, ...]) -> list[FieldViolation]:
     if len(arns) > MAX_TOPICS:
         return [FieldViolation("settings.sns_topic_arns", f"at most {MAX_TOPICS} topics")]
     return [FieldViolation(f"settings.sns_topic_arns[{i}]", "must be an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)")
-            for i, arn in enumerate(arns) if not _TOPIC_ARN.match(arn)]
+            for i, arn in enumerate(arns) if not _TOPIC_ARN.fullmatch(arn)]
 
 
 def with_defaults(settings: ProviderInput) -> ProviderInput:

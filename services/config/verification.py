@@ -81,7 +81,7 @@ async def check_ses_account(target: SesApiTarget, from_address: str) -> list[Che
 def _check_ses_account(target: SesApiTarget, from_address: str) -> list[Check]:
     session = boto3.session.Session(aws_access_key_id=target.access_key_id,
                                     aws_secret_access_key=target.secret_access_key, region_name=target.region)
-    config = BotoConfig(connect_timeout=5, read_timeout=10, retries={"max_attempts": 2})
+    config = BotoConfig(connect_timeout=5, read_timeout=10, retries={"max_attempts": 2, "mode": "standard"})
     endpoint = target.endpoint_url or None
     v2 = session.client("sesv2", endpoint_url=endpoint, config=config)
     v1 = session.client("ses", endpoint_url=endpoint, config=config)
@@ -95,6 +95,10 @@ def _check_ses_account(target: SesApiTarget, from_address: str) -> list[Check]:
         return [failure]
     except BotoCoreError as error:
         return [Check("ses_api", False, f"{domain.UNREACHABLE}: the SES API ({error})", domain.UNREACHABLE_HINT)]
+    except Exception as error:  # an answer botocore cannot parse: report it, never fail the call
+        log.warning("SES API answer not understood", extra={"error": type(error).__name__}, exc_info=True)
+        return [Check("ses_api", False, f"{domain.UNREACHABLE}: the SES API answered something unexpected",
+                      domain.UNREACHABLE_HINT)]
 
 
 def _identity_check(v2, v1, from_address: str) -> Check:
@@ -107,21 +111,24 @@ def _identity_check(v2, v1, from_address: str) -> Check:
 
 def _identity_verified(v2, v1, identity: str) -> bool:
     try:
-        return bool(v2.get_email_identity(EmailIdentity=identity).get("VerifiedForSendingStatus"))
+        answer = v2.get_email_identity(EmailIdentity=identity)
+        return bool(answer.get("VerifiedForSendingStatus")) or answer.get("VerificationStatus") == "SUCCESS"
     except ClientError as error:
-        if _code(error) not in ("NotFoundException", "404"):
-            if _code(error) in _REJECTED_KEYS:
-                raise
-            attributes = v1.get_identity_verification_attributes(Identities=[identity])["VerificationAttributes"]
-            return attributes.get(identity, {}).get("VerificationStatus") == "Success"
-        return False
+        if _code(error) in ("NotFoundException", "404"):
+            return False
+        if _code(error) in _REJECTED_KEYS:
+            raise
+    except Exception:
+        pass  # no usable SESv2 endpoint (an SES stand-in, an old region): ask SES v1
+    attributes = v1.get_identity_verification_attributes(Identities=[identity])["VerificationAttributes"]
+    return attributes.get(identity, {}).get("VerificationStatus") == "Success"
 
 
 def _sandbox_check(v2, v1) -> Check:
     try:
         production = bool(v2.get_account().get("ProductionAccessEnabled"))
-    except ClientError as error:
-        if _code(error) in _REJECTED_KEYS:
+    except Exception as error:
+        if isinstance(error, ClientError) and _code(error) in _REJECTED_KEYS:
             raise
         # SES v1 has no sandbox flag; a 200-a-day quota is the sandbox's.
         production = float(v1.get_send_quota().get("Max24HourSend", 0)) > _SANDBOX_DAILY_QUOTA

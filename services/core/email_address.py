@@ -22,7 +22,7 @@ def address_problem(value: str) -> str | None:
         return "must not contain line breaks or control characters"
     if len(value) > MAX_ADDRESS_LENGTH:
         return f"must be at most {MAX_ADDRESS_LENGTH} characters"
-    if not _ADDRESS.match(value):
+    if not _ADDRESS.fullmatch(value):
         return "is not a valid email address (expected name@example.com)"
     return None
 

@@ -7,6 +7,7 @@ import logging
 from typing import Callable, Iterable
 
 import grpc
+from google.protobuf.message import DecodeError
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio
 from grpc_reflection.v1alpha import reflection
@@ -35,6 +36,43 @@ class BearerTokenAuth(grpc.aio.ServerInterceptor):
         return grpc.unary_unary_rpc_method_handler(_refuse)
 
 
+class MalformedRequestGuard(grpc.aio.ServerInterceptor):
+    """Bytes that do not decode as the request message get INVALID_ARGUMENT, not grpc's UNKNOWN."""
+
+    def __init__(self) -> None:
+        self._guarded: dict[str, grpc.RpcMethodHandler] = {}
+
+    async def intercept_service(self, continuation, handler_call_details):
+        handler = await continuation(handler_call_details)
+        if handler is None or handler.unary_unary is None or handler.request_deserializer is None:
+            return handler
+        method = handler_call_details.method
+        if method not in self._guarded:
+            self._guarded[method] = _guard(handler)
+        return self._guarded[method]
+
+
+_MALFORMED = object()
+
+
+def _guard(handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
+    deserialize, behavior = handler.request_deserializer, handler.unary_unary
+
+    def tolerant_deserialize(data: bytes):
+        try:
+            return deserialize(data)
+        except DecodeError:
+            return _MALFORMED
+
+    async def guarded(request, context: grpc.aio.ServicerContext):
+        if request is _MALFORMED:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "the request is not a valid protobuf message of this method's type")
+        return await behavior(request, context)
+
+    return grpc.unary_unary_rpc_method_handler(guarded, request_deserializer=tolerant_deserialize,
+                                               response_serializer=handler.response_serializer)
+
+
 async def _refuse(_request, context: grpc.aio.ServicerContext):
     await context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong bearer token (POSTROOM_API_TOKEN)")
 
@@ -44,7 +82,7 @@ class GrpcServer:
 
     def __init__(self, host: str, port: int, token: str, service_names: Iterable[str],
                  register: Callable[[grpc.aio.Server], None]) -> None:
-        self.server = grpc.aio.server(interceptors=[BearerTokenAuth(token)],
+        self.server = grpc.aio.server(interceptors=[BearerTokenAuth(token), MalformedRequestGuard()],
                                       options=[("grpc.max_receive_message_length", 64 * 1024 * 1024)])
         self.health = health_aio.HealthServicer()
         self.service_names = list(service_names)

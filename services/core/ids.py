@@ -41,4 +41,4 @@ def recipient_hash(address: str) -> str:
 
 
 def is_subject_token(token: str) -> bool:
-    return bool(_SUBJECT_TOKEN.match(token))
+    return bool(_SUBJECT_TOKEN.fullmatch(token))

@@ -94,6 +94,7 @@ class ProjectionRunner:
                 raise
             except CheckpointMoved:
                 await self._load_checkpoint()
+                await self._notify_progress()
             except Exception as error:  # NATS down, DB busy: wait and resume from the checkpoint
                 log.warning("projection interrupted", extra={"projection": self.projection.name, "error": repr(error)})
                 await asyncio.sleep(backoff)
@@ -151,6 +152,9 @@ class ProjectionRunner:
                 raise CheckpointMoved()
         self.checkpoint = last
         PROJECTION_APPLIED.labels(self.projection.name).inc(len(events))
+        await self._notify_progress()
+
+    async def _notify_progress(self) -> None:
         async with self._progress:
             self._progress.notify_all()
         self._note_progress_sync()

@@ -15,13 +15,13 @@ from cryptography.x509.oid import NameOID
 
 
 @dataclass
-class TestCertificateAuthority:
+class LocalCertificateAuthority:
     directory: Path
     key: ec.EllipticCurvePrivateKey
     certificate: x509.Certificate
 
     @classmethod
-    def create(cls, directory: Path) -> "TestCertificateAuthority":
+    def create(cls, directory: Path) -> "LocalCertificateAuthority":
         directory.mkdir(parents=True, exist_ok=True)
         key = ec.generate_private_key(ec.SECP256R1())
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Postroom test CA")])

@@ -79,8 +79,10 @@ class SesLikeSmtpServer:
         self.host = host or unused_loopback_host(port)
         self.port = port
         self.handler = SesLikeHandler(username, password)
+        # aiosmtpd only knows about TLS it negotiated itself (STARTTLS); on an implicit-TLS port
+        # every byte is already encrypted, so AUTH is offered from the start, as SES does.
         options = dict(hostname=self.host, port=port, authenticator=self.handler.authenticate,
-                       auth_required=True, auth_require_tls=True, server_hostname="email-smtp.test")
+                       auth_required=True, auth_require_tls=not implicit_tls, server_hostname="email-smtp.test")
         if implicit_tls:
             self.controller = Controller(self.handler, ssl_context=tls_context, **options)
         else:

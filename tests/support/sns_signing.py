@@ -40,7 +40,7 @@ def sns_timestamp(moment: datetime) -> str:
 class SnsSigningAuthority:
     """A self-signed RSA CA that issues SNS-like signing certificates (SNS signs with RSA keys).
 
-    For loopback TLS servers use `tests.support.certificates.TestCertificateAuthority` instead.
+    For loopback TLS servers use `tests.support.certificates.LocalCertificateAuthority` instead.
     """
 
     key: rsa.RSAPrivateKey

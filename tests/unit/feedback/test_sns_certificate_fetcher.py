@@ -122,7 +122,7 @@ def answering(status: int, body: bytes) -> Handler:
     return handler
 
 
-def trusting(authority: certificates.TestCertificateAuthority) -> ssl.SSLContext:
+def trusting(authority: certificates.LocalCertificateAuthority) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=str(authority.ca_file))
 
 
@@ -136,7 +136,7 @@ async def started_local_server(app: web.Application, ssl_context: ssl.SSLContext
 
 @pytest.fixture
 async def local_sns(
-    test_ca: certificates.TestCertificateAuthority, signing_identity: SnsSigningIdentity
+    test_ca: certificates.LocalCertificateAuthority, signing_identity: SnsSigningIdentity
 ) -> AsyncIterator[LocalSns]:
     local = LocalSns()
     runner = await started_local_server(local_sns_app(signing_identity, local.hits), test_ca.server_context(HOST))
@@ -221,9 +221,9 @@ async def test_slow_download_times_out(local_sns: LocalSns) -> None:
 
 
 async def test_server_with_an_untrusted_tls_certificate_is_refused(
-    test_ca: certificates.TestCertificateAuthority, signing_identity: SnsSigningIdentity, tmp_path: Path
+    test_ca: certificates.LocalCertificateAuthority, signing_identity: SnsSigningIdentity, tmp_path: Path
 ) -> None:
-    stranger = certificates.TestCertificateAuthority.create(tmp_path / "stranger")
+    stranger = certificates.LocalCertificateAuthority.create(tmp_path / "stranger")
     runner = await started_local_server(local_sns_app(signing_identity, Counter()), stranger.server_context(HOST))
     connector = aiohttp.TCPConnector(
         resolver=EveryHostIsTheLocalServer(runner.addresses[0][1], []), ssl=trusting(test_ca)

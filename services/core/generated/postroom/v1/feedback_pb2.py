@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1apostroom/v1/feedback.proto\x12\x0bpostroom.v1\x1a\x1fgoogle/protobuf/timestamp.proto\">\n\x19GetRecipientStatusRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\r\n\x05\x65mail\x18\x02 \x01(\t\"\x81\x02\n\x0e\x46\x65\x65\x64\x62\x61\x63kRecord\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x13\n\x0bprovider_id\x18\x02 \x01(\t\x12\x11\n\trecipient\x18\x03 \x01(\t\x12\x13\n\x0b\x62ounce_type\x18\x04 \x01(\t\x12\x16\n\x0e\x62ounce_subtype\x18\x05 \x01(\t\x12\x15\n\rfeedback_type\x18\x06 \x01(\t\x12\x17\n\x0f\x64iagnostic_code\x18\x07 \x01(\t\x12\x16\n\x0eses_message_id\x18\x08 \x01(\t\x12\x13\n\x0b\x64ispatch_id\x18\t \x01(\t\x12/\n\x0boccurred_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x9a\x01\n\x0fRecipientStatus\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x16\n\x0erecipient_hash\x18\x02 \x01(\t\x12\x12\n\nsuppressed\x18\x03 \x01(\x08\x12\x1a\n\x12suppression_reason\x18\x04 \x01(\t\x12+\n\x06recent\x18\x05 \x03(\x0b\x32\x1b.postroom.v1.FeedbackRecord\"s\n\x13ListFeedbackRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x13\n\x0bprovider_id\x18\x02 \x01(\t\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\x11\n\tpage_size\x18\x04 \x01(\r\x12\x12\n\npage_token\x18\x05 \x01(\t\"]\n\x14ListFeedbackResponse\x12,\n\x07records\x18\x01 \x03(\x0b\x32\x1b.postroom.v1.FeedbackRecord\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"W\n\x17GetProviderStatsRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x13\n\x0bprovider_id\x18\x02 \x01(\t\x12\x13\n\x0bwindow_days\x18\x03 \x01(\r\"\xd1\x01\n\rProviderStats\x12\x0c\n\x04sent\x18\x01 \x01(\x04\x12\x11\n\tdelivered\x18\x02 \x01(\x04\x12\x0f\n\x07\x62ounced\x18\x03 \x01(\x04\x12\x12\n\ncomplained\x18\x04 \x01(\x04\x12\x13\n\x0b\x62ounce_rate\x18\x05 \x01(\x01\x12\x16\n\x0e\x63omplaint_rate\x18\x06 \x01(\x01\x12$\n\x1c\x62ounce_rate_over_review_line\x18\x07 \x01(\x08\x12\'\n\x1f\x63omplaint_rate_over_review_line\x18\x08 \x01(\x08\x32\x98\x02\n\x0f\x46\x65\x65\x64\x62\x61\x63kService\x12Z\n\x12GetRecipientStatus\x12&.postroom.v1.GetRecipientStatusRequest\x1a\x1c.postroom.v1.RecipientStatus\x12S\n\x0cListFeedback\x12 .postroom.v1.ListFeedbackRequest\x1a!.postroom.v1.ListFeedbackResponse\x12T\n\x10GetProviderStats\x12$.postroom.v1.GetProviderStatsRequest\x1a\x1a.postroom.v1.ProviderStatsb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1apostroom/v1/feedback.proto\x12\x0bpostroom.v1\x1a\x1fgoogle/protobuf/timestamp.proto\">\n\x19GetRecipientStatusRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\r\n\x05\x65mail\x18\x02 \x01(\t\"\xa3\x02\n\x0e\x46\x65\x65\x64\x62\x61\x63kRecord\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x13\n\x0bprovider_id\x18\x02 \x01(\t\x12\x11\n\trecipient\x18\x03 \x01(\t\x12\x13\n\x0b\x62ounce_type\x18\x04 \x01(\t\x12\x16\n\x0e\x62ounce_subtype\x18\x05 \x01(\t\x12\x15\n\rfeedback_type\x18\x06 \x01(\t\x12\x17\n\x0f\x64iagnostic_code\x18\x07 \x01(\t\x12\x16\n\x0eses_message_id\x18\x08 \x01(\t\x12\x13\n\x0b\x64ispatch_id\x18\t \x01(\t\x12/\n\x0boccurred_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06status\x18\x0b \x01(\t\x12\x10\n\x08sequence\x18\x0c \x01(\x04\"\xb0\x01\n\x0fRecipientStatus\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x16\n\x0erecipient_hash\x18\x02 \x01(\t\x12\x12\n\nsuppressed\x18\x03 \x01(\x08\x12\x1a\n\x12suppression_reason\x18\x04 \x01(\t\x12+\n\x06recent\x18\x05 \x03(\x0b\x32\x1b.postroom.v1.FeedbackRecord\x12\x14\n\x0csoft_bounces\x18\x06 \x01(\r\"\x82\x01\n\x13ListFeedbackRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x13\n\x0bprovider_id\x18\x02 \x01(\t\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\x11\n\tpage_size\x18\x04 \x01(\r\x12\x12\n\npage_token\x18\x05 \x01(\t\x12\r\n\x05\x65mail\x18\x06 \x01(\t\"]\n\x14ListFeedbackResponse\x12,\n\x07records\x18\x01 \x03(\x0b\x32\x1b.postroom.v1.FeedbackRecord\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"W\n\x17GetProviderStatsRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x13\n\x0bprovider_id\x18\x02 \x01(\t\x12\x13\n\x0bwindow_days\x18\x03 \x01(\r\"\xfc\x01\n\rProviderStats\x12\x0c\n\x04sent\x18\x01 \x01(\x04\x12\x11\n\tdelivered\x18\x02 \x01(\x04\x12\x0f\n\x07\x62ounced\x18\x03 \x01(\x04\x12\x12\n\ncomplained\x18\x04 \x01(\x04\x12\x13\n\x0b\x62ounce_rate\x18\x05 \x01(\x01\x12\x16\n\x0e\x63omplaint_rate\x18\x06 \x01(\x01\x12$\n\x1c\x62ounce_rate_over_review_line\x18\x07 \x01(\x08\x12\'\n\x1f\x63omplaint_rate_over_review_line\x18\x08 \x01(\x08\x12\x14\n\x0csoft_bounced\x18\t \x01(\x04\x12\x13\n\x0bwindow_days\x18\n \x01(\r2\x98\x02\n\x0f\x46\x65\x65\x64\x62\x61\x63kService\x12Z\n\x12GetRecipientStatus\x12&.postroom.v1.GetRecipientStatusRequest\x1a\x1c.postroom.v1.RecipientStatus\x12S\n\x0cListFeedback\x12 .postroom.v1.ListFeedbackRequest\x1a!.postroom.v1.ListFeedbackResponse\x12T\n\x10GetProviderStats\x12$.postroom.v1.GetProviderStatsRequest\x1a\x1a.postroom.v1.ProviderStatsb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,17 +35,17 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETRECIPIENTSTATUSREQUEST']._serialized_start=76
   _globals['_GETRECIPIENTSTATUSREQUEST']._serialized_end=138
   _globals['_FEEDBACKRECORD']._serialized_start=141
-  _globals['_FEEDBACKRECORD']._serialized_end=398
-  _globals['_RECIPIENTSTATUS']._serialized_start=401
-  _globals['_RECIPIENTSTATUS']._serialized_end=555
-  _globals['_LISTFEEDBACKREQUEST']._serialized_start=557
-  _globals['_LISTFEEDBACKREQUEST']._serialized_end=672
-  _globals['_LISTFEEDBACKRESPONSE']._serialized_start=674
-  _globals['_LISTFEEDBACKRESPONSE']._serialized_end=767
-  _globals['_GETPROVIDERSTATSREQUEST']._serialized_start=769
-  _globals['_GETPROVIDERSTATSREQUEST']._serialized_end=856
-  _globals['_PROVIDERSTATS']._serialized_start=859
-  _globals['_PROVIDERSTATS']._serialized_end=1068
-  _globals['_FEEDBACKSERVICE']._serialized_start=1071
-  _globals['_FEEDBACKSERVICE']._serialized_end=1351
+  _globals['_FEEDBACKRECORD']._serialized_end=432
+  _globals['_RECIPIENTSTATUS']._serialized_start=435
+  _globals['_RECIPIENTSTATUS']._serialized_end=611
+  _globals['_LISTFEEDBACKREQUEST']._serialized_start=614
+  _globals['_LISTFEEDBACKREQUEST']._serialized_end=744
+  _globals['_LISTFEEDBACKRESPONSE']._serialized_start=746
+  _globals['_LISTFEEDBACKRESPONSE']._serialized_end=839
+  _globals['_GETPROVIDERSTATSREQUEST']._serialized_start=841
+  _globals['_GETPROVIDERSTATSREQUEST']._serialized_end=928
+  _globals['_PROVIDERSTATS']._serialized_start=931
+  _globals['_PROVIDERSTATS']._serialized_end=1183
+  _globals['_FEEDBACKSERVICE']._serialized_start=1186
+  _globals['_FEEDBACKSERVICE']._serialized_end=1466
 # @@protoc_insertion_point(module_scope)

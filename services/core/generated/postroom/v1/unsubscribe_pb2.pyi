@@ -10,18 +10,20 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class UnsubscribeRequest(_message.Message):
-    __slots__ = ("account_id", "email", "list_id", "reason", "source")
+    __slots__ = ("account_id", "email", "list_id", "reason", "source", "dispatch_id")
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     EMAIL_FIELD_NUMBER: _ClassVar[int]
     LIST_ID_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     SOURCE_FIELD_NUMBER: _ClassVar[int]
+    DISPATCH_ID_FIELD_NUMBER: _ClassVar[int]
     account_id: str
     email: str
     list_id: str
     reason: str
     source: str
-    def __init__(self, account_id: _Optional[str] = ..., email: _Optional[str] = ..., list_id: _Optional[str] = ..., reason: _Optional[str] = ..., source: _Optional[str] = ...) -> None: ...
+    dispatch_id: str
+    def __init__(self, account_id: _Optional[str] = ..., email: _Optional[str] = ..., list_id: _Optional[str] = ..., reason: _Optional[str] = ..., source: _Optional[str] = ..., dispatch_id: _Optional[str] = ...) -> None: ...
 
 class ResubscribeRequest(_message.Message):
     __slots__ = ("account_id", "email", "list_id", "source")
@@ -36,38 +38,44 @@ class ResubscribeRequest(_message.Message):
     def __init__(self, account_id: _Optional[str] = ..., email: _Optional[str] = ..., list_id: _Optional[str] = ..., source: _Optional[str] = ...) -> None: ...
 
 class GetStatusRequest(_message.Message):
-    __slots__ = ("account_id", "email")
+    __slots__ = ("account_id", "email", "recipient_hash")
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     EMAIL_FIELD_NUMBER: _ClassVar[int]
+    RECIPIENT_HASH_FIELD_NUMBER: _ClassVar[int]
     account_id: str
     email: str
-    def __init__(self, account_id: _Optional[str] = ..., email: _Optional[str] = ...) -> None: ...
+    recipient_hash: str
+    def __init__(self, account_id: _Optional[str] = ..., email: _Optional[str] = ..., recipient_hash: _Optional[str] = ...) -> None: ...
 
 class SubscriptionStatus(_message.Message):
-    __slots__ = ("account_id", "recipient_hash", "globally_unsubscribed", "unsubscribed_lists")
+    __slots__ = ("account_id", "recipient_hash", "globally_unsubscribed", "unsubscribed_lists", "changed")
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     RECIPIENT_HASH_FIELD_NUMBER: _ClassVar[int]
     GLOBALLY_UNSUBSCRIBED_FIELD_NUMBER: _ClassVar[int]
     UNSUBSCRIBED_LISTS_FIELD_NUMBER: _ClassVar[int]
+    CHANGED_FIELD_NUMBER: _ClassVar[int]
     account_id: str
     recipient_hash: str
     globally_unsubscribed: bool
     unsubscribed_lists: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, account_id: _Optional[str] = ..., recipient_hash: _Optional[str] = ..., globally_unsubscribed: _Optional[bool] = ..., unsubscribed_lists: _Optional[_Iterable[str]] = ...) -> None: ...
+    changed: bool
+    def __init__(self, account_id: _Optional[str] = ..., recipient_hash: _Optional[str] = ..., globally_unsubscribed: _Optional[bool] = ..., unsubscribed_lists: _Optional[_Iterable[str]] = ..., changed: _Optional[bool] = ...) -> None: ...
 
 class UnsubscribeEntry(_message.Message):
-    __slots__ = ("recipient_hash", "list_id", "reason", "source", "unsubscribed_at")
+    __slots__ = ("recipient_hash", "list_id", "reason", "source", "unsubscribed_at", "dispatch_id")
     RECIPIENT_HASH_FIELD_NUMBER: _ClassVar[int]
     LIST_ID_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     UNSUBSCRIBED_AT_FIELD_NUMBER: _ClassVar[int]
+    DISPATCH_ID_FIELD_NUMBER: _ClassVar[int]
     recipient_hash: str
     list_id: str
     reason: str
     source: str
     unsubscribed_at: _timestamp_pb2.Timestamp
-    def __init__(self, recipient_hash: _Optional[str] = ..., list_id: _Optional[str] = ..., reason: _Optional[str] = ..., source: _Optional[str] = ..., unsubscribed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    dispatch_id: str
+    def __init__(self, recipient_hash: _Optional[str] = ..., list_id: _Optional[str] = ..., reason: _Optional[str] = ..., source: _Optional[str] = ..., unsubscribed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., dispatch_id: _Optional[str] = ...) -> None: ...
 
 class ListUnsubscribesRequest(_message.Message):
     __slots__ = ("account_id", "page_size", "page_token")
@@ -100,11 +108,13 @@ class CreateUnsubscribeLinkRequest(_message.Message):
     def __init__(self, account_id: _Optional[str] = ..., email: _Optional[str] = ..., list_id: _Optional[str] = ..., dispatch_id: _Optional[str] = ...) -> None: ...
 
 class UnsubscribeLink(_message.Message):
-    __slots__ = ("url", "list_unsubscribe_header", "list_unsubscribe_post_header")
+    __slots__ = ("url", "list_unsubscribe_header", "list_unsubscribe_post_header", "token")
     URL_FIELD_NUMBER: _ClassVar[int]
     LIST_UNSUBSCRIBE_HEADER_FIELD_NUMBER: _ClassVar[int]
     LIST_UNSUBSCRIBE_POST_HEADER_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
     url: str
     list_unsubscribe_header: str
     list_unsubscribe_post_header: str
-    def __init__(self, url: _Optional[str] = ..., list_unsubscribe_header: _Optional[str] = ..., list_unsubscribe_post_header: _Optional[str] = ...) -> None: ...
+    token: str
+    def __init__(self, url: _Optional[str] = ..., list_unsubscribe_header: _Optional[str] = ..., list_unsubscribe_post_header: _Optional[str] = ..., token: _Optional[str] = ...) -> None: ...

@@ -67,7 +67,8 @@ class UnsubscribeServiceServicer:
     """
 
     def Unsubscribe(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Records an unsubscribe; a second one for the same address and list changes nothing.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -79,7 +80,8 @@ class UnsubscribeServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetStatus(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Global and per-list state of one address (by email, or by recipient_hash).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -91,7 +93,8 @@ class UnsubscribeServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def CreateUnsubscribeLink(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """The signed link and the two header values dispatch puts on a non-transactional email.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
