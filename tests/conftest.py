@@ -60,8 +60,9 @@ def database_urls() -> list:
 def all_read_model_metadata() -> list[MetaData]:
     from services.config.projection import metadata as config_metadata
     from services.feedback.projection import metadata as feedback_metadata
+    from services.dispatch.projection import metadata as dispatch_metadata
     from tests.support.counting_projection import metadata as counting_metadata
-    return [config_metadata, feedback_metadata, counting_metadata]
+    return [config_metadata, feedback_metadata, counting_metadata, dispatch_metadata]
 
 
 @pytest.fixture(params=database_urls())

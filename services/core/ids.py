@@ -25,8 +25,10 @@ def uuid7() -> uuid.UUID:
 
 def name_based_id(*parts: str) -> str:
     """A stable id derived from natural keys (e.g. account + idempotency key)."""
-    digest = hashlib.sha256("\x1f".join(parts).encode()).digest()
-    return str(uuid.UUID(bytes=digest[:16], version=8))
+    digest = int.from_bytes(hashlib.sha256("\x1f".join(parts).encode()).digest()[:16], "big")
+    digest = (digest & ~(0xF << 76)) | (0x8 << 76)      # version 8: custom (RFC 9562)
+    digest = (digest & ~(0b11 << 62)) | (0b10 << 62)    # RFC variant
+    return str(uuid.UUID(int=digest))
 
 
 def normalize_email(address: str) -> str:

@@ -27,6 +27,9 @@ from services.core.metrics import PROJECTION_APPLIED, PROJECTION_CHECKPOINT, PRO
 log = logging.getLogger(__name__)
 
 
+REPLAY_BATCH_SIZE = 5000  # nothing reads the model while it is rebuilt: fewer, larger transactions
+
+
 class Projection(Protocol):
     """Turns events into read-model rows. `apply` must be deterministic and free of side effects."""
 
@@ -101,15 +104,15 @@ class ProjectionRunner:
                 backoff = min(backoff * 2, 5.0)
 
     async def _consume_one_subscription(self) -> None:
-        queue: asyncio.Queue[Msg] = asyncio.Queue(maxsize=self.batch_size * 4)
+        inbox = _Inbox(self.batch_size * 4)
         subscription = await self.store.js.subscribe(
-            f"{self.store.prefix}.>", stream=self.store.stream, cb=queue.put, ordered_consumer=True,
+            f"{self.store.prefix}.>", stream=self.store.stream, cb=inbox.put, ordered_consumer=True,
             deliver_policy=js_api.DeliverPolicy.BY_START_SEQUENCE,
             config=js_api.ConsumerConfig(opt_start_seq=self.checkpoint + 1),
         )
         try:
             while True:
-                batch = await self._next_batch(queue)
+                batch = await inbox.take(self.batch_size, self.stall_seconds)
                 if batch:
                     await self._apply(batch)
                 elif await self.store.last_sequence() > self.checkpoint:
@@ -120,22 +123,12 @@ class ProjectionRunner:
             except Exception:
                 pass
 
-    async def _next_batch(self, queue: asyncio.Queue[Msg]) -> list[Msg]:
-        try:
-            first = await asyncio.wait_for(queue.get(), self.stall_seconds)
-        except asyncio.TimeoutError:
-            return []
-        batch = [first]
-        while len(batch) < self.batch_size and not queue.empty():
-            batch.append(queue.get_nowait())
-        return batch
-
     async def _apply(self, batch: list[Msg]) -> None:
         last = self.checkpoint
         events: list[StoredEvent] = []
         wanted = self.projection.aggregate_types
         for msg in batch:
-            seq = msg.metadata.sequence.stream
+            seq = stream_sequence(msg)
             if seq <= last:
                 continue
             last = seq
@@ -183,6 +176,47 @@ class ProjectionRunner:
             await asyncio.sleep(1.0)
 
 
+class _Inbox:
+    """Messages from the subscription, taken in batches; a full inbox makes delivery wait."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.messages: list[Msg] = []
+        self.arrived = asyncio.Event()
+        self.drained = asyncio.Event()
+
+    async def put(self, msg: Msg) -> None:
+        while len(self.messages) >= self.limit:
+            self.drained.clear()
+            await self.drained.wait()
+        self.messages.append(msg)
+        self.arrived.set()
+
+    async def take(self, most: int, timeout: float) -> list[Msg]:
+        if not self.messages:
+            self.arrived.clear()
+            try:
+                await asyncio.wait_for(self.arrived.wait(), timeout)
+            except asyncio.TimeoutError:
+                return []
+        batch, self.messages = self.messages[:most], self.messages[most:]
+        self.drained.set()
+        return batch
+
+
+def stream_sequence(msg: Msg) -> int:
+    """The stream sequence from the ack subject, without building the whole metadata object.
+
+    $JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.<time>.<pending> (9 tokens),
+    or with <domain>.<account hash> after ACK and a trailing token (12 tokens)."""
+    tokens = (msg.reply or "").split(".")
+    if len(tokens) == 9:
+        return int(tokens[5])
+    if len(tokens) >= 11:
+        return int(tokens[7])
+    return msg.metadata.sequence.stream
+
+
 async def replay(projection: Projection, store: EventStore, engine: AsyncEngine,
                  report=None) -> int:
     """Drop the read model and rebuild it from sequence 1; returns the events read."""
@@ -191,7 +225,7 @@ async def replay(projection: Projection, store: EventStore, engine: AsyncEngine,
     async with engine.begin() as conn:
         await database.reset_checkpoint(conn, projection.name)
     target = await store.last_sequence()
-    runner = ProjectionRunner(projection, store, engine)
+    runner = ProjectionRunner(projection, store, engine, batch_size=REPLAY_BATCH_SIZE)
     await runner.start()
     started = time.monotonic()
     try:
