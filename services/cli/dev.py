@@ -91,13 +91,23 @@ def _wait_until_serving(settings: Settings, children: dict[str, subprocess.Popen
                 time.sleep(0.2)
 
 
-def _print_endpoints(settings: Settings, nats_url: str) -> None:
+def endpoint_lines(settings: Settings) -> list[str]:
     ports = settings.ports
+    lines = [f"  {name:<12}gRPC       127.0.0.1:{ports.grpc_port(name)}" for name in SERVICE_MODULES]
+    if "feedback" in SERVICE_MODULES:
+        lines.append(f"  SNS endpoint           {settings.public_url}/sns/<account_id>/<provider_id>  (HTTP :{ports.feedback_http})")
+    if "unsubscribe" in SERVICE_MODULES:
+        lines.append(f"  unsubscribe pages      {settings.unsubscribe_public_url}/u/<token>  (HTTP :{ports.unsubscribe_http})")
+    return lines
+
+
+def _print_endpoints(settings: Settings, nats_url: str) -> None:
+    endpoints = "\n".join(endpoint_lines(settings))
     print(f"""
 Postroom is running (Ctrl-C stops it).
   NATS JetStream         {nats_url}
-  config      gRPC       127.0.0.1:{ports.config_grpc}
-  SNS callback base      {settings.public_url}/sns/<account_id>/<provider_id>
+{endpoints}
+  metrics                http://127.0.0.1:{METRICS_BASE_PORT}..{METRICS_BASE_PORT + len(SERVICE_MODULES) - 1}/metrics
   data, logs, dev keys   {settings.data_dir}/
   API token              {settings.data_dir / 'api-token'}  (the CLI reads it)
 
