@@ -175,13 +175,14 @@ async def feedback(settings: Settings, local_sns: LocalSns, test_ca,
 
 
 @pytest.fixture
-async def pinned_feedback(settings: Settings, local_sns: LocalSns, test_ca, signing_identity: SnsSigningIdentity,
-                          tmp_path: Path) -> AsyncIterator[FeedbackHarness]:
-    """The service with a pinned-certificate directory (POSTROOM_SNS_CERT_DIR)."""
+async def pinned_feedback(read_model_settings: Settings, local_sns: LocalSns, test_ca,
+                          signing_identity: SnsSigningIdentity, tmp_path: Path) -> AsyncIterator[FeedbackHarness]:
+    """The service with a pinned-certificate directory (POSTROOM_SNS_CERT_DIR), on each read-model backend."""
     pinned = tmp_path / "sns-certs"
     pinned.mkdir()
     signing_identity.pin_in(pinned)
-    async for harness in _harness(replace(settings, sns_cert_dir=str(pinned)), local_sns, test_ca, signing_identity):
+    settings = replace(read_model_settings, sns_cert_dir=str(pinned))
+    async for harness in _harness(settings, local_sns, test_ca, signing_identity):
         yield harness
 
 

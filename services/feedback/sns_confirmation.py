@@ -1,0 +1,53 @@
+"""Confirming an SNS subscription: one GET of the SubscribeURL, on an SNS host only.
+
+The HTTP client comes from outside (an aiohttp session over a connector with its own resolver and
+SSL context), so tests point SNS's host names at a local HTTPS stand-in without a URL override.
+"""
+
+from __future__ import annotations
+
+import aiohttp
+from yarl import URL
+
+from services.feedback.sns_message import SnsMessageError
+from services.feedback.sns_verifier import SnsVerificationError, subscribe_url_is_allowed
+
+CONFIRMATION_TIMEOUT_SECONDS = 5.0
+
+
+class ConfirmationUnavailableError(SnsMessageError):
+    """SNS could not be reached to confirm (HTTP 503, so SNS sends the confirmation again)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason, 503)
+
+
+class SubscriptionConfirmer:
+    def __init__(self, session: aiohttp.ClientSession, *, timeout_seconds: float = CONFIRMATION_TIMEOUT_SECONDS) -> None:
+        self._session = session
+        self._timeout = aiohttp.ClientTimeout(total=timeout_seconds)
+
+    async def confirm(self, subscribe_url: str) -> None:
+        if not subscribe_url_is_allowed(subscribe_url):
+            raise SnsVerificationError(
+                f"SubscribeURL {subscribe_url!r} is not an https URL on sns.<region>.amazonaws.com[.cn]; not visited")
+        try:
+            async with self._session.get(URL(subscribe_url, encoded=True), allow_redirects=False,
+                                         timeout=self._timeout) as response:
+                await response.content.read(64 * 1024)
+                _require_confirmed(response.status)
+        except aiohttp.ClientConnectorDNSError as error:
+            raise SnsVerificationError("cannot resolve the host of the SubscribeURL") from error
+        except (aiohttp.ClientError, TimeoutError) as error:
+            raise ConfirmationUnavailableError(
+                f"could not reach SNS to confirm the subscription: {type(error).__name__}") from error
+
+
+def _require_confirmed(status: int) -> None:
+    if status == 200:
+        return
+    if status >= 500 or status == 429:
+        raise ConfirmationUnavailableError(f"SNS answered {status} to the subscription confirmation; retry later")
+    raise SnsVerificationError(
+        f"SNS answered {status} to the subscription confirmation (redirects are not followed); the token may "
+        "have expired: use 'Request confirmation' on the subscription in the SNS console")
