@@ -52,3 +52,4 @@ async def store(unsubscribe_settings):
     store = await EventStore.connect(unsubscribe_settings, name="unsubscribe-test-reader")
     yield store
     await store.close()
+

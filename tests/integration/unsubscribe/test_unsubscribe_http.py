@@ -198,7 +198,7 @@ async def test_fuzzed_paths_never_give_a_5xx(base_url, token):
 
     loop = asyncio.get_running_loop()
     await asyncio.to_thread(fuzz)
-    assert statuses and all(status < 500 for status in statuses), sorted(set(statuses))
+    assert len(statuses) >= 100 and all(status < 500 for status in statuses), sorted(set(statuses))
 
 
 async def raw_request(host: str, port: int, method: str, path: str, body: bytes) -> int:

@@ -1,0 +1,103 @@
+"""The complaint reactor: a recipient who marks mail as spam is unsubscribed from every list.
+
+It is an entry point like the gRPC servicer, not a projection: it appends events, so it reads
+through its OWN durable JetStream consumer (a replay of the read model must never re-run it).
+The durable consumer remembers its position across restarts and replicas share it; a complaint
+is acknowledged only once its Unsubscribed is durable. A redelivery appends nothing: the address
+is already unsubscribed, and the Nats-Msg-Id derived from the complaint's event id drops a retried
+publish within JetStream's duplicate window.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import nats.errors
+from google.protobuf.message import DecodeError
+from nats.aio.msg import Msg
+from nats.js import api as js_api
+
+from services.core.errors import InvalidArgument
+from services.core.event_store import EventStore
+from services.core.events import Event
+from services.unsubscribe import domain, metrics
+from services.unsubscribe.application import UnsubscribeApplication
+
+log = logging.getLogger(__name__)
+
+DURABLE_NAME = "unsubscribe-complaints"
+FEEDBACK_AGGREGATE = "feedback"
+BATCH = 100
+RETRY_DELAY_SECONDS = 5.0
+
+
+class ComplaintReactor:
+    def __init__(self, app: UnsubscribeApplication, store: EventStore, *, fetch_timeout: float = 1.0) -> None:
+        self.app = app
+        self.store = store
+        self.fetch_timeout = fetch_timeout
+
+    async def run(self) -> None:
+        backoff = 0.2
+        while True:
+            try:
+                await self._consume()
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # NATS down or the consumer lost: resume from the durable position
+                log.warning("complaint reactor interrupted", extra={"error": repr(error)})
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    async def _consume(self) -> None:
+        subscription = await self.store.js.pull_subscribe(
+            f"{self.store.prefix}.{FEEDBACK_AGGREGATE}.>", durable=DURABLE_NAME, stream=self.store.stream,
+            config=js_api.ConsumerConfig(deliver_policy=js_api.DeliverPolicy.ALL,
+                                         ack_policy=js_api.AckPolicy.EXPLICIT, ack_wait=30.0))
+        try:
+            while True:
+                try:
+                    messages = await subscription.fetch(BATCH, timeout=self.fetch_timeout)
+                except nats.errors.TimeoutError:
+                    continue
+                for message in messages:
+                    await self._handle(message)
+        finally:
+            # Unacknowledged messages go back to the durable consumer; left subscribed, they
+            # would hold the connection's drain at shutdown for its whole timeout.
+            try:
+                await subscription.unsubscribe()
+            except Exception:
+                pass
+
+    async def _handle(self, message: Msg) -> None:
+        try:
+            event = Event.FromString(message.data)
+        except DecodeError:
+            log.error("undecodable feedback event skipped", extra={"subject": message.subject})
+            await message.ack_sync()
+            return
+        if event.WhichOneof("payload") == "complaint_received":
+            try:
+                await self._unsubscribe(event)
+            except InvalidArgument as error:     # retrying cannot help: record why and move on
+                log.error("complaint cannot be applied", extra={"error": error.message, "event_id": event.event_id})
+            except Exception as error:
+                log.warning("complaint not yet applied; will retry", extra={"error": repr(error),
+                                                                            "event_id": event.event_id})
+                await message.nak(delay=RETRY_DELAY_SECONDS)
+                return
+        await message.ack_sync()
+
+    async def _unsubscribe(self, event: Event) -> None:
+        metrics.COMPLAINTS_SEEN.inc()
+        payload = domain.complaint_unsubscribe(event.complaint_received)
+        if payload is None:
+            log.warning("complaint without a recipient ignored", extra={"event_id": event.event_id})
+            return
+        changed = await self.app.unsubscribe_for_complaint(
+            event.account_id, payload, causation_id=event.event_id,
+            correlation_id=event.correlation_id or event.event_id)
+        log.info("complaint unsubscribed the recipient", extra={
+            "account_id": event.account_id, "recipient_hash": payload.recipient_hash, "changed": changed})

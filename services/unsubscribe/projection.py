@@ -1,0 +1,101 @@
+"""The unsubscribe read model: one row per account, recipient hash and list while unsubscribed."""
+
+from __future__ import annotations
+
+from datetime import timezone
+from typing import Any
+
+from sqlalchemy import BigInteger, Column, DateTime, MetaData, String, Table, and_, delete, or_, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from services.core.database import upsert
+from services.core.events import StoredEvent, occurred_at
+from services.unsubscribe.domain import AGGREGATE_TYPE, SubscriptionState, UnsubscribeEntry
+
+metadata = MetaData()
+
+unsubscribes = Table(
+    "unsubscribe_unsubscribes",
+    metadata,
+    Column("account_id", String(64), primary_key=True),
+    Column("recipient_hash", String(64), primary_key=True),
+    Column("list_id", String(128), primary_key=True),     # "" = every list
+    Column("reason", String(500), nullable=False),
+    Column("source", String(16), nullable=False),
+    Column("dispatch_id", String(64), nullable=False),
+    Column("unsubscribed_at", DateTime(timezone=True), nullable=False),
+    Column("version", BigInteger, nullable=False),
+)
+
+Key = tuple[str, str, str]
+
+
+class UnsubscribeProjection:
+    name = "unsubscribe.unsubscribes"
+    metadata = metadata
+    aggregate_types = frozenset({AGGREGATE_TYPE})
+
+    async def apply(self, conn: AsyncConnection, events: list[StoredEvent]) -> None:
+        # Coalesce the batch: only each subscription's final state is written.
+        final: dict[Key, dict[str, Any] | None] = {}
+        for stored in events:
+            event = stored.event
+            kind = event.WhichOneof("payload")
+            if kind == "unsubscribed":
+                row = _row(event.account_id, event.unsubscribed, stored)
+                final[(row["account_id"], row["recipient_hash"], row["list_id"])] = row
+            elif kind == "resubscribed":
+                payload = event.resubscribed
+                final[(event.account_id, payload.recipient_hash, payload.list_id)] = None
+        removed = [key for key, row in final.items() if row is None]
+        if removed:
+            await conn.execute(delete(unsubscribes).where(
+                tuple_(unsubscribes.c.account_id, unsubscribes.c.recipient_hash, unsubscribes.c.list_id).in_(removed)))
+        await upsert(conn, unsubscribes, [row for row in final.values() if row is not None],
+                     ["account_id", "recipient_hash", "list_id"])
+
+
+def _row(account_id: str, payload, stored: StoredEvent) -> dict[str, Any]:
+    return {
+        "account_id": account_id,
+        "recipient_hash": payload.recipient_hash,
+        "list_id": payload.list_id,
+        "reason": payload.reason,
+        "source": payload.source,
+        "dispatch_id": payload.dispatch_id,
+        "unsubscribed_at": occurred_at(stored.event),
+        "version": stored.stream_seq,
+    }
+
+
+class UnsubscribeReadModel:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def status(self, account_id: str, recipient_hash: str) -> SubscriptionState:
+        query = select(unsubscribes.c.list_id).where(
+            unsubscribes.c.account_id == account_id, unsubscribes.c.recipient_hash == recipient_hash)
+        async with self.engine.connect() as conn:
+            lists = sorted(row[0] for row in await conn.execute(query))
+        return SubscriptionState(account_id=account_id, recipient_hash=recipient_hash,
+                                 globally_unsubscribed="" in lists,
+                                 unsubscribed_lists=tuple(name for name in lists if name))
+
+    async def page(self, account_id: str, size: int, after: tuple[str, str] | None) -> list[UnsubscribeEntry]:
+        query = select(unsubscribes).where(unsubscribes.c.account_id == account_id)
+        if after is not None:
+            after_hash, after_list = after
+            query = query.where(or_(unsubscribes.c.recipient_hash > after_hash,
+                                    and_(unsubscribes.c.recipient_hash == after_hash,
+                                         unsubscribes.c.list_id > after_list)))
+        query = query.order_by(unsubscribes.c.recipient_hash, unsubscribes.c.list_id).limit(size)
+        async with self.engine.connect() as conn:
+            return [_entry(row) for row in (await conn.execute(query)).mappings()]
+
+
+def _entry(row: Any) -> UnsubscribeEntry:
+    moment = row["unsubscribed_at"]
+    if moment.tzinfo is None:              # SQLite keeps no zone; every stored time is UTC
+        moment = moment.replace(tzinfo=timezone.utc)
+    return UnsubscribeEntry(recipient_hash=row["recipient_hash"], list_id=row["list_id"], reason=row["reason"],
+                            source=row["source"], dispatch_id=row["dispatch_id"], unsubscribed_at=moment)
