@@ -1,0 +1,1 @@
+"""A local stand-in for Amazon SES: SMTP interface, account API, mailbox simulator and SNS feedback."""
