@@ -5,7 +5,7 @@ PYTHON := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 IMAGE ?= postroom:dev
 
-.PHONY: install run test protos bench manifests image clean
+.PHONY: install run test browser protos bench manifests image clean
 
 install: $(INSTALLED)
 
@@ -19,8 +19,14 @@ $(INSTALLED): pyproject.toml
 run: install
 	$(VENV)/bin/postroom dev
 
-test: install
+test: install browser
 	$(PYTHON) -m pytest
+
+# The unsubscribe page is tested in a real headless Chromium (Debian's package); as root we install it.
+browser:
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || { [ "$$(id -u)" = 0 ] && \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
+		echo "chromium could not be installed: the browser test will be skipped"; }
 
 protos: install
 	$(PYTHON) protos/generate.py

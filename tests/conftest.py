@@ -62,7 +62,8 @@ def all_read_model_metadata() -> list[MetaData]:
     from services.feedback.projection import metadata as feedback_metadata
     from services.dispatch.projection import metadata as dispatch_metadata
     from tests.support.counting_projection import metadata as counting_metadata
-    return [config_metadata, feedback_metadata, counting_metadata, dispatch_metadata]
+    from services.unsubscribe.projection import metadata as unsubscribe_metadata
+    return [config_metadata, feedback_metadata, counting_metadata, dispatch_metadata, unsubscribe_metadata]
 
 
 @pytest.fixture(params=database_urls())

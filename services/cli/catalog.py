@@ -7,7 +7,9 @@ from types import ModuleType
 
 SERVICE_MODULES = {
     "config": "services.config.main",
+    "dispatch": "services.dispatch.main",
     "feedback": "services.feedback.main",
+    "unsubscribe": "services.unsubscribe.main",
 }
 
 

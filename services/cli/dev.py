@@ -35,6 +35,7 @@ def child_environment(settings: Settings, nats_url: str) -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("POSTROOM_API_TOKEN", _persistent(data / "api-token", lambda: secrets.token_urlsafe(24)))
     env.setdefault("POSTROOM_SECRET_KEY", _persistent(data / "secret.key", generate_key_spec))
+    env.setdefault("POSTROOM_UNSUBSCRIBE_KEY", _persistent(data / "unsubscribe.key", lambda: generate_key_spec("u1")))
     env["POSTROOM_NATS_URL"] = nats_url
     env["POSTROOM_DATA_DIR"] = str(data)
     return env

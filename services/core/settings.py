@@ -89,6 +89,8 @@ class Settings:
     # feedback
     sns_cert_dir: str = ""
     sns_max_age_seconds: float = 3600.0
+    sns_ca_file: str = ""
+    sns_resolve: str = ""
     # unsubscribe
     unsubscribe_keys: str = ""
     unsubscribe_public_url: str = "http://127.0.0.1:8082"
@@ -125,6 +127,8 @@ class Settings:
             soft_bounce_window_days=_env_int("SOFT_BOUNCE_WINDOW_DAYS", 30),
             sns_cert_dir=_env("SNS_CERT_DIR"),
             sns_max_age_seconds=_env_float("SNS_MAX_AGE", 3600.0),
+            sns_ca_file=_env("SNS_CA_FILE"),
+            sns_resolve=_env("SNS_RESOLVE"),
             unsubscribe_keys=_env("UNSUBSCRIBE_KEY"),
             unsubscribe_public_url=_env("UNSUBSCRIBE_PUBLIC_URL", f"http://127.0.0.1:{ports.unsubscribe_http}").rstrip("/"),
             unsubscribe_mailto=_env("UNSUBSCRIBE_MAILTO"),
