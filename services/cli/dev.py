@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import grpc
@@ -19,6 +20,9 @@ from services.core.secret_box import generate_key_spec
 from services.core.settings import Settings
 
 METRICS_BASE_PORT = 9101
+SIM_USERNAME = "AKIAPOSTROOMSESSIM01"
+SIM_PASSWORD = "BPostroomSesSimulatorSmtpPassword0123456789a"
+SIM_TOPIC = "arn:aws:sns:us-east-1:123456789012:ses-feedback"
 
 
 def _persistent(path: Path, make) -> str:
@@ -41,6 +45,23 @@ def child_environment(settings: Settings, nats_url: str) -> dict[str, str]:
     return env
 
 
+def simulator_environment(data_dir: Path, env: dict[str, str]) -> dict[str, str]:
+    """Point the suite at `postroom ses-sim`: its CA, its SES API, its SNS host and signing certificate."""
+    sim_ca = str(data_dir / "ses-sim-ca.pem")
+    web_port = env.get("POSTROOM_SIM_WEB_PORT", "8025")
+    sns_port = env.get("POSTROOM_SIM_SNS_HTTPS_PORT", "8443")
+    region = env.get("POSTROOM_SIM_REGION", "us-east-1")
+    host = env.get("POSTROOM_SIM_HOST", "127.0.0.1")
+    return {
+        "POSTROOM_SMTP_CA_FILE": sim_ca,
+        "POSTROOM_SNS_CA_FILE": sim_ca,
+        "POSTROOM_SES_ENDPOINT_URL": f"http://{host}:{web_port}",
+        "POSTROOM_ALLOW_CUSTOM_SMTP_HOST": "1",
+        "POSTROOM_SNS_CERT_DIR": str(data_dir / "sns-certs"),
+        "POSTROOM_SNS_RESOLVE": f"sns.{region}.amazonaws.com={host}:{sns_port}",
+    }
+
+
 def run_dev(settings: Settings) -> int:
     nats = None
     nats_url = os.environ.get("POSTROOM_NATS_URL", "")
@@ -49,15 +70,20 @@ def run_dev(settings: Settings) -> int:
         nats.start()
         nats_url = nats.url
     env = child_environment(settings, nats_url)
+    for key, value in simulator_environment(settings.data_dir, env).items():
+        env.setdefault(key, value)
     children: dict[str, subprocess.Popen] = {}
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
     try:
+        children["ses-sim"] = subprocess.Popen([sys.executable, "-m", "services.cli.main", "ses-sim"], env=env,
+                                               stdout=subprocess.DEVNULL)
+        _wait_for_simulator(env, children["ses-sim"])
         for index, name in enumerate(SERVICE_MODULES):
             child_env = dict(env, POSTROOM_METRICS_PORT=env.get("POSTROOM_METRICS_PORT") or str(METRICS_BASE_PORT + index))
             children[name] = subprocess.Popen([sys.executable, "-m", "services.cli.main", "serve", name], env=child_env)
-        _wait_until_serving(settings, children)
-        _print_endpoints(settings, nats_url)
+        _wait_until_serving(settings, {n: c for n, c in children.items() if n in SERVICE_MODULES})
+        _print_endpoints(settings, nats_url, env)
         while not stopping:
             for name, child in children.items():
                 if child.poll() is not None:
@@ -72,6 +98,21 @@ def run_dev(settings: Settings) -> int:
         if nats:
             nats.stop()
         print("postroom: stopped")
+
+
+def _wait_for_simulator(env: dict[str, str], process: subprocess.Popen, timeout: float = 30) -> None:
+    url = f"{env['POSTROOM_SES_ENDPOINT_URL']}/healthz"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"postroom: ses-sim failed to start (exit {process.returncode}); are ports 2587/2465/8025/8443 free?")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit("postroom: ses-sim did not become ready")
 
 
 def _wait_until_serving(settings: Settings, children: dict[str, subprocess.Popen], timeout: float = 60) -> None:
@@ -102,21 +143,34 @@ def endpoint_lines(settings: Settings) -> list[str]:
     return lines
 
 
-def _print_endpoints(settings: Settings, nats_url: str) -> None:
+def _print_endpoints(settings: Settings, nats_url: str, env: dict[str, str]) -> None:
     endpoints = "\n".join(endpoint_lines(settings))
+    sim = env["POSTROOM_SES_ENDPOINT_URL"]
     print(f"""
 Postroom is running (Ctrl-C stops it).
   NATS JetStream         {nats_url}
 {endpoints}
   metrics                http://127.0.0.1:{METRICS_BASE_PORT}..{METRICS_BASE_PORT + len(SERVICE_MODULES) - 1}/metrics
+  SES stand-in           SMTP 127.0.0.1:2587 (STARTTLS), 127.0.0.1:2465 (TLS); inbox and SES API {sim}
   data, logs, dev keys   {settings.data_dir}/
   API token              {settings.data_dir / 'api-token'}  (the CLI reads it)
+{try_it(settings)}""", flush=True)
 
-Try it:
-  postroom provider save --account acme --name "Amazon SES" --host email-smtp.us-east-1.amazonaws.com \\
-      --port 587 --username <SES SMTP username> --from you@example.com
-  postroom provider list --account acme
-""", flush=True)
+
+def try_it(settings: Settings) -> str:
+    callback = f"{settings.public_url}/sns/demo/$PROVIDER"
+    return f"""
+Try it (in another terminal, after `. .venv/bin/activate`):
+  export POSTROOM_SMTP_PASSWORD={SIM_PASSWORD} POSTROOM_SES_SECRET_ACCESS_KEY=local-sim-secret
+  PROVIDER=$(postroom provider save --account demo --name "Local SES" --host 127.0.0.1 --port 2587 \\
+      --username {SIM_USERNAME} --from sender@example.com --region us-east-1 \\
+      --ses-access-key-id {SIM_USERNAME} --sns-topic-arn {SIM_TOPIC} | python3 -c 'import json,sys; print(json.load(sys.stdin)["provider"]["provider_id"])')
+  postroom ses-sim subscribe --endpoint {callback}
+  postroom send --test --account demo --provider $PROVIDER --to success@simulator.amazonses.com
+  postroom send --account demo --provider $PROVIDER --to bounce@simulator.amazonses.com --subject Hello --text Hi --wait
+  postroom suppression --account demo --email bounce@simulator.amazonses.com
+  postroom ses-sim inbox
+"""
 
 
 def _stop(children: dict[str, subprocess.Popen]) -> None:

@@ -19,6 +19,7 @@ from services.feedback.application import FeedbackApplication
 from services.feedback.http import sns_app
 from services.feedback.projection import FeedbackProjection
 from services.feedback.sns_confirmation import SubscriptionConfirmer
+from services.feedback.sns_connector import sns_connector
 from services.feedback.sns_verifier import (CertificateSource, HttpsCertificateFetcher, PinnedCertificateDirectory,
                                             SnsSignatureVerifier)
 
@@ -30,7 +31,7 @@ async def build(settings: Settings, store: EventStore, engine: AsyncEngine, *,
                 connector: aiohttp.BaseConnector | None = None) -> ServiceComponents:
     """`connector` carries outbound HTTPS to SNS (certificates, confirmations); tests pass one
     whose resolver and SSL context lead to a local stand-in for SNS."""
-    session = aiohttp.ClientSession(connector=connector or aiohttp.TCPConnector(), trust_env=False)
+    session = aiohttp.ClientSession(connector=connector or sns_connector(settings), trust_env=False)
     runner = ProjectionRunner(FeedbackProjection(), store, engine)
     verifier = SnsSignatureVerifier(certificate_source(settings, session), max_age=max_age(settings))
     app = FeedbackApplication(settings, store, runner, verifier, SubscriptionConfirmer(session))

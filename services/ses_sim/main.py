@@ -30,7 +30,7 @@ from services.ses_sim.settings import SimulatorSettings
 from services.ses_sim.smtp import AcceptedMessage, SesSmtpHandler, start_smtp_server
 from services.ses_sim.sns_endpoint import sns_endpoint_app
 from services.ses_sim.sns_messages import SnsSigner
-from services.ses_sim.sns_publisher import SnsPublisher
+from services.ses_sim.sns_publisher import SNS_RETRY_DELAYS, SnsPublisher
 from services.ses_sim.sns_topics import Subscription, Topics
 from services.ses_sim.throttle import SendingLimits
 from services.ses_sim.web import InboxWeb
@@ -41,7 +41,7 @@ CALLER_IDENTITY = "ses-smtp-user.postroom-simulator"
 
 
 class SesSimulator:
-    def __init__(self, settings: SimulatorSettings, *, sns_retry_delays: tuple[float, ...] = (1.0, 2.0, 4.0)) -> None:
+    def __init__(self, settings: SimulatorSettings, *, sns_retry_delays: tuple[float, ...] = SNS_RETRY_DELAYS) -> None:
         self.settings = settings
         self.account = SesAccount.from_settings(settings)
         self.limits = SendingLimits.of(settings.max_send_rate, settings.max_24_hour_send, time.monotonic())

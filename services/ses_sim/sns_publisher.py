@@ -23,13 +23,17 @@ log = logging.getLogger(__name__)
 DELIVERY_TIMEOUT_SECONDS = 15.0  # SNS waits 15 s for an HTTP endpoint
 
 
+# About a minute of retries, as SNS's default HTTP/S delivery policy gives (3 retries 20 s apart).
+SNS_RETRY_DELAYS = (1.0, 2.0, 4.0, 8.0, 16.0, 20.0)
+
+
 def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
 class SnsPublisher:
     def __init__(self, topics: Topics, signer: SnsSigner, session: aiohttp.ClientSession, *,
-                 retry_delays: tuple[float, ...] = (1.0, 2.0, 4.0),
+                 retry_delays: tuple[float, ...] = SNS_RETRY_DELAYS,
                  clock: Callable[[], datetime] = _utc_now) -> None:
         self.topics = topics
         self._signer = signer
