@@ -23,7 +23,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from services.cli.dev import simulator_environment
 from services.core.nats_server import EmbeddedNatsServer, free_port
 from services.core.secret_box import generate_key_spec
-from services.core.settings import SERVICES
+from services.core.settings import SERVICES, Settings
 from tests.conftest import TEST_TOKEN
 from tests.support.smtp import unused_loopback_host
 
@@ -133,6 +133,16 @@ class Suite:
         raise TimeoutError(url)
 
     # --- addresses and tools -----------------------------------------------------------------
+
+    def env_settings(self) -> Settings:
+        """The suite's settings as its processes read them."""
+        saved = dict(os.environ)
+        os.environ.update(self.env)
+        try:
+            return Settings.from_env()
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
 
     def grpc_address(self, name: str) -> str:
         return f"127.0.0.1:{self.env[f'POSTROOM_{name.upper()}_GRPC_PORT']}"
