@@ -36,7 +36,7 @@ SIM_TOPIC = "arn:aws:sns:us-east-1:123456789012:ses-feedback"
 @dataclass
 class Suite:
     root: Path
-    sim_overrides: dict[str, str] = field(default_factory=dict)
+    overrides: dict[str, str] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
     nats: EmbeddedNatsServer | None = None
@@ -56,7 +56,7 @@ class Suite:
             POSTROOM_PUBLIC_URL=f"http://127.0.0.1:{ports['POSTROOM_FEEDBACK_HTTP_PORT']}",
             POSTROOM_UNSUBSCRIBE_PUBLIC_URL=f"http://127.0.0.1:{ports['POSTROOM_UNSUBSCRIBE_HTTP_PORT']}",
             POSTROOM_METRICS_PORT="0", POSTROOM_SHUTDOWN_GRACE="2", POSTROOM_SIM_HOST=self.sim_host,
-            POSTROOM_SIM_NOTIFICATION_DELAY="0.1", **self.sim_overrides)
+            POSTROOM_SIM_NOTIFICATION_DELAY="0.1", **self.overrides)
         env.update(simulator_environment(data, env))
         self.env = env
 

@@ -145,7 +145,7 @@ async def test_troubleshooting_cases_give_the_pages_answers(suite):
 
 
 def test_a_sandboxed_account_is_refused_with_the_pages_answer(tmp_path):
-    sandboxed = Suite(tmp_path, sim_overrides={"POSTROOM_SIM_SANDBOX": "1"}).start()
+    sandboxed = Suite(tmp_path, overrides={"POSTROOM_SIM_SANDBOX": "1"}).start()
     try:
         refused = save_provider(sandboxed)
         assert refused.returncode == 1
