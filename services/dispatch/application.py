@@ -1,0 +1,232 @@
+"""Dispatch use cases: accept emails, read a dispatch, send a test email, read suppressions."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from services.core.email_address import address_problem
+from services.core.errors import (FailedPrecondition, FieldViolation, InvalidArgument, NotFound, PostroomError,
+                                  PreconditionViolation, require)
+from services.core.event_store import NEW_AGGREGATE, ConcurrencyConflict, EventStore, PendingAppend
+from services.core.ids import is_subject_token, recipient_hash
+from services.core.projection import ProjectionRunner
+from services.core.settings import Settings
+from services.core.tls import client_context
+from services.dispatch import domain, events
+from services.dispatch.domain import Diagnosis, EmailRequest, Mailbox, ProviderConfig
+from services.dispatch.message import Sender, UnsafeHeader, build_message
+from services.dispatch.projection import QUEUED, DispatchReadModel
+from services.dispatch.providers import ProviderDirectory
+from services.dispatch.smtp import send_once
+from services.dispatch.suppression import suppression_reason
+from services.dispatch.unsubscribe import UnsubscribeLinks
+from services.dispatch.worker import LiveAttempts
+
+READ_YOUR_WRITES_SECONDS = 5.0
+SENDING = "SENDING"
+TEST_SUBJECT = "Postroom test email"
+TEST_BODY = ("This is a test email from Postroom. If you can read it, your Amazon SES provider settings work: "
+             "Postroom can log in to SES and SES accepted the message.\n")
+
+
+@dataclass(frozen=True)
+class Accepted:
+    dispatch_id: str
+    status: str
+
+
+@dataclass(frozen=True)
+class DispatchView:
+    account_id: str
+    dispatch_id: str
+    provider_id: str
+    status: str
+    ses_message_id: str
+    attempts: int
+    last_smtp_reply: str
+    hint: str
+    provider_paused_reason: str
+
+
+@dataclass(frozen=True)
+class TestResult:
+    delivered: bool
+    ses_message_id: str
+    smtp_code: int
+    smtp_reply: str
+    case: str
+    hint: str
+
+
+@dataclass(frozen=True)
+class SuppressionView:
+    account_id: str
+    recipient_hash: str
+    suppressed: bool
+    reason: str
+    list_id: str
+    recipient: str
+
+
+class DispatchApplication:
+    def __init__(self, settings: Settings, store: EventStore, runner: ProjectionRunner, read_model: DispatchReadModel,
+                 providers: ProviderDirectory, unsubscribe: UnsubscribeLinks, live: LiveAttempts) -> None:
+        self.settings = settings
+        self.store = store
+        self.runner = runner
+        self.read_model = read_model
+        self.providers = providers
+        self.unsubscribe = unsubscribe
+        self.live = live
+
+    # ---- accepting ----
+
+    async def send_emails(self, requests: list[EmailRequest]) -> list[Accepted | PostroomError]:
+        """Each request is accepted once its EmailQueued is durable; each gets its own result."""
+        results: list[Accepted | PostroomError | None] = [None] * len(requests)
+        pending: list[tuple[int, str]] = []
+        configs: dict[tuple[str, str], ProviderConfig | PostroomError] = {}
+        for index, request in enumerate(requests):
+            try:
+                await self._check(request, configs)
+            except PostroomError as error:
+                results[index] = error
+                continue
+            pending.append((index, domain.dispatch_id_for(request.account_id, request.idempotency_key)))
+        appended = await self.store.append_many([
+            PendingAppend(events.queued_event(requests[index], dispatch_id), NEW_AGGREGATE)
+            for index, dispatch_id in pending])
+        for (index, dispatch_id), outcome in zip(pending, appended):
+            results[index] = await self._result(dispatch_id, outcome)
+        return results  # type: ignore[return-value]
+
+    async def _check(self, request: EmailRequest, configs: dict) -> None:
+        require(domain.request_violations(request))
+        key = (request.account_id, request.provider_id)
+        if key not in configs:
+            configs[key] = await self._provider_for_request(*key)
+        config = configs[key]
+        if isinstance(config, PostroomError):
+            raise config
+        if domain.size_upper_bound(request) > config.max_message_bytes:
+            self._refuse_oversized(request, config)
+
+    async def _provider_for_request(self, account_id: str, provider_id: str) -> ProviderConfig | PostroomError:
+        lookup = await self.providers.get_fresh(account_id, provider_id)
+        if lookup.config is None:
+            return NotFound(f"provider {provider_id} not found: save it first (postroom provider save)")
+        return lookup.config
+
+    def _refuse_oversized(self, request: EmailRequest, config: ProviderConfig) -> None:
+        try:
+            size = len(build_message(request, dispatch_id="0" * 36, sender=Sender(config.from_address),
+                                     now=datetime.now(timezone.utc)).data)
+        except UnsafeHeader as error:
+            raise InvalidArgument([FieldViolation(error.field_name, "must not contain CR or LF")]) from None
+        if size > config.max_message_bytes:
+            raise InvalidArgument([FieldViolation("html_body" if request.html_body else "text_body",
+                                                  f"the message is {size} bytes once encoded; the provider accepts "
+                                                  f"at most {config.max_message_bytes}. {domain.HINTS[domain.Case.MESSAGE_TOO_LONG]}")])
+
+    async def _result(self, dispatch_id: str, outcome) -> Accepted | PostroomError:
+        if isinstance(outcome, ConcurrencyConflict):
+            return Accepted(dispatch_id, await self._status_of_existing(dispatch_id))  # same key: same dispatch
+        if isinstance(outcome, Exception):
+            return FailedPrecondition(f"the event log did not accept the email, retry: {outcome}")
+        return Accepted(dispatch_id, QUEUED)
+
+    async def _status_of_existing(self, dispatch_id: str) -> str:
+        row = await self.read_model.dispatch(dispatch_id)
+        return row["status"] if row else QUEUED
+
+    # ---- reading ----
+
+    async def get_dispatch(self, account_id: str, dispatch_id: str) -> DispatchView:
+        require(domain.identity_violations(account_id, "p")
+                + ([] if dispatch_id else [FieldViolation("dispatch_id", "is required")]))
+        last = await self.store.last_event(events.AGGREGATE, dispatch_id) if is_subject_token(dispatch_id) else None
+        if last is None or last.event.account_id != account_id:
+            raise NotFound(f"dispatch {dispatch_id} not found")
+        await self.runner.wait_for(last.stream_seq, READ_YOUR_WRITES_SECONDS)
+        row = await self.read_model.dispatch(dispatch_id)
+        if row is None:
+            raise NotFound(f"dispatch {dispatch_id} is not in the read model yet; retry shortly")
+        return await self._view(row)
+
+    async def _view(self, row: dict) -> DispatchView:
+        status, attempts, reply, hint, paused = (row["status"], row["attempts"], row["last_smtp_reply"], row["hint"], "")
+        if status == QUEUED:
+            paused = (await self.providers.get(row["account_id"], row["provider_id"])).paused_reason
+            live = self.live.get(row["dispatch_id"])
+            if live is not None and live.attempts:
+                status, attempts, reply, hint = SENDING, live.attempts, live.last_reply, live.hint
+        return DispatchView(row["account_id"], row["dispatch_id"], row["provider_id"], status, row["ses_message_id"],
+                            attempts, reply, hint, paused)
+
+    # ---- the product page's "Send a test email" ----
+
+    async def send_test_email(self, account_id: str, provider_id: str, to: str) -> TestResult:
+        require(domain.identity_violations(account_id, provider_id)
+                + ([FieldViolation("to", problem)] if (problem := address_problem(to)) else []))
+        lookup = await self.providers.get_fresh(account_id, provider_id)
+        if lookup.config is None:
+            raise NotFound(lookup.problem or f"provider {provider_id} not found: save it first")
+        reason = await self._suppressed_reason(account_id, to, "")
+        if reason:
+            raise FailedPrecondition(f"{to} is suppressed ({reason}): mailing it would hurt the sender's reputation",
+                                     [PreconditionViolation("SUPPRESSED", "to", reason)])
+        config = lookup.config
+        request = EmailRequest(account_id, provider_id, to=(Mailbox(to),), subject=TEST_SUBJECT, text_body=TEST_BODY,
+                               transactional=True)
+        message = build_message(request, dispatch_id="test", sender=Sender(config.from_address, config.from_name),
+                                now=datetime.now(timezone.utc))
+        outcome = await send_once(config, message, timeout=self.settings.smtp_timeout,
+                                  tls_context=client_context(self.settings.smtp_ca_file))
+        diagnosis: Diagnosis = domain.diagnose(outcome)
+        delivered = diagnosis.verdict is domain.Verdict.DELIVERED
+        return TestResult(delivered, domain.ses_message_id(outcome.text) if delivered else "", outcome.code,
+                          outcome.reply if outcome.code else diagnosis.message + f" ({outcome.text})",
+                          diagnosis.case.value, diagnosis.hint)
+
+    # ---- suppressions ----
+
+    async def list_suppressions(self, account_id: str, page_size: int, page_token: str
+                                ) -> tuple[list[SuppressionView], str]:
+        require(domain.identity_violations(account_id, "p"))
+        size = min(page_size or 100, 1000)
+        rows = await self.read_model.list_suppressions(account_id, size, _decode_token(page_token))
+        views = [SuppressionView(r["account_id"], r["recipient_hash"], True, r["reason"], r["list_id"], r["recipient"])
+                 for r in rows]
+        token = _encode_token(rows[-1]) if len(rows) == size else ""
+        return views, token
+
+    async def get_recipient_suppression(self, account_id: str, email: str, list_id: str) -> SuppressionView:
+        require(domain.identity_violations(account_id, "p")
+                + ([FieldViolation("email", problem)] if (problem := address_problem(email)) else []))
+        reason = await self._suppressed_reason(account_id, email, list_id)
+        return SuppressionView(account_id, recipient_hash(email), bool(reason), reason or "", list_id, email)
+
+    async def _suppressed_reason(self, account_id: str, email: str, list_id: str) -> str | None:
+        hashed = recipient_hash(email)
+        entries = await self.read_model.suppression_entries(account_id, [hashed])
+        return suppression_reason(entries.get(hashed, []), list_id)
+
+
+def _encode_token(row: dict) -> str:
+    key = [row["account_id"], row["recipient_hash"], row["list_id"], row["reason"]]
+    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode()
+
+
+def _decode_token(token: str) -> tuple[str, str, str, str] | None:
+    if not token:
+        return None
+    try:
+        key = json.loads(base64.urlsafe_b64decode(token.encode()))
+        if isinstance(key, list) and len(key) == 4 and all(isinstance(k, str) for k in key):
+            return tuple(key)  # type: ignore[return-value]
+    except (ValueError, TypeError):
+        pass
+    raise InvalidArgument([FieldViolation("page_token", "is not a token this service gave out")])

@@ -1,0 +1,40 @@
+"""Wiring for the dispatch service: gRPC, the read model, and the SMTP workers."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.core.event_store import EventStore
+from services.core.generated.postroom.v1 import dispatch_pb2, dispatch_pb2_grpc
+from services.core.grpc_server import GrpcServer
+from services.core.projection import ProjectionRunner
+from services.core.runtime import ServiceComponents
+from services.core.secret_box import SecretBox
+from services.core.settings import Settings
+from services.dispatch.api import DispatchServicer
+from services.dispatch.application import DispatchApplication
+from services.dispatch.projection import DispatchProjection, DispatchReadModel
+from services.dispatch.providers import ProviderDirectory
+from services.dispatch.unsubscribe import UnsubscribeLinks
+from services.dispatch.worker import DispatchWorker, LiveAttempts, WorkerTimings
+
+NAME = "dispatch"
+PROJECTIONS = (DispatchProjection,)
+
+
+async def build(settings: Settings, store: EventStore, engine: AsyncEngine,
+                timings: WorkerTimings | None = None) -> ServiceComponents:
+    runner = ProjectionRunner(DispatchProjection(settings.soft_bounce_threshold, settings.soft_bounce_window_days),
+                              store, engine)
+    read_model = DispatchReadModel(engine)
+    providers = ProviderDirectory(read_model, runner, store, SecretBox.from_spec(settings.secret_keys))
+    unsubscribe = UnsubscribeLinks.from_settings(settings)
+    live = LiveAttempts()
+    app = DispatchApplication(settings, store, runner, read_model, providers, unsubscribe, live)
+    worker = DispatchWorker(settings, store, runner, read_model, providers, unsubscribe, live, timings)
+    servicer = DispatchServicer(app)
+    grpc_server = GrpcServer(
+        settings.bind_host, settings.ports.dispatch_grpc, settings.api_token,
+        [dispatch_pb2.DESCRIPTOR.services_by_name["DispatchService"].full_name],
+        lambda server: dispatch_pb2_grpc.add_DispatchServiceServicer_to_server(servicer, server))
+    return ServiceComponents(grpc=grpc_server, projections=[runner], workers=[worker.run])

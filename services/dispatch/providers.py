@@ -1,0 +1,105 @@
+"""Providers as dispatch sees them: settings with the password opened, pauses, and health counting."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+
+from services.core.event_store import EventStore
+from services.core.projection import ProjectionRunner
+from services.core.secret_box import SecretBox, SecretBoxError, provider_secret_aad
+from services.dispatch.domain import (DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MESSAGES_PER_CONNECTION, ProviderConfig)
+from services.dispatch.metrics import PROVIDER_PAUSED
+from services.dispatch.projection import DispatchReadModel
+
+CACHE_SECONDS = 1.0
+READ_YOUR_WRITES_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class ProviderLookup:
+    config: ProviderConfig | None
+    paused_reason: str = ""
+    problem: str = ""            # why a found provider cannot be used
+
+
+@dataclass
+class ProviderDirectory:
+    """Reads providers from the read model, briefly cached: a worker looks one up per email."""
+
+    read_model: DispatchReadModel
+    runner: ProjectionRunner
+    store: EventStore
+    box: SecretBox
+    _cache: dict[tuple[str, str], tuple[float, asyncio.Future[ProviderLookup]]] = field(default_factory=dict)
+    _local_pauses: dict[tuple[str, str], tuple[int, str]] = field(default_factory=dict)
+
+    async def get(self, account_id: str, provider_id: str) -> ProviderLookup:
+        key = (account_id, provider_id)
+        cached = self._cache.get(key)
+        if cached is None or time.monotonic() - cached[0] > CACHE_SECONDS or \
+                (cached[1].done() and cached[1].exception() is not None):
+            # One load for every concurrent caller: hundreds of sends ask at the same moment.
+            cached = (time.monotonic(), asyncio.ensure_future(self._load(account_id, provider_id)))
+            self._cache[key] = cached
+        return self._with_local_pause(key, await asyncio.shield(cached[1]))
+
+    async def get_fresh(self, account_id: str, provider_id: str) -> ProviderLookup:
+        """For a caller's request: wait until the read model holds the provider's last event."""
+        last = await self.store.last_event("provider", provider_id)
+        if last is not None and last.event.account_id == account_id:
+            await self.runner.wait_for(last.stream_seq, READ_YOUR_WRITES_SECONDS)
+        self._cache.pop((account_id, provider_id), None)
+        return await self.get(account_id, provider_id)
+
+    def pause_locally(self, config: ProviderConfig, reason: str) -> None:
+        """Pause at once in this process; the ProviderPaused event tells the others."""
+        self._local_pauses[(config.account_id, config.provider_id)] = (config.saved_seq, reason)
+        PROVIDER_PAUSED.labels(config.provider_id).set(1)
+
+    def _with_local_pause(self, key: tuple[str, str], lookup: ProviderLookup) -> ProviderLookup:
+        local = self._local_pauses.get(key)
+        if lookup.config is None:
+            return lookup
+        if local and local[0] == lookup.config.saved_seq and not lookup.paused_reason:
+            return ProviderLookup(lookup.config, local[1])
+        PROVIDER_PAUSED.labels(lookup.config.provider_id).set(1 if lookup.paused_reason else 0)
+        return lookup
+
+    async def _load(self, account_id: str, provider_id: str) -> ProviderLookup:
+        row, paused_reason = await self.read_model.provider(account_id, provider_id)
+        if row is None:
+            return ProviderLookup(None)
+        aad = provider_secret_aad(account_id, provider_id, "smtp_password")
+        try:
+            password = self.box.open(row["smtp_password_sealed"], aad) if row["smtp_password_sealed"] else ""
+        except SecretBoxError as error:
+            return ProviderLookup(None, problem=f"the provider's SMTP password cannot be opened: {error}")
+        return ProviderLookup(_config(row, password), paused_reason)
+
+
+def _config(row, password: str) -> ProviderConfig:
+    return ProviderConfig(
+        account_id=row["account_id"], provider_id=row["provider_id"], smtp_host=row["smtp_host"],
+        smtp_port=row["smtp_port"], smtp_username=row["smtp_username"], smtp_password=password,
+        from_address=row["from_address"], from_name=row["from_name"], max_send_rate=row["max_send_rate"] or 14.0,
+        max_connections=row["max_connections"] or 10,
+        max_message_bytes=row["max_message_bytes"] or DEFAULT_MAX_MESSAGE_BYTES,
+        max_messages_per_connection=row["max_messages_per_connection"] or DEFAULT_MESSAGES_PER_CONNECTION,
+        saved_seq=row["saved_seq"])
+
+
+@dataclass
+class ProviderHealth:
+    """Consecutive auth or connection failures per provider version, in this process."""
+
+    _failures: dict[tuple[str, str, int], int] = field(default_factory=dict)
+
+    def failed(self, config: ProviderConfig) -> int:
+        key = (config.account_id, config.provider_id, config.saved_seq)
+        self._failures[key] = self._failures.get(key, 0) + 1
+        return self._failures[key]
+
+    def succeeded(self, config: ProviderConfig) -> None:
+        self._failures.pop((config.account_id, config.provider_id, config.saved_seq), None)

@@ -1,0 +1,148 @@
+"""SMTP to SES with aiosmtplib: TLS as the port says, AUTH, and a pool of connections per provider.
+
+Every failure comes back as an SmtpOutcome value (never an exception): the domain decides what
+it means. A connection carries a bounded number of messages, because SES closes a session past
+its own limit with `421 ... Maximum message count per session`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+
+import aiosmtplib
+
+from services.dispatch.domain import ProviderConfig, SmtpOutcome
+from services.dispatch.message import BuiltMessage
+from services.dispatch.rate_limit import RateLimiter
+
+log = logging.getLogger(__name__)
+
+_NO_REPLY = (OSError, ssl.SSLError, asyncio.TimeoutError, aiosmtplib.SMTPException)
+
+
+class _Session:
+    def __init__(self, client: aiosmtplib.SMTP) -> None:
+        self.client = client
+        self.sent = 0
+        self.dirty = False          # the last transaction did not finish: RSET before the next
+
+
+async def _open(provider: ProviderConfig, timeout: float, tls_context: ssl.SSLContext) -> _Session | SmtpOutcome:
+    client = aiosmtplib.SMTP(hostname=provider.smtp_host, port=provider.smtp_port, timeout=timeout,
+                             use_tls=provider.implicit_tls, start_tls=not provider.implicit_tls,
+                             tls_context=tls_context)
+    try:
+        await client.connect()
+        await client.login(provider.smtp_username, provider.smtp_password)
+        return _Session(client)
+    except aiosmtplib.SMTPAuthenticationError as error:
+        await _close(client)
+        return SmtpOutcome(error.code, error.message)
+    except _NO_REPLY as error:
+        await _close(client)
+        return SmtpOutcome(0, _describe(error), connect_failed=True)
+
+
+async def _transact(session: _Session, message: BuiltMessage) -> SmtpOutcome:
+    client = session.client
+    if session.dirty:
+        await client.rset()   # RFC 5321 4.1.1.5: clear the half-done envelope before the next one
+        session.dirty = False
+    session.dirty = True
+    try:
+        refused, reply = await client.sendmail(message.envelope_from, list(message.recipients), message.data)
+    except aiosmtplib.SMTPRecipientsRefused as error:
+        first = error.recipients[0]
+        return SmtpOutcome(first.code, first.message)
+    except aiosmtplib.SMTPResponseException as error:
+        return SmtpOutcome(error.code, error.message)
+    session.dirty = False
+    session.sent += 1
+    return SmtpOutcome(250, reply.removeprefix("250 ").strip() if isinstance(reply, str) else str(reply))
+
+
+async def send_once(provider: ProviderConfig, message: BuiltMessage, *, timeout: float,
+                    tls_context: ssl.SSLContext) -> SmtpOutcome:
+    """One connection, one message, then QUIT: the product page's "Send a test email"."""
+    session = await _open(provider, timeout, tls_context)
+    if isinstance(session, SmtpOutcome):
+        return session
+    try:
+        return await _transact(session, message)
+    except _NO_REPLY as error:
+        return SmtpOutcome(0, _describe(error))
+    finally:
+        await _close(session.client)
+
+
+class ProviderConnections:
+    """At most `max_connections` sessions to one provider, reused up to a bounded message count,
+    all behind one token bucket so together they keep to the provider's send rate."""
+
+    def __init__(self, provider: ProviderConfig, *, rate: float, timeout: float,
+                 tls_context: ssl.SSLContext) -> None:
+        self.provider = provider
+        self.timeout = timeout
+        self.tls_context = tls_context
+        self.limiter = RateLimiter(rate)
+        self._slots = asyncio.Semaphore(max(1, provider.max_connections))
+        self._idle: list[_Session] = []
+        self._closing: set[asyncio.Task] = set()
+        self._closed = False
+
+    async def send(self, message: BuiltMessage) -> SmtpOutcome:
+        await self.limiter.acquire()
+        async with self._slots:
+            outcome = await self._send_on_a_session(message)
+            if outcome.code == 0 or outcome.code == 421:
+                # A reused session may have gone stale, or hit SES's per-session count: a fresh
+                # session gets one immediate try before the caller backs off.
+                outcome = await self._send_on_a_session(message, fresh=True)
+            return outcome
+
+    async def _send_on_a_session(self, message: BuiltMessage, fresh: bool = False) -> SmtpOutcome:
+        session = None if fresh or not self._idle else self._idle.pop()
+        if session is None:
+            opened = await _open(self.provider, self.timeout, self.tls_context)
+            if isinstance(opened, SmtpOutcome):
+                return opened
+            session = opened
+        try:
+            outcome = await _transact(session, message)
+        except _NO_REPLY as error:
+            await _close(session.client)
+            return SmtpOutcome(0, f"connection lost: {_describe(error)}")
+        self._release(session, reusable=outcome.code != 421)
+        return outcome
+
+    def _release(self, session: _Session, reusable: bool) -> None:
+        if reusable and not self._closed and session.sent < self.provider.max_messages_per_connection:
+            self._idle.append(session)
+        else:
+            task = asyncio.get_running_loop().create_task(_close(session.client))
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
+
+    async def close(self) -> None:
+        self._closed = True
+        idle, self._idle = self._idle, []
+        await asyncio.gather(*(_close(session.client) for session in idle))
+
+
+async def _close(client: aiosmtplib.SMTP) -> None:
+    if client.is_connected:
+        try:
+            await asyncio.wait_for(client.quit(), 2)
+        except Exception:
+            client.close()
+
+
+def _describe(error: BaseException) -> str:
+    if isinstance(error, ssl.SSLError):
+        return f"TLS failed ({error.reason or error})"
+    if isinstance(error, asyncio.TimeoutError):
+        return "timed out"
+    return str(error) or type(error).__name__
+

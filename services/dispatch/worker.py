@@ -1,0 +1,333 @@
+"""The dispatch worker: a shared durable pull consumer of EmailQueued, sending over SMTP.
+
+Never twice: every outcome event is appended on the dispatch's own subject with the expected
+sequence of its EmailQueued, so at most one outcome can ever exist, and the JetStream message is
+acked only once that append is durable. A redelivery (crash, restart, another replica) first
+looks at the subject's last event and sends nothing when an outcome is there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+import nats.errors
+from nats.aio.msg import Msg
+from nats.js import api as js_api
+
+from services.core.event_store import ConcurrencyConflict, EventStore
+from services.core.events import Event, occurred_at
+from services.core.ids import recipient_hash
+from services.core.projection import ProjectionRunner
+from services.core.settings import Settings
+from services.core.tls import client_context
+from services.dispatch import domain, events
+from services.dispatch.domain import Diagnosis, ProviderConfig, SmtpOutcome, Verdict
+from services.dispatch.message import UnsafeHeader, build_message, Sender
+from services.dispatch.metrics import IN_FLIGHT, OUTCOMES, QUEUE_TO_SENT, SMTP_REPLIES
+from services.dispatch.projection import DispatchReadModel, SuppressionChecks
+from services.dispatch.providers import ProviderDirectory, ProviderHealth, ProviderLookup
+from services.dispatch.smtp import ProviderConnections
+from services.dispatch.suppression import suppression_reason
+from services.dispatch.unsubscribe import UnsubscribeLinks
+
+log = logging.getLogger(__name__)
+
+DURABLE = "dispatch-workers"
+FETCH_BATCH = 256
+READ_MODEL_WAIT_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class WorkerTimings:
+    """Delays that tests shorten; production uses the defaults."""
+
+    ack_wait: float = 60.0               # a crashed worker's mail is redelivered after this
+    backoff_base: float = 1.0
+    backoff_cap: float = 60.0
+    paused_recheck: float = 10.0         # how soon a paused provider's mail is looked at again
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> "WorkerTimings":
+        # A lease of a few SMTP timeouts: a live worker renews it every third, so it never lapses
+        # under a slow send, and a dead worker's mail moves on soon.
+        return cls(ack_wait=max(5.0, 4 * settings.smtp_timeout))
+
+
+@dataclass
+class LiveAttempt:
+    attempts: int = 0
+    last_reply: str = ""
+    hint: str = ""
+
+
+@dataclass
+class LiveAttempts:
+    """What this process is sending right now: GetDispatch's SENDING state, attempts and last reply."""
+
+    by_dispatch: dict[str, LiveAttempt] = field(default_factory=dict)
+
+    def get(self, dispatch_id: str) -> LiveAttempt | None:
+        return self.by_dispatch.get(dispatch_id)
+
+
+class Requeue(Exception):
+    """Leave the message for later (paused provider, read model behind): nak with a delay."""
+
+    def __init__(self, delay: float) -> None:
+        super().__init__(f"requeue in {delay:.1f}s")
+        self.delay = delay
+
+
+class DispatchWorker:
+    def __init__(self, settings: Settings, store: EventStore, runner: ProjectionRunner,
+                 read_model: DispatchReadModel, providers: ProviderDirectory, unsubscribe: UnsubscribeLinks,
+                 live: LiveAttempts, timings: WorkerTimings | None = None) -> None:
+        self.settings = settings
+        self.store = store
+        self.runner = runner
+        self.read_model = read_model
+        self.providers = providers
+        self.unsubscribe = unsubscribe
+        self.live = live
+        self.timings = timings or WorkerTimings.for_settings(settings)
+        self.concurrency = max(1, settings.dispatch_concurrency)
+        self.health = ProviderHealth()
+        self.suppressions = SuppressionChecks(read_model)
+        self._pools: dict[tuple[str, str], ProviderConnections] = {}
+        self._in_flight: dict[asyncio.Task, Msg] = {}
+        self._slot_free = asyncio.Event()
+        self._consumer_created: datetime | None = None
+
+    # ---- consuming ----
+
+    async def run(self) -> None:
+        """Consume until cancelled; a lost consumer (NATS restart, network) is bound again."""
+        heartbeat = asyncio.create_task(self._renew_leases(), name="dispatch-leases")
+        backoff = 0.2
+        try:
+            while True:
+                try:
+                    await self._consume()
+                except asyncio.CancelledError:
+                    raise
+                except Exception as error:
+                    log.warning("dispatch consumer interrupted", extra={"error": repr(error)})
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, 5.0)
+        finally:
+            heartbeat.cancel()
+            await self._drain()
+
+    async def _consume(self) -> None:
+        subscription = await self.store.js.pull_subscribe(
+            f"{self.store.prefix}.{events.AGGREGATE}.>", durable=DURABLE, stream=self.store.stream,
+            config=js_api.ConsumerConfig(
+                ack_policy=js_api.AckPolicy.EXPLICIT, ack_wait=self.timings.ack_wait,
+                max_ack_pending=self.concurrency * self.settings.dispatch_processes,
+                deliver_policy=js_api.DeliverPolicy.ALL, max_waiting=512))
+        self._consumer_created = (await subscription.consumer_info()).created
+        idle_fetches = 0
+        try:
+            while True:
+                _raise_if_cancelled()
+                free = self.concurrency - len(self._in_flight)
+                if free <= 0:
+                    self._slot_free.clear()
+                    await self._slot_free.wait()
+                    continue
+                try:
+                    messages = await subscription.fetch(batch=min(free, FETCH_BATCH), timeout=1.0)
+                except nats.errors.TimeoutError:
+                    idle_fetches += 1
+                    if idle_fetches % 10 == 0:
+                        await subscription.consumer_info()   # raises when the consumer is gone
+                    continue
+                idle_fetches = 0
+                for msg in messages:
+                    self._start(msg)
+        finally:
+            try:
+                await subscription.unsubscribe()
+            except Exception:
+                pass
+
+    def _start(self, msg: Msg) -> None:
+        task = asyncio.create_task(self._handle(msg))
+        self._in_flight[task] = msg
+        IN_FLIGHT.set(len(self._in_flight))
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task) -> None:
+        self._in_flight.pop(task, None)
+        IN_FLIGHT.set(len(self._in_flight))
+        self._slot_free.set()
+
+    async def _renew_leases(self) -> None:
+        while True:
+            await asyncio.sleep(self.timings.ack_wait / 3)
+            for msg in list(self._in_flight.values()):
+                try:
+                    await msg.in_progress()
+                except Exception:
+                    pass
+
+    async def _drain(self) -> None:
+        tasks = list(self._in_flight)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for pool in self._pools.values():
+            await pool.close()
+
+    async def _handle(self, msg: Msg) -> None:
+        try:
+            await self._process(msg)
+        except Requeue as requeue:
+            await _quietly(msg.nak(delay=requeue.delay))
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("dispatch failed unexpectedly; the message will be redelivered")
+            await _quietly(msg.nak(delay=self.timings.backoff_cap))
+
+    # ---- one queued email ----
+
+    def _may_have_been_seen(self, msg: Msg) -> bool:
+        """Whether any worker may have handled this message before. A first delivery of a message
+        stored after the consumer was created has been seen by no one; anything else (a
+        redelivery, or the backlog of a consumer created anew) is checked against the log."""
+        born = self._consumer_created
+        return msg.metadata.num_delivered > 1 or born is None or msg.metadata.timestamp <= born
+
+    async def _process(self, msg: Msg) -> None:
+        seq = msg.metadata.sequence.stream
+        event = Event.FromString(msg.data)
+        if event.WhichOneof("payload") != "email_queued":
+            await msg.ack()                      # an outcome event on the same subject
+            return
+        if self._may_have_been_seen(msg):
+            last = await self.store.last_event(events.AGGREGATE, event.aggregate_id)
+            if last is not None and last.stream_seq != seq:
+                await msg.ack()                  # an outcome exists already: send nothing
+                return
+        try:
+            outcome = await self._outcome_for(event, seq)
+        finally:
+            self.live.by_dispatch.pop(event.aggregate_id, None)
+        try:
+            await self.store.append(outcome, expected_sequence=seq)
+            OUTCOMES.labels(outcome.type).inc()
+        except ConcurrencyConflict:
+            pass                                 # another worker recorded the outcome first
+        await msg.ack()
+
+    async def _outcome_for(self, queued: Event, seq: int) -> Event:
+        request = events.request_of(queued)
+        lookup = await self._provider_as_of(queued.account_id, request.provider_id, seq)
+        if lookup.config is None:
+            reason = lookup.problem or "the provider was deleted or never saved"
+            return events.failed_event(queued, None, _fixed_diagnosis(f"Dispatch Failed: {reason}",
+                                       "Save the provider again (or send through another one)."), 0)
+        if lookup.paused_reason:
+            self.live.by_dispatch[queued.aggregate_id] = LiveAttempt(hint=lookup.paused_reason)
+            raise Requeue(self.timings.paused_recheck)
+        entries = await self.suppressions.entries(
+            queued.account_id, [recipient_hash(m.address) for m in request.recipients])
+        kept = tuple(m for m in request.recipients
+                     if suppression_reason(entries.get(recipient_hash(m.address), []), request.list_id) is None)
+        if not kept:
+            first = recipient_hash(request.recipients[0].address)
+            return events.suppressed_event(queued, first, suppression_reason(entries[first], request.list_id) or "")
+        return await self._send(queued, request, lookup.config, kept)
+
+    async def _provider_as_of(self, account_id: str, provider_id: str, seq: int) -> ProviderLookup:
+        """The read model must hold everything before the EmailQueued: a bounce or an unsubscribe
+        recorded before the email was queued must stop it, however far behind this replica is."""
+        if not await self.runner.wait_for(seq, READ_MODEL_WAIT_SECONDS):
+            raise Requeue(1.0)
+        return await self.providers.get(account_id, provider_id)
+
+    async def _send(self, queued: Event, request: domain.EmailRequest, config: ProviderConfig,
+                    kept: tuple[domain.Mailbox, ...]) -> Event:
+        try:
+            message = build_message(
+                request, dispatch_id=queued.aggregate_id, sender=Sender(config.from_address, config.from_name),
+                now=datetime.now(timezone.utc), recipients=kept,
+                unsubscribe_headers=self.unsubscribe.headers_for(request, queued.aggregate_id, kept[0].address))
+        except UnsafeHeader as error:
+            return events.failed_event(queued, None, _fixed_diagnosis(
+                f"Dispatch Failed: {error}", "Remove line breaks from the provider's From name and address."), 0)
+        if len(message.data) > config.max_message_bytes:
+            outcome = SmtpOutcome(552, f"message is {len(message.data)} bytes; the provider accepts "
+                                       f"{config.max_message_bytes} (refused before sending)")
+            return events.failed_event(queued, outcome, domain.diagnose(outcome), 0)
+        pool = self._pool_for(config)
+        live = self.live.by_dispatch.setdefault(queued.aggregate_id, LiveAttempt())
+        attempt = 0
+        while True:
+            attempt += 1
+            live.attempts = attempt
+            outcome = await pool.send(message)
+            diagnosis = domain.diagnose(outcome)
+            SMTP_REPLIES.labels(str(outcome.code)).inc()
+            live.last_reply, live.hint = outcome.reply, diagnosis.hint
+            if diagnosis.verdict is Verdict.DELIVERED:
+                self.health.succeeded(config)
+                QUEUE_TO_SENT.observe(max(0.0, time.time() - occurred_at(queued).timestamp()))
+                return events.dispatched_event(queued, outcome, attempt, message.recipients)
+            if diagnosis.verdict is Verdict.PROVIDER_DOWN:
+                await self._provider_failed(config, diagnosis)
+            if diagnosis.verdict is Verdict.FAILED or attempt >= self.settings.dispatch_max_attempts:
+                return events.failed_event(queued, outcome, diagnosis, attempt)
+            await asyncio.sleep(domain.backoff_seconds(attempt, base=self.timings.backoff_base,
+                                                       cap=self.timings.backoff_cap, jitter=random.random()))
+
+    async def _provider_failed(self, config: ProviderConfig, diagnosis: Diagnosis) -> None:
+        """The provider, not this email, is at fault: the email waits, and enough failures in a
+        row pause the provider so its queue is not burnt through with the same error."""
+        failures = self.health.failed(config)
+        if failures >= self.settings.pause_after_failures:
+            reason = domain.paused_reason(failures, diagnosis)
+            if not (await self.providers.get(config.account_id, config.provider_id)).paused_reason:
+                self.providers.pause_locally(config, reason)
+                await self.store.append(events.paused_event(config.account_id, config.provider_id, reason, failures))
+                log.warning("provider paused", extra={"provider_id": config.provider_id, "failures": failures})
+            raise Requeue(self.timings.paused_recheck)
+        raise Requeue(domain.backoff_seconds(failures, base=self.timings.backoff_base, cap=self.timings.backoff_cap,
+                                             jitter=random.random()))
+
+    def _pool_for(self, config: ProviderConfig) -> ProviderConnections:
+        key = (config.account_id, config.provider_id)
+        pool = self._pools.get(key)
+        if pool is None or pool.provider.saved_seq != config.saved_seq:
+            if pool is not None:
+                asyncio.get_running_loop().create_task(pool.close())
+            rate = domain.process_share_of_rate(config.max_send_rate, self.settings.dispatch_processes)
+            pool = ProviderConnections(config, rate=rate, timeout=self.settings.smtp_timeout,
+                                       tls_context=client_context(self.settings.smtp_ca_file))
+            self._pools[key] = pool
+        return pool
+
+
+def _raise_if_cancelled() -> None:
+    # Python 3.11's asyncio.wait_for (inside nats-py's fetch) can swallow a cancellation that
+    # lands as a message arrives; the task stays "cancelling" and would fetch forever.
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError()
+
+
+def _fixed_diagnosis(message: str, hint: str) -> Diagnosis:
+    return Diagnosis(Verdict.FAILED, domain.Case.REJECTED, message, hint)
+
+
+async def _quietly(awaitable) -> None:
+    try:
+        await awaitable
+    except Exception:
+        pass
