@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 
 from services.core.email_address import address_problem, text_problem
 from services.core.errors import FieldViolation
+from services.core.ids import IDENTIFIER_RULE, is_identifier
 
 DEFAULT_MAX_SEND_RATE = 14.0         # SES's usual starting production rate, messages per second
 DEFAULT_MAX_CONNECTIONS = 10
@@ -20,8 +21,6 @@ MAX_TOPICS = 20
 _SES_HOST = re.compile(r"^email-smtp(-fips)?\.(?P<region>[a-z]{2}(-gov)?-[a-z]+-\d)\.amazonaws\.com$")
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
 _REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
-_ACCOUNT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
-_PROVIDER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 _ACCESS_KEY_ID = re.compile(r"^[A-Z0-9]{16,128}$")
 _TOPIC_ARN = re.compile(r"^arn:aws(-cn|-us-gov)?:sns:[a-z]{2}(-gov)?-[a-z]+-\d:\d{12}:[A-Za-z0-9_-]{1,256}$")
 
@@ -112,12 +111,12 @@ def region_of_host(host: str) -> str:
 
 def identity_violations(account_id: str, provider_id: str, *, provider_required: bool) -> list[FieldViolation]:
     violations = []
-    if not _ACCOUNT_ID.fullmatch(account_id):
-        violations.append(FieldViolation("account_id", "must be 1-64 letters, digits, '-' or '_'"))
+    if not is_identifier(account_id):
+        violations.append(FieldViolation("account_id", IDENTIFIER_RULE))
     if provider_required and not provider_id:
         violations.append(FieldViolation("provider_id", "is required"))
-    elif provider_id and not _PROVIDER_ID.fullmatch(provider_id):
-        violations.append(FieldViolation("provider_id", "must be 1-64 letters, digits, '-' or '_'"))
+    elif provider_id and not is_identifier(provider_id):
+        violations.append(FieldViolation("provider_id", IDENTIFIER_RULE))
     return violations
 
 

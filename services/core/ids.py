@@ -8,7 +8,10 @@ import re
 import time
 import uuid
 
-_SUBJECT_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+_SUBJECT_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,128}")
+# Account and provider ids: subject-safe, and short enough to sit in URLs and subjects.
+_IDENTIFIER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+IDENTIFIER_RULE = "must be 1-64 letters, digits, '-' or '_'"
 
 
 def uuid7() -> uuid.UUID:
@@ -40,6 +43,10 @@ def normalize_email(address: str) -> str:
 def recipient_hash(address: str) -> str:
     """SHA-256 hex of the normalised address: subject-safe, and no personal data in subjects."""
     return hashlib.sha256(normalize_email(address).encode()).hexdigest()
+
+
+def is_identifier(value: str) -> bool:
+    return _IDENTIFIER.fullmatch(value) is not None
 
 
 def is_subject_token(token: str) -> bool:

@@ -163,7 +163,7 @@ def list_unsubscribe_headers(public_url: str, token: str, mailto: str = "") -> d
 
 def _parse_key(item: str) -> _TokenKey:
     kid, sep, encoded = item.strip().partition(":")
-    if not sep or not _KID.match(kid):
+    if not sep or not _KID.fullmatch(kid):
         raise UnsubscribeKeyError(f"{_ENV} must be 'kid:base64key[,kid:base64key]' "
                                   "with kid of 1-32 letters, digits, '_' or '-'")
     try:
@@ -220,7 +220,7 @@ def _b64encode(data: bytes) -> str:
 def _b64decode_canonical(token: object) -> bytes:
     if not isinstance(token, str) or not 0 < len(token) <= _MAX_TOKEN_CHARS:
         raise InvalidUnsubscribeToken()
-    if not _BASE64URL.match(token) or len(token) % 4 == 1:
+    if not _BASE64URL.fullmatch(token) or len(token) % 4 == 1:
         raise InvalidUnsubscribeToken()
     raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
     # The last character may carry unused bits; a decoder ignores them, so a changed last

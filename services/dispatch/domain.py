@@ -6,14 +6,12 @@ No I/O here: the worker, the gRPC servicer and the tests call these with plain v
 from __future__ import annotations
 
 import enum
-import hashlib
 import re
-import uuid
 from dataclasses import dataclass, field
 
 from services.core.email_address import address_problem, text_problem
 from services.core.errors import FieldViolation
-from services.core.ids import name_based_id, uuid7
+from services.core.ids import IDENTIFIER_RULE, is_identifier, name_based_id, uuid7
 
 MAX_RECIPIENTS = 50            # SES accepts at most 50 recipients per message
 MAX_BATCH = 1000
@@ -26,7 +24,6 @@ MAX_KEY_CHARS = 256
 DEFAULT_MAX_MESSAGE_BYTES = 10 * 1024 * 1024
 DEFAULT_MESSAGES_PER_CONNECTION = 50
 
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 HEADER_NAME = re.compile(r"^[!-9;-~]{1,76}$")             # printable ASCII without ':' (RFC 5322 2.2)
 _SES_TAG = re.compile(r"^[A-Za-z0-9_-]{1,256}$")           # SES message tag names and values
 _LIST_ID = re.compile(r"^[A-Za-z0-9._@:/+-]{1,128}$")
@@ -197,8 +194,8 @@ def request_violations(request: EmailRequest) -> list[FieldViolation]:
 
 def identity_violations(account_id: str, provider_id: str) -> list[FieldViolation]:
     return _problems([
-        ("account_id", None if _ID.match(account_id) else "must be 1-64 letters, digits, '-' or '_'"),
-        ("provider_id", None if _ID.match(provider_id) else "must be 1-64 letters, digits, '-' or '_'"),
+        ("account_id", None if is_identifier(account_id) else IDENTIFIER_RULE),
+        ("provider_id", None if is_identifier(provider_id) else IDENTIFIER_RULE),
     ])
 
 
@@ -227,7 +224,7 @@ def _header_violations(headers: tuple[tuple[str, str], ...]) -> list[FieldViolat
         return [FieldViolation("headers", f"at most {MAX_HEADERS} headers")]
     violations = []
     for name, value in headers:
-        if not HEADER_NAME.match(name):
+        if not HEADER_NAME.fullmatch(name):
             violations.append(FieldViolation(f"headers[{name!r}]", "a header name is printable ASCII without ':'"))
         elif name.lower() in RESERVED_HEADERS:
             violations.append(FieldViolation(f"headers[{name}]", "is set by Postroom; use the request's own field"))
@@ -241,11 +238,11 @@ def _tag_violations(tags: tuple[tuple[str, str], ...]) -> list[FieldViolation]:
     if len(tags) > MAX_TAGS:
         return [FieldViolation("tags", f"at most {MAX_TAGS} tags")]
     return [FieldViolation(f"tags[{name}]", "names and values are letters, digits, '_' or '-' (as SES requires)")
-            for name, value in tags if not (_SES_TAG.match(name) and _SES_TAG.match(value))]
+            for name, value in tags if not (_SES_TAG.fullmatch(name) and _SES_TAG.fullmatch(value))]
 
 
 def _list_id_problem(list_id: str) -> str | None:
-    if list_id and not _LIST_ID.match(list_id):
+    if list_id and not _LIST_ID.fullmatch(list_id):
         return "must be 1-128 letters, digits or . _ @ : / + -"
     return None
 
@@ -258,15 +255,7 @@ def dispatch_id_for(account_id: str, idempotency_key: str) -> str:
     """The same key for the same account names the same dispatch: idempotency by construction."""
     if not idempotency_key:
         return str(uuid7())
-    try:
-        return name_based_id(account_id, idempotency_key)
-    except ValueError:
-        # Python < 3.14's uuid.UUID refuses version=8 (services.core.ids, reported); these are
-        # the same bytes that call gives on 3.14, so the ids stay the same once it is fixed.
-        digest = bytearray(hashlib.sha256("\x1f".join((account_id, idempotency_key)).encode()).digest()[:16])
-        digest[6] = (digest[6] & 0x0F) | 0x80
-        digest[8] = (digest[8] & 0x3F) | 0x80
-        return str(uuid.UUID(bytes=bytes(digest)))
+    return name_based_id(account_id, idempotency_key)
 
 
 def size_upper_bound(request: EmailRequest) -> int:

@@ -106,7 +106,7 @@ def _verbatim_header(name: str, value: str) -> str:
     Folding would otherwise turn a long unsubscribe URL, which cannot fit in 78 columns, into
     an RFC 2047 encoded word that no mail client reads as a URL. Lines may be 998 long."""
     _safe(value, name)
-    if not (value.isascii() and HEADER_NAME.match(name)) or len(name) + len(value) + 2 > _MAX_LINE:
+    if not (value.isascii() and HEADER_NAME.fullmatch(name)) or len(name) + len(value) + 2 > _MAX_LINE:
         raise UnsafeHeader(name)
     return f"{name}: " + f",{_CRLF} ".join(part.strip() for part in value.split(","))
 

@@ -16,7 +16,7 @@ from enum import StrEnum
 from google.protobuf.message import Message
 
 from services.core.generated.postroom.v1 import events_pb2
-from services.core.ids import recipient_hash
+from services.core.ids import is_identifier, recipient_hash
 from services.feedback.ses_feedback import Bounce, BounceType, Complaint, Delivery, FeedbackItem
 
 BOUNCE_REVIEW_RATE = 0.05
@@ -27,7 +27,6 @@ FEEDBACK_AGGREGATE = "feedback"
 SUBSCRIPTION_AGGREGATE = "sns_subscription"
 
 _SNS_MESSAGE_ID = re.compile(r"[A-Za-z0-9-]{1,100}", re.ASCII)
-_PATH_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}", re.ASCII)
 
 
 class SuppressionReason(StrEnum):
@@ -70,7 +69,7 @@ def refused_topic_reason(provider: ProviderTopics, topic_arn: str) -> str:
 
 
 def path_id_is_valid(value: str) -> bool:
-    return _PATH_ID.fullmatch(value) is not None
+    return is_identifier(value)
 
 
 def sns_message_id_is_valid(message_id: str) -> bool:

@@ -6,16 +6,14 @@ Its last event is its state: Unsubscribed or Resubscribed (no event yet = subscr
 
 from __future__ import annotations
 
-import hashlib
 import re
-import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
 from services.core.email_address import address_problem, text_problem
 from services.core.errors import FieldViolation
 from services.core.generated.postroom.v1 import events_pb2
-from services.core.ids import name_based_id, normalize_email, recipient_hash
+from services.core.ids import IDENTIFIER_RULE, is_identifier, name_based_id, normalize_email, recipient_hash
 
 AGGREGATE_TYPE = "subscription"
 ONE_CLICK = "one-click"     # RFC 8058 POST from a mailbox provider
@@ -27,7 +25,6 @@ RESUBSCRIBE_SOURCES = frozenset({LINK, API})
 MAX_LIST_ID = 128
 MAX_REASON = 500
 
-_ACCOUNT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 _RECIPIENT_HASH = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -69,18 +66,7 @@ class UnsubscribeEntry:
 
 
 def subscription_id(account_id: str, recipient_hash_hex: str, list_id: str) -> str:
-    try:
-        return name_based_id(account_id, recipient_hash_hex, list_id)
-    except ValueError:
-        # Python < 3.12's uuid.UUID refuses version=8; the same RFC 9562 bits, set by hand.
-        return _uuid8_of(account_id, recipient_hash_hex, list_id)
-
-
-def _uuid8_of(*parts: str) -> str:
-    value = int.from_bytes(hashlib.sha256("\x1f".join(parts).encode()).digest()[:16], "big")
-    value = (value & ~(0xC000 << 48)) | (0x8000 << 48)       # RFC variant
-    value = (value & ~(0xF000 << 64)) | (8 << 76)             # version 8
-    return str(uuid.UUID(int=value))
+    return name_based_id(account_id, recipient_hash_hex, list_id)
 
 
 def is_unsubscribed(last: events_pb2.Event | None) -> bool:
@@ -116,7 +102,7 @@ def status_violations(account_id: str, email: str, hash_hex: str) -> list[FieldV
     violations = account_violations(account_id)
     if email and hash_hex:
         violations.append(FieldViolation("recipient_hash", "give either email or recipient_hash, not both"))
-    elif hash_hex and not _RECIPIENT_HASH.match(hash_hex):
+    elif hash_hex and not _RECIPIENT_HASH.fullmatch(hash_hex):
         violations.append(FieldViolation("recipient_hash", "must be 64 lowercase hex digits (SHA-256)"))
     elif not hash_hex and (problem := address_problem(normalize_email(email))):
         violations.append(FieldViolation("email", problem))
@@ -124,8 +110,8 @@ def status_violations(account_id: str, email: str, hash_hex: str) -> list[FieldV
 
 
 def account_violations(account_id: str) -> list[FieldViolation]:
-    if not _ACCOUNT_ID.match(account_id):
-        return [FieldViolation("account_id", "is required: 1-64 letters, digits, '_' or '-'")]
+    if not is_identifier(account_id):
+        return [FieldViolation("account_id", f"is required: {IDENTIFIER_RULE}")]
     return []
 
 
@@ -153,7 +139,7 @@ def resubscribed_payload(email: str, list_id: str, source: str) -> events_pb2.Re
 def complaint_unsubscribe(complaint: events_pb2.ComplaintReceived) -> events_pb2.Unsubscribed | None:
     """A complaint (the recipient pressed "spam") unsubscribes the address from every list."""
     hash_hex = complaint.recipient_hash or (recipient_hash(complaint.recipient) if complaint.recipient else "")
-    if not _RECIPIENT_HASH.match(hash_hex):
+    if not _RECIPIENT_HASH.fullmatch(hash_hex):
         return None
     reason = f"complaint: {complaint.feedback_type}" if complaint.feedback_type else "complaint"
     return events_pb2.Unsubscribed(recipient_hash=hash_hex, recipient="", list_id="",
