@@ -44,7 +44,10 @@ def new_event(
         schema_version=SCHEMA_VERSION,
         account_id=account_id,
     )
-    event.occurred_at.FromDatetime(occurred_at or datetime.now(timezone.utc))
+    if occurred_at is None:
+        event.occurred_at.GetCurrentTime()
+    else:
+        event.occurred_at.FromDatetime(occurred_at)
     getattr(event, _PAYLOAD_FIELDS[type_name]).CopyFrom(payload)
     return event
 

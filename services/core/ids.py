@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import threading
 import time
 import uuid
 
@@ -14,10 +15,28 @@ _IDENTIFIER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 IDENTIFIER_RULE = "must be 1-64 letters, digits, '-' or '_'"
 
 
+class _RandomPool:
+    """os.urandom in 4 KiB draws: one system call per ~400 ids instead of one per id."""
+
+    def __init__(self) -> None:
+        self._pool = b""
+        self._lock = threading.Lock()
+
+    def take(self, size: int) -> bytes:
+        with self._lock:
+            if len(self._pool) < size:
+                self._pool = os.urandom(4096)
+            chunk, self._pool = self._pool[:size], self._pool[size:]
+        return chunk
+
+
+_random = _RandomPool()
+
+
 def uuid7() -> uuid.UUID:
     """RFC 9562 UUIDv7: 48-bit Unix milliseconds, then random bits; sorts by creation time."""
     millis = time.time_ns() // 1_000_000
-    rand = int.from_bytes(os.urandom(10), "big")
+    rand = int.from_bytes(_random.take(10), "big")
     value = (millis & ((1 << 48) - 1)) << 80
     value |= 0x7 << 76                                 # version
     value |= ((rand >> 68) & 0xFFF) << 64              # rand_a
