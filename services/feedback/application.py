@@ -24,7 +24,8 @@ from services.core.projection import ProjectionRunner
 from services.core.settings import Settings
 from services.feedback import domain
 from services.feedback.domain import ProviderTopics, SuppressionReason, TopicDecision
-from services.feedback.metrics import FEEDBACK_NOT_RECORDED, FEEDBACK_RECORDED, SNS_DUPLICATES, SUBSCRIPTIONS
+from services.feedback.metrics import (BOUNCE_RATE, COMPLAINT_RATE, FEEDBACK_NOT_RECORDED, FEEDBACK_RECORDED,
+                                       SNS_DUPLICATES, SUBSCRIPTIONS)
 from services.feedback.projection import (DeliveryContext, DeliveryContextReader, FeedbackFilter, FeedbackReadModel,
                                          FeedbackRecordView)
 from services.feedback.ses_feedback import IgnoredFeedback, OtherFeedback, parse_ses_feedback
@@ -249,6 +250,16 @@ class FeedbackApplication:
         if counts == domain.FeedbackCounts() and not await self.read_model.provider_exists(account_id, provider_id):
             raise NotFound(f"provider {provider_id} not found")
         return domain.provider_rates(counts), days
+
+
+
+async def publish_reputation_rates(read_model: FeedbackReadModel, now: datetime) -> None:
+    """Every provider's bounce and complaint rates as gauges, for alerts near SES's review lines."""
+    first_day = domain.first_day_of_window(now, domain.stats_window(0))
+    for account_id, provider_id in await read_model.provider_keys():
+        rates = domain.provider_rates(await read_model.counts(account_id, provider_id, first_day))
+        BOUNCE_RATE.labels(account_id, provider_id).set(rates.bounce_rate)
+        COMPLAINT_RATE.labels(account_id, provider_id).set(rates.complaint_rate)
 
 
 def _provider_of(context: DeliveryContext, account_id: str, provider_id: str) -> ProviderTopics:

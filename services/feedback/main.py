@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from datetime import timedelta
 
 import aiohttp
@@ -15,7 +17,7 @@ from services.core.projection import ProjectionRunner
 from services.core.runtime import ServiceComponents
 from services.core.settings import Settings
 from services.feedback.api import FeedbackServicer
-from services.feedback.application import FeedbackApplication
+from services.feedback.application import FeedbackApplication, publish_reputation_rates
 from services.feedback.http import sns_app
 from services.feedback.projection import FeedbackProjection
 from services.feedback.sns_confirmation import SubscriptionConfirmer
@@ -23,7 +25,10 @@ from services.feedback.sns_connector import sns_connector
 from services.feedback.sns_verifier import (CertificateSource, HttpsCertificateFetcher, PinnedCertificateDirectory,
                                             SnsSignatureVerifier)
 
+log = logging.getLogger(__name__)
+
 NAME = "feedback"
+RATES_INTERVAL_SECONDS = 60.0
 PROJECTIONS = (FeedbackProjection,)
 
 
@@ -42,7 +47,16 @@ async def build(settings: Settings, store: EventStore, engine: AsyncEngine, *,
         lambda server: feedback_pb2_grpc.add_FeedbackServiceServicer_to_server(servicer, server))
     http = HttpEndpoint(sns_app(app), settings.bind_host, settings.ports.feedback_http,
                         lambda: runner.caught_up.is_set())
-    return ServiceComponents(grpc=grpc_server, projections=[runner], http=[http],
+    async def publish_rates_every_minute() -> None:
+        await runner.caught_up.wait()
+        while True:
+            try:
+                await publish_reputation_rates(app.read_model, app.clock())
+            except Exception:
+                log.warning("reputation rates not published this round", exc_info=True)
+            await asyncio.sleep(RATES_INTERVAL_SECONDS)
+
+    return ServiceComponents(grpc=grpc_server, projections=[runner], http=[http], workers=[publish_rates_every_minute],
                              on_start=[app.context_reader.start], on_stop=[app.context_reader.stop, session.close])
 
 

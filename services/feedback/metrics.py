@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 
+# The figures SES itself watches (review at 5% bounces, 0.1% complaints), as fractions, per provider.
+BOUNCE_RATE = Gauge("postroom_feedback_bounce_rate", "Hard bounces / sent over the stats window",
+                    ["account_id", "provider_id"])
+COMPLAINT_RATE = Gauge("postroom_feedback_complaint_rate", "Complaints / sent over the stats window",
+                       ["account_id", "provider_id"])
 SNS_DELIVERIES = Counter("postroom_feedback_sns_deliveries_total", "SNS deliveries by message type and HTTP status",
                          ["type", "status"])
 FEEDBACK_RECORDED = Counter("postroom_feedback_recorded_total", "Feedback events appended", ["kind"])

@@ -354,6 +354,11 @@ class FeedbackReadModel:
             row = (await conn.execute(query)).one()
         return FeedbackCounts(*(int(value) for value in row))
 
+    async def provider_keys(self) -> list[tuple[str, str]]:
+        async with self.engine.connect() as conn:
+            return [(row.account_id, row.provider_id)
+                    for row in await conn.execute(select(providers.c.account_id, providers.c.provider_id))]
+
     async def provider_exists(self, account_id: str, provider_id: str) -> bool:
         query = select(exists().where(providers.c.account_id == account_id, providers.c.provider_id == provider_id))
         async with self.engine.connect() as conn:

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import datetime, timezone
 
 import grpc
 import pytest
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
+from prometheus_client import REGISTRY
 
 from services.core.database import create_engine, dump_tables
 from services.core.events import new_event
 from services.core.generated.postroom.v1 import events_pb2, feedback_pb2, feedback_pb2_grpc
 from services.core.projection import replay
-from services.feedback.projection import FeedbackProjection, metadata
+from services.feedback.application import publish_reputation_rates
+from services.feedback.projection import FeedbackProjection, FeedbackReadModel, metadata
 from tests.conftest import TEST_TOKEN
 from tests.integration.feedback.conftest import FeedbackHarness
 from tests.support import ses_feedback_messages as ses
@@ -55,6 +58,11 @@ async def test_provider_stats_count_per_recipient_and_flag_the_review_lines(
     assert (stats.sent, stats.delivered, stats.bounced, stats.soft_bounced, stats.complained) == (100, 3, 6, 1, 1)
     assert (stats.bounce_rate, stats.complaint_rate, stats.window_days) == (0.06, 0.01, 30)
     assert stats.bounce_rate_over_review_line and stats.complaint_rate_over_review_line
+
+    await publish_reputation_rates(FeedbackReadModel(harness.service.engine), datetime.now(timezone.utc))
+    labels = {"account_id": "acct-1", "provider_id": harness.provider_id}
+    assert REGISTRY.get_sample_value("postroom_feedback_bounce_rate", labels) == 0.06
+    assert REGISTRY.get_sample_value("postroom_feedback_complaint_rate", labels) == 0.01
 
 
 async def test_list_feedback_filters_and_pages_newest_first(pinned_feedback: FeedbackHarness, stub) -> None:
