@@ -6,7 +6,7 @@ from pathlib import Path
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence
 
-from sqlalchemy import BigInteger, Column, MetaData, String, Table, event, select, update
+from sqlalchemy import BigInteger, Column, MetaData, String, Table, bindparam, event, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.engine import make_url
@@ -85,6 +85,7 @@ class _CompiledUpsert:
 
 
 _upserts: dict[tuple[str, str, tuple[str, ...]], _CompiledUpsert] = {}
+_updates: dict[tuple[str, str, tuple[str, ...], tuple[str, ...]], _CompiledUpsert] = {}
 
 
 def _compiled_upsert(conn: AsyncConnection, table: Table, keys: tuple[str, ...]) -> _CompiledUpsert:
@@ -98,6 +99,30 @@ def _compiled_upsert(conn: AsyncConnection, table: Table, keys: tuple[str, ...])
         processors = tuple(table.c[name].type.bind_processor(conn.dialect) for name in columns)
         _upserts[cache_key] = _CompiledUpsert(compiled.string, columns, processors)
     return _upserts[cache_key]
+
+
+def _compiled_update(conn: AsyncConnection, table: Table, keys: tuple[str, ...], columns: tuple[str, ...]) -> _CompiledUpsert:
+    cache_key = (table.name, conn.dialect.name, keys, columns)
+    if cache_key not in _updates:
+        statement = (update(table).where(*(table.c[k] == bindparam(f"key_{k}") for k in keys))
+                     .values({c: bindparam(f"set_{c}") for c in columns}))
+        compiled = statement.compile(dialect=conn.dialect)
+        names = tuple(compiled.positiontup or ())
+        processors = tuple(table.c[name.split("_", 1)[1]].type.bind_processor(conn.dialect) for name in names)
+        _updates[cache_key] = _CompiledUpsert(compiled.string, names, processors)
+    return _updates[cache_key]
+
+
+async def update_rows(conn: AsyncConnection, table: Table, rows: Sequence[dict[str, Any]], keys: Iterable[str]) -> None:
+    """UPDATE ... WHERE keys for many rows at once (every row sets the same columns), compiled once."""
+    if not rows:
+        return
+    key_names = tuple(keys)
+    columns = tuple(name for name in rows[0] if name not in key_names)
+    compiled = _compiled_update(conn, table, key_names, columns)
+    parameters = [tuple(process(row[name.split("_", 1)[1]]) if process else row[name.split("_", 1)[1]]
+                        for name, process in zip(compiled.columns, compiled.processors)) for row in rows]
+    await conn.exec_driver_sql(compiled.sql, parameters)
 
 
 async def upsert(conn: AsyncConnection, table: Table, rows: Sequence[dict[str, Any]], keys: Iterable[str]) -> None:

@@ -12,10 +12,10 @@ from datetime import datetime, timezone
 from typing import Any, Iterable
 
 from sqlalchemy import (BigInteger, Column, DateTime, Float, Integer, LargeBinary, MetaData, String, Table, Text,
-                        and_, bindparam, delete, select, tuple_, update)
+                        and_, delete, select, tuple_)
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from services.core.database import upsert
+from services.core.database import update_rows, upsert
 from services.core.events import StoredEvent, occurred_at
 from services.core.settings import Settings
 from services.dispatch import suppression
@@ -90,7 +90,6 @@ class EveryAggregate(frozenset):
 
 
 QUEUED, DISPATCHED, FAILED, SUPPRESSED = "QUEUED", "DISPATCHED", "FAILED", "SUPPRESSED"
-_OUTCOME_FIELDS = ("status", "ses_message_id", "attempts", "last_smtp_reply", "hint")
 
 
 class DispatchProjection:
@@ -211,11 +210,8 @@ async def _apply_dispatches(conn: AsyncConnection, events: list[StoredEvent]) ->
         else:
             outcomes[dispatch_id] = outcome
     await upsert(conn, dispatches, list(new_rows.values()), ["dispatch_id"])
-    if outcomes:
-        statement = update(dispatches).where(dispatches.c.dispatch_id == bindparam("b_dispatch_id")).values(
-            {name: bindparam(f"b_{name}") for name in _OUTCOME_FIELDS})
-        await conn.execute(statement, [{"b_dispatch_id": dispatch_id, **{f"b_{k}": v for k, v in values.items()}}
-                                       for dispatch_id, values in outcomes.items()])
+    await update_rows(conn, dispatches, [{"dispatch_id": dispatch_id, **values}
+                                         for dispatch_id, values in outcomes.items()], ["dispatch_id"])
 
 
 def _outcome_values(event) -> dict[str, Any]:
