@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import (JSON, BigInteger, Boolean, Column, Float, Integer, LargeBinary, MetaData, String, Table,
+from sqlalchemy import (BigInteger, Boolean, Column, Float, Integer, LargeBinary, MetaData, String, Table, Text,
                         and_, delete, select, tuple_)
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -33,7 +34,7 @@ providers = Table(
     Column("ses_secret_access_key_sealed", LargeBinary, nullable=False),
     Column("max_send_rate", Float, nullable=False),
     Column("max_connections", Integer, nullable=False),
-    Column("sns_topic_arns", JSON, nullable=False),
+    Column("sns_topic_arns", Text, nullable=False),        # a JSON list, see _topics_json
     Column("allow_first_sns_topic", Boolean, nullable=False),
     Column("version", BigInteger, nullable=False),
 )
@@ -89,9 +90,17 @@ class ProviderProjection:
 
 
 def _add_topic(row: dict[str, Any], arn: str, seq: int) -> None:
-    if arn not in row["sns_topic_arns"]:
-        row["sns_topic_arns"] = [*row["sns_topic_arns"], arn]
+    topics = json.loads(row["sns_topic_arns"])
+    if arn not in topics:
+        row["sns_topic_arns"] = _topics_json((*topics, arn))
     row["version"] = seq
+
+
+@lru_cache(maxsize=4096)
+def _topics_json(topics: tuple[str, ...]) -> str:
+    # Serialised once per distinct list: in a replay, encoding the same few lists again for every
+    # ProviderSaved was 15% of the time.
+    return json.dumps(list(topics))
 
 
 def _row(account_id: str, saved, seq: int) -> dict[str, Any]:
@@ -111,7 +120,7 @@ def _row(account_id: str, saved, seq: int) -> dict[str, Any]:
         "ses_secret_access_key_sealed": saved.ses_secret_access_key_sealed,
         "max_send_rate": saved.max_send_rate,
         "max_connections": saved.max_connections,
-        "sns_topic_arns": list(saved.sns_topic_arns),
+        "sns_topic_arns": _topics_json(tuple(saved.sns_topic_arns)),
         "allow_first_sns_topic": saved.allow_first_sns_topic,
         "version": seq,
     }
