@@ -19,6 +19,7 @@ import nats.errors
 from nats.aio.msg import Msg
 from nats.js import api as js_api
 
+from services.core.durable_consumer import durable_pull, keep_consuming
 from services.core.event_store import ConcurrencyConflict, EventStore
 from services.core.events import Event, occurred_at
 from services.core.ids import recipient_hash
@@ -108,31 +109,20 @@ class DispatchWorker:
     async def run(self) -> None:
         """Consume until cancelled; a lost consumer (NATS restart, network) is bound again."""
         heartbeat = asyncio.create_task(self._renew_leases(), name="dispatch-leases")
-        backoff = 0.2
         try:
-            while True:
-                try:
-                    await self._consume()
-                except asyncio.CancelledError:
-                    raise
-                except Exception as error:
-                    log.warning("dispatch consumer interrupted", extra={"error": repr(error)})
-                    await asyncio.sleep(backoff)
-                    backoff = min(backoff * 2, 5.0)
+            await keep_consuming(DURABLE, self._consume)
         finally:
             heartbeat.cancel()
             await self._drain()
 
     async def _consume(self) -> None:
-        subscription = await self.store.js.pull_subscribe(
-            f"{self.store.prefix}.{events.AGGREGATE}.>", durable=DURABLE, stream=self.store.stream,
-            config=js_api.ConsumerConfig(
-                ack_policy=js_api.AckPolicy.EXPLICIT, ack_wait=self.timings.ack_wait,
-                max_ack_pending=self.concurrency * self.settings.dispatch_processes,
-                deliver_policy=js_api.DeliverPolicy.ALL, max_waiting=512))
-        self._consumer_created = (await subscription.consumer_info()).created
-        idle_fetches = 0
-        try:
+        config = js_api.ConsumerConfig(
+            ack_policy=js_api.AckPolicy.EXPLICIT, ack_wait=self.timings.ack_wait,
+            max_ack_pending=self.concurrency * self.settings.dispatch_processes,
+            deliver_policy=js_api.DeliverPolicy.ALL, max_waiting=512)
+        async with durable_pull(self.store, events.AGGREGATE, DURABLE, config) as subscription:
+            self._consumer_created = (await subscription.consumer_info()).created
+            idle_fetches = 0
             while True:
                 _raise_if_cancelled()
                 free = self.concurrency - len(self._in_flight)
@@ -150,11 +140,6 @@ class DispatchWorker:
                 idle_fetches = 0
                 for msg in messages:
                     self._start(msg)
-        finally:
-            try:
-                await subscription.unsubscribe()
-            except Exception:
-                pass
 
     def _start(self, msg: Msg) -> None:
         task = asyncio.create_task(self._handle(msg))

@@ -10,7 +10,6 @@ publish within JetStream's duplicate window.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 import nats.errors
@@ -18,6 +17,7 @@ from google.protobuf.message import DecodeError
 from nats.aio.msg import Msg
 from nats.js import api as js_api
 
+from services.core.durable_consumer import durable_pull, keep_consuming
 from services.core.errors import InvalidArgument
 from services.core.event_store import EventStore
 from services.core.events import Event
@@ -39,23 +39,12 @@ class ComplaintReactor:
         self.fetch_timeout = fetch_timeout
 
     async def run(self) -> None:
-        backoff = 0.2
-        while True:
-            try:
-                await self._consume()
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:  # NATS down or the consumer lost: resume from the durable position
-                log.warning("complaint reactor interrupted", extra={"error": repr(error)})
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
+        await keep_consuming(DURABLE_NAME, self._consume)
 
     async def _consume(self) -> None:
-        subscription = await self.store.js.pull_subscribe(
-            f"{self.store.prefix}.{FEEDBACK_AGGREGATE}.>", durable=DURABLE_NAME, stream=self.store.stream,
-            config=js_api.ConsumerConfig(deliver_policy=js_api.DeliverPolicy.ALL,
-                                         ack_policy=js_api.AckPolicy.EXPLICIT, ack_wait=30.0))
-        try:
+        config = js_api.ConsumerConfig(deliver_policy=js_api.DeliverPolicy.ALL,
+                                       ack_policy=js_api.AckPolicy.EXPLICIT, ack_wait=30.0)
+        async with durable_pull(self.store, FEEDBACK_AGGREGATE, DURABLE_NAME, config) as subscription:
             while True:
                 try:
                     messages = await subscription.fetch(BATCH, timeout=self.fetch_timeout)
@@ -63,13 +52,6 @@ class ComplaintReactor:
                     continue
                 for message in messages:
                     await self._handle(message)
-        finally:
-            # Unacknowledged messages go back to the durable consumer; left subscribed, they
-            # would hold the connection's drain at shutdown for its whole timeout.
-            try:
-                await subscription.unsubscribe()
-            except Exception:
-                pass
 
     async def _handle(self, message: Msg) -> None:
         try:
