@@ -19,7 +19,7 @@ from services.core.errors import FieldViolation, NotFound, require
 from services.core.event_store import ConcurrencyConflict, EventStore, PendingAppend
 from services.core.events import new_event
 from services.core.generated.postroom.v1 import events_pb2
-from services.core.ids import recipient_hash
+from services.core.ids import IDENTIFIER_RULE, is_identifier, recipient_hash
 from services.core.projection import ProjectionRunner
 from services.core.settings import Settings
 from services.feedback import domain
@@ -83,7 +83,7 @@ class FeedbackApplication:
     # ---- the SNS endpoint ----
 
     async def receive(self, account_id: str, provider_id: str, body: bytes, headers: Mapping[str, str]) -> Accepted:
-        if not (domain.path_id_is_valid(account_id) and domain.path_id_is_valid(provider_id)):
+        if not (is_identifier(account_id) and is_identifier(provider_id)):
             raise SnsMessageError("no such provider: the account and provider ids in the URL are not valid ids", 404)
         message = parse_sns_message(body, headers)
         if not domain.sns_message_id_is_valid(message.message_id):
@@ -288,17 +288,17 @@ def _count_unrecorded(items: list) -> None:
 
 
 def _account_violations(account_id: str) -> list[FieldViolation]:
-    if domain.path_id_is_valid(account_id):
+    if is_identifier(account_id):
         return []
-    return [FieldViolation("account_id", "must be 1-64 letters, digits, '-' or '_'")]
+    return [FieldViolation("account_id", IDENTIFIER_RULE)]
 
 
 def _provider_violations(provider_id: str, *, required: bool) -> list[FieldViolation]:
     if not provider_id:
         return [FieldViolation("provider_id", "is required")] if required else []
-    if domain.path_id_is_valid(provider_id):
+    if is_identifier(provider_id):
         return []
-    return [FieldViolation("provider_id", "must be 1-64 letters, digits, '-' or '_'")]
+    return [FieldViolation("provider_id", IDENTIFIER_RULE)]
 
 
 def _email_violations(field: str, email: str, *, required: bool) -> list[FieldViolation]:

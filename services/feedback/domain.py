@@ -16,7 +16,7 @@ from enum import StrEnum
 from google.protobuf.message import Message
 
 from services.core.generated.postroom.v1 import events_pb2
-from services.core.ids import is_identifier, recipient_hash
+from services.core.ids import recipient_hash
 from services.feedback.ses_feedback import Bounce, BounceType, Complaint, Delivery, FeedbackItem
 
 BOUNCE_REVIEW_RATE = 0.05
@@ -66,10 +66,6 @@ def refused_topic_reason(provider: ProviderTopics, topic_arn: str) -> str:
         return (f"topic {topic_arn} has not confirmed a subscription for this provider; "
                 "SNS must deliver its SubscriptionConfirmation here first")
     return f"topic {topic_arn} is not one of this provider's SNS topics; add it to the provider's sns_topic_arns"
-
-
-def path_id_is_valid(value: str) -> bool:
-    return is_identifier(value)
 
 
 def sns_message_id_is_valid(message_id: str) -> bool:
