@@ -23,6 +23,7 @@ from services.core import database
 from services.core.event_store import EventStore
 from services.core.events import Event, StoredEvent
 from services.core.metrics import PROJECTION_APPLIED, PROJECTION_CHECKPOINT, PROJECTION_LAG
+from services.core.tasks import cancel_all
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,7 @@ class ProjectionRunner:
         self._progress = asyncio.Condition()
         self._tasks: list[asyncio.Task] = []
         self._catch_up_target = 0
+        self._stopping = False
 
     async def start(self) -> None:
         await database.create_tables(self.engine, self.projection.metadata)
@@ -67,9 +69,8 @@ class ProjectionRunner:
                        asyncio.create_task(self._watch_lag(), name=f"projection-lag-{self.projection.name}")]
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._stopping = True  # the loops also watch this, in case a cancellation is swallowed
+        await cancel_all(self._tasks)
         self._tasks = []
 
     async def wait_for(self, stream_seq: int, timeout: float) -> bool:
@@ -78,9 +79,10 @@ class ProjectionRunner:
             async with self._progress:
                 await self._progress.wait_for(lambda: self.checkpoint >= stream_seq)
         try:
-            await asyncio.wait_for(reached(), timeout)
+            async with asyncio.timeout(timeout):
+                await reached()
             return True
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return False
 
     async def _load_checkpoint(self) -> None:
@@ -89,7 +91,7 @@ class ProjectionRunner:
 
     async def _consume(self) -> None:
         backoff = 0.2
-        while True:
+        while not self._stopping:
             try:
                 await self._consume_one_subscription()
                 backoff = 0.2
@@ -111,7 +113,7 @@ class ProjectionRunner:
             config=js_api.ConsumerConfig(opt_start_seq=self.checkpoint + 1),
         )
         try:
-            while True:
+            while not self._stopping:
                 batch = await inbox.take(self.batch_size, self.stall_seconds)
                 if batch:
                     await self._apply(batch)
@@ -165,7 +167,7 @@ class ProjectionRunner:
             self.caught_up.set()
 
     async def _watch_lag(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 last = await self.store.last_sequence()
                 PROJECTION_LAG.labels(self.projection.name).set(max(0, last - self.checkpoint))
@@ -196,8 +198,9 @@ class _Inbox:
         if not self.messages:
             self.arrived.clear()
             try:
-                await asyncio.wait_for(self.arrived.wait(), timeout)
-            except asyncio.TimeoutError:
+                async with asyncio.timeout(timeout):
+                    await self.arrived.wait()
+            except TimeoutError:
                 return []
         batch, self.messages = self.messages[:most], self.messages[most:]
         self.drained.set()

@@ -18,6 +18,7 @@ from services.core.log import configure_logging
 from services.core.metrics import start_metrics_server
 from services.core.projection import ProjectionRunner
 from services.core.settings import Settings
+from services.core.tasks import cancel_all
 
 log = logging.getLogger(__name__)
 
@@ -75,9 +76,7 @@ class RunningService:
         for endpoint in self.components.http:
             await endpoint.stop()
         await self.components.grpc.stop(self.settings.shutdown_grace)
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await cancel_all(self._tasks)
         for hook in self.components.on_stop:
             await hook()
         for runner in self.components.projections:
