@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 from typing import Sequence
@@ -14,13 +13,14 @@ from nats.js import api as js_api
 from nats.js.errors import APIError, NotFoundError
 
 from services.core.events import Event, StoredEvent
+from services.core.jetstream_publisher import JetStreamPublisher
 from services.core.metrics import EVENTS_APPENDED
 from services.core.settings import Settings
 
 log = logging.getLogger(__name__)
 
 WRONG_LAST_SEQUENCE = 10071  # JetStream's "wrong last sequence" API error code
-MAX_CONCURRENT_PUBLISHES = 512
+PUBLISH_TIMEOUT_SECONDS = 10.0
 NEW_AGGREGATE = 0            # Nats-Expected-Last-Subject-Sequence 0: the subject must be empty
 
 
@@ -55,7 +55,7 @@ class EventStore:
         self.stream = settings.stream_name
         self.prefix = settings.subject_prefix
         self.replicas = settings.stream_replicas
-        self._in_flight = asyncio.Semaphore(MAX_CONCURRENT_PUBLISHES)
+        self.publisher = JetStreamPublisher(nc, PUBLISH_TIMEOUT_SECONDS)
 
     @classmethod
     async def connect(cls, settings: Settings, name: str = "postroom") -> "EventStore":
@@ -74,6 +74,7 @@ class EventStore:
         return store
 
     async def close(self) -> None:
+        await self.publisher.close()
         if not self.nc.is_closed:
             await self.nc.drain()
 
@@ -99,27 +100,32 @@ class EventStore:
 
     async def append(self, event: Event, expected_sequence: int | None = None, msg_id: str | None = None) -> Appended:
         """Append durably. `expected_sequence` is the aggregate's last stream sequence (0 = new)."""
-        subject = self.subject_of(event)
-        try:
-            ack = await self.js.publish(subject, event.SerializeToString(), stream=self.stream,
-                                        headers=_headers(event, expected_sequence, msg_id))
-        except APIError as error:
-            raise _translate(error, subject, expected_sequence) from None
-        EVENTS_APPENDED.labels(event.type).inc()
-        return Appended(ack.seq, bool(ack.duplicate))
+        (outcome,) = await self.append_many([PendingAppend(event, expected_sequence, msg_id)])
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
 
     async def append_many(self, items: Sequence[PendingAppend]) -> list[Appended | Exception]:
-        """Publish many events concurrently; each gets its own outcome, in order.
+        """Publish every event at once, then wait for their acks; each gets its own outcome, in order.
+        A conflict or a stream error is returned in its place; a timeout or a lost connection raises."""
+        acks = [await self.publisher.send(self.subject_of(item.event), item.event.SerializeToString(),
+                                          self._headers(item)) for item in items]
+        outcomes: list[Appended | Exception] = []
+        for item, ack in zip(items, acks):
+            try:
+                published = await ack
+            except APIError as error:
+                outcomes.append(_translate(error, self.subject_of(item.event), item.expected_sequence))
+                continue
+            EVENTS_APPENDED.labels(item.event.type).inc()
+            outcomes.append(Appended(published.seq, published.duplicate))
+        return outcomes
 
-        (nats-py's publish_async never settles its future when JetStream answers with an error,
-        so a concurrency conflict would hang it; concurrent request/reply publishes do not.)"""
-        async def one(item: PendingAppend) -> Appended | Exception:
-            async with self._in_flight:
-                try:
-                    return await self.append(item.event, item.expected_sequence, item.msg_id)
-                except (ConcurrencyConflict, APIError) as error:
-                    return error
-        return list(await asyncio.gather(*(one(item) for item in items)))
+    def _headers(self, item: PendingAppend) -> dict[str, str]:
+        headers = {"Nats-Msg-Id": item.msg_id or item.event.event_id, "Nats-Expected-Stream": self.stream}
+        if item.expected_sequence is not None:
+            headers["Nats-Expected-Last-Subject-Sequence"] = str(item.expected_sequence)
+        return headers
 
     async def last_event(self, aggregate_type: str, aggregate_id: str) -> StoredEvent | None:
         subject = self.subject_for(aggregate_type, aggregate_id)
@@ -134,11 +140,6 @@ class EventStore:
         return info.state.last_seq
 
 
-def _headers(event: Event, expected_sequence: int | None, msg_id: str | None) -> dict[str, str]:
-    headers = {"Nats-Msg-Id": msg_id or event.event_id}
-    if expected_sequence is not None:
-        headers["Nats-Expected-Last-Subject-Sequence"] = str(expected_sequence)
-    return headers
 
 
 def _translate(error: APIError, subject: str, expected: int | None) -> Exception:
