@@ -129,8 +129,9 @@ async def raw_client(host: str, port: int, ca_file: str) -> float:
                 await client.sendmail("bench@example.com", [f"user{index}@example.org"], messages[index])
             await client.quit()
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     await asyncio.gather(*(connection() for _ in range(CONNECTIONS)))
+    print(f"raw client CPU: {(time.process_time() - cpu) / EMAILS * 1e6:.0f} µs per message")
     return EMAILS / (time.perf_counter() - started)
 
 
@@ -226,6 +227,11 @@ def wait_listening(host: str, port: int) -> None:
     raise SystemExit("the SMTP sink did not start")
 
 
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")   # utime + stime
+
+
 def peak_rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -255,7 +261,9 @@ async def main() -> None:
             await save_provider(store, settings, host, smtp_port)
             raw_rate = await raw_client(host, smtp_port, str(ca.ca_file))
             print(f"raw aiosmtplib, {CONNECTIONS} connections: {raw_rate:,.0f} messages/s")
+            cpu = cpu_seconds(dispatch.pid)
             rate, waits = await pipeline(store, grpc_port)
+            print(f"dispatch process CPU: {(cpu_seconds(dispatch.pid) - cpu) / EMAILS * 1e6:.0f} µs per email")
             rss = peak_rss_mb(dispatch.pid)
         finally:
             await store.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -45,7 +46,7 @@ def new_event(
         account_id=account_id,
     )
     if occurred_at is None:
-        event.occurred_at.GetCurrentTime()
+        event.occurred_at.FromNanoseconds(time.time_ns())   # GetCurrentTime goes through datetime
     else:
         event.occurred_at.FromDatetime(occurred_at)
     getattr(event, _PAYLOAD_FIELDS[type_name]).CopyFrom(payload)

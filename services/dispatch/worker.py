@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 import nats.errors
+from google.protobuf.message import DecodeError
 from nats.aio.msg import Msg
 from nats.js import api as js_api
 
@@ -103,6 +104,7 @@ class DispatchWorker:
         self._in_flight: dict[asyncio.Task, Msg] = {}
         self._slot_free = asyncio.Event()
         self._consumer_created: datetime | None = None
+        IN_FLIGHT.set_function(lambda: len(self._in_flight))    # read when scraped, not per email
 
     # ---- consuming ----
 
@@ -139,17 +141,26 @@ class DispatchWorker:
                     continue
                 idle_fetches = 0
                 for msg in messages:
-                    self._start(msg)
+                    await self._take(msg)
 
-    def _start(self, msg: Msg) -> None:
-        task = asyncio.create_task(self._handle(msg))
+    async def _take(self, msg: Msg) -> None:
+        """Start sending a queued email; anything else on a dispatch subject (its outcome, which
+        this consumer sees too) is acknowledged on the spot, without a task of its own."""
+        try:
+            event = Event.FromString(msg.data)
+        except DecodeError:
+            log.error("undecodable event on a dispatch subject; dropped", extra={"subject": msg.subject})
+            await _quietly(msg.term())
+            return
+        if event.WhichOneof("payload") != "email_queued":
+            await _quietly(msg.ack())
+            return
+        task = asyncio.create_task(self._handle(msg, event))
         self._in_flight[task] = msg
-        IN_FLIGHT.set(len(self._in_flight))
         task.add_done_callback(self._finished)
 
     def _finished(self, task: asyncio.Task) -> None:
         self._in_flight.pop(task, None)
-        IN_FLIGHT.set(len(self._in_flight))
         self._slot_free.set()
 
     async def _renew_leases(self) -> None:
@@ -169,9 +180,9 @@ class DispatchWorker:
         for pool in self._pools.values():
             await pool.close()
 
-    async def _handle(self, msg: Msg) -> None:
+    async def _handle(self, msg: Msg, event: Event) -> None:
         try:
-            await self._process(msg)
+            await self._process(msg, event)
         except Requeue as requeue:
             await _quietly(msg.nak(delay=requeue.delay))
         except asyncio.CancelledError:
@@ -189,12 +200,8 @@ class DispatchWorker:
         born = self._consumer_created
         return msg.metadata.num_delivered > 1 or born is None or msg.metadata.timestamp <= born
 
-    async def _process(self, msg: Msg) -> None:
+    async def _process(self, msg: Msg, event: Event) -> None:
         seq = msg.metadata.sequence.stream
-        event = Event.FromString(msg.data)
-        if event.WhichOneof("payload") != "email_queued":
-            await msg.ack()                      # an outcome event on the same subject
-            return
         if self._may_have_been_seen(msg):
             last = await self.store.last_event(events.AGGREGATE, event.aggregate_id)
             if last is not None and last.stream_seq != seq:

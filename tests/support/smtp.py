@@ -55,6 +55,7 @@ class SesLikeHandler:
     password: str
     received: list[ReceivedMessage] = field(default_factory=list)
     scripted_replies: deque[str] = field(default_factory=deque)
+    refused_recipients: dict[str, str] = field(default_factory=dict)   # address -> the RCPT reply
     auth_attempts: int = 0
 
     def authenticate(self, server, session, envelope, mechanism, auth_data) -> AuthResult:
@@ -62,6 +63,12 @@ class SesLikeHandler:
         ok = isinstance(auth_data, LoginPassword) and auth_data.login.decode() == self.username \
             and auth_data.password.decode() == self.password
         return AuthResult(success=ok, handled=False)
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:
+        if address in self.refused_recipients:
+            return self.refused_recipients[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope) -> str:
         if self.scripted_replies:

@@ -46,6 +46,27 @@ async def test_a_5xx_answer_is_not_retried(stub, store, dispatch_settings, sink)
     assert len(sink.received) == 1 and sink.handler.scripted_replies == type(sink.handler.scripted_replies)()
 
 
+async def test_a_refused_recipient_leaves_the_others_to_be_delivered(stub, store, dispatch_settings, sink):
+    await save_provider(store, dispatch_settings, sink)
+    sink.handler.refused_recipients["gone@example.org"] = "550 Mailbox unavailable"
+    both = [events_pb2.EmailAddress(address="gone@example.org"), events_pb2.EmailAddress(address="bob@example.org")]
+    accepted = await stub.SendEmail(email(to=both), metadata=METADATA)
+    assert (await wait_for_status(stub, accepted.dispatch_id, dispatch_pb2.DISPATCHED)).status == dispatch_pb2.DISPATCHED
+    assert [m.recipients for m in sink.received] == [["bob@example.org"]]
+
+
+async def test_an_email_whose_every_recipient_is_refused_fails_with_that_reply(stub, store, dispatch_settings, sink):
+    await save_provider(store, dispatch_settings, sink)
+    sink.handler.refused_recipients["gone@example.org"] = "550 Mailbox unavailable"
+    accepted = await stub.SendEmail(email(to="gone@example.org"), metadata=METADATA)
+    failed = await wait_for_status(stub, accepted.dispatch_id, dispatch_pb2.FAILED)
+    assert (failed.status, failed.attempts) == (dispatch_pb2.FAILED, 1)
+    assert failed.last_smtp_reply.startswith("550 Mailbox unavailable")
+    later = await stub.SendEmail(email(), metadata=METADATA)       # the session was reset: the next one goes
+    await wait_for_status(stub, later.dispatch_id, dispatch_pb2.DISPATCHED)
+    assert [m.recipients for m in sink.received] == [["bob@example.org"]]
+
+
 async def test_retries_stop_at_the_configured_number_of_attempts(stub, store, dispatch_settings, sink):
     await save_provider(store, dispatch_settings, sink)
     sink.script(*[THROTTLED] * dispatch_settings.dispatch_max_attempts)
