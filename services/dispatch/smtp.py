@@ -26,7 +26,7 @@ class _Session:
     def __init__(self, client: aiosmtplib.SMTP) -> None:
         self.client = client
         self.sent = 0
-        self.dirty = False          # the last transaction did not finish: RSET before the next
+        self.used = False           # a transaction was started on it: RSET before the next
 
 
 async def _open(provider: ProviderConfig, timeout: float, tls_context: ssl.SSLContext) -> _Session | SmtpOutcome:
@@ -56,10 +56,11 @@ async def _transact(session: _Session, message: BuiltMessage) -> SmtpOutcome:
     except UnicodeEncodeError:
         return SmtpOutcome(553, "an envelope address is not ASCII (refused before sending)")
     client = session.client
-    if session.dirty:
-        await client.rset()   # RFC 5321 4.1.1.5: clear the half-done envelope before the next one
-        session.dirty = False
-    session.dirty = True
+    if session.used:
+        # Between messages on one session: clears a half-done envelope (RFC 5321 4.1.1.5) and, as
+        # Postfix does on a reused connection, finds a session SES dropped before any mail is staked on it.
+        await client.rset()
+    session.used = True
     reply = await client.execute_command(b"MAIL", envelope_from)
     if reply.code != 250:
         return SmtpOutcome(reply.code, reply.message)
@@ -76,7 +77,6 @@ async def _transact(session: _Session, message: BuiltMessage) -> SmtpOutcome:
         reply = await client.data(message.data)
     except aiosmtplib.SMTPResponseException as error:
         return SmtpOutcome(error.code, error.message)
-    session.dirty = False
     session.sent += 1
     return SmtpOutcome(250, reply.message)
 

@@ -57,12 +57,17 @@ class SesLikeHandler:
     scripted_replies: deque[str] = field(default_factory=deque)
     refused_recipients: dict[str, str] = field(default_factory=dict)   # address -> the RCPT reply
     auth_attempts: int = 0
+    resets: int = 0
 
     def authenticate(self, server, session, envelope, mechanism, auth_data) -> AuthResult:
         self.auth_attempts += 1
         ok = isinstance(auth_data, LoginPassword) and auth_data.login.decode() == self.username \
             and auth_data.password.decode() == self.password
         return AuthResult(success=ok, handled=False)
+
+    async def handle_RSET(self, server, session, envelope) -> str:
+        self.resets += 1
+        return "250 OK"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:
         if address in self.refused_recipients:

@@ -22,6 +22,16 @@ async def test_an_email_is_queued_then_dispatched_with_the_ses_message_id(stub, 
     assert received.recipients == ["bob@example.org"]
 
 
+async def test_one_session_carries_several_messages_with_rset_between_them(stub, store, dispatch_settings, sink):
+    await save_provider(store, dispatch_settings, sink, max_connections=1, max_messages_per_connection=50)
+    for _ in range(3):
+        accepted = await stub.SendEmail(email(), metadata=METADATA)
+        await wait_for_status(stub, accepted.dispatch_id, dispatch_pb2.DISPATCHED)
+    assert len(sink.received) == 3
+    assert sink.handler.auth_attempts == 1, "one login: the session was reused"
+    assert sink.handler.resets == 2, "RSET between messages, not before the first"
+
+
 async def test_a_utf8_subject_with_spaces_and_emoji_arrives_intact(stub, store, dispatch_settings, sink):
     await save_provider(store, dispatch_settings, sink)
     subject = "Grüße  aus Köln 🎉 — two  spaces, then more words to make the header fold ✉️ at least once"
