@@ -83,6 +83,7 @@ class Settings:
     dispatch_processes: int = 1
     dispatch_max_attempts: int = 8
     dispatch_concurrency: int = 200
+    dispatch_ack_wait: float = 0.0      # 0: four SMTP timeouts, at least 5 s
     pause_after_failures: int = 5
     soft_bounce_threshold: int = 3
     soft_bounce_window_days: int = 30
@@ -122,6 +123,7 @@ class Settings:
             dispatch_processes=max(1, _env_int("DISPATCH_PROCESSES", 1)),
             dispatch_max_attempts=_env_int("DISPATCH_MAX_ATTEMPTS", 8),
             dispatch_concurrency=_env_int("DISPATCH_CONCURRENCY", 200),
+            dispatch_ack_wait=_env_float("DISPATCH_ACK_WAIT", 0.0),
             pause_after_failures=_env_int("PAUSE_AFTER_FAILURES", 5),
             soft_bounce_threshold=_env_int("SOFT_BOUNCE_THRESHOLD", 3),
             soft_bounce_window_days=_env_int("SOFT_BOUNCE_WINDOW_DAYS", 30),

@@ -55,9 +55,9 @@ class WorkerTimings:
 
     @classmethod
     def for_settings(cls, settings: Settings) -> "WorkerTimings":
-        # A lease of a few SMTP timeouts: a live worker renews it every third, so it never lapses
-        # under a slow send, and a dead worker's mail moves on soon.
-        return cls(ack_wait=max(5.0, 4 * settings.smtp_timeout))
+        # A lease of a few SMTP timeouts unless set: a live worker renews it every third, so it
+        # never lapses under a slow send, and a dead worker's mail moves on soon.
+        return cls(ack_wait=settings.dispatch_ack_wait or max(5.0, 4 * settings.smtp_timeout))
 
 
 @dataclass
