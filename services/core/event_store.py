@@ -140,8 +140,6 @@ class EventStore:
         return info.state.last_seq
 
 
-
-
 def _translate(error: APIError, subject: str, expected: int | None) -> Exception:
     if error.err_code == WRONG_LAST_SEQUENCE and expected is not None:
         return ConcurrencyConflict(subject, expected)
