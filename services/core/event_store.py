@@ -14,7 +14,7 @@ from nats.js.errors import APIError, NotFoundError
 
 from services.core.events import Event, StoredEvent
 from services.core.jetstream_publisher import JetStreamPublisher
-from services.core.metrics import EVENTS_APPENDED
+from services.core.metrics import events_appended
 from services.core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -117,7 +117,7 @@ class EventStore:
             except APIError as error:
                 outcomes.append(_translate(error, self.subject_of(item.event), item.expected_sequence))
                 continue
-            EVENTS_APPENDED.labels(item.event.type).inc()
+            events_appended(item.event.type).inc()
             outcomes.append(Appended(published.seq, published.duplicate))
         return outcomes
 

@@ -7,7 +7,7 @@ from typing import Callable
 
 from aiohttp import web
 
-from services.core.metrics import HTTP_REQUESTS
+from services.core.metrics import http_requests
 
 log = logging.getLogger(__name__)
 
@@ -20,15 +20,15 @@ async def _count_and_contain(request: web.Request, handler):
     try:
         response = await handler(request)
     except web.HTTPException as http_error:
-        HTTP_REQUESTS.labels(route, str(http_error.status)).inc()
+        http_requests(route, str(http_error.status)).inc()
         raise
     except Exception:
         # A bug must not look like our input was accepted or tell SNS to stop retrying:
         # 503 asks the sender to retry later, and the traceback is in our log.
         log.exception("unhandled error in HTTP handler", extra={"route": route})
-        HTTP_REQUESTS.labels(route, "503").inc()
+        http_requests(route, "503").inc()
         return web.Response(status=503, text="temporarily unavailable, retry later\n")
-    HTTP_REQUESTS.labels(route, str(response.status)).inc()
+    http_requests(route, str(response.status)).inc()
     return response
 
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+from typing import Callable
+
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
+from prometheus_client.metrics import MetricWrapperBase
 
 EVENTS_APPENDED = Counter("postroom_events_appended_total", "Events appended to the stream", ["type"])
 PROJECTION_LAG = Gauge("postroom_projection_lag_events", "Stream events not yet applied", ["projection"])
@@ -11,6 +15,17 @@ PROJECTION_CHECKPOINT = Gauge("postroom_projection_checkpoint", "Last applied st
 GRPC_REQUESTS = Counter("postroom_grpc_requests_total", "gRPC calls by method and code", ["method", "code"])
 GRPC_LATENCY = Histogram("postroom_grpc_latency_seconds", "gRPC call latency", ["method"])
 HTTP_REQUESTS = Counter("postroom_http_requests_total", "HTTP requests by route and status", ["route", "status"])
+
+
+def cached_labels(metric: MetricWrapperBase) -> Callable[..., MetricWrapperBase]:
+    """`metric.labels(*values)`, remembered. prometheus_client validates the values and takes a
+    lock on every call, which showed on the per-email and per-request paths; label values here
+    come from small sets (event types, codes, routes), and an evicted child is simply looked up again."""
+    return functools.lru_cache(maxsize=1024)(metric.labels)
+
+
+events_appended = cached_labels(EVENTS_APPENDED)
+http_requests = cached_labels(HTTP_REQUESTS)
 
 
 def start_metrics_server(host: str, port: int) -> None:

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
+from services.core.metrics import cached_labels
+
 PROVIDER_PAUSED = Gauge("postroom_provider_paused", "1 while a provider is paused after repeated failures",
                         ["provider_id"])
 OUTCOMES = Counter("postroom_dispatch_outcomes_total", "Dispatch outcomes appended", ["outcome"])
 SMTP_REPLIES = Counter("postroom_smtp_replies_total", "SMTP replies to DATA by code (0 = no reply)", ["code"])
+outcomes = cached_labels(OUTCOMES)
+smtp_replies = cached_labels(SMTP_REPLIES)
+provider_paused = cached_labels(PROVIDER_PAUSED)
 IN_FLIGHT = Gauge("postroom_dispatch_in_flight", "Queued emails this process is working on")
 QUEUE_TO_SENT = Histogram("postroom_dispatch_queue_to_sent_seconds", "From EmailQueued to the 250 reply",
                           buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600))

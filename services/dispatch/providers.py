@@ -10,7 +10,7 @@ from services.core.event_store import EventStore
 from services.core.projection import ProjectionRunner
 from services.core.secret_box import SecretBox, SecretBoxError, provider_secret_aad
 from services.dispatch.domain import (DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MESSAGES_PER_CONNECTION, ProviderConfig)
-from services.dispatch.metrics import PROVIDER_PAUSED
+from services.dispatch.metrics import provider_paused
 from services.dispatch.projection import DispatchReadModel
 
 CACHE_SECONDS = 1.0
@@ -56,7 +56,7 @@ class ProviderDirectory:
     def pause_locally(self, config: ProviderConfig, reason: str) -> None:
         """Pause at once in this process; the ProviderPaused event tells the others."""
         self._local_pauses[(config.account_id, config.provider_id)] = (config.saved_seq, reason)
-        PROVIDER_PAUSED.labels(config.provider_id).set(1)
+        provider_paused(config.provider_id).set(1)
 
     def _with_local_pause(self, key: tuple[str, str], lookup: ProviderLookup) -> ProviderLookup:
         local = self._local_pauses.get(key)
@@ -64,7 +64,7 @@ class ProviderDirectory:
             return lookup
         if local and local[0] == lookup.config.saved_seq and not lookup.paused_reason:
             return ProviderLookup(lookup.config, local[1])
-        PROVIDER_PAUSED.labels(lookup.config.provider_id).set(1 if lookup.paused_reason else 0)
+        provider_paused(lookup.config.provider_id).set(1 if lookup.paused_reason else 0)
         return lookup
 
     async def _load(self, account_id: str, provider_id: str) -> ProviderLookup:

@@ -30,7 +30,7 @@ from services.core.tls import client_context
 from services.dispatch import domain, events
 from services.dispatch.domain import Diagnosis, ProviderConfig, SmtpOutcome, Verdict
 from services.dispatch.message import UnsafeHeader, build_message, Sender
-from services.dispatch.metrics import IN_FLIGHT, OUTCOMES, QUEUE_TO_SENT, SMTP_REPLIES
+from services.dispatch.metrics import IN_FLIGHT, QUEUE_TO_SENT, outcomes, smtp_replies
 from services.dispatch.projection import DispatchReadModel, SuppressionChecks
 from services.dispatch.providers import ProviderDirectory, ProviderHealth, ProviderLookup
 from services.dispatch.smtp import ProviderConnections
@@ -213,7 +213,7 @@ class DispatchWorker:
             self.live.by_dispatch.pop(event.aggregate_id, None)
         try:
             await self.store.append(outcome, expected_sequence=seq)
-            OUTCOMES.labels(outcome.type).inc()
+            outcomes(outcome.type).inc()
         except ConcurrencyConflict:
             pass                                 # another worker recorded the outcome first
         await msg.ack()
@@ -266,7 +266,7 @@ class DispatchWorker:
             live.attempts = attempt
             outcome = await pool.send(message)
             diagnosis = domain.diagnose(outcome)
-            SMTP_REPLIES.labels(str(outcome.code)).inc()
+            smtp_replies(str(outcome.code)).inc()
             live.last_reply, live.hint = outcome.reply, diagnosis.hint
             if diagnosis.verdict is Verdict.DELIVERED:
                 self.health.succeeded(config)

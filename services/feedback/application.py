@@ -5,7 +5,6 @@ Every refusal is an `SnsMessageError` carrying the HTTP status the endpoint answ
 
 from __future__ import annotations
 
-import functools
 import logging
 import sqlite3
 from collections.abc import Callable, Mapping
@@ -24,7 +23,7 @@ from services.core.projection import ProjectionRunner
 from services.core.settings import Settings
 from services.feedback import domain
 from services.feedback.domain import ProviderTopics, SuppressionReason, TopicDecision
-from services.feedback.metrics import (BOUNCE_RATE, COMPLAINT_RATE, FEEDBACK_NOT_RECORDED, FEEDBACK_RECORDED,
+from services.feedback.metrics import (BOUNCE_RATE, COMPLAINT_RATE, FEEDBACK_NOT_RECORDED, feedback_recorded,
                                        SNS_DUPLICATES, SUBSCRIPTIONS)
 from services.feedback.projection import (DeliveryContext, DeliveryContextReader, FeedbackFilter, FeedbackReadModel,
                                          FeedbackRecordView)
@@ -114,7 +113,7 @@ class FeedbackApplication:
                                            aggregate_id=e.aggregate_id), msg_id=e.msg_id) for e in events]
         duplicates = await self._append(pending)
         for event in events:
-            _recorded_counter(event.payload.DESCRIPTOR.name).inc()
+            feedback_recorded(event.payload.DESCRIPTOR.name).inc()
         if duplicates == len(pending):
             SNS_DUPLICATES.labels("jetstream").inc()
         return Accepted(message.type.value, f"recorded {len(events)} event(s)")
@@ -274,11 +273,6 @@ def _require_topic(provider: ProviderTopics, topic_arn: str, *, confirming: bool
     if decision is TopicDecision.REFUSED:
         raise SnsMessageError(domain.refused_topic_reason(provider, topic_arn), 403)
     return decision
-
-
-@functools.cache
-def _recorded_counter(event_type: str):
-    return FEEDBACK_RECORDED.labels(event_type)
 
 
 def _count_unrecorded(items: list) -> None:

@@ -6,14 +6,13 @@ is durable, 503 means "send it again", and every refusal is a 4xx with its reaso
 
 from __future__ import annotations
 
-import functools
 import logging
 
 from aiohttp import web
 
 from services.core.http_server import new_app
 from services.feedback.application import FeedbackApplication
-from services.feedback.metrics import SNS_DELIVERIES
+from services.feedback.metrics import sns_deliveries
 from services.feedback.sns_message import MESSAGE_TYPE_HEADER, SnsMessageError
 from services.feedback.ses_feedback import SesFeedbackError
 
@@ -47,14 +46,8 @@ async def _receive(app: FeedbackApplication, request: web.Request) -> web.Respon
 
 
 def _answer(message_type: str, status: int, reason: str) -> web.Response:
-    _delivery_counter(message_type, status).inc()
+    sns_deliveries(message_type, str(status)).inc()
     return web.Response(status=status, text=reason + "\n")
-
-
-@functools.cache
-def _delivery_counter(message_type: str, status: int):
-    # labels() takes a lock and builds a key on every call; the set of label pairs is small.
-    return SNS_DELIVERIES.labels(message_type, str(status))
 
 
 def _message_type_label(request: web.Request) -> str:

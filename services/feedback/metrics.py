@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge
 
+from services.core.metrics import cached_labels
+
 # The figures SES itself watches (review at 5% bounces, 0.1% complaints), as fractions, per provider.
 BOUNCE_RATE = Gauge("postroom_feedback_bounce_rate", "Hard bounces / sent over the stats window",
                     ["account_id", "provider_id"])
@@ -18,3 +20,6 @@ SNS_DUPLICATES = Counter("postroom_feedback_sns_duplicates_total",
                          "SNS retries of a message already recorded, by where they were recognised", ["where"])
 SUBSCRIPTIONS = Counter("postroom_feedback_sns_subscriptions_total",
                         "SubscriptionConfirmation / UnsubscribeConfirmation messages by outcome", ["outcome"])
+
+sns_deliveries = cached_labels(SNS_DELIVERIES)
+feedback_recorded = cached_labels(FEEDBACK_RECORDED)
