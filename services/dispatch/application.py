@@ -160,9 +160,11 @@ class DispatchApplication:
         status, attempts, reply, hint, paused = (row["status"], row["attempts"], row["last_smtp_reply"], row["hint"], "")
         if status == QUEUED:
             paused = (await self.providers.get(row["account_id"], row["provider_id"])).paused_reason
-            live = self.live.get(row["dispatch_id"])
-            if live is not None and live.attempts:
-                status, attempts, reply, hint = SENDING, live.attempts, live.last_reply, live.hint
+            live = self.live.get(row["dispatch_id"])        # fresher when this process is the sender
+            if live is not None and live.attempts >= attempts:
+                attempts, reply, hint = live.attempts, live.last_reply, live.hint
+            if attempts:
+                status = SENDING    # attempted (by any replica), its outcome not yet recorded
         return DispatchView(row["account_id"], row["dispatch_id"], row["provider_id"], status, row["ses_message_id"],
                             attempts, reply, hint, paused)
 

@@ -11,6 +11,7 @@ from services.core.ids import recipient_hash
 from services.dispatch.domain import Diagnosis, EmailRequest, Mailbox, SmtpOutcome, ses_message_id
 
 AGGREGATE = "dispatch"
+ATTEMPTS = "dispatch_attempt"      # retryable answers, beside the dispatch's own subject
 PROVIDER_HEALTH = "provider_health"
 
 
@@ -52,6 +53,15 @@ def failed_event(queued: Event, outcome: SmtpOutcome | None, diagnosis: Diagnosi
         smtp_code=outcome.code if outcome else 0, smtp_text=outcome.text if outcome else diagnosis.message,
         hint=diagnosis.hint, attempts=attempts)
     return _outcome(queued, payload)
+
+
+def attempt_failed_event(queued: Event, outcome: SmtpOutcome, diagnosis: Diagnosis, attempt: int) -> Event:
+    payload = events_pb2.DispatchAttemptFailed(
+        dispatch_id=queued.aggregate_id, provider_id=queued.email_queued.provider_id, attempt=attempt,
+        smtp_code=outcome.code, smtp_reply=outcome.reply if outcome.code else diagnosis.message, hint=diagnosis.hint)
+    return new_event(payload, account_id=queued.account_id, aggregate_type=ATTEMPTS,
+                     aggregate_id=queued.aggregate_id, correlation_id=queued.correlation_id,
+                     causation_id=queued.event_id)
 
 
 def suppressed_event(queued: Event, hashed_recipient: str, reason: str) -> Event:

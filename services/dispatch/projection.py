@@ -145,7 +145,7 @@ class DispatchProjection:
 _GROUPS = {
     "provider_saved": "provider", "provider_deleted": "provider", "provider_paused": "provider",
     "email_queued": "dispatch", "email_dispatched": "dispatch", "dispatch_failed": "dispatch",
-    "email_suppressed": "dispatch",
+    "email_suppressed": "dispatch", "dispatch_attempt_failed": "dispatch",
     "bounce_received": "recipient", "complaint_received": "recipient", "unsubscribed": "recipient",
     "resubscribed": "recipient",
 }
@@ -195,23 +195,42 @@ def _provider_row(account_id: str, saved, seq: int) -> dict[str, Any]:
 async def _apply_dispatches(conn: AsyncConnection, events: list[StoredEvent]) -> None:
     new_rows: dict[str, dict[str, Any]] = {}
     outcomes: dict[str, dict[str, Any]] = {}
+    attempts: dict[str, dict[str, Any]] = {}
     for stored in events:
         event = stored.event
         dispatch_id = event.aggregate_id
-        if event.WhichOneof("payload") == "email_queued":
+        kind = event.WhichOneof("payload")
+        if kind == "email_queued":
             new_rows[dispatch_id] = {
                 "dispatch_id": dispatch_id, "account_id": event.account_id,
                 "provider_id": event.email_queued.provider_id, "status": QUEUED, "ses_message_id": "",
                 "attempts": 0, "last_smtp_reply": "", "hint": "", "queued_seq": stored.stream_seq}
-            continue
-        outcome = _outcome_values(event)
-        if dispatch_id in new_rows:
-            new_rows[dispatch_id].update(outcome)
+        elif kind == "dispatch_attempt_failed":
+            _note_attempt(dispatch_id, _attempt_values(event), new_rows, outcomes, attempts)
+        elif dispatch_id in new_rows:
+            new_rows[dispatch_id].update(_outcome_values(event))
         else:
-            outcomes[dispatch_id] = outcome
+            outcomes[dispatch_id] = _outcome_values(event)
+            attempts.pop(dispatch_id, None)
     await upsert(conn, dispatches, list(new_rows.values()), ["dispatch_id"])
     await update_rows(conn, dispatches, [{"dispatch_id": dispatch_id, **values}
                                          for dispatch_id, values in outcomes.items()], ["dispatch_id"])
+    # An attempt never overwrites an outcome, even one another replica recorded first.
+    await update_rows(conn, dispatches, [{"dispatch_id": dispatch_id, "status": QUEUED, **values}
+                                         for dispatch_id, values in attempts.items()], ["dispatch_id", "status"])
+
+
+def _note_attempt(dispatch_id: str, values: dict[str, Any], new_rows: dict, outcomes: dict, attempts: dict) -> None:
+    if dispatch_id in new_rows:
+        if new_rows[dispatch_id]["status"] == QUEUED:
+            new_rows[dispatch_id].update(values)
+    elif dispatch_id not in outcomes:
+        attempts[dispatch_id] = values
+
+
+def _attempt_values(event) -> dict[str, Any]:
+    attempt = event.dispatch_attempt_failed
+    return {"attempts": attempt.attempt, "last_smtp_reply": attempt.smtp_reply, "hint": attempt.hint}
 
 
 def _outcome_values(event) -> dict[str, Any]:

@@ -276,8 +276,18 @@ class DispatchWorker:
                 await self._provider_failed(config, diagnosis)
             if diagnosis.verdict is Verdict.FAILED or attempt >= self.settings.dispatch_max_attempts:
                 return events.failed_event(queued, outcome, diagnosis, attempt)
+            await self._record_attempt(events.attempt_failed_event(queued, outcome, diagnosis, attempt))
             await asyncio.sleep(domain.backoff_seconds(attempt, base=self.timings.backoff_base,
                                                        cap=self.timings.backoff_cap, jitter=random.random()))
+
+    async def _record_attempt(self, attempt: Event) -> None:
+        """Tell every replica's read model (GetDispatch) about a retry; the outcome event is what
+        counts, so a log that cannot take this note now does not hold the email up."""
+        try:
+            await self.store.append(attempt)
+        except Exception as error:
+            log.warning("a failed attempt was not recorded", extra={"dispatch_id": attempt.aggregate_id,
+                                                                    "error": repr(error)})
 
     async def _provider_failed(self, config: ProviderConfig, diagnosis: Diagnosis) -> None:
         """The provider, not this email, is at fault: the email waits, and enough failures in a

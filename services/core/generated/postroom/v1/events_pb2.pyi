@@ -10,7 +10,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Event(_message.Message):
-    __slots__ = ("event_id", "type", "aggregate_id", "occurred_at", "correlation_id", "causation_id", "schema_version", "account_id", "aggregate_type", "provider_saved", "provider_deleted", "provider_topic_allowed", "email_queued", "email_dispatched", "dispatch_failed", "email_suppressed", "provider_paused", "bounce_received", "complaint_received", "delivery_received", "sns_subscription_confirmed", "sns_unsubscribe_received", "unsubscribed", "resubscribed")
+    __slots__ = ("event_id", "type", "aggregate_id", "occurred_at", "correlation_id", "causation_id", "schema_version", "account_id", "aggregate_type", "provider_saved", "provider_deleted", "provider_topic_allowed", "email_queued", "email_dispatched", "dispatch_failed", "email_suppressed", "provider_paused", "dispatch_attempt_failed", "bounce_received", "complaint_received", "delivery_received", "sns_subscription_confirmed", "sns_unsubscribe_received", "unsubscribed", "resubscribed")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
     AGGREGATE_ID_FIELD_NUMBER: _ClassVar[int]
@@ -28,6 +28,7 @@ class Event(_message.Message):
     DISPATCH_FAILED_FIELD_NUMBER: _ClassVar[int]
     EMAIL_SUPPRESSED_FIELD_NUMBER: _ClassVar[int]
     PROVIDER_PAUSED_FIELD_NUMBER: _ClassVar[int]
+    DISPATCH_ATTEMPT_FAILED_FIELD_NUMBER: _ClassVar[int]
     BOUNCE_RECEIVED_FIELD_NUMBER: _ClassVar[int]
     COMPLAINT_RECEIVED_FIELD_NUMBER: _ClassVar[int]
     DELIVERY_RECEIVED_FIELD_NUMBER: _ClassVar[int]
@@ -52,6 +53,7 @@ class Event(_message.Message):
     dispatch_failed: DispatchFailed
     email_suppressed: EmailSuppressed
     provider_paused: ProviderPaused
+    dispatch_attempt_failed: DispatchAttemptFailed
     bounce_received: BounceReceived
     complaint_received: ComplaintReceived
     delivery_received: DeliveryReceived
@@ -59,7 +61,7 @@ class Event(_message.Message):
     sns_unsubscribe_received: SnsUnsubscribeReceived
     unsubscribed: Unsubscribed
     resubscribed: Resubscribed
-    def __init__(self, event_id: _Optional[str] = ..., type: _Optional[str] = ..., aggregate_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., correlation_id: _Optional[str] = ..., causation_id: _Optional[str] = ..., schema_version: _Optional[int] = ..., account_id: _Optional[str] = ..., aggregate_type: _Optional[str] = ..., provider_saved: _Optional[_Union[ProviderSaved, _Mapping]] = ..., provider_deleted: _Optional[_Union[ProviderDeleted, _Mapping]] = ..., provider_topic_allowed: _Optional[_Union[ProviderTopicAllowed, _Mapping]] = ..., email_queued: _Optional[_Union[EmailQueued, _Mapping]] = ..., email_dispatched: _Optional[_Union[EmailDispatched, _Mapping]] = ..., dispatch_failed: _Optional[_Union[DispatchFailed, _Mapping]] = ..., email_suppressed: _Optional[_Union[EmailSuppressed, _Mapping]] = ..., provider_paused: _Optional[_Union[ProviderPaused, _Mapping]] = ..., bounce_received: _Optional[_Union[BounceReceived, _Mapping]] = ..., complaint_received: _Optional[_Union[ComplaintReceived, _Mapping]] = ..., delivery_received: _Optional[_Union[DeliveryReceived, _Mapping]] = ..., sns_subscription_confirmed: _Optional[_Union[SnsSubscriptionConfirmed, _Mapping]] = ..., sns_unsubscribe_received: _Optional[_Union[SnsUnsubscribeReceived, _Mapping]] = ..., unsubscribed: _Optional[_Union[Unsubscribed, _Mapping]] = ..., resubscribed: _Optional[_Union[Resubscribed, _Mapping]] = ...) -> None: ...
+    def __init__(self, event_id: _Optional[str] = ..., type: _Optional[str] = ..., aggregate_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., correlation_id: _Optional[str] = ..., causation_id: _Optional[str] = ..., schema_version: _Optional[int] = ..., account_id: _Optional[str] = ..., aggregate_type: _Optional[str] = ..., provider_saved: _Optional[_Union[ProviderSaved, _Mapping]] = ..., provider_deleted: _Optional[_Union[ProviderDeleted, _Mapping]] = ..., provider_topic_allowed: _Optional[_Union[ProviderTopicAllowed, _Mapping]] = ..., email_queued: _Optional[_Union[EmailQueued, _Mapping]] = ..., email_dispatched: _Optional[_Union[EmailDispatched, _Mapping]] = ..., dispatch_failed: _Optional[_Union[DispatchFailed, _Mapping]] = ..., email_suppressed: _Optional[_Union[EmailSuppressed, _Mapping]] = ..., provider_paused: _Optional[_Union[ProviderPaused, _Mapping]] = ..., dispatch_attempt_failed: _Optional[_Union[DispatchAttemptFailed, _Mapping]] = ..., bounce_received: _Optional[_Union[BounceReceived, _Mapping]] = ..., complaint_received: _Optional[_Union[ComplaintReceived, _Mapping]] = ..., delivery_received: _Optional[_Union[DeliveryReceived, _Mapping]] = ..., sns_subscription_confirmed: _Optional[_Union[SnsSubscriptionConfirmed, _Mapping]] = ..., sns_unsubscribe_received: _Optional[_Union[SnsUnsubscribeReceived, _Mapping]] = ..., unsubscribed: _Optional[_Union[Unsubscribed, _Mapping]] = ..., resubscribed: _Optional[_Union[Resubscribed, _Mapping]] = ...) -> None: ...
 
 class ProviderSaved(_message.Message):
     __slots__ = ("provider_id", "name", "type", "smtp_host", "smtp_port", "smtp_username", "smtp_password_sealed", "from_address", "from_name", "region", "ses_access_key_id", "ses_secret_access_key_sealed", "max_send_rate", "max_connections", "sns_topic_arns", "allow_first_sns_topic", "max_message_bytes", "max_messages_per_connection")
@@ -212,6 +214,22 @@ class EmailSuppressed(_message.Message):
     recipient_hash: str
     reason: str
     def __init__(self, dispatch_id: _Optional[str] = ..., provider_id: _Optional[str] = ..., recipient_hash: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class DispatchAttemptFailed(_message.Message):
+    __slots__ = ("dispatch_id", "provider_id", "attempt", "smtp_code", "smtp_reply", "hint")
+    DISPATCH_ID_FIELD_NUMBER: _ClassVar[int]
+    PROVIDER_ID_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPT_FIELD_NUMBER: _ClassVar[int]
+    SMTP_CODE_FIELD_NUMBER: _ClassVar[int]
+    SMTP_REPLY_FIELD_NUMBER: _ClassVar[int]
+    HINT_FIELD_NUMBER: _ClassVar[int]
+    dispatch_id: str
+    provider_id: str
+    attempt: int
+    smtp_code: int
+    smtp_reply: str
+    hint: str
+    def __init__(self, dispatch_id: _Optional[str] = ..., provider_id: _Optional[str] = ..., attempt: _Optional[int] = ..., smtp_code: _Optional[int] = ..., smtp_reply: _Optional[str] = ..., hint: _Optional[str] = ...) -> None: ...
 
 class ProviderPaused(_message.Message):
     __slots__ = ("provider_id", "reason", "consecutive_failures")
