@@ -202,13 +202,15 @@ class DispatchWorker:
 
     async def _process(self, msg: Msg, event: Event) -> None:
         seq = msg.metadata.sequence.stream
+        attempts_made = 0
         if self._may_have_been_seen(msg):
             last = await self.store.last_event(events.AGGREGATE, event.aggregate_id)
             if last is not None and last.stream_seq != seq:
                 await msg.ack()                  # an outcome exists already: send nothing
                 return
+            attempts_made = await self._attempts_made(event.aggregate_id)
         try:
-            outcome = await self._outcome_for(event, seq)
+            outcome = await self._outcome_for(event, seq, attempts_made)
         finally:
             self.live.by_dispatch.pop(event.aggregate_id, None)
         try:
@@ -218,7 +220,13 @@ class DispatchWorker:
             pass                                 # another worker recorded the outcome first
         await msg.ack()
 
-    async def _outcome_for(self, queued: Event, seq: int) -> Event:
+    async def _attempts_made(self, dispatch_id: str) -> int:
+        """Attempts an earlier delivery made (a worker that crashed or lost its lease): the
+        configured number of attempts holds across redeliveries, not per delivery."""
+        last = await self.store.last_event(events.ATTEMPTS, dispatch_id)
+        return last.event.dispatch_attempt_failed.attempt if last is not None else 0
+
+    async def _outcome_for(self, queued: Event, seq: int, attempts_made: int) -> Event:
         request = events.request_of(queued)
         lookup = await self._provider_as_of(queued.account_id, request.provider_id, seq)
         if lookup.config is None:
@@ -235,7 +243,7 @@ class DispatchWorker:
         if not kept:
             first = recipient_hash(request.recipients[0].address)
             return events.suppressed_event(queued, first, suppression_reason(entries[first], request.list_id) or "")
-        return await self._send(queued, request, lookup.config, kept)
+        return await self._send(queued, request, lookup.config, kept, attempts_made)
 
     async def _provider_as_of(self, account_id: str, provider_id: str, seq: int) -> ProviderLookup:
         """The read model must hold everything before the EmailQueued: a bounce or an unsubscribe
@@ -245,7 +253,7 @@ class DispatchWorker:
         return await self.providers.get(account_id, provider_id)
 
     async def _send(self, queued: Event, request: domain.EmailRequest, config: ProviderConfig,
-                    kept: tuple[domain.Mailbox, ...]) -> Event:
+                    kept: tuple[domain.Mailbox, ...], attempts_made: int) -> Event:
         try:
             message = build_message(
                 request, dispatch_id=queued.aggregate_id, sender=Sender(config.from_address, config.from_name),
@@ -260,7 +268,7 @@ class DispatchWorker:
             return events.failed_event(queued, outcome, domain.diagnose(outcome), 0)
         pool = self._pool_for(config)
         live = self.live.by_dispatch.setdefault(queued.aggregate_id, LiveAttempt())
-        attempt = 0
+        attempt = attempts_made
         while True:
             attempt += 1
             live.attempts = attempt

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
+
 from sqlalchemy import select
 
 from services.core.database import create_engine, create_tables
+from services.core.event_store import NEW_AGGREGATE
+from services.core.runtime import start_service
 from services.core.events import StoredEvent
 from services.dispatch import events
 from services.dispatch.domain import EmailRequest, Mailbox, SmtpOutcome, diagnose
 from services.dispatch.projection import QUEUED, DispatchProjection, dispatches, metadata
 from services.core.generated.postroom.v1 import dispatch_pb2
-from tests.integration.dispatch.dispatch_support import METADATA, email, save_provider, wait_for_status
+from services.dispatch import main as dispatch_main
+from tests.integration.dispatch.dispatch_support import (ACCOUNT, FAST, METADATA, PROVIDER, email, save_provider,
+                                                         wait_for_status)
 
 THROTTLED = SmtpOutcome(454, "Throttling failure: Maximum sending rate exceeded.")
 
@@ -25,6 +32,35 @@ async def test_each_retry_is_recorded_beside_the_dispatch_and_its_one_outcome(st
     assert [(a.dispatch_attempt_failed.attempt, a.dispatch_attempt_failed.smtp_code) for a in attempts] == [(1, 454), (2, 454)]
     own = await read_subject(store, store.subject_for(events.AGGREGATE, accepted.dispatch_id))
     assert [e.type for e in own] == ["EmailQueued", "EmailDispatched"]
+
+
+async def test_attempts_made_before_a_redelivery_count_toward_the_limit(store, dispatch_settings, sink):
+    # A worker made every attempt but the last, then died: its EmailQueued is in the backlog of a
+    # consumer created anew, as after a restart. The limit holds across the two deliveries.
+    await save_provider(store, dispatch_settings, sink)
+    queued = events.queued_event(EmailRequest(ACCOUNT, PROVIDER, to=(Mailbox("bob@example.org"),), subject="Hi",
+                                              text_body="Hi"), "d-redelivered")
+    queued_seq = (await store.append(queued, expected_sequence=NEW_AGGREGATE)).stream_seq
+    limit = dispatch_settings.dispatch_max_attempts
+    await store.append(events.attempt_failed_event(queued, THROTTLED, diagnose(THROTTLED), limit - 1))
+    sink.script(*["454 Throttling failure: Maximum sending rate exceeded."] * limit)
+    service = await start_service("dispatch", dispatch_settings, functools.partial(dispatch_main.build, timings=FAST))
+    try:
+        outcome = await wait_for_outcome(store, "d-redelivered", queued_seq)
+    finally:
+        await service.stop()
+    assert outcome.type == "DispatchFailed" and outcome.dispatch_failed.attempts == limit
+    assert len(sink.handler.scripted_replies) == limit - 1, "exactly one more attempt was made"
+    assert not sink.received
+
+
+async def wait_for_outcome(store, dispatch_id: str, queued_seq: int, timeout: float = 15.0):
+    async with asyncio.timeout(timeout):
+        while True:
+            last = await store.last_event(events.AGGREGATE, dispatch_id)
+            if last is not None and last.stream_seq != queued_seq:
+                return last.event
+            await asyncio.sleep(0.05)
 
 
 async def test_the_read_model_shows_attempts_until_the_outcome_and_never_after(read_model_settings):
