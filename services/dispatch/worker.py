@@ -29,7 +29,7 @@ from services.core.settings import Settings
 from services.core.tls import client_context
 from services.dispatch import domain, events
 from services.dispatch.domain import Diagnosis, ProviderConfig, SmtpOutcome, Verdict
-from services.dispatch.message import UnsafeHeader, build_message, Sender
+from services.dispatch.message import BuiltMessage, Sender, UnsafeHeader, build_message
 from services.dispatch.metrics import IN_FLIGHT, QUEUE_TO_SENT, outcomes, smtp_replies
 from services.dispatch.projection import DispatchReadModel, SuppressionChecks
 from services.dispatch.providers import ProviderDirectory, ProviderHealth, ProviderLookup
@@ -254,6 +254,14 @@ class DispatchWorker:
 
     async def _send(self, queued: Event, request: domain.EmailRequest, config: ProviderConfig,
                     kept: tuple[domain.Mailbox, ...], attempts_made: int) -> Event:
+        message = self._message_for(queued, request, config, kept)
+        if isinstance(message, Event):
+            return message                       # refused before any SMTP work
+        return await self._attempt_until_done(queued, message, config, attempts_made)
+
+    def _message_for(self, queued: Event, request: domain.EmailRequest, config: ProviderConfig,
+                     kept: tuple[domain.Mailbox, ...]) -> BuiltMessage | Event:
+        """The message to send, or the DispatchFailed that refuses it before SMTP."""
         try:
             message = build_message(
                 request, dispatch_id=queued.aggregate_id, sender=Sender(config.from_address, config.from_name),
@@ -266,6 +274,11 @@ class DispatchWorker:
             outcome = SmtpOutcome(552, f"message is {len(message.data)} bytes; the provider accepts "
                                        f"{config.max_message_bytes} (refused before sending)")
             return events.failed_event(queued, outcome, domain.diagnose(outcome), 0)
+        return message
+
+    async def _attempt_until_done(self, queued: Event, message: BuiltMessage, config: ProviderConfig,
+                                  attempts_made: int) -> Event:
+        """Send, retrying 4xx with backoff, until delivered, refused for good, or out of attempts."""
         pool = self._pool_for(config)
         live = self.live.by_dispatch.setdefault(queued.aggregate_id, LiveAttempt())
         attempt = attempts_made
