@@ -65,12 +65,27 @@ async def advance_checkpoint(conn: AsyncConnection, projection: str, old: int, n
         if existing is None:
             await conn.execute(checkpoints.insert().values(projection=projection, last_stream_seq=new))
             return True
-    result = await conn.execute(
-        update(checkpoints)
-        .where(checkpoints.c.projection == projection, checkpoints.c.last_stream_seq == old)
-        .values(last_stream_seq=new)
-    )
+    sql, order = _compiled_checkpoint_move(conn)
+    values = {"projection": projection, "old": old, "new": new}
+    result = await conn.exec_driver_sql(sql, tuple(values[name] for name in order))
     return result.rowcount == 1
+
+
+_checkpoint_moves: dict[str, tuple[str, tuple[str, ...]]] = {}
+
+
+def _compiled_checkpoint_move(conn: AsyncConnection) -> tuple[str, tuple[str, ...]]:
+    """The checkpoint's compare-and-set, compiled once per dialect: it runs with every batch a
+    live projection applies, and building the statement each time cost more than running it."""
+    dialect = conn.dialect.name
+    if dialect not in _checkpoint_moves:
+        statement = (update(checkpoints)
+                     .where(checkpoints.c.projection == bindparam("projection"),
+                            checkpoints.c.last_stream_seq == bindparam("old"))
+                     .values(last_stream_seq=bindparam("new")))
+        compiled = statement.compile(dialect=conn.dialect)
+        _checkpoint_moves[dialect] = (compiled.string, tuple(compiled.positiontup or ()))
+    return _checkpoint_moves[dialect]
 
 
 async def reset_checkpoint(conn: AsyncConnection, projection: str) -> None:

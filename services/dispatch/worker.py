@@ -22,7 +22,7 @@ from nats.js import api as js_api
 
 from services.core.durable_consumer import durable_pull, keep_consuming
 from services.core.event_store import ConcurrencyConflict, EventStore
-from services.core.events import Event, occurred_at
+from services.core.events import Event
 from services.core.ids import recipient_hash
 from services.core.projection import ProjectionRunner
 from services.core.settings import Settings
@@ -291,7 +291,7 @@ class DispatchWorker:
             live.last_reply, live.hint = outcome.reply, diagnosis.hint
             if diagnosis.verdict is Verdict.DELIVERED:
                 self.health.succeeded(config)
-                QUEUE_TO_SENT.observe(max(0.0, time.time() - occurred_at(queued).timestamp()))
+                QUEUE_TO_SENT.observe(max(0.0, time.time() - queued.occurred_at.ToNanoseconds() / 1e9))
                 return events.dispatched_event(queued, outcome, attempt, message.recipients)
             if diagnosis.verdict is Verdict.PROVIDER_DOWN:
                 await self._provider_failed(config, diagnosis)
