@@ -10,20 +10,16 @@ from datetime import datetime, timezone
 from services.core.email_address import address_problem
 from services.core.errors import (FailedPrecondition, FieldViolation, InvalidArgument, NotFound, PostroomError,
                                   PreconditionViolation, require)
-from services.core.event_store import NEW_AGGREGATE, ConcurrencyConflict, EventStore, PendingAppend
+from services.core.event_store import NEW_AGGREGATE, ConcurrencyConflict, PendingAppend
 from services.core.ids import is_subject_token, recipient_hash
-from services.core.projection import ProjectionRunner
-from services.core.settings import Settings
 from services.core.tls import client_context
 from services.dispatch import domain, events
+from services.dispatch.context import DispatchContext
 from services.dispatch.domain import Diagnosis, EmailRequest, Mailbox, ProviderConfig
 from services.dispatch.message import Sender, UnsafeHeader, build_message
-from services.dispatch.projection import QUEUED, DispatchReadModel
-from services.dispatch.providers import ProviderDirectory
+from services.dispatch.projection import QUEUED
 from services.dispatch.smtp import send_once
 from services.dispatch.suppression import suppression_reason
-from services.dispatch.unsubscribe import UnsubscribeLinks
-from services.dispatch.worker import LiveAttempts
 
 READ_YOUR_WRITES_SECONDS = 5.0
 SENDING = "SENDING"
@@ -72,15 +68,8 @@ class SuppressionView:
 
 
 class DispatchApplication:
-    def __init__(self, settings: Settings, store: EventStore, runner: ProjectionRunner, read_model: DispatchReadModel,
-                 providers: ProviderDirectory, unsubscribe: UnsubscribeLinks, live: LiveAttempts) -> None:
-        self.settings = settings
-        self.store = store
-        self.runner = runner
-        self.read_model = read_model
-        self.providers = providers
-        self.unsubscribe = unsubscribe
-        self.live = live
+    def __init__(self, context: DispatchContext) -> None:
+        self.context = context
 
     # ---- accepting ----
 
@@ -96,7 +85,7 @@ class DispatchApplication:
                 results[index] = error
                 continue
             pending.append((index, domain.dispatch_id_for(request.account_id, request.idempotency_key)))
-        appended = await self.store.append_many([
+        appended = await self.context.store.append_many([
             PendingAppend(events.queued_event(requests[index], dispatch_id), NEW_AGGREGATE)
             for index, dispatch_id in pending])
         for (index, dispatch_id), outcome in zip(pending, appended):
@@ -115,7 +104,7 @@ class DispatchApplication:
             self._refuse_oversized(request, config)
 
     async def _provider_for_request(self, account_id: str, provider_id: str) -> ProviderConfig | PostroomError:
-        lookup = await self.providers.get_fresh(account_id, provider_id)
+        lookup = await self.context.providers.get_fresh(account_id, provider_id)
         if lookup.config is None:
             return NotFound(f"provider {provider_id} not found: save it first (postroom provider save)")
         return lookup.config
@@ -139,7 +128,7 @@ class DispatchApplication:
         return Accepted(dispatch_id, QUEUED)
 
     async def _status_of_existing(self, dispatch_id: str) -> str:
-        row = await self.read_model.dispatch(dispatch_id)
+        row = await self.context.read_model.dispatch(dispatch_id)
         return row["status"] if row else QUEUED
 
     # ---- reading ----
@@ -147,11 +136,11 @@ class DispatchApplication:
     async def get_dispatch(self, account_id: str, dispatch_id: str) -> DispatchView:
         require(domain.identity_violations(account_id, "p")
                 + ([] if dispatch_id else [FieldViolation("dispatch_id", "is required")]))
-        last = await self.store.last_event(events.AGGREGATE, dispatch_id) if is_subject_token(dispatch_id) else None
+        last = await self.context.store.last_event(events.AGGREGATE, dispatch_id) if is_subject_token(dispatch_id) else None
         if last is None or last.event.account_id != account_id:
             raise NotFound(f"dispatch {dispatch_id} not found")
-        await self.runner.wait_for(last.stream_seq, READ_YOUR_WRITES_SECONDS)
-        row = await self.read_model.dispatch(dispatch_id)
+        await self.context.runner.wait_for(last.stream_seq, READ_YOUR_WRITES_SECONDS)
+        row = await self.context.read_model.dispatch(dispatch_id)
         if row is None:
             raise NotFound(f"dispatch {dispatch_id} is not in the read model yet; retry shortly")
         return await self._view(row)
@@ -159,8 +148,8 @@ class DispatchApplication:
     async def _view(self, row: dict) -> DispatchView:
         status, attempts, reply, hint, paused = (row["status"], row["attempts"], row["last_smtp_reply"], row["hint"], "")
         if status == QUEUED:
-            paused = (await self.providers.get(row["account_id"], row["provider_id"])).paused_reason
-            live = self.live.get(row["dispatch_id"])        # fresher when this process is the sender
+            paused = (await self.context.providers.get(row["account_id"], row["provider_id"])).paused_reason
+            live = self.context.live.get(row["dispatch_id"])        # fresher when this process is the sender
             if live is not None and live.attempts >= attempts:
                 attempts, reply, hint = live.attempts, live.last_reply, live.hint
             if attempts:
@@ -173,7 +162,7 @@ class DispatchApplication:
     async def send_test_email(self, account_id: str, provider_id: str, to: str) -> TestResult:
         require(domain.identity_violations(account_id, provider_id)
                 + ([FieldViolation("to", problem)] if (problem := address_problem(to)) else []))
-        lookup = await self.providers.get_fresh(account_id, provider_id)
+        lookup = await self.context.providers.get_fresh(account_id, provider_id)
         if lookup.config is None:
             raise NotFound(lookup.problem or f"provider {provider_id} not found: save it first")
         reason = await self._suppressed_reason(account_id, to, "")
@@ -185,8 +174,8 @@ class DispatchApplication:
                                transactional=True)
         message = build_message(request, dispatch_id="test", sender=Sender(config.from_address, config.from_name),
                                 now=datetime.now(timezone.utc))
-        outcome = await send_once(config, message, timeout=self.settings.smtp_timeout,
-                                  tls_context=client_context(self.settings.smtp_ca_file))
+        outcome = await send_once(config, message, timeout=self.context.settings.smtp_timeout,
+                                  tls_context=client_context(self.context.settings.smtp_ca_file))
         diagnosis: Diagnosis = domain.diagnose(outcome)
         delivered = diagnosis.verdict is domain.Verdict.DELIVERED
         return TestResult(delivered, domain.ses_message_id(outcome.text) if delivered else "", outcome.code,
@@ -199,7 +188,7 @@ class DispatchApplication:
                                 ) -> tuple[list[SuppressionView], str]:
         require(domain.identity_violations(account_id, "p"))
         size = min(page_size or 100, 1000)
-        rows = await self.read_model.list_suppressions(account_id, size, _decode_token(page_token))
+        rows = await self.context.read_model.list_suppressions(account_id, size, _decode_token(page_token))
         views = [SuppressionView(r["account_id"], r["recipient_hash"], True, r["reason"], r["list_id"], r["recipient"])
                  for r in rows]
         token = _encode_token(rows[-1]) if len(rows) == size else ""
@@ -213,7 +202,7 @@ class DispatchApplication:
 
     async def _suppressed_reason(self, account_id: str, email: str, list_id: str) -> str | None:
         hashed = recipient_hash(email)
-        entries = await self.read_model.suppression_entries(account_id, [hashed])
+        entries = await self.context.read_model.suppression_entries(account_id, [hashed])
         return suppression_reason(entries.get(hashed, []), list_id)
 
 

@@ -13,10 +13,11 @@ from services.core.secret_box import SecretBox
 from services.core.settings import Settings
 from services.dispatch.api import DispatchServicer
 from services.dispatch.application import DispatchApplication
+from services.dispatch.context import DispatchContext, LiveAttempts
 from services.dispatch.projection import DispatchProjection, DispatchReadModel
 from services.dispatch.providers import ProviderDirectory
 from services.dispatch.unsubscribe import UnsubscribeLinks
-from services.dispatch.worker import DispatchWorker, LiveAttempts, WorkerTimings
+from services.dispatch.worker import DispatchWorker, WorkerTimings
 
 NAME = "dispatch"
 PROJECTIONS = (DispatchProjection,)
@@ -29,9 +30,9 @@ async def build(settings: Settings, store: EventStore, engine: AsyncEngine,
     read_model = DispatchReadModel(engine)
     providers = ProviderDirectory(read_model, runner, store, SecretBox.from_spec(settings.secret_keys))
     unsubscribe = UnsubscribeLinks.from_settings(settings)
-    live = LiveAttempts()
-    app = DispatchApplication(settings, store, runner, read_model, providers, unsubscribe, live)
-    worker = DispatchWorker(settings, store, runner, read_model, providers, unsubscribe, live, timings)
+    context = DispatchContext(settings, store, runner, read_model, providers, unsubscribe, LiveAttempts())
+    app = DispatchApplication(context)
+    worker = DispatchWorker(context, timings)
     servicer = DispatchServicer(app)
     grpc_server = GrpcServer(
         settings.bind_host, settings.ports.dispatch_grpc, settings.api_token,

@@ -12,7 +12,7 @@ import asyncio
 import logging
 import random
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import nats.errors
@@ -21,21 +21,20 @@ from nats.aio.msg import Msg
 from nats.js import api as js_api
 
 from services.core.durable_consumer import durable_pull, keep_consuming
-from services.core.event_store import ConcurrencyConflict, EventStore
+from services.core.event_store import ConcurrencyConflict
 from services.core.events import Event
 from services.core.ids import recipient_hash
-from services.core.projection import ProjectionRunner
 from services.core.settings import Settings
 from services.core.tls import client_context
 from services.dispatch import domain, events
+from services.dispatch.context import DispatchContext, LiveAttempt
 from services.dispatch.domain import Diagnosis, ProviderConfig, SmtpOutcome, Verdict
 from services.dispatch.message import BuiltMessage, Sender, UnsafeHeader, build_message
 from services.dispatch.metrics import IN_FLIGHT, QUEUE_TO_SENT, outcomes, smtp_replies
-from services.dispatch.projection import DispatchReadModel, SuppressionChecks
-from services.dispatch.providers import ProviderDirectory, ProviderHealth, ProviderLookup
+from services.dispatch.projection import SuppressionChecks
+from services.dispatch.providers import ProviderHealth, ProviderLookup
 from services.dispatch.smtp import ProviderConnections
 from services.dispatch.suppression import suppression_reason
-from services.dispatch.unsubscribe import UnsubscribeLinks
 
 log = logging.getLogger(__name__)
 
@@ -60,23 +59,6 @@ class WorkerTimings:
         return cls(ack_wait=settings.dispatch_ack_wait or max(5.0, 4 * settings.smtp_timeout))
 
 
-@dataclass
-class LiveAttempt:
-    attempts: int = 0
-    last_reply: str = ""
-    hint: str = ""
-
-
-@dataclass
-class LiveAttempts:
-    """What this process is sending right now: GetDispatch's SENDING state, attempts and last reply."""
-
-    by_dispatch: dict[str, LiveAttempt] = field(default_factory=dict)
-
-    def get(self, dispatch_id: str) -> LiveAttempt | None:
-        return self.by_dispatch.get(dispatch_id)
-
-
 class Requeue(Exception):
     """Leave the message for later (paused provider, read model behind): nak with a delay."""
 
@@ -86,20 +68,12 @@ class Requeue(Exception):
 
 
 class DispatchWorker:
-    def __init__(self, settings: Settings, store: EventStore, runner: ProjectionRunner,
-                 read_model: DispatchReadModel, providers: ProviderDirectory, unsubscribe: UnsubscribeLinks,
-                 live: LiveAttempts, timings: WorkerTimings | None = None) -> None:
-        self.settings = settings
-        self.store = store
-        self.runner = runner
-        self.read_model = read_model
-        self.providers = providers
-        self.unsubscribe = unsubscribe
-        self.live = live
-        self.timings = timings or WorkerTimings.for_settings(settings)
-        self.concurrency = max(1, settings.dispatch_concurrency)
+    def __init__(self, context: DispatchContext, timings: WorkerTimings | None = None) -> None:
+        self.context = context
+        self.timings = timings or WorkerTimings.for_settings(context.settings)
+        self.concurrency = max(1, context.settings.dispatch_concurrency)
         self.health = ProviderHealth()
-        self.suppressions = SuppressionChecks(read_model)
+        self.suppressions = SuppressionChecks(context.read_model)
         self._pools: dict[tuple[str, str], ProviderConnections] = {}
         self._in_flight: dict[asyncio.Task, Msg] = {}
         self._slot_free = asyncio.Event()
@@ -120,9 +94,9 @@ class DispatchWorker:
     async def _consume(self) -> None:
         config = js_api.ConsumerConfig(
             ack_policy=js_api.AckPolicy.EXPLICIT, ack_wait=self.timings.ack_wait,
-            max_ack_pending=self.concurrency * self.settings.dispatch_processes,
+            max_ack_pending=self.concurrency * self.context.settings.dispatch_processes,
             deliver_policy=js_api.DeliverPolicy.ALL, max_waiting=512)
-        async with durable_pull(self.store, events.AGGREGATE, DURABLE, config) as subscription:
+        async with durable_pull(self.context.store, events.AGGREGATE, DURABLE, config) as subscription:
             self._consumer_created = (await subscription.consumer_info()).created
             idle_fetches = 0
             while True:
@@ -204,7 +178,7 @@ class DispatchWorker:
         seq = msg.metadata.sequence.stream
         attempts_made = 0
         if self._may_have_been_seen(msg):
-            last = await self.store.last_event(events.AGGREGATE, event.aggregate_id)
+            last = await self.context.store.last_event(events.AGGREGATE, event.aggregate_id)
             if last is not None and last.stream_seq != seq:
                 await msg.ack()                  # an outcome exists already: send nothing
                 return
@@ -212,9 +186,9 @@ class DispatchWorker:
         try:
             outcome = await self._outcome_for(event, seq, attempts_made)
         finally:
-            self.live.by_dispatch.pop(event.aggregate_id, None)
+            self.context.live.by_dispatch.pop(event.aggregate_id, None)
         try:
-            await self.store.append(outcome, expected_sequence=seq)
+            await self.context.store.append(outcome, expected_sequence=seq)
             outcomes(outcome.type).inc()
         except ConcurrencyConflict:
             pass                                 # another worker recorded the outcome first
@@ -223,7 +197,7 @@ class DispatchWorker:
     async def _attempts_made(self, dispatch_id: str) -> int:
         """Attempts an earlier delivery made (a worker that crashed or lost its lease): the
         configured number of attempts holds across redeliveries, not per delivery."""
-        last = await self.store.last_event(events.ATTEMPTS, dispatch_id)
+        last = await self.context.store.last_event(events.ATTEMPTS, dispatch_id)
         return last.event.dispatch_attempt_failed.attempt if last is not None else 0
 
     async def _outcome_for(self, queued: Event, seq: int, attempts_made: int) -> Event:
@@ -234,7 +208,7 @@ class DispatchWorker:
             return events.failed_event(queued, None, _fixed_diagnosis(f"Dispatch Failed: {reason}",
                                        "Save the provider again (or send through another one)."), 0)
         if lookup.paused_reason:
-            self.live.by_dispatch[queued.aggregate_id] = LiveAttempt(hint=lookup.paused_reason)
+            self.context.live.by_dispatch[queued.aggregate_id] = LiveAttempt(hint=lookup.paused_reason)
             raise Requeue(self.timings.paused_recheck)
         entries = await self.suppressions.entries(
             queued.account_id, [recipient_hash(m.address) for m in request.recipients])
@@ -248,9 +222,9 @@ class DispatchWorker:
     async def _provider_as_of(self, account_id: str, provider_id: str, seq: int) -> ProviderLookup:
         """The read model must hold everything before the EmailQueued: a bounce or an unsubscribe
         recorded before the email was queued must stop it, however far behind this replica is."""
-        if not await self.runner.wait_for(seq, READ_MODEL_WAIT_SECONDS):
+        if not await self.context.runner.wait_for(seq, READ_MODEL_WAIT_SECONDS):
             raise Requeue(1.0)
-        return await self.providers.get(account_id, provider_id)
+        return await self.context.providers.get(account_id, provider_id)
 
     async def _send(self, queued: Event, request: domain.EmailRequest, config: ProviderConfig,
                     kept: tuple[domain.Mailbox, ...], attempts_made: int) -> Event:
@@ -266,7 +240,7 @@ class DispatchWorker:
             message = build_message(
                 request, dispatch_id=queued.aggregate_id, sender=Sender(config.from_address, config.from_name),
                 now=datetime.now(timezone.utc), recipients=kept,
-                unsubscribe_headers=self.unsubscribe.headers_for(request, queued.aggregate_id, kept[0].address))
+                unsubscribe_headers=self.context.unsubscribe.headers_for(request, queued.aggregate_id, kept[0].address))
         except UnsafeHeader as error:
             return events.failed_event(queued, None, _fixed_diagnosis(
                 f"Dispatch Failed: {error}", "Remove line breaks from the provider's From name and address."), 0)
@@ -280,7 +254,7 @@ class DispatchWorker:
                                   attempts_made: int) -> Event:
         """Send, retrying 4xx with backoff, until delivered, refused for good, or out of attempts."""
         pool = self._pool_for(config)
-        live = self.live.by_dispatch.setdefault(queued.aggregate_id, LiveAttempt())
+        live = self.context.live.by_dispatch.setdefault(queued.aggregate_id, LiveAttempt())
         attempt = attempts_made
         while True:
             attempt += 1
@@ -295,7 +269,7 @@ class DispatchWorker:
                 return events.dispatched_event(queued, outcome, attempt, message.recipients)
             if diagnosis.verdict is Verdict.PROVIDER_DOWN:
                 await self._provider_failed(config, diagnosis)
-            if diagnosis.verdict is Verdict.FAILED or attempt >= self.settings.dispatch_max_attempts:
+            if diagnosis.verdict is Verdict.FAILED or attempt >= self.context.settings.dispatch_max_attempts:
                 return events.failed_event(queued, outcome, diagnosis, attempt)
             await self._record_attempt(events.attempt_failed_event(queued, outcome, diagnosis, attempt))
             await asyncio.sleep(domain.backoff_seconds(attempt, base=self.timings.backoff_base,
@@ -305,7 +279,7 @@ class DispatchWorker:
         """Tell every replica's read model (GetDispatch) about a retry; the outcome event is what
         counts, so a log that cannot take this note now does not hold the email up."""
         try:
-            await self.store.append(attempt)
+            await self.context.store.append(attempt)
         except Exception as error:
             log.warning("a failed attempt was not recorded", extra={"dispatch_id": attempt.aggregate_id,
                                                                     "error": repr(error)})
@@ -314,11 +288,11 @@ class DispatchWorker:
         """The provider, not this email, is at fault: the email waits, and enough failures in a
         row pause the provider so its queue is not burnt through with the same error."""
         failures = self.health.failed(config)
-        if failures >= self.settings.pause_after_failures:
+        if failures >= self.context.settings.pause_after_failures:
             reason = domain.paused_reason(failures, diagnosis)
-            if not (await self.providers.get(config.account_id, config.provider_id)).paused_reason:
-                self.providers.pause_locally(config, reason)
-                await self.store.append(events.paused_event(config.account_id, config.provider_id, reason, failures))
+            if not (await self.context.providers.get(config.account_id, config.provider_id)).paused_reason:
+                self.context.providers.pause_locally(config, reason)
+                await self.context.store.append(events.paused_event(config.account_id, config.provider_id, reason, failures))
                 log.warning("provider paused", extra={"provider_id": config.provider_id, "failures": failures})
             raise Requeue(self.timings.paused_recheck)
         raise Requeue(domain.backoff_seconds(failures, base=self.timings.backoff_base, cap=self.timings.backoff_cap,
@@ -330,9 +304,9 @@ class DispatchWorker:
         if pool is None or pool.provider.saved_seq != config.saved_seq:
             if pool is not None:
                 asyncio.get_running_loop().create_task(pool.close())
-            rate = domain.process_share_of_rate(config.max_send_rate, self.settings.dispatch_processes)
-            pool = ProviderConnections(config, rate=rate, timeout=self.settings.smtp_timeout,
-                                       tls_context=client_context(self.settings.smtp_ca_file))
+            rate = domain.process_share_of_rate(config.max_send_rate, self.context.settings.dispatch_processes)
+            pool = ProviderConnections(config, rate=rate, timeout=self.context.settings.smtp_timeout,
+                                       tls_context=client_context(self.context.settings.smtp_ca_file))
             self._pools[key] = pool
         return pool
 
