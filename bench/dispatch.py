@@ -1,8 +1,8 @@
 """Dispatch throughput: 10,000 emails through SendEmailBatch to a local SMTP sink, until the last
 EmailDispatched is durable.
 
-Baselines, in the same run (before and after the pipeline, averaged), to the same sink with the same number of connections and the same
-messages per connection:
+Baselines, in the same run (before and after the pipeline, averaged), to the same sink with the
+same number of connections and the same messages per connection:
 
 * `raw_rate` (the ratio's denominator): a bare aiosmtplib loop that, like the pipeline, makes each
   message as it sends it: an `EmailMessage` with the SMTP policy (the form the issue specifies),

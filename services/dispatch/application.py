@@ -136,7 +136,8 @@ class DispatchApplication:
     async def get_dispatch(self, account_id: str, dispatch_id: str) -> DispatchView:
         require(domain.identity_violations(account_id, "p")
                 + ([] if dispatch_id else [FieldViolation("dispatch_id", "is required")]))
-        last = await self.context.store.last_event(events.AGGREGATE, dispatch_id) if is_subject_token(dispatch_id) else None
+        store = self.context.store
+        last = await store.last_event(events.AGGREGATE, dispatch_id) if is_subject_token(dispatch_id) else None
         if last is None or last.event.account_id != account_id:
             raise NotFound(f"dispatch {dispatch_id} not found")
         await self.context.runner.wait_for(last.stream_seq, READ_YOUR_WRITES_SECONDS)

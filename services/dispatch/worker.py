@@ -240,7 +240,8 @@ class DispatchWorker:
             message = build_message(
                 request, dispatch_id=queued.aggregate_id, sender=Sender(config.from_address, config.from_name),
                 now=datetime.now(timezone.utc), recipients=kept,
-                unsubscribe_headers=self.context.unsubscribe.headers_for(request, queued.aggregate_id, kept[0].address))
+                unsubscribe_headers=self.context.unsubscribe.headers_for(request, queued.aggregate_id,
+                                                                         kept[0].address))
         except UnsafeHeader as error:
             return events.failed_event(queued, None, _fixed_diagnosis(
                 f"Dispatch Failed: {error}", "Remove line breaks from the provider's From name and address."), 0)
@@ -292,7 +293,8 @@ class DispatchWorker:
             reason = domain.paused_reason(failures, diagnosis)
             if not (await self.context.providers.get(config.account_id, config.provider_id)).paused_reason:
                 self.context.providers.pause_locally(config, reason)
-                await self.context.store.append(events.paused_event(config.account_id, config.provider_id, reason, failures))
+                paused = events.paused_event(config.account_id, config.provider_id, reason, failures)
+                await self.context.store.append(paused)
                 log.warning("provider paused", extra={"provider_id": config.provider_id, "failures": failures})
             raise Requeue(self.timings.paused_recheck)
         raise Requeue(domain.backoff_seconds(failures, base=self.timings.backoff_base, cap=self.timings.backoff_cap,

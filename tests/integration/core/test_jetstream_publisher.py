@@ -37,8 +37,9 @@ async def test_many_publishes_in_flight_each_get_their_own_sequence(connection, 
 
 async def test_a_republished_message_id_is_reported_as_a_duplicate(connection, settings):
     publisher = JetStreamPublisher(connection, timeout=5)
-    first = await publisher.publish(f"{settings.subject_prefix}.a.1", b"x", expect_stream(settings, **{"Nats-Msg-Id": "m1"}))
-    again = await publisher.publish(f"{settings.subject_prefix}.a.1", b"x", expect_stream(settings, **{"Nats-Msg-Id": "m1"}))
+    subject, headers = f"{settings.subject_prefix}.a.1", expect_stream(settings, **{"Nats-Msg-Id": "m1"})
+    first = await publisher.publish(subject, b"x", dict(headers))
+    again = await publisher.publish(subject, b"x", dict(headers))
     assert (first.duplicate, again.duplicate, again.seq) == (False, True, first.seq)
     await publisher.close()
 

@@ -29,7 +29,8 @@ async def test_each_retry_is_recorded_beside_the_dispatch_and_its_one_outcome(st
     dispatched = await wait_for_status(stub, accepted.dispatch_id, dispatch_pb2.DISPATCHED)
     assert dispatched.attempts == 3
     attempts = await read_subject(store, f"{store.prefix}.{events.ATTEMPTS}.{accepted.dispatch_id}")
-    assert [(a.dispatch_attempt_failed.attempt, a.dispatch_attempt_failed.smtp_code) for a in attempts] == [(1, 454), (2, 454)]
+    recorded = [a.dispatch_attempt_failed for a in attempts]
+    assert [(a.attempt, a.smtp_code) for a in recorded] == [(1, 454), (2, 454)]
     own = await read_subject(store, store.subject_for(events.AGGREGATE, accepted.dispatch_id))
     assert [e.type for e in own] == ["EmailQueued", "EmailDispatched"]
 

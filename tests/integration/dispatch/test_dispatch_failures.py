@@ -51,7 +51,8 @@ async def test_a_refused_recipient_leaves_the_others_to_be_delivered(stub, store
     sink.handler.refused_recipients["gone@example.org"] = "550 Mailbox unavailable"
     both = [events_pb2.EmailAddress(address="gone@example.org"), events_pb2.EmailAddress(address="bob@example.org")]
     accepted = await stub.SendEmail(email(to=both), metadata=METADATA)
-    assert (await wait_for_status(stub, accepted.dispatch_id, dispatch_pb2.DISPATCHED)).status == dispatch_pb2.DISPATCHED
+    dispatched = await wait_for_status(stub, accepted.dispatch_id, dispatch_pb2.DISPATCHED)
+    assert dispatched.status == dispatch_pb2.DISPATCHED
     assert [m.recipients for m in sink.received] == [["bob@example.org"]]
 
 
