@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
+import sys
 import uuid
 from dataclasses import replace
 from pathlib import Path
@@ -17,6 +19,7 @@ from services.core.settings import Ports, Settings
 from tests.support.certificates import LocalCertificateAuthority
 
 TEST_TOKEN = "test-api-token-0123456789"
+CALL_FAILED = pytest.StashKey[bool]()
 POSTGRES_URL = os.environ.get("POSTROOM_TEST_DATABASE_URL", "")
 
 
@@ -86,3 +89,23 @@ async def drop_everything(url: str, *metadatas: MetaData) -> None:
 
 def shared_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "shared"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.when == "call":
+        item.stash[CALL_FAILED] = report.failed
+    return report
+
+
+@pytest.fixture(autouse=True)
+async def release_a_failed_test_while_its_loop_runs(request):
+    """A failed test's traceback keeps its frames, with their gRPC calls and channels, alive past
+    the close of its event loop; when the garbage collector frees them later, grpc's Cython
+    finalizers run against a closed loop and can crash the whole run (a segfault seen once in
+    CI, right after a failure; see grpc/grpc#31441). Free them here, while the loop still runs."""
+    yield
+    if request.node.stash.get(CALL_FAILED, False):
+        sys.last_type = sys.last_value = sys.last_traceback = None
+        gc.collect()

@@ -134,10 +134,13 @@ def complaint_event(account: str, email: str) -> events_pb2.Event:
     return new_event(payload, account_id=account, aggregate_type="feedback", aggregate_id=recipient_hash(email))
 
 
-async def wait_until(predicate, timeout: float = 10.0) -> None:
+async def wait_until(predicate, timeout: float = 30.0, explain=None) -> None:
+    """Generous: the reactor's retry delay is 5 s, and CI machines can be busy. On a timeout,
+    `explain()` says what state things were left in, so a rare failure can be read from the log."""
     deadline = asyncio.get_running_loop().time() + timeout
     while not await predicate():
-        assert asyncio.get_running_loop().time() < deadline, "condition not reached in time"
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not reached in {timeout} s; {await explain() if explain else ''}")
         await asyncio.sleep(0.05)
 
 
@@ -148,7 +151,7 @@ async def test_a_complaint_unsubscribes_globally_once(unsubscribe_settings, unsu
 
     async def unsubscribed() -> bool:
         return (await status_of(unsubscribe, "carol@example.com")).globally_unsubscribed
-    await wait_until(unsubscribed)
+    await wait_until(unsubscribed, explain=lambda: reactor_state(store))
     [event] = [e for e in await subscription_events(store) if e.event.unsubscribed.source == "complaint"]
     assert event.event.causation_id == complaint.event_id
     assert event.event.unsubscribed.list_id == "" and event.event.unsubscribed.reason == "complaint: abuse"
@@ -157,7 +160,8 @@ async def test_a_complaint_unsubscribes_globally_once(unsubscribe_settings, unsu
     second = await start_service("unsubscribe", unsubscribe_settings, _with_free_ports(build))
     try:
         redelivered = await store.append(complaint, msg_id=f"redelivered-{complaint.event_id}")
-        await wait_until(lambda: reactor_has_acknowledged(store, redelivered.stream_seq))
+        await wait_until(lambda: reactor_has_acknowledged(store, redelivered.stream_seq),
+                         explain=lambda: reactor_state(store))
     finally:
         await second.stop()
     complaints = [e for e in await subscription_events(store) if e.event.unsubscribed.source == "complaint"]
@@ -167,6 +171,13 @@ async def test_a_complaint_unsubscribes_globally_once(unsubscribe_settings, unsu
 async def reactor_has_acknowledged(store: EventStore, stream_seq: int) -> bool:
     info = await store.js.consumer_info(store.stream, DURABLE_NAME)
     return info.ack_floor.stream_seq >= stream_seq and not info.num_ack_pending
+
+
+async def reactor_state(store: EventStore) -> str:
+    info = await store.js.consumer_info(store.stream, DURABLE_NAME)
+    return (f"reactor consumer: delivered {info.delivered.stream_seq}, ack floor {info.ack_floor.stream_seq}, "
+            f"pending acks {info.num_ack_pending}, redelivered {info.num_redelivered}, "
+            f"waiting pulls {info.num_waiting}; stream last {await store.last_sequence()}")
 
 
 def _with_free_ports(build_fn):
@@ -188,7 +199,7 @@ async def test_replay_rebuilds_the_same_rows_and_has_no_side_effects(unsubscribe
 
     async def complained() -> bool:
         return (await status_of(unsubscribe, "r9@example.com")).globally_unsubscribed
-    await wait_until(complained)
+    await wait_until(complained, explain=lambda: reactor_state(store))
     live = await dump_tables(unsubscribe_service.engine, metadata)
     events_before = await store.last_sequence()
 
