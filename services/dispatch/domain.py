@@ -19,7 +19,8 @@ MAX_SUBJECT_CHARS = 998        # RFC 5322 line limit; SES refuses longer
 MAX_NAME_CHARS = 200
 MAX_HEADER_VALUE_CHARS = 998
 MAX_HEADERS = 50
-MAX_TAGS = 50                  # SES message tags per message
+MAX_TAGS = 49                  # SES takes 50 message tags; Postroom's own dispatch-id tag is one
+DISPATCH_ID_TAG = "postroom-dispatch-id"   # SES echoes tags in feedback events: it ties them to the dispatch
 MAX_KEY_CHARS = 256
 DEFAULT_MAX_MESSAGE_BYTES = 10 * 1024 * 1024
 DEFAULT_MESSAGES_PER_CONNECTION = 50
@@ -236,9 +237,12 @@ def _header_violations(headers: tuple[tuple[str, str], ...]) -> list[FieldViolat
 
 def _tag_violations(tags: tuple[tuple[str, str], ...]) -> list[FieldViolation]:
     if len(tags) > MAX_TAGS:
-        return [FieldViolation("tags", f"at most {MAX_TAGS} tags")]
-    return [FieldViolation(f"tags[{name}]", "names and values are letters, digits, '_' or '-' (as SES requires)")
-            for name, value in tags if not (_SES_TAG.fullmatch(name) and _SES_TAG.fullmatch(value))]
+        return [FieldViolation("tags", f"at most {MAX_TAGS} tags (SES takes 50; Postroom sets one itself)")]
+    violations = [FieldViolation(f"tags[{name}]", "names and values are letters, digits, '_' or '-' (as SES requires)")
+                  for name, value in tags if not (_SES_TAG.fullmatch(name) and _SES_TAG.fullmatch(value))]
+    if any(name == DISPATCH_ID_TAG for name, _ in tags):
+        violations.append(FieldViolation(f"tags[{DISPATCH_ID_TAG}]", "is set by Postroom: it carries the dispatch id"))
+    return violations
 
 
 def _list_id_problem(list_id: str) -> str | None:

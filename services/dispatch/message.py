@@ -17,7 +17,7 @@ from email.header import Header
 from email.utils import format_datetime, formataddr, make_msgid
 
 from services.core.email_address import domain_of
-from services.dispatch.domain import HEADER_NAME, EmailRequest, Mailbox
+from services.dispatch.domain import DISPATCH_ID_TAG, HEADER_NAME, EmailRequest, Mailbox
 
 DISPATCH_ID_HEADER = "X-Postroom-Dispatch-Id"   # the feedback service ties SES bounces back through it
 SES_TAGS_HEADER = "X-SES-MESSAGE-TAGS"
@@ -63,8 +63,10 @@ def build_message(request: EmailRequest, *, dispatch_id: str, sender: Sender, no
     lines.append(f"Date: {format_datetime(now)}")
     lines.append(f"Message-ID: {make_msgid(domain=domain_of(sender.address) or 'postroom.invalid')}")
     lines.append(f"{DISPATCH_ID_HEADER}: {_safe(dispatch_id, 'dispatch_id')}")
-    if request.tags:
-        lines.append(_list_header(SES_TAGS_HEADER, [f"{name}={value}" for name, value in request.tags]))
+    # SES puts message tags into every feedback event: the dispatch id rides along even when the
+    # notifications leave the original headers out.
+    tags = ((DISPATCH_ID_TAG, dispatch_id), *request.tags)
+    lines.append(_list_header(SES_TAGS_HEADER, [f"{name}={value}" for name, value in tags]))
     lines += [_text_header(name, _safe(value, f"headers[{name}]")) for name, value in request.headers]
     lines += [_verbatim_header(name, value) for name, value in (unsubscribe_headers or {}).items()]
     lines.append("MIME-Version: 1.0")

@@ -85,6 +85,8 @@ def test_a_good_request_has_no_violations():
     ({"headers": (("Bcc", "x@example.org"),)}, "headers[Bcc]"),
     ({"headers": (("X A:", "v"),)}, "headers['X A:']"),
     ({"tags": (("bad tag", "v"),)}, "tags[bad tag]"),
+    ({"tags": (("postroom-dispatch-id", "forged"),)}, "tags[postroom-dispatch-id]"),
+    ({"tags": tuple((f"t{i}", "v") for i in range(50))}, "tags"),
     ({"to": ()}, "to"),
     ({"to": tuple(Mailbox(f"u{i}@example.org") for i in range(51))}, "to"),
     ({"text_body": ""}, "text_body"),

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.dispatch.domain import EmailRequest, Mailbox
+from services.dispatch.domain import DISPATCH_ID_TAG, EmailRequest, Mailbox
 from services.dispatch.message import DISPATCH_ID_HEADER, Sender, UnsafeHeader, build_message
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
@@ -36,10 +36,16 @@ def test_the_message_carries_its_dispatch_id_message_id_and_date():
     assert parsed["Date"] == "Fri, 02 Jan 2026 03:04:05 +0000"
     assert parsed["From"] == "Acme News <news@example.com>"
     assert parsed["X-Campaign"] == "spring"
-    assert parsed["X-SES-MESSAGE-TAGS"] == "campaign=spring, kind=news"
+    assert parsed["X-SES-MESSAGE-TAGS"] == "postroom-dispatch-id=d-1, campaign=spring, kind=news"
     assert "Bcc" not in parsed and b"hidden@example.org" not in built.data
     assert built.recipients == ("bob@example.org", "c@example.org", "hidden@example.org")
     assert built.envelope_from == "news@example.com"
+
+
+def test_the_dispatch_id_tag_is_the_one_feedback_reads_back():
+    from services.feedback.ses_feedback import DISPATCH_ID_TAG as FEEDBACK_READS
+    assert DISPATCH_ID_TAG == FEEDBACK_READS
+    assert parse(build().data)["X-SES-MESSAGE-TAGS"] == f"{DISPATCH_ID_TAG}=d-1"
 
 
 @given(st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=200))
