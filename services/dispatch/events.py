@@ -47,6 +47,17 @@ def dispatched_event(queued: Event, outcome: SmtpOutcome, attempts: int, recipie
     return _outcome(queued, payload)
 
 
+def dispatched_per_feedback(queued: Event, ses_message_id: str, evidence: str, attempts: int) -> Event:
+    """The outcome of an email whose sender stopped after SES took it: SES's own feedback names it."""
+    request = request_of(queued)
+    payload = events_pb2.EmailDispatched(
+        dispatch_id=queued.aggregate_id, provider_id=request.provider_id, ses_message_id=ses_message_id,
+        attempts=attempts, smtp_reply=f"no reply recorded (the sending process stopped); SES's {evidence} "
+                                      "notification for this email shows it accepted the message",
+        recipient_hashes=[recipient_hash(m.address) for m in request.recipients])
+    return _outcome(queued, payload)
+
+
 def failed_event(queued: Event, outcome: SmtpOutcome | None, diagnosis: Diagnosis, attempts: int) -> Event:
     payload = events_pb2.DispatchFailed(
         dispatch_id=queued.aggregate_id, provider_id=queued.email_queued.provider_id,

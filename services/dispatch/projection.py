@@ -72,6 +72,16 @@ suppressions = Table(
     Column("stream_seq", BigInteger, nullable=False),
 )
 
+# Feedback naming a dispatch proves SES accepted its message. A worker that finds the email
+# queued again (its sender crashed between SES's 250 and the outcome event) reads this first.
+ses_receipts = Table(
+    "dispatch_ses_receipts", metadata,
+    Column("dispatch_id", String(64), primary_key=True),
+    Column("ses_message_id", String(128), nullable=False),
+    Column("evidence", String(32), nullable=False),
+    Column("stream_seq", BigInteger, nullable=False),
+)
+
 soft_bounces = Table(
     "dispatch_soft_bounces", metadata,
     Column("account_id", String(64), primary_key=True),
@@ -109,6 +119,7 @@ class DispatchProjection:
             by_kind[_group(stored.event.WhichOneof("payload") or "")].append(stored)
         await _apply_providers(conn, by_kind["provider"])
         await _apply_dispatches(conn, by_kind["dispatch"])
+        await _apply_receipts(conn, by_kind["recipient"] + by_kind["receipt"])
         for stored in by_kind["recipient"]:
             await self._apply_recipient_event(conn, stored)
 
@@ -147,7 +158,7 @@ _GROUPS = {
     "email_queued": "dispatch", "email_dispatched": "dispatch", "dispatch_failed": "dispatch",
     "email_suppressed": "dispatch", "dispatch_attempt_failed": "dispatch",
     "bounce_received": "recipient", "complaint_received": "recipient", "unsubscribed": "recipient",
-    "resubscribed": "recipient",
+    "resubscribed": "recipient", "delivery_received": "receipt",
 }
 
 
@@ -249,6 +260,25 @@ def _outcome_values(event) -> dict[str, Any]:
             "hint": f"not sent: the recipient is suppressed ({suppressed.reason})"}
 
 
+# ---- SES receipts ----
+
+_FEEDBACK_EVIDENCE = {"bounce_received": "bounce", "complaint_received": "complaint",
+                      "delivery_received": "delivery"}
+
+
+async def _apply_receipts(conn: AsyncConnection, events: list[StoredEvent]) -> None:
+    rows: dict[str, dict[str, Any]] = {}
+    for stored in events:
+        kind = stored.event.WhichOneof("payload")
+        evidence = _FEEDBACK_EVIDENCE.get(kind or "")
+        payload = getattr(stored.event, kind) if evidence else None
+        if payload is not None and 0 < len(payload.dispatch_id) <= 64:     # longer is none of ours
+            rows.setdefault(payload.dispatch_id, {
+                "dispatch_id": payload.dispatch_id, "ses_message_id": payload.ses_message_id[:128],
+                "evidence": evidence, "stream_seq": stored.stream_seq})
+    await upsert(conn, ses_receipts, list(rows.values()), ["dispatch_id"])
+
+
 # ---- suppressions ----
 
 async def _suppress(conn: AsyncConnection, key: tuple[str, str], reason: str, recipient: str, since: datetime,
@@ -339,6 +369,12 @@ class DispatchReadModel:
             return None, ""
         paused = (row["paused_seq"] or 0) > row["saved_seq"]
         return dict(row), (row["reason"] if paused else "")
+
+    async def ses_receipt(self, dispatch_id: str) -> dict[str, Any] | None:
+        """SES's feedback about this dispatch, if any has arrived: proof that it was sent."""
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(select(ses_receipts).where(ses_receipts.c.dispatch_id == dispatch_id))).mappings().first()
+        return dict(row) if row else None
 
     async def suppression_entries(self, account_id: str, hashes: Iterable[str]) -> dict[str, list[SuppressionEntry]]:
         wanted = sorted(set(hashes))

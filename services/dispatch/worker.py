@@ -3,7 +3,8 @@
 Never twice: every outcome event is appended on the dispatch's own subject with the expected
 sequence of its EmailQueued, so at most one outcome can ever exist, and the JetStream message is
 acked only once that append is durable. A redelivery (crash, restart, another replica) first
-looks at the subject's last event and sends nothing when an outcome is there.
+looks at the subject's last event and sends nothing when an outcome is there; nor when SES's
+feedback already names the dispatch (its sender died between SES's 250 and the outcome event).
 """
 
 from __future__ import annotations
@@ -177,14 +178,15 @@ class DispatchWorker:
     async def _process(self, msg: Msg, event: Event) -> None:
         seq = msg.metadata.sequence.stream
         attempts_made = 0
-        if self._may_have_been_seen(msg):
+        seen = self._may_have_been_seen(msg)
+        if seen:
             last = await self.context.store.last_event(events.AGGREGATE, event.aggregate_id)
             if last is not None and last.stream_seq != seq:
                 await msg.ack()                  # an outcome exists already: send nothing
                 return
             attempts_made = await self._attempts_made(event.aggregate_id)
         try:
-            outcome = await self._outcome_for(event, seq, attempts_made)
+            outcome = await self._outcome_for(event, seq, attempts_made, seen)
         finally:
             self.context.live.by_dispatch.pop(event.aggregate_id, None)
         try:
@@ -200,7 +202,7 @@ class DispatchWorker:
         last = await self.context.store.last_event(events.ATTEMPTS, dispatch_id)
         return last.event.dispatch_attempt_failed.attempt if last is not None else 0
 
-    async def _outcome_for(self, queued: Event, seq: int, attempts_made: int) -> Event:
+    async def _outcome_for(self, queued: Event, seq: int, attempts_made: int, seen: bool) -> Event:
         request = events.request_of(queued)
         lookup = await self._provider_as_of(queued.account_id, request.provider_id, seq)
         if lookup.config is None:
@@ -212,6 +214,11 @@ class DispatchWorker:
             raise Requeue(self.timings.paused_recheck)
         entries = await self.suppressions.entries(
             queued.account_id, [recipient_hash(m.address) for m in request.recipients])
+        if seen and (receipt := await self.context.read_model.ses_receipt(queued.aggregate_id)):
+            # Read after the suppressions: feedback that suppressed a recipient is in the same
+            # projection batch as its receipt, so an email SES bounced is not called SUPPRESSED.
+            return events.dispatched_per_feedback(queued, receipt["ses_message_id"], receipt["evidence"],
+                                                  attempts_made)
         kept = tuple(m for m in request.recipients
                      if suppression_reason(entries.get(recipient_hash(m.address), []), request.list_id) is None)
         if not kept:
