@@ -51,7 +51,7 @@ def email(to: str | list = "bob@example.org", **fields) -> dispatch_pb2.SendEmai
     return dispatch_pb2.SendEmailRequest(**values)
 
 
-async def wait_for_status(stub, dispatch_id: str, wanted: int, timeout: float = 15.0) -> dispatch_pb2.Dispatch:
+async def wait_for_status(stub, dispatch_id: str, wanted: int, timeout: float = 30.0) -> dispatch_pb2.Dispatch:
     deadline = time.monotonic() + timeout
     while True:
         dispatch = await stub.GetDispatch(dispatch_pb2.GetDispatchRequest(account_id=ACCOUNT, dispatch_id=dispatch_id),
@@ -61,7 +61,7 @@ async def wait_for_status(stub, dispatch_id: str, wanted: int, timeout: float = 
         await asyncio.sleep(0.05)
 
 
-async def wait_until(predicate, timeout: float = 15.0) -> bool:
+async def wait_until(predicate, timeout: float = 30.0) -> bool:
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:

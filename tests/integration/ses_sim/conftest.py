@@ -144,7 +144,7 @@ async def receiver_factory():
         await receiver.stop()
 
 
-async def eventually(condition, timeout: float = 5.0) -> None:
+async def eventually(condition, timeout: float = 15.0) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
     while not condition():
         if asyncio.get_running_loop().time() > deadline:

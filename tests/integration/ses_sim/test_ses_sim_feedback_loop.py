@@ -35,11 +35,11 @@ async def test_a_simulated_bounce_reaches_the_feedback_service(settings, tmp_pat
                                                                  sns_topic_arns=[sim.topic_arn]))
             assert await service.components.projections[0].wait_for(appended.stream_seq, 10)
             sim.subscribe(f"http://127.0.0.1:{service.components.http[0].port}/sns/acme/{provider_id}")
-            await eventually(lambda: sim.topics.confirmed(sim.topic_arn), timeout=10)
+            await eventually(lambda: sim.topics.confirmed(sim.topic_arn), timeout=30)
 
             assert (await send(sim, email(to="bounce@simulator.amazonses.com")))[0] == 250
             last = await service.store.last_sequence()
-            await eventually(lambda: sim.publisher.delivered >= 2, timeout=10)  # confirmation + bounce
+            await eventually(lambda: sim.publisher.delivered >= 2, timeout=30)  # confirmation + bounce
             assert await service.store.last_sequence() > last
             assert "BounceReceived" in await event_types(service.store)
             assert sim.publisher.failed == 0
