@@ -29,6 +29,8 @@ class ServiceComponents:
     projections: list[ProjectionRunner] = field(default_factory=list)
     http: list[HttpEndpoint] = field(default_factory=list)
     workers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    # Given the shutdown grace, finish the work in hand before the workers are cancelled.
+    draining: list[Callable[[float], Awaitable[None]]] = field(default_factory=list)
     on_start: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     on_stop: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
@@ -75,7 +77,8 @@ class RunningService:
     async def stop(self) -> None:
         for endpoint in self.components.http:
             await endpoint.stop()
-        await self.components.grpc.stop(self.settings.shutdown_grace)
+        grace = self.settings.shutdown_grace
+        await asyncio.gather(self.components.grpc.stop(grace), *(drain(grace) for drain in self.components.draining))
         await cancel_all(self._tasks)
         for hook in self.components.on_stop:
             await hook()

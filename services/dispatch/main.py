@@ -38,4 +38,5 @@ async def build(settings: Settings, store: EventStore, engine: AsyncEngine,
         settings.bind_host, settings.ports.dispatch_grpc, settings.api_token,
         [dispatch_pb2.DESCRIPTOR.services_by_name["DispatchService"].full_name],
         lambda server: dispatch_pb2_grpc.add_DispatchServiceServicer_to_server(servicer, server))
-    return ServiceComponents(grpc=grpc_server, projections=[runner], workers=[worker.run])
+    return ServiceComponents(grpc=grpc_server, projections=[runner], workers=[worker.run],
+                             draining=[worker.finish_in_flight])

@@ -78,6 +78,7 @@ class DispatchWorker:
         self._pools: dict[tuple[str, str], ProviderConnections] = {}
         self._in_flight: dict[asyncio.Task, Msg] = {}
         self._slot_free = asyncio.Event()
+        self._stopping = False
         self._consumer_created: datetime | None = None
         IN_FLIGHT.set_function(lambda: len(self._in_flight))    # read when scraped, not per email
 
@@ -102,6 +103,8 @@ class DispatchWorker:
             idle_fetches = 0
             while True:
                 _raise_if_cancelled()
+                if self._stopping:
+                    await asyncio.get_running_loop().create_future()    # until the service cancels it
                 free = self.concurrency - len(self._in_flight)
                 if free <= 0:
                     self._slot_free.clear()
@@ -116,7 +119,7 @@ class DispatchWorker:
                     continue
                 idle_fetches = 0
                 for msg in messages:
-                    await self._take(msg)
+                    await (_quietly(msg.nak()) if self._stopping else self._take(msg))
 
     async def _take(self, msg: Msg) -> None:
         """Start sending a queued email; anything else on a dispatch subject (its outcome, which
@@ -147,11 +150,28 @@ class DispatchWorker:
                 except Exception:
                     pass
 
-    async def _drain(self) -> None:
-        tasks = list(self._in_flight)
-        for task in tasks:
+    async def finish_in_flight(self, grace: float) -> None:
+        """A graceful stop: take no more mail and give the sends in flight `grace` seconds to
+        reach their outcome, since a send cut off mid-DATA may already be with SES and would be
+        sent again. What is still unfinished then goes back to the queue at once."""
+        self._stopping = True
+        self._slot_free.set()                    # a consume loop waiting for a free slot sees it
+        if self._in_flight:
+            await asyncio.wait(list(self._in_flight), timeout=grace)
+        await self._put_back_unfinished()
+
+    async def _put_back_unfinished(self) -> None:
+        """Cancel what is in flight and nak it, so another replica takes it now, not after ack_wait."""
+        unfinished = dict(self._in_flight)
+        for task in unfinished:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*unfinished, return_exceptions=True)
+        for task, msg in unfinished.items():
+            if task.cancelled():                 # the others were acked or put back already
+                await _quietly(msg.nak())
+
+    async def _drain(self) -> None:
+        await self._put_back_unfinished()
         for pool in self._pools.values():
             await pool.close()
 

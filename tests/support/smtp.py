@@ -7,6 +7,7 @@ per message, the way SES gives them.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import socket
 import ssl
@@ -58,6 +59,8 @@ class SesLikeHandler:
     refused_recipients: dict[str, str] = field(default_factory=dict)   # address -> the RCPT reply
     auth_attempts: int = 0
     resets: int = 0
+    data_delay: float = 0.0            # seconds before answering DATA: a slow SES
+    data_started: int = 0
 
     def authenticate(self, server, session, envelope, mechanism, auth_data) -> AuthResult:
         self.auth_attempts += 1
@@ -76,6 +79,9 @@ class SesLikeHandler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope) -> str:
+        self.data_started += 1
+        if self.data_delay:
+            await asyncio.sleep(self.data_delay)
         if self.scripted_replies:
             return self.scripted_replies.popleft()
         message_id = f"0100{uuid.uuid4().hex}-{uuid.uuid4()}-000000"

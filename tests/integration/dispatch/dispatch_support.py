@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import time
 
+from nats.js import api as js_api
+
 from services.core.event_store import EventStore
-from services.core.events import new_event
+from services.core.events import Event, new_event
 from services.core.generated.postroom.v1 import dispatch_pb2, events_pb2
 from services.core.secret_box import SecretBox, provider_secret_aad
 from services.dispatch.worker import WorkerTimings
@@ -68,3 +71,27 @@ async def wait_until(predicate, timeout: float = 30.0) -> bool:
             return False
         await asyncio.sleep(0.05)
     return True
+
+
+async def dispatch_events(store: EventStore) -> list[Event]:
+    last = await store.last_sequence()
+    found: list[Event] = []
+    done = asyncio.Event()
+
+    async def collect(msg) -> None:
+        found.append(Event.FromString(msg.data))
+        if msg.metadata.sequence.stream >= last:
+            done.set()
+
+    subscription = await store.js.subscribe(f"{store.prefix}.>", stream=store.stream, cb=collect,
+                                            ordered_consumer=True, deliver_policy=js_api.DeliverPolicy.ALL)
+    await asyncio.wait_for(done.wait(), 30)
+    await subscription.unsubscribe()
+    return [e for e in found if e.aggregate_type == "dispatch"]
+
+
+def assert_one_outcome_each(events: list[Event], ids: set[str]) -> None:
+    outcomes = collections.Counter(e.aggregate_id for e in events if e.type != "EmailQueued")
+    assert set(outcomes) == ids
+    assert max(outcomes.values()) == 1, "a dispatch id got two outcome events"
+    assert {e.type for e in events} == {"EmailQueued", "EmailDispatched"}

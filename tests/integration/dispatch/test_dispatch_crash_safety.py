@@ -19,13 +19,12 @@ from pathlib import Path
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from nats.js import api as js_api
 
 from services.core.event_store import EventStore
-from services.core.events import Event
 from services.core.generated.postroom.v1 import dispatch_pb2, dispatch_pb2_grpc
 from services.core.nats_server import free_port
-from tests.integration.dispatch.dispatch_support import METADATA, email, save_provider, start_sink
+from tests.integration.dispatch.dispatch_support import (METADATA, assert_one_outcome_each, dispatch_events, email,
+                                                         save_provider, start_sink)
 
 pytestmark = pytest.mark.slow
 
@@ -127,30 +126,6 @@ async def wait_for_events(store: EventStore, count: int, timeout: float) -> None
     while await store.last_sequence() < count:
         assert time.monotonic() < deadline, f"only {await store.last_sequence()} of {count} events"
         await asyncio.sleep(0.2)
-
-
-async def dispatch_events(store: EventStore) -> list[Event]:
-    last = await store.last_sequence()
-    found: list[Event] = []
-    done = asyncio.Event()
-
-    async def collect(msg) -> None:
-        found.append(Event.FromString(msg.data))
-        if msg.metadata.sequence.stream >= last:
-            done.set()
-
-    subscription = await store.js.subscribe(f"{store.prefix}.>", stream=store.stream, cb=collect,
-                                            ordered_consumer=True, deliver_policy=js_api.DeliverPolicy.ALL)
-    await asyncio.wait_for(done.wait(), 30)
-    await subscription.unsubscribe()
-    return [e for e in found if e.aggregate_type == "dispatch"]
-
-
-def assert_one_outcome_each(events: list[Event], ids: set[str]) -> None:
-    outcomes = collections.Counter(e.aggregate_id for e in events if e.type != "EmailQueued")
-    assert set(outcomes) == ids
-    assert max(outcomes.values()) == 1, "a dispatch id got two outcome events"
-    assert {e.type for e in events} == {"EmailQueued", "EmailDispatched"}
 
 
 def sink_counts(sink) -> collections.Counter:
