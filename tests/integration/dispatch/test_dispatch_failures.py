@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 import grpc
 import pytest
 from google.rpc import error_details_pb2
@@ -9,8 +12,7 @@ from grpc_status import rpc_status
 
 from services.core.generated.postroom.v1 import dispatch_pb2, events_pb2
 from services.dispatch.metrics import PROVIDER_PAUSED
-from tests.integration.dispatch.dispatch_support import (METADATA, PROVIDER, email, save_provider, wait_for_status,
-                                                         wait_until)
+from tests.integration.dispatch.dispatch_support import METADATA, PROVIDER, email, save_provider, wait_for_status
 
 THROTTLED = "454 Throttling failure: Maximum sending rate exceeded."
 
@@ -81,22 +83,44 @@ async def test_retries_stop_at_the_configured_number_of_attempts(stub, store, di
 async def test_failed_logins_pause_the_provider_until_it_is_saved_again(stub, store, dispatch_settings, sink):
     await save_provider(store, dispatch_settings, sink, password="an-AWS-secret-key-not-SMTP")
     ids = await send_many(stub, 5)
-    assert await wait_until(lambda: PROVIDER_PAUSED.labels(PROVIDER)._value.get() == 1)
+    # This test's own ProviderPaused event, not the gauge: other tests' providers share its label.
+    last_pause = await wait_for_event(store, "provider_health", PROVIDER)
+    assert last_pause.type == "ProviderPaused"
+    assert PROVIDER_PAUSED.labels(PROVIDER)._value.get() == 1
     paused = await wait_for_status(stub, ids[0], dispatch_pb2.QUEUED)
     assert paused.status == dispatch_pb2.QUEUED
     assert "Invalid Credentials" in paused.provider_paused_reason
     assert "Saving the provider again" in paused.provider_paused_reason
-    attempts_when_paused = sink.handler.auth_attempts
+    # Logins already under way when the pause came may still end; no new one may start after.
+    attempts_when_paused = await settled(lambda: sink.handler.auth_attempts)
     assert attempts_when_paused >= dispatch_settings.pause_after_failures
-    last_pause = await store.last_event("provider_health", PROVIDER)
-    assert last_pause is not None and last_pause.type == "ProviderPaused"
-    await __import__("asyncio").sleep(1.0)
+    await asyncio.sleep(1.0)
     assert sink.handler.auth_attempts == attempts_when_paused, "a paused provider is left alone"
     await save_provider(store, dispatch_settings, sink)
     for dispatch_id in ids:
         assert (await wait_for_status(stub, dispatch_id, dispatch_pb2.DISPATCHED)).status == dispatch_pb2.DISPATCHED
     assert len(sink.received) == 5
     assert PROVIDER_PAUSED.labels(PROVIDER)._value.get() == 0
+
+
+async def wait_for_event(store, aggregate_type: str, aggregate_id: str, timeout: float = 30.0):
+    deadline = time.monotonic() + timeout
+    while (last := await store.last_event(aggregate_type, aggregate_id)) is None:
+        assert time.monotonic() < deadline, f"no {aggregate_type} event for {aggregate_id}"
+        await asyncio.sleep(0.05)
+    return last
+
+
+async def settled(read, quiet: float = 0.5, timeout: float = 10.0):
+    """The value once it has stopped changing for `quiet` seconds."""
+    deadline = time.monotonic() + timeout
+    value = read()
+    while time.monotonic() < deadline:
+        await asyncio.sleep(quiet)
+        if read() == value:
+            return value
+        value = read()
+    raise AssertionError(f"still changing after {timeout} s: {value}")
 
 
 def violations(error: grpc.aio.AioRpcError) -> dict[str, str]:
