@@ -114,10 +114,17 @@ class ProviderConnections:
         self._idle: list[_Session] = []
         self._closing: set[asyncio.Task] = set()
         self._closed = False
+        self._paused_by: SmtpOutcome | None = None
+
+    def pause(self, cause: SmtpOutcome) -> None:
+        """Sends still waiting for a connection get `cause` back without contacting the provider."""
+        self._paused_by = cause
 
     async def send(self, message: BuiltMessage) -> SmtpOutcome:
         await self.limiter.acquire()
         async with self._slots:
+            if self._paused_by is not None:
+                return self._paused_by
             outcome = await self._send_on_a_session(message)
             if outcome.code == 0 or outcome.code == 421:
                 # A reused session may have gone stale, or hit SES's per-session count: a fresh

@@ -296,7 +296,7 @@ class DispatchWorker:
                 QUEUE_TO_SENT.observe(max(0.0, time.time() - queued.occurred_at.ToNanoseconds() / 1e9))
                 return events.dispatched_event(queued, outcome, attempt, message.recipients)
             if diagnosis.verdict is Verdict.PROVIDER_DOWN:
-                await self._provider_failed(config, diagnosis)
+                await self._provider_failed(config, outcome, diagnosis)
             if diagnosis.verdict is Verdict.FAILED or attempt >= self.context.settings.dispatch_max_attempts:
                 return events.failed_event(queued, outcome, diagnosis, attempt)
             await self._record_attempt(events.attempt_failed_event(queued, outcome, diagnosis, attempt))
@@ -312,7 +312,7 @@ class DispatchWorker:
             log.warning("a failed attempt was not recorded", extra={"dispatch_id": attempt.aggregate_id,
                                                                     "error": repr(error)})
 
-    async def _provider_failed(self, config: ProviderConfig, diagnosis: Diagnosis) -> None:
+    async def _provider_failed(self, config: ProviderConfig, outcome: SmtpOutcome, diagnosis: Diagnosis) -> None:
         """The provider, not this email, is at fault: the email waits, and enough failures in a
         row pause the provider so its queue is not burnt through with the same error."""
         failures = self.health.failed(config)
@@ -320,6 +320,9 @@ class DispatchWorker:
             reason = domain.paused_reason(failures, diagnosis)
             if not (await self.context.providers.get(config.account_id, config.provider_id)).paused_reason:
                 self.context.providers.pause_locally(config, reason)
+                pool = self._pools.get((config.account_id, config.provider_id))
+                if pool is not None and pool.provider.saved_seq == config.saved_seq:
+                    pool.pause(outcome)          # the sends queued for a connection stay away from SES too
                 paused = events.paused_event(config.account_id, config.provider_id, reason, failures)
                 await self.context.store.append(paused)
                 log.warning("provider paused", extra={"provider_id": config.provider_id, "failures": failures})
