@@ -37,6 +37,9 @@ async def _open(provider: ProviderConfig, timeout: float, tls_context: ssl.SSLCo
         await client.connect()
         await client.login(provider.smtp_username, provider.smtp_password)
         return _Session(client)
+    except asyncio.CancelledError:
+        client.close()
+        raise
     except aiosmtplib.SMTPAuthenticationError as error:
         await _close(client)
         return SmtpOutcome(error.code, error.message)
@@ -144,6 +147,9 @@ class ProviderConnections:
         except _NO_REPLY as error:
             await _close(session.client)
             return SmtpOutcome(0, f"connection lost: {_describe(error)}")
+        except asyncio.CancelledError:
+            session.client.close()               # mid-transaction: neither reusable nor to be left open
+            raise
         self._release(session, reusable=outcome.code != 421)
         return outcome
 

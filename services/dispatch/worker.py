@@ -10,6 +10,7 @@ feedback already names the dispatch (its sender died between SES's 250 and the o
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
@@ -42,6 +43,7 @@ log = logging.getLogger(__name__)
 DURABLE = "dispatch-workers"
 FETCH_BATCH = 256
 READ_MODEL_WAIT_SECONDS = 30.0
+UNBIND_SECONDS = 3.0          # a stopping worker's last fetch (1 s) ends and the consumer is unbound
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,7 @@ class DispatchWorker:
         self._in_flight: dict[asyncio.Task, Msg] = {}
         self._slot_free = asyncio.Event()
         self._stopping = False
+        self._unbound = asyncio.Event()
         self._consumer_created: datetime | None = None
         IN_FLIGHT.set_function(lambda: len(self._in_flight))    # read when scraped, not per email
 
@@ -98,13 +101,12 @@ class DispatchWorker:
             ack_policy=js_api.AckPolicy.EXPLICIT, ack_wait=self.timings.ack_wait,
             max_ack_pending=self.concurrency * self.context.settings.dispatch_processes,
             deliver_policy=js_api.DeliverPolicy.ALL, max_waiting=512)
+        arrived_while_stopping: list[Msg] = []
         async with durable_pull(self.context.store, events.AGGREGATE, DURABLE, config) as subscription:
             self._consumer_created = (await subscription.consumer_info()).created
             idle_fetches = 0
-            while True:
+            while not self._stopping:
                 _raise_if_cancelled()
-                if self._stopping:
-                    await asyncio.get_running_loop().create_future()    # until the service cancels it
                 free = self.concurrency - len(self._in_flight)
                 if free <= 0:
                     self._slot_free.clear()
@@ -119,7 +121,15 @@ class DispatchWorker:
                     continue
                 idle_fetches = 0
                 for msg in messages:
-                    await (_quietly(msg.nak()) if self._stopping else self._take(msg))
+                    if self._stopping:
+                        arrived_while_stopping.append(msg)
+                    else:
+                        await self._take(msg)
+        # Unbound: nothing put back from here on can be redelivered to this replica's pull requests.
+        for msg in arrived_while_stopping:
+            await _quietly(msg.nak())
+        self._unbound.set()
+        await asyncio.get_running_loop().create_future()    # until the service cancels this task
 
     async def _take(self, msg: Msg) -> None:
         """Start sending a queued email; anything else on a dispatch subject (its outcome, which
@@ -156,8 +166,13 @@ class DispatchWorker:
         sent again. What is still unfinished then goes back to the queue at once."""
         self._stopping = True
         self._slot_free.set()                    # a consume loop waiting for a free slot sees it
+        started = time.monotonic()
         if self._in_flight:
             await asyncio.wait(list(self._in_flight), timeout=grace)
+        # Put back only once unbound, or the redeliveries would come back to this replica's own
+        # pull request and sit there for ack_wait. A fetch ends within a second.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._unbound.wait(), max(UNBIND_SECONDS, grace - (time.monotonic() - started)))
         await self._put_back_unfinished()
 
     async def _put_back_unfinished(self) -> None:
