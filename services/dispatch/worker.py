@@ -166,14 +166,14 @@ class DispatchWorker:
         sent again. What is still unfinished then goes back to the queue at once."""
         self._stopping = True
         self._slot_free.set()                    # a consume loop waiting for a free slot sees it
-        started = time.monotonic()
         if self._in_flight:
             await asyncio.wait(list(self._in_flight), timeout=grace)
-        # Put back only once unbound, or the redeliveries would come back to this replica's own
-        # pull request and sit there for ack_wait. A fetch ends within a second.
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._unbound.wait(), max(UNBIND_SECONDS, grace - (time.monotonic() - started)))
-        await self._put_back_unfinished()
+        if self._in_flight:
+            # Put back only once unbound, or the redeliveries would come back to this replica's
+            # own pull request and sit there for ack_wait. A fetch ends within a second.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._unbound.wait(), UNBIND_SECONDS)
+            await self._put_back_unfinished()
 
     async def _put_back_unfinished(self) -> None:
         """Cancel what is in flight and nak it, so another replica takes it now, not after ack_wait."""
