@@ -17,7 +17,6 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-import nats.errors
 from google.protobuf.message import DecodeError
 from nats.aio.msg import Msg
 from nats.js import api as js_api
@@ -114,7 +113,7 @@ class DispatchWorker:
                     continue
                 try:
                     messages = await subscription.fetch(batch=min(free, FETCH_BATCH), timeout=1.0)
-                except nats.errors.TimeoutError:
+                except TimeoutError:                 # nats-py raises its own and, now and then, asyncio's
                     idle_fetches += 1
                     if idle_fetches % 10 == 0:
                         await subscription.consumer_info()   # raises when the consumer is gone

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 
-import nats.errors
 from google.protobuf.message import DecodeError
 from nats.aio.msg import Msg
 from nats.js import api as js_api
@@ -48,7 +47,7 @@ class ComplaintReactor:
             while True:
                 try:
                     messages = await subscription.fetch(BATCH, timeout=self.fetch_timeout)
-                except nats.errors.TimeoutError:
+                except TimeoutError:                 # nats-py raises its own and, now and then, asyncio's
                     continue
                 for message in messages:
                     await self._handle(message)
