@@ -10,12 +10,12 @@ import json
 from collections import Counter
 
 import nats
-from nats.js import api as js_api
 
 from services.core.events import Event
 from services.core.generated.postroom.v1 import dispatch_pb2, dispatch_pb2_grpc, events_pb2
 from services.core.ids import recipient_hash
 from tests.e2e.suite import AUTH, SIM_PASSWORD, SIM_TOPIC, SIM_USERNAME, Suite, eventually
+from tests.support.event_log import every_event
 
 EMAILS = 2000
 BOUNCE_EVERY = 10
@@ -26,22 +26,7 @@ async def read_all_events(suite: Suite) -> list[Event]:
     settings = suite.env_settings()
     client = await nats.connect(settings.nats_url)
     try:
-        js = client.jetstream()
-        total = (await js.stream_info(settings.stream_name)).state.last_seq
-        events: list[Event] = []
-        done = asyncio.Event()
-
-        async def collect(msg) -> None:
-            events.append(Event.FromString(msg.data))
-            if msg.metadata.sequence.stream >= total:
-                done.set()
-
-        subscription = await js.subscribe(f"{settings.subject_prefix}.>", stream=settings.stream_name, cb=collect,
-                                          ordered_consumer=True, deliver_policy=js_api.DeliverPolicy.ALL)
-        if total:
-            await asyncio.wait_for(done.wait(), 60)
-        await subscription.unsubscribe()
-        return events
+        return await every_event(client.jetstream(), settings.stream_name, settings.subject_prefix)
     finally:
         await client.close()
 

@@ -6,14 +6,13 @@ import asyncio
 import collections
 import time
 
-from nats.js import api as js_api
-
 from services.core.event_store import EventStore
 from services.core.events import Event, new_event
 from services.core.generated.postroom.v1 import dispatch_pb2, events_pb2
 from services.core.secret_box import SecretBox, provider_secret_aad
 from services.dispatch.worker import WorkerTimings
 from tests.conftest import TEST_TOKEN
+from tests.support.event_log import every_event
 from tests.support.smtp import SesLikeSmtpServer, unused_loopback_host
 
 METADATA = (("authorization", f"Bearer {TEST_TOKEN}"),)
@@ -74,20 +73,7 @@ async def wait_until(predicate, timeout: float = 30.0) -> bool:
 
 
 async def dispatch_events(store: EventStore) -> list[Event]:
-    last = await store.last_sequence()
-    found: list[Event] = []
-    done = asyncio.Event()
-
-    async def collect(msg) -> None:
-        found.append(Event.FromString(msg.data))
-        if msg.metadata.sequence.stream >= last:
-            done.set()
-
-    subscription = await store.js.subscribe(f"{store.prefix}.>", stream=store.stream, cb=collect,
-                                            ordered_consumer=True, deliver_policy=js_api.DeliverPolicy.ALL)
-    await asyncio.wait_for(done.wait(), 30)
-    await subscription.unsubscribe()
-    return [e for e in found if e.aggregate_type == "dispatch"]
+    return [e for e in await every_event(store.js, store.stream, store.prefix) if e.aggregate_type == "dispatch"]
 
 
 def assert_one_outcome_each(events: list[Event], ids: set[str]) -> None:
