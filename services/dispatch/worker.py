@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
 import time
@@ -78,6 +79,7 @@ class DispatchWorker:
         self.suppressions = SuppressionChecks(context.read_model)
         self._pools: dict[tuple[str, str], ProviderConnections] = {}
         self._in_flight: dict[asyncio.Task, Msg] = {}
+        self._working_on: dict[str, asyncio.Task] = {}      # dispatch id -> the task sending it
         self._slot_free = asyncio.Event()
         self._stopping = False
         self._unbound = asyncio.Event()
@@ -116,7 +118,9 @@ class DispatchWorker:
                 except TimeoutError:                 # nats-py raises its own and, now and then, asyncio's
                     idle_fetches += 1
                     if idle_fetches % 10 == 0:
-                        await subscription.consumer_info()   # raises when the consumer is gone
+                        # Raises when the consumer is gone; a slow answer is no reason to unbind.
+                        with contextlib.suppress(TimeoutError):
+                            await subscription.consumer_info()
                     continue
                 idle_fetches = 0
                 for msg in messages:
@@ -142,12 +146,21 @@ class DispatchWorker:
         if event.WhichOneof("payload") != "email_queued":
             await _quietly(msg.ack())
             return
+        if event.aggregate_id in self._working_on:
+            # Delivered again while this process still sends it: a lease that lapsed while NATS
+            # was away, or a restarted server redelivering what was pending. The task at work
+            # acks it; a second send would be a duplicate.
+            await _quietly(msg.in_progress())
+            return
         task = asyncio.create_task(self._handle(msg, event))
         self._in_flight[task] = msg
-        task.add_done_callback(self._finished)
+        self._working_on[event.aggregate_id] = task
+        task.add_done_callback(functools.partial(self._finished, event.aggregate_id))
 
-    def _finished(self, task: asyncio.Task) -> None:
+    def _finished(self, dispatch_id: str, task: asyncio.Task) -> None:
         self._in_flight.pop(task, None)
+        if self._working_on.get(dispatch_id) is task:
+            del self._working_on[dispatch_id]
         self._slot_free.set()
 
     async def _renew_leases(self) -> None:
