@@ -11,6 +11,7 @@ import logging
 from contextlib import asynccontextmanager
 from typing import AsyncIterator, Awaitable, Callable
 
+from nats.aio.msg import Msg
 from nats.js import api as js_api
 from nats.js.client import JetStreamContext
 
@@ -52,3 +53,15 @@ async def durable_pull(store: EventStore, aggregate_type: str, durable: str,
             await subscription.unsubscribe()
         except Exception:
             pass
+
+
+async def fetch_batch(subscription: JetStreamContext.PullSubscription, batch: int, timeout: float) -> list[Msg]:
+    """Up to `batch` messages, or none when `timeout` passes first.
+
+    nats-py signals an empty fetch with its own TimeoutError and, when its no-wait probe used up
+    the whole timeout, with asyncio's bare one: both are an empty fetch. Treating the second as a
+    failure would unbind, and a message answering that late probe would wait out ack_wait."""
+    try:
+        return await subscription.fetch(batch, timeout=timeout)
+    except TimeoutError:
+        return []

@@ -22,7 +22,7 @@ from google.protobuf.message import DecodeError
 from nats.aio.msg import Msg
 from nats.js import api as js_api
 
-from services.core.durable_consumer import durable_pull, keep_consuming
+from services.core.durable_consumer import durable_pull, fetch_batch, keep_consuming
 from services.core.event_store import ConcurrencyConflict
 from services.core.events import Event
 from services.core.ids import recipient_hash
@@ -113,9 +113,8 @@ class DispatchWorker:
                     self._slot_free.clear()
                     await self._slot_free.wait()
                     continue
-                try:
-                    messages = await subscription.fetch(batch=min(free, FETCH_BATCH), timeout=1.0)
-                except TimeoutError:                 # nats-py raises its own and, now and then, asyncio's
+                messages = await fetch_batch(subscription, min(free, FETCH_BATCH), timeout=1.0)
+                if not messages:
                     idle_fetches += 1
                     if idle_fetches % 10 == 0:
                         # Raises when the consumer is gone; a slow answer is no reason to unbind.

@@ -16,7 +16,7 @@ from google.protobuf.message import DecodeError
 from nats.aio.msg import Msg
 from nats.js import api as js_api
 
-from services.core.durable_consumer import durable_pull, keep_consuming
+from services.core.durable_consumer import durable_pull, fetch_batch, keep_consuming
 from services.core.errors import InvalidArgument
 from services.core.event_store import EventStore
 from services.core.events import Event
@@ -45,11 +45,7 @@ class ComplaintReactor:
                                        ack_policy=js_api.AckPolicy.EXPLICIT, ack_wait=30.0)
         async with durable_pull(self.store, FEEDBACK_AGGREGATE, DURABLE_NAME, config) as subscription:
             while True:
-                try:
-                    messages = await subscription.fetch(BATCH, timeout=self.fetch_timeout)
-                except TimeoutError:                 # nats-py raises its own and, now and then, asyncio's
-                    continue
-                for message in messages:
+                for message in await fetch_batch(subscription, BATCH, self.fetch_timeout):
                     await self._handle(message)
 
     async def _handle(self, message: Msg) -> None:
