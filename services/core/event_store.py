@@ -108,8 +108,15 @@ class EventStore:
     async def append_many(self, items: Sequence[PendingAppend]) -> list[Appended | Exception]:
         """Publish every event at once, then wait for their acks; each gets its own outcome, in order.
         A conflict or a stream error is returned in its place; a timeout or a lost connection raises."""
-        acks = [await self.publisher.send(self.subject_of(item.event), item.event.SerializeToString(),
-                                          self._headers(item)) for item in items]
+        acks: list = []
+        try:
+            for item in items:
+                acks.append(await self.publisher.send(self.subject_of(item.event), item.event.SerializeToString(),
+                                                      self._headers(item)))
+        except BaseException:
+            for ack in acks:                     # nobody will await them: no "never retrieved" noise
+                ack.cancel()
+            raise
         outcomes: list[Appended | Exception] = []
         for item, ack in zip(items, acks):
             try:
