@@ -50,7 +50,8 @@ class ConfigApplication:
         _refuse_failed(checks)
         event = new_event(self._saved_event(account_id, provider_id, settings), account_id=account_id,
                           aggregate_type="provider", aggregate_id=provider_id)
-        appended = await self.store.append(event, expected_sequence=current.last_seq)
+        appended = await self.store.append_durably(event, expected_sequence=current.last_seq,
+                                                   patience=self.settings.append_patience)
         await self.runner.wait_for(appended.stream_seq, READ_YOUR_WRITES_SECONDS)
         return view_from_event(account_id, event.provider_saved, appended.stream_seq), checks
 
@@ -76,7 +77,8 @@ class ConfigApplication:
             raise Conflict(_stale(current.view.version))
         event = new_event(events_pb2.ProviderDeleted(provider_id=provider_id), account_id=account_id,
                           aggregate_type="provider", aggregate_id=provider_id)
-        appended = await self.store.append(event, expected_sequence=current.last_seq)
+        appended = await self.store.append_durably(event, expected_sequence=current.last_seq,
+                                                   patience=self.settings.append_patience)
         await self.runner.wait_for(appended.stream_seq, READ_YOUR_WRITES_SECONDS)
 
     async def verify_saved(self, account_id: str, provider_id: str) -> list[Check]:
@@ -120,7 +122,8 @@ class ConfigApplication:
         return [login, *ses_checks]
 
     async def _current(self, account_id: str, provider_id: str) -> CurrentProvider:
-        last = await self.store.last_event("provider", provider_id)
+        last = await self.store.patiently(lambda: self.store.last_event("provider", provider_id),
+                                          self.settings.append_patience)
         if last is None:
             return CurrentProvider(None, NEW_AGGREGATE)
         if last.event.account_id != account_id:

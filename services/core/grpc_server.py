@@ -102,6 +102,9 @@ class GrpcServer:
     async def mark_serving(self) -> None:
         await self._set_all(SERVING)
 
+    async def mark_not_serving(self) -> None:
+        await self._set_all(NOT_SERVING)
+
     async def stop(self, grace: float) -> None:
         await self.health.enter_graceful_shutdown()
         await self.server.stop(grace)

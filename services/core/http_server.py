@@ -40,6 +40,7 @@ class HttpEndpoint:
         self.host = host
         self.port = port
         self.is_ready = is_ready
+        self.not_ready_reason: Callable[[], str | None] = lambda: None   # set by the running service
         app.middlewares.insert(0, _count_and_contain)
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/readyz", self._readyz)
@@ -49,9 +50,11 @@ class HttpEndpoint:
         return web.Response(text="ok\n")
 
     async def _readyz(self, _request: web.Request) -> web.Response:
-        if self.is_ready():
-            return web.Response(text="ready\n")
-        return web.Response(status=503, text="catching up\n")
+        if not self.is_ready():
+            return web.Response(status=503, text="catching up\n")
+        if reason := self.not_ready_reason():
+            return web.Response(status=503, text=f"{reason}\n")
+        return web.Response(text="ready\n")
 
     async def start(self) -> None:
         self._runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=5)

@@ -22,6 +22,8 @@ from services.core.tasks import cancel_all
 
 log = logging.getLogger(__name__)
 
+OWED_APPENDS_CHECK_SECONDS = 1.0
+
 
 @dataclass
 class ServiceComponents:
@@ -65,6 +67,7 @@ class RunningService:
         for hook in self.components.on_start:
             await hook()
         for endpoint in self.components.http:
+            endpoint.not_ready_reason = self.store.owed.overdue_reason
             await endpoint.start()
         self._tasks = [asyncio.create_task(self._become_ready(), name=f"{self.name}-ready")]
         self._tasks += [asyncio.create_task(worker(), name=f"{self.name}-worker") for worker in self.components.workers]
@@ -73,6 +76,17 @@ class RunningService:
         await asyncio.gather(*(runner.caught_up.wait() for runner in self.components.projections))
         await self.components.grpc.mark_serving()
         log.info("ready", extra={"grpc_port": self.grpc_port})
+        await self._follow_the_event_log()
+
+    async def _follow_the_event_log(self) -> None:
+        """NOT_SERVING while an owed append is overdue (the log has been away too long), SERVING again after."""
+        serving = True
+        while True:
+            await asyncio.sleep(OWED_APPENDS_CHECK_SECONDS)
+            overdue = self.store.owed.watch() is not None
+            if overdue == serving:
+                serving = not overdue
+                await (self.components.grpc.mark_serving() if serving else self.components.grpc.mark_not_serving())
 
     async def stop(self) -> None:
         for endpoint in self.components.http:

@@ -79,8 +79,10 @@ class Settings:
     ses_endpoint_url: str = ""
     log_level: str = "INFO"
     shutdown_grace: float = 20.0
+    # the event log (see "At scale" in the README)
+    append_patience: float = 10.0       # a caller's request waits this long for a durable append
+    log_outage_deadline: float = 180.0  # an append owed to the log (an outcome SES already has) waits this long before the service reports NOT_SERVING
     # dispatch
-    dispatch_processes: int = 1
     dispatch_max_attempts: int = 8
     dispatch_concurrency: int = 200
     dispatch_ack_wait: float = 0.0      # 0: four SMTP timeouts, at least 5 s
@@ -120,7 +122,8 @@ class Settings:
             ses_endpoint_url=_env("SES_ENDPOINT_URL"),
             log_level=_env("LOG_LEVEL", "INFO").upper(),
             shutdown_grace=_env_float("SHUTDOWN_GRACE", 20.0),
-            dispatch_processes=max(1, _env_int("DISPATCH_PROCESSES", 1)),
+            append_patience=_env_float("APPEND_PATIENCE", 10.0),
+            log_outage_deadline=_env_float("LOG_OUTAGE_DEADLINE", 180.0),
             dispatch_max_attempts=_env_int("DISPATCH_MAX_ATTEMPTS", 8),
             dispatch_concurrency=_env_int("DISPATCH_CONCURRENCY", 200),
             dispatch_ack_wait=_env_float("DISPATCH_ACK_WAIT", 0.0),
@@ -136,6 +139,11 @@ class Settings:
             unsubscribe_mailto=_env("UNSUBSCRIBE_MAILTO"),
             unsubscribe_token_max_age_days=_env_int("UNSUBSCRIBE_TOKEN_MAX_AGE_DAYS", 0),
         )
+
+    @property
+    def nats_servers(self) -> list[str]:
+        """POSTROOM_NATS_URL is one URL or a comma-separated list of seeds (any one reachable will do)."""
+        return [url.strip() for url in self.nats_url.split(",") if url.strip()]
 
     def database_url_for(self, service: str) -> str:
         """One SQLite file per service by default; a shared URL (PostgreSQL) when set."""

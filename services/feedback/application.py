@@ -15,7 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from services.core.email_address import address_problem
 from services.core.errors import FieldViolation, NotFound, require
-from services.core.event_store import ConcurrencyConflict, EventStore, PendingAppend
+from services.core.event_store import ConcurrencyConflict, EventStore, LogUnavailable, PendingAppend
 from services.core.events import new_event
 from services.core.generated.postroom.v1 import events_pb2
 from services.core.ids import IDENTIFIER_RULE, is_identifier, recipient_hash
@@ -164,7 +164,8 @@ class FeedbackApplication:
             allowed = new_event(events_pb2.ProviderTopicAllowed(provider_id=provider_id, topic_arn=topic_arn),
                                 account_id=account_id, aggregate_type="provider", aggregate_id=provider_id)
             try:
-                appended = await self._guarded(self.store.append(allowed, expected_sequence=last.stream_seq))
+                appended = await self._guarded(self.store.append_durably(
+                    allowed, expected_sequence=last.stream_seq, patience=self.settings.append_patience))
             except ConcurrencyConflict:
                 continue
             # so the topic's first Notification, right behind this confirmation, finds it allowed
@@ -179,16 +180,15 @@ class FeedbackApplication:
         await self._append([PendingAppend(event, msg_id=domain.subscription_msg_id(provider_id, sns_message_id))])
 
     async def _append(self, pending: list[PendingAppend]) -> int:
-        """Append all, durably; returns how many JetStream dropped as duplicates."""
-        if len(pending) == 1:  # the usual case: one recipient, no need for append_many's tasks
-            only = pending[0]
-            outcomes = [await self._guarded(self.store.append(only.event, only.expected_sequence, only.msg_id))]
-        else:
-            outcomes = await self._guarded(self.store.append_many(pending))
+        """Append all, durably, retried through the log's hiccups within POSTROOM_APPEND_PATIENCE
+        (SNS waits 15 s for an answer); returns how many JetStream dropped as duplicates. Not
+        confirmed in time: 503, and SNS delivers again (the MessageId dedupes it)."""
+        outcomes = await self._guarded(self.store.append_many_durably(pending,
+                                                                      patience=self.settings.append_patience))
         failures = [outcome for outcome in outcomes if isinstance(outcome, Exception)]
         if failures:
             log.warning("feedback append failed", extra={"error": repr(failures[0])})
-            raise ServiceUnavailableError("the event store refused the event; retry later")
+            raise ServiceUnavailableError("the event store did not confirm the event; retry later")
         return sum(1 for outcome in outcomes if outcome.duplicate)
 
     async def _delivery_context(self, provider_id: str, sns_message_id: str) -> DeliveryContext:
@@ -208,6 +208,8 @@ class FeedbackApplication:
             return await operation
         except (ConcurrencyConflict, SnsMessageError):
             raise
+        except LogUnavailable as error:
+            raise ServiceUnavailableError(f"the event log is unavailable ({error.message}); retry later") from error
         except (SQLAlchemyError, sqlite3.Error, OSError, TimeoutError) as error:
             raise ServiceUnavailableError(f"storage is unavailable ({type(error).__name__}); retry later") from error
         except Exception as error:

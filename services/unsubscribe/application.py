@@ -143,15 +143,17 @@ class UnsubscribeApplication:
         one-click POSTs, one appends and the other sees a conflict, re-reads, and appends nothing."""
         aggregate_id = domain.subscription_id(account_id, payload.recipient_hash, payload.list_id)
         for _ in range(APPEND_ATTEMPTS):
-            last = await self.store.last_event(domain.AGGREGATE_TYPE, aggregate_id)
+            last = await self.store.patiently(lambda: self.store.last_event(domain.AGGREGATE_TYPE, aggregate_id),
+                                              self.settings.append_patience)
             if already(last.event if last else None):
                 return False, last.stream_seq if last else 0
             event = new_event(payload, account_id=account_id, aggregate_type=domain.AGGREGATE_TYPE,
                               aggregate_id=aggregate_id, causation_id=causation_id,
                               correlation_id=correlation_id)
             try:
-                appended = await self.store.append(event, expected_sequence=last.stream_seq if last else NEW_AGGREGATE,
-                                                   msg_id=msg_id)
+                appended = await self.store.append_durably(
+                    event, expected_sequence=last.stream_seq if last else NEW_AGGREGATE, msg_id=msg_id,
+                    patience=self.settings.append_patience)
             except ConcurrencyConflict:
                 continue
             return not appended.duplicate, appended.stream_seq

@@ -12,7 +12,7 @@ import logging
 from aiohttp import web
 from multidict import MultiDictProxy
 
-from services.core.errors import FailedPrecondition, InvalidArgument
+from services.core.errors import FailedPrecondition, InvalidArgument, Unavailable
 from services.core.event_store import ConcurrencyConflict
 from services.core.http_server import HttpEndpoint, new_app
 from services.core.unsubscribe_token import InvalidUnsubscribeToken, TokenClaims
@@ -63,7 +63,7 @@ class UnsubscribeHttp:
                 return web.Response(text=pages.resubscribed_page(claims.list_id), content_type=HTML)
         except InvalidArgument:
             raise _invalid_link() from None     # a token we signed for an address we now refuse
-        except (FailedPrecondition, ConcurrencyConflict) as error:
+        except (FailedPrecondition, ConcurrencyConflict, Unavailable) as error:
             log.warning("unsubscribe not recorded", extra={"error": str(error)})
             raise web.HTTPServiceUnavailable(text="temporarily unavailable, retry later\n") from None
         raise web.HTTPBadRequest(text=pages.bad_request_page(NOT_ONE_CLICK), content_type=HTML)

@@ -1,0 +1,60 @@
+"""Which failures of the event log are hiccups (retry the same append) and which are answers.
+
+A JetStream cluster changes stream leader on every node loss and rolling upgrade; for a few
+seconds appends then fail with no responders, time out, or get "not leader" / "temporarily
+unavailable" answers, and a client whose server went away reconnects to another. None of these
+says anything about the append itself, so the same append (same Nats-Msg-Id, same expected
+sequence) is simply tried again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import nats.errors
+from nats.js.errors import APIError, NoStreamResponseError
+
+# JetStream API error codes that mean "the cluster could not handle this right now".
+_UNAVAILABLE_CODES = frozenset({
+    10008,   # JetStream system temporarily unavailable
+    10009,   # JetStream cluster can not handle request (not leader)
+    10118,   # stream is offline
+    10158,   # duplicate message id is in process: the first try is still being committed
+    10194,   # stream is offline: <reason>
+})
+
+_CONNECTION_ERRORS = (
+    NoStreamResponseError,                   # 503 no responders: no stream leader right now
+    nats.errors.NoRespondersError,
+    nats.errors.TimeoutError,                # the ack did not come back in time
+    nats.errors.ConnectionReconnectingError,
+    nats.errors.ConnectionClosedError,
+    nats.errors.NoServersError,
+    nats.errors.StaleConnectionError,
+    nats.errors.OutboundBufferLimitError,    # buffered while reconnecting, and the buffer is full
+    asyncio.TimeoutError,
+    OSError,
+)
+
+
+class SubjectBusy(Exception):
+    """A clustered stream refused an expected-sequence append because another append to the same
+    subject is still being committed (error 10164 without a sequence): not a conflict yet."""
+
+
+def is_log_hiccup(error: BaseException) -> bool:
+    if isinstance(error, APIError):
+        return error.err_code in _UNAVAILABLE_CODES or (error.code or 0) >= 500
+    return isinstance(error, (SubjectBusy, *_CONNECTION_ERRORS))
+
+
+class Backoff:
+    """Waits between tries: short at first (a leader election takes a few seconds), then at most `cap`."""
+
+    def __init__(self, first: float = 0.1, cap: float = 2.0) -> None:
+        self.next_wait = first
+        self.cap = cap
+
+    def next(self) -> float:
+        wait, self.next_wait = self.next_wait, min(self.cap, self.next_wait * 2)
+        return wait
