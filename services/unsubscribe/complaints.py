@@ -12,11 +12,7 @@ from __future__ import annotations
 
 import logging
 
-from google.protobuf.message import DecodeError
-from nats.aio.msg import Msg
-from nats.js import api as js_api
-
-from services.core.durable_consumer import durable_pull, fetch_batch, keep_consuming
+from services.core.durable_worker import ConsumerPlan, Delivery, DurableWorker, Requeue
 from services.core.errors import InvalidArgument
 from services.core.event_store import EventStore
 from services.core.events import Event
@@ -27,45 +23,37 @@ log = logging.getLogger(__name__)
 
 DURABLE_NAME = "unsubscribe-complaints"
 FEEDBACK_AGGREGATE = "feedback"
-BATCH = 100
+CONCURRENCY = 16
+ACK_WAIT_SECONDS = 30.0
 RETRY_DELAY_SECONDS = 5.0
 
 
 class ComplaintReactor:
-    def __init__(self, app: UnsubscribeApplication, store: EventStore, *, fetch_timeout: float = 1.0) -> None:
+    def __init__(self, app: UnsubscribeApplication, store: EventStore) -> None:
         self.app = app
-        self.store = store
-        self.fetch_timeout = fetch_timeout
+        # One recipient's complaints are taken one at a time (the key), different recipients at once.
+        plan = ConsumerPlan(durable=DURABLE_NAME, aggregate_type=FEEDBACK_AGGREGATE,
+                            handles=frozenset({"complaint_received"}), concurrency=CONCURRENCY,
+                            ack_wait=ACK_WAIT_SECONDS, retry_delay=RETRY_DELAY_SECONDS)
+        self.consumer = DurableWorker(store, plan, self._handle,
+                                      key=lambda event: f"{event.account_id}/{event.complaint_received.recipient_hash}")
 
     async def run(self) -> None:
-        await keep_consuming(DURABLE_NAME, self._consume)
+        await self.consumer.run()
 
-    async def _consume(self) -> None:
-        config = js_api.ConsumerConfig(deliver_policy=js_api.DeliverPolicy.ALL,
-                                       ack_policy=js_api.AckPolicy.EXPLICIT, ack_wait=30.0)
-        async with durable_pull(self.store, FEEDBACK_AGGREGATE, DURABLE_NAME, config) as subscription:
-            while True:
-                for message in await fetch_batch(subscription, BATCH, self.fetch_timeout):
-                    await self._handle(message)
+    async def finish_in_flight(self, grace: float) -> None:
+        await self.consumer.finish_in_flight(grace)
 
-    async def _handle(self, message: Msg) -> None:
+    async def _handle(self, delivery: Delivery) -> None:
+        event = delivery.event
         try:
-            event = Event.FromString(message.data)
-        except DecodeError:
-            log.error("undecodable feedback event skipped", extra={"subject": message.subject})
-            await message.ack_sync()
-            return
-        if event.WhichOneof("payload") == "complaint_received":
-            try:
-                await self._unsubscribe(event)
-            except InvalidArgument as error:     # retrying cannot help: record why and move on
-                log.error("complaint cannot be applied", extra={"error": error.message, "event_id": event.event_id})
-            except Exception as error:
-                log.warning("complaint not yet applied; will retry", extra={"error": repr(error),
-                                                                            "event_id": event.event_id})
-                await message.nak(delay=RETRY_DELAY_SECONDS)
-                return
-        await message.ack_sync()
+            await self._unsubscribe(event)
+        except InvalidArgument as error:     # retrying cannot help: record why and move on
+            log.error("complaint cannot be applied", extra={"error": error.message, "event_id": event.event_id})
+        except Exception as error:
+            log.warning("complaint not yet applied; will retry", extra={"error": repr(error),
+                                                                        "event_id": event.event_id})
+            raise Requeue(RETRY_DELAY_SECONDS) from error
 
     async def _unsubscribe(self, event: Event) -> None:
         metrics.COMPLAINTS_SEEN.inc()

@@ -29,5 +29,6 @@ async def build(settings: Settings, store: EventStore, engine: AsyncEngine) -> S
         [unsubscribe_pb2.DESCRIPTOR.services_by_name["UnsubscribeService"].full_name],
         lambda server: unsubscribe_pb2_grpc.add_UnsubscribeServiceServicer_to_server(servicer, server))
     http = build_endpoint(app, settings.bind_host, settings.ports.unsubscribe_http, runner.caught_up.is_set)
-    return ServiceComponents(grpc=grpc_server, projections=[runner], http=[http],
-                             workers=[ComplaintReactor(app, store).run])
+    complaints = ComplaintReactor(app, store)
+    return ServiceComponents(grpc=grpc_server, projections=[runner], http=[http], workers=[complaints.run],
+                             draining=[complaints.finish_in_flight])

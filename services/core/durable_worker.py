@@ -1,0 +1,308 @@
+"""One shared durable pull consumer, worked by a handler: dispatch's queue, the complaint reactor.
+
+The consumer mechanics live here once: binding (again, after a NATS restart or a lost consumer),
+fetching only as much as there are free slots, one task per message, leases kept with
+in-progress acks, a graceful drain, and the acknowledgement. A message is acked only once its
+handler has returned, and a handler returns only once what it owes the log is durable
+(`EventStore.append_durably`); so a crash anywhere means a redelivery, never a loss.
+
+A handler raises `Requeue(delay)` to have the message delivered again later (nak with delay);
+any other exception is logged and the message comes back after `retry_delay`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Awaitable, Callable
+
+from google.protobuf.message import DecodeError
+from nats.aio.msg import Msg
+from nats.js import api as js_api
+from nats.js.client import JetStreamContext
+from nats.js.errors import BadRequestError
+
+from services.core.event_store import EventStore
+from services.core.events import Event
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF_SECONDS = 5.0
+UNBIND_SECONDS = 3.0          # a stopping worker's last fetch (1 s) ends and the consumer is unbound
+FETCH_SECONDS = 1.0
+OVERDUE_PAUSE_SECONDS = 1.0
+# Beyond any replica set's total concurrency: each replica bounds itself by its own slots, so
+# nothing here has to know how many replicas there are.
+MAX_ACK_PENDING = 50_000
+
+
+class Requeue(Exception):
+    """Leave the message for later (a paused provider, a read model behind): nak with a delay."""
+
+    def __init__(self, delay: float, reason: str = "") -> None:
+        super().__init__(reason or f"requeue in {delay:.1f}s")
+        self.delay = delay
+
+
+@dataclass(frozen=True)
+class ConsumerPlan:
+    """Which durable consumer to work, on which events, how many at once."""
+
+    durable: str
+    aggregate_type: str                 # the filter is <prefix>.<aggregate_type>.>
+    handles: frozenset[str]             # payload names (the oneof fields) the handler is given
+    concurrency: int
+    ack_wait: float
+    fetch_batch: int = 256
+    retry_delay: float = 60.0           # after an unexpected failure
+
+
+@dataclass(frozen=True)
+class Delivery:
+    msg: Msg
+    event: Event
+    stream_seq: int
+    may_have_been_seen: bool            # a redelivery, or older than the consumer: check before acting
+
+    @property
+    def redelivered(self) -> bool:
+        return self.msg.metadata.num_delivered > 1
+
+
+Handler = Callable[[Delivery], Awaitable[None]]
+
+
+class DurableWorker:
+    def __init__(self, store: EventStore, plan: ConsumerPlan, handler: Handler,
+                 key: Callable[[Event], str] = lambda event: event.aggregate_id) -> None:
+        self.store = store
+        self.plan = plan
+        self.handler = handler
+        self.key = key
+        self._in_flight: dict[asyncio.Task, Msg] = {}
+        self._working_on: dict[str, asyncio.Task] = {}
+        self._slot_free = asyncio.Event()
+        self._stopping = False
+        self._unbound = asyncio.Event()
+        self._consumer_created: datetime | None = None
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._in_flight)
+
+    def is_working_on(self, key: str) -> bool:
+        return key in self._working_on
+
+    # ---- consuming ----
+
+    async def run(self) -> None:
+        """Consume until cancelled; a lost consumer (NATS restart, network) is bound again."""
+        leases = asyncio.create_task(self._renew_leases(), name=f"{self.plan.durable}-leases")
+        try:
+            await keep_consuming(self.plan.durable, self._consume)
+        finally:
+            leases.cancel()
+            await self._put_back_unfinished()
+
+    async def _consume(self) -> None:
+        arrived_while_stopping: list[Msg] = []
+        async with self._bound() as subscription:
+            self._consumer_created = (await subscription.consumer_info()).created
+            idle_fetches = 0
+            while not self._stopping:
+                _raise_if_cancelled()
+                if not await self._ready_for_more():
+                    continue
+                messages = await fetch_batch(subscription, min(self._free_slots(), self.plan.fetch_batch),
+                                             FETCH_SECONDS)
+                if not messages:
+                    idle_fetches += 1
+                    if idle_fetches % 10 == 0:
+                        # Raises when the consumer is gone; a slow answer is no reason to unbind.
+                        with contextlib.suppress(TimeoutError):
+                            await subscription.consumer_info()
+                    continue
+                idle_fetches = 0
+                for msg in messages:
+                    if self._stopping:
+                        arrived_while_stopping.append(msg)
+                    else:
+                        await self._take(msg)
+        # Unbound: nothing put back from here on can be redelivered to this replica's pull requests.
+        for msg in arrived_while_stopping:
+            await _quietly(msg.nak())
+        self._unbound.set()
+        await asyncio.get_running_loop().create_future()    # until the service cancels this task
+
+    def _free_slots(self) -> int:
+        return self.plan.concurrency - len(self._in_flight)
+
+    async def _ready_for_more(self) -> bool:
+        """Free slots, and a log that is not overdue: a process that owes it appends takes no new work."""
+        if self.store.owed.overdue_reason():
+            await asyncio.sleep(OVERDUE_PAUSE_SECONDS)
+            return False
+        if self._free_slots() <= 0:
+            self._slot_free.clear()
+            await self._slot_free.wait()
+            return False
+        return True
+
+    @contextlib.asynccontextmanager
+    async def _bound(self):
+        """Create or update the durable consumer, bind to it, and unbind on the way out.
+
+        Unacknowledged messages go back to the durable consumer; a subscription left bound would hold
+        the connection's drain at shutdown for its whole timeout."""
+        store, plan = self.store, self.plan
+        config = js_api.ConsumerConfig(
+            durable_name=plan.durable, name=plan.durable, filter_subject=f"{store.prefix}.{plan.aggregate_type}.>",
+            ack_policy=js_api.AckPolicy.EXPLICIT, ack_wait=plan.ack_wait, max_ack_pending=MAX_ACK_PENDING,
+            deliver_policy=js_api.DeliverPolicy.ALL, max_waiting=512)
+        await _create_or_update(store.js, store.stream, config)
+        subscription = await store.js.pull_subscribe_bind(durable=plan.durable, stream=store.stream)
+        try:
+            yield subscription
+        finally:
+            with contextlib.suppress(Exception):
+                await subscription.unsubscribe()
+
+    async def _take(self, msg: Msg) -> None:
+        """Start the handler on a message it handles; anything else on the subject is acked on the spot."""
+        try:
+            event = Event.FromString(msg.data)
+        except DecodeError:
+            log.error("undecodable event; dropped", extra={"consumer": self.plan.durable, "subject": msg.subject})
+            await _quietly(msg.term())
+            return
+        if event.WhichOneof("payload") not in self.plan.handles:
+            await _quietly(msg.ack())
+            return
+        key = self.key(event)
+        if key in self._working_on:
+            # Delivered again while this process still works on it: a lease that lapsed while NATS
+            # was away, or a restarted server redelivering what was pending. The task at work acks
+            # it; a second run would act twice.
+            await _quietly(msg.in_progress())
+            return
+        delivery = Delivery(msg, event, msg.metadata.sequence.stream, self._may_have_been_seen(msg))
+        task = asyncio.create_task(self._handle(delivery), name=f"{self.plan.durable}-{key}")
+        self._in_flight[task] = msg
+        self._working_on[key] = task
+        task.add_done_callback(functools.partial(self._finished, key))
+
+    def _finished(self, key: str, task: asyncio.Task) -> None:
+        self._in_flight.pop(task, None)
+        if self._working_on.get(key) is task:
+            del self._working_on[key]
+        self._slot_free.set()
+
+    def _may_have_been_seen(self, msg: Msg) -> bool:
+        """Whether anyone may have handled this message before. A first delivery of a message stored
+        after the consumer was created has been seen by no one; anything else (a redelivery, or the
+        backlog of a consumer created anew) must be checked against the log before acting."""
+        born = self._consumer_created
+        return msg.metadata.num_delivered > 1 or born is None or msg.metadata.timestamp <= born
+
+    async def _handle(self, delivery: Delivery) -> None:
+        try:
+            await self.handler(delivery)
+        except Requeue as requeue:
+            await _quietly(delivery.msg.nak(delay=requeue.delay))
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("handler failed unexpectedly; the message will be redelivered",
+                          extra={"consumer": self.plan.durable, "stream_seq": delivery.stream_seq})
+            await _quietly(delivery.msg.nak(delay=self.plan.retry_delay))
+            return
+        await _quietly(delivery.msg.ack())
+
+    async def _renew_leases(self) -> None:
+        while True:
+            await asyncio.sleep(self.plan.ack_wait / 3)
+            for msg in list(self._in_flight.values()):
+                await _quietly(msg.in_progress())
+
+    # ---- stopping ----
+
+    async def finish_in_flight(self, grace: float) -> None:
+        """A graceful stop: take no more work and give what is in flight `grace` seconds to finish
+        (a send cut off mid-DATA may already be with SES and would be sent again). What is still
+        unfinished then goes back to the consumer at once, not after ack_wait."""
+        self._stopping = True
+        self._slot_free.set()                    # a consume loop waiting for a free slot sees it
+        if self._in_flight:
+            await asyncio.wait(list(self._in_flight), timeout=grace)
+        if self._in_flight:
+            # Put back only once unbound, or the redeliveries would come back to this replica's
+            # own pull request and sit there for ack_wait. A fetch ends within a second.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._unbound.wait(), UNBIND_SECONDS)
+            await self._put_back_unfinished()
+
+    async def _put_back_unfinished(self) -> None:
+        """Cancel what is in flight and nak it, so another replica takes it now, not after ack_wait."""
+        unfinished = dict(self._in_flight)
+        for task in unfinished:
+            task.cancel()
+        await asyncio.gather(*unfinished, return_exceptions=True)
+        for task, msg in unfinished.items():
+            if task.cancelled():                 # the others were acked or put back already
+                await _quietly(msg.nak())
+
+
+async def keep_consuming(name: str, consume: Callable[[], Awaitable[None]]) -> None:
+    """Run `consume` until cancelled; when it fails (NATS down, consumer lost), wait and bind again."""
+    backoff = 0.2
+    while True:
+        try:
+            await consume()
+            backoff = 0.2
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            log.warning("consumer interrupted; binding again", extra={"consumer": name, "error": repr(error)})
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+
+
+async def fetch_batch(subscription: JetStreamContext.PullSubscription, batch: int, timeout: float) -> list[Msg]:
+    """Up to `batch` messages, or none when `timeout` passes first.
+
+    nats-py signals an empty fetch with its own TimeoutError and, when its no-wait probe used up
+    the whole timeout, with asyncio's bare one: both are an empty fetch. Treating the second as a
+    failure would unbind, and a message answering that late probe would wait out ack_wait."""
+    try:
+        return await subscription.fetch(batch, timeout=timeout)
+    except TimeoutError:
+        return []
+
+
+async def _create_or_update(js: JetStreamContext, stream: str, config: js_api.ConsumerConfig) -> None:
+    """The consumer as configured now (a deploy may change ack_wait); an existing one whose settings
+    cannot change in place is bound as it is."""
+    try:
+        await js.add_consumer(stream, config=config)
+    except BadRequestError as error:
+        log.warning("durable consumer kept as it is", extra={"consumer": config.durable_name, "error": str(error)})
+
+
+def _raise_if_cancelled() -> None:
+    # Python 3.11's asyncio.wait_for (inside nats-py's fetch) can swallow a cancellation that
+    # lands as a message arrives; the task stays "cancelling" and would fetch forever.
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError()
+
+
+async def _quietly(awaitable) -> None:
+    try:
+        await awaitable
+    except Exception:
+        pass
