@@ -13,6 +13,8 @@ from services.core.ids import is_subject_token, uuid7
 
 Event = events_pb2.Event
 SCHEMA_VERSION = 1
+# SesAccountObserved lives here: config writes it, dispatch reads the newest one per provider.
+SES_ACCOUNT_AGGREGATE = "provider_ses_account"
 
 # The oneof field name for each payload message name, e.g. "ProviderSaved" -> "provider_saved".
 _PAYLOAD_FIELDS = {

@@ -36,7 +36,8 @@ class DispatchServicer(dispatch_pb2_grpc.DispatchServiceServicer):
         return dispatch_pb2.Dispatch(
             account_id=view.account_id, dispatch_id=view.dispatch_id, provider_id=view.provider_id,
             status=view.status, ses_message_id=view.ses_message_id, attempts=view.attempts,
-            last_smtp_reply=view.last_smtp_reply, hint=view.hint, provider_paused_reason=view.provider_paused_reason)
+            last_smtp_reply=view.last_smtp_reply, hint=view.hint, provider_paused_reason=view.provider_paused_reason,
+            waiting_reason=view.waiting_reason)
 
     @rpc
     async def SendTestEmail(self, request: dispatch_pb2.SendTestEmailRequest, context

@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from services.core.email_address import address_problem
 from services.core.errors import (FailedPrecondition, FieldViolation, InvalidArgument, NotFound, PostroomError,
-                                  PreconditionViolation, require)
-from services.core.event_store import NEW_AGGREGATE, ConcurrencyConflict, PendingAppend
+                                  PreconditionViolation, Unavailable, require)
+from services.core.event_store import NEW_AGGREGATE, ConcurrencyConflict, LogUnavailable, PendingAppend
 from services.core.ids import is_subject_token, recipient_hash
 from services.core.tls import client_context
-from services.dispatch import domain, events
+from services.dispatch import domain, events, rate_limit
 from services.dispatch.context import DispatchContext
 from services.dispatch.domain import Diagnosis, EmailRequest, Mailbox, ProviderConfig
 from services.dispatch.message import Sender, UnsafeHeader, build_message
 from services.dispatch.projection import QUEUED
+from services.dispatch.shared_rate import rate_key
 from services.dispatch.smtp import send_once
 from services.dispatch.suppression import suppression_reason
 
@@ -45,6 +47,7 @@ class DispatchView:
     last_smtp_reply: str
     hint: str
     provider_paused_reason: str
+    waiting_reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -85,11 +88,11 @@ class DispatchApplication:
                 results[index] = error
                 continue
             pending.append((index, domain.dispatch_id_for(request.account_id, request.idempotency_key)))
-        appended = await self.context.store.append_many([
+        appended = await self.context.store.append_many_durably([
             PendingAppend(events.queued_event(requests[index], dispatch_id), NEW_AGGREGATE)
-            for index, dispatch_id in pending])
+            for index, dispatch_id in pending], patience=self.context.settings.append_patience)
         for (index, dispatch_id), outcome in zip(pending, appended):
-            results[index] = await self._result(dispatch_id, outcome)
+            results[index] = await self._result(requests[index], dispatch_id, outcome)
         return results  # type: ignore[return-value]
 
     async def _check(self, request: EmailRequest, configs: dict) -> None:
@@ -120,9 +123,11 @@ class DispatchApplication:
                                                   f"the message is {size} bytes once encoded; the provider accepts "
                                                   f"at most {config.max_message_bytes}. {domain.HINTS[domain.Case.MESSAGE_TOO_LONG]}")])
 
-    async def _result(self, dispatch_id: str, outcome) -> Accepted | PostroomError:
+    async def _result(self, request: EmailRequest, dispatch_id: str, outcome) -> Accepted | PostroomError:
         if isinstance(outcome, ConcurrencyConflict):
             return Accepted(dispatch_id, await self._status_of_existing(dispatch_id))  # same key: same dispatch
+        if isinstance(outcome, LogUnavailable):
+            return Unavailable(_unknown_whether_queued(request, outcome))
         if isinstance(outcome, Exception):
             return FailedPrecondition(f"the event log did not accept the email, retry: {outcome}")
         return Accepted(dispatch_id, QUEUED)
@@ -148,15 +153,28 @@ class DispatchApplication:
 
     async def _view(self, row: dict) -> DispatchView:
         status, attempts, reply, hint, paused = (row["status"], row["attempts"], row["last_smtp_reply"], row["hint"], "")
+        waiting = ""
         if status == QUEUED:
-            paused = (await self.context.providers.get(row["account_id"], row["provider_id"])).paused_reason
+            lookup = await self.context.providers.get(row["account_id"], row["provider_id"])
+            paused = lookup.paused_reason
             live = self.context.live.get(row["dispatch_id"])        # fresher when this process is the sender
             if live is not None and live.attempts >= attempts:
                 attempts, reply, hint = live.attempts, live.last_reply, live.hint
+            waiting = (live.waiting_reason if live is not None else "") or paused or \
+                await self._quota_reason(lookup.config)
             if attempts:
                 status = SENDING    # attempted (by any replica), its outcome not yet recorded
         return DispatchView(row["account_id"], row["dispatch_id"], row["provider_id"], status, row["ses_message_id"],
-                            attempts, reply, hint, paused)
+                            attempts, reply, hint, paused, waiting)
+
+    async def _quota_reason(self, config: ProviderConfig | None) -> str:
+        """SES's daily quota, as the shared rate counts it, holds the provider's mail back."""
+        if config is None:
+            return ""
+        limits = await self.context.ses_limits.limits_for(config)
+        state = await self.context.rates.state_of(rate_key(config.account_id, config.provider_id))
+        reached = rate_limit.quota_reached(state, time.time(), limits)
+        return reached.reason() if reached else ""
 
     # ---- the product page's "Send a test email" ----
 
@@ -205,6 +223,12 @@ class DispatchApplication:
         hashed = recipient_hash(email)
         entries = await self.context.read_model.suppression_entries(account_id, [hashed])
         return suppression_reason(entries.get(hashed, []), list_id)
+
+
+def _unknown_whether_queued(request: EmailRequest, outcome: LogUnavailable) -> str:
+    retry = ("send it again with the same idempotency_key: that never queues it twice" if request.idempotency_key
+             else "set an idempotency_key and send it again (without one, a retry may queue it twice)")
+    return f"{outcome.message.split(';')[0]}; whether the email was queued is not known: {retry}"
 
 
 def _encode_token(row: dict) -> str:

@@ -9,6 +9,8 @@ from services.core.projection import ProjectionRunner
 from services.core.settings import Settings
 from services.dispatch.projection import DispatchReadModel
 from services.dispatch.providers import ProviderDirectory
+from services.dispatch.ses_limits import SesLimits
+from services.dispatch.shared_rate import SharedRates
 from services.dispatch.unsubscribe import UnsubscribeLinks
 
 
@@ -17,6 +19,7 @@ class LiveAttempt:
     attempts: int = 0
     last_reply: str = ""
     hint: str = ""
+    waiting_reason: str = ""      # held back without an attempt: a pause, SES's daily quota
 
 
 @dataclass
@@ -38,3 +41,5 @@ class DispatchContext:
     providers: ProviderDirectory
     unsubscribe: UnsubscribeLinks
     live: LiveAttempts
+    rates: SharedRates
+    ses_limits: SesLimits

@@ -38,6 +38,7 @@ RESERVED_HEADERS = frozenset(h.lower() for h in (
 INVALID_CREDENTIALS = "Invalid Credentials: these must be your SES SMTP credentials, not your AWS access keys"
 UNVERIFIED_IDENTITY = "Email address is not verified: the account is in the SES sandbox or the From address is unverified"
 THROTTLING = "Throttling failure: Maximum sending rate exceeded"
+DAILY_QUOTA = "Throttling failure: Daily message quota exceeded"
 MESSAGE_TOO_LONG = "Message too long: the message is larger than the provider accepts"
 PROVIDER_UNREACHABLE = "Dispatch Failed: the provider could not be reached"
 
@@ -49,6 +50,7 @@ class Case(str, enum.Enum):
     INVALID_CREDENTIALS = "invalid_credentials"
     UNVERIFIED_IDENTITY = "unverified_identity"
     THROTTLING = "throttling"
+    DAILY_QUOTA = "daily_quota"
     MESSAGE_TOO_LONG = "message_too_long"
     PROVIDER_UNREACHABLE = "provider_unreachable"
     TEMPORARY = "temporary_failure"
@@ -63,6 +65,8 @@ HINTS = {
                                "access in the SES account dashboard."),
     Case.THROTTLING: ("SES refused the rate: set the provider's max send rate to your SES sending quota (Account "
                       "dashboard > Sending limits) or ask AWS for a higher quota. Postroom retries these by itself."),
+    Case.DAILY_QUOTA: ("SES's 24-hour sending quota (Max24HourSend) is used up: Postroom holds the mail and sends it "
+                       "as the 24-hour window rolls on. Ask AWS for a higher quota in the SES account dashboard."),
     Case.MESSAGE_TOO_LONG: ("SES accepts at most 10 MB per message after encoding: send large files as links, "
                             "or shrink the images."),
     Case.PROVIDER_UNREACHABLE: ("Check the Server Name and Port from Amazon SES > SMTP settings and that outbound "
@@ -76,6 +80,7 @@ HINTS = {
 class Verdict(enum.Enum):
     DELIVERED = "delivered"
     RETRY = "retry"                    # transient for this message: back off and try again
+    WAIT = "wait"                      # the provider takes no mail for a while (its daily quota): no attempt spent
     PROVIDER_DOWN = "provider_down"    # the provider, not the message: counts towards a pause
     FAILED = "failed"                  # permanent: never retried
 
@@ -112,6 +117,8 @@ def diagnose(outcome: SmtpOutcome) -> Diagnosis:
     if code in (530, 535, 534, 538):
         return _diagnosis(Verdict.PROVIDER_DOWN, Case.INVALID_CREDENTIALS, INVALID_CREDENTIALS)
     lowered = text.lower()
+    if code == 454 and "quota" in lowered:
+        return _diagnosis(Verdict.WAIT, Case.DAILY_QUOTA, DAILY_QUOTA)
     if code == 454 and ("throttl" in lowered or "rate" in lowered):
         return _diagnosis(Verdict.RETRY, Case.THROTTLING, THROTTLING)
     if code == 552 or code == 554 and "too long" in lowered:
@@ -292,11 +299,6 @@ class ProviderConfig:
     @property
     def implicit_tls(self) -> bool:
         return self.smtp_port in (465, 2465)
-
-
-def process_share_of_rate(max_send_rate: float, processes: int) -> float:
-    """Each of N dispatch processes sends at 1/N of the provider's rate (see README: scaling)."""
-    return max_send_rate / max(1, processes)
 
 
 def paused_reason(consecutive_failures: int, diagnosis: Diagnosis) -> str:

@@ -16,21 +16,25 @@ from services.dispatch.application import DispatchApplication
 from services.dispatch.context import DispatchContext, LiveAttempts
 from services.dispatch.projection import DispatchProjection, DispatchReadModel
 from services.dispatch.providers import ProviderDirectory
+from services.dispatch.sending import SendTimings
+from services.dispatch.ses_limits import SesLimits
+from services.dispatch.shared_rate import SharedRates
 from services.dispatch.unsubscribe import UnsubscribeLinks
-from services.dispatch.worker import DispatchWorker, WorkerTimings
+from services.dispatch.worker import DispatchWorker
 
 NAME = "dispatch"
 PROJECTIONS = (DispatchProjection,)
 
 
 async def build(settings: Settings, store: EventStore, engine: AsyncEngine,
-                timings: WorkerTimings | None = None) -> ServiceComponents:
+                timings: SendTimings | None = None) -> ServiceComponents:
     runner = ProjectionRunner(DispatchProjection(settings.soft_bounce_threshold, settings.soft_bounce_window_days),
                               store, engine)
     read_model = DispatchReadModel(engine)
     providers = ProviderDirectory(read_model, runner, store, SecretBox.from_spec(settings.secret_keys))
     unsubscribe = UnsubscribeLinks.from_settings(settings)
-    context = DispatchContext(settings, store, runner, read_model, providers, unsubscribe, LiveAttempts())
+    context = DispatchContext(settings, store, runner, read_model, providers, unsubscribe, LiveAttempts(),
+                              SharedRates(store), SesLimits(store))
     app = DispatchApplication(context)
     worker = DispatchWorker(context, timings)
     servicer = DispatchServicer(app)
@@ -39,4 +43,4 @@ async def build(settings: Settings, store: EventStore, engine: AsyncEngine,
         [dispatch_pb2.DESCRIPTOR.services_by_name["DispatchService"].full_name],
         lambda server: dispatch_pb2_grpc.add_DispatchServiceServicer_to_server(servicer, server))
     return ServiceComponents(grpc=grpc_server, projections=[runner], workers=[worker.run],
-                             draining=[worker.finish_in_flight])
+                             draining=[worker.finish_in_flight], on_start=[worker.start], on_stop=[worker.stop])

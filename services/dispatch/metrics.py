@@ -16,3 +16,13 @@ provider_paused = cached_labels(PROVIDER_PAUSED)
 IN_FLIGHT = Gauge("postroom_dispatch_in_flight", "Queued emails this process is working on")
 QUEUE_TO_SENT = Histogram("postroom_dispatch_queue_to_sent_seconds", "From EmailQueued to the 250 reply",
                           buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600))
+SEND_RATE = Gauge("postroom_dispatch_send_rate", "The provider's shared send rate in force, recipients per second "
+                  "(its limit, lowered for a while after SES throttling)", ["provider"])
+RATE_CUTS = Counter("postroom_dispatch_rate_cuts_total", "Cuts of a provider's shared rate after 454 Throttling",
+                    ["provider"])
+QUOTA_USED = Gauge("postroom_dispatch_quota_used", "Recipients counted against SES's 24-hour quota", ["provider"])
+QUOTA_REACHED = Gauge("postroom_dispatch_quota_reached", "1 while SES's daily quota holds a provider's mail back",
+                      ["provider"])
+REDELIVERIES_LEFT_TO_SENDER = Counter(
+    "postroom_dispatch_redeliveries_left_to_sender_total",
+    "Redelivered emails left alone because another live replica was still sending them (or had not answered)")

@@ -15,7 +15,6 @@ import aiosmtplib
 
 from services.dispatch.domain import ProviderConfig, SmtpOutcome
 from services.dispatch.message import BuiltMessage
-from services.dispatch.rate_limit import RateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -104,15 +103,13 @@ async def send_once(provider: ProviderConfig, message: BuiltMessage, *, timeout:
 
 
 class ProviderConnections:
-    """At most `max_connections` sessions to one provider, reused up to a bounded message count,
-    all behind one token bucket so together they keep to the provider's send rate."""
+    """At most `max_connections` sessions to one provider, reused up to a bounded message count.
+    (The send rate is kept before a send reaches the pool: see shared_rate.ProviderPacer.)"""
 
-    def __init__(self, provider: ProviderConfig, *, rate: float, timeout: float,
-                 tls_context: ssl.SSLContext) -> None:
+    def __init__(self, provider: ProviderConfig, *, timeout: float, tls_context: ssl.SSLContext) -> None:
         self.provider = provider
         self.timeout = timeout
         self.tls_context = tls_context
-        self.limiter = RateLimiter(rate)
         self._slots = asyncio.Semaphore(max(1, provider.max_connections))
         self._idle: list[_Session] = []
         self._closing: set[asyncio.Task] = set()
@@ -124,7 +121,6 @@ class ProviderConnections:
         self._paused_by = cause
 
     async def send(self, message: BuiltMessage) -> SmtpOutcome:
-        await self.limiter.acquire()
         async with self._slots:
             if self._paused_by is not None:
                 return self._paused_by

@@ -10,13 +10,13 @@ from services.core.event_store import EventStore
 from services.core.events import Event, new_event
 from services.core.generated.postroom.v1 import dispatch_pb2, events_pb2
 from services.core.secret_box import SecretBox, provider_secret_aad
-from services.dispatch.worker import WorkerTimings
+from services.dispatch.sending import SendTimings
 from tests.conftest import TEST_TOKEN
 from tests.support.event_log import every_event
 from tests.support.smtp import SesLikeSmtpServer, unused_loopback_host
 
 METADATA = (("authorization", f"Bearer {TEST_TOKEN}"),)
-FAST = WorkerTimings(ack_wait=5.0, backoff_base=0.02, backoff_cap=0.2, paused_recheck=0.3)
+FAST = SendTimings(ack_wait=5.0, backoff_base=0.02, backoff_cap=0.2, paused_recheck=0.3)
 ACCOUNT = "acme"
 PROVIDER = "ses-main"
 

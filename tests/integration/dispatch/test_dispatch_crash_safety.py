@@ -43,7 +43,7 @@ class DispatchProcess:
                         POSTROOM_API_TOKEN=settings.api_token, POSTROOM_SECRET_KEY=settings.secret_keys,
                         POSTROOM_DISPATCH_GRPC_PORT=str(self.grpc_port), POSTROOM_SMTP_CA_FILE=settings.smtp_ca_file,
                         POSTROOM_SMTP_TIMEOUT="1.5", POSTROOM_DISPATCH_CONCURRENCY=str(CONCURRENCY),
-                        POSTROOM_DISPATCH_PROCESSES="2", POSTROOM_METRICS_PORT=str(self.metrics_port),
+                        POSTROOM_METRICS_PORT=str(self.metrics_port),
                         POSTROOM_LOG_LEVEL="WARNING", POSTROOM_SHUTDOWN_GRACE="1")
         self.process: subprocess.Popen | None = None
 

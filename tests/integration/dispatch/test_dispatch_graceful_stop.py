@@ -13,13 +13,13 @@ import grpc
 from services.core.generated.postroom.v1 import dispatch_pb2, dispatch_pb2_grpc
 from services.core.runtime import start_service
 from services.dispatch import main as dispatch_main
-from services.dispatch.worker import WorkerTimings
+from services.dispatch.sending import SendTimings
 from tests.integration.dispatch.dispatch_support import (METADATA, assert_one_outcome_each, dispatch_events, email,
                                                          save_provider)
 
 EMAILS = 6
 # A lease far longer than the test: mail that waited for it to lapse would fail the test.
-LONG_LEASE = WorkerTimings(ack_wait=120.0, backoff_base=0.02, backoff_cap=0.2, paused_recheck=0.3)
+LONG_LEASE = SendTimings(ack_wait=120.0, backoff_base=0.02, backoff_cap=0.2, paused_recheck=0.3)
 
 
 async def start_dispatch(settings):

@@ -19,7 +19,7 @@ def one_connection_pool(sink, test_ca) -> ProviderConnections:
         smtp_username=sink.handler.username, smtp_password=sink.handler.password, from_address="sender@example.com",
         from_name="", max_send_rate=1000.0, max_connections=1, max_message_bytes=10 * 1024 * 1024,
         max_messages_per_connection=50, saved_seq=1)
-    return ProviderConnections(provider, rate=1000.0, timeout=5.0, tls_context=client_context(str(test_ca.ca_file)))
+    return ProviderConnections(provider, timeout=5.0, tls_context=client_context(str(test_ca.ca_file)))
 
 
 async def test_sends_waiting_for_a_connection_get_the_pauses_cause_without_contacting_ses(sink, test_ca):

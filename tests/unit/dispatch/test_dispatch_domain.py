@@ -13,6 +13,7 @@ from services.dispatch.domain import Case, EmailRequest, Mailbox, SmtpOutcome, V
 @pytest.mark.parametrize("code, text, verdict, case", [
     (250, "Ok 0100018c-abc", Verdict.DELIVERED, Case.NONE),
     (454, "Throttling failure: Maximum sending rate exceeded.", Verdict.RETRY, Case.THROTTLING),
+    (454, "Throttling failure: Daily message quota exceeded.", Verdict.WAIT, Case.DAILY_QUOTA),
     (421, "Maximum message count per session exceeded", Verdict.RETRY, Case.TEMPORARY),
     (451, "Temporary service failure", Verdict.RETRY, Case.TEMPORARY),
     (535, "Authentication Credentials Invalid", Verdict.PROVIDER_DOWN, Case.INVALID_CREDENTIALS),
@@ -108,11 +109,6 @@ def test_an_idempotency_key_names_one_dispatch_per_account():
     assert first == domain.dispatch_id_for("acme", "order-1")
     assert first != domain.dispatch_id_for("other", "order-1")
     assert domain.dispatch_id_for("acme", "") != domain.dispatch_id_for("acme", "")
-
-
-def test_each_process_takes_its_share_of_the_rate():
-    assert domain.process_share_of_rate(14.0, 1) == 14.0
-    assert domain.process_share_of_rate(14.0, 4) == 3.5
 
 
 def test_a_provider_is_paused_only_by_a_pause_after_its_last_save():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from services.core.settings import Settings
-from services.dispatch.worker import WorkerTimings
+from services.dispatch.sending import SendTimings
 
 
 @pytest.mark.parametrize("smtp_timeout, ack_wait, lease", [
@@ -15,7 +15,7 @@ from services.dispatch.worker import WorkerTimings
 ])
 def test_the_lease_follows_the_smtp_timeout_unless_set(smtp_timeout, ack_wait, lease):
     settings = Settings(smtp_timeout=smtp_timeout, dispatch_ack_wait=ack_wait)
-    assert WorkerTimings.for_settings(settings).ack_wait == lease
+    assert SendTimings.for_settings(settings).ack_wait == lease
 
 
 def test_the_setting_is_read_from_the_environment(monkeypatch):

@@ -1,0 +1,226 @@
+"""Sending one queued email: the use case from an EmailQueued to its outcome event.
+
+In order: the read model must cover the EmailQueued (so every suppression and provider change
+before it counts); a deleted provider fails the email, a paused one holds it; SES's own
+feedback about it (a crash after SES's 250) records it as sent; suppressed recipients are
+dropped, and with none left the email is SUPPRESSED; then the message is built and sent within
+the provider's shared rate, retrying 4xx with backoff, until delivered, refused for good, or out
+of attempts. The worker records the outcome; this module never acknowledges anything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from services.core.durable_worker import Requeue
+from services.core.events import Event
+from services.core.ids import recipient_hash
+from services.core.settings import Settings
+from services.core.tls import client_context
+from services.dispatch import domain, events
+from services.dispatch.context import DispatchContext, LiveAttempt
+from services.dispatch.domain import Diagnosis, ProviderConfig, SmtpOutcome, Verdict
+from services.dispatch.message import BuiltMessage, Sender, UnsafeHeader, build_message
+from services.dispatch.metrics import QUEUE_TO_SENT, smtp_replies
+from services.dispatch.projection import SuppressionChecks
+from services.dispatch.providers import ProviderHealth, ProviderLookup
+from services.dispatch.shared_rate import ProviderPacer, QuotaExhausted, rate_key
+from services.dispatch.smtp import ProviderConnections
+from services.dispatch.suppression import suppression_reason
+
+log = logging.getLogger(__name__)
+
+READ_MODEL_WAIT_SECONDS = 30.0
+QUOTA_RECHECK_SECONDS = 60.0     # a quota-held email is looked at again this often (the window rolls)
+
+
+@dataclass(frozen=True)
+class SendTimings:
+    """Delays that tests shorten; production uses the defaults."""
+
+    ack_wait: float = 60.0               # a crashed worker's mail is redelivered after this
+    backoff_base: float = 1.0
+    backoff_cap: float = 60.0
+    paused_recheck: float = 10.0         # how soon a paused provider's mail is looked at again
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> "SendTimings":
+        # A lease of a few SMTP timeouts unless set: a live worker renews it every third, so it
+        # never lapses under a slow send, and a dead worker's mail moves on soon.
+        return cls(ack_wait=settings.dispatch_ack_wait or max(5.0, 4 * settings.smtp_timeout))
+
+
+class QueuedEmailSender:
+    def __init__(self, context: DispatchContext, timings: SendTimings) -> None:
+        self.context = context
+        self.timings = timings
+        self.health = ProviderHealth()
+        self.suppressions = SuppressionChecks(context.read_model)
+        self._pools: dict[tuple[str, str], ProviderConnections] = {}
+        self._pacers: dict[tuple[str, str], ProviderPacer] = {}
+
+    async def outcome_for(self, queued: Event, seq: int, seen: bool) -> Event:
+        """The outcome event to record for this EmailQueued (at `seq`), or Requeue."""
+        attempts_made = await self._attempts_made(queued.aggregate_id) if seen else 0
+        try:
+            return await self._decide(queued, seq, attempts_made, seen)
+        finally:
+            self.context.live.by_dispatch.pop(queued.aggregate_id, None)
+
+    async def close(self) -> None:
+        for pool in self._pools.values():
+            await pool.close()
+
+    async def _attempts_made(self, dispatch_id: str) -> int:
+        """Attempts an earlier delivery made (a worker that crashed or lost its lease): the
+        configured number of attempts holds across redeliveries, not per delivery."""
+        last = await self.context.store.last_event(events.ATTEMPTS, dispatch_id)
+        return last.event.dispatch_attempt_failed.attempt if last is not None else 0
+
+    async def _decide(self, queued: Event, seq: int, attempts_made: int, seen: bool) -> Event:
+        request = events.request_of(queued)
+        lookup = await self._provider_as_of(queued.account_id, request.provider_id, seq)
+        if lookup.config is None:
+            reason = lookup.problem or "the provider was deleted or never saved"
+            return events.failed_event(queued, None, _fixed_diagnosis(f"Dispatch Failed: {reason}",
+                                       "Save the provider again (or send through another one)."), 0)
+        if lookup.paused_reason:
+            self._hold(queued, lookup.paused_reason)
+            raise Requeue(self.timings.paused_recheck)
+        entries = await self.suppressions.entries(
+            queued.account_id, [recipient_hash(m.address) for m in request.recipients])
+        if seen and (receipt := await self.context.read_model.ses_receipt(queued.aggregate_id)):
+            # Read after the suppressions: feedback that suppressed a recipient is in the same
+            # projection batch as its receipt, so an email SES bounced is not called SUPPRESSED.
+            return events.dispatched_per_feedback(queued, receipt["ses_message_id"], receipt["evidence"],
+                                                  attempts_made)
+        kept = tuple(m for m in request.recipients
+                     if suppression_reason(entries.get(recipient_hash(m.address), []), request.list_id) is None)
+        if not kept:
+            first = recipient_hash(request.recipients[0].address)
+            return events.suppressed_event(queued, first, suppression_reason(entries[first], request.list_id) or "")
+        message = self._message_for(queued, request, lookup.config, kept)
+        if isinstance(message, Event):
+            return message                       # refused before any SMTP work
+        return await self._attempt_until_done(queued, message, lookup.config, attempts_made)
+
+    async def _provider_as_of(self, account_id: str, provider_id: str, seq: int) -> ProviderLookup:
+        """The read model must hold everything before the EmailQueued: a bounce or an unsubscribe
+        recorded before the email was queued must stop it, however far behind this replica is."""
+        if not await self.context.runner.wait_for(seq, READ_MODEL_WAIT_SECONDS):
+            raise Requeue(1.0)
+        return await self.context.providers.get(account_id, provider_id)
+
+    def _message_for(self, queued: Event, request: domain.EmailRequest, config: ProviderConfig,
+                     kept: tuple[domain.Mailbox, ...]) -> BuiltMessage | Event:
+        """The message to send, or the DispatchFailed that refuses it before SMTP."""
+        try:
+            message = build_message(
+                request, dispatch_id=queued.aggregate_id, sender=Sender(config.from_address, config.from_name),
+                now=datetime.now(timezone.utc), recipients=kept,
+                unsubscribe_headers=self.context.unsubscribe.headers_for(request, queued.aggregate_id,
+                                                                         kept[0].address))
+        except UnsafeHeader as error:
+            return events.failed_event(queued, None, _fixed_diagnosis(
+                f"Dispatch Failed: {error}", "Remove line breaks from the provider's From name and address."), 0)
+        if len(message.data) > config.max_message_bytes:
+            outcome = SmtpOutcome(552, f"message is {len(message.data)} bytes; the provider accepts "
+                                       f"{config.max_message_bytes} (refused before sending)")
+            return events.failed_event(queued, outcome, domain.diagnose(outcome), 0)
+        return message
+
+    async def _attempt_until_done(self, queued: Event, message: BuiltMessage, config: ProviderConfig,
+                                  attempts_made: int) -> Event:
+        """Send, retrying 4xx with backoff, until delivered, refused for good, or out of attempts."""
+        pool = self._pool_for(config)
+        live = self.context.live.by_dispatch.setdefault(queued.aggregate_id, LiveAttempt())
+        attempt = attempts_made
+        while True:
+            await self._within_rate(queued, config, len(message.recipients))
+            attempt += 1
+            live.attempts = attempt
+            outcome = await pool.send(message)
+            diagnosis = domain.diagnose(outcome)
+            smtp_replies(str(outcome.code)).inc()
+            live.last_reply, live.hint = outcome.reply, diagnosis.hint
+            if diagnosis.verdict is Verdict.DELIVERED:
+                self.health.succeeded(config)
+                QUEUE_TO_SENT.observe(max(0.0, time.time() - queued.occurred_at.ToNanoseconds() / 1e9))
+                return events.dispatched_event(queued, outcome, attempt, message.recipients)
+            if diagnosis.verdict is Verdict.WAIT:
+                raise Requeue(QUOTA_RECHECK_SECONDS, diagnosis.message)     # no attempt spent on SES's quota
+            if diagnosis.case is domain.Case.THROTTLING:
+                await self.context.rates.throttled(_rate_key(config))
+            if diagnosis.verdict is Verdict.PROVIDER_DOWN:
+                await self._provider_failed(config, outcome, diagnosis)
+            if diagnosis.verdict is Verdict.FAILED or attempt >= self.context.settings.dispatch_max_attempts:
+                return events.failed_event(queued, outcome, diagnosis, attempt)
+            await self._record_attempt(events.attempt_failed_event(queued, outcome, diagnosis, attempt))
+            await asyncio.sleep(domain.backoff_seconds(attempt, base=self.timings.backoff_base,
+                                                       cap=self.timings.backoff_cap, jitter=random.random()))
+
+    async def _within_rate(self, queued: Event, config: ProviderConfig, recipients: int) -> None:
+        """Wait for the provider's shared rate; with SES's daily quota used up, hold the email."""
+        limits = await self.context.ses_limits.limits_for(config)
+        try:
+            await self._pacer_for(config).acquire(recipients, limits)
+        except QuotaExhausted as exhausted:
+            self._hold(queued, exhausted.reached.reason())
+            raise Requeue(min(QUOTA_RECHECK_SECONDS, max(1.0, exhausted.reached.until - time.time())),
+                          exhausted.reached.reason()) from None
+
+    def _hold(self, queued: Event, reason: str) -> None:
+        """GetDispatch on this replica says why the email waits."""
+        self.context.live.by_dispatch[queued.aggregate_id] = LiveAttempt(hint=reason, waiting_reason=reason)
+
+    async def _record_attempt(self, attempt: Event) -> None:
+        """Tell every replica's read model (GetDispatch) about a retry."""
+        await self.context.store.append_durably(attempt, patience=None)
+
+    async def _provider_failed(self, config: ProviderConfig, outcome: SmtpOutcome, diagnosis: Diagnosis) -> None:
+        """The provider, not this email, is at fault: the email waits, and enough failures in a
+        row pause the provider so its queue is not burnt through with the same error."""
+        failures = self.health.failed(config)
+        if failures >= self.context.settings.pause_after_failures:
+            reason = domain.paused_reason(failures, diagnosis)
+            if not (await self.context.providers.get(config.account_id, config.provider_id)).paused_reason:
+                self.context.providers.pause_locally(config, reason)
+                pool = self._pools.get((config.account_id, config.provider_id))
+                if pool is not None and pool.provider.saved_seq == config.saved_seq:
+                    pool.pause(outcome)          # the sends queued for a connection stay away from SES too
+                paused = events.paused_event(config.account_id, config.provider_id, reason, failures)
+                await self.context.store.append_durably(paused, patience=None)
+                log.warning("provider paused", extra={"provider_id": config.provider_id, "failures": failures})
+            raise Requeue(self.timings.paused_recheck)
+        raise Requeue(domain.backoff_seconds(failures, base=self.timings.backoff_base, cap=self.timings.backoff_cap,
+                                             jitter=random.random()))
+
+    def _pool_for(self, config: ProviderConfig) -> ProviderConnections:
+        key = (config.account_id, config.provider_id)
+        pool = self._pools.get(key)
+        if pool is None or pool.provider.saved_seq != config.saved_seq:
+            if pool is not None:
+                asyncio.get_running_loop().create_task(pool.close())
+            pool = ProviderConnections(config, timeout=self.context.settings.smtp_timeout,
+                                       tls_context=client_context(self.context.settings.smtp_ca_file))
+            self._pools[key] = pool
+        return pool
+
+    def _pacer_for(self, config: ProviderConfig) -> ProviderPacer:
+        key = (config.account_id, config.provider_id)
+        if key not in self._pacers:
+            self._pacers[key] = ProviderPacer(self.context.rates, _rate_key(config))
+        return self._pacers[key]
+
+
+def _rate_key(config: ProviderConfig) -> str:
+    return rate_key(config.account_id, config.provider_id)
+
+
+def _fixed_diagnosis(message: str, hint: str) -> Diagnosis:
+    return Diagnosis(Verdict.FAILED, domain.Case.REJECTED, message, hint)
