@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from services.config import domain, verification
 from services.config.domain import Check, ProviderInput, ProviderView
 from services.config.projection import ProviderReadModel, sealed_secrets, view_from_event
+from services.config.ses_account import SesAccountWatch
 from services.core.errors import Conflict, FailedPrecondition, NotFound, PreconditionViolation, require
 from services.core.event_store import NEW_AGGREGATE, EventStore
 from services.core.events import new_event
@@ -35,6 +36,7 @@ class ConfigApplication:
         self.runner = runner
         self.box = box
         self.read_model = ProviderReadModel(runner.engine)
+        self.ses_accounts = SesAccountWatch(settings, store, self.read_model, box)
 
     async def save_provider(self, account_id: str, provider_id: str, version: int, settings: ProviderInput,
                             skip_verification: bool) -> tuple[ProviderView, list[Check]]:
@@ -52,6 +54,8 @@ class ConfigApplication:
                           aggregate_type="provider", aggregate_id=provider_id)
         appended = await self.store.append_durably(event, expected_sequence=current.last_seq,
                                                    patience=self.settings.append_patience)
+        if settings.ses_access_key_id and not skip_verification:
+            await self.ses_accounts.observe(account_id, provider_id, self._ses_target(settings))
         await self.runner.wait_for(appended.stream_seq, READ_YOUR_WRITES_SECONDS)
         return view_from_event(account_id, event.provider_saved, appended.stream_seq), checks
 
@@ -115,11 +119,13 @@ class ConfigApplication:
         if not settings.ses_access_key_id:
             login = await smtp
             return [login, Check("ses_account", True, "not checked: no SES API credentials given", skipped=True)]
-        ses = verification.check_ses_account(
-            verification.SesApiTarget(settings.region, settings.ses_access_key_id, settings.ses_secret_access_key,
-                                      self.settings.ses_endpoint_url), settings.from_address)
+        ses = verification.check_ses_account(self._ses_target(settings), settings.from_address)
         login, ses_checks = await asyncio.gather(smtp, ses)
         return [login, *ses_checks]
+
+    def _ses_target(self, settings: ProviderInput) -> verification.SesApiTarget:
+        return verification.SesApiTarget(settings.region, settings.ses_access_key_id, settings.ses_secret_access_key,
+                                         self.settings.ses_endpoint_url)
 
     async def _current(self, account_id: str, provider_id: str) -> CurrentProvider:
         last = await self.store.patiently(lambda: self.store.last_event("provider", provider_id),

@@ -224,6 +224,28 @@ def with_defaults(settings: ProviderInput) -> ProviderInput:
     )
 
 
+@dataclass(frozen=True)
+class SesAccountState:
+    """What SES's GetAccount says of the account behind a provider's SES API keys."""
+
+    region: str
+    max_send_rate: float
+    max_24_hour_send: float
+    sent_last_24_hours: float
+    enforcement_status: str = ""       # HEALTHY, PROBATION, SHUTDOWN ("" when SES v1 answered)
+    sending_enabled: bool = True
+    production_access_enabled: bool = True
+
+    def changed_since(self, last) -> bool:
+        """Whether a new SesAccountObserved is due: anything but the running count of sends differs."""
+        if last is None:
+            return True
+        return (last.region, last.max_send_rate, last.max_24_hour_send, last.enforcement_status,
+                last.sending_enabled, last.production_access_enabled) != (
+            self.region, self.max_send_rate, self.max_24_hour_send, self.enforcement_status,
+            self.sending_enabled, self.production_access_enabled)
+
+
 def credentials_hint(password: str) -> str:
     # AWS secret access keys are 40 characters; SES SMTP passwords (derived from them) are 44.
     if len(password) == 40:

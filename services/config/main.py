@@ -27,4 +27,4 @@ async def build(settings: Settings, store: EventStore, engine: AsyncEngine) -> S
         settings.bind_host, settings.ports.config_grpc, settings.api_token,
         [config_pb2.DESCRIPTOR.services_by_name["ConfigService"].full_name],
         lambda server: config_pb2_grpc.add_ConfigServiceServicer_to_server(servicer, server))
-    return ServiceComponents(grpc=grpc_server, projections=[runner])
+    return ServiceComponents(grpc=grpc_server, projections=[runner], workers=[app.ses_accounts.poll_forever])

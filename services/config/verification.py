@@ -13,7 +13,7 @@ from botocore.config import Config as BotoConfig
 from botocore.exceptions import BotoCoreError, ClientError
 
 from services.config import domain
-from services.config.domain import Check
+from services.config.domain import Check, SesAccountState
 from services.core.email_address import domain_of
 from services.core.tls import client_context
 
@@ -78,13 +78,40 @@ async def check_ses_account(target: SesApiTarget, from_address: str) -> list[Che
     return await asyncio.to_thread(_check_ses_account, target, from_address)
 
 
-def _check_ses_account(target: SesApiTarget, from_address: str) -> list[Check]:
+async def read_ses_account(target: SesApiTarget) -> SesAccountState:
+    """SES's own limits and standing for the account (GetAccount; SES v1's GetSendQuota where there
+    is no SESv2). Raises botocore's errors: the caller decides what a failed read means."""
+    return await asyncio.to_thread(_read_ses_account, target)
+
+
+def _clients(target: SesApiTarget):
     session = boto3.session.Session(aws_access_key_id=target.access_key_id,
                                     aws_secret_access_key=target.secret_access_key, region_name=target.region)
     config = BotoConfig(connect_timeout=5, read_timeout=10, retries={"max_attempts": 2, "mode": "standard"})
     endpoint = target.endpoint_url or None
-    v2 = session.client("sesv2", endpoint_url=endpoint, config=config)
-    v1 = session.client("ses", endpoint_url=endpoint, config=config)
+    return session.client("sesv2", endpoint_url=endpoint, config=config), \
+        session.client("ses", endpoint_url=endpoint, config=config)
+
+
+def _read_ses_account(target: SesApiTarget) -> SesAccountState:
+    v2, v1 = _clients(target)
+    try:
+        account = v2.get_account()
+    except ClientError as error:
+        if _code(error) in _REJECTED_KEYS:
+            raise
+        quota = v1.get_send_quota()
+        return SesAccountState(target.region, float(quota.get("MaxSendRate", 0)), float(quota.get("Max24HourSend", 0)),
+                               float(quota.get("SentLast24Hours", 0)))
+    quota = account.get("SendQuota", {})
+    return SesAccountState(
+        target.region, float(quota.get("MaxSendRate", 0)), float(quota.get("Max24HourSend", 0)),
+        float(quota.get("SentLast24Hours", 0)), str(account.get("EnforcementStatus", "")),
+        bool(account.get("SendingEnabled", True)), bool(account.get("ProductionAccessEnabled", True)))
+
+
+def _check_ses_account(target: SesApiTarget, from_address: str) -> list[Check]:
+    v2, v1 = _clients(target)
     try:
         return [_identity_check(v2, v1, from_address), _sandbox_check(v2, v1)]
     except ClientError as error:

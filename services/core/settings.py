@@ -77,6 +77,7 @@ class Settings:
     smtp_ca_file: str = ""
     smtp_timeout: float = 15.0
     ses_endpoint_url: str = ""
+    ses_account_poll_seconds: float = 300.0   # how often config reads each provider's SES account (GetAccount)
     log_level: str = "INFO"
     shutdown_grace: float = 20.0
     # the event log (see "At scale" in the README)
@@ -120,6 +121,7 @@ class Settings:
             smtp_ca_file=_env("SMTP_CA_FILE"),
             smtp_timeout=_env_float("SMTP_TIMEOUT", 15.0),
             ses_endpoint_url=_env("SES_ENDPOINT_URL"),
+            ses_account_poll_seconds=_env_float("SES_ACCOUNT_POLL_SECONDS", 300.0),
             log_level=_env("LOG_LEVEL", "INFO").upper(),
             shutdown_grace=_env_float("SHUTDOWN_GRACE", 20.0),
             append_patience=_env_float("APPEND_PATIENCE", 10.0),
