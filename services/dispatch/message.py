@@ -1,22 +1,33 @@
-"""Building the MIME message SES receives (pure): safe headers, RFC 2047, one-click unsubscribe.
+"""Building the MIME message SES receives (pure): safe headers, RFC 2047, one-click unsubscribe,
+attachments and inline parts, and the message's size before it is built.
 
 Written directly rather than through `email.message.EmailMessage`: its header registry parses
 and refolds every header, which cost more CPU per email than the whole SMTP exchange. The
 pieces that need care still come from the standard library: `email.header.Header` for RFC 2047
-encoded words, `formataddr` for display names, `quoprimime` for quoted-printable bodies; the
-unit tests parse every message back with the `email` package.
+encoded words, `formataddr` for display names, `quoprimime` for quoted-printable bodies, `base64` for
+attachments; the unit tests parse every message back with the `email` package.
+
+With parts, the message nests as mail clients expect: `multipart/mixed` holds the regular
+attachments after `multipart/related`, which holds the inline parts after the body (the
+`multipart/alternative` or the single text part) that refers to them as `cid:`.
 """
 
 from __future__ import annotations
 
+import base64
+import functools
 import os
+import string
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from email import quoprimime
 from email.header import Header
 from email.utils import format_datetime, formataddr, make_msgid
 
 from services.core.email_address import domain_of
+from services.core.errors import require
+from services.dispatch.attachments import AttachmentContent, AttachmentMetadata, attachment_violations
 from services.dispatch.domain import DISPATCH_ID_TAG, HEADER_NAME, EmailRequest, Mailbox
 
 DISPATCH_ID_HEADER = "X-Postroom-Dispatch-Id"   # the feedback service ties SES bounces back through it
@@ -25,6 +36,17 @@ _CRLF = "\r\n"
 _LINE_BREAKS = ("\r", "\n")
 _FOLD_AT = 78                                    # RFC 5322 2.1.1: lines SHOULD be at most 78 characters
 _MAX_LINE = 998                                  # ...and MUST be at most 998
+_PARAMETER_VALUE_CHARS = 60                      # keeps each `filename*N*=` continuation line within 78
+_ENCODED_WORD_BYTES = 42                         # 56 base64 characters: each `=?utf-8?b?...?=` line within 78
+
+# The size bound writes the headers that vary per send at their longest: a dispatch id is a UUID,
+# a Date always has the same width, and make_msgid writes <centiseconds.pid.random64@domain>.
+_A_DISPATCH_ID = "0" * 36
+_ANY_DATE = datetime(2000, 1, 1, tzinfo=timezone.utc)
+_LONGEST_MSGID_LOCAL_PART = f"{10 ** 13 - 1}.{2 ** 31 - 1}.{2 ** 64 - 1}"
+
+# A piece of the message: bytes, or (for the size bound) the length of encoded content left unwritten.
+Piece = bytes | int
 
 
 class UnsafeHeader(ValueError):
@@ -49,10 +71,43 @@ class BuiltMessage:
 
 
 def build_message(request: EmailRequest, *, dispatch_id: str, sender: Sender, now: datetime,
-                  unsubscribe_headers: dict[str, str] | None = None,
-                  recipients: tuple[Mailbox, ...] | None = None) -> BuiltMessage:
-    """`recipients` narrows the envelope (suppressed addresses dropped); headers name only them."""
+                  unsubscribe_headers: Mapping[str, str] | None = None,
+                  recipients: tuple[Mailbox, ...] | None = None,
+                  attachments: Sequence[AttachmentContent] = ()) -> BuiltMessage:
+    """`recipients` narrows the envelope (suppressed addresses dropped); headers name only them.
+
+    Attachments that break a rule of `attachment_violations` raise InvalidArgument naming the field."""
+    parts = [attachment.metadata for attachment in attachments]
+    require(attachment_violations(parts))
     kept = set(m.address for m in (recipients if recipients is not None else request.recipients))
+    head = _header_block(request, kept, dispatch_id=dispatch_id, sender=sender, date=format_datetime(now),
+                         message_id=make_msgid(domain=_message_id_domain(sender)),
+                         unsubscribe_headers=unsubscribe_headers)
+    body = _entity(request, parts, _text_part, [_base64(attachment.content) for attachment in attachments])
+    envelope = tuple(m.address for m in request.recipients if m.address in kept)
+    return BuiltMessage(sender.address, envelope, b"".join([head, *body]))  # type: ignore[list-item]  # all bytes
+
+
+def message_size_bound(request: EmailRequest, *, sender: Sender, attachments: Sequence[AttachmentMetadata] = (),
+                       unsubscribe_headers: Mapping[str, str] | None = None) -> int:
+    """The most bytes `build_message` writes for this request, without the attachments' content.
+
+    Exact but for the Message-ID, counted at its longest (a few dozen bytes over at most). The
+    bodies are encoded, as building them would (a batch that repeats a body encodes it once);
+    the parts are counted from their metadata. All of the request's recipients are counted:
+    the message without suppressed ones is no longer. Pass the `unsubscribe_headers` the worker
+    adds, for the longest recipient address (the token grows with it)."""
+    require(attachment_violations(attachments))
+    head = _header_block(request, {m.address for m in request.recipients}, dispatch_id=_A_DISPATCH_ID,
+                         sender=sender, date=format_datetime(_ANY_DATE),
+                         message_id=f"<{_LONGEST_MSGID_LOCAL_PART}@{_message_id_domain(sender)}>",
+                         unsubscribe_headers=unsubscribe_headers)
+    body = _entity(request, attachments, _text_part_size, [_base64_size(part.size) for part in attachments])
+    return len(head) + sum(piece if isinstance(piece, int) else len(piece) for piece in body)
+
+
+def _header_block(request: EmailRequest, kept: set[str], *, dispatch_id: str, sender: Sender, date: str,
+                  message_id: str, unsubscribe_headers: Mapping[str, str] | None) -> bytes:
     lines = [_list_header("From", [_address(Mailbox(sender.address, sender.name), "from_address")])]
     for name, mailboxes in (("To", request.to), ("Cc", request.cc)):
         addresses = [_address(m, f"{name.lower()}[{i}]") for i, m in enumerate(mailboxes) if m.address in kept]
@@ -60,8 +115,8 @@ def build_message(request: EmailRequest, *, dispatch_id: str, sender: Sender, no
     if request.reply_to is not None:
         lines.append(_list_header("Reply-To", [_address(request.reply_to, "reply_to")]))
     lines.append(_text_header("Subject", _safe(request.subject, "subject")))
-    lines.append(f"Date: {format_datetime(now)}")
-    lines.append(f"Message-ID: {make_msgid(domain=domain_of(sender.address) or 'postroom.invalid')}")
+    lines.append(f"Date: {date}")
+    lines.append(f"Message-ID: {message_id}")
     lines.append(f"{DISPATCH_ID_HEADER}: {_safe(dispatch_id, 'dispatch_id')}")
     # SES puts message tags into every feedback event: the dispatch id rides along even when the
     # notifications leave the original headers out.
@@ -70,9 +125,11 @@ def build_message(request: EmailRequest, *, dispatch_id: str, sender: Sender, no
     lines += [_text_header(name, _safe(value, f"headers[{name}]")) for name, value in request.headers]
     lines += [_verbatim_header(name, value) for name, value in (unsubscribe_headers or {}).items()]
     lines.append("MIME-Version: 1.0")
-    data = _CRLF.join(lines) + _CRLF + _body(request)
-    envelope = tuple(m.address for m in request.recipients if m.address in kept)
-    return BuiltMessage(sender.address, envelope, data.encode("ascii"))
+    return (_CRLF.join(lines) + _CRLF).encode("ascii")
+
+
+def _message_id_domain(sender: Sender) -> str:
+    return domain_of(sender.address) or "postroom.invalid"
 
 
 def _address(mailbox: Mailbox, field_name: str) -> str:
@@ -113,13 +170,136 @@ def _verbatim_header(name: str, value: str) -> str:
     return f"{name}: " + f",{_CRLF} ".join(part.strip() for part in value.split(","))
 
 
-def _body(request: EmailRequest) -> str:
+def _entity(request: EmailRequest, parts: Sequence[AttachmentMetadata], text_part: Callable[[str, str], Piece],
+            contents: Sequence[Piece]) -> list[Piece]:
+    """The message's MIME entity: its top Content-Type onwards."""
+    body = _text_entity(request, text_part)
+    inline = [_file_part(part, "inline", content) for part, content in zip(parts, contents) if part.inline]
+    regular = [_file_part(part, "attachment", content) for part, content in zip(parts, contents) if not part.inline]
+    if inline:
+        # RFC 2387: `type` names the root part, the body the inline parts belong to.
+        root_type = "multipart/alternative" if request.text_body and request.html_body else \
+            f"text/{'plain' if request.text_body else 'html'}"
+        body = _multipart("related", [body, *inline], root_type=root_type)
+    if regular:
+        body = _multipart("mixed", [body, *regular])
+    return body
+
+
+def _text_entity(request: EmailRequest, text_part: Callable[[str, str], Piece]) -> list[Piece]:
     if request.text_body and request.html_body:
-        boundary = f"=_postroom_{os.urandom(12).hex()}"
-        parts = [_part("plain", request.text_body), _part("html", request.html_body)]
-        return (f'Content-Type: multipart/alternative; boundary="{boundary}"{_CRLF}{_CRLF}'
-                + "".join(f"--{boundary}{_CRLF}{part}{_CRLF}" for part in parts) + f"--{boundary}--{_CRLF}")
-    return _part("plain" if request.text_body else "html", request.text_body or request.html_body)
+        return _multipart("alternative", [[text_part("plain", request.text_body)],
+                                          [text_part("html", request.html_body)]])
+    return [text_part("plain" if request.text_body else "html", request.text_body or request.html_body)]
+
+
+def _multipart(subtype: str, entities: list[list[Piece]], *, root_type: str = "") -> list[Piece]:
+    boundary = f"=_postroom_{os.urandom(12).hex()}"    # "=_" occurs in neither base64 nor quoted-printable
+    type_parameter = f';{_CRLF} type="{root_type}"' if root_type else ""
+    pieces: list[Piece] = [f'Content-Type: multipart/{subtype}; boundary="{boundary}"{type_parameter}{_CRLF}{_CRLF}'
+                           .encode("ascii")]
+    for entity in entities:
+        pieces += [f"--{boundary}{_CRLF}".encode("ascii"), *entity, _CRLF.encode("ascii")]
+    pieces.append(f"--{boundary}--{_CRLF}".encode("ascii"))
+    return pieces
+
+
+def _file_part(part: AttachmentMetadata, disposition: str, content: Piece) -> list[Piece]:
+    lines = [_parameterized("Content-Type", part.media_type, [_name_parameter(part.filename)]),
+             "Content-Transfer-Encoding: base64",
+             _parameterized("Content-Disposition", disposition, _filename_parameters(part.filename))]
+    if part.content_id:
+        lines.append(f"Content-ID: <{part.content_id}>")
+    return [(_CRLF.join(lines) + _CRLF + _CRLF).encode("ascii"), content]
+
+
+def _parameterized(name: str, value: str, parameters: list[str]) -> str:
+    """Each parameter on a line of its own: a long file name never pushes another past the limit."""
+    return f"{name}: {value}" + "".join(f";{_CRLF} {parameter}" for parameter in parameters)
+
+
+def _name_parameter(filename: str) -> str:
+    """Content-Type's `name`, for clients older than RFC 2231's `filename*`.
+
+    RFC 2047 forbids encoded words inside a quoted string, but the clients that read `name` at
+    all read them there (and Thunderbird, Gmail and Outlook write them so); RFC 2231 `name*`
+    would be lost on exactly the clients this parameter is for."""
+    if _plain(filename):
+        return f'name="{_quoted(filename)}"'
+    return 'name="' + f"{_CRLF} ".join(_encoded_words(filename)) + '"'
+
+
+def _filename_parameters(filename: str) -> list[str]:
+    """Content-Disposition's file name: quoted when plain ASCII, else RFC 2231 UTF-8, in
+    continuations (`filename*0*`, `filename*1*`, ...) when long."""
+    if _plain(filename):
+        return [f'filename="{_quoted(filename)}"']
+    segments, segment = [], "utf-8''"
+    for char in filename:    # a segment ends between characters, never inside one's %XX run
+        encoded = _percent_encoded(char)
+        if len(segment) + len(encoded) > _PARAMETER_VALUE_CHARS:
+            segments.append(segment)
+            segment = ""
+        segment += encoded
+    segments.append(segment)
+    if len(segments) == 1:
+        return [f"filename*={segments[0]}"]
+    return [f"filename*{index}*={value}" for index, value in enumerate(segments)]
+
+
+def _plain(filename: str) -> bool:
+    """ASCII that a quoted string carries alike to every parser: no "=?" (an encoded word to lenient
+    ones), and not wrapped in quotes or angle brackets (which some, Python's among them, strip twice)."""
+    wrapped = filename[:1] + filename[-1:] in ('""', "<>")
+    return filename.isascii() and "=?" not in filename and not wrapped
+
+
+def _quoted(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"')
+
+
+# RFC 2231 attribute-char: US-ASCII except space, controls, "*", "'", "%" and the RFC 2045 tspecials.
+_ATTRIBUTE_CHARS = frozenset(string.ascii_letters + string.digits + "!#$&+-.^_`{|}~")
+
+
+def _percent_encoded(char: str) -> str:
+    if char in _ATTRIBUTE_CHARS:
+        return char
+    return "".join(f"%{byte:02X}" for byte in char.encode("utf-8"))
+
+
+def _encoded_words(text: str) -> list[str]:
+    """RFC 2047 base64 words, split between characters, each at most _ENCODED_WORD_BYTES of UTF-8."""
+    chunks, chunk = [], b""
+    for char in text:
+        encoded = char.encode("utf-8")
+        if len(chunk) + len(encoded) > _ENCODED_WORD_BYTES:
+            chunks.append(chunk)
+            chunk = b""
+        chunk += encoded
+    chunks.append(chunk)
+    return [f"=?utf-8?b?{base64.b64encode(chunk).decode('ascii')}?=" for chunk in chunks]
+
+
+def _base64(content: bytes) -> bytes:
+    """RFC 2045 6.8: 76-character lines ending in CRLF. encodebytes works through the whole buffer
+    in C; one replace then makes its LF line ends CRLF."""
+    return base64.encodebytes(content).replace(b"\n", b"\r\n")
+
+
+def _base64_size(size: int) -> int:
+    """len(_base64(content)) for `size` bytes of content."""
+    characters = (size + 2) // 3 * 4
+    return characters + 2 * ((characters + 75) // 76)
+
+
+def _text_part(subtype: str, text: str) -> bytes:
+    return _part(subtype, text).encode("ascii")
+
+
+@functools.lru_cache(maxsize=4)    # holds at most four bodies alive: a batch's text and HTML, twice over
+def _text_part_size(subtype: str, text: str) -> int:
+    return len(_part(subtype, text))
 
 
 def _part(subtype: str, text: str) -> str:
