@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 from nats.js import JetStreamContext
 from nats.js import api as js_api
 from nats.js.errors import BucketNotFoundError
 from nats.js.kv import KeyValue
+
+from services.core.log_hiccups import Backoff, is_log_hiccup
 
 
 async def key_value_bucket(js: JetStreamContext, config: js_api.KeyValueConfig) -> KeyValue:
@@ -31,21 +36,28 @@ def bucket_is_gone(error: BaseException) -> bool:
 
 
 class ReopenedBucket:
-    """A KV bucket that is made again when it turns out to be gone, so a worker heals by itself."""
+    """A KV bucket that rides out the log's hiccups and is made again when it turns out to be gone
+    (removed by hand, or lost with a server's store), so its users heal by themselves."""
 
-    def __init__(self, js: JetStreamContext, config: js_api.KeyValueConfig) -> None:
+    def __init__(self, js: JetStreamContext, config: js_api.KeyValueConfig, patience: float = 10.0) -> None:
         self.js = js
         self.config = config
+        self.patience = patience
         self._kv: KeyValue | None = None
 
     async def use(self, operation):
-        """`await operation(kv)`, once more on a fresh bucket if the bucket was gone."""
-        if self._kv is None:
-            self._kv = await key_value_bucket(self.js, self.config)
-        try:
-            return await operation(self._kv)
-        except Exception as error:
-            if not bucket_is_gone(error):
-                raise
-        self._kv = await key_value_bucket(self.js, self.config)
-        return await operation(self._kv)
+        """`await operation(kv)`, tried again through hiccups (a new bucket electing its first
+        leader, say) for up to `patience` seconds, and on a fresh bucket if the bucket was gone."""
+        deadline = time.monotonic() + self.patience
+        backoff = Backoff()
+        while True:
+            try:
+                if self._kv is None:
+                    self._kv = await key_value_bucket(self.js, self.config)
+                return await operation(self._kv)
+            except Exception as error:
+                if bucket_is_gone(error):
+                    self._kv = None
+                elif not is_log_hiccup(error) or time.monotonic() > deadline:
+                    raise
+            await asyncio.sleep(backoff.next())

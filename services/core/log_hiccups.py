@@ -44,7 +44,9 @@ class SubjectBusy(Exception):
 
 def is_log_hiccup(error: BaseException) -> bool:
     if isinstance(error, APIError):
-        return error.err_code in _UNAVAILABLE_CODES or (error.code or 0) >= 500
+        # nats-py's own subclasses (KeyNotFoundError...) may lack the attributes.
+        code = getattr(error, "code", None) or 0
+        return getattr(error, "err_code", None) in _UNAVAILABLE_CODES or code >= 500
     return isinstance(error, (SubjectBusy, *_CONNECTION_ERRORS))
 
 

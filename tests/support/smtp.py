@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import random
+import re
 import socket
 import ssl
 import threading
+import time
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
@@ -39,12 +42,22 @@ def unused_loopback_host(port: int) -> str:
     raise RuntimeError(f"no free loopback address for port {port}")
 
 
+_DISPATCH_ID = re.compile(rb"^X-Postroom-Dispatch-Id: (\S+)", re.MULTILINE)
+THROTTLED = "454 Throttling failure: Maximum sending rate exceeded."
+
+
 @dataclass
 class ReceivedMessage:
     mail_from: str
     recipients: list[str]
     data: bytes
     message_id: str
+    received_at: float = field(default_factory=time.monotonic)
+
+    @property
+    def dispatch_id(self) -> str:
+        found = _DISPATCH_ID.search(self.data)
+        return found.group(1).decode() if found else ""
 
     def parsed(self) -> EmailMessage:
         return message_from_bytes(self.data, policy=policy.default)  # type: ignore[return-value]
@@ -61,6 +74,17 @@ class SesLikeHandler:
     resets: int = 0
     data_delay: float = 0.0            # seconds before answering DATA: a slow SES
     data_started: int = 0
+    throttled: int = 0
+    _throttle: tuple[float, float] = (0.0, 0.0)   # (fraction of sends answered 454, until when: monotonic)
+
+    def throttle(self, fraction: float, seconds: float) -> None:
+        """For `seconds` from now, answer `fraction` of the messages with 454 Throttling, as SES does
+        when the account's rate was lowered."""
+        self._throttle = (fraction, time.monotonic() + seconds)
+
+    def _throttling_now(self) -> bool:
+        fraction, until = self._throttle
+        return time.monotonic() < until and random.random() < fraction
 
     def authenticate(self, server, session, envelope, mechanism, auth_data) -> AuthResult:
         self.auth_attempts += 1
@@ -84,6 +108,9 @@ class SesLikeHandler:
             await asyncio.sleep(self.data_delay)
         if self.scripted_replies:
             return self.scripted_replies.popleft()
+        if self._throttling_now():
+            self.throttled += 1
+            return THROTTLED
         message_id = f"0100{uuid.uuid4().hex}-{uuid.uuid4()}-000000"
         self.received.append(ReceivedMessage(envelope.mail_from, list(envelope.rcpt_tos), envelope.content,
                                              message_id))
