@@ -70,6 +70,12 @@ async def test_the_daily_quota_is_454(tmp_path):
         assert await send(limited, email()) == (454, "Throttling failure: Daily message quota exceeded")
 
 
-async def test_a_message_over_10_mb_is_552(simulator):
-    code, reply = await send(simulator, email(body=("y" * 999 + "\n") * 10_600))
-    assert (code, reply) == (552, "Message too long")
+async def test_a_message_over_the_size_limit_is_552(tmp_path):
+    async with SesSimulator(simulator_settings(tmp_path, max_message_bytes=1024 * 1024)) as small:
+        code, reply = await send(small, email(body=("y" * 999 + "\n") * 1100))
+        assert (code, reply) == (552, "Message too long")
+        assert (await send(small, email(body=("y" * 999 + "\n") * 900)))[0] == 250
+
+
+async def test_a_message_over_ses_old_10_mb_limit_is_taken_as_ses_takes_40_mb(simulator):
+    assert (await send(simulator, email(body=("y" * 999 + "\n") * 12_000)))[0] == 250

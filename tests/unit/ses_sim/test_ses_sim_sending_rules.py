@@ -1,10 +1,10 @@
 from dataclasses import replace
 
-from services.ses_sim.account import SesAccount
+from services.ses_sim.account import SesAccount, identities_named
 from services.ses_sim.sending_rules import Submission, accepted, verification_rejection
-from services.ses_sim.settings import SimulatorSettings
 
-ACCOUNT = SesAccount.from_settings(SimulatorSettings(verified_identities=("example.com", "Ops@Other.test")))
+ACCOUNT = SesAccount(identities_named(("example.com", "Ops@Other.test")), False, "us-east-1", "123456789012", 14.0,
+                     50_000)
 SANDBOX = replace(ACCOUNT, sandbox=True)
 
 

@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from services.ses_sim.account import SesAccount
+from services.ses_sim.account import identities_named
 from services.ses_sim.settings import SimulatorSettings
 
 
@@ -24,7 +24,7 @@ def test_environment_overrides(monkeypatch):
     monkeypatch.setenv("POSTROOM_SNS_CERT_DIR", "/tmp/pinned")
     settings = SimulatorSettings.from_env()
     assert settings.max_24_hour_send == 200 and settings.sandbox
-    assert [identity.name for identity in SesAccount.from_settings(settings).identities] == ["a@x.test", "y.test"]
+    assert [identity.name for identity in identities_named(settings.verified_identities)] == ["a@x.test", "y.test"]
     assert settings.topic_arn.endswith(":999999999999:ses-feedback")
     assert settings.pinned_cert_dir == Path("/tmp/pinned")
     assert ("POSTROOM_SIM_SANDBOX", "1") in settings.described()
