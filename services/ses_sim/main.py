@@ -273,12 +273,13 @@ def banner(simulator: SesSimulator) -> str:
         ports, suffix = simulator.smtp_ports_of(region.name), region_suffix(region.name)
         described += [(f"POSTROOM_SIM_SMTP_PORT_{suffix}", f"{settings.host}:{ports['smtp']} (STARTTLS, {region.name})"),
                       (f"POSTROOM_SIM_SMTP_TLS_PORT_{suffix}", f"{settings.host}:{ports['smtp_tls']} (TLS, {region.name})")]
-    lines = "\n".join(f"  {name:<34}{value}" for name, value in described)
-    topics = "\n".join(f"  {'SNS topic' + ('' if region is simulator.regions.default else ' ' + region.name):<34}"
-                       f"{region.topic_arn}" for region in simulator.regions)
-    return (f"Postroom SES simulator is running (Ctrl-C stops it).\n{lines}\n{topics}\n"
-            f"  {'CA certificate (trust it)':<34}{settings.ca_file}\n"
-            f"  {'SNS signing certificate':<34}{simulator.signing_cert_url}\n"
+    described += [(f"SNS topic{'' if region is simulator.regions.default else ' ' + region.name}", region.topic_arn)
+                  for region in simulator.regions]
+    described += [("CA certificate (trust it)", str(settings.ca_file)),
+                  ("SNS signing certificate", simulator.signing_cert_url)]
+    width = max(len(name) for name, _ in described) + 2
+    lines = "\n".join(f"  {name:<{width}}{value}" for name, value in described)
+    return (f"Postroom SES simulator is running (Ctrl-C stops it).\n{lines}\n"
             f"Mailbox simulator: success@, bounce@, ooto@, complaint@, suppressionlist@simulator.amazonses.com")
 
 
