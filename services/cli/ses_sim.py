@@ -133,7 +133,7 @@ def _inbox(base: str, args: argparse.Namespace) -> int:
               f"  to {', '.join(message['recipients'])}\n    subject: {message['subject']}")
         sent_with = [f"{key.replace('_', ' ')} {message[key]}" for key in ("region", "configuration_set", "tenant")
                      if message.get(key)]
-        if sent_with:
+        if message.get("configuration_set") or message.get("tenant"):
             print(f"    sent with: {', '.join(sent_with)}")
         for part in message["attachments"]:
             cid = f", cid:{part['content_id']}" if part["content_id"] else ""

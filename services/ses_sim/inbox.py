@@ -71,7 +71,7 @@ class KeptMessage:
                 "attachments": [{**part.summary(), "url": self.part_url(part)} for part in self.parts]}
 
     def details(self) -> dict[str, Any]:
-        raw_headers = message_from_bytes(self.data, policy=policy.compat32).items()
+        raw_headers = BytesHeaderParser(policy=policy.compat32).parsebytes(self.data).items()
         return {**self.summary(), "headers": [{"name": name, "value": str(value)} for name, value in raw_headers],
                 **self.bodies()}
 

@@ -14,7 +14,8 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email import message_from_bytes, policy
+from email import policy
+from email.parser import BytesHeaderParser
 
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
@@ -76,7 +77,7 @@ class SesSmtpHandler:
         data: bytes = envelope.original_content or b""
         if len(data) > self._max_message_bytes:
             return MESSAGE_TOO_LONG
-        from_values = message_from_bytes(data, policy=policy.compat32).get_all("From", [])
+        from_values = BytesHeaderParser(policy=policy.compat32).parsebytes(data).get_all("From", [])
         submission = Submission.of(envelope.mail_from or "", from_values, envelope.rcpt_tos, read_ses_headers(data))
         refusal = message_rejection(submission, self.region) \
             or self.region.limits.admit(len(envelope.rcpt_tos), self._clock())

@@ -96,3 +96,14 @@ async def test_the_overview_names_every_region_with_its_ports_and_topic(tmp_path
             ("us-east-1", sim.smtp_ports_of(), "arn:aws:sns:us-east-1:123456789012:ses-feedback"),
             ("eu-west-1", sim.smtp_ports_of("eu-west-1"), "arn:aws:sns:eu-west-1:123456789012:ses-feedback")]
         assert (await control(sim, "GET", "account", region="ap-south-1"))[0] == 404
+
+
+async def test_identities_of_a_region_change_while_it_runs(tmp_path):
+    async with SesSimulator(two_regions(tmp_path)) as sim:
+        status, standing = await control(sim, "PUT", "identities", {"identities": ["example.com", "Ops@Other.test"]},
+                                         region="eu-west-1")
+        assert status == 200 and standing["verified_identities"] == ["example.com", "ops@other.test"]
+        assert (await send(sim, email(), region="eu-west-1"))[0] == 250
+        sim.set_identities(["example.eu"], region="eu-west-1")
+        assert (await send(sim, email(), region="eu-west-1"))[0] == 554
+        assert (await control(sim, "PUT", "identities", {"identities": "example.com"}))[0] == 400
