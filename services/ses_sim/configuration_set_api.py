@@ -5,8 +5,9 @@ from __future__ import annotations
 from aiohttp import web
 
 from services.ses_sim.configuration_sets import OPTION_NAMES, require_configuration_set_name
+from services.ses_sim.json_bodies import json_object
 from services.ses_sim.regions import Regions, SesRegion
-from services.ses_sim.sesv2_protocol import (filters_of, json_body, ok, optional_int, optional_str, sesv2_operation,
+from services.ses_sim.sesv2_protocol import (filters_of, ok, optional_int, optional_str, sesv2_operation,
                                              utc_now)
 
 _COLLECTION = "/v2/email/configuration-sets"
@@ -25,7 +26,7 @@ class ConfigurationSetApi:
 
     @sesv2_operation()
     async def create_configuration_set(self, request: web.Request, region: SesRegion) -> web.Response:
-        document = await json_body(request)
+        document = await json_object(request)
         name = require_configuration_set_name(document.get("ConfigurationSetName"))
         options = {key: value for key, value in document.items() if key in OPTION_NAMES}
         region.configuration_sets.create(name, options, utc_now())
@@ -37,7 +38,7 @@ class ConfigurationSetApi:
 
     @sesv2_operation()
     async def list_configuration_sets(self, request: web.Request, region: SesRegion) -> web.Response:
-        document = await json_body(request) if request.method == "POST" else dict(request.query)
+        document = await json_object(request) if request.method == "POST" else dict(request.query)
         filters = filters_of(document) if request.method == "POST" else {}
         sets, token = region.configuration_sets.page(filters.get("CONFIGURATION_SET_NAME_CONTAINS", ""),
                                                      optional_int(document.get("PageSize"), "PageSize"),
@@ -46,5 +47,5 @@ class ConfigurationSetApi:
 
     @sesv2_operation()
     async def delete_configuration_set(self, request: web.Request, region: SesRegion) -> web.Response:
-        region.configuration_sets.delete(request.match_info["name"])
+        region.delete_configuration_set(request.match_info["name"])
         return ok()

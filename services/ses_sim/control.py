@@ -24,7 +24,6 @@ Bad input gets 400 with {"error": ..., "field": ...}; an unknown region or name 
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -34,6 +33,7 @@ from aiohttp import web
 
 from services.ses_sim.account import AccountChange
 from services.ses_sim.errors import AlreadyExists, InvalidValue, NotFound, SimulatorError
+from services.ses_sim.json_bodies import json_object
 from services.ses_sim.regions import Regions, SesRegion
 from services.ses_sim.suppression_list import SuppressedDestination
 from services.ses_sim.tenants import Tenant, require_sending_status
@@ -58,17 +58,6 @@ def tenant_json(tenant: Tenant) -> dict[str, Any]:
             "customer_managed_status": tenant.customer_status.status if tenant.customer_status else None,
             "cause": tenant.ses_status.cause, "suppression_scope": tenant.suppression_scope,
             "resources": list(tenant.resources)}
-
-
-async def _body(request: web.Request) -> dict[str, Any]:
-    raw = await request.read()
-    try:
-        document = json.loads(raw or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidValue("body", "the body must be JSON") from None
-    if not isinstance(document, dict):
-        raise InvalidValue("body", "the body must be a JSON object")
-    return document
 
 
 def _timestamp(value: Any) -> datetime:
@@ -121,7 +110,7 @@ class SimulatorControl:
 
     @_handled
     async def change_account(self, request: web.Request, region: SesRegion) -> web.Response:
-        document = await _body(request)
+        document = await json_object(request)
         known = set(AccountChange.__dataclass_fields__)
         if unknown := sorted(set(document) - known):
             raise InvalidValue(unknown[0], f"unknown account field {unknown[0]}; known: {', '.join(sorted(known))}")
@@ -130,7 +119,7 @@ class SimulatorControl:
 
     @_handled
     async def set_identities(self, request: web.Request, region: SesRegion) -> web.Response:
-        names = (await _body(request)).get("identities")
+        names = (await json_object(request)).get("identities")
         if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
             raise InvalidValue("identities", 'the body must be {"identities": ["example.com", ...]}')
         region.set_identities(names)
@@ -143,7 +132,7 @@ class SimulatorControl:
 
     @_handled
     async def suppress(self, request: web.Request, region: SesRegion) -> web.Response:
-        document = await _body(request)
+        document = await json_object(request)
         entry = region.tenant_suppression_list(request.query.get("tenant")).put(
             request.match_info["address"], document.get("reason", "BOUNCE"), _timestamp(document.get("last_update_time")))
         return web.json_response(suppressed_json(entry))
@@ -159,14 +148,14 @@ class SimulatorControl:
 
     @_handled
     async def add_configuration_set(self, request: web.Request, region: SesRegion) -> web.Response:
-        name, options = request.match_info["name"], await _body(request)
+        name, options = request.match_info["name"], await json_object(request)
         existing = region.configuration_sets.find(name)
         created = existing or region.configuration_sets.create(name, options, datetime.now(UTC))
         return web.json_response(created.described(), status=200 if existing else 201)
 
     @_handled
     async def delete_configuration_set(self, request: web.Request, region: SesRegion) -> web.Response:
-        return web.json_response(region.configuration_sets.delete(request.match_info["name"]).described())
+        return web.json_response(region.delete_configuration_set(request.match_info["name"]).described())
 
     @_handled
     async def list_tenants(self, _: web.Request, region: SesRegion) -> web.Response:
@@ -174,7 +163,7 @@ class SimulatorControl:
 
     @_handled
     async def put_tenant(self, request: web.Request, region: SesRegion) -> web.Response:
-        name, document, now = request.match_info["name"], await _body(request), datetime.now(UTC)
+        name, document, now = request.match_info["name"], await json_object(request), datetime.now(UTC)
         if unknown := sorted(set(document) - {"sending_status", "cause"}):
             raise InvalidValue(unknown[0], f"unknown tenant field {unknown[0]}; known: cause, sending_status")
         if "sending_status" in document:

@@ -143,6 +143,9 @@ class SesSimulator:
         """Options as SESv2's CreateConfigurationSet takes them, e.g. SuppressionOptions={...}."""
         return self.region(region).configuration_sets.create(name, options, datetime.now(UTC))
 
+    def delete_configuration_set(self, name: str, region: str | None = None) -> None:
+        self.region(region).delete_configuration_set(name)
+
     def add_tenant(self, name: str, region: str | None = None) -> Tenant:
         """A tenant associated with every identity and configuration set of the region."""
         target = self.region(region)
@@ -153,6 +156,9 @@ class SesSimulator:
                           cause: str | None = None) -> Tenant:
         """The status SES manages for a tenant: DISABLED is SES pausing it, ENABLED or REINSTATED lets it send."""
         return self.region(region).tenants.set_ses_status(name, sending_status, datetime.now(UTC), cause)
+
+    def delete_tenant(self, name: str, region: str | None = None) -> None:
+        self.region(region).tenants.delete(name)
 
     def subscribe(self, endpoint: str, topic_arn: str | None = None) -> Subscription:
         """Subscribe an HTTP(S) endpoint; it gets a SubscriptionConfirmation and must visit its SubscribeURL."""

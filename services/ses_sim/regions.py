@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from services.ses_sim.account import AccountChange, SesAccount, identities_named
-from services.ses_sim.configuration_sets import ConfigurationSets
+from services.ses_sim.configuration_sets import ConfigurationSet, ConfigurationSets
 from services.ses_sim.errors import NotFound
 from services.ses_sim.settings import RegionSettings, SimulatorSettings
 from services.ses_sim.suppression_list import SUPPRESSION_REASONS, SuppressionList
@@ -65,7 +65,15 @@ class SesRegion:
         self.limits.resize(self.account.max_send_rate, self.account.daily_quota, clock)
 
     def set_identities(self, names: list[str]) -> None:
+        before = {self.account.identity_arn(identity) for identity in self.account.identities}
         self.account.identities = identities_named(names)
+        for removed in before - {self.account.identity_arn(identity) for identity in self.account.identities}:
+            self.tenants.forget_resource(removed)
+
+    def delete_configuration_set(self, name: str) -> ConfigurationSet:
+        deleted = self.configuration_sets.delete(name)
+        self.tenants.forget_resource(self.configuration_sets.arn(deleted))
+        return deleted
 
     def sent_last_24_hours(self, clock: float) -> int:
         return self.limits.quota.sent_last_24_hours(clock)

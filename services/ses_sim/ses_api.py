@@ -15,8 +15,9 @@ from aiohttp import web
 
 from services.ses_sim.account import AccountChange, Identity
 from services.ses_sim.errors import InvalidValue, NotFound
+from services.ses_sim.json_bodies import json_object
 from services.ses_sim.regions import Regions, SesRegion, UnservedRegion
-from services.ses_sim.sesv2_protocol import is_unsigned, json_body, ok, sesv2_operation
+from services.ses_sim.sesv2_protocol import is_unsigned, ok, sesv2_operation
 
 _V1_NAMESPACE = "http://ses.amazonaws.com/doc/2010-12-01/"
 
@@ -60,8 +61,8 @@ class SesApi:
 
     @sesv2_operation()
     async def put_account_sending_attributes(self, request: web.Request, region: SesRegion) -> web.Response:
-        enabled = (await json_body(request)).get("SendingEnabled", False)  # SES reads an absent value as false
-        if not isinstance(enabled, bool):
+        enabled = (await json_object(request)).get("SendingEnabled")  # absent: left as it is
+        if enabled is not None and not isinstance(enabled, bool):
             raise InvalidValue("SendingEnabled", "SendingEnabled must be true or false.")
         region.change_account(AccountChange(sending_enabled=enabled), time.monotonic())
         return ok()
@@ -116,10 +117,11 @@ class SesApi:
         return _v1_response("GetAccountSendingEnabled", f"<Enabled>{enabled}</Enabled>")
 
     def _update_account_sending_enabled(self, form, region: SesRegion) -> web.Response:
-        enabled = str(form.get("Enabled", "false")).lower()
-        if enabled not in ("true", "false"):
+        enabled = str(form.get("Enabled", "")).lower()  # absent: left as it is
+        if enabled not in ("true", "false", ""):
             return _v1_error(400, "ValidationError", "Enabled must be true or false")
-        region.change_account(AccountChange(sending_enabled=enabled == "true"), time.monotonic())
+        region.change_account(AccountChange(sending_enabled={"true": True, "false": False}.get(enabled)),
+                              time.monotonic())
         return _v1_response("UpdateAccountSendingEnabled", "")
 
     def _list_identities(self, form, region: SesRegion) -> web.Response:

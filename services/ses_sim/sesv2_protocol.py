@@ -69,17 +69,6 @@ def ok(document: dict[str, Any] | None = None) -> web.Response:
     return web.json_response(document or {})
 
 
-async def json_body(request: web.Request) -> dict[str, Any]:
-    raw = await request.read()
-    try:
-        document = json.loads(raw or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidValue("body", "The request body is not valid JSON.") from None
-    if not isinstance(document, dict):
-        raise InvalidValue("body", "The request body must be a JSON object.")
-    return document
-
-
 def epoch_seconds(moment: datetime) -> float:
     """SESv2 writes timestamps as epoch seconds (botocore reads them back as datetimes)."""
     return moment.timestamp()

@@ -7,8 +7,9 @@ from typing import Any
 
 from aiohttp import web
 
+from services.ses_sim.json_bodies import json_object
 from services.ses_sim.regions import Regions, SesRegion
-from services.ses_sim.sesv2_protocol import (epoch_seconds, json_body, ok, optional_int, optional_str,
+from services.ses_sim.sesv2_protocol import (epoch_seconds, ok, optional_int, optional_str,
                                              parse_timestamp, required_str, sesv2_operation, utc_now)
 from services.ses_sim.suppression_list import (SuppressedDestination, SuppressionQuery, require_address,
                                                require_reason)
@@ -57,7 +58,7 @@ class SuppressionApi:
 
     @sesv2_operation()
     async def put_suppressed_destination(self, request: web.Request, region: SesRegion) -> web.Response:
-        document = await json_body(request)
+        document = await json_object(request)
         address = require_address(required_str(document, "EmailAddress"))
         reason = require_reason(document.get("Reason"))
         tenant = optional_str(document.get("TenantName"), "TenantName")

@@ -8,8 +8,9 @@ from typing import Any
 from aiohttp import web
 
 from services.ses_sim.errors import InvalidValue
+from services.ses_sim.json_bodies import json_object
 from services.ses_sim.regions import Regions, SesRegion
-from services.ses_sim.sesv2_protocol import (epoch_seconds, filters_of, json_body, ok, optional_int, optional_str,
+from services.ses_sim.sesv2_protocol import (epoch_seconds, filters_of, ok, optional_int, optional_str,
                                              required_str, sesv2_operation, utc_now)
 from services.ses_sim.tenants import StatusRecord, Tenant, Tenants, resource_type_of
 
@@ -75,31 +76,31 @@ class TenantApi:
 
     @sesv2_operation()
     async def create_tenant(self, request: web.Request, region: SesRegion) -> web.Response:
-        document = await json_body(request)
+        document = await json_object(request)
         tenant = region.tenants.create(document.get("TenantName"), utc_now(), tags=document.get("Tags"),
                                        suppression=document.get("SuppressionAttributes"))
         return ok(_described(tenant))
 
     @sesv2_operation()
     async def get_tenant(self, request: web.Request, region: SesRegion) -> web.Response:
-        name = required_str(await json_body(request), "TenantName")
+        name = required_str(await json_object(request), "TenantName")
         return ok({"Tenant": _described(region.tenants.get(name))})
 
     @sesv2_operation()
     async def list_tenants(self, request: web.Request, region: SesRegion) -> web.Response:
-        document = await json_body(request)
+        document = await json_object(request)
         tenants, token = region.tenants.page(filters_of(document), optional_int(document.get("PageSize"), "PageSize"),
                                              optional_str(document.get("NextToken"), "NextToken"))
         return _paged("Tenants", [_info(tenant) for tenant in tenants], token)
 
     @sesv2_operation()
     async def delete_tenant(self, request: web.Request, region: SesRegion) -> web.Response:
-        region.tenants.delete(required_str(await json_body(request), "TenantName"))
+        region.tenants.delete(required_str(await json_object(request), "TenantName"))
         return ok()
 
     @sesv2_operation()
     async def put_tenant_suppression_attributes(self, request: web.Request, region: SesRegion) -> web.Response:
-        document = await json_body(request)
+        document = await json_object(request)
         region.tenants.set_suppression(required_str(document, "TenantName"),
                                        {key: document[key] for key in ("SuppressedReasons", "SuppressionScope")
                                         if key in document})
@@ -109,19 +110,19 @@ class TenantApi:
 
     @sesv2_operation()
     async def create_tenant_resource_association(self, request: web.Request, region: SesRegion) -> web.Response:
-        document = await json_body(request)
+        document = await json_object(request)
         region.associate(required_str(document, "TenantName"), required_str(document, "ResourceArn"), utc_now())
         return ok()
 
     @sesv2_operation()
     async def delete_tenant_resource_association(self, request: web.Request, region: SesRegion) -> web.Response:
-        document = await json_body(request)
+        document = await json_object(request)
         region.tenants.dissociate(required_str(document, "TenantName"), required_str(document, "ResourceArn"))
         return ok()
 
     @sesv2_operation()
     async def list_tenant_resources(self, request: web.Request, region: SesRegion) -> web.Response:
-        document = await json_body(request)
+        document = await json_object(request)
         arns, token = region.tenants.resource_page(
             required_str(document, "TenantName"), filters_of(document),
             optional_int(document.get("PageSize"), "PageSize"), optional_str(document.get("NextToken"), "NextToken"))
@@ -130,7 +131,7 @@ class TenantApi:
 
     @sesv2_operation()
     async def list_resource_tenants(self, request: web.Request, region: SesRegion) -> web.Response:
-        document = await json_body(request)
+        document = await json_object(request)
         arn = region.require_resource(required_str(document, "ResourceArn"))
         tenants, token = region.tenants.tenants_of_page(arn, optional_int(document.get("PageSize"), "PageSize"),
                                                         optional_str(document.get("NextToken"), "NextToken"))
@@ -147,7 +148,7 @@ class TenantApi:
 
     @sesv2_operation()
     async def list_reputation_entities(self, request: web.Request, region: SesRegion) -> web.Response:
-        document = await json_body(request)
+        document = await json_object(request)
         tenants, token = region.tenants.entity_page(
             filters_of(document), optional_int(document.get("PageSize"), "PageSize"),
             optional_str(document.get("NextToken"), "NextToken"))
@@ -156,11 +157,11 @@ class TenantApi:
     @sesv2_operation()
     async def update_customer_managed_status(self, request: web.Request, region: SesRegion) -> web.Response:
         reference = _entity_reference(request)
-        region.tenants.set_customer_status(reference, (await json_body(request)).get("SendingStatus"), utc_now())
+        region.tenants.set_customer_status(reference, (await json_object(request)).get("SendingStatus"), utc_now())
         return ok()
 
     @sesv2_operation()
     async def update_reputation_entity_policy(self, request: web.Request, region: SesRegion) -> web.Response:
         reference = _entity_reference(request)
-        region.tenants.set_policy(reference, (await json_body(request)).get("ReputationEntityPolicy"))
+        region.tenants.set_policy(reference, (await json_object(request)).get("ReputationEntityPolicy"))
         return ok()

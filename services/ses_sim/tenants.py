@@ -206,6 +206,11 @@ class Tenants:
         for arn in resource_arns:
             tenant.resources.setdefault(arn, now)
 
+    def forget_resource(self, resource_arn: str) -> None:
+        """A deleted resource is associated with no tenant any more."""
+        for tenant in self._tenants.values():
+            tenant.resources.pop(resource_arn, None)
+
     def dissociate(self, name: str, resource_arn: str) -> None:
         tenant = self.get(name)
         if tenant.resources.pop(resource_arn, None) is None:

@@ -65,3 +65,10 @@ def test_associating_needs_a_resource_of_this_region():
     region.associate("acme", "arn:aws:ses:us-east-1:123456789012:identity/example.com", NOW)
     with pytest.raises(NotFound):
         region.associate("acme", "arn:aws:ses:eu-west-1:123456789012:identity/example.com", NOW)
+
+
+def test_a_deleted_resource_leaves_every_tenant():
+    region = regions(configuration_sets=("cs",), tenants=("acme",)).default
+    region.delete_configuration_set("cs")
+    region.set_identities(["other.test"])
+    assert region.tenants.get("acme").resources == {}
