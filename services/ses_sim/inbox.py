@@ -6,11 +6,14 @@ import logging
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from email import message_from_bytes, policy
-from email.message import EmailMessage
+from email.message import EmailMessage, Message
+from email.parser import BytesHeaderParser
 from pathlib import Path
 from typing import Any
 
+from services.ses_sim.attachments import MessagePart, message_parts
 from services.ses_sim.ses_notifications import aws_timestamp
 
 log = logging.getLogger(__name__)
@@ -22,14 +25,29 @@ class KeptMessage:
     received_at: datetime
     mail_from: str
     recipients: tuple[str, ...]
-    data: bytes
+    data: bytes  # as SES sent it on: without X-SES-CONFIGURATION-SET and X-SES-TENANT
+    region: str = ""
+    configuration_set: str | None = None  # what those headers said
+    tenant: str | None = None
+
+    @cached_property
+    def parts(self) -> list[MessagePart]:
+        """Attachments and inline parts (parsed once: the inbox lists them for every message)."""
+        return message_parts(self.data)
+
+    def part_url(self, part: MessagePart) -> str:
+        return f"/messages/{self.ses_message_id}/attachments/{part.index}"
 
     def parsed(self) -> EmailMessage:
         return message_from_bytes(self.data, policy=policy.default)  # type: ignore[return-value]
 
+    @cached_property
+    def _headers(self) -> Message:
+        return BytesHeaderParser(policy=policy.default).parsebytes(self.data)
+
     def header(self, name: str) -> str:
         try:
-            value = self.parsed().get(name)
+            value = self._headers.get(name)
         except Exception:  # a malformed header: show it raw rather than fail the listing
             value = message_from_bytes(self.data, policy=policy.compat32).get(name)
         return "" if value is None else str(value)
@@ -48,10 +66,12 @@ class KeptMessage:
     def summary(self) -> dict[str, Any]:
         return {"id": self.ses_message_id, "received_at": aws_timestamp(self.received_at),
                 "mail_from": self.mail_from, "recipients": list(self.recipients), "from": self.header("From"),
-                "to": self.header("To"), "subject": self.header("Subject"), "size": len(self.data)}
+                "to": self.header("To"), "subject": self.header("Subject"), "size": len(self.data),
+                "region": self.region, "configuration_set": self.configuration_set, "tenant": self.tenant,
+                "attachments": [{**part.summary(), "url": self.part_url(part)} for part in self.parts]}
 
     def details(self) -> dict[str, Any]:
-        raw_headers = message_from_bytes(self.data, policy=policy.compat32).items()
+        raw_headers = BytesHeaderParser(policy=policy.compat32).parsebytes(self.data).items()
         return {**self.summary(), "headers": [{"name": name, "value": str(value)} for name, value in raw_headers],
                 **self.bodies()}
 

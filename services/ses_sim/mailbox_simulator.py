@@ -52,7 +52,7 @@ def _hard_bounce(address: str) -> SimulatedBounce:
                            "dns; a8-70.smtp-out.amazonses.com")
 
 
-def _suppressed(_: str) -> SimulatedBounce:
+def suppression_list_bounce(_: str) -> SimulatedBounce:
     return SimulatedBounce("Permanent", "OnAccountSuppressionList", "5.1.1", SUPPRESSION_LIST_DIAGNOSTIC,
                            "dns; amazonses.com")
 
@@ -77,9 +77,19 @@ def simulated_outcome(address: str) -> SimulatedOutcome | None:
         case "bounce":
             return SimulatedOutcome(delivered=False, bounce=_hard_bounce(address))
         case "suppressionlist":
-            return SimulatedOutcome(delivered=False, bounce=_suppressed(address))
+            return SimulatedOutcome(delivered=False, bounce=suppression_list_bounce(address))
     return None
 
 
 def is_simulator_address(address: str) -> bool:
     return simulated_outcome(address) is not None
+
+
+def reported_outcome(address: str, *, suppressed: bool) -> SimulatedOutcome | None:
+    """What SES reports for one recipient of an accepted message: the mailbox simulator's answer, else a
+    suppression-list bounce for a suppressed address, else nothing (the message is simply sent)."""
+    if (simulated := simulated_outcome(address)) is not None:
+        return simulated  # the mailbox simulator never consults the suppression list
+    if suppressed:
+        return SimulatedOutcome(delivered=False, bounce=suppression_list_bounce(address))
+    return None

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -47,12 +48,12 @@ def string_to_sign(message: dict[str, Any]) -> bytes:
 @dataclass(frozen=True)
 class SnsSigner:
     key: rsa.RSAPrivateKey
-    signing_cert_url: str
+    signing_cert_url: Callable[[str], str]  # region -> where SNS of that region serves the certificate
 
     def sign(self, message: dict[str, Any]) -> dict[str, Any]:
         signature = self.key.sign(string_to_sign(message), padding.PKCS1v15(), hashes.SHA256())
         return {**message, "SignatureVersion": "2", "Signature": base64.b64encode(signature).decode("ascii"),
-                "SigningCertURL": self.signing_cert_url}
+                "SigningCertURL": self.signing_cert_url(region_of(message["TopicArn"]))}
 
 
 def notification(topic_arn: str, subscription_arn: str, message: str, now: datetime) -> dict[str, Any]:

@@ -45,6 +45,13 @@ class SendRate:
     def take(self, recipients: int) -> None:
         self.tokens -= recipients
 
+    def change_rate(self, per_second: float, now: float) -> None:
+        """From `now` on, refill at the new rate; what was earned at the old rate is kept, up to the new
+        capacity (a lowered rate takes effect at once, as when SES lowers a quota)."""
+        self.refill(now)
+        self.per_second = per_second
+        self.tokens = min(self.tokens, self.capacity)
+
 
 @dataclass
 class DailyQuota:
@@ -83,3 +90,9 @@ class SendingLimits:
         self.quota.take(recipients, now)
         self.rate.take(recipients)
         return None
+
+    def resize(self, per_second: float, daily_quota: int, now: float) -> None:
+        """New limits, effective for the next message (the sends of the last 24 hours still count)."""
+        if per_second != self.rate.per_second:
+            self.rate.change_rate(per_second, now)
+        self.quota.limit = daily_quota

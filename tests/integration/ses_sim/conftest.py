@@ -12,7 +12,10 @@ from email.message import EmailMessage
 
 import aiohttp
 import aiosmtplib
+import boto3
 import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
 from aiohttp import web
 from aiohttp.abc import AbstractResolver, ResolveResult
 
@@ -42,20 +45,69 @@ def email(sender="News <news@example.com>", to="jane@customer.test", subject="He
     return message
 
 
-async def smtp_session(sim: SesSimulator, *, implicit_tls=False, password: str | None = None) -> aiosmtplib.SMTP:
+def ses_client(sim: SesSimulator, service: str = "sesv2", region: str = "us-east-1", *, validate: bool = True):
+    """A real boto3 client for the simulator's SES API; `region` signs its requests, and so picks the region.
+    Without `validate`, boto3 sends what it is given, so the simulator's own checks can be tested."""
+    return boto3.session.Session(aws_access_key_id="AKIAEXAMPLE", aws_secret_access_key="secret",
+                                 region_name=region).client(
+        service, endpoint_url=sim.web_url,
+        config=Config(retries={"max_attempts": 1}, parameter_validation=validate))
+
+
+async def call(client, operation: str, **parameters) -> dict:
+    """A boto3 call, off the event loop the simulator runs on."""
+    return await asyncio.to_thread(getattr(client, operation), **parameters)
+
+
+async def error_code(client, operation: str, **parameters) -> str:
+    """The SES error code boto3 raises for a call the simulator refuses."""
+    with pytest.raises(ClientError) as refused:
+        await call(client, operation, **parameters)
+    return refused.value.response["Error"]["Code"]
+
+
+async def control(sim: SesSimulator, method: str, path: str, body: dict | None = None,
+                  **query: str) -> tuple[int, dict]:
+    """The control endpoint: (status, JSON answer)."""
+    async with aiohttp.ClientSession() as http, http.request(
+            method, f"{sim.web_url}/_sim{'/' + path if path else ''}", json=body, params=query) as answer:
+        return answer.status, await answer.json()
+
+
+PDF = b"%PDF-1.4\n" + bytes(range(256)) * 40 + b"\n%%EOF\n"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def with_attachments() -> EmailMessage:
+    """An invoice: text and HTML bodies, an inline logo the HTML shows by cid:, a PDF with a non-ASCII name."""
+    message = email(subject="Invoice", body="See attached")
+    message.add_alternative("<p>Logo: <img src='cid:logo@example.com'></p>", subtype="html")
+    message.get_payload()[1].add_related(PNG, "image", "png", cid="<logo@example.com>", filename="logo.png",
+                                          disposition="inline")
+    message.add_attachment(PDF, maintype="application", subtype="pdf", filename="Rechnung März.pdf")
+    return message
+
+
+async def smtp_session(sim: SesSimulator, *, implicit_tls=False, password: str | None = None,
+                       region: str | None = None) -> aiosmtplib.SMTP:
     trusting = ssl.create_default_context(cafile=str(sim.ca_file))
-    client = aiosmtplib.SMTP(hostname="127.0.0.1", port=sim.smtp_tls_port if implicit_tls else sim.smtp_port,
+    ports = sim.smtp_ports_of(region)
+    client = aiosmtplib.SMTP(hostname="127.0.0.1",
+                             port=ports["smtp_tls"] if implicit_tls else ports["smtp"],
                              use_tls=implicit_tls, start_tls=not implicit_tls, tls_context=trusting, timeout=10)
     await client.connect()
     await client.login(sim.settings.smtp_username, password or sim.settings.smtp_password)
     return client
 
 
-async def send(sim: SesSimulator, message: EmailMessage, **session) -> tuple[int, str]:
+async def send(sim: SesSimulator, message: EmailMessage | bytes, **session) -> tuple[int, str]:
     """The server's final reply to the message: (code, text)."""
     client = await smtp_session(sim, **session)
     try:
-        _, reply = await client.send_message(message)
+        if isinstance(message, bytes):
+            _, reply = await client.sendmail("news@example.com", ["jane@customer.test"], message)
+        else:
+            _, reply = await client.send_message(message)
         return 250, reply
     except aiosmtplib.SMTPRecipientsRefused as refused:
         error = refused.recipients[0]

@@ -3,25 +3,17 @@
 import asyncio
 
 import aiohttp
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from services.config.verification import SesApiTarget, check_ses_account
 from services.ses_sim.main import SesSimulator
-from tests.integration.ses_sim.conftest import email, send, simulator_settings
-
-
-def client(sim: SesSimulator, service: str):
-    return boto3.session.Session(aws_access_key_id="AKIAEXAMPLE", aws_secret_access_key="secret",
-                                 region_name="us-east-1").client(
-        service, endpoint_url=sim.web_url, config=Config(retries={"max_attempts": 1}))
+from tests.integration.ses_sim.conftest import email, send, ses_client, simulator_settings
 
 
 async def test_sesv2_answers_account_and_identities(simulator):
     await send(simulator, email(to="a@customer.test, b@customer.test"))
-    v2 = client(simulator, "sesv2")
+    v2 = ses_client(simulator, "sesv2")
     account = await asyncio.to_thread(v2.get_account)
     assert account["ProductionAccessEnabled"] is True
     assert account["SendQuota"] == {"Max24HourSend": 50000.0, "MaxSendRate": 14.0, "SentLast24Hours": 2.0}
@@ -38,7 +30,7 @@ async def test_sesv2_answers_account_and_identities(simulator):
 async def test_ses_v1_answers_quota_and_verification(tmp_path):
     async with SesSimulator(simulator_settings(tmp_path, sandbox=True,
                                                verified_identities=("example.com", "me@mine.test"))) as sim:
-        v1 = client(sim, "ses")
+        v1 = ses_client(sim, "ses")
         quota = await asyncio.to_thread(v1.get_send_quota)
         assert (quota["Max24HourSend"], quota["MaxSendRate"], quota["SentLast24Hours"]) == (200.0, 14.0, 0.0)
         attributes = await asyncio.to_thread(v1.get_identity_verification_attributes,
@@ -48,7 +40,7 @@ async def test_ses_v1_answers_quota_and_verification(tmp_path):
         assert (await asyncio.to_thread(v1.list_identities))["Identities"] == ["example.com", "me@mine.test"]
         domains = await asyncio.to_thread(v1.list_identities, IdentityType="Domain")
         assert domains["Identities"] == ["example.com"]
-        assert (await asyncio.to_thread(client(sim, "sesv2").get_account))["ProductionAccessEnabled"] is False
+        assert (await asyncio.to_thread(ses_client(sim, "sesv2").get_account))["ProductionAccessEnabled"] is False
 
 
 async def test_the_config_service_check_passes_in_production_and_flags_the_sandbox(simulator, tmp_path):

@@ -70,6 +70,30 @@ async def test_the_daily_quota_is_454(tmp_path):
         assert await send(limited, email()) == (454, "Throttling failure: Daily message quota exceeded")
 
 
-async def test_a_message_over_10_mb_is_552(simulator):
-    code, reply = await send(simulator, email(body=("y" * 999 + "\n") * 10_600))
-    assert (code, reply) == (552, "Message too long")
+async def test_a_message_over_the_size_limit_is_552(tmp_path):
+    async with SesSimulator(simulator_settings(tmp_path, max_message_bytes=1024 * 1024)) as small:
+        code, reply = await send(small, email(body=("y" * 999 + "\n") * 1100))
+        assert (code, reply) == (552, "Message too long")
+        assert (await send(small, email(body=("y" * 999 + "\n") * 900)))[0] == 250
+
+
+async def test_a_message_over_ses_old_10_mb_limit_is_taken_as_ses_takes_40_mb(simulator):
+    assert (await send(simulator, email(body=("y" * 999 + "\n") * 12_000)))[0] == 250
+
+
+async def test_past_the_per_session_limit_ses_says_421_and_closes_the_session(tmp_path):
+    async with SesSimulator(simulator_settings(tmp_path, max_messages_per_session=2)) as limited:
+        client = await smtp_session(limited)
+        try:
+            for _ in range(2):
+                await client.send_message(email())
+            with pytest.raises(aiosmtplib.SMTPResponseException) as closed:
+                await client.send_message(email())
+            assert (closed.value.code, closed.value.message) == \
+                (421, "Connection closed by server. Maximum message count per session reached.")
+            with pytest.raises(aiosmtplib.SMTPServerDisconnected):
+                await client.noop()
+        finally:
+            client.close()
+        assert (await send(limited, email()))[0] == 250  # a new session starts a new count
+        assert len(limited.inbox) == 3

@@ -4,7 +4,7 @@ from email.message import EmailMessage
 
 import aiohttp
 
-from tests.integration.ses_sim.conftest import email, send
+from tests.integration.ses_sim.conftest import PDF, PNG, email, send, with_attachments
 
 
 async def get(url: str) -> tuple[int, dict, str]:
@@ -49,3 +49,36 @@ async def test_the_page_escapes_text_and_sandboxes_html(simulator):
 async def test_healthz(simulator):
     status, _, text = await get(f"{simulator.web_url}/healthz")
     assert (status, text) == (200, "ok\n")
+
+
+async def test_attachments_and_inline_parts_are_listed_and_downloadable(simulator):
+    _, reply = await send(simulator, with_attachments())
+    ses_id = reply.removeprefix("Ok ")
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{simulator.web_url}/api/messages/{ses_id}") as answer:
+            details = await answer.json()
+        parts = details["attachments"]
+        assert [(p["filename"], p["media_type"], p["size"], p["content_id"], p["disposition"]) for p in parts] == [
+            ("logo.png", "image/png", len(PNG), "logo@example.com", "inline"),
+            ("Rechnung März.pdf", "application/pdf", len(PDF), None, "attachment")]
+        async with http.get(f"{simulator.web_url}{parts[1]['url']}") as answer:
+            assert answer.status == 200 and await answer.read() == PDF
+            assert answer.headers["Content-Type"] == "application/pdf"
+            assert answer.headers["Content-Disposition"] == \
+                "attachment; filename=\"Rechnung M_rz.pdf\"; filename*=UTF-8''Rechnung%20M%C3%A4rz.pdf"
+            assert "sandbox" in answer.headers["Content-Security-Policy"]
+        async with http.get(f"{simulator.web_url}/messages/{ses_id}/attachments/2") as answer:
+            assert answer.status == 404
+    status, _, page = await get(f"{simulator.web_url}/messages/{ses_id}")
+    assert status == 200 and f"/messages/{ses_id}/attachments/1" in page and "Rechnung März.pdf" in page
+    assert "cid:<code>logo@example.com</code>" in page
+
+
+async def test_an_rfc_2047_file_name_is_decoded(simulator):
+    raw = (b"From: news@example.com\r\nTo: jane@customer.test\r\nSubject: x\r\nMIME-Version: 1.0\r\n"
+           b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n--b\r\n"
+           b"Content-Type: text/plain\r\nContent-Disposition: attachment; filename=\"=?utf-8?q?K=C3=B6ln.txt?=\"\r\n"
+           b"\r\nbody\r\n--b--\r\n")
+    assert (await send(simulator, raw))[0] == 250
+    [kept] = simulator.inbox.newest_first()
+    assert [(p.filename, p.size) for p in kept.parts] == [("Köln.txt", 4)] and kept.data == raw

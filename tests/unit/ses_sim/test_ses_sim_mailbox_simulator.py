@@ -1,6 +1,6 @@
 import pytest
 
-from services.ses_sim.mailbox_simulator import is_simulator_address, mailbox_of, simulated_outcome
+from services.ses_sim.mailbox_simulator import is_simulator_address, mailbox_of, reported_outcome, simulated_outcome
 
 
 @pytest.mark.parametrize("address, kinds", [
@@ -41,3 +41,9 @@ def test_labels_and_case_do_not_matter(address):
 def test_other_addresses_are_not_simulated(address):
     assert simulated_outcome(address) is None
     assert not is_simulator_address(address)
+
+
+def test_a_suppressed_address_bounces_off_the_list_but_the_mailbox_simulator_answers_first():
+    assert reported_outcome("gone@customer.test", suppressed=True).bounce.bounce_subtype == "OnAccountSuppressionList"
+    assert reported_outcome("gone@customer.test", suppressed=False) is None
+    assert reported_outcome("success@simulator.amazonses.com", suppressed=True).delivered

@@ -1,10 +1,19 @@
 from dataclasses import replace
+from datetime import UTC, datetime
 
-from services.ses_sim.account import SesAccount
-from services.ses_sim.sending_rules import Submission, accepted, verification_rejection
+import pytest
+
+from services.ses_sim.account import AccountChange, SesAccount, identities_named
+from services.ses_sim.regions import Regions, SesRegion
+from services.ses_sim.sending_rules import (SENDING_PAUSED, Submission, accepted, message_rejection,
+                                            verification_rejection)
+from services.ses_sim.ses_headers import SesHeaders
 from services.ses_sim.settings import SimulatorSettings
 
-ACCOUNT = SesAccount.from_settings(SimulatorSettings(verified_identities=("example.com", "Ops@Other.test")))
+NOW = datetime(2024, 1, 1, tzinfo=UTC)
+
+ACCOUNT = SesAccount(identities_named(("example.com", "Ops@Other.test")), False, "us-east-1", "123456789012", 14.0,
+                     50_000)
 SANDBOX = replace(ACCOUNT, sandbox=True)
 
 
@@ -45,3 +54,51 @@ def test_the_sandbox_lets_mailbox_simulator_addresses_through():
 
 def test_accepted_reply_carries_the_message_id():
     assert accepted("0100-x-000000") == "250 Ok 0100-x-000000"
+
+
+def region_with(**settings) -> SesRegion:
+    return Regions.from_settings(SimulatorSettings(**settings), now=NOW, clock=0.0).default
+
+
+def headed(configuration_set=None, tenant=None) -> Submission:
+    return Submission.of("news@example.com", ("news@example.com",), ("jane@customer.test",),
+                         SesHeaders(configuration_set, tenant))
+
+
+@pytest.mark.parametrize("change", [AccountChange(enforcement_status="SHUTDOWN"), AccountChange(sending_enabled=False)])
+def test_a_paused_account_refuses_everything_first(change):
+    region = region_with()
+    region.change_account(change, 0.0)
+    assert message_rejection(submission("x@unverified.test", ()), region) == SENDING_PAUSED
+    assert SENDING_PAUSED.startswith("554 Message rejected: Sending paused for this account.")
+
+
+def test_probation_still_sends():
+    region = region_with()
+    region.change_account(AccountChange(enforcement_status="PROBATION"), 0.0)
+    assert message_rejection(headed(), region) is None
+
+
+def test_an_unknown_configuration_set_is_refused_after_the_sender_check():
+    region = region_with(configuration_sets=("known",))
+    assert message_rejection(headed("known"), region) is None
+    assert message_rejection(headed("gone"), region) == \
+        "554 Configuration Set does not exist: Configuration set <gone> does not exist."
+    assert message_rejection(Submission.of("x@unverified.test", (), ("j@c.test",), SesHeaders("gone")),
+                             region).startswith("554 Message rejected: Email address is not verified.")
+
+
+def test_a_tenant_must_exist_send_and_hold_every_resource_used():
+    region = region_with(configuration_sets=("shared",), tenants=("acme",))
+    assert message_rejection(headed("shared", "acme"), region) is None
+    assert message_rejection(headed(None, "ghost"), region) == "554 Message rejected: Tenant <ghost> does not exist."
+    region.tenants.create("bare", NOW)
+    assert message_rejection(headed(None, "bare"), region) == (
+        "554 Message rejected: Resource <arn:aws:ses:us-east-1:123456789012:identity/example.com> is not associated "
+        "with tenant <bare>.")
+    region.associate("bare", "arn:aws:ses:us-east-1:123456789012:identity/example.com", NOW)
+    assert message_rejection(headed(None, "bare"), region) is None
+    assert "configuration-set/shared" in message_rejection(headed("shared", "bare"), region)
+    region.tenants.set_ses_status("acme", "DISABLED", NOW)
+    assert message_rejection(headed("shared", "acme"), region) == \
+        "554 Message rejected: Sending paused for tenant <acme>."

@@ -47,3 +47,26 @@ def test_ses_message_ids_look_like_ses_ones():
     message_id = ses_message_id(datetime(2024, 1, 1, tzinfo=UTC))
     head, *middle, tail = message_id.split("-")
     assert head == "0100018cc251f400" and tail == "000000" and len(middle) == 5
+
+
+def test_a_lowered_rate_holds_from_now_and_keeps_no_more_than_its_new_capacity():
+    limits = SendingLimits.of(per_second=10, daily_quota=1000, now=0.0)
+    limits.resize(1, 1000, now=0.0)
+    assert limits.admit(1, 0.0) is None
+    assert limits.admit(1, 0.5) == RATE_EXCEEDED
+    assert limits.admit(1, 1.0) is None
+
+
+def test_a_raised_rate_refills_faster_from_the_moment_it_changes():
+    limits = SendingLimits.of(per_second=1, daily_quota=1000, now=0.0)
+    assert limits.admit(1, 0.0) is None
+    limits.resize(100, 1000, now=0.0)
+    assert [limits.admit(1, 0.1) for _ in range(10)] == [None] * 10
+
+
+def test_a_lowered_quota_counts_what_was_already_sent():
+    limits = SendingLimits.of(per_second=100, daily_quota=1000, now=0.0)
+    assert limits.admit(5, 0.0) is None
+    limits.resize(100, 6, now=1.0)
+    assert limits.admit(1, 1.0) is None
+    assert limits.admit(1, 1.0) == QUOTA_EXCEEDED
