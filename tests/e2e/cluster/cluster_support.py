@@ -6,8 +6,13 @@ import asyncio
 import time
 import uuid
 
+import grpc
+
 from services.core.event_store import EventStore
+from services.core.generated.postroom.v1 import dispatch_pb2, dispatch_pb2_grpc
 from services.core.nats_server import EmbeddedNatsServer, NatsCluster
+from tests.integration.dispatch.dispatch_support import METADATA, dispatch_events, email
+from tests.support.service_process import service_environment
 from tests.support.smtp import SesLikeSmtpServer
 
 
@@ -32,4 +37,57 @@ def received_once_each(sink: SesLikeSmtpServer) -> dict[str, int]:
     counts: dict[str, int] = {}
     for message in list(sink.received):
         counts[message.dispatch_id] = counts.get(message.dispatch_id, 0) + 1
+    return counts
+
+
+def dispatch_environment(settings, **extra: str) -> dict[str, str]:
+    # A lease well beyond a leader election (which takes several seconds), renewed every third.
+    defaults = dict(POSTROOM_SMTP_TIMEOUT="5", POSTROOM_DISPATCH_ACK_WAIT="30", POSTROOM_DISPATCH_CONCURRENCY="100")
+    return service_environment(settings, **{**defaults, **extra})
+
+
+async def start_dispatchers(processes, settings, count: int, **extra):
+    started = [processes.start("dispatch", dispatch_environment(settings, **extra), name=f"dispatch-{i}")
+               for i in range(count)]
+    for process in started:
+        await process.wait_until_serving()
+    return started
+
+
+async def queue(process, count: int, prefix: str = "user") -> set[str]:
+    ids: set[str] = set()
+    async with grpc.aio.insecure_channel(process.grpc_address) as channel:
+        stub = dispatch_pb2_grpc.DispatchServiceStub(channel)
+        for start in range(0, count, 1000):
+            answer = await stub.SendEmailBatch(dispatch_pb2.SendEmailBatchRequest(
+                messages=[email(to=f"{prefix}{i}@example.org", idempotency_key=f"{prefix}-{i}")
+                          for i in range(start, min(count, start + 1000))]), metadata=METADATA)
+            assert all(r.error_code == 0 for r in answer.results), [r for r in answer.results if r.error_code][:3]
+            ids |= {r.dispatch_id for r in answer.results}
+    return ids
+
+
+async def outcomes_recorded(store, ids: set[str], timeout: float) -> list:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        events = await dispatch_events(store)
+        done = {e.aggregate_id for e in events if e.type != "EmailQueued"}
+        if done >= ids:
+            return events
+        assert asyncio.get_running_loop().time() < deadline, f"{len(ids - done)} emails without an outcome"
+        await asyncio.sleep(1)
+
+
+def window_counts(times: list[float], window: float, start: float, end: float, step: float = 0.25) -> list[int]:
+    """How many of `times` fall in each window [t, t + window) for t from `start` while t + window <= `end`."""
+    ordered = sorted(times)
+    counts, t, low, high = [], start, 0, 0
+    while t + window <= end:
+        while low < len(ordered) and ordered[low] < t:
+            low += 1
+        high = max(high, low)
+        while high < len(ordered) and ordered[high] < t + window:
+            high += 1
+        counts.append(high - low)
+        t += step
     return counts

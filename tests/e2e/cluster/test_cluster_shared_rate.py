@@ -1,0 +1,59 @@
+"""One SES rate for every replica: dispatch goes 1 -> 3 -> 1 replicas, one killed with -9, at 50/s.
+
+The provider's max_send_rate is 50 recipients a second. Over every 5-second window the SMTP server
+gets at most 5 x 50 x 1.1 + 50 (one second of saved-up burst), whatever the number of replicas;
+and while mail is waiting, at least 0.85 x 50 a second: a replica that starts takes a share, one
+that stops or dies gives its share back at once (it reserves at most half a second ahead).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from tests.e2e.cluster.cluster_support import (dispatch_environment, outcomes_recorded, queue, received_once_each,
+                                               until, window_counts)
+from tests.integration.dispatch.dispatch_support import assert_one_outcome_each, save_provider
+
+pytestmark = pytest.mark.slow
+
+RATE = 50.0
+EMAILS = 1500
+WINDOW = 5.0
+# A killed replica's mail comes back after its lease; short leases and few emails in hand keep
+# that within the run, so the rate can be checked all the way through.
+ENVIRONMENT = dict(POSTROOM_DISPATCH_ACK_WAIT="8", POSTROOM_DISPATCH_CONCURRENCY="25")
+
+
+async def test_replicas_coming_and_going_share_one_rate(cluster_settings, cluster_store, processes, sink):
+    await save_provider(cluster_store, cluster_settings, sink, max_send_rate=RATE, max_connections=4,
+                        max_messages_per_connection=1000)
+    env = dispatch_environment(cluster_settings, **ENVIRONMENT)
+    first = await processes.start("dispatch", env, name="dispatch-0").wait_until_serving()
+    ids = await queue(first, EMAILS)
+    started = time.monotonic()
+
+    await asyncio.sleep(5)
+    more = [processes.start("dispatch", env, name=f"dispatch-{i}") for i in (1, 2)]
+    for process in more:
+        await process.wait_until_serving()
+    await asyncio.sleep(max(0.0, 12 - (time.monotonic() - started)))
+    more[0].kill()
+    await asyncio.sleep(6)
+    left_at_scale_down = EMAILS - len(sink.received)
+    more[1].stop()                               # SIGTERM: a scale-down
+    assert left_at_scale_down > RATE * 2 * WINDOW, "the scaling must happen while mail is waiting"
+
+    events = await outcomes_recorded(cluster_store, ids, timeout=120)
+    assert_one_outcome_each(events, ids)
+    counts = received_once_each(sink)
+    assert set(counts) == ids and max(counts.values()) == 1
+
+    times = [message.received_at for message in sink.received]
+    busiest = max(window_counts(times, WINDOW, times[0], times[-1]))
+    assert busiest <= WINDOW * RATE * 1.1 + RATE, f"{busiest} in {WINDOW} s at {RATE}/s"
+    while_waiting = window_counts(times, WINDOW, times[0], times[-1] - WINDOW)
+    assert min(while_waiting) >= 0.85 * RATE * WINDOW, (
+        f"slowest {WINDOW} s window while mail waited: {min(while_waiting)} (windows: {while_waiting[::4]})")
