@@ -34,7 +34,8 @@ async def build(settings: Settings, store: EventStore, engine: AsyncEngine,
     providers = ProviderDirectory(read_model, runner, store, SecretBox.from_spec(settings.secret_keys))
     unsubscribe = UnsubscribeLinks.from_settings(settings)
     context = DispatchContext(settings, store, runner, read_model, providers, unsubscribe, LiveAttempts(),
-                              SharedRates(store), SesLimits(store))
+                              SharedRates(store),
+                              SesLimits(store, refresh_seconds=min(30.0, settings.ses_account_poll_seconds)))
     app = DispatchApplication(context)
     worker = DispatchWorker(context, timings)
     servicer = DispatchServicer(app)

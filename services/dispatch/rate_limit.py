@@ -32,6 +32,7 @@ RECOVERY_PER_SECOND = 0.05      # ...and it grows back by 5% of the limit each s
 MIN_FACTOR = 0.05
 MIN_RATE = 0.1                  # recipients per second: never stop altogether on throttling
 QUOTA_BUCKET_SECONDS = 900
+QUOTA_CAREFUL_BLOCKS = 10       # with less quota left than this many blocks, reserve per send
 DAY_SECONDS = 86_400
 
 
@@ -122,8 +123,11 @@ def reserve(state: RateState, now: float, needed: int, limits: ProviderLimits
     sent = _within_day(state.sent, now)
     if limits.daily_quota:
         used = sum(n for _, n in sent)
-        count = min(count, limits.daily_quota - used)
-        if count < needed:
+        left = limits.daily_quota - used
+        # Near the end of the quota take only what this send needs: tokens reserved and not spent
+        # still count against the quota, and another replica may need them.
+        count = needed if left < QUOTA_CAREFUL_BLOCKS * count else count
+        if left < needed:
             return state, QuotaReached(_quota_frees_at(sent, needed, limits.daily_quota), limits.daily_quota, used)
     interval = 1.0 / rate
     granted = replace(state, tat=start + count * interval, sent=_counted(sent, now, count))

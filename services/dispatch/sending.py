@@ -36,7 +36,6 @@ from services.dispatch.suppression import suppression_reason
 log = logging.getLogger(__name__)
 
 READ_MODEL_WAIT_SECONDS = 30.0
-QUOTA_RECHECK_SECONDS = 60.0     # a quota-held email is looked at again this often (the window rolls)
 
 
 @dataclass(frozen=True)
@@ -47,6 +46,7 @@ class SendTimings:
     backoff_base: float = 1.0
     backoff_cap: float = 60.0
     paused_recheck: float = 10.0         # how soon a paused provider's mail is looked at again
+    quota_recheck: float = 60.0          # ...and mail held by SES's daily quota (the window rolls on)
 
     @classmethod
     def for_settings(cls, settings: Settings) -> "SendTimings":
@@ -153,7 +153,7 @@ class QueuedEmailSender:
                 QUEUE_TO_SENT.observe(max(0.0, time.time() - queued.occurred_at.ToNanoseconds() / 1e9))
                 return events.dispatched_event(queued, outcome, attempt, message.recipients)
             if diagnosis.verdict is Verdict.WAIT:
-                raise Requeue(QUOTA_RECHECK_SECONDS, diagnosis.message)     # no attempt spent on SES's quota
+                raise Requeue(self.timings.quota_recheck, diagnosis.message)   # no attempt spent on SES's quota
             if diagnosis.case is domain.Case.THROTTLING:
                 await self.context.rates.throttled(_rate_key(config))
             if diagnosis.verdict is Verdict.PROVIDER_DOWN:
@@ -171,7 +171,7 @@ class QueuedEmailSender:
             await self._pacer_for(config).acquire(recipients, limits)
         except QuotaExhausted as exhausted:
             self._hold(queued, exhausted.reached.reason())
-            raise Requeue(min(QUOTA_RECHECK_SECONDS, max(1.0, exhausted.reached.until - time.time())),
+            raise Requeue(min(self.timings.quota_recheck, max(0.1, exhausted.reached.until - time.time())),
                           exhausted.reached.reason()) from None
 
     def _hold(self, queued: Event, reason: str) -> None:

@@ -22,8 +22,9 @@ CACHE_SECONDS = 30.0
 
 
 class SesLimits:
-    def __init__(self, store: EventStore) -> None:
+    def __init__(self, store: EventStore, refresh_seconds: float = CACHE_SECONDS) -> None:
         self.store = store
+        self.refresh_seconds = refresh_seconds
         self._observed: dict[str, tuple[float, events_pb2.SesAccountObserved | None]] = {}
 
     async def limits_for(self, config: ProviderConfig) -> ProviderLimits:
@@ -38,7 +39,7 @@ class SesLimits:
 
     async def observed(self, account_id: str, provider_id: str) -> events_pb2.SesAccountObserved | None:
         cached = self._observed.get(provider_id)
-        if cached is not None and time.monotonic() - cached[0] < CACHE_SECONDS:
+        if cached is not None and time.monotonic() - cached[0] < self.refresh_seconds:
             return cached[1]
         try:
             last = await self.store.last_event(SES_ACCOUNT_AGGREGATE, provider_id)

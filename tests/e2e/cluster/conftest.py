@@ -8,7 +8,6 @@ even when the test before it killed one.
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import replace
 
 import pytest
@@ -17,6 +16,7 @@ from services.core.event_store import EventStore
 from services.core.nats_server import NatsCluster
 from services.core.settings import Settings
 from tests.support.service_process import ProcessGroup
+from tests.support.streams import delete_test_streams
 
 
 @pytest.fixture(scope="session")
@@ -39,9 +39,7 @@ def cluster_settings(nats_cluster: NatsCluster, settings: Settings) -> Settings:
 async def cluster_store(cluster_settings: Settings):
     store = await EventStore.connect(cluster_settings, name="cluster-test")
     yield store
-    for stream in [store.stream, *[f"KV_{store.stream}-{name}" for name in ("dispatch-rates", "dispatch-replicas")]]:
-        with contextlib.suppress(Exception):
-            await store.js.delete_stream(stream)
+    await delete_test_streams(store)
     await store.close()
 
 

@@ -13,6 +13,7 @@ from services.core.generated.postroom.v1 import dispatch_pb2_grpc
 from services.core.runtime import start_service
 from services.dispatch import main as dispatch_main
 from tests.integration.dispatch.dispatch_support import FAST, start_sink
+from tests.support.streams import delete_test_streams
 
 
 @pytest.fixture
@@ -31,7 +32,7 @@ def sink(test_ca):
 async def store(dispatch_settings):
     store = await EventStore.connect(dispatch_settings)
     yield store
-    await store.js.delete_stream(dispatch_settings.stream_name)
+    await delete_test_streams(store)
     await store.close()
 
 

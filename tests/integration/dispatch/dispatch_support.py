@@ -16,7 +16,7 @@ from tests.support.event_log import every_event
 from tests.support.smtp import SesLikeSmtpServer, unused_loopback_host
 
 METADATA = (("authorization", f"Bearer {TEST_TOKEN}"),)
-FAST = SendTimings(ack_wait=5.0, backoff_base=0.02, backoff_cap=0.2, paused_recheck=0.3)
+FAST = SendTimings(ack_wait=5.0, backoff_base=0.02, backoff_cap=0.2, paused_recheck=0.3, quota_recheck=0.3)
 ACCOUNT = "acme"
 PROVIDER = "ses-main"
 

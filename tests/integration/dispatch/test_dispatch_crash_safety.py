@@ -19,6 +19,7 @@ from services.core.generated.postroom.v1 import dispatch_pb2, dispatch_pb2_grpc
 from tests.integration.dispatch.dispatch_support import (METADATA, assert_one_outcome_each, dispatch_events, email,
                                                          save_provider, start_sink)
 from tests.support.service_process import ServiceProcess, service_environment
+from tests.support.streams import delete_test_streams
 
 pytestmark = pytest.mark.slow
 
@@ -37,7 +38,7 @@ def dispatch_process(settings, root: Path, name: str, data: str) -> ServiceProce
 async def crash_store(settings):
     store = await EventStore.connect(settings)
     yield store
-    await store.js.delete_stream(settings.stream_name)
+    await delete_test_streams(store)
     await store.close()
 
 

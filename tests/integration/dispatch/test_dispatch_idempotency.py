@@ -70,3 +70,23 @@ async def test_replay_rebuilds_the_read_model_row_for_row(stub, store, dispatch_
     await replay(DispatchProjection(3, 30), store, rebuilt_engine)
     assert await dump_tables(rebuilt_engine, metadata) == live
     await rebuilt_engine.dispose()
+
+
+async def test_while_the_log_is_away_send_email_is_unavailable_and_a_retry_with_the_key_queues_it_once(
+        stub, store, dispatch_settings, sink, service):
+    await save_provider(store, dispatch_settings, sink)
+    await asyncio.sleep(0.2)
+    await store.js.delete_stream(store.stream)                 # the log is away
+    try:
+        await stub.SendEmail(email(idempotency_key="order-77"), metadata=METADATA)
+        raise AssertionError("accepted without a durable EmailQueued")
+    except grpc.aio.AioRpcError as error:
+        assert error.code() is grpc.StatusCode.UNAVAILABLE
+        assert "same idempotency_key" in error.details() and "not known" in error.details()
+    await store.ensure_stream()                                # back, empty: save the provider again
+    await save_provider(store, dispatch_settings, sink)
+    first = await stub.SendEmail(email(idempotency_key="order-77"), metadata=METADATA)
+    again = await stub.SendEmail(email(idempotency_key="order-77"), metadata=METADATA)
+    assert first.dispatch_id == again.dispatch_id == dispatch_id_for(ACCOUNT, "order-77")
+    await wait_for_status(stub, first.dispatch_id, dispatch_pb2.DISPATCHED)
+    assert len(sink.received) == 1

@@ -1,0 +1,60 @@
+"""Who is sending an email right now: live replicas answer over core NATS, heartbeats say who is live."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from services.core.event_store import EventStore
+from services.dispatch.replicas import DispatchReplicas, Sender
+from tests.support.streams import delete_test_streams
+
+
+@pytest.fixture
+async def stores(settings):
+    stores = [await EventStore.connect(settings, name=f"replica-{i}") for i in range(3)]
+    yield stores
+    await delete_test_streams(stores[0])
+    for store in stores:
+        await store.close()
+
+
+async def started(store: EventStore, sending: set[str]) -> DispatchReplicas:
+    replicas = DispatchReplicas(store, sending.__contains__)
+    await replicas.start()
+    return replicas
+
+
+async def test_a_redelivery_is_left_to_a_live_replica_still_sending_it(stores):
+    asking = await started(stores[0], set())
+    sending = await started(stores[1], {"dispatch-1"})
+    idle = await started(stores[2], set())
+    try:
+        assert await asking.who_sends("dispatch-1") is Sender.ANOTHER_REPLICA
+        assert await asking.who_sends("dispatch-2") is Sender.NOBODY
+    finally:
+        for replicas in (asking, sending, idle):
+            await replicas.stop()
+
+
+async def test_a_replica_that_stopped_cleanly_is_not_waited_for(stores):
+    asking = await started(stores[0], set())
+    leaving = await started(stores[1], {"dispatch-1"})
+    await leaving.stop()
+    asking._live = (0.0, frozenset())                       # no cached view of the live replicas
+    try:
+        assert await asking.who_sends("dispatch-1") is Sender.NOBODY
+    finally:
+        await asking.stop()
+
+
+async def test_a_live_replica_that_does_not_answer_leaves_the_question_open(stores):
+    asking = await started(stores[0], set())
+    try:
+        # A heartbeat with no process behind it (killed with -9 a moment ago, or reconnecting).
+        await asking._heartbeats.use(lambda kv: kv.put("replica-gone-quiet", json.dumps({"since": 0}).encode()))
+        asking._live = (0.0, frozenset())
+        assert await asking.who_sends("dispatch-1") is Sender.UNKNOWN
+    finally:
+        await asking.stop()

@@ -1,0 +1,16 @@
+"""Removing what one test made in the shared nats-server: its stream and the buckets beside it."""
+
+from __future__ import annotations
+
+import contextlib
+
+from services.core.event_store import EventStore
+
+
+async def delete_test_streams(store: EventStore) -> None:
+    """The test's event stream and its KV / Object Store buckets (named after the stream)."""
+    names = [info.config.name for info in await store.js.streams_info()]
+    for name in names:
+        if name == store.stream or name.startswith((f"KV_{store.stream}-", f"OBJ_{store.stream}-")):
+            with contextlib.suppress(Exception):
+                await store.js.delete_stream(name)
