@@ -1,4 +1,7 @@
-"""`postroom dev` (what `make run` starts): NATS and every service, locally, until Ctrl-C."""
+"""`postroom dev` (what `make run` starts): NATS and every service, locally, until Ctrl-C.
+
+`postroom dev --cluster` runs the suite on a 3-node JetStream cluster (R3 stream) instead of one
+server, so a leader election can be watched: kill one nats-server with -9 and mail keeps flowing."""
 
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from services.cli.catalog import SERVICE_MODULES
-from services.core.nats_server import EmbeddedNatsServer
+from services.core.nats_server import EmbeddedNatsServer, NatsCluster
 from services.core.secret_box import generate_key_spec
 from services.core.settings import Settings
 
@@ -34,7 +37,7 @@ def _persistent(path: Path, make) -> str:
     return path.read_text().strip()
 
 
-def child_environment(settings: Settings, nats_url: str) -> dict[str, str]:
+def child_environment(settings: Settings, nats_url: str, replicas: int = 1) -> dict[str, str]:
     data = settings.data_dir
     env = dict(os.environ)
     env.setdefault("POSTROOM_API_TOKEN", _persistent(data / "api-token", lambda: secrets.token_urlsafe(24)))
@@ -42,6 +45,7 @@ def child_environment(settings: Settings, nats_url: str) -> dict[str, str]:
     env.setdefault("POSTROOM_UNSUBSCRIBE_KEY", _persistent(data / "unsubscribe.key", lambda: generate_key_spec("u1")))
     env["POSTROOM_NATS_URL"] = nats_url
     env["POSTROOM_DATA_DIR"] = str(data)
+    env["POSTROOM_STREAM_REPLICAS"] = str(replicas)
     return env
 
 
@@ -62,14 +66,10 @@ def simulator_environment(data_dir: Path, env: dict[str, str]) -> dict[str, str]
     }
 
 
-def run_dev(settings: Settings) -> int:
-    nats = None
-    nats_url = os.environ.get("POSTROOM_NATS_URL", "")
-    if not nats_url:
-        nats = EmbeddedNatsServer(settings.ports.nats, settings.data_dir / "nats", settings.data_dir / "nats.log")
-        nats.start()
-        nats_url = nats.url
-    env = child_environment(settings, nats_url)
+def run_dev(settings: Settings, cluster: bool = False) -> int:
+    nats = _embedded_nats(settings, cluster) if not os.environ.get("POSTROOM_NATS_URL") else None
+    nats_url = nats.urls if isinstance(nats, NatsCluster) else nats.url if nats else os.environ["POSTROOM_NATS_URL"]
+    env = child_environment(settings, nats_url, replicas=3 if cluster else settings.stream_replicas)
     for key, value in simulator_environment(settings.data_dir, env).items():
         env.setdefault(key, value)
     children: dict[str, subprocess.Popen] = {}
@@ -84,6 +84,8 @@ def run_dev(settings: Settings) -> int:
             children[name] = subprocess.Popen([sys.executable, "-m", "services.cli.main", "serve", name], env=child_env)
         _wait_until_serving(settings, {n: c for n, c in children.items() if n in SERVICE_MODULES})
         _print_endpoints(settings, nats_url, env)
+        if isinstance(nats, NatsCluster):
+            print(cluster_lines(nats), flush=True)
         while not stopping:
             for name, child in children.items():
                 if child.poll() is not None:
@@ -98,6 +100,24 @@ def run_dev(settings: Settings) -> int:
         if nats:
             nats.stop()
         print("postroom: stopped")
+
+
+def _embedded_nats(settings: Settings, cluster: bool) -> EmbeddedNatsServer | NatsCluster:
+    if cluster:
+        return NatsCluster(settings.data_dir / "nats-cluster").start()
+    server = EmbeddedNatsServer(settings.ports.nats, settings.data_dir / "nats", settings.data_dir / "nats.log")
+    server.start()
+    return server
+
+
+def cluster_lines(cluster: NatsCluster) -> str:
+    nodes = "\n".join(f"  {node.name}  {node.url}  pid {node.process.pid}  (monitoring "
+                       f"http://127.0.0.1:{node.cluster.monitor_port}/jsz)" for node in cluster.nodes if node.process)
+    return (f"JetStream cluster of {len(cluster.nodes)} servers (R3 stream; logs and stores in "
+            f"{cluster.nodes[0].store_dir.parent}/):\n{nodes}\n"
+            f"  For the postroom CLI in another terminal: export POSTROOM_NATS_URL={cluster.urls}\n"
+            "  See a failover: kill -9 the stream leader's pid (`postroom cluster` names it) while mail flows;\n"
+            "  the stream elects a new leader in a few seconds and no email is sent twice.\n")
 
 
 def _wait_for_simulator(env: dict[str, str], process: subprocess.Popen, timeout: float = 30) -> None:

@@ -8,18 +8,18 @@ import sys
 
 import grpc
 
-from services.cli import provider, send, ses_sim, suppression, unsubscribe
+from services.cli import cluster, provider, send, ses_sim, suppression, unsubscribe
 from services.cli.catalog import SERVICE_MODULES, service_module
 from services.cli.client import describe_rpc_error
 from services.core.settings import Settings
 
 # Modules with add_parser(subcommands); their parsers set `handler(args, settings) -> int`.
-COMMAND_MODULES = [provider, send, suppression, ses_sim, unsubscribe]
+COMMAND_MODULES = [provider, send, suppression, ses_sim, unsubscribe, cluster]
 
 
 def _dev(args, settings: Settings) -> int:
     from services.cli.dev import run_dev
-    return run_dev(settings)
+    return run_dev(settings, cluster=args.cluster)
 
 
 def _serve(args, settings: Settings) -> int:
@@ -47,7 +47,10 @@ def _events(args, settings: Settings) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="postroom", description="Postroom: an email-provider backbone for Amazon SES")
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("dev", help="run NATS and every service locally (make run)").set_defaults(handler=_dev)
+    dev = commands.add_parser("dev", help="run NATS and every service locally (make run)")
+    dev.add_argument("--cluster", action="store_true",
+                     help="on a 3-node JetStream cluster (R3 stream) instead of one nats-server")
+    dev.set_defaults(handler=_dev)
     serve = commands.add_parser("serve", help="run one service")
     serve.add_argument("service", choices=list(SERVICE_MODULES))
     serve.set_defaults(handler=_serve)

@@ -1,0 +1,39 @@
+"""`postroom cluster`: where the event log and the buckets beside it live, and who leads each."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+
+from services.core.event_store import EventStore
+from services.core.settings import Settings
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser("cluster", help="the stream's and the buckets' leaders and replicas (JetStream)")
+    parser.set_defaults(handler=handle)
+
+
+def handle(args: argparse.Namespace, settings: Settings) -> int:
+    return asyncio.run(show(settings))
+
+
+async def show(settings: Settings) -> int:
+    store = await EventStore.connect(settings, name="postroom-cluster")
+    try:
+        for info in await store.js.streams_info():
+            name = info.config.name
+            if name == store.stream or name.startswith((f"KV_{store.stream}-", f"OBJ_{store.stream}-")):
+                print(json.dumps(_described(info)))
+    finally:
+        await store.close()
+    return 0
+
+
+def _described(info) -> dict:
+    cluster = info.cluster
+    replicas = [{"server": peer.name, "current": peer.current, "lag": peer.lag or 0}
+                for peer in (cluster.replicas or [])] if cluster else []
+    return {"stream": info.config.name, "messages": info.state.messages, "replicas": info.config.num_replicas,
+            "leader": cluster.leader if cluster else "", "followers": replicas}
