@@ -14,7 +14,7 @@ import time
 import pytest
 
 from tests.e2e.cluster.cluster_support import (dispatch_environment, outcomes_recorded, queue, received_once_each,
-                                               until, window_counts)
+                                               window_counts)
 from tests.integration.dispatch.dispatch_support import assert_one_outcome_each, save_provider
 
 pytestmark = pytest.mark.slow
