@@ -37,7 +37,10 @@ class SubscriptionConfirmer:
                 await response.content.read(64 * 1024)
                 _require_confirmed(response.status)
         except aiohttp.ClientConnectorDNSError as error:
-            raise SnsVerificationError("cannot resolve the host of the SubscribeURL") from error
+            # The message is signed by SNS already, so its host is SNS's: a failed look-up is our
+            # resolver or network, and SNS must deliver the confirmation again (a 4xx would drop it).
+            raise ConfirmationUnavailableError(
+                "cannot resolve the host of the SubscribeURL from here (DNS); retry later") from error
         except (aiohttp.ClientError, TimeoutError) as error:
             raise ConfirmationUnavailableError(
                 f"could not reach SNS to confirm the subscription: {type(error).__name__}") from error

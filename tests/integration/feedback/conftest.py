@@ -34,13 +34,17 @@ ACCOUNT = "acct-1"
 
 
 class EveryHostIsTheLocalServer(AbstractResolver):
-    def __init__(self, port: int, lookups: list[str]) -> None:
+    def __init__(self, port: int, lookups: list[str], failing_lookups: list[int] | None = None) -> None:
         self._port = port
         self._lookups = lookups
+        self._failing = failing_lookups if failing_lookups is not None else [0]
 
     async def resolve(self, host: str, port: int = 0,
                       family: socket.AddressFamily = socket.AF_INET) -> list[ResolveResult]:
         self._lookups.append(host)
+        if self._failing[0] > 0:               # our resolver is down: a fault on our side of the network
+            self._failing[0] -= 1
+            raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
         return [ResolveResult(hostname=host, host="127.0.0.1", port=self._port, family=socket.AF_INET, proto=0,
                               flags=socket.AI_NUMERICHOST)]
 
@@ -58,6 +62,7 @@ class LocalSns:
     confirmations: list[dict[str, str]] = field(default_factory=list)
     confirm_status: int = 200
     certificate_status: int = 200
+    failing_lookups: list[int] = field(default_factory=lambda: [0])   # the next N look-ups fail
     port: int = 0
 
     def app(self) -> web.Application:
@@ -91,7 +96,8 @@ class LocalSns:
 
     def connector(self, authority: certificates.TestCertificateAuthority) -> aiohttp.TCPConnector:
         trusting = ssl.create_default_context(cafile=str(authority.ca_file))
-        return aiohttp.TCPConnector(resolver=EveryHostIsTheLocalServer(self.port, self.lookups), ssl=trusting)
+        return aiohttp.TCPConnector(resolver=EveryHostIsTheLocalServer(self.port, self.lookups, self.failing_lookups),
+                                    ssl=trusting, use_dns_cache=False)
 
 
 @dataclass

@@ -147,6 +147,23 @@ async def test_subscription_to_an_allowed_topic_is_confirmed_once(feedback: Feed
     assert event.sns_subscription_confirmed.topic_arn == DEFAULT_TOPIC_ARN
 
 
+async def test_an_unreachable_subscribe_url_is_a_5xx_and_a_later_delivery_confirms(
+        pinned_feedback: FeedbackHarness) -> None:
+    """Our resolver failing is our side of the network: SNS must retry, not drop the confirmation."""
+    from tests.support.sns_signing import subscription_confirmation
+
+    feedback = pinned_feedback
+    await feedback.save_provider()
+    signed = feedback.identity.sign(subscription_confirmation(token="dns" * 20))
+    feedback.sns.failing_lookups[0] = 1
+    status, reason = await feedback.post(signed)
+    assert status == 503, reason
+    assert "retry" in reason and await feedback.events("SnsSubscriptionConfirmed") == []
+
+    assert await feedback.post(signed) == (200, "subscription confirmed\n")     # SNS delivers it again
+    assert [c["Token"] for c in feedback.sns.confirmations] == ["dns" * 20]
+
+
 async def test_subscription_sns_refuses_is_not_recorded(feedback: FeedbackHarness) -> None:
     from tests.support.sns_signing import subscription_confirmation
 
