@@ -31,7 +31,7 @@ _LIST_ID = re.compile(r"^[A-Za-z0-9._@:/+-]{1,128}$")
 # Headers Postroom writes itself; a caller setting them would forge or break the message.
 RESERVED_HEADERS = frozenset(h.lower() for h in (
     "From", "To", "Cc", "Bcc", "Reply-To", "Subject", "Date", "Message-ID", "MIME-Version",
-    "Content-Type", "Content-Transfer-Encoding", "List-Unsubscribe", "List-Unsubscribe-Post",
+    "Content-Type", "Content-Transfer-Encoding", "List-Unsubscribe", "List-Unsubscribe-Post", "List-Id",
     "X-Postroom-Dispatch-Id", "X-SES-MESSAGE-TAGS", "Return-Path", "Sender"))
 
 # The product page's wording for each troubleshooting case, and the fix in plain words.

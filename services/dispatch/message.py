@@ -28,6 +28,7 @@ from email.utils import format_datetime, formataddr, make_msgid
 from services.core.email_address import domain_of
 from services.core.errors import require
 from services.dispatch.attachments import AttachmentContent, AttachmentMetadata, attachment_violations
+from services.dispatch.list_id import LIST_ID_HEADER, list_id_value
 from services.dispatch.domain import DISPATCH_ID_TAG, HEADER_NAME, EmailRequest, Mailbox
 
 DISPATCH_ID_HEADER = "X-Postroom-Dispatch-Id"   # the feedback service ties SES bounces back through it
@@ -122,6 +123,8 @@ def _header_block(request: EmailRequest, kept: set[str], *, dispatch_id: str, se
     # notifications leave the original headers out.
     tags = ((DISPATCH_ID_TAG, dispatch_id), *request.tags)
     lines.append(_list_header(SES_TAGS_HEADER, [f"{name}={value}" for name, value in tags]))
+    if (list_id := list_id_value(request, sender.address)) is not None:
+        lines.append(f"{LIST_ID_HEADER}: {list_id}")
     lines += [_text_header(name, _safe(value, f"headers[{name}]")) for name, value in request.headers]
     lines += [_verbatim_header(name, value) for name, value in (unsubscribe_headers or {}).items()]
     lines.append("MIME-Version: 1.0")
