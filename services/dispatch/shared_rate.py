@@ -138,6 +138,7 @@ class ProviderPacer:
         self.rates = rates
         self.key = key
         self._due: collections.deque[float] = collections.deque()
+        self._granted_at = 0.0                  # when the tokens in hand were granted
         self._refilling = asyncio.Lock()
 
     async def acquire(self, recipients: int, limits: ProviderLimits) -> None:
@@ -164,12 +165,14 @@ class ProviderPacer:
                 continue
             if isinstance(answer, Grant):
                 self._due.extend(answer.due_times())
+                self._granted_at = time.time()
                 return
             if isinstance(answer, QuotaReached):
                 raise QuotaExhausted(answer)
             await asyncio.sleep(max(0.0, answer.until - time.time()))
 
     def _forget_stale(self, now: float) -> None:
-        # Tokens long due and never spent (the sends went elsewhere) are not saved up beyond the burst.
-        while self._due and self._due[0] < now - rate_limit.BURST_SECONDS:
-            self._due.popleft()
+        # Tokens granted a while ago and never spent (the sends went elsewhere) are not saved up
+        # beyond the burst. (A fresh grant's tokens may be due in the past: that is the burst.)
+        if self._due and self._granted_at < now - rate_limit.BURST_SECONDS:
+            self._due.clear()
