@@ -7,7 +7,9 @@ rate shared by three replicas while one of them is killed with -9.
 2. Shared rate: a provider at 50 recipients/s, three dispatch replicas, 1,500 emails; one replica
    is killed with -9 a third of the way in. Reported: the achieved rate over the allowed one while
    mail was waiting, the busiest 5-second window over 5 seconds of the allowed rate, duplicates
-   at the SMTP server, and the seconds the survivors took to send at >= 85% of the rate again.
+   at the SMTP server, and the seconds the survivors took to send at >= 85% of the rate again. The
+   killed replica's emails in hand wait out their lease (8 s here) and its heartbeat (15 s) before
+   a survivor may send them: the rate is judged while the others still had mail to send.
 
 Ends with one JSON line: {"bench", "rate", "ratio", "p99_ms", "peak_rss_mb", ...}.
 """
@@ -45,6 +47,7 @@ RATE = 50.0
 RATE_EMAILS = 1_500
 WINDOW = 5.0
 REPLICAS = 3
+KILLED_HELD_AT_MOST = 25      # POSTROOM_DISPATCH_CONCURRENCY of the replicas in the rate run
 CONNECTIONS = 8
 PER_CONNECTION = 50
 
@@ -73,7 +76,7 @@ async def shared_rate(settings: Settings, root: Path) -> dict:
     sink = SesLikeSmtpServer(port=2587, tls_context=ca.server_context(host), implicit_tls=False, host=host,
                              username="bench", password="bench").start()
     ports = [free_port() for _ in range(REPLICAS)]
-    env = dict(POSTROOM_DISPATCH_ACK_WAIT="8", POSTROOM_DISPATCH_CONCURRENCY="25")
+    env = dict(POSTROOM_DISPATCH_ACK_WAIT="8", POSTROOM_DISPATCH_CONCURRENCY=str(KILLED_HELD_AT_MOST))
     replicas = [dispatch_process(settings, port, root / f"rate-{i}", str(ca.ca_file), **env)
                 for i, port in enumerate(ports)]
     store = await EventStore.connect(settings, name="bench-rate")
@@ -108,17 +111,20 @@ async def shared_rate(settings: Settings, root: Path) -> dict:
 def rate_figures(received, killed_at: float) -> dict:
     times = sorted(m.received_at for m in received)
     counts = Counter(m.dispatch_id for m in received)
-    busy_until = times[-1] - WINDOW
-    windows = [sum(1 for t in times if start <= t < start + WINDOW)
-               for start in frange(times[0], times[-1] - WINDOW, 0.25)]
-    while_waiting = [n for n, start in zip(windows, frange(times[0], times[-1] - WINDOW, 0.25)) if start <= busy_until]
+    # The killed replica's emails in hand (at most its concurrency) come back only after their
+    # lease and its heartbeat run out; the rate is judged while the others still had mail to send.
+    drained = times[-1 - KILLED_HELD_AT_MOST] if len(times) > KILLED_HELD_AT_MOST else times[-1]
+    starts = list(frange(times[0], drained - WINDOW, 0.25))
+    windows = [sum(1 for t in times if start <= t < start + WINDOW) for start in starts]
+    busiest = max(sum(1 for t in times if start <= t < start + WINDOW) for start in frange(times[0], times[-1], 0.25))
     takeover = next((start - killed_at for start in frange(killed_at, times[-1] - 1, 0.1)
                      if sum(1 for t in times if start <= t < start + 1) >= 0.85 * RATE), float("nan"))
-    return {"achieved_over_allowed": round(statistics.mean(while_waiting) / (WINDOW * RATE), 3),
-            "slowest_5s_over_allowed": round(min(while_waiting) / (WINDOW * RATE), 3),
-            "peak_5s_over_allowed": round(max(windows) / (WINDOW * RATE), 3),
+    return {"achieved_over_allowed": round(statistics.mean(windows) / (WINDOW * RATE), 3),
+            "slowest_5s_over_allowed": round(min(windows) / (WINDOW * RATE), 3),
+            "peak_5s_over_allowed": round(busiest / (WINDOW * RATE), 3),
             "duplicates": sum(counts.values()) - len(counts), "emails_received": len(counts),
-            "takeover_seconds": round(takeover, 2)}
+            "takeover_seconds": round(takeover, 2),
+            "killed_replicas_mail_back_after_s": round(times[-1] - killed_at, 1)}
 
 
 def frange(start: float, stop: float, step: float):
@@ -153,7 +159,8 @@ async def main() -> None:
     print(f"shared rate ({REPLICAS} replicas, one killed with -9, {RATE:g}/s allowed): achieved/allowed while mail "
           f"waited {rates['achieved_over_allowed']} (slowest 5 s window {rates['slowest_5s_over_allowed']}), "
           f"peak 5 s/allowed {rates['peak_5s_over_allowed']}, duplicates at the SMTP server {rates['duplicates']}, "
-          f"survivors at >= 85% of the rate {rates['takeover_seconds']} s after the kill")
+          f"survivors at >= 85% of the rate {rates['takeover_seconds']} s after the kill; the killed replica's "
+          f"emails in hand went out {rates['killed_replicas_mail_back_after_s']} s after it (lease + heartbeat)")
     print(json.dumps({"bench": "cluster", "rate": round(cluster_rate, 1), "ratio": round(cluster_rate / single_rate, 3),
                       "p99_ms": round(p99, 1), "peak_rss_mb": round(cluster_rss, 1),
                       "single_node_rate": round(single_rate, 1), "emails": EMAILS, **rates}))

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,8 +33,9 @@ from services.core.events import Event
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF_SECONDS = 5.0
-UNBIND_SECONDS = 3.0          # a stopping worker's last fetch (1 s) ends and the consumer is unbound
-FETCH_SECONDS = 1.0
+UNBIND_SECONDS = 3.0          # a stopping worker's last pull (1 s) expires and its inbox is closed
+PULL_SECONDS = 1.0
+PULL_GRACE_SECONDS = 2.0      # past a pull's expiry, how long to wait for the server to say it is over
 OVERDUE_PAUSE_SECONDS = 1.0
 # Beyond any replica set's total concurrency: each replica bounds itself by its own slots, so
 # nothing here has to know how many replicas there are.
@@ -87,6 +89,7 @@ class DurableWorker:
         self._working_on: dict[str, asyncio.Task] = {}
         self._slot_free = asyncio.Event()
         self._stopping = False
+        self._arrived_while_stopping: list[Msg] = []
         self._unbound = asyncio.Event()
         self._consumer_created: datetime | None = None
 
@@ -109,31 +112,26 @@ class DurableWorker:
             await self._put_back_unfinished()
 
     async def _consume(self) -> None:
-        arrived_while_stopping: list[Msg] = []
-        async with self._bound() as subscription:
-            self._consumer_created = (await subscription.consumer_info()).created
-            idle_fetches = 0
+        async with self._bound() as puller:
+            self._consumer_created = (await self.store.js.consumer_info(self.store.stream,
+                                                                         self.plan.durable)).created
+            idle_pulls = 0
             while not self._stopping:
                 _raise_if_cancelled()
                 if not await self._ready_for_more():
                     continue
-                messages = await fetch_batch(subscription, min(self._free_slots(), self.plan.fetch_batch),
-                                             FETCH_SECONDS)
-                if not messages:
-                    idle_fetches += 1
-                    if idle_fetches % 10 == 0:
-                        # Raises when the consumer is gone; a slow answer is no reason to unbind.
-                        with contextlib.suppress(TimeoutError):
-                            await subscription.consumer_info()
+                taken = await puller.pull(min(self._free_slots(), self.plan.fetch_batch), PULL_SECONDS)
+                if taken:
+                    idle_pulls = 0
                     continue
-                idle_fetches = 0
-                for msg in messages:
-                    if self._stopping:
-                        arrived_while_stopping.append(msg)
-                    else:
-                        await self._take(msg)
-        # Unbound: nothing put back from here on can be redelivered to this replica's pull requests.
-        for msg in arrived_while_stopping:
+                idle_pulls += 1
+                if idle_pulls % 10 == 0:
+                    # Raises when the consumer is gone; a slow answer is no reason to unbind.
+                    with contextlib.suppress(TimeoutError):
+                        await self.store.js.consumer_info(self.store.stream, self.plan.durable)
+        # The last pull has expired and the inbox is gone: nothing put back from here on can be
+        # delivered to this replica again.
+        for msg in self._arrived_while_stopping:
             await _quietly(msg.nak())
         self._unbound.set()
         await asyncio.get_running_loop().create_future()    # until the service cancels this task
@@ -154,25 +152,26 @@ class DurableWorker:
 
     @contextlib.asynccontextmanager
     async def _bound(self):
-        """Create or update the durable consumer, bind to it, and unbind on the way out.
-
-        Unacknowledged messages go back to the durable consumer; a subscription left bound would hold
-        the connection's drain at shutdown for its whole timeout."""
+        """Create or update the durable consumer, and pull from it into an inbox of this worker's.
+        Unacknowledged messages go back to the durable consumer when the worker goes."""
         store, plan = self.store, self.plan
         config = js_api.ConsumerConfig(
             durable_name=plan.durable, name=plan.durable, filter_subject=f"{store.prefix}.{plan.aggregate_type}.>",
             ack_policy=js_api.AckPolicy.EXPLICIT, ack_wait=plan.ack_wait, max_ack_pending=MAX_ACK_PENDING,
             deliver_policy=js_api.DeliverPolicy.ALL, max_waiting=512)
         await _create_or_update(store.js, store.stream, config)
-        subscription = await store.js.pull_subscribe_bind(durable=plan.durable, stream=store.stream)
+        puller = PullRequests(store, plan.durable, self._take)
+        await puller.open()
         try:
-            yield subscription
+            yield puller
         finally:
-            with contextlib.suppress(Exception):
-                await subscription.unsubscribe()
+            await puller.close()
 
     async def _take(self, msg: Msg) -> None:
         """Start the handler on a message it handles; anything else on the subject is acked on the spot."""
+        if self._stopping:
+            self._arrived_while_stopping.append(msg)       # put back once the inbox is closed
+            return
         try:
             event = Event.FromString(msg.data)
         except DecodeError:
@@ -257,6 +256,65 @@ class DurableWorker:
                 await _quietly(msg.nak())
 
 
+class PullRequests:
+    """Pull requests for a durable consumer that never ask for more than the worker can take now.
+
+    nats-py's `fetch` returns on the first message of a lingering pull while the server goes on
+    delivering the rest of the batch into the subscription's queue; a message waiting there is in
+    no one's hands, its lease runs out unrenewed, and another replica is given it while this one
+    may still take it later: a second send. Here every delivered message goes straight to the
+    worker (which renews its lease from then on), and a new request is made only once the last
+    one is over, for at most the slots that are free."""
+
+    def __init__(self, store: EventStore, durable: str, take: Callable[[Msg], Awaitable[None]]) -> None:
+        self.store = store
+        self.take = take
+        self.subject = f"$JS.API.CONSUMER.MSG.NEXT.{store.stream}.{durable}"
+        self._inbox = ""
+        self._subscription = None
+        self._left = 0
+        self._over = asyncio.Event()
+        self._refusal: str | None = None
+
+    async def open(self) -> None:
+        self._inbox = self.store.nc.new_inbox()
+        self._subscription = await self.store.nc.subscribe(self._inbox, cb=self._arrived)
+
+    async def close(self) -> None:
+        if self._subscription is not None:
+            with contextlib.suppress(Exception):
+                await self._subscription.unsubscribe()
+
+    async def pull(self, batch: int, expires: float) -> int:
+        """Ask for up to `batch` messages for `expires` seconds; returns how many came."""
+        self._left, self._over, self._refusal = batch, asyncio.Event(), None
+        request = {"batch": batch, "expires": int(expires * 1e9)}
+        await self.store.nc.publish(self.subject, json.dumps(request).encode(), reply=self._inbox)
+        with contextlib.suppress(TimeoutError):           # no status at all: the connection was away
+            async with asyncio.timeout(expires + PULL_GRACE_SECONDS):
+                await self._over.wait()
+        if self._refusal:
+            raise ConsumerUnavailable(self._refusal)
+        return batch - self._left
+
+    async def _arrived(self, msg: Msg) -> None:
+        status = msg.headers.get("Status") if msg.headers else None
+        if status is None:
+            self._left -= 1
+            if self._left <= 0:
+                self._over.set()
+            await self.take(msg)                # even one that comes late: it is in hand now
+        elif status in ("404", "408"):          # no messages, or the request expired
+            self._over.set()
+        elif status != "100":                   # 409 consumer deleted, max waiting...; 503 no consumer
+            self._refusal = f"{status} {msg.headers.get('Description', '')}".strip()
+            self._over.set()
+
+
+class ConsumerUnavailable(Exception):
+    """The server refused a pull (the consumer was deleted, or is not there): bind again."""
+
+
 async def keep_consuming(name: str, consume: Callable[[], Awaitable[None]]) -> None:
     """Run `consume` until cancelled; when it fails (NATS down, consumer lost), wait and bind again."""
     backoff = 0.2
@@ -270,18 +328,6 @@ async def keep_consuming(name: str, consume: Callable[[], Awaitable[None]]) -> N
             log.warning("consumer interrupted; binding again", extra={"consumer": name, "error": repr(error)})
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
-
-
-async def fetch_batch(subscription: JetStreamContext.PullSubscription, batch: int, timeout: float) -> list[Msg]:
-    """Up to `batch` messages, or none when `timeout` passes first.
-
-    nats-py signals an empty fetch with its own TimeoutError and, when its no-wait probe used up
-    the whole timeout, with asyncio's bare one: both are an empty fetch. Treating the second as a
-    failure would unbind, and a message answering that late probe would wait out ack_wait."""
-    try:
-        return await subscription.fetch(batch, timeout=timeout)
-    except TimeoutError:
-        return []
 
 
 async def _create_or_update(js: JetStreamContext, stream: str, config: js_api.ConsumerConfig) -> None:
