@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from operator import itemgetter
 from pathlib import Path
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence
 
-from sqlalchemy import BigInteger, Column, MetaData, String, Table, bindparam, event, select, update
+from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, bindparam, event, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.engine import make_url
@@ -20,8 +21,18 @@ checkpoints = Table(
     Column("last_stream_seq", BigInteger, nullable=False),
 )
 
+# The schema version of each projection a read model holds, kept beside its rows: a snapshot
+# carries them, so one made by another version is recognised and never used.
+model_versions = Table(
+    "read_model_versions",
+    checkpoint_metadata,
+    Column("projection", String(64), primary_key=True),
+    Column("version", Integer, nullable=False),
+)
 
-def create_engine(url: str) -> AsyncEngine:
+
+def create_engine(url: str, *, schema: str | None = None) -> AsyncEngine:
+    """An engine on `url`; on PostgreSQL, `schema` is where its unqualified tables live."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -29,7 +40,12 @@ def create_engine(url: str) -> AsyncEngine:
         engine = create_async_engine(url, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    connect_args = {"server_settings": {"search_path": schema}} if schema else {}
+    return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True, connect_args=connect_args)
+
+
+def is_sqlite(engine: AsyncEngine) -> bool:
+    return engine.dialect.name == "sqlite"
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -92,11 +108,39 @@ async def reset_checkpoint(conn: AsyncConnection, projection: str) -> None:
     await conn.execute(checkpoints.delete().where(checkpoints.c.projection == projection))
 
 
+async def read_versions(conn: AsyncConnection) -> dict[str, int]:
+    return {name: int(version) for name, version in await conn.execute(select(model_versions))}
+
+
+async def write_versions(conn: AsyncConnection, versions: dict[str, int]) -> None:
+    await conn.execute(model_versions.delete())
+    await conn.execute(model_versions.insert(), [{"projection": name, "version": version}
+                                                 for name, version in versions.items()])
+
+
 @dataclass(frozen=True)
 class _CompiledUpsert:
     sql: str
-    columns: tuple[str, ...]
-    processors: tuple[Callable[[Any], Any] | None, ...]
+    parameters_of: Callable[[dict[str, Any]], tuple]
+
+
+def _parameter_builder(columns: tuple[str, ...], processors: tuple[Callable[[Any], Any] | None, ...]
+                       ) -> Callable[[dict[str, Any]], tuple]:
+    """A row dict -> the driver's parameter tuple. A replay writes millions of rows: the values
+    are picked by one C-level itemgetter, and only the columns whose type has a bind processor
+    go through Python."""
+    pick = itemgetter(*columns)
+    single = len(columns) == 1
+    converted = [(index, process) for index, process in enumerate(processors) if process is not None]
+    if not converted:
+        return (lambda row: (pick(row),)) if single else pick
+
+    def parameters(row: dict[str, Any]) -> tuple:
+        values = [pick(row)] if single else list(pick(row))
+        for index, process in converted:
+            values[index] = process(values[index])
+        return tuple(values)
+    return parameters
 
 
 _upserts: dict[tuple[str, str, tuple[str, ...]], _CompiledUpsert] = {}
@@ -112,7 +156,7 @@ def _compiled_upsert(conn: AsyncConnection, table: Table, keys: tuple[str, ...])
         compiled = statement.on_conflict_do_update(index_elements=list(keys), set_=updates).compile(dialect=conn.dialect)
         columns = tuple(compiled.positiontup or ())
         processors = tuple(table.c[name].type.bind_processor(conn.dialect) for name in columns)
-        _upserts[cache_key] = _CompiledUpsert(compiled.string, columns, processors)
+        _upserts[cache_key] = _CompiledUpsert(compiled.string, _parameter_builder(columns, processors))
     return _upserts[cache_key]
 
 
@@ -123,8 +167,9 @@ def _compiled_update(conn: AsyncConnection, table: Table, keys: tuple[str, ...],
                      .values({c: bindparam(f"set_{c}") for c in columns}))
         compiled = statement.compile(dialect=conn.dialect)
         names = tuple(compiled.positiontup or ())
-        processors = tuple(table.c[name.split("_", 1)[1]].type.bind_processor(conn.dialect) for name in names)
-        _updates[cache_key] = _CompiledUpsert(compiled.string, names, processors)
+        columns_of_names = tuple(name.split("_", 1)[1] for name in names)
+        processors = tuple(table.c[name].type.bind_processor(conn.dialect) for name in columns_of_names)
+        _updates[cache_key] = _CompiledUpsert(compiled.string, _parameter_builder(columns_of_names, processors))
     return _updates[cache_key]
 
 
@@ -135,9 +180,7 @@ async def update_rows(conn: AsyncConnection, table: Table, rows: Sequence[dict[s
     key_names = tuple(keys)
     columns = tuple(name for name in rows[0] if name not in key_names)
     compiled = _compiled_update(conn, table, key_names, columns)
-    parameters = [tuple(process(row[name.split("_", 1)[1]]) if process else row[name.split("_", 1)[1]]
-                        for name, process in zip(compiled.columns, compiled.processors)) for row in rows]
-    await conn.exec_driver_sql(compiled.sql, parameters)
+    await conn.exec_driver_sql(compiled.sql, list(map(compiled.parameters_of, rows)))
 
 
 async def upsert(conn: AsyncConnection, table: Table, rows: Sequence[dict[str, Any]], keys: Iterable[str]) -> None:
@@ -149,16 +192,14 @@ async def upsert(conn: AsyncConnection, table: Table, rows: Sequence[dict[str, A
     if not rows:
         return
     upsert_sql = _compiled_upsert(conn, table, tuple(keys))
-    parameters = [tuple(process(row[name]) if process else row[name]
-                        for name, process in zip(upsert_sql.columns, upsert_sql.processors)) for row in rows]
-    await conn.exec_driver_sql(upsert_sql.sql, parameters)
+    await conn.exec_driver_sql(upsert_sql.sql, list(map(upsert_sql.parameters_of, rows)))
 
 
-async def dump_tables(engine: AsyncEngine, metadata: MetaData) -> dict[str, list[tuple]]:
+async def dump_tables(engine: AsyncEngine, *metadatas: MetaData) -> dict[str, list[tuple]]:
     """Every row of every table, sorted: what `replay` must reproduce exactly."""
     dump: dict[str, list[tuple]] = {}
     async with engine.connect() as conn:
-        for table in metadata.sorted_tables:
+        for table in (table for metadata in metadatas for table in metadata.sorted_tables):
             rows = (await conn.execute(select(table))).all()
             dump[table.name] = sorted((tuple(row) for row in rows), key=repr)
     return dump

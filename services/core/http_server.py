@@ -33,13 +33,16 @@ async def _count_and_contain(request: web.Request, handler):
 
 
 class HttpEndpoint:
-    """One aiohttp app on one port with /healthz (alive) and /readyz (read models caught up)."""
+    """One aiohttp app on one port with /healthz (alive) and /readyz (read models caught up, and
+    `describe()`: how they got there)."""
 
-    def __init__(self, app: web.Application, host: str, port: int, is_ready: Callable[[], bool]) -> None:
+    def __init__(self, app: web.Application, host: str, port: int, is_ready: Callable[[], bool],
+                 describe: Callable[[], str] = lambda: "") -> None:
         self.app = app
         self.host = host
         self.port = port
         self.is_ready = is_ready
+        self.describe = describe
         app.middlewares.insert(0, _count_and_contain)
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/readyz", self._readyz)
@@ -49,9 +52,10 @@ class HttpEndpoint:
         return web.Response(text="ok\n")
 
     async def _readyz(self, _request: web.Request) -> web.Response:
+        detail = self.describe()
         if self.is_ready():
-            return web.Response(text="ready\n")
-        return web.Response(status=503, text="catching up\n")
+            return web.Response(text=f"ready\n{detail}\n" if detail else "ready\n")
+        return web.Response(status=503, text=f"catching up\n{detail}\n" if detail else "catching up\n")
 
     async def start(self) -> None:
         self._runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=5)

@@ -79,6 +79,8 @@ class Settings:
     ses_endpoint_url: str = ""
     log_level: str = "INFO"
     shutdown_grace: float = 20.0
+    # read models
+    snapshot_interval: float = 300.0    # seconds between SQLite read-model snapshots; 0 = none
     # dispatch
     dispatch_processes: int = 1
     dispatch_max_attempts: int = 8
@@ -120,6 +122,7 @@ class Settings:
             ses_endpoint_url=_env("SES_ENDPOINT_URL"),
             log_level=_env("LOG_LEVEL", "INFO").upper(),
             shutdown_grace=_env_float("SHUTDOWN_GRACE", 20.0),
+            snapshot_interval=_env_float("SNAPSHOT_INTERVAL", 300.0),
             dispatch_processes=max(1, _env_int("DISPATCH_PROCESSES", 1)),
             dispatch_max_attempts=_env_int("DISPATCH_MAX_ATTEMPTS", 8),
             dispatch_concurrency=_env_int("DISPATCH_CONCURRENCY", 200),
