@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (BigInteger, Boolean, Column, Float, Integer, LargeBinary, MetaData, String, Table, Text,
                         and_, delete, select, tuple_)
@@ -44,13 +44,36 @@ providers = Table(
 )
 
 
+ProviderKey = tuple[str, str]
+
+
+class _Saved(NamedTuple):
+    """A provider's last save in the batch. Its row is built only when the batch is written:
+    a replay saves the same providers again and again, and only the last save counts."""
+
+    account_id: str
+    saved: events_pb2.ProviderSaved
+    seq: int
+
+
 @dataclass
 class ProviderChanges:
-    """One batch, coalesced: only each provider's final state is written."""
+    """One batch, coalesced: only each provider's final state is written (None: deleted)."""
 
-    final: dict[tuple[str, str], dict[str, Any] | None] = field(default_factory=dict)
+    final: dict[ProviderKey, _Saved | None] = field(default_factory=dict)
+    topics_after_save: dict[ProviderKey, list[tuple[str, int]]] = field(default_factory=dict)
     # Topics allowed for providers this batch did not save: merged into their stored rows.
-    topics_added: dict[tuple[str, str], list[tuple[str, int]]] = field(default_factory=dict)
+    topics_added: dict[ProviderKey, list[tuple[str, int]]] = field(default_factory=dict)
+
+    def rows(self) -> list[dict[str, Any]]:
+        rows = []
+        for key, last_save in self.final.items():
+            if last_save is not None:
+                row = _row(*last_save)
+                for arn, seq in self.topics_after_save.get(key, ()):
+                    _add_topic(row, arn, seq)
+                rows.append(row)
+        return rows
 
 
 class ProviderProjection(Projection):
@@ -64,32 +87,34 @@ class ProviderProjection(Projection):
     @handles(events_pb2.ProviderSaved)
     def saved(self, changes: ProviderChanges, stored: StoredEvent, saved: events_pb2.ProviderSaved) -> None:
         key = (stored.event.account_id, stored.event.aggregate_id)
-        changes.final[key] = _row(stored.event.account_id, saved, stored.stream_seq)
-        changes.topics_added.pop(key, None)
+        changes.final[key] = _Saved(stored.event.account_id, saved, stored.stream_seq)
+        if changes.topics_after_save:
+            changes.topics_after_save.pop(key, None)
+        if changes.topics_added:
+            changes.topics_added.pop(key, None)
 
     @handles(events_pb2.ProviderDeleted)
     def deleted(self, changes: ProviderChanges, stored: StoredEvent, _deleted: events_pb2.ProviderDeleted) -> None:
         key = (stored.event.account_id, stored.event.aggregate_id)
         changes.final[key] = None
+        changes.topics_after_save.pop(key, None)
         changes.topics_added.pop(key, None)
 
     @handles(events_pb2.ProviderTopicAllowed)
     def topic_allowed(self, changes: ProviderChanges, stored: StoredEvent,
                       allowed: events_pb2.ProviderTopicAllowed) -> None:
         key = (stored.event.account_id, stored.event.aggregate_id)
-        row = changes.final.get(key)
-        if row is not None:
-            _add_topic(row, allowed.topic_arn, stored.stream_seq)
+        if changes.final.get(key) is not None:
+            changes.topics_after_save.setdefault(key, []).append((allowed.topic_arn, stored.stream_seq))
         elif key not in changes.final:
             changes.topics_added.setdefault(key, []).append((allowed.topic_arn, stored.stream_seq))
 
     async def write(self, conn: AsyncConnection, changes: ProviderChanges) -> None:
-        deleted = [key for key, row in changes.final.items() if row is None]
+        deleted = [key for key, last_save in changes.final.items() if last_save is None]
         if deleted:
             await conn.execute(delete(providers).where(
                 tuple_(providers.c.account_id, providers.c.provider_id).in_(deleted)))
-        await upsert(conn, providers, [row for row in changes.final.values() if row is not None],
-                     ["account_id", "provider_id"])
+        await upsert(conn, providers, changes.rows(), ["account_id", "provider_id"])
         await _add_topics(conn, changes.topics_added)
 
 

@@ -51,7 +51,9 @@ from services.core.tasks import cancel_all
 
 log = logging.getLogger(__name__)
 
-REPLAY_BATCH_SIZE = 5000     # a rebuild is read by nobody until it is done: fewer, larger transactions
+# Most events in one transaction. Far behind (a rebuild, a new pod) batches are this large, and
+# a projection coalesces what they change; once caught up they hold what arrived meanwhile.
+BATCH_SIZE = 20000
 WATCH_SECONDS = 0.5          # how often a runner renews its leases and looks for a newer generation
 SWITCH_DISTANCE = 2000       # events a new generation may still lack when the switch starts
 SWITCH_SECONDS = 5.0         # how long the live generation may stand still for the switch
@@ -151,7 +153,7 @@ class ProjectionRunner:
 
     def __init__(self, projections: Projection | Sequence[Projection], store: EventStore, engine: AsyncEngine,
                  *, model: str | None = None, snapshots: Snapshots | None = None, rebuild: bool = False,
-                 batch_size: int = 1000, stall_seconds: float = 2.0) -> None:
+                 batch_size: int = BATCH_SIZE, stall_seconds: float = 2.0) -> None:
         listed = [projections] if isinstance(projections, Projection) else list(projections)
         self.projections = ProjectionSet(listed)
         self.model = model_name(model or listed[0].name)
@@ -197,13 +199,8 @@ class ProjectionRunner:
     async def start(self) -> None:
         await self.generations.prepare()
         await self.generations.sweep()
-        live = None if self._rebuild else await self.generations.live()
-        if live is not None and live.version_key == self.projections.version_key:
-            self._current = await self._feed(live)
-            self._promoted = True
-            self.start_path = f"resumed the local read model at sequence {self._current.checkpoint}"
-        else:
-            self._current = await self._new_generation(live)
+        self._current = (None if self._rebuild else await self._live_of_my_versions()) or \
+            await self._new_generation()
         self.engine.switch_to(self._current.engine, self._current.generation)
         self._target = await self.store.last_sequence()
         self._current.start()
@@ -252,11 +249,22 @@ class ProjectionRunner:
         await feed.prepare()
         return feed
 
-    async def _new_generation(self, live: Generation | None) -> GenerationFeed:
+    async def _live_of_my_versions(self) -> GenerationFeed | None:
+        live = await self.generations.live()
+        if live is None or live.version_key != self.projections.version_key:
+            return None
+        feed = await self._feed(live)
+        self._promoted = True
+        self.start_path = f"resumed the local read model at sequence {feed.checkpoint}"
+        return feed
+
+    async def _new_generation(self) -> GenerationFeed:
         """A generation of the declared versions that is not live yet: one still being built (by a
         replica, or by a process that stopped), or a new one, from a snapshot where there is one."""
         key = self.projections.version_key
-        unfinished = None if self._rebuild else await self.generations.resumable(key, live)
+        unfinished = None if self._rebuild else await self.generations.resumable(key, await self.generations.live())
+        if unfinished is None and not self._rebuild and (live := await self._live_of_my_versions()):
+            return live                           # a replica finished it a moment ago
         if unfinished is not None:
             await self.generations.hold(unfinished)
             feed = await self._feed(unfinished)
@@ -392,7 +400,7 @@ async def replay(projections: Projection | Sequence[Projection], store: EventSto
     once it has caught up with the head of the stream, and drop the old one as soon as no process
     reads it any more (waiting up to `settle_seconds` for running services to switch).
     Sends nothing, visits nothing. Returns the events read."""
-    runner = ProjectionRunner(projections, store, engine, model=model, rebuild=True, batch_size=REPLAY_BATCH_SIZE)
+    runner = ProjectionRunner(projections, store, engine, model=model, rebuild=True)
     await runner.start()
     started = time.monotonic()
     try:

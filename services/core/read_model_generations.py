@@ -201,11 +201,12 @@ class ReadModelGenerations:
     # ---- the storage ----
 
     def sqlite_file(self, generation: Generation) -> Path | None:
-        """The SQLite file of `generation`, beside the service's own database file."""
+        """The SQLite file of `generation`, beside the service's own database file and named after
+        it (`dispatch.db` -> `dispatch.dispatch_v3f2a9c10_g4.db`)."""
         if not database.is_sqlite(self.registry):
             return None
         base = Path(self.registry.url.database or "read-model.db")
-        return base.with_name(f"{generation.storage_name}.db")
+        return base.with_name(f"{base.stem}.{generation.storage_name}.db")
 
     async def open(self, generation: Generation) -> AsyncEngine:
         """An engine on `generation`'s tables, creating its schema on PostgreSQL."""

@@ -18,6 +18,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 
+from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from nats.js import api as js_api
@@ -31,9 +32,13 @@ TOO_BIG = "Message Size Exceeds MaxBytes"
 # 409s that end the consumer, not just one pull request (those are answered with more pulls)
 CONSUMER_GONE = ("Consumer Deleted", "Leadership Change", "Server Shutdown", "Consumer is push based")
 
+MAX_PULL = 2000               # messages per pull request
+OUTSTANDING_PULLS = 2         # so the server always has one to fill while the last one is read
 PULL_EXPIRES_SECONDS = 5.0
 HEARTBEAT_SECONDS = 1.0
+FILL_SECONDS = 0.05           # the longest a batch waits for more of what the stream holds
 MAX_BYTES_PER_PULL = 8 * 1024 * 1024
+MAX_BUFFERED_BYTES = 32 * 1024 * 1024   # events' data held between the server and the caller
 LOST_AFTER_SECONDS = 5 * HEARTBEAT_SECONDS
 INACTIVE_SECONDS = 60.0       # the server removes the consumer of a reader that is gone
 CLOSE_SECONDS = 1.0
@@ -41,6 +46,27 @@ CLOSE_SECONDS = 1.0
 
 class StreamLost(Exception):
     """The consumer is gone or skipped a message: read again from the checkpoint."""
+
+
+_HEADER_LINE = b"NATS/1.0"
+
+
+class _ReadingConnection(NatsClient):
+    """A NATS connection that parses a message's headers only when they carry a status (a
+    JetStream control message: `NATS/1.0 408 Request Timeout`). The reader never looks at an
+    event's own headers (Nats-Msg-Id, ...), and nats-py making a dict of them for every message
+    was a quarter of a replay's time. This overrides nats-py's Client._process_headers (the
+    version is pinned in constraints.txt; tests/integration/core/test_stream_reader.py fails
+    if it stops working)."""
+
+    async def _process_headers(self, headers):
+        if headers and headers[len(_HEADER_LINE):len(_HEADER_LINE) + 1] == b" ":
+            return await super()._process_headers(headers)
+        return None
+
+
+async def _quiet(_error: Exception) -> None:
+    """The reader notices a lost connection by itself (StreamLost) and opens a new one."""
 
 
 @dataclass
@@ -51,41 +77,51 @@ class _Pull:
 
 
 class StreamReader:
-    def __init__(self, store: EventStore, start_seq: int, batch: int, buffered_batches: int = 4) -> None:
+    def __init__(self, store: EventStore, start_seq: int, taken_at_once: int) -> None:
         self.store = store
         self.start_seq = max(1, start_seq)
-        self.batch = batch
-        self.limit = batch * buffered_batches
-        self.messages: list[tuple[int, Msg]] = []
+        self.batch = min(taken_at_once, MAX_PULL)
+        # What is buffered or requested: enough for the next take while the caller applies this one.
+        self.limit = taken_at_once + OUTSTANDING_PULLS * self.batch
+        # (stream sequence, subject, data): plain tuples, which the garbage collector stops
+        # scanning, unlike nats-py's Msg objects (their scans were a fifth of a replay's time).
+        self.messages: list[tuple[int, str, bytes]] = []
+        self._buffered_bytes = 0
         self.arrived = asyncio.Event()
         self._pulls: deque[_Pull] = deque()
         self._pull_count = 0
         self._inbox = ""
         self._consumer = ""
+        self._connection: _ReadingConnection | None = None
         self._subscription: Subscription | None = None
         self._last_seq = 0
         self._heard_at = time.monotonic()
         self._oversized = False
         self._lost: str = ""
+        self._pending = 0             # messages the stream holds after the last one received
+        self._wanted = 1
 
     async def open(self) -> None:
         config = js_api.ConsumerConfig(
             deliver_policy=js_api.DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=self.start_seq,
             ack_policy=js_api.AckPolicy.NONE, inactive_threshold=INACTIVE_SECONDS, mem_storage=True, num_replicas=1)
+        self._connection = _ReadingConnection()
+        await self._connection.connect(self.store.nats_url, name="postroom-stream-reader", connect_timeout=5,
+                                       allow_reconnect=False, error_cb=_quiet)
         info = await self.store.js.add_consumer(self.store.stream, config)
         self._consumer = info.name
-        self._inbox = self.store.nc.new_inbox()
-        self._subscription = await self.store.nc.subscribe(f"{self._inbox}.*", cb=self._received,
-                                                           pending_msgs_limit=self.limit * 4)
+        self._inbox = self._connection.new_inbox()
+        self._subscription = await self._connection.subscribe(f"{self._inbox}.*", cb=self._received,
+                                                              pending_msgs_limit=self.limit * 4)
         await self._pull_more()
 
     async def close(self) -> None:
-        if self._subscription is not None:
+        if self._connection is not None:
             try:
-                await self._subscription.unsubscribe()
+                await self._connection.close()
             except Exception:
                 pass
-            self._subscription = None
+            self._connection = self._subscription = None
         if self._consumer and not self._lost:
             try:
                 async with asyncio.timeout(CLOSE_SECONDS):
@@ -93,49 +129,77 @@ class StreamReader:
             except Exception:
                 pass                          # the server removes it once inactive
 
-    async def take(self, most: int, timeout: float) -> list[tuple[int, Msg]]:
-        """Up to `most` (stream sequence, message) pairs, in order; [] when none came within `timeout`."""
+    async def take(self, most: int, timeout: float) -> list[tuple[int, str, bytes]]:
+        """Up to `most` (stream sequence, subject, data), in order; [] when none came within `timeout`.
+
+        While the stream holds more than is buffered (far behind, in a replay), it waits a moment
+        for a whole batch: fewer, larger transactions, in which a projection coalesces more."""
         deadline = time.monotonic() + timeout
+        self._wanted = most
         self._check_alive()
-        while not self.messages:
+        while not self._enough():
             self.arrived.clear()
-            wait = min(deadline - time.monotonic(), HEARTBEAT_SECONDS)
+            wait = FILL_SECONDS if self.messages else min(deadline - time.monotonic(), HEARTBEAT_SECONDS)
             if wait <= 0:
                 return []
             try:
                 async with asyncio.timeout(wait):
                     await self.arrived.wait()
             except TimeoutError:
+                if self.messages:
+                    break                     # the batch is slow to fill: take what is here
                 self._expire_pulls()
                 await self._pull_more()
             self._check_alive()
-        batch, self.messages = self.messages[:most], self.messages[most:]
+        batch, self.messages = self._split(most)
         await self._pull_more()
         return batch
 
-    async def _received(self, msg: Msg) -> None:
-        self._heard_at = time.monotonic()
-        if not msg.data and msg.headers and STATUS in msg.headers:
-            self._status(msg)
-        else:
-            self._data(msg)
-        await self._pull_more()
+    def _split(self, most: int) -> tuple[list[tuple[int, str, bytes]], list[tuple[int, str, bytes]]]:
+        """The first `most` messages, fewer when they hold more than the buffer's worth of data."""
+        count, size = min(most, len(self.messages)), 0
+        for index, (_, _, data) in enumerate(self.messages[:count]):
+            if index and size + len(data) > MAX_BUFFERED_BYTES:
+                count = index
+                break
+            size += len(data)
+        self._buffered_bytes -= size
+        return self.messages[:count], self.messages[count:]
 
-    def _data(self, msg: Msg) -> None:
-        seq = stream_sequence(msg)
+    def _enough(self) -> bool:
+        return bool(self.messages) and (len(self.messages) >= self._wanted or self._pending == 0)
+
+    async def _received(self, msg: Msg) -> None:
+        # Called for every message of a replay: only a finished pull or a status asks for more.
+        if msg.headers is not None and not msg.data and STATUS in msg.headers:
+            self._heard_at = time.monotonic()
+            self._status(msg)
+            await self._pull_more()
+        elif self._data(msg):
+            self._heard_at = time.monotonic()
+            await self._pull_more()
+
+    def _data(self, msg: Msg) -> bool:
+        """Buffer one event; True when it was the last one of its pull."""
+        seq, self._pending = _position(msg)
         if self._lost:
-            return
+            return False
         if self._last_seq and seq != self._last_seq + 1:
             self._lost = f"sequence {self._last_seq + 1} was not delivered (got {seq})"
             self.arrived.set()
-            return
+            return False
         self._last_seq = seq
+        self.messages.append((seq, msg.subject, msg.data))
+        self._buffered_bytes += len(msg.data)
+        if self._pending == 0 or len(self.messages) >= self._wanted:
+            self.arrived.set()
         if self._pulls:
-            self._pulls[0].remaining -= 1
-            if self._pulls[0].remaining <= 0:
+            head = self._pulls[0]
+            head.remaining -= 1
+            if head.remaining <= 0:
                 self._pulls.popleft()
-        self.messages.append((seq, msg))
-        self.arrived.set()
+                return True
+        return False
 
     def _status(self, msg: Msg) -> None:
         code, description = msg.headers.get(STATUS, ""), msg.headers.get(DESCRIPTION, "")
@@ -143,7 +207,11 @@ class StreamReader:
             return
         if code == CONFLICT and description.startswith(CONSUMER_GONE):
             self._lost = f"the consumer ended: {code} {description}"
-        # The server answers requests in order: this one, and any before it, are over.
+            self.arrived.set()
+        # The server answers pulls in order: this one, and any before it, are over. A pull that
+        # was already counted full is followed by an informational "409 Batch Completed".
+        if not any(pull.reply == msg.subject for pull in self._pulls):
+            return
         while self._pulls:
             ended = self._pulls.popleft()
             if ended.reply == msg.subject:
@@ -156,7 +224,9 @@ class StreamReader:
         """Ask for another batch while the buffered and requested messages stay under the limit."""
         if self._subscription is None:
             return
-        while len(self._pulls) < 2 and len(self.messages) + self._requested() + self.batch <= self.limit:
+        while len(self._pulls) < OUTSTANDING_PULLS and \
+                len(self.messages) + self._requested() + self.batch <= self.limit and \
+                self._buffered_bytes + (len(self._pulls) + 1) * MAX_BYTES_PER_PULL <= MAX_BUFFERED_BYTES:
             self._pull_count += 1
             batch = 1 if self._oversized else self.batch
             request = {"batch": batch, "expires": int(PULL_EXPIRES_SECONDS * 1e9),
@@ -166,8 +236,8 @@ class StreamReader:
             self._oversized = False
             reply = f"{self._inbox}.{self._pull_count}"
             self._pulls.append(_Pull(reply, batch, time.monotonic() + PULL_EXPIRES_SECONDS + HEARTBEAT_SECONDS))
-            await self.store.nc.publish(f"{js_api.DEFAULT_PREFIX}.CONSUMER.MSG.NEXT.{self.store.stream}.{self._consumer}",
-                                        json.dumps(request).encode(), reply=reply)
+            await self._connection.publish(f"{js_api.DEFAULT_PREFIX}.CONSUMER.MSG.NEXT.{self.store.stream}.{self._consumer}",
+                                           json.dumps(request).encode(), reply=reply)
 
     def _requested(self) -> int:
         return sum(pull.remaining for pull in self._pulls)
@@ -181,19 +251,22 @@ class StreamReader:
     def _check_alive(self) -> None:
         if self._lost:
             raise StreamLost(self._lost)
+        if self._connection is None or not self._connection.is_connected:
+            raise StreamLost("the connection to NATS closed")
         if self._pulls and time.monotonic() - self._heard_at > LOST_AFTER_SECONDS:
             raise StreamLost("no heartbeat from the consumer")
 
 
-def stream_sequence(msg: Msg) -> int:
-    """The stream sequence from the ack subject, without building the whole metadata object.
+def _position(msg: Msg) -> tuple[int, int]:
+    """(stream sequence, messages pending after it), from the ack subject, without building the
+    whole metadata object.
 
     $JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.<time>.<pending> (9 tokens),
     or with <domain>.<account hash> after ACK and a trailing token (12 tokens)."""
     tokens = (msg.reply or "").split(".")
     if len(tokens) == 9:
-        return int(tokens[5])
+        return int(tokens[5]), int(tokens[8])
     if len(tokens) >= 11:
-        return int(tokens[7])
-    return msg.metadata.sequence.stream
+        return int(tokens[7]), int(tokens[10])
+    return msg.metadata.sequence.stream, msg.metadata.num_pending
 

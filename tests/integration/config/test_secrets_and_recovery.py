@@ -103,7 +103,7 @@ def service_environment(settings, database_url: str) -> dict[str, str]:
 def checkpoint(data_dir: Path) -> int:
     """The furthest checkpoint of the config read model's generations (files beside its database)."""
     found = 0
-    for path in data_dir.glob("config_v*_g*.db"):
+    for path in data_dir.glob("*.config_v*_g*.db"):
         try:
             with sqlite3.connect(path, timeout=5) as db:
                 row = db.execute("select last_stream_seq from projection_checkpoints").fetchone()
