@@ -23,7 +23,8 @@ def progress_bar(done: int, total: int, seconds: float) -> None:
 
 
 def progress_line(done: int, total: int, seconds: float) -> str:
-    fraction = 1.0 if total == 0 else min(done / total, 1.0)
+    total = max(total, done)              # events appended during the rebuild are read too
+    fraction = 1.0 if total == 0 else done / total
     filled = int(fraction * BAR_WIDTH)
     rate = done / seconds if seconds > 0 else 0.0
     return (f"[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {done:,}/{total:,} events  {rate:,.0f} events/s  "

@@ -324,12 +324,11 @@ class ProjectionRunner:
         if not self._promoted and self._current.checkpoint >= self._target:
             await self._promote()
         live = await self.generations.live()
-        if live is not None and live.version_key == self.projections.version_key \
-                and live.number != self._current.generation.number:
-            if self._next is None or self._next.generation.number != live.number:
-                await self._follow(live)
-        elif live is not None and live.number != self._current.generation.number and self._promoted:
-            self._warn_other_version(live)
+        if live is not None and live.number > self._current.generation.number:
+            if live.version_key != self.projections.version_key:
+                self._warn_other_version(live)
+            elif self._next is None or self._next.generation.number != live.number:
+                await self._follow(live)    # a newer build of these versions: `postroom replay`, a replica
         if self._next is not None and self._next.checkpoint + SWITCH_DISTANCE >= self._current.checkpoint:
             await self._switch()
         await self.generations.sweep()

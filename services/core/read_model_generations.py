@@ -128,17 +128,21 @@ class ReadModelGenerations:
 
     async def promote(self, generation: Generation) -> bool:
         """Make `generation` live and retire the one it replaces, atomically; False when it is no
-        longer being built (another process promoted it, or it was dropped)."""
+        longer being built (another process promoted it, or it was dropped) or a newer generation
+        is live already (it superseded this build)."""
         async with self.registry.begin() as conn:
+            # Two promotions must not both leave a generation live: on PostgreSQL the model's rows
+            # are locked first; SQLite takes its write lock with the update, before the check.
             if not database.is_sqlite(self.registry):
-                # Lock the model's rows so two promotions cannot both leave a generation live
-                # (SQLite serialises writers by itself).
                 await conn.execute(select(generations.c.generation).where(generations.c.model == self.model)
                                    .with_for_update())
             promoted = await conn.execute(update(generations).where(
                 generations.c.model == self.model, generations.c.generation == generation.number,
                 generations.c.state == BUILDING).values(state=LIVE, changed_at=time.time()))
-            if promoted.rowcount != 1:
+            newer = await conn.scalar(select(func.count()).select_from(generations).where(
+                generations.c.model == self.model, generations.c.state == LIVE,
+                generations.c.generation > generation.number))
+            if promoted.rowcount != 1 or newer:
                 await conn.rollback()
                 return False
             await conn.execute(update(generations).where(

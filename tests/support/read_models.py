@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from services.core.database import dump_tables
-from services.core.projection import ProjectionRunner, replay
+from services.core.event_store import EventStore
+from services.core.projection import Projection, ProjectionRunner, replay
 from services.core.read_model_generations import open_live
 from services.core.runtime import RunningService
 
@@ -22,14 +27,23 @@ async def dump_service(service: RunningService) -> dict[str, list[tuple]]:
     return await dump_runner(runner_of(service))
 
 
-async def dump_from_scratch(runner: ProjectionRunner) -> dict[str, list[tuple]]:
-    """The same projections replayed from sequence 1 as a read model of their own (another model
-    name on the same database), so the running one is left alone."""
-    scratch = f"{runner.model}_scratch"
-    registry = runner.generations.registry
-    await replay(list(runner.projections.projections), runner.store, registry, model=scratch)
-    engine = await open_live(registry, scratch)
+async def dump_live(registry: AsyncEngine, model: str, projections: Sequence[Projection]) -> dict[str, list[tuple]]:
+    """Every row of the live generation of `model` (which may be served by another process)."""
+    engine = await open_live(registry, model)
     try:
-        return await dump_tables(engine, *runner.projections.metadatas)
+        return await dump_tables(engine, *(projection.metadata for projection in projections))
     finally:
         await engine.dispose()
+
+
+async def dump_rebuilt(projections: Sequence[Projection], store: EventStore, registry: AsyncEngine,
+                       model: str) -> dict[str, list[tuple]]:
+    """The projections replayed from sequence 1 as a read model of their own (`<model>_scratch`,
+    on the same database), so the one being served is left alone."""
+    scratch = f"{model}_scratch"
+    await replay(list(projections), store, registry, model=scratch)
+    return await dump_live(registry, scratch, projections)
+
+
+async def dump_from_scratch(runner: ProjectionRunner) -> dict[str, list[tuple]]:
+    return await dump_rebuilt(runner.projections.projections, runner.store, runner.generations.registry, runner.model)

@@ -1,0 +1,107 @@
+"""A Postroom service as its own process (`postroom serve NAME`), configured from Settings, with
+its gRPC health watched; and `postroom` commands run with the same configuration."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from services.core.settings import Settings
+
+REPO = Path(__file__).resolve().parents[2]
+SERVING = health_pb2.HealthCheckResponse.SERVING
+
+
+def settings_environment(settings: Settings) -> dict[str, str]:
+    """The POSTROOM_* variables that make a process read `settings`."""
+    ports = settings.ports
+    env = dict(os.environ, POSTROOM_NATS_URL=settings.nats_url, POSTROOM_STREAM=settings.stream_name,
+               POSTROOM_SUBJECT_PREFIX=settings.subject_prefix, POSTROOM_DATA_DIR=str(settings.data_dir),
+               POSTROOM_DATABASE_URL=settings.database_url, POSTROOM_API_TOKEN=settings.api_token,
+               POSTROOM_SECRET_KEY=settings.secret_keys, POSTROOM_UNSUBSCRIBE_KEY=settings.unsubscribe_keys,
+               POSTROOM_PUBLIC_URL=settings.public_url, POSTROOM_SMTP_CA_FILE=settings.smtp_ca_file,
+               POSTROOM_SMTP_TIMEOUT=str(settings.smtp_timeout), POSTROOM_SNS_CERT_DIR=settings.sns_cert_dir,
+               POSTROOM_ALLOW_CUSTOM_SMTP_HOST="1" if settings.allow_custom_smtp_host else "",
+               POSTROOM_SHUTDOWN_GRACE=str(settings.shutdown_grace), POSTROOM_LOG_LEVEL="INFO",
+               POSTROOM_SNAPSHOT_INTERVAL=str(settings.snapshot_interval), POSTROOM_METRICS_PORT="0",
+               POSTROOM_CONFIG_GRPC_PORT=str(ports.config_grpc), POSTROOM_DISPATCH_GRPC_PORT=str(ports.dispatch_grpc),
+               POSTROOM_FEEDBACK_GRPC_PORT=str(ports.feedback_grpc), POSTROOM_FEEDBACK_HTTP_PORT=str(ports.feedback_http),
+               POSTROOM_UNSUBSCRIBE_GRPC_PORT=str(ports.unsubscribe_grpc),
+               POSTROOM_UNSUBSCRIBE_HTTP_PORT=str(ports.unsubscribe_http))
+    return {name: value for name, value in env.items() if value != ""}
+
+
+@dataclass
+class ServiceProcess:
+    name: str
+    settings: Settings
+    log_file: Path
+    process: subprocess.Popen | None = None
+    statuses: list[int] = field(default_factory=list)     # every health answer since it became ready
+
+    @property
+    def grpc_address(self) -> str:
+        return f"127.0.0.1:{self.settings.ports.grpc_port(self.name)}"
+
+    def start(self) -> "ServiceProcess":
+        with open(self.log_file, "ab") as log:
+            self.process = subprocess.Popen([sys.executable, "-m", "services.cli.main", "serve", self.name],
+                                            env=settings_environment(self.settings), cwd=REPO, stdout=log, stderr=log)
+        return self
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def log(self) -> str:
+        return self.log_file.read_text(errors="replace") if self.log_file.exists() else ""
+
+    async def wait_until_serving(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        async with grpc.aio.insecure_channel(self.grpc_address) as channel:
+            health = health_pb2_grpc.HealthStub(channel)
+            while time.monotonic() < deadline:
+                assert self.process.poll() is None, f"{self.name} exited:\n{self.log()[-3000:]}"
+                try:
+                    if (await health.Check(health_pb2.HealthCheckRequest(), timeout=1)).status == SERVING:
+                        return
+                except grpc.aio.AioRpcError:
+                    pass
+                await asyncio.sleep(0.1)
+        raise AssertionError(f"{self.name} did not become ready:\n{self.log()[-3000:]}")
+
+    async def watch_health(self, stop: asyncio.Event, interval: float = 0.05) -> None:
+        """Record the health status every `interval` until `stop` is set (a refused call counts as
+        NOT_SERVING)."""
+        async with grpc.aio.insecure_channel(self.grpc_address) as channel:
+            health = health_pb2_grpc.HealthStub(channel)
+            while not stop.is_set():
+                try:
+                    self.statuses.append((await health.Check(health_pb2.HealthCheckRequest(), timeout=2)).status)
+                except grpc.aio.AioRpcError:
+                    self.statuses.append(health_pb2.HealthCheckResponse.NOT_SERVING)
+                await asyncio.sleep(interval)
+
+
+async def run_cli(settings: Settings, *args: str, timeout: float = 120.0) -> str:
+    """`postroom ARGS` with `settings`, without blocking the event loop; its stderr."""
+    process = await asyncio.create_subprocess_exec(sys.executable, "-m", "services.cli.main", *args,
+                                                   env=settings_environment(settings), cwd=REPO,
+                                                   stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    _out, err = await asyncio.wait_for(process.communicate(), timeout)
+    assert process.returncode == 0, f"postroom {' '.join(args)} failed:\n{err.decode(errors='replace')[-3000:]}"
+    return err.decode(errors="replace")
