@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.core.database import dump_tables
+from services.core.database import dump_tables, read_checkpoint
 from services.core.event_store import EventStore
 from services.core.projection import Projection, ProjectionRunner, replay
 from services.core.read_model_generations import open_live
@@ -47,3 +48,17 @@ async def dump_rebuilt(projections: Sequence[Projection], store: EventStore, reg
 
 async def dump_from_scratch(runner: ProjectionRunner) -> dict[str, list[tuple]]:
     return await dump_rebuilt(runner.projections.projections, runner.store, runner.generations.registry, runner.model)
+
+
+async def wait_until_live_includes(registry: AsyncEngine, model: str, stream_seq: int, timeout: float = 20.0) -> None:
+    """Until the live generation of `model` (served by another process) has applied `stream_seq`."""
+    engine = await open_live(registry, model)
+    try:
+        async with asyncio.timeout(timeout):
+            while True:
+                async with engine.connect() as conn:
+                    if await read_checkpoint(conn, model) >= stream_seq:
+                        return
+                await asyncio.sleep(0.2)
+    finally:
+        await engine.dispose()

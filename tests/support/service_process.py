@@ -4,6 +4,8 @@ its gRPC health watched; and `postroom` commands run with the same configuration
 from __future__ import annotations
 
 import asyncio
+import collections
+import itertools
 import os
 import signal
 import subprocess
@@ -11,7 +13,9 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
+import aiohttp
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
@@ -105,3 +109,22 @@ async def run_cli(settings: Settings, *args: str, timeout: float = 120.0) -> str
     _out, err = await asyncio.wait_for(process.communicate(), timeout)
     assert process.returncode == 0, f"postroom {' '.join(args)} failed:\n{err.decode(errors='replace')[-3000:]}"
     return err.decode(errors="replace")
+
+
+async def keep_posting(stop: asyncio.Event, request_for: Callable[[int], tuple[str, bytes, dict[str, str]]],
+                       connections: int = 16) -> collections.Counter:
+    """POST `request_for(n)` (url, body, headers) over `connections` connections until `stop`;
+    how many answers had each status."""
+    statuses: collections.Counter = collections.Counter()
+    numbers = itertools.count()
+
+    async def one_connection(session: aiohttp.ClientSession) -> None:
+        while not stop.is_set():
+            url, body, headers = request_for(next(numbers))
+            async with session.post(url, data=body, headers=headers) as answer:
+                await answer.read()
+                statuses[answer.status] += 1
+
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as session:
+        await asyncio.gather(*(one_connection(session) for _ in range(connections)))
+    return statuses

@@ -22,11 +22,11 @@ from services.core.event_store import EventStore, PendingAppend
 from services.core.events import Event, new_event
 from services.core.generated.postroom.v1 import dispatch_pb2, dispatch_pb2_grpc, events_pb2
 from services.core.ids import recipient_hash
-from services.core.read_model_generations import ReadModelGenerations, open_live
+from services.core.read_model_generations import ReadModelGenerations
 from services.dispatch.projection import dispatch_projections
 from tests.integration.dispatch.dispatch_support import ACCOUNT, METADATA, PROVIDER, email, save_provider
 from tests.support.event_log import every_stored_event
-from tests.support.read_models import dump_live, dump_rebuilt
+from tests.support.read_models import dump_live, dump_rebuilt, wait_until_live_includes
 from tests.support.service_process import SERVING, ServiceProcess, run_cli
 
 pytestmark = pytest.mark.slow
@@ -140,13 +140,7 @@ async def test_rebuilding_dispatch_while_mail_flows_and_bounces_arrive(settings,
         assert len(sink.received) >= sent
 
         assert [g.number for g in await generations._select()] == [before + 1], "the old model was not dropped"
-        live = await open_live(registry, "dispatch")
-        async with live.connect() as conn:
-            from services.core.database import read_checkpoint
-            async with asyncio.timeout(20):
-                while await read_checkpoint(conn, "dispatch") < await store.last_sequence():
-                    await asyncio.sleep(0.2)
-        await live.dispose()
+        await wait_until_live_includes(registry, "dispatch", await store.last_sequence())
         projections = dispatch_projections(settings)
         assert await dump_live(registry, "dispatch", projections) == \
             await dump_rebuilt(projections, store, registry, "dispatch")
