@@ -35,6 +35,7 @@ from services.core.database import create_engine  # noqa: E402
 from services.core.event_store import EventStore, PendingAppend  # noqa: E402
 from services.core.nats_server import EmbeddedNatsServer, free_port  # noqa: E402
 from services.core.projection import replay  # noqa: E402
+from services.core.read_model_generations import ReadModelGenerations  # noqa: E402
 from services.core.secret_box import generate_key_spec  # noqa: E402
 from services.core.settings import Settings  # noqa: E402
 from tests.support.events import provider_deleted, provider_saved  # noqa: E402
@@ -186,17 +187,10 @@ async def fill(store: EventStore) -> None:
 
 
 async def drop_bench_model(url: str) -> None:
-    from services.core.read_model_generations import ReadModelGenerations
     engine = create_engine(url)
     generations = ReadModelGenerations(engine, BENCH_MODEL, holder="bench")
     await generations.prepare()
-    for generation in await generations._select():
-        await generations.drop_storage(generation)
-    from sqlalchemy import delete
-    from services.core.read_model_generations import generations as registry, leases
-    async with engine.begin() as conn:
-        await conn.execute(delete(leases).where(leases.c.model == BENCH_MODEL))
-        await conn.execute(delete(registry).where(registry.c.model == BENCH_MODEL))
+    await generations.drop_every()
     await engine.dispose()
 
 

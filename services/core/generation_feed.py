@@ -22,12 +22,26 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.core import database
 from services.core.event_store import EventStore
+from services.core.metrics import PROJECTION_APPLIED
 from services.core.events import Event
 from services.core.read_model_generations import Generation
 from services.core.stream_reader import StreamReader
 from services.core.tasks import cancel_all
 
 log = logging.getLogger(__name__)
+
+
+async def wait_until(progress: asyncio.Condition, reached: Callable[[], bool], timeout: float) -> bool:
+    """Wait on `progress` until `reached()`; False when `timeout` passes first."""
+    async def wait() -> None:
+        async with progress:
+            await progress.wait_for(reached)
+    try:
+        async with asyncio.timeout(timeout):
+            await wait()
+        return True
+    except TimeoutError:
+        return False
 
 
 class CheckpointMoved(Exception):
@@ -48,7 +62,6 @@ class GenerationFeed:
         self.batch_size = batch_size
         self.stall_seconds = stall_seconds
         self.checkpoint = 0
-        self.applied_events = 0
         # Held while a batch is applied: a switch takes it so this feed stands still meanwhile.
         self.lock = asyncio.Lock()
         self._progress = asyncio.Condition()
@@ -79,15 +92,7 @@ class GenerationFeed:
 
     async def reach(self, stream_seq: int, timeout: float) -> bool:
         """Wait until this feed's checkpoint is at least `stream_seq`."""
-        async def reached() -> None:
-            async with self._progress:
-                await self._progress.wait_for(lambda: self.checkpoint >= stream_seq)
-        try:
-            async with asyncio.timeout(timeout):
-                await reached()
-            return True
-        except TimeoutError:
-            return False
+        return await wait_until(self._progress, lambda: self.checkpoint >= stream_seq, timeout)
 
     async def _consume(self) -> None:
         backoff = 0.2
@@ -131,7 +136,7 @@ class GenerationFeed:
                 if not await database.advance_checkpoint(conn, self.checkpoint_name, self.checkpoint, last):
                     raise CheckpointMoved()
             self.checkpoint = last
-            self.applied_events += routed
+            PROJECTION_APPLIED.labels(self.generation.model).inc(routed)
         await self._progressed()
 
     def _collect(self, batch: list[tuple[int, str, bytes]], changes: list) -> tuple[int, int]:

@@ -42,7 +42,7 @@ from services.core import database
 from services.core.event_routes import DeclarationError, EventRoutes
 from services.core.event_store import EventStore
 from services.core.events import Event, StoredEvent
-from services.core.generation_feed import GenerationFeed
+from services.core.generation_feed import GenerationFeed, wait_until
 from services.core.live_engine import LiveEngine
 from services.core.metrics import PROJECTION_CHECKPOINT, PROJECTION_LAG
 from services.core.read_model_generations import Generation, ReadModelGenerations, version_key
@@ -226,15 +226,7 @@ class ProjectionRunner:
         """Read-your-writes: wait until the read model includes `stream_seq`."""
         if self.checkpoint >= stream_seq:
             return True                           # the usual case on a hot path: no timer, no lock
-        async def reached() -> None:
-            async with self._progress:
-                await self._progress.wait_for(lambda: self.checkpoint >= stream_seq)
-        try:
-            async with asyncio.timeout(timeout):
-                await reached()
-            return True
-        except TimeoutError:
-            return False
+        return await wait_until(self._progress, lambda: self.checkpoint >= stream_seq, timeout)
 
     def describe_start(self) -> str:
         state = "ready" if self.caught_up.is_set() else f"catching up ({self.checkpoint}/{self._target})"

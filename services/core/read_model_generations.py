@@ -197,6 +197,18 @@ class ReadModelGenerations:
                                                             "state": generation.state})
         return unheld
 
+    async def every(self) -> list[Generation]:
+        """Every generation of this model in the registry, oldest first."""
+        return await self._select()
+
+    async def drop_every(self) -> None:
+        """Drop every generation of this model, live or not (a benchmark cleaning up after itself)."""
+        for generation in await self._select():
+            await self.drop_storage(generation)
+        async with self.registry.begin() as conn:
+            await conn.execute(delete(leases).where(leases.c.model == self.model))
+            await conn.execute(delete(generations).where(generations.c.model == self.model))
+
     async def _select(self, *conditions) -> list[Generation]:
         query = select(generations).where(generations.c.model == self.model, *conditions)
         async with self.registry.connect() as conn:

@@ -62,3 +62,11 @@ async def wait_until_live_includes(registry: AsyncEngine, model: str, stream_seq
                 await asyncio.sleep(0.2)
     finally:
         await engine.dispose()
+
+
+async def assert_live_equals_rebuilt(registry: AsyncEngine, model: str, projections: Sequence[Projection],
+                                     store: EventStore) -> None:
+    """Once the live generation of `model` has applied the whole stream, it equals a build from
+    scratch, row for row."""
+    await wait_until_live_includes(registry, model, await store.last_sequence())
+    assert await dump_live(registry, model, projections) == await dump_rebuilt(projections, store, registry, model)

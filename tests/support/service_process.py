@@ -13,7 +13,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Awaitable, Callable, TypeVar
 
 import aiohttp
 import grpc
@@ -22,6 +22,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from services.core.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
+T = TypeVar("T")
 SERVING = health_pb2.HealthCheckResponse.SERVING
 
 
@@ -128,3 +129,22 @@ async def keep_posting(stop: asyncio.Event, request_for: Callable[[int], tuple[s
     async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as session:
         await asyncio.gather(*(one_connection(session) for _ in range(connections)))
     return statuses
+
+
+async def replay_under_load(service: ServiceProcess, settings: Settings,
+                            load: Callable[[asyncio.Event], Awaitable[T]]) -> T:
+    """`postroom replay <service>` while `load(stop)` runs against the service and its health is
+    watched; the service must switch to the rebuilt read model and stay SERVING throughout.
+    Returns what `load` returned."""
+    stop = asyncio.Event()
+    watching = asyncio.create_task(service.watch_health(stop))
+    loading = asyncio.create_task(load(stop))
+    await asyncio.sleep(0.5)
+    replayed = await run_cli(settings, "replay", service.name)
+    await asyncio.sleep(1.0)                       # the load carries on against the switched model
+    stop.set()
+    result, _ = await asyncio.gather(loading, watching)
+    assert "switched" in replayed, replayed[-1000:]
+    assert "read model switched" in service.log(), service.log()[-3000:]
+    assert set(service.statuses) == {SERVING}, "health left SERVING during the rebuild"
+    return result

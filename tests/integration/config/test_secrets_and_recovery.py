@@ -177,6 +177,6 @@ async def test_postroom_replay_rebuilds_the_live_tables_row_for_row(read_model_s
     rebuilt = await open_live(registry, "config")
     assert await dump_tables(rebuilt, metadata) == live
     generations = ReadModelGenerations(registry, "config", holder="test")
-    assert [g.number for g in await generations._select()] == [before.number + 1]   # the old one is dropped
+    assert [g.number for g in await generations.every()] == [before.number + 1]   # the old one is dropped
     await rebuilt.dispose()
     await registry.dispose()

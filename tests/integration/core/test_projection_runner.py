@@ -108,7 +108,7 @@ async def test_replay_rebuilds_the_same_rows(settings, store):
     assert seen[-1] == (1000, 1000)
     generations = ReadModelGenerations(engine, "test_counts", holder="test")
     assert (await generations.live()).number == first.number + 1
-    assert [g.number for g in await generations._select()] == [first.number + 1]   # the old one is dropped
+    assert [g.number for g in await generations.every()] == [first.number + 1]   # the old one is dropped
     await rebuilt.dispose()
     await engine.dispose()
 

@@ -61,7 +61,7 @@ async def test_replicas_sharing_a_read_model_through_a_switch_apply_every_event_
     for replica in replicas:
         await replica.stop()
     await generations.sweep()
-    assert [g.number for g in await generations._select()] == [first + 1]
+    assert [g.number for g in await generations.every()] == [first + 1]
     await engine.dispose()
     await store.close()
 
@@ -86,7 +86,7 @@ async def test_a_version_bump_builds_a_new_generation_on_the_next_start(read_mod
     await runner.stop()
     generations = ReadModelGenerations(engine, MODEL, holder="test")
     await generations.sweep()
-    assert [(g.number, g.state) for g in await generations._select()] == [(old.number + 1, "live")]
+    assert [(g.number, g.state) for g in await generations.every()] == [(old.number + 1, "live")]
 
     runner = ProjectionRunner(counting_projection(version=2), store, engine)     # the same version again
     await runner.start()

@@ -26,8 +26,8 @@ from services.core.read_model_generations import ReadModelGenerations
 from services.dispatch.projection import dispatch_projections
 from tests.integration.dispatch.dispatch_support import ACCOUNT, METADATA, PROVIDER, email, save_provider
 from tests.support.event_log import every_stored_event
-from tests.support.read_models import dump_live, dump_rebuilt, wait_until_live_includes
-from tests.support.service_process import SERVING, ServiceProcess, run_cli
+from tests.support.read_models import assert_live_equals_rebuilt
+from tests.support.service_process import ServiceProcess, replay_under_load
 
 pytestmark = pytest.mark.slow
 
@@ -121,29 +121,13 @@ async def test_rebuilding_dispatch_while_mail_flows_and_bounces_arrive(settings,
     try:
         await service.wait_until_serving()
         before = (await ReadModelGenerations(registry, "dispatch", holder="test").live()).number
-        stop = asyncio.Event()
-        watching = asyncio.create_task(service.watch_health(stop))
-        traffic = asyncio.create_task(send_and_bounce(service, store, stop))
-        await asyncio.sleep(0.5)
-        replayed = await run_cli(settings, "replay", "dispatch")
-        await asyncio.sleep(1.0)                       # mail keeps flowing on the switched model
-        stop.set()
-        queued, _ = await asyncio.gather(traffic, watching)
-
-        generations = ReadModelGenerations(registry, "dispatch", holder="test")
-        assert "switched" in replayed and "read model switched" in service.log(), \
-            (replayed[-500:], await generations._select(), sorted(p.name for p in settings.data_dir.iterdir()))
-        assert set(service.statuses) == {SERVING}, "health left SERVING during the rebuild"
-        stored = await wait_for_outcomes(store, queued)
-        sent, suppressed = assert_never_sent_to_a_suppressed_address(stored)
+        queued = await replay_under_load(service, settings, lambda stop: send_and_bounce(service, store, stop))
+        sent, suppressed = assert_never_sent_to_a_suppressed_address(await wait_for_outcomes(store, queued))
         assert sent > 100 and suppressed > 100, (sent, suppressed)
         assert len(sink.received) >= sent
-
-        assert [g.number for g in await generations._select()] == [before + 1], "the old model was not dropped"
-        await wait_until_live_includes(registry, "dispatch", await store.last_sequence())
-        projections = dispatch_projections(settings)
-        assert await dump_live(registry, "dispatch", projections) == \
-            await dump_rebuilt(projections, store, registry, "dispatch")
+        generations = ReadModelGenerations(registry, "dispatch", holder="test")
+        assert [g.number for g in await generations.every()] == [before + 1], "the old model was not dropped"
+        await assert_live_equals_rebuilt(registry, "dispatch", dispatch_projections(settings), store)
     finally:
         service.stop()
         await registry.dispose()

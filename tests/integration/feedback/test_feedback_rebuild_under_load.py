@@ -7,7 +7,6 @@ scratch, row for row.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from dataclasses import replace
 
@@ -21,8 +20,8 @@ from services.core.ids import recipient_hash
 from services.feedback.main import projections
 from tests.support import ses_feedback_messages as ses
 from tests.support.events import provider_saved
-from tests.support.read_models import dump_live, dump_rebuilt, wait_until_live_includes
-from tests.support.service_process import SERVING, ServiceProcess, keep_posting, run_cli
+from tests.support.read_models import assert_live_equals_rebuilt
+from tests.support.service_process import ServiceProcess, keep_posting, replay_under_load
 from tests.support.sns_signing import DEFAULT_TOPIC_ARN, http_body, http_headers, notification
 
 pytestmark = pytest.mark.slow
@@ -60,21 +59,9 @@ async def test_rebuilding_feedback_under_sns_load_refuses_no_post(settings, sign
 
     try:
         await service.wait_until_serving()
-        stop = asyncio.Event()
-        watching = asyncio.create_task(service.watch_health(stop))
-        posting = asyncio.create_task(keep_posting(stop, signed_bounce))
-        await asyncio.sleep(0.5)
-        replayed = await run_cli(settings, "replay", "feedback")
-        await asyncio.sleep(1.0)                   # posts keep coming on the switched model
-        stop.set()
-        statuses, _ = await asyncio.gather(posting, watching)
-
-        assert "switched" in replayed and "read model switched" in service.log()
+        statuses = await replay_under_load(service, settings, lambda stop: keep_posting(stop, signed_bounce))
         assert set(statuses) == {200} and statuses[200] > 100, statuses
-        assert set(service.statuses) == {SERVING}, "health left SERVING during the rebuild"
-        await wait_until_live_includes(registry, "feedback", await store.last_sequence())
-        assert await dump_live(registry, "feedback", projections(settings)) == \
-            await dump_rebuilt(projections(settings), store, registry, "feedback")
+        await assert_live_equals_rebuilt(registry, "feedback", projections(settings), store)
     finally:
         service.stop()
         await registry.dispose()

@@ -5,7 +5,6 @@ Health stays SERVING, and the model switched to equals one built from scratch, r
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -17,8 +16,8 @@ from services.core.events import new_event
 from services.core.generated.postroom.v1 import events_pb2
 from services.core.ids import recipient_hash
 from services.unsubscribe.main import projections
-from tests.support.read_models import dump_live, dump_rebuilt, wait_until_live_includes
-from tests.support.service_process import SERVING, ServiceProcess, keep_posting, run_cli
+from tests.support.read_models import assert_live_equals_rebuilt
+from tests.support.service_process import ServiceProcess, keep_posting, replay_under_load
 from tests.support.unsubscribe import tokens_of, with_unsubscribe_key
 
 pytestmark = pytest.mark.slow
@@ -53,21 +52,9 @@ async def test_rebuilding_unsubscribe_under_one_click_load_refuses_no_post(setti
 
     try:
         await service.wait_until_serving()
-        stop = asyncio.Event()
-        watching = asyncio.create_task(service.watch_health(stop))
-        posting = asyncio.create_task(keep_posting(stop, one_click))
-        await asyncio.sleep(0.5)
-        replayed = await run_cli(settings, "replay", "unsubscribe")
-        await asyncio.sleep(1.0)                   # clicks keep coming on the switched model
-        stop.set()
-        statuses, _ = await asyncio.gather(posting, watching)
-
-        assert "switched" in replayed and "read model switched" in service.log()
+        statuses = await replay_under_load(service, settings, lambda stop: keep_posting(stop, one_click))
         assert set(statuses) == {200} and statuses[200] > 100, statuses
-        assert set(service.statuses) == {SERVING}, "health left SERVING during the rebuild"
-        await wait_until_live_includes(registry, "unsubscribe", await store.last_sequence())
-        assert await dump_live(registry, "unsubscribe", projections(settings)) == \
-            await dump_rebuilt(projections(settings), store, registry, "unsubscribe")
+        await assert_live_equals_rebuilt(registry, "unsubscribe", projections(settings), store)
     finally:
         service.stop()
         await registry.dispose()
