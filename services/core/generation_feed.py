@@ -113,8 +113,8 @@ class GenerationFeed:
 
     async def _consume_one_subscription(self) -> None:
         reader = StreamReader(self.store, self.checkpoint + 1, self.batch_size)
-        await reader.open()
         try:
+            await reader.open()
             while not self._stopping:
                 batch = await reader.take(self.batch_size, self.stall_seconds)
                 if batch:

@@ -247,7 +247,7 @@ class ProjectionRunner:
             return None
         feed = await self._feed(live)
         self._promoted = True
-        self.start_path = f"resumed the local read model at sequence {feed.checkpoint}"
+        self.start_path = f"resumed the live read model at sequence {feed.checkpoint}"
         return feed
 
     async def _new_generation(self) -> GenerationFeed:

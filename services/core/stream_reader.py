@@ -7,7 +7,8 @@ out only while what is buffered and what is requested stay under a few batches: 
 however far behind the reader is, and reading continues while the caller writes the last batch.
 
 Losing the consumer (a server restart, an inactive consumer removed, no heartbeat) or a hole in
-the sequence raises `StreamLost`; the caller opens a new reader from its checkpoint.
+the sequence raises `StreamLost` (after the messages before it are taken); the caller opens a new
+reader from its checkpoint. A hole where a reader starts is a message the stream no longer has.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from services.core.event_store import EventStore
 
 STATUS, DESCRIPTION = js_api.Header.STATUS.value, js_api.Header.DESCRIPTION.value
 PENDING_MESSAGES = "Nats-Pending-Messages"
-HEARTBEAT, NO_MESSAGES, REQUEST_TIMEOUT, CONFLICT = "100", "404", "408", "409"
+HEARTBEAT, CONFLICT = "100", "409"
 TOO_BIG = "Message Size Exceeds MaxBytes"
 # 409s that end the consumer, not just one pull request (those are answered with more pulls)
 CONSUMER_GONE = ("Consumer Deleted", "Leadership Change", "Server Shutdown", "Consumer is push based")
@@ -167,7 +168,7 @@ class StreamReader:
         return self.messages[:count], self.messages[count:]
 
     def _enough(self) -> bool:
-        return bool(self.messages) and (len(self.messages) >= self._wanted or self._pending == 0)
+        return bool(self.messages) and (len(self.messages) >= self._wanted or self._pending == 0 or bool(self._lost))
 
     async def _received(self, msg: Msg) -> None:
         # Called for every message of a replay: only a finished pull or a status asks for more.
@@ -249,6 +250,10 @@ class StreamReader:
             self._pulls.popleft()
 
     def _check_alive(self) -> None:
+        """Raise StreamLost when reading cannot go on, once what came before the trouble is taken:
+        the caller's checkpoint then covers it, and a new reader starts after it."""
+        if self.messages:
+            return
         if self._lost:
             raise StreamLost(self._lost)
         if self._connection is None or not self._connection.is_connected:

@@ -85,7 +85,7 @@ async def test_a_restarted_runner_resumes_from_its_checkpoint(settings, store):
     runner = ProjectionRunner(projection, store, engine)
     await runner.start()
     assert runner.checkpoint == 500
-    assert runner.start_path == "resumed the local read model at sequence 500"
+    assert runner.start_path == "resumed the live read model at sequence 500"
     await run_to_end(runner, store)
     assert await counts(runner.engine) == first + second
     await runner.stop()
@@ -159,3 +159,15 @@ async def _append_when_reconnected(store: EventStore, total: int) -> Counter:
         except Exception:
             await asyncio.sleep(0.2)
     return await append_events(store, total)
+
+
+async def test_a_message_deleted_from_the_stream_does_not_stop_the_read_model(settings, store):
+    engine = create_engine(settings.database_url_for("test"))
+    expected = await append_events(store, 300)
+    await store.js.delete_msg(store.stream, 100)
+    runner = ProjectionRunner(counting_projection(), store, engine)
+    await runner.start()
+    await run_to_end(runner, store)
+    assert sum((await counts(runner.engine)).values()) == sum(expected.values()) - 1
+    await runner.stop()
+    await engine.dispose()

@@ -90,7 +90,7 @@ async def test_a_version_bump_builds_a_new_generation_on_the_next_start(read_mod
 
     runner = ProjectionRunner(counting_projection(version=2), store, engine)     # the same version again
     await runner.start()
-    assert runner.start_path == "resumed the local read model at sequence 600"
+    assert runner.start_path == "resumed the live read model at sequence 600"
     await runner.stop()
     await engine.dispose()
     await store.close()
