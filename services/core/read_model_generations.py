@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 BUILDING, LIVE, RETIRED = "building", "live", "retired"
 LEASE_SECONDS = 15.0         # a lease not renewed for this long belongs to a process that is gone
+                             # (wall-clock time: replicas' clocks need to agree within a few seconds)
 CREATE_ATTEMPTS = 5
 
 registry_metadata = MetaData()
@@ -186,6 +187,8 @@ class ReadModelGenerations:
             superseded = or_(superseded, and_(generations.c.state == BUILDING, or_(
                 generations.c.generation < live.number, generations.c.version_key == live.version_key)))
         unheld = await self._select(superseded, generations.c.generation.not_in(held))
+        async with self.registry.begin() as conn:     # the leases of processes that are gone
+            await conn.execute(delete(leases).where(leases.c.model == self.model, leases.c.renewed_at <= fresh))
         for generation in unheld:
             await self.drop_storage(generation)
             async with self.registry.begin() as conn:
