@@ -37,7 +37,7 @@ MAX_PULL = 2000               # messages per pull request
 OUTSTANDING_PULLS = 2         # so the server always has one to fill while the last one is read
 PULL_EXPIRES_SECONDS = 5.0
 HEARTBEAT_SECONDS = 1.0
-FILL_SECONDS = 0.05           # the longest a batch waits for more of what the stream holds
+FILL_SECONDS = 0.25           # the longest a batch waits for the rest of a batch the stream holds
 MAX_BYTES_PER_PULL = 8 * 1024 * 1024
 MAX_BUFFERED_BYTES = 32 * 1024 * 1024   # events' data held between the server and the caller
 LOST_AFTER_SECONDS = 5 * HEARTBEAT_SECONDS
@@ -133,8 +133,9 @@ class StreamReader:
     async def take(self, most: int, timeout: float) -> list[tuple[int, str, bytes]]:
         """Up to `most` (stream sequence, subject, data), in order; [] when none came within `timeout`.
 
-        While the stream holds more than is buffered (far behind, in a replay), it waits a moment
-        for a whole batch: fewer, larger transactions, in which a projection coalesces more."""
+        While the stream holds a whole batch more (far behind: a rebuild, a new pod), it waits a
+        moment for all of it: fewer, larger transactions, in which a projection coalesces more.
+        Near the head of the stream it hands out what is there at once."""
         deadline = time.monotonic() + timeout
         self._wanted = most
         self._check_alive()
@@ -168,7 +169,9 @@ class StreamReader:
         return self.messages[:count], self.messages[count:]
 
     def _enough(self) -> bool:
-        return bool(self.messages) and (len(self.messages) >= self._wanted or self._pending == 0 or bool(self._lost))
+        """A whole batch is here, or the stream does not hold one more (near its head: no waiting)."""
+        buffered = len(self.messages)
+        return buffered > 0 and (buffered >= self._wanted or buffered + self._pending < self._wanted or bool(self._lost))
 
     async def _received(self, msg: Msg) -> None:
         # Called for every message of a replay: only a finished pull or a status asks for more.
@@ -192,7 +195,7 @@ class StreamReader:
         self._last_seq = seq
         self.messages.append((seq, msg.subject, msg.data))
         self._buffered_bytes += len(msg.data)
-        if self._pending == 0 or len(self.messages) >= self._wanted:
+        if len(self.messages) >= self._wanted or len(self.messages) + self._pending < self._wanted:
             self.arrived.set()
         if self._pulls:
             head = self._pulls[0]
