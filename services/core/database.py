@@ -122,10 +122,11 @@ async def write_versions(conn: AsyncConnection, versions: dict[str, int]) -> Non
                                                  for name, version in versions.items()])
 
 
-# SQLite releases the GIL inside each statement, so one statement per row lets the event loop's
-# thread take it back after every row, and a replay then crawls (about 40 us a row instead of 6).
-# Upserts on SQLite therefore carry many rows per statement, within SQLite's parameter limit.
-SQLITE_MAX_PARAMETERS = 250000
+# On SQLite an upsert carries many rows per statement: SQLite releases the GIL inside each
+# statement, so one statement per row let the event loop's thread take it back after every row,
+# and a replay crawled (about 40 us a row instead of 6). PostgreSQL takes executemany, which
+# asyncpg pipelines (one round trip for all rows); many rows per statement were no faster there.
+SQLITE_MAX_PARAMETERS = 32_766       # SQLite's default limit since 3.32
 SQLITE_ROWS_PER_STATEMENT = 5000
 
 
@@ -137,7 +138,7 @@ class _CompiledUpsert:
     _multi_row: dict[int, str] = field(default_factory=dict)
 
     def for_rows(self, count: int) -> str:
-        """The statement with `count` rows in its VALUES (an INSERT's only parameters)."""
+        """The (SQLite) statement with `count` rows in its VALUES, an INSERT's only parameters."""
         if count not in self._multi_row:
             head, _, tail = self.sql.partition(" VALUES ")
             group_end = tail.index(")") + 1
@@ -215,9 +216,9 @@ async def update_rows(conn: AsyncConnection, table: Table, rows: Sequence[dict[s
 async def upsert(conn: AsyncConnection, table: Table, rows: Sequence[dict[str, Any]], keys: Iterable[str]) -> None:
     """INSERT ... ON CONFLICT (keys) DO UPDATE, on SQLite and PostgreSQL.
 
-    The statement is compiled once and rows go to the driver's executemany with each column's own
-    bind processor applied: SQLAlchemy's per-row parameter building cost ~50 us a row, which was
-    most of a replay's time."""
+    The statement is compiled once, and the values go to the driver with only the bind processors
+    they need: SQLAlchemy's per-row parameter building cost ~50 us a row, which was most of a
+    replay's time."""
     if not rows:
         return
     upsert_sql = _compiled_upsert(conn, table, tuple(keys))
@@ -226,10 +227,24 @@ async def upsert(conn: AsyncConnection, table: Table, rows: Sequence[dict[str, A
         return
     # Rows with the same key in one statement are applied in order, as separate upserts would be.
     per_statement = max(1, min(SQLITE_ROWS_PER_STATEMENT, SQLITE_MAX_PARAMETERS // upsert_sql.width))
-    for start in range(0, len(rows), per_statement):
-        chunk = rows[start:start + per_statement]
-        await conn.exec_driver_sql(upsert_sql.for_rows(len(chunk)),
+    start = 0
+    for count in _statement_sizes(len(rows), per_statement):
+        chunk = rows[start:start + count]
+        start += count
+        await conn.exec_driver_sql(upsert_sql.for_rows(count),
                                    tuple(chain.from_iterable(map(upsert_sql.parameters_of, chunk))))
+
+
+def _statement_sizes(rows: int, most: int) -> list[int]:
+    """Full statements of `most` rows, then powers of two: a few statement shapes per table, which
+    sqlite3's statement cache keeps, rather than one for every batch size."""
+    sizes = [most] * (rows // most)
+    rest = rows % most
+    while rest:
+        size = 1 << (rest.bit_length() - 1)
+        sizes.append(size)
+        rest -= size
+    return sizes
 
 
 async def dump_tables(engine: AsyncEngine, *metadatas: MetaData) -> dict[str, list[tuple]]:
