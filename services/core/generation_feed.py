@@ -102,9 +102,6 @@ class GenerationFeed:
                 backoff = 0.2
             except asyncio.CancelledError:
                 raise
-            except CheckpointMoved:
-                await self.load_checkpoint()
-                await self._progressed()
             except Exception as error:  # NATS down, DB busy: wait and resume from the checkpoint
                 log.warning("projection interrupted", extra={"model": self.generation.storage_name,
                                                              "error": repr(error)})
@@ -118,11 +115,25 @@ class GenerationFeed:
             while not self._stopping:
                 batch = await reader.take(self.batch_size, self.stall_seconds)
                 if batch:
-                    await self._apply(batch)
+                    if not await self._apply_unless_applied(batch):
+                        return    # read again from the checkpoint a replica left
                 elif await self.store.last_sequence() > self.checkpoint:
                     return  # behind yet silent: the consumer was lost (e.g. server restart)
         finally:
             await reader.close()
+
+    async def _apply_unless_applied(self, batch: list[tuple[int, str, bytes]]) -> bool:
+        """Apply the batch; False when the reader must start again after the checkpoint."""
+        try:
+            await self._apply(batch)
+            return True
+        except CheckpointMoved:
+            # A replica sharing this generation applied some of it first. When it applied all of
+            # it, reading goes on (what it applied is skipped); when only part, what it did not
+            # apply must be read again, or the next batch would skip it.
+            await self.load_checkpoint()
+            await self._progressed()
+            return self.checkpoint >= batch[-1][0]
 
     async def _apply(self, batch: list[tuple[int, str, bytes]]) -> None:
         async with self.lock:
