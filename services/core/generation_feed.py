@@ -87,7 +87,8 @@ class GenerationFeed:
     async def stop(self) -> None:
         self._stopping = True  # the loop also watches this, in case a cancellation is swallowed
         if self._task is not None:
-            await cancel_all([self._task])
+            async with self.lock:        # between batches: never cancelled inside a transaction
+                await cancel_all([self._task])
             self._task = None
 
     async def reach(self, stream_seq: int, timeout: float) -> bool:

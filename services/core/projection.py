@@ -173,6 +173,9 @@ class ProjectionRunner:
         self._target = 0
         self._progress = asyncio.Condition()
         self._wake = asyncio.Event()
+        # Held while the registry is looked after: stopping waits for a round to end, since a
+        # task cancelled inside a SQLite transaction can leave its write lock behind for a while.
+        self._upkeep = asyncio.Lock()
         self._warned_of: int | None = None
         self._tasks: list[asyncio.Task] = []
 
@@ -208,7 +211,8 @@ class ProjectionRunner:
         await self._progressed(self._current)
 
     async def stop(self) -> None:
-        await cancel_all(self._tasks)
+        async with self._upkeep:         # never cancelled inside a registry transaction
+            await cancel_all(self._tasks)
         self._tasks = []
         for feed in (self._next, self._current):
             if feed is not None:
@@ -305,7 +309,8 @@ class ProjectionRunner:
                 pass
             self._wake.clear()
             try:
-                await self._look_after()
+                async with self._upkeep:
+                    await self._look_after()
             except asyncio.CancelledError:
                 raise
             except Exception:
