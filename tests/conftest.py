@@ -11,7 +11,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from sqlalchemy import MetaData
 
 from services.core.nats_server import EmbeddedNatsServer, free_port
 from services.core.secret_box import generate_key_spec
@@ -60,30 +59,28 @@ def database_urls() -> list:
     return urls
 
 
-def all_read_model_metadata() -> list[MetaData]:
-    from services.config.projection import metadata as config_metadata
-    from services.feedback.projection import metadata as feedback_metadata
-    from services.dispatch.projection import metadata as dispatch_metadata
-    from tests.support.counting_projection import metadata as counting_metadata
-    from services.unsubscribe.projection import metadata as unsubscribe_metadata
-    return [config_metadata, feedback_metadata, counting_metadata, dispatch_metadata, unsubscribe_metadata]
-
-
 @pytest.fixture(params=database_urls())
 def read_model_settings(request, settings) -> Settings:
     """The same settings on each read-model backend: SQLite always, PostgreSQL when configured.
-    PostgreSQL is shared by the whole run, so each test starts from empty tables."""
+    PostgreSQL is shared by the whole run, so each test starts from an empty database."""
     if request.param == "sqlite":
         return settings
-    asyncio.run(drop_everything(POSTGRES_URL, *all_read_model_metadata()))
+    asyncio.run(drop_every_read_model(POSTGRES_URL))
     return replace(settings, database_url=POSTGRES_URL)
 
 
-async def drop_everything(url: str, *metadatas: MetaData) -> None:
-    from services.core.database import checkpoint_metadata, create_engine, drop_tables
+async def drop_every_read_model(url: str) -> None:
+    """Every generation's schema, the registry and any table: what a fresh database holds."""
+    from sqlalchemy import text
+    from services.core.database import create_engine
     engine = create_engine(url)
-    for metadata in (*metadatas, checkpoint_metadata):
-        await drop_tables(engine, metadata)
+    async with engine.begin() as conn:
+        schemas = await conn.execute(text(
+            "SELECT schema_name FROM information_schema.schemata WHERE schema_name ~ '_v[0-9a-f]{8}_g[0-9]+$'"))
+        for (schema,) in schemas.all():
+            await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        await conn.execute(text("DROP SCHEMA public CASCADE"))
+        await conn.execute(text("CREATE SCHEMA public"))
     await engine.dispose()
 
 

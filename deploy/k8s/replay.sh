@@ -1,33 +1,21 @@
 #!/usr/bin/env bash
-# Rebuild one service's PostgreSQL read model: replay.sh SERVICE [NAMESPACE] [--keep-running]
+# Rebuild one service's PostgreSQL read model beside the live one: replay.sh SERVICE [NAMESPACE]
 #
-# Runs jobs/replay-SERVICE.yaml with the image the Deployment runs now. By default the Deployment is
-# scaled to 0 first (so nothing reads or writes a half-built model, e.g. dispatch's suppression list)
-# and scaled back when the Job ends, whether it succeeded or not. --keep-running leaves it up (use it
-# for feedback, which must keep answering SNS; its queries show partial data until the Job is done).
+# Runs jobs/replay-SERVICE.yaml with the image the Deployment runs now. The Deployment keeps running:
+# its pods serve from the current read model until the new one has caught up, then switch to it, and
+# the old one is dropped once no pod reads it.
 set -euo pipefail
 
-usage() { echo "usage: $0 config|dispatch|feedback|unsubscribe [NAMESPACE] [--keep-running]" >&2; exit 2; }
-[ $# -ge 1 ] || usage
-svc=$1; shift
+usage() { echo "usage: $0 config|dispatch|feedback|unsubscribe [NAMESPACE]" >&2; exit 2; }
+[ $# -ge 1 ] && [ $# -le 2 ] || usage
+svc=$1
 case "$svc" in config|dispatch|feedback|unsubscribe) ;; *) usage ;; esac
-ns=postroom keep=0
-for arg in "$@"; do
-  case "$arg" in --keep-running) keep=1 ;; -*) usage ;; *) ns=$arg ;; esac
-done
+ns=${2:-postroom}
+case "$ns" in -*) usage ;; esac
 
 here=$(cd "$(dirname "$0")" && pwd)
 k() { kubectl -n "$ns" "$@"; }
-deploy=postroom-$svc
-image=$(k get deployment "$deploy" -o jsonpath='{.spec.template.spec.containers[0].image}')
-replicas=$(k get deployment "$deploy" -o jsonpath='{.spec.replicas}')
-
-if [ "$keep" = 0 ]; then
-  trap 'echo "scaling $deploy back to $replicas"; k scale deployment "$deploy" --replicas="$replicas"' EXIT
-  echo "scaling $deploy from $replicas to 0"
-  k scale deployment "$deploy" --replicas=0
-  k wait --for=delete pod -l "app.kubernetes.io/name=postroom,app.kubernetes.io/component=$svc" --timeout=180s
-fi
+image=$(k get deployment "postroom-$svc" -o jsonpath='{.spec.template.spec.containers[0].image}')
 
 job=$(kubectl set image --local -o yaml -f "$here/jobs/replay-$svc.yaml" "replay=$image" | k create -f - -o name)
 echo "started $job with $image"

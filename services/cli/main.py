@@ -54,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run one service")
     serve.add_argument("service", choices=list(SERVICE_MODULES))
     serve.set_defaults(handler=_serve)
-    replay = commands.add_parser("replay", help="drop a service's read model and rebuild it from the stream")
+    replay = commands.add_parser("replay", help="rebuild a service's read model beside the live one, then switch to it")
     replay.add_argument("service", choices=list(SERVICE_MODULES))
     replay.set_defaults(handler=_replay)
     keygen = commands.add_parser("keygen", help="print a new POSTROOM_SECRET_KEY / POSTROOM_UNSUBSCRIBE_KEY value")

@@ -10,17 +10,20 @@ from services.config.projection import ProviderProjection
 from services.core.event_store import EventStore
 from services.core.generated.postroom.v1 import config_pb2, config_pb2_grpc
 from services.core.grpc_server import GrpcServer
-from services.core.projection import ProjectionRunner
+from services.core.projection import Projection, ProjectionRunner
 from services.core.runtime import ServiceComponents
 from services.core.secret_box import SecretBox
 from services.core.settings import Settings
 
 NAME = "config"
-PROJECTIONS = (ProviderProjection,)
+
+
+def projections(_settings: Settings) -> list[Projection]:
+    return [ProviderProjection()]
 
 
 async def build(settings: Settings, store: EventStore, engine: AsyncEngine) -> ServiceComponents:
-    runner = ProjectionRunner(ProviderProjection(), store, engine)
+    runner = ProjectionRunner.for_service(NAME, projections(settings), store, engine, settings.snapshot_interval)
     app = ConfigApplication(settings, store, runner, SecretBox.from_spec(settings.secret_keys))
     servicer = ConfigServicer(app, settings.public_url)
     grpc_server = GrpcServer(

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (BigInteger, Boolean, Column, Float, Integer, LargeBinary, MetaData, String, Table, Text,
                         and_, delete, select, tuple_)
@@ -12,7 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.config.domain import ProviderView
 from services.core.database import upsert
+from services.core.event_routes import handles
 from services.core.events import StoredEvent
+from services.core.generated.postroom.v1 import events_pb2
+from services.core.projection import Projection
 
 metadata = MetaData()
 
@@ -40,53 +44,91 @@ providers = Table(
 )
 
 
-class ProviderProjection:
+ProviderKey = tuple[str, str]
+
+
+class _Saved(NamedTuple):
+    """A provider's last save in the batch. Its row is built only when the batch is written:
+    a replay saves the same providers again and again, and only the last save counts."""
+
+    account_id: str
+    saved: events_pb2.ProviderSaved
+    seq: int
+
+
+@dataclass
+class ProviderChanges:
+    """One batch, coalesced: only each provider's final state is written (None: deleted)."""
+
+    final: dict[ProviderKey, _Saved | None] = field(default_factory=dict)
+    topics_after_save: dict[ProviderKey, list[tuple[str, int]]] = field(default_factory=dict)
+    # Topics allowed for providers this batch did not save: merged into their stored rows.
+    topics_added: dict[ProviderKey, list[tuple[str, int]]] = field(default_factory=dict)
+
+    def rows(self) -> list[dict[str, Any]]:
+        rows = []
+        for key, last_save in self.final.items():
+            if last_save is not None:
+                row = _row(*last_save)
+                for arn, seq in self.topics_after_save.get(key, ()):
+                    _add_topic(row, arn, seq)
+                rows.append(row)
+        return rows
+
+
+class ProviderProjection(Projection):
     name = "config.providers"
+    version = 1
     metadata = metadata
-    aggregate_types = frozenset({"provider"})
 
-    async def apply(self, conn: AsyncConnection, events: list[StoredEvent]) -> None:
-        # Coalesce the batch: only each provider's final state is written.
-        final: dict[tuple[str, str], dict[str, Any] | None] = {}
-        topics_added: dict[tuple[str, str], list[tuple[str, int]]] = {}
-        for stored in events:
-            event = stored.event
-            key = (event.account_id, event.aggregate_id)
-            kind = event.WhichOneof("payload")
-            if kind == "provider_saved":
-                final[key] = _row(event.account_id, event.provider_saved, stored.stream_seq)
-                topics_added.pop(key, None)
-            elif kind == "provider_deleted":
-                final[key] = None
-                topics_added.pop(key, None)
-            elif kind == "provider_topic_allowed":
-                row = final.get(key)
-                if row is not None:
-                    _add_topic(row, event.provider_topic_allowed.topic_arn, stored.stream_seq)
-                elif key not in final:
-                    topics_added.setdefault(key, []).append((event.provider_topic_allowed.topic_arn, stored.stream_seq))
-        await self._write(conn, final)
-        await self._add_topics(conn, topics_added)
+    def new_changes(self) -> ProviderChanges:
+        return ProviderChanges()
 
-    async def _write(self, conn: AsyncConnection, final: dict[tuple[str, str], dict[str, Any] | None]) -> None:
-        deleted = [key for key, row in final.items() if row is None]
+    @handles(events_pb2.ProviderSaved)
+    def saved(self, changes: ProviderChanges, stored: StoredEvent, saved: events_pb2.ProviderSaved) -> None:
+        key = (stored.event.account_id, stored.event.aggregate_id)
+        changes.final[key] = _Saved(stored.event.account_id, saved, stored.stream_seq)
+        if changes.topics_after_save:
+            changes.topics_after_save.pop(key, None)
+        if changes.topics_added:
+            changes.topics_added.pop(key, None)
+
+    @handles(events_pb2.ProviderDeleted)
+    def deleted(self, changes: ProviderChanges, stored: StoredEvent, _deleted: events_pb2.ProviderDeleted) -> None:
+        key = (stored.event.account_id, stored.event.aggregate_id)
+        changes.final[key] = None
+        changes.topics_after_save.pop(key, None)
+        changes.topics_added.pop(key, None)
+
+    @handles(events_pb2.ProviderTopicAllowed)
+    def topic_allowed(self, changes: ProviderChanges, stored: StoredEvent,
+                      allowed: events_pb2.ProviderTopicAllowed) -> None:
+        key = (stored.event.account_id, stored.event.aggregate_id)
+        if changes.final.get(key) is not None:
+            changes.topics_after_save.setdefault(key, []).append((allowed.topic_arn, stored.stream_seq))
+        elif key not in changes.final:
+            changes.topics_added.setdefault(key, []).append((allowed.topic_arn, stored.stream_seq))
+
+    async def write(self, conn: AsyncConnection, changes: ProviderChanges) -> None:
+        deleted = [key for key, last_save in changes.final.items() if last_save is None]
         if deleted:
             await conn.execute(delete(providers).where(
                 tuple_(providers.c.account_id, providers.c.provider_id).in_(deleted)))
-        await upsert(conn, providers, [row for row in final.values() if row is not None],
-                     ["account_id", "provider_id"])
+        await upsert(conn, providers, changes.rows(), ["account_id", "provider_id"])
+        await _add_topics(conn, changes.topics_added)
 
-    async def _add_topics(self, conn: AsyncConnection, added: dict[tuple[str, str], list[tuple[str, int]]]) -> None:
-        for (account_id, provider_id), topics in added.items():
-            where = and_(providers.c.account_id == account_id, providers.c.provider_id == provider_id)
-            row = (await conn.execute(select(providers).where(where))).mappings().first()
-            if row is None:
-                continue
-            updated = dict(row)
-            for arn, seq in topics:
-                _add_topic(updated, arn, seq)
-            await conn.execute(providers.update().where(where).values(
-                sns_topic_arns=updated["sns_topic_arns"], version=updated["version"]))
+
+async def _add_topics(conn: AsyncConnection, added: dict[tuple[str, str], list[tuple[str, int]]]) -> None:
+    for (account_id, provider_id), topics in added.items():
+        where = and_(providers.c.account_id == account_id, providers.c.provider_id == provider_id)
+        row = (await conn.execute(select(providers).where(where))).mappings().first()
+        if row is None:
+            continue
+        updated = dict(row)
+        for arn, seq in topics:
+            _add_topic(updated, arn, seq)
+        await conn.execute(providers.update().where(where).values(
+            sns_topic_arns=updated["sns_topic_arns"], version=updated["version"]))
 
 
 def _add_topic(row: dict[str, Any], arn: str, seq: int) -> None:

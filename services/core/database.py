@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from operator import itemgetter
 from pathlib import Path
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any, Callable, Iterable, Sequence
 
-from sqlalchemy import BigInteger, Column, MetaData, String, Table, bindparam, event, select, update
+from sqlalchemy import (BigInteger, Boolean, Column, Integer, LargeBinary, MetaData, String, Table, bindparam, event,
+                        select, update)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeEngine
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.engine import make_url
@@ -20,8 +25,18 @@ checkpoints = Table(
     Column("last_stream_seq", BigInteger, nullable=False),
 )
 
+# The schema version of each projection a read model holds, kept beside its rows: a snapshot
+# carries them, so one made by another version is recognised and never used.
+model_versions = Table(
+    "read_model_versions",
+    checkpoint_metadata,
+    Column("projection", String(64), primary_key=True),
+    Column("version", Integer, nullable=False),
+)
 
-def create_engine(url: str) -> AsyncEngine:
+
+def create_engine(url: str, *, schema: str | None = None) -> AsyncEngine:
+    """An engine on `url`; on PostgreSQL, `schema` is where its unqualified tables live."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -29,7 +44,12 @@ def create_engine(url: str) -> AsyncEngine:
         engine = create_async_engine(url, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    connect_args = {"server_settings": {"search_path": schema}} if schema else {}
+    return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True, connect_args=connect_args)
+
+
+def is_sqlite(engine: AsyncEngine) -> bool:
+    return engine.dialect.name == "sqlite"
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -92,11 +112,65 @@ async def reset_checkpoint(conn: AsyncConnection, projection: str) -> None:
     await conn.execute(checkpoints.delete().where(checkpoints.c.projection == projection))
 
 
-@dataclass(frozen=True)
+async def read_versions(conn: AsyncConnection) -> dict[str, int]:
+    return {name: int(version) for name, version in await conn.execute(select(model_versions))}
+
+
+async def write_versions(conn: AsyncConnection, versions: dict[str, int]) -> None:
+    await conn.execute(model_versions.delete())
+    await conn.execute(model_versions.insert(), [{"projection": name, "version": version}
+                                                 for name, version in versions.items()])
+
+
+# On SQLite an upsert carries many rows per statement: SQLite releases the GIL inside each
+# statement, so one statement per row let the event loop's thread take it back after every row,
+# and a replay crawled (about 40 us a row instead of 6). PostgreSQL takes executemany, which
+# asyncpg pipelines (one round trip for all rows); many rows per statement were no faster there.
+SQLITE_MAX_PARAMETERS = 32_766       # SQLite's default limit since 3.32
+SQLITE_ROWS_PER_STATEMENT = 5000
+
+
+@dataclass
 class _CompiledUpsert:
     sql: str
-    columns: tuple[str, ...]
-    processors: tuple[Callable[[Any], Any] | None, ...]
+    parameters_of: Callable[[dict[str, Any]], tuple]
+    width: int = 1                                  # parameters per row
+    _multi_row: dict[int, str] = field(default_factory=dict)
+
+    def for_rows(self, count: int) -> str:
+        """The (SQLite) statement with `count` rows in its VALUES, an INSERT's only parameters."""
+        if count not in self._multi_row:
+            head, _, tail = self.sql.partition(" VALUES ")
+            group_end = tail.index(")") + 1
+            self._multi_row[count] = f"{head} VALUES {', '.join([tail[:group_end]] * count)}{tail[group_end:]}"
+        return self._multi_row[count]
+
+
+def _parameter_builder(columns: tuple[str, ...], processors: tuple[Callable[[Any], Any] | None, ...]
+                       ) -> Callable[[dict[str, Any]], tuple]:
+    """A row dict -> the driver's parameter tuple. A replay writes millions of rows: the values
+    are picked by one C-level itemgetter, and only the columns whose type has a bind processor
+    go through Python."""
+    pick = itemgetter(*columns)
+    single = len(columns) == 1
+    converted = [(index, process) for index, process in enumerate(processors) if process is not None]
+    if not converted:
+        return (lambda row: (pick(row),)) if single else pick
+
+    def parameters(row: dict[str, Any]) -> tuple:
+        values = [pick(row)] if single else list(pick(row))
+        for index, process in converted:
+            values[index] = process(values[index])
+        return tuple(values)
+    return parameters
+
+
+def _bind_processor(column_type: TypeEngine, dialect: Dialect) -> Callable[[Any], Any] | None:
+    # sqlite3 takes bytes and bools as they are; SQLAlchemy would wrap each in a memoryview or an
+    # int first, which was a third of a replay's time per row.
+    if dialect.name == "sqlite" and isinstance(column_type, (LargeBinary, Boolean)):
+        return None
+    return column_type.bind_processor(dialect)
 
 
 _upserts: dict[tuple[str, str, tuple[str, ...]], _CompiledUpsert] = {}
@@ -111,8 +185,8 @@ def _compiled_upsert(conn: AsyncConnection, table: Table, keys: tuple[str, ...])
         updates = {c.name: statement.excluded[c.name] for c in table.columns if c.name not in keys}
         compiled = statement.on_conflict_do_update(index_elements=list(keys), set_=updates).compile(dialect=conn.dialect)
         columns = tuple(compiled.positiontup or ())
-        processors = tuple(table.c[name].type.bind_processor(conn.dialect) for name in columns)
-        _upserts[cache_key] = _CompiledUpsert(compiled.string, columns, processors)
+        processors = tuple(_bind_processor(table.c[name].type, conn.dialect) for name in columns)
+        _upserts[cache_key] = _CompiledUpsert(compiled.string, _parameter_builder(columns, processors), len(columns))
     return _upserts[cache_key]
 
 
@@ -123,8 +197,9 @@ def _compiled_update(conn: AsyncConnection, table: Table, keys: tuple[str, ...],
                      .values({c: bindparam(f"set_{c}") for c in columns}))
         compiled = statement.compile(dialect=conn.dialect)
         names = tuple(compiled.positiontup or ())
-        processors = tuple(table.c[name.split("_", 1)[1]].type.bind_processor(conn.dialect) for name in names)
-        _updates[cache_key] = _CompiledUpsert(compiled.string, names, processors)
+        columns_of_names = tuple(name.split("_", 1)[1] for name in names)
+        processors = tuple(_bind_processor(table.c[name].type, conn.dialect) for name in columns_of_names)
+        _updates[cache_key] = _CompiledUpsert(compiled.string, _parameter_builder(columns_of_names, processors))
     return _updates[cache_key]
 
 
@@ -135,30 +210,48 @@ async def update_rows(conn: AsyncConnection, table: Table, rows: Sequence[dict[s
     key_names = tuple(keys)
     columns = tuple(name for name in rows[0] if name not in key_names)
     compiled = _compiled_update(conn, table, key_names, columns)
-    parameters = [tuple(process(row[name.split("_", 1)[1]]) if process else row[name.split("_", 1)[1]]
-                        for name, process in zip(compiled.columns, compiled.processors)) for row in rows]
-    await conn.exec_driver_sql(compiled.sql, parameters)
+    await conn.exec_driver_sql(compiled.sql, list(map(compiled.parameters_of, rows)))
 
 
 async def upsert(conn: AsyncConnection, table: Table, rows: Sequence[dict[str, Any]], keys: Iterable[str]) -> None:
     """INSERT ... ON CONFLICT (keys) DO UPDATE, on SQLite and PostgreSQL.
 
-    The statement is compiled once and rows go to the driver's executemany with each column's own
-    bind processor applied: SQLAlchemy's per-row parameter building cost ~50 us a row, which was
-    most of a replay's time."""
+    The statement is compiled once, and the values go to the driver with only the bind processors
+    they need: SQLAlchemy's per-row parameter building cost ~50 us a row, which was most of a
+    replay's time."""
     if not rows:
         return
     upsert_sql = _compiled_upsert(conn, table, tuple(keys))
-    parameters = [tuple(process(row[name]) if process else row[name]
-                        for name, process in zip(upsert_sql.columns, upsert_sql.processors)) for row in rows]
-    await conn.exec_driver_sql(upsert_sql.sql, parameters)
+    if conn.dialect.name != "sqlite":
+        await conn.exec_driver_sql(upsert_sql.sql, list(map(upsert_sql.parameters_of, rows)))
+        return
+    # Rows with the same key in one statement are applied in order, as separate upserts would be.
+    per_statement = max(1, min(SQLITE_ROWS_PER_STATEMENT, SQLITE_MAX_PARAMETERS // upsert_sql.width))
+    start = 0
+    for count in _statement_sizes(len(rows), per_statement):
+        chunk = rows[start:start + count]
+        start += count
+        await conn.exec_driver_sql(upsert_sql.for_rows(count),
+                                   tuple(chain.from_iterable(map(upsert_sql.parameters_of, chunk))))
 
 
-async def dump_tables(engine: AsyncEngine, metadata: MetaData) -> dict[str, list[tuple]]:
+def _statement_sizes(rows: int, most: int) -> list[int]:
+    """Full statements of `most` rows, then powers of two: a few statement shapes per table, which
+    sqlite3's statement cache keeps, rather than one for every batch size."""
+    sizes = [most] * (rows // most)
+    rest = rows % most
+    while rest:
+        size = 1 << (rest.bit_length() - 1)
+        sizes.append(size)
+        rest -= size
+    return sizes
+
+
+async def dump_tables(engine: AsyncEngine, *metadatas: MetaData) -> dict[str, list[tuple]]:
     """Every row of every table, sorted: what `replay` must reproduce exactly."""
     dump: dict[str, list[tuple]] = {}
     async with engine.connect() as conn:
-        for table in metadata.sorted_tables:
+        for table in (table for metadata in metadatas for table in metadata.sorted_tables):
             rows = (await conn.execute(select(table))).all()
             dump[table.name] = sorted((tuple(row) for row in rows), key=repr)
     return dump

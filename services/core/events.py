@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import NamedTuple
 
 from google.protobuf.message import Message
 
@@ -63,9 +63,9 @@ def occurred_at(event: events_pb2.Event) -> datetime:
     return event.occurred_at.ToDatetime(tzinfo=timezone.utc)
 
 
-@dataclass(frozen=True)
-class StoredEvent:
-    """An event as read back from the stream, with its position."""
+class StoredEvent(NamedTuple):
+    """An event as read back from the stream, with its position. (A tuple: a replay makes
+    millions, and a frozen dataclass took three times as long to build.)"""
 
     stream_seq: int
     subject: str

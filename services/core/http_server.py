@@ -33,14 +33,17 @@ async def _count_and_contain(request: web.Request, handler):
 
 
 class HttpEndpoint:
-    """One aiohttp app on one port with /healthz (alive) and /readyz (read models caught up)."""
+    """One aiohttp app on one port with /healthz (alive) and /readyz (read models caught up, and
+    `describe()`: how they got there)."""
 
-    def __init__(self, app: web.Application, host: str, port: int, is_ready: Callable[[], bool]) -> None:
+    def __init__(self, app: web.Application, host: str, port: int, is_ready: Callable[[], bool],
+                 describe: Callable[[], str] = lambda: "") -> None:
         self.app = app
         self.host = host
         self.port = port
         self.is_ready = is_ready
         self.not_ready_reason: Callable[[], str | None] = lambda: None   # set by the running service
+        self.describe = describe
         app.middlewares.insert(0, _count_and_contain)
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/readyz", self._readyz)
@@ -50,11 +53,12 @@ class HttpEndpoint:
         return web.Response(text="ok\n")
 
     async def _readyz(self, _request: web.Request) -> web.Response:
+        detail = self.describe()
         if not self.is_ready():
-            return web.Response(status=503, text="catching up\n")
+            return web.Response(status=503, text=f"catching up\n{detail}\n" if detail else "catching up\n")
         if reason := self.not_ready_reason():
             return web.Response(status=503, text=f"{reason}\n")
-        return web.Response(text="ready\n")
+        return web.Response(text=f"ready\n{detail}\n" if detail else "ready\n")
 
     async def start(self) -> None:
         self._runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=5)

@@ -75,8 +75,12 @@ class RunningService:
     async def _become_ready(self) -> None:
         await asyncio.gather(*(runner.caught_up.wait() for runner in self.components.projections))
         await self.components.grpc.mark_serving()
-        log.info("ready", extra={"grpc_port": self.grpc_port})
+        log.info("ready", extra={"grpc_port": self.grpc_port, "read_model": self.readiness()})
         await self._follow_the_event_log()
+
+    def readiness(self) -> str:
+        """How each read model got ready (resumed, restored from a snapshot, replayed), or how far it is."""
+        return "; ".join(runner.describe_start() for runner in self.components.projections)
 
     async def _follow_the_event_log(self) -> None:
         """NOT_SERVING while an owed append is overdue (the log has been away too long), SERVING again after."""

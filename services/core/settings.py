@@ -83,6 +83,8 @@ class Settings:
     # the event log (see "At scale" in the README)
     append_patience: float = 10.0       # a caller's request waits this long for a durable append
     log_outage_deadline: float = 180.0  # an append owed to the log (an outcome SES already has) waits this long before the service reports NOT_SERVING
+    # read models
+    snapshot_interval: float = 300.0    # seconds between SQLite read-model snapshots; 0 = none
     # dispatch
     dispatch_max_attempts: int = 8
     dispatch_concurrency: int = 200
@@ -126,6 +128,7 @@ class Settings:
             shutdown_grace=_env_float("SHUTDOWN_GRACE", 20.0),
             append_patience=_env_float("APPEND_PATIENCE", 10.0),
             log_outage_deadline=_env_float("LOG_OUTAGE_DEADLINE", 180.0),
+            snapshot_interval=_env_float("SNAPSHOT_INTERVAL", 300.0),
             dispatch_max_attempts=_env_int("DISPATCH_MAX_ATTEMPTS", 8),
             dispatch_concurrency=_env_int("DISPATCH_CONCURRENCY", 200),
             dispatch_ack_wait=_env_float("DISPATCH_ACK_WAIT", 0.0),

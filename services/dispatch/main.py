@@ -7,14 +7,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.core.event_store import EventStore
 from services.core.generated.postroom.v1 import dispatch_pb2, dispatch_pb2_grpc
 from services.core.grpc_server import GrpcServer
-from services.core.projection import ProjectionRunner
+from services.core.projection import Projection, ProjectionRunner
 from services.core.runtime import ServiceComponents
 from services.core.secret_box import SecretBox
 from services.core.settings import Settings
 from services.dispatch.api import DispatchServicer
 from services.dispatch.application import DispatchApplication
 from services.dispatch.context import DispatchContext, LiveAttempts
-from services.dispatch.projection import DispatchProjection, DispatchReadModel
+from services.dispatch.projection import DispatchReadModel, dispatch_projections
 from services.dispatch.providers import ProviderDirectory
 from services.dispatch.sending import SendTimings
 from services.dispatch.ses_limits import SesLimits
@@ -23,14 +23,16 @@ from services.dispatch.unsubscribe import UnsubscribeLinks
 from services.dispatch.worker import DispatchWorker
 
 NAME = "dispatch"
-PROJECTIONS = (DispatchProjection,)
+
+
+def projections(settings: Settings) -> list[Projection]:
+    return dispatch_projections(settings)
 
 
 async def build(settings: Settings, store: EventStore, engine: AsyncEngine,
                 timings: SendTimings | None = None) -> ServiceComponents:
-    runner = ProjectionRunner(DispatchProjection(settings.soft_bounce_threshold, settings.soft_bounce_window_days),
-                              store, engine)
-    read_model = DispatchReadModel(engine)
+    runner = ProjectionRunner.for_service(NAME, projections(settings), store, engine, settings.snapshot_interval)
+    read_model = DispatchReadModel(runner.engine)
     providers = ProviderDirectory(read_model, runner, store, SecretBox.from_spec(settings.secret_keys))
     unsubscribe = UnsubscribeLinks.from_settings(settings)
     context = DispatchContext(settings, store, runner, read_model, providers, unsubscribe, LiveAttempts(),

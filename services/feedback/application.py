@@ -25,8 +25,8 @@ from services.feedback import domain
 from services.feedback.domain import ProviderTopics, SuppressionReason, TopicDecision
 from services.feedback.metrics import (BOUNCE_RATE, COMPLAINT_RATE, FEEDBACK_NOT_RECORDED, feedback_recorded,
                                        SNS_DUPLICATES, SUBSCRIPTIONS)
-from services.feedback.projection import (DeliveryContext, DeliveryContextReader, FeedbackFilter, FeedbackReadModel,
-                                         FeedbackRecordView)
+from services.feedback.projection import (RECORD_KINDS, DeliveryContext, DeliveryContextReader, FeedbackFilter,
+                                         FeedbackReadModel, FeedbackRecordView)
 from services.feedback.ses_feedback import IgnoredFeedback, OtherFeedback, parse_ses_feedback
 from services.feedback.sns_confirmation import SubscriptionConfirmer
 from services.feedback.sns_message import SnsMessage, SnsMessageError, SnsMessageType, parse_sns_message
@@ -39,7 +39,6 @@ FIRST_TOPIC_ATTEMPTS = 3
 RECENT_RECORDS = 20
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
-FEEDBACK_KINDS = ("bounce", "complaint", "delivery")
 
 
 class ServiceUnavailableError(SnsMessageError):
@@ -307,8 +306,8 @@ def _email_violations(field: str, email: str, *, required: bool) -> list[FieldVi
 def _list_violations(account_id: str, provider_id: str, kind: str, email: str, page_token: str) -> list[FieldViolation]:
     violations = _account_violations(account_id) + _provider_violations(provider_id, required=False)
     violations += _email_violations("email", email, required=False)
-    if kind and kind not in FEEDBACK_KINDS:
-        violations.append(FieldViolation("kind", f"must be one of {', '.join(FEEDBACK_KINDS)} (or empty for all)"))
+    if kind and kind not in RECORD_KINDS:
+        violations.append(FieldViolation("kind", f"must be one of {', '.join(RECORD_KINDS)} (or empty for all)"))
     if page_token and not (page_token.isascii() and page_token.isdigit() and len(page_token) <= 19):
         violations.append(FieldViolation("page_token", "is not a token from a previous ListFeedback response"))
     return violations

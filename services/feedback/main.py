@@ -13,13 +13,13 @@ from services.core.event_store import EventStore
 from services.core.generated.postroom.v1 import feedback_pb2, feedback_pb2_grpc
 from services.core.grpc_server import GrpcServer
 from services.core.http_server import HttpEndpoint
-from services.core.projection import ProjectionRunner
+from services.core.projection import Projection, ProjectionRunner
 from services.core.runtime import ServiceComponents
 from services.core.settings import Settings
 from services.feedback.api import FeedbackServicer
 from services.feedback.application import FeedbackApplication, publish_reputation_rates
 from services.feedback.http import sns_app
-from services.feedback.projection import FeedbackProjection
+from services.feedback.projection import feedback_projections
 from services.feedback.sns_confirmation import SubscriptionConfirmer
 from services.feedback.sns_connector import sns_connector
 from services.feedback.sns_verifier import (CertificateSource, HttpsCertificateFetcher, PinnedCertificateDirectory,
@@ -29,7 +29,10 @@ log = logging.getLogger(__name__)
 
 NAME = "feedback"
 RATES_INTERVAL_SECONDS = 60.0
-PROJECTIONS = (FeedbackProjection,)
+
+
+def projections(_settings: Settings) -> list[Projection]:
+    return feedback_projections()
 
 
 async def build(settings: Settings, store: EventStore, engine: AsyncEngine, *,
@@ -37,7 +40,7 @@ async def build(settings: Settings, store: EventStore, engine: AsyncEngine, *,
     """`connector` carries outbound HTTPS to SNS (certificates, confirmations); tests pass one
     whose resolver and SSL context lead to a local stand-in for SNS."""
     session = aiohttp.ClientSession(connector=connector or sns_connector(settings), trust_env=False)
-    runner = ProjectionRunner(FeedbackProjection(), store, engine)
+    runner = ProjectionRunner.for_service(NAME, projections(settings), store, engine, settings.snapshot_interval)
     verifier = SnsSignatureVerifier(certificate_source(settings, session), max_age=max_age(settings))
     app = FeedbackApplication(settings, store, runner, verifier, SubscriptionConfirmer(session))
     servicer = FeedbackServicer(app)
@@ -46,7 +49,7 @@ async def build(settings: Settings, store: EventStore, engine: AsyncEngine, *,
         [feedback_pb2.DESCRIPTOR.services_by_name["FeedbackService"].full_name],
         lambda server: feedback_pb2_grpc.add_FeedbackServiceServicer_to_server(servicer, server))
     http = HttpEndpoint(sns_app(app), settings.bind_host, settings.ports.feedback_http,
-                        lambda: runner.caught_up.is_set())
+                        lambda: runner.caught_up.is_set(), runner.describe_start)
     async def publish_rates_every_minute() -> None:
         await runner.caught_up.wait()
         while True:

@@ -106,7 +106,7 @@ async def _add_security_headers(_request: web.Request, response: web.StreamRespo
     response.headers.update(SECURITY_HEADERS)
 
 
-def build_endpoint(app: UnsubscribeApplication, host: str, port: int, is_ready) -> HttpEndpoint:
+def build_endpoint(app: UnsubscribeApplication, host: str, port: int, is_ready, describe=lambda: "") -> HttpEndpoint:
     web_app = new_app()
     UnsubscribeHttp(app).routes(web_app)
-    return HttpEndpoint(web_app, host, port, is_ready)
+    return HttpEndpoint(web_app, host, port, is_ready, describe)

@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.core.event_store import EventStore
 from services.core.generated.postroom.v1 import unsubscribe_pb2, unsubscribe_pb2_grpc
 from services.core.grpc_server import GrpcServer
-from services.core.projection import ProjectionRunner
+from services.core.projection import Projection, ProjectionRunner
 from services.core.runtime import ServiceComponents
 from services.core.settings import Settings
 from services.unsubscribe.api import UnsubscribeServicer
@@ -17,18 +17,22 @@ from services.unsubscribe.http import build_endpoint
 from services.unsubscribe.projection import UnsubscribeProjection
 
 NAME = "unsubscribe"
-PROJECTIONS = (UnsubscribeProjection,)
+
+
+def projections(_settings: Settings) -> list[Projection]:
+    return [UnsubscribeProjection()]
 
 
 async def build(settings: Settings, store: EventStore, engine: AsyncEngine) -> ServiceComponents:
-    runner = ProjectionRunner(UnsubscribeProjection(), store, engine)
+    runner = ProjectionRunner.for_service(NAME, projections(settings), store, engine, settings.snapshot_interval)
     app = UnsubscribeApplication(settings, store, runner, load_tokens(settings.unsubscribe_keys))
     servicer = UnsubscribeServicer(app)
     grpc_server = GrpcServer(
         settings.bind_host, settings.ports.unsubscribe_grpc, settings.api_token,
         [unsubscribe_pb2.DESCRIPTOR.services_by_name["UnsubscribeService"].full_name],
         lambda server: unsubscribe_pb2_grpc.add_UnsubscribeServiceServicer_to_server(servicer, server))
-    http = build_endpoint(app, settings.bind_host, settings.ports.unsubscribe_http, runner.caught_up.is_set)
+    http = build_endpoint(app, settings.bind_host, settings.ports.unsubscribe_http, runner.caught_up.is_set,
+                          runner.describe_start)
     complaints = ComplaintReactor(app, store)
     return ServiceComponents(grpc=grpc_server, projections=[runner], http=[http], workers=[complaints.run],
                              draining=[complaints.finish_in_flight])

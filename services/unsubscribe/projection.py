@@ -9,8 +9,11 @@ from sqlalchemy import BigInteger, Column, DateTime, MetaData, String, Table, an
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.core.database import upsert
+from services.core.event_routes import handles
 from services.core.events import StoredEvent, occurred_at
-from services.unsubscribe.domain import AGGREGATE_TYPE, SubscriptionState, UnsubscribeEntry
+from services.core.generated.postroom.v1 import events_pb2
+from services.core.projection import Projection
+from services.unsubscribe.domain import SubscriptionState, UnsubscribeEntry
 
 metadata = MetaData()
 
@@ -30,23 +33,24 @@ unsubscribes = Table(
 Key = tuple[str, str, str]
 
 
-class UnsubscribeProjection:
+class UnsubscribeProjection(Projection):
     name = "unsubscribe.unsubscribes"
+    version = 1
     metadata = metadata
-    aggregate_types = frozenset({AGGREGATE_TYPE})
 
-    async def apply(self, conn: AsyncConnection, events: list[StoredEvent]) -> None:
-        # Coalesce the batch: only each subscription's final state is written.
-        final: dict[Key, dict[str, Any] | None] = {}
-        for stored in events:
-            event = stored.event
-            kind = event.WhichOneof("payload")
-            if kind == "unsubscribed":
-                row = _row(event.account_id, event.unsubscribed, stored)
-                final[(row["account_id"], row["recipient_hash"], row["list_id"])] = row
-            elif kind == "resubscribed":
-                payload = event.resubscribed
-                final[(event.account_id, payload.recipient_hash, payload.list_id)] = None
+    def new_changes(self) -> dict[Key, dict[str, Any] | None]:
+        return {}                  # the batch coalesced: each subscription's final state
+
+    @handles(events_pb2.Unsubscribed)
+    def unsubscribed(self, final: dict, stored: StoredEvent, payload: events_pb2.Unsubscribed) -> None:
+        row = _row(stored.event.account_id, payload, stored)
+        final[(row["account_id"], row["recipient_hash"], row["list_id"])] = row
+
+    @handles(events_pb2.Resubscribed)
+    def resubscribed(self, final: dict, stored: StoredEvent, payload: events_pb2.Resubscribed) -> None:
+        final[(stored.event.account_id, payload.recipient_hash, payload.list_id)] = None
+
+    async def write(self, conn: AsyncConnection, final: dict[Key, dict[str, Any] | None]) -> None:
         removed = [key for key, row in final.items() if row is None]
         if removed:
             await conn.execute(delete(unsubscribes).where(

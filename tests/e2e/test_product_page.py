@@ -14,6 +14,7 @@ from services.core.generated.postroom.v1 import (dispatch_pb2, dispatch_pb2_grpc
                                                  unsubscribe_pb2_grpc)
 from services.cli.catalog import service_module
 from services.core.database import create_engine, dump_tables, read_checkpoint
+from services.core.read_model_generations import open_live
 from services.core.event_store import EventStore
 from services.core.settings import SERVICES
 from tests.e2e.suite import AUTH, SIM_PASSWORD, SIM_TOPIC, SIM_USERNAME, Suite, eventually
@@ -189,13 +190,22 @@ async def test_replay_of_each_service_gives_the_same_read_models(suite):
     """After the run above: stop the services, then `postroom replay` each one; nothing changes."""
     await wait_until_quiet(suite)
     suite.stop()
+    settings = suite.env_settings()
     for name in SERVICES:
-        engine = create_engine(suite.env_settings().database_url_for(name))
-        metadata = [projection().metadata for projection in service_module(name).PROJECTIONS]
-        live = [await dump_tables(engine, m) for m in metadata]
-        assert any(rows for dump in live for rows in dump.values()), f"{name} has an empty read model"
+        registry = create_engine(settings.database_url_for(name))
+        metadata = [projection.metadata for projection in service_module(name).projections(settings)]
+        live = await dump_live(registry, name, metadata)
+        assert any(rows for rows in live.values()), f"{name} has an empty read model"
         suite.cli("replay", name)
-        assert [await dump_tables(engine, m) for m in metadata] == live, f"replay of {name} differs"
+        assert await dump_live(registry, name, metadata) == live, f"replay of {name} differs"
+        await registry.dispose()
+
+
+async def dump_live(registry, model: str, metadata) -> dict:
+    engine = await open_live(registry, model)
+    try:
+        return await dump_tables(engine, *metadata)
+    finally:
         await engine.dispose()
 
 
@@ -207,13 +217,14 @@ async def wait_until_quiet(suite: Suite, timeout: float = 30) -> None:
         async def all_caught_up():
             last = await store.last_sequence()
             for name in SERVICES:
-                engine = create_engine(settings.database_url_for(name))
+                registry = create_engine(settings.database_url_for(name))
+                engine = await open_live(registry, name)
                 async with engine.connect() as conn:
-                    for projection in service_module(name).PROJECTIONS:
-                        if await read_checkpoint(conn, projection().name) != last:
-                            await engine.dispose()
-                            return False
+                    checkpoint = await read_checkpoint(conn, name)
                 await engine.dispose()
+                await registry.dispose()
+                if checkpoint != last:
+                    return False
             await asyncio.sleep(1.0)
             return await store.last_sequence() == last
         await eventually(all_caught_up, timeout=timeout, interval=0.3)

@@ -31,6 +31,17 @@ async def config(config_service):
 
 
 @pytest.fixture
+async def config_on_each_backend(read_model_settings):
+    """A config stub whose service keeps its read model on SQLite, and on PostgreSQL when configured."""
+    service = await start_service("config", read_model_settings, build)
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{service.grpc_port}") as channel:
+            yield config_pb2_grpc.ConfigServiceStub(channel)
+    finally:
+        await service.stop()
+
+
+@pytest.fixture
 def starttls_smtp(test_ca):
     host = unused_loopback_host(2587)
     server = SesLikeSmtpServer(host=host, port=2587, tls_context=test_ca.server_context(host), implicit_tls=False)

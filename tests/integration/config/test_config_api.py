@@ -28,7 +28,8 @@ async def save(config, settings_pb, account="acme", provider_id="", version=0, s
         skip_verification=skip), metadata=AUTH)
 
 
-async def test_save_get_list_delete(config):
+async def test_save_get_list_delete(config_on_each_backend):
+    config = config_on_each_backend
     saved = (await save(config, provider_settings())).provider
     assert saved.provider_id and saved.version > 0
     assert saved.callback_url == f"https://mail.example.test/sns/acme/{saved.provider_id}"
@@ -51,7 +52,8 @@ async def test_save_get_list_delete(config):
     assert missing.value.code() == grpc.StatusCode.NOT_FOUND
 
 
-async def test_update_keeps_the_password_and_needs_the_current_version(config):
+async def test_update_keeps_the_password_and_needs_the_current_version(config_on_each_backend):
+    config = config_on_each_backend
     first = (await save(config, provider_settings())).provider
     update = provider_settings(name="Renamed", smtp_password="")
     second = (await save(config, update, provider_id=first.provider_id, version=first.version)).provider
@@ -67,7 +69,8 @@ async def test_update_keeps_the_password_and_needs_the_current_version(config):
     assert exists.value.code() == grpc.StatusCode.ABORTED
 
 
-async def test_another_account_cannot_see_or_change_a_provider(config):
+async def test_another_account_cannot_see_or_change_a_provider(config_on_each_backend):
+    config = config_on_each_backend
     saved = (await save(config, provider_settings())).provider
     with pytest.raises(grpc.aio.AioRpcError) as error:
         await config.GetProvider(config_pb2.GetProviderRequest(account_id="mallory", provider_id=saved.provider_id),

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from services.config.projection import ProviderProjection, ProviderReadModel, metadata
-from services.core.database import create_engine, create_tables
+from services.config.projection import ProviderProjection, ProviderReadModel
+from services.core.database import create_engine
+from services.core.projection import ProjectionSet
 from services.core.events import StoredEvent, new_event
 from services.core.generated.postroom.v1 import events_pb2
 from tests.support.events import provider_deleted, provider_saved
@@ -17,7 +18,7 @@ def topic_allowed(provider_id: str) -> events_pb2.Event:
 
 
 async def apply(engine, *batches: list[events_pb2.Event]) -> None:
-    projection, seq = ProviderProjection(), 0
+    projection, seq = ProjectionSet([ProviderProjection()]), 0
     for batch in batches:
         stored = []
         for event in batch:
@@ -27,9 +28,9 @@ async def apply(engine, *batches: list[events_pb2.Event]) -> None:
             await projection.apply(conn, stored)
 
 
-async def test_topics_allowed_in_the_same_batch_and_in_a_later_one(tmp_path):
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'config.db'}")
-    await create_tables(engine, metadata)
+async def test_topics_allowed_in_the_same_batch_and_in_a_later_one(read_model_settings):
+    engine = create_engine(read_model_settings.database_url_for("config"))
+    await ProjectionSet([ProviderProjection()]).create_tables(engine)
     await apply(engine, [provider_saved("acme", "p1"), topic_allowed("p1"), provider_saved("acme", "p2")],
                 [topic_allowed("p2"), topic_allowed("p2")], [provider_saved("acme", "p3"), provider_deleted("acme", "p3")])
     read_model = ProviderReadModel(engine)

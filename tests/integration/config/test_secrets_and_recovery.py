@@ -22,6 +22,7 @@ from services.core.event_store import EventStore, PendingAppend
 from services.core.generated.postroom.v1 import config_pb2
 from services.core.log import JsonFormatter
 from services.core.projection import replay
+from services.core.read_model_generations import ReadModelGenerations, open_live
 from services.core.runtime import start_service
 from tests.conftest import TEST_TOKEN
 from tests.integration.config.conftest import AUTH, provider_settings
@@ -99,13 +100,17 @@ def service_environment(settings, database_url: str) -> dict[str, str]:
                 POSTROOM_CONFIG_GRPC_PORT=str(settings.ports.config_grpc), POSTROOM_DATA_DIR=str(settings.data_dir))
 
 
-def checkpoint(path: Path) -> int:
-    try:
-        with sqlite3.connect(path, timeout=5) as db:
-            row = db.execute("select last_stream_seq from projection_checkpoints").fetchone()
-            return row[0] if row else 0
-    except sqlite3.OperationalError:
-        return 0
+def checkpoint(data_dir: Path) -> int:
+    """The furthest checkpoint of the config read model's generations (files beside its database)."""
+    found = 0
+    for path in data_dir.glob("*.config_v*_g*.db"):
+        try:
+            with sqlite3.connect(path, timeout=5) as db:
+                row = db.execute("select last_stream_seq from projection_checkpoints").fetchone()
+                found = max(found, row[0] if row else 0)
+        except sqlite3.OperationalError:
+            pass
+    return found
 
 
 async def test_kill_9_mid_projection_then_restart_equals_a_clean_replay(settings, tmp_path):
@@ -121,31 +126,32 @@ async def test_kill_9_mid_projection_then_restart_equals_a_clean_replay(settings
 
     process = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
     for _ in range(600):
-        if checkpoint(live_db) > 0:
+        if checkpoint(tmp_path) > 0:
             break
         await asyncio.sleep(0.01)
     process.send_signal(signal.SIGKILL)
     process.wait()
-    killed_at = checkpoint(live_db)
+    killed_at = checkpoint(tmp_path)
     assert 0 < killed_at < total, f"the kill should land mid-projection (checkpoint {killed_at})"
 
     process = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
     try:
         for _ in range(1200):
-            if checkpoint(live_db) == total:
+            if checkpoint(tmp_path) == total:
                 break
             await asyncio.sleep(0.05)
-        assert checkpoint(live_db) == total
+        assert checkpoint(tmp_path) == total
     finally:
         process.terminate()
         assert process.wait(30) == 0
 
-    clean = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'clean.db'}")
-    await replay(ProviderProjection(), store, clean)
-    live = create_engine(f"sqlite+aiosqlite:///{live_db}")
+    clean_registry = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'clean' / 'config.db'}")
+    await replay(ProviderProjection(), store, clean_registry, model="config")
+    registry = create_engine(f"sqlite+aiosqlite:///{live_db}")
+    live, clean = await open_live(registry, "config"), await open_live(clean_registry, "config")
     assert await dump_tables(live, metadata) == await dump_tables(clean, metadata)
-    await live.dispose()
-    await clean.dispose()
+    for engine in (live, clean, registry, clean_registry):
+        await engine.dispose()
     await store.close()
 
 
@@ -157,13 +163,20 @@ async def test_postroom_replay_rebuilds_the_live_tables_row_for_row(read_model_s
         for index in range(5):
             await config.SaveProvider(config_pb2.SaveProviderRequest(
                 account_id="acme", settings=provider_settings(name=f"p{index}"), skip_verification=True), metadata=AUTH)
+    before = service.components.projections[0].generation
     await service.stop()
-    engine = create_engine(read_model_settings.database_url_for("config"))
-    live = await dump_tables(engine, metadata)
+    registry = create_engine(read_model_settings.database_url_for("config"))
+    old = await open_live(registry, "config")
+    live = await dump_tables(old, metadata)
+    await old.dispose()
     env = service_environment(read_model_settings, read_model_settings.database_url_for("config"))
     completed = subprocess.run([sys.executable, "-m", "services.cli.main", "replay", "config"], env=env,
                                capture_output=True, text=True, timeout=120)
     assert completed.returncode == 0, completed.stderr
-    assert "5/5 events" in completed.stderr and "####" in completed.stderr
-    assert await dump_tables(engine, metadata) == live
-    await engine.dispose()
+    assert "5/5 events" in completed.stderr and "####" in completed.stderr and "ETA 0:00:00" in completed.stderr
+    rebuilt = await open_live(registry, "config")
+    assert await dump_tables(rebuilt, metadata) == live
+    generations = ReadModelGenerations(registry, "config", holder="test")
+    assert [g.number for g in await generations.every()] == [before.number + 1]   # the old one is dropped
+    await rebuilt.dispose()
+    await registry.dispose()

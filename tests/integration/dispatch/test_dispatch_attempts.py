@@ -7,13 +7,14 @@ import functools
 
 from sqlalchemy import select
 
-from services.core.database import create_engine, create_tables
+from services.core.database import create_engine
+from services.core.projection import ProjectionSet
 from services.core.event_store import NEW_AGGREGATE
 from services.core.runtime import start_service
 from services.core.events import StoredEvent
 from services.dispatch import events
 from services.dispatch.domain import EmailRequest, Mailbox, SmtpOutcome, diagnose
-from services.dispatch.projection import QUEUED, DispatchProjection, dispatches, metadata
+from services.dispatch.projection.dispatches import QUEUED, DispatchesProjection, dispatches
 from services.core.generated.postroom.v1 import dispatch_pb2
 from services.dispatch import main as dispatch_main
 from tests.integration.dispatch.dispatch_support import (ACCOUNT, FAST, METADATA, PROVIDER, email, save_provider,
@@ -66,8 +67,8 @@ async def wait_for_outcome(store, dispatch_id: str, queued_seq: int, timeout: fl
 
 async def test_the_read_model_shows_attempts_until_the_outcome_and_never_after(read_model_settings):
     engine = create_engine(read_model_settings.database_url_for("dispatch-attempts"))
-    await create_tables(engine, metadata)
-    projection = DispatchProjection(3, 30)
+    projection = ProjectionSet([DispatchesProjection()])
+    await projection.create_tables(engine)
     queued = events.queued_event(EmailRequest("acme", "ses", to=(Mailbox("bob@example.org"),), subject="Hi",
                                               text_body="Hi"), "d-1")
     attempt = [events.attempt_failed_event(queued, THROTTLED, diagnose(THROTTLED), n) for n in (1, 2, 3)]

@@ -29,7 +29,7 @@ CONCURRENCY = 100          # the most a killed process can have in flight
 
 def dispatch_process(settings, root: Path, name: str, data: str) -> ServiceProcess:
     env = service_environment(settings, POSTROOM_SMTP_TIMEOUT="1.5", POSTROOM_DISPATCH_CONCURRENCY=str(CONCURRENCY))
-    process = ServiceProcess("dispatch", env, root, name)
+    process = ServiceProcess.fresh("dispatch", env, root, name)
     process.env["POSTROOM_DATA_DIR"] = str(root / data)
     return process.start()
 

@@ -15,6 +15,7 @@ from services.dispatch import events
 from services.dispatch.domain import EmailRequest, Mailbox, dispatch_id_for
 from tests.integration.dispatch.dispatch_support import (ACCOUNT, FAST, METADATA, PROVIDER, email, save_provider,
                                                          wait_for_status, wait_until)
+from tests.support.read_models import dump_from_scratch, dump_runner, runner_of
 
 
 async def test_the_same_idempotency_key_gives_the_same_dispatch_and_sends_once(stub, store, dispatch_settings, sink):
@@ -55,21 +56,14 @@ async def test_a_queued_email_whose_outcome_exists_is_not_sent_again(store, disp
 
 
 async def test_replay_rebuilds_the_read_model_row_for_row(stub, store, dispatch_settings, sink, service):
-    from services.core.database import create_engine, dump_tables
-    from services.core.projection import replay
-    from services.dispatch.projection import DispatchProjection, metadata
-
     await save_provider(store, dispatch_settings, sink)
     answer = await stub.SendEmailBatch(dispatch_pb2.SendEmailBatchRequest(
         messages=[email(to=f"u{i}@example.org") for i in range(20)]), metadata=METADATA)
     for result in answer.results:
         await wait_for_status(stub, result.dispatch_id, dispatch_pb2.DISPATCHED)
     assert await wait_until(lambda: len(sink.received) == 20)
-    live = await dump_tables(service.engine, metadata)
-    rebuilt_engine = create_engine(f"sqlite+aiosqlite:///{dispatch_settings.data_dir / 'replayed.db'}")
-    await replay(DispatchProjection(3, 30), store, rebuilt_engine)
-    assert await dump_tables(rebuilt_engine, metadata) == live
-    await rebuilt_engine.dispose()
+    runner = runner_of(service)
+    assert await dump_from_scratch(runner) == await dump_runner(runner)
 
 
 async def test_while_the_log_is_away_send_email_is_unavailable_and_a_retry_with_the_key_queues_it_once(

@@ -11,15 +11,14 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 from prometheus_client import REGISTRY
 
-from services.core.database import create_engine, dump_tables
 from services.core.events import new_event
 from services.core.generated.postroom.v1 import events_pb2, feedback_pb2, feedback_pb2_grpc
-from services.core.projection import replay
 from services.feedback.application import publish_reputation_rates
-from services.feedback.projection import FeedbackProjection, FeedbackReadModel, metadata
+from services.feedback.projection import FeedbackReadModel
 from tests.conftest import TEST_TOKEN
 from tests.integration.feedback.conftest import FeedbackHarness
 from tests.support import ses_feedback_messages as ses
+from tests.support.read_models import dump_from_scratch, dump_runner, runner_of
 from tests.support.sns_signing import notification
 
 METADATA = (("authorization", f"Bearer {TEST_TOKEN}"),)
@@ -59,7 +58,7 @@ async def test_provider_stats_count_per_recipient_and_flag_the_review_lines(
     assert (stats.bounce_rate, stats.complaint_rate, stats.window_days) == (0.06, 0.01, 30)
     assert stats.bounce_rate_over_review_line and stats.complaint_rate_over_review_line
 
-    await publish_reputation_rates(FeedbackReadModel(harness.service.engine), datetime.now(timezone.utc))
+    await publish_reputation_rates(FeedbackReadModel(runner_of(harness.service).engine), datetime.now(timezone.utc))
     labels = {"account_id": "acct-1", "provider_id": harness.provider_id}
     assert REGISTRY.get_sample_value("postroom_feedback_bounce_rate", labels) == 0.06
     assert REGISTRY.get_sample_value("postroom_feedback_complaint_rate", labels) == 0.01
@@ -128,7 +127,7 @@ async def test_stats_for_an_unknown_provider_is_not_found(stub) -> None:
     assert caught.value.code() == grpc.StatusCode.NOT_FOUND
 
 
-async def test_replay_rebuilds_the_read_model_row_for_row(pinned_feedback: FeedbackHarness, tmp_path) -> None:
+async def test_replay_rebuilds_the_read_model_row_for_row(pinned_feedback: FeedbackHarness) -> None:
     harness = pinned_feedback
     await harness.save_provider()
     await dispatched(harness, recipients=1, n=3)
@@ -136,12 +135,8 @@ async def test_replay_rebuilds_the_read_model_row_for_row(pinned_feedback: Feedb
         assert (await harness.post_signed(notification(builder(["x@example.com", "y@example.com"]))))[0] == 200
     await harness.settle()
 
-    fresh = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'replayed.db'}")
-    try:
-        await replay(FeedbackProjection(), harness.service.store, fresh)
-        assert await dump_tables(fresh, metadata) == await dump_tables(harness.service.engine, metadata)
-    finally:
-        await fresh.dispose()
+    runner = runner_of(harness.service)
+    assert await dump_from_scratch(runner) == await dump_runner(runner)
 
 
 async def test_a_retry_recorded_after_the_duplicate_window_counts_once(pinned_feedback: FeedbackHarness, stub) -> None:

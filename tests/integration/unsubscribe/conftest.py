@@ -17,8 +17,8 @@ AUTH = (("authorization", f"Bearer {TEST_TOKEN}"),)
 
 
 @pytest.fixture
-def unsubscribe_settings(settings):
-    return with_unsubscribe_key(settings, unsubscribe_public_url="https://unsubscribe.example.test",
+def unsubscribe_settings(read_model_settings):
+    return with_unsubscribe_key(read_model_settings, unsubscribe_public_url="https://unsubscribe.example.test",
                                 unsubscribe_mailto="unsubscribe@example.test")
 
 

@@ -10,7 +10,6 @@ import pytest
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
-from services.core.database import dump_tables
 from services.core.event_store import EventStore
 from services.core.events import new_event
 from services.core.generated.postroom.v1 import events_pb2, unsubscribe_pb2
@@ -19,8 +18,8 @@ from services.core.projection import replay
 from services.core.runtime import start_service
 from services.unsubscribe.complaints import DURABLE_NAME
 from services.unsubscribe.main import build
-from services.unsubscribe.projection import UnsubscribeProjection, metadata
 from tests.integration.unsubscribe.conftest import AUTH
+from tests.support.read_models import dump_runner, runner_of
 from tests.support.unsubscribe import subscription_events
 
 ACCOUNT = "acme"
@@ -200,11 +199,16 @@ async def test_replay_rebuilds_the_same_rows_and_has_no_side_effects(unsubscribe
     async def complained() -> bool:
         return (await status_of(unsubscribe, "r9@example.com")).globally_unsubscribed
     await wait_until(complained, explain=lambda: reactor_state(store))
-    live = await dump_tables(unsubscribe_service.engine, metadata)
-    events_before = await store.last_sequence()
+    runner = runner_of(unsubscribe_service)
+    live = await dump_runner(runner)
+    events_before, before = await store.last_sequence(), runner.generation
 
-    await replay(UnsubscribeProjection(), store, unsubscribe_service.engine)
-    assert await dump_tables(unsubscribe_service.engine, metadata) == live
+    await replay(list(runner.projections.projections), store, unsubscribe_service.engine, model=runner.model)
+
+    async def switched() -> bool:
+        return runner.generation.number != before.number
+    await wait_until(switched)
+    assert await dump_runner(runner) == live
     assert await store.last_sequence() == events_before
     assert len(live["unsubscribe_unsubscribes"]) == 5
 

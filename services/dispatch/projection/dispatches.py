@@ -1,0 +1,108 @@
+"""Each dispatch's status: queued, its attempts, and its one outcome."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, Text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.core.database import update_rows, upsert
+from services.core.event_routes import handles
+from services.core.events import StoredEvent
+from services.core.generated.postroom.v1 import events_pb2
+from services.core.projection import Projection
+
+metadata = MetaData()
+
+dispatches = Table(
+    "dispatch_dispatches", metadata,
+    Column("dispatch_id", String(64), primary_key=True),
+    Column("account_id", String(64), nullable=False),
+    Column("provider_id", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("ses_message_id", String(128), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("last_smtp_reply", Text, nullable=False),
+    Column("hint", Text, nullable=False),
+    Column("queued_seq", BigInteger, nullable=False),
+)
+
+QUEUED, DISPATCHED, FAILED, SUPPRESSED = "QUEUED", "DISPATCHED", "FAILED", "SUPPRESSED"
+
+
+@dataclass
+class DispatchChanges:
+    """One batch: new dispatches (with whatever befell them in the same batch), outcomes and
+    attempts of dispatches queued earlier."""
+
+    new_rows: dict[str, dict[str, Any]] = field(default_factory=dict)
+    outcomes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    attempts: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def outcome(self, dispatch_id: str, values: dict[str, Any]) -> None:
+        if dispatch_id in self.new_rows:
+            self.new_rows[dispatch_id].update(values)
+        else:
+            self.outcomes[dispatch_id] = values
+            self.attempts.pop(dispatch_id, None)
+
+    def attempt(self, dispatch_id: str, values: dict[str, Any]) -> None:
+        if dispatch_id in self.new_rows:
+            if self.new_rows[dispatch_id]["status"] == QUEUED:
+                self.new_rows[dispatch_id].update(values)
+        elif dispatch_id not in self.outcomes:
+            self.attempts[dispatch_id] = values
+
+
+class DispatchesProjection(Projection):
+    name = "dispatch.dispatches"
+    version = 1
+    metadata = metadata
+
+    def new_changes(self) -> DispatchChanges:
+        return DispatchChanges()
+
+    @handles(events_pb2.EmailQueued)
+    def queued(self, changes: DispatchChanges, stored: StoredEvent, queued: events_pb2.EmailQueued) -> None:
+        dispatch_id = stored.event.aggregate_id
+        changes.new_rows[dispatch_id] = {
+            "dispatch_id": dispatch_id, "account_id": stored.event.account_id, "provider_id": queued.provider_id,
+            "status": QUEUED, "ses_message_id": "", "attempts": 0, "last_smtp_reply": "", "hint": "",
+            "queued_seq": stored.stream_seq}
+
+    @handles(events_pb2.DispatchAttemptFailed)
+    def attempt_failed(self, changes: DispatchChanges, stored: StoredEvent,
+                       attempt: events_pb2.DispatchAttemptFailed) -> None:
+        changes.attempt(stored.event.aggregate_id, {"attempts": attempt.attempt, "last_smtp_reply": attempt.smtp_reply,
+                                                    "hint": attempt.hint})
+
+    @handles(events_pb2.EmailDispatched)
+    def dispatched(self, changes: DispatchChanges, stored: StoredEvent, sent: events_pb2.EmailDispatched) -> None:
+        changes.outcome(stored.event.aggregate_id, {
+            "status": DISPATCHED, "ses_message_id": sent.ses_message_id, "attempts": sent.attempts,
+            "last_smtp_reply": sent.smtp_reply, "hint": ""})
+
+    @handles(events_pb2.DispatchFailed)
+    def failed(self, changes: DispatchChanges, stored: StoredEvent, failed: events_pb2.DispatchFailed) -> None:
+        reply = f"{failed.smtp_code} {failed.smtp_text}".strip() if failed.smtp_code else failed.smtp_text
+        changes.outcome(stored.event.aggregate_id, {
+            "status": FAILED, "ses_message_id": "", "attempts": failed.attempts, "last_smtp_reply": reply,
+            "hint": failed.hint})
+
+    @handles(events_pb2.EmailSuppressed)
+    def suppressed(self, changes: DispatchChanges, stored: StoredEvent,
+                   suppressed: events_pb2.EmailSuppressed) -> None:
+        changes.outcome(stored.event.aggregate_id, {
+            "status": SUPPRESSED, "ses_message_id": "", "attempts": 0, "last_smtp_reply": "",
+            "hint": f"not sent: the recipient is suppressed ({suppressed.reason})"})
+
+    async def write(self, conn: AsyncConnection, changes: DispatchChanges) -> None:
+        await upsert(conn, dispatches, list(changes.new_rows.values()), ["dispatch_id"])
+        await update_rows(conn, dispatches, [{"dispatch_id": dispatch_id, **values}
+                                             for dispatch_id, values in changes.outcomes.items()], ["dispatch_id"])
+        # An attempt never overwrites an outcome, even one another replica recorded first.
+        await update_rows(conn, dispatches, [{"dispatch_id": dispatch_id, "status": QUEUED, **values}
+                                             for dispatch_id, values in changes.attempts.items()],
+                          ["dispatch_id", "status"])

@@ -1,0 +1,94 @@
+"""Providers as dispatch sends through them, and their pauses (ProviderPaused)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import (BigInteger, Column, Float, Integer, LargeBinary, MetaData, String, Table, Text, delete,
+                        tuple_)
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.core.database import upsert
+from services.core.event_routes import handles
+from services.core.events import StoredEvent
+from services.core.generated.postroom.v1 import events_pb2
+from services.core.projection import Projection
+
+metadata = MetaData()
+
+providers = Table(
+    "dispatch_providers", metadata,
+    Column("account_id", String(64), primary_key=True),
+    Column("provider_id", String(64), primary_key=True),
+    Column("smtp_host", String(253), nullable=False),
+    Column("smtp_port", Integer, nullable=False),
+    Column("smtp_username", String(128), nullable=False),
+    Column("smtp_password_sealed", LargeBinary, nullable=False),
+    Column("from_address", String(254), nullable=False),
+    Column("from_name", String(200), nullable=False),
+    Column("max_send_rate", Float, nullable=False),
+    Column("max_connections", Integer, nullable=False),
+    Column("max_message_bytes", Integer, nullable=False),
+    Column("max_messages_per_connection", Integer, nullable=False),
+    Column("saved_seq", BigInteger, nullable=False),
+)
+
+provider_pauses = Table(
+    "dispatch_provider_pauses", metadata,
+    Column("account_id", String(64), primary_key=True),
+    Column("provider_id", String(64), primary_key=True),
+    Column("paused_seq", BigInteger, nullable=False),
+    Column("reason", Text, nullable=False),
+)
+
+ProviderKey = tuple[str, str]
+
+
+@dataclass
+class ProviderChanges:
+    """One batch, coalesced: each provider's final row (None = deleted) and its last pause."""
+
+    final: dict[ProviderKey, dict[str, Any] | None] = field(default_factory=dict)
+    pauses: dict[ProviderKey, dict[str, Any]] = field(default_factory=dict)
+
+
+class DispatchProvidersProjection(Projection):
+    name = "dispatch.providers"
+    version = 1
+    metadata = metadata
+
+    def new_changes(self) -> ProviderChanges:
+        return ProviderChanges()
+
+    @handles(events_pb2.ProviderSaved)
+    def saved(self, changes: ProviderChanges, stored: StoredEvent, saved: events_pb2.ProviderSaved) -> None:
+        account_id = stored.event.account_id
+        changes.final[(account_id, stored.event.aggregate_id)] = {
+            "account_id": account_id, "provider_id": saved.provider_id, "smtp_host": saved.smtp_host,
+            "smtp_port": saved.smtp_port, "smtp_username": saved.smtp_username,
+            "smtp_password_sealed": saved.smtp_password_sealed, "from_address": saved.from_address,
+            "from_name": saved.from_name, "max_send_rate": saved.max_send_rate,
+            "max_connections": saved.max_connections, "max_message_bytes": saved.max_message_bytes,
+            "max_messages_per_connection": saved.max_messages_per_connection, "saved_seq": stored.stream_seq,
+        }
+
+    @handles(events_pb2.ProviderDeleted)
+    def deleted(self, changes: ProviderChanges, stored: StoredEvent, _deleted: events_pb2.ProviderDeleted) -> None:
+        changes.final[(stored.event.account_id, stored.event.aggregate_id)] = None
+
+    @handles(events_pb2.ProviderPaused)
+    def paused(self, changes: ProviderChanges, stored: StoredEvent, paused: events_pb2.ProviderPaused) -> None:
+        account_id = stored.event.account_id
+        changes.pauses[(account_id, paused.provider_id)] = {
+            "account_id": account_id, "provider_id": paused.provider_id, "paused_seq": stored.stream_seq,
+            "reason": paused.reason}
+
+    async def write(self, conn: AsyncConnection, changes: ProviderChanges) -> None:
+        gone = [key for key, row in changes.final.items() if row is None]
+        if gone:
+            await conn.execute(delete(providers).where(
+                tuple_(providers.c.account_id, providers.c.provider_id).in_(gone)))
+        await upsert(conn, providers, [row for row in changes.final.values() if row is not None],
+                     ["account_id", "provider_id"])
+        await upsert(conn, provider_pauses, list(changes.pauses.values()), ["account_id", "provider_id"])
