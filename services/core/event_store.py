@@ -83,7 +83,7 @@ class PendingAppend:
 class EventStore:
     def __init__(self, nc: NatsClient, settings: Settings) -> None:
         self.nc = nc
-        self.nats_url = settings.nats_url
+        self.nats_servers = settings.nats_servers
         self.js: JetStreamContext = nc.jetstream(timeout=10)
         self.stream = settings.stream_name
         self.prefix = settings.subject_prefix

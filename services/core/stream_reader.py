@@ -107,7 +107,8 @@ class StreamReader:
             deliver_policy=js_api.DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=self.start_seq,
             ack_policy=js_api.AckPolicy.NONE, inactive_threshold=INACTIVE_SECONDS, mem_storage=True, num_replicas=1)
         self._connection = _ReadingConnection()
-        await self._connection.connect(self.store.nats_url, name="postroom-stream-reader", connect_timeout=5,
+        # Any seed will do: a reader that cannot connect is opened again (the servers are shuffled).
+        await self._connection.connect(self.store.nats_servers, name="postroom-stream-reader", connect_timeout=5,
                                        allow_reconnect=False, error_cb=_quiet)
         info = await self.store.js.add_consumer(self.store.stream, config)
         self._consumer = info.name
