@@ -48,7 +48,7 @@ def settings(nats_server, tmp_path, test_ca) -> Settings:
         nats_url=nats_server.url, stream_name=f"T{tag}", subject_prefix=f"t{tag}", data_dir=tmp_path,
         api_token=TEST_TOKEN, secret_keys=generate_key_spec("k1"), public_url="https://mail.example.test",
         ports=free_ports(), allow_custom_smtp_host=True, smtp_ca_file=str(test_ca.ca_file), smtp_timeout=5.0,
-        shutdown_grace=1.0,
+        shutdown_grace=1.0, append_patience=2.0,
     )
 
 

@@ -27,8 +27,7 @@ _CONNECTION_ERRORS = (
     NoStreamResponseError,                   # 503 no responders: no stream leader right now
     nats.errors.NoRespondersError,
     nats.errors.TimeoutError,                # the ack did not come back in time
-    nats.errors.ConnectionReconnectingError,
-    nats.errors.ConnectionClosedError,
+    nats.errors.ConnectionReconnectingError,     # (a closed connection is not a hiccup: it never comes back)
     nats.errors.NoServersError,
     nats.errors.StaleConnectionError,
     nats.errors.OutboundBufferLimitError,    # buffered while reconnecting, and the buffer is full

@@ -32,7 +32,7 @@ async def test_killing_the_stream_leader_mid_run_sends_no_email_twice(nats_clust
     leader = await stream_leader(cluster_store, nats_cluster)
     leader.kill()
     sent_at_kill = len(sink.received)
-    await asyncio.sleep(10)
+    await asyncio.sleep(6)
     leader.start()
 
     events = await outcomes_recorded(cluster_store, ids, timeout=120)

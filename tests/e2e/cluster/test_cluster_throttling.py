@@ -16,7 +16,7 @@ from tests.integration.dispatch.dispatch_support import ACCOUNT, PROVIDER, save_
 pytestmark = pytest.mark.slow
 
 RATE = 50.0
-EMAILS = 800
+EMAILS = 600
 STORM_SECONDS = 10.0
 RATE_METRIC = "postroom_dispatch_send_rate"
 
