@@ -6,8 +6,11 @@ in-progress acks, a graceful drain, and the acknowledgement. A message is acked 
 handler has returned, and a handler returns only once what it owes the log is durable
 (`EventStore.append_durably`); so a crash anywhere means a redelivery, never a loss.
 
-A handler raises `Requeue(delay)` to have the message delivered again later (nak with delay);
-any other exception is logged and the message comes back after `retry_delay`.
+The worker's consumer declares what it handles as projections do, one method per event type
+(`@handles(events_pb2.EmailQueued) async def queued(self, delivery, payload)`): that declaration
+is the consumer's only list of types, checked at start. A handler raises `Requeue(delay)` to have
+the message delivered again later (nak with delay); any other exception is logged and the message
+comes back after `retry_delay`.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from nats.js import api as js_api
 from nats.js.client import JetStreamContext
 from nats.js.errors import BadRequestError
 
+from services.core.event_routes import EventRoutes
 from services.core.event_store import EventStore
 from services.core.events import Event
 
@@ -56,7 +60,6 @@ class ConsumerPlan:
 
     durable: str
     aggregate_type: str                 # the filter is <prefix>.<aggregate_type>.>
-    handles: frozenset[str]             # payload names (the oneof fields) the handler is given
     concurrency: int
     ack_wait: float
     fetch_batch: int = 256
@@ -75,15 +78,13 @@ class Delivery:
         return self.msg.metadata.num_delivered > 1
 
 
-Handler = Callable[[Delivery], Awaitable[None]]
-
-
 class DurableWorker:
-    def __init__(self, store: EventStore, plan: ConsumerPlan, handler: Handler,
+    def __init__(self, store: EventStore, plan: ConsumerPlan, consumer: object,
                  key: Callable[[Event], str] = lambda event: event.aggregate_id) -> None:
+        """`consumer` declares its handlers with @handles; each is called `(delivery, payload)`."""
         self.store = store
         self.plan = plan
-        self.handler = handler
+        self.routes = EventRoutes.of(consumer, arguments=2)
         self.key = key
         self._in_flight: dict[asyncio.Task, Msg] = {}
         self._working_on: dict[str, asyncio.Task] = {}
@@ -178,7 +179,7 @@ class DurableWorker:
             log.error("undecodable event; dropped", extra={"consumer": self.plan.durable, "subject": msg.subject})
             await _quietly(msg.term())
             return
-        if event.WhichOneof("payload") not in self.plan.handles:
+        if event.WhichOneof("payload") not in self.routes.handlers:
             await _quietly(msg.ack())
             return
         key = self.key(event)
@@ -209,7 +210,8 @@ class DurableWorker:
 
     async def _handle(self, delivery: Delivery) -> None:
         try:
-            await self.handler(delivery)
+            kind = delivery.event.WhichOneof("payload")
+            await self.routes.handlers[kind](delivery, getattr(delivery.event, kind))
         except Requeue as requeue:
             await _quietly(delivery.msg.nak(delay=requeue.delay))
             return

@@ -13,6 +13,8 @@ from __future__ import annotations
 import logging
 
 from services.core.durable_worker import ConsumerPlan, Delivery, DurableWorker, Requeue
+from services.core.event_routes import handles
+from services.core.generated.postroom.v1 import events_pb2
 from services.core.event_store import ConcurrencyConflict
 from services.dispatch import events
 from services.dispatch.context import DispatchContext
@@ -31,10 +33,9 @@ class DispatchWorker:
         self.context = context
         self.timings = timings or SendTimings.for_settings(context.settings)
         self.sender = QueuedEmailSender(context, self.timings)
-        plan = ConsumerPlan(durable=DURABLE, aggregate_type=events.AGGREGATE, handles=frozenset({"email_queued"}),
-                            concurrency=max(1, context.settings.dispatch_concurrency), ack_wait=self.timings.ack_wait,
+        plan = ConsumerPlan(durable=DURABLE, aggregate_type=events.AGGREGATE, concurrency=max(1, context.settings.dispatch_concurrency), ack_wait=self.timings.ack_wait,
                             retry_delay=self.timings.backoff_cap)
-        self.consumer = DurableWorker(context.store, plan, self._record_outcome)
+        self.consumer = DurableWorker(context.store, plan, self)
         self.replicas = DispatchReplicas(context.store, self.consumer.is_working_on)
         IN_FLIGHT.set_function(lambda: self.consumer.in_flight)    # read when scraped, not per email
 
@@ -53,7 +54,9 @@ class DispatchWorker:
     async def stop(self) -> None:
         await self.replicas.stop()
 
-    async def _record_outcome(self, delivery: Delivery) -> None:
+    @handles(events_pb2.EmailQueued)
+    async def send_and_record(self, delivery: Delivery, _payload: events_pb2.EmailQueued) -> None:
+        """One queued email to its outcome event, durable before the message is acked."""
         queued, seq = delivery.event, delivery.stream_seq
         if delivery.may_have_been_seen and await self._settled_or_taken(delivery):
             return

@@ -13,6 +13,8 @@ from __future__ import annotations
 import logging
 
 from services.core.durable_worker import ConsumerPlan, Delivery, DurableWorker, Requeue
+from services.core.event_routes import handles
+from services.core.generated.postroom.v1 import events_pb2
 from services.core.errors import InvalidArgument
 from services.core.event_store import EventStore
 from services.core.events import Event
@@ -32,10 +34,9 @@ class ComplaintReactor:
     def __init__(self, app: UnsubscribeApplication, store: EventStore) -> None:
         self.app = app
         # One recipient's complaints are taken one at a time (the key), different recipients at once.
-        plan = ConsumerPlan(durable=DURABLE_NAME, aggregate_type=FEEDBACK_AGGREGATE,
-                            handles=frozenset({"complaint_received"}), concurrency=CONCURRENCY,
+        plan = ConsumerPlan(durable=DURABLE_NAME, aggregate_type=FEEDBACK_AGGREGATE, concurrency=CONCURRENCY,
                             ack_wait=ACK_WAIT_SECONDS, retry_delay=RETRY_DELAY_SECONDS)
-        self.consumer = DurableWorker(store, plan, self._handle,
+        self.consumer = DurableWorker(store, plan, self,
                                       key=lambda event: f"{event.account_id}/{event.complaint_received.recipient_hash}")
 
     async def run(self) -> None:
@@ -44,7 +45,8 @@ class ComplaintReactor:
     async def finish_in_flight(self, grace: float) -> None:
         await self.consumer.finish_in_flight(grace)
 
-    async def _handle(self, delivery: Delivery) -> None:
+    @handles(events_pb2.ComplaintReceived)
+    async def unsubscribe_the_complainer(self, delivery: Delivery, _complaint: events_pb2.ComplaintReceived) -> None:
         event = delivery.event
         try:
             await self._unsubscribe(event)

@@ -12,7 +12,9 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from services.config import main as config_main
 from services.core.durable_worker import ConsumerPlan, Delivery, DurableWorker, Requeue
+from services.core.event_routes import DeclarationError, handles
 from services.core.event_store import EventStore
+from services.core.generated.postroom.v1 import events_pb2
 from services.core.ids import uuid7
 from services.core.runtime import start_service
 from tests.support.events import provider_saved
@@ -27,9 +29,28 @@ async def store(settings):
     await store.close()
 
 
+class SavedProviders:
+    """A consumer of ProviderSaved whose handling is the test's own function."""
+
+    def __init__(self, handle) -> None:
+        self.handle = handle
+
+    @handles(events_pb2.ProviderSaved)
+    async def saved(self, delivery: Delivery, _payload) -> None:
+        await self.handle(delivery)
+
+
+class DeletedProviders:
+    def __init__(self, handle) -> None:
+        self.handle = handle
+
+    @handles(events_pb2.ProviderDeleted)
+    async def deleted(self, delivery: Delivery, _payload) -> None:
+        await self.handle(delivery)
+
+
 def plan(**overrides) -> ConsumerPlan:
-    values = dict(durable="test-worker", aggregate_type="provider", handles=frozenset({"provider_saved"}),
-                  concurrency=4, ack_wait=5.0, retry_delay=0.2)
+    values = dict(durable="test-worker", aggregate_type="provider", concurrency=4, ack_wait=5.0, retry_delay=0.2)
     values.update(overrides)
     return ConsumerPlan(**values)
 
@@ -57,7 +78,7 @@ async def test_a_requeued_message_comes_back_later_and_is_acked_once_handled(sto
         if len(seen) == 1:
             raise Requeue(0.3)
 
-    worker = DurableWorker(store, plan(), handler)
+    worker = DurableWorker(store, plan(), SavedProviders(handler))
     task = await run_worker(worker)
     try:
         await store.append(provider_saved("acme", str(uuid7())))
@@ -77,7 +98,7 @@ async def test_events_it_does_not_handle_are_acked_without_a_handler(store):
     async def handler(delivery: Delivery) -> None:
         handled.append(delivery.event.type)
 
-    worker = DurableWorker(store, plan(handles=frozenset({"provider_deleted"})), handler)
+    worker = DurableWorker(store, plan(), DeletedProviders(handler))
     task = await run_worker(worker)
     try:
         await store.append(provider_saved("acme", str(uuid7())))
@@ -88,6 +109,15 @@ async def test_events_it_does_not_handle_are_acked_without_a_handler(store):
         await stop(task)
 
 
+def test_a_consumer_declaring_what_is_no_event_is_refused_at_start(store):
+    class Confused:
+        @handles(events_pb2.EmailAddress)
+        async def address(self, delivery, payload) -> None: ...
+
+    with pytest.raises(DeclarationError, match="EmailAddress, which is no event"):
+        DurableWorker(store, plan(), Confused())
+
+
 async def test_a_lease_is_kept_while_the_handler_works_longer_than_ack_wait(store):
     runs = 0
 
@@ -96,7 +126,7 @@ async def test_a_lease_is_kept_while_the_handler_works_longer_than_ack_wait(stor
         runs += 1
         await asyncio.sleep(4.0)               # twice the lease: the in-progress acks keep it
 
-    worker = DurableWorker(store, plan(ack_wait=2.0), slow)
+    worker = DurableWorker(store, plan(ack_wait=2.0), SavedProviders(slow))
     task = await run_worker(worker)
     try:
         await store.append(provider_saved("acme", str(uuid7())))
@@ -114,7 +144,7 @@ async def test_a_process_that_owes_the_log_an_overdue_append_takes_no_new_work(s
         handled.append(delivery.event.aggregate_id)
 
     store.owed.deadline = 0.0
-    worker = DurableWorker(store, plan(), handler)
+    worker = DurableWorker(store, plan(), SavedProviders(handler))
     task = await run_worker(worker)
     try:
         with store.owed.owing():
