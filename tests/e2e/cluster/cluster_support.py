@@ -17,7 +17,7 @@ from tests.support.smtp import SesLikeSmtpServer
 
 
 async def stream_leader(store: EventStore, nats_cluster: NatsCluster) -> EmbeddedNatsServer:
-    info = await store.js.stream_info(store.stream)
+    info = await store.patiently(lambda: store.js.stream_info(store.stream), patience=30)
     return nats_cluster.node(info.cluster.leader)
 
 
@@ -70,7 +70,10 @@ async def queue(process, count: int, prefix: str = "user") -> set[str]:
 async def outcomes_recorded(store, ids: set[str], timeout: float) -> list:
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
-        events = await dispatch_events(store)
+        # The test's own reads meet the cluster's hiccups too (an election after the kill and
+        # after the restart): they are as patient as the product's.
+        remaining = max(1.0, deadline - asyncio.get_running_loop().time())
+        events = await store.patiently(lambda: dispatch_events(store), patience=remaining)
         done = {e.aggregate_id for e in events if e.type != "EmailQueued"}
         if done >= ids:
             return events

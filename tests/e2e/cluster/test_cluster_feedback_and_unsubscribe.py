@@ -94,7 +94,8 @@ async def test_every_delivery_answered_200_is_recorded_once_through_a_leader_kil
 
     retried = sum(process.metric("postroom_event_append_retries_total") for process in started)
     assert retried > 0 or max(tries) > 1, "the kill must have caught requests in flight"
-    events = await every_event(cluster_store.js, cluster_store.stream, cluster_store.prefix)
+    events = await cluster_store.patiently(
+        lambda: every_event(cluster_store.js, cluster_store.stream, cluster_store.prefix), patience=60)
     recorded = Counter(e.bounce_received.sns_message_id for e in events if e.type == "BounceReceived")
     assert {n["MessageId"] for n in notifications} == set(recorded)
     assert set(recorded.values()) == {1}, "an SNS delivery answered 200 was recorded twice"
