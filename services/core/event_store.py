@@ -283,6 +283,13 @@ class EventStore:
             return None
         return StoredEvent(raw.seq, subject, Event.FromString(raw.data or b""))
 
+    async def event_at(self, stream_seq: int) -> StoredEvent | None:
+        try:
+            raw = await self.js.get_msg(self.stream, stream_seq)
+        except NotFoundError:
+            return None
+        return StoredEvent(raw.seq, raw.subject, Event.FromString(raw.data or b""))
+
     async def last_sequence(self) -> int:
         info = await self.js.stream_info(self.stream)
         return info.state.last_seq

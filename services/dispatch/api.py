@@ -7,13 +7,16 @@ from google.rpc import code_pb2
 from services.core.errors import FieldViolation, InvalidArgument, PostroomError
 from services.core.generated.postroom.v1 import dispatch_pb2, dispatch_pb2_grpc, events_pb2
 from services.core.grpc_errors import rpc, status_for
-from services.dispatch.application import Accepted, DispatchApplication, SuppressionView
+from services.dispatch.application import Accepted, DispatchApplication, DispatchView, SuppressionView
 from services.dispatch.domain import MAX_BATCH, EmailRequest, Mailbox
+from services.dispatch.listing import DispatchFilter, dispatch_filter
+from services.dispatch.retries import FailedDispatchRetries, Retried
 
 
 class DispatchServicer(dispatch_pb2_grpc.DispatchServiceServicer):
-    def __init__(self, app: DispatchApplication) -> None:
+    def __init__(self, app: DispatchApplication, retries: FailedDispatchRetries) -> None:
         self.app = app
+        self.retries = retries
 
     @rpc
     async def SendEmail(self, request: dispatch_pb2.SendEmailRequest, context) -> dispatch_pb2.SendEmailResponse:
@@ -32,12 +35,21 @@ class DispatchServicer(dispatch_pb2_grpc.DispatchServiceServicer):
 
     @rpc
     async def GetDispatch(self, request: dispatch_pb2.GetDispatchRequest, context) -> dispatch_pb2.Dispatch:
-        view = await self.app.get_dispatch(request.account_id, request.dispatch_id)
-        return dispatch_pb2.Dispatch(
-            account_id=view.account_id, dispatch_id=view.dispatch_id, provider_id=view.provider_id,
-            status=view.status, ses_message_id=view.ses_message_id, attempts=view.attempts,
-            last_smtp_reply=view.last_smtp_reply, hint=view.hint, provider_paused_reason=view.provider_paused_reason,
-            waiting_reason=view.waiting_reason)
+        return _dispatch(await self.app.get_dispatch(request.account_id, request.dispatch_id))
+
+    @rpc
+    async def ListDispatches(self, request: dispatch_pb2.ListDispatchesRequest, context
+                             ) -> dispatch_pb2.ListDispatchesResponse:
+        views, token = await self.app.list_dispatches(request.account_id, _filter(request.filter), request.page_size,
+                                                      request.page_token)
+        return dispatch_pb2.ListDispatchesResponse(dispatches=[_dispatch(v) for v in views], next_page_token=token)
+
+    @rpc
+    async def RetryDispatches(self, request: dispatch_pb2.RetryDispatchesRequest, context
+                              ) -> dispatch_pb2.RetryDispatchesResponse:
+        wanted = _filter(request.filter) if request.HasField("filter") else None
+        results = await self.retries.retry(request.account_id, request.retry_key, list(request.dispatch_ids), wanted)
+        return dispatch_pb2.RetryDispatchesResponse(retried=[_retried(r) for r in results])
 
     @rpc
     async def SendTestEmail(self, request: dispatch_pb2.SendTestEmailRequest, context
@@ -91,3 +103,33 @@ def _suppression(view: SuppressionView) -> dispatch_pb2.Suppression:
     return dispatch_pb2.Suppression(account_id=view.account_id, recipient_hash=view.recipient_hash,
                                     suppressed=view.suppressed, reason=view.reason, list_id=view.list_id,
                                     recipient=view.recipient)
+
+
+def _dispatch(view: DispatchView) -> dispatch_pb2.Dispatch:
+    answer = dispatch_pb2.Dispatch(
+        account_id=view.account_id, dispatch_id=view.dispatch_id, provider_id=view.provider_id,
+        status=view.status, ses_message_id=view.ses_message_id, attempts=view.attempts,
+        last_smtp_reply=view.last_smtp_reply, hint=view.hint, provider_paused_reason=view.provider_paused_reason,
+        waiting_reason=view.waiting_reason, recipients=view.recipients, list_id=view.list_id,
+        retry_of=view.retry_of, tags=dict(view.tags))
+    if view.queued_at_ms:
+        answer.queued_at.FromMilliseconds(view.queued_at_ms)
+    return answer
+
+
+def _filter(message: dispatch_pb2.DispatchFilter) -> DispatchFilter:
+    return dispatch_filter(
+        statuses=tuple(dispatch_pb2.DispatchStatus.Name(s) if s in dispatch_pb2.DispatchStatus.values() else str(s)
+                       for s in message.statuses),
+        provider_id=message.provider_id, list_id=message.list_id, tag=message.tag, recipient=message.recipient,
+        queued_after_ms=message.queued_after.ToMilliseconds() if message.HasField("queued_after") else None,
+        queued_before_ms=message.queued_before.ToMilliseconds() if message.HasField("queued_before") else None)
+
+
+def _retried(result: Retried) -> dispatch_pb2.RetriedDispatch:
+    if result.error is not None:
+        status = status_for(result.error)
+        return dispatch_pb2.RetriedDispatch(original_dispatch_id=result.original_dispatch_id, error_code=status.code,
+                                            error_message=status.message)
+    return dispatch_pb2.RetriedDispatch(original_dispatch_id=result.original_dispatch_id,
+                                        dispatch_id=result.dispatch_id, status=result.status)

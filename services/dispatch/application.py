@@ -14,9 +14,10 @@ from services.core.errors import (FailedPrecondition, FieldViolation, InvalidArg
 from services.core.event_store import NEW_AGGREGATE, ConcurrencyConflict, LogUnavailable, PendingAppend
 from services.core.ids import is_subject_token, recipient_hash
 from services.core.tls import client_context
-from services.dispatch import domain, events, rate_limit
+from services.dispatch import domain, events, listing, rate_limit
 from services.dispatch.context import DispatchContext
-from services.dispatch.domain import Diagnosis, EmailRequest, Mailbox, ProviderConfig
+from services.dispatch.domain import SENDING, Diagnosis, EmailRequest, Mailbox, ProviderConfig
+from services.dispatch.listing import DispatchFilter
 from services.dispatch.message import Sender, UnsafeHeader, build_message
 from services.dispatch.projection import QUEUED
 from services.dispatch.shared_rate import rate_key
@@ -24,7 +25,6 @@ from services.dispatch.smtp import send_once
 from services.dispatch.suppression import suppression_reason
 
 READ_YOUR_WRITES_SECONDS = 5.0
-SENDING = "SENDING"
 TEST_SUBJECT = "Postroom test email"
 TEST_BODY = ("This is a test email from Postroom. If you can read it, your Amazon SES provider settings work: "
              "Postroom can log in to SES and SES accepted the message.\n")
@@ -48,6 +48,11 @@ class DispatchView:
     hint: str
     provider_paused_reason: str
     waiting_reason: str = ""
+    recipients: tuple[str, ...] = ()
+    list_id: str = ""
+    queued_at_ms: int = 0
+    retry_of: str = ""
+    tags: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -164,8 +169,27 @@ class DispatchApplication:
                 await self._quota_reason(lookup.config)
             if attempts:
                 status = SENDING    # attempted (by any replica), its outcome not yet recorded
-        return DispatchView(row["account_id"], row["dispatch_id"], row["provider_id"], status, row["ses_message_id"],
-                            attempts, reply, hint, paused, waiting)
+        return _view_of(row, status=status, attempts=attempts, last_smtp_reply=reply, hint=hint,
+                        provider_paused_reason=paused, waiting_reason=waiting)
+
+    async def list_dispatches(self, account_id: str, wanted: DispatchFilter, size: int, page_token: str
+                              ) -> tuple[list[DispatchView], str]:
+        """A page of the account's dispatches, newest first: their status as the read model has it
+        (a listing does not ask each sender what it is doing right now, as GetDispatch does)."""
+        require(domain.identity_violations(account_id, "p"))
+        size = listing.page_size(size)
+        rows = await self.context.read_model.list_dispatches(account_id, wanted, size,
+                                                             listing.decode_page_token(page_token))
+        views = [await self._listed(row) for row in rows]
+        token = listing.encode_page_token(rows[-1]["queued_seq"]) if len(rows) == size else ""
+        return views, token
+
+    async def _listed(self, row: dict) -> DispatchView:
+        if row["status"] != QUEUED:
+            return _view_of(row)
+        paused = (await self.context.providers.get(row["account_id"], row["provider_id"])).paused_reason
+        return _view_of(row, status=SENDING if row["attempts"] else QUEUED, provider_paused_reason=paused,
+                        waiting_reason=paused)
 
     async def _quota_reason(self, config: ProviderConfig | None) -> str:
         """SES's daily quota, as the shared rate counts it, holds the provider's mail back."""
@@ -223,6 +247,16 @@ class DispatchApplication:
         hashed = recipient_hash(email)
         entries = await self.context.read_model.suppression_entries(account_id, [hashed])
         return suppression_reason(entries.get(hashed, []), list_id)
+
+
+def _view_of(row: dict, **live) -> DispatchView:
+    """The view of a read-model row; `live` overrides what the sender knows better."""
+    fields = dict(status=row["status"], attempts=row["attempts"], last_smtp_reply=row["last_smtp_reply"],
+                  hint=row["hint"], provider_paused_reason="", waiting_reason="")
+    return DispatchView(row["account_id"], row["dispatch_id"], row["provider_id"], ses_message_id=row["ses_message_id"],
+                        recipients=tuple(row.get("recipients", ())), list_id=row["list_id"],
+                        queued_at_ms=row["queued_at_ms"], retry_of=row["retry_of"],
+                        tags=tuple(sorted(row.get("tags", {}).items())), **{**fields, **live})
 
 
 def _unknown_whether_queued(request: EmailRequest, outcome: LogUnavailable) -> str:

@@ -22,6 +22,10 @@ MAX_HEADERS = 50
 MAX_TAGS = 49                  # SES takes 50 message tags; Postroom's own dispatch-id tag is one
 DISPATCH_ID_TAG = "postroom-dispatch-id"   # SES echoes tags in feedback events: it ties them to the dispatch
 MAX_KEY_CHARS = 256
+
+# A dispatch's status as the read model keeps it; SENDING is derived: QUEUED with an attempt made.
+QUEUED, SENDING, DISPATCHED, FAILED, SUPPRESSED = "QUEUED", "SENDING", "DISPATCHED", "FAILED", "SUPPRESSED"
+STATUSES = (QUEUED, SENDING, DISPATCHED, FAILED, SUPPRESSED)
 DEFAULT_MAX_MESSAGE_BYTES = 10 * 1024 * 1024
 DEFAULT_MESSAGES_PER_CONNECTION = 50
 

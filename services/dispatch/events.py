@@ -28,6 +28,15 @@ def queued_event(request: EmailRequest, dispatch_id: str) -> Event:
                      correlation_id=dispatch_id)
 
 
+def requeued_event(original: Event, dispatch_id: str, idempotency_key: str) -> Event:
+    """A FAILED dispatch's email queued again as a new dispatch that names the original."""
+    payload = events_pb2.EmailQueued()
+    payload.CopyFrom(original.email_queued)
+    payload.dispatch_id, payload.idempotency_key, payload.retry_of = dispatch_id, idempotency_key, original.aggregate_id
+    return new_event(payload, account_id=original.account_id, aggregate_type=AGGREGATE, aggregate_id=dispatch_id,
+                     correlation_id=dispatch_id, causation_id=original.event_id)
+
+
 def request_of(event: Event) -> EmailRequest:
     queued = event.email_queued
     return EmailRequest(

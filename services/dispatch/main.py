@@ -16,6 +16,7 @@ from services.dispatch.application import DispatchApplication
 from services.dispatch.context import DispatchContext, LiveAttempts
 from services.dispatch.projection import DispatchReadModel, dispatch_projections
 from services.dispatch.providers import ProviderDirectory
+from services.dispatch.retries import FailedDispatchRetries
 from services.dispatch.sending import SendTimings
 from services.dispatch.ses_limits import SesLimits
 from services.dispatch.shared_rate import SharedRates
@@ -40,7 +41,7 @@ async def build(settings: Settings, store: EventStore, engine: AsyncEngine,
                               SesLimits(store, refresh_seconds=min(30.0, settings.ses_account_poll_seconds)))
     app = DispatchApplication(context)
     worker = DispatchWorker(context, timings)
-    servicer = DispatchServicer(app)
+    servicer = DispatchServicer(app, FailedDispatchRetries(context))
     grpc_server = GrpcServer(
         settings.bind_host, settings.ports.dispatch_grpc, settings.api_token,
         [dispatch_pb2.DESCRIPTOR.services_by_name["DispatchService"].full_name],

@@ -185,12 +185,17 @@ class ProcessGroup:
 
 async def run_cli(settings: Settings, *args: str, timeout: float = 120.0) -> str:
     """`postroom ARGS` with `settings`, without blocking the event loop; its stderr."""
+    return (await cli_output(settings, *args, timeout=timeout))[1]
+
+
+async def cli_output(settings: Settings, *args: str, timeout: float = 120.0) -> tuple[str, str]:
+    """`postroom ARGS` with `settings`, which must succeed; its stdout and stderr."""
     process = await asyncio.create_subprocess_exec(sys.executable, "-m", "services.cli.main", *args,
                                                    env=settings_environment(settings), cwd=REPO,
                                                    stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    _out, err = await asyncio.wait_for(process.communicate(), timeout)
+    out, err = await asyncio.wait_for(process.communicate(), timeout)
     assert process.returncode == 0, f"postroom {' '.join(args)} failed:\n{err.decode(errors='replace')[-3000:]}"
-    return err.decode(errors="replace")
+    return out.decode(errors="replace"), err.decode(errors="replace")
 
 
 async def keep_posting(stop: asyncio.Event, request_for: Callable[[int], tuple[str, bytes, dict[str, str]]],

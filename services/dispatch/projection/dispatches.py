@@ -1,18 +1,21 @@
-"""Each dispatch's status: queued, its attempts, and its one outcome."""
+"""Each dispatch's status (queued, its attempts, and its one outcome), and what a listing filters
+on: its recipients, tags, list and when it was queued."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, Text
+from sqlalchemy import BigInteger, Column, Index, Integer, MetaData, String, Table, Text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.core.database import update_rows, upsert
 from services.core.event_routes import handles
 from services.core.events import StoredEvent
 from services.core.generated.postroom.v1 import events_pb2
+from services.core.ids import recipient_hash
 from services.core.projection import Projection
+from services.dispatch.domain import DISPATCHED, FAILED, QUEUED, SUPPRESSED
 
 metadata = MetaData()
 
@@ -27,9 +30,30 @@ dispatches = Table(
     Column("last_smtp_reply", Text, nullable=False),
     Column("hint", Text, nullable=False),
     Column("queued_seq", BigInteger, nullable=False),
+    Column("list_id", Text, nullable=False),
+    Column("queued_at_ms", BigInteger, nullable=False),
+    Column("retry_of", String(64), nullable=False),
+    Index("dispatch_dispatches_by_account", "account_id", "queued_seq"),
 )
 
-QUEUED, DISPATCHED, FAILED, SUPPRESSED = "QUEUED", "DISPATCHED", "FAILED", "SUPPRESSED"
+dispatch_recipients = Table(
+    "dispatch_recipients", metadata,
+    Column("dispatch_id", String(64), primary_key=True),
+    Column("recipient_hash", String(64), primary_key=True),
+    Column("account_id", String(64), nullable=False),
+    Column("recipient", Text, nullable=False),
+    Index("dispatch_recipients_by_hash", "account_id", "recipient_hash"),
+)
+
+dispatch_tags = Table(
+    "dispatch_tags", metadata,
+    Column("dispatch_id", String(64), primary_key=True),
+    Column("name", String(256), primary_key=True),
+    Column("account_id", String(64), nullable=False),
+    Column("value", Text, nullable=False),
+    Index("dispatch_tags_by_name", "account_id", "name"),
+)
+
 
 
 @dataclass
@@ -38,6 +62,8 @@ class DispatchChanges:
     attempts of dispatches queued earlier."""
 
     new_rows: dict[str, dict[str, Any]] = field(default_factory=dict)
+    recipients: list[dict[str, Any]] = field(default_factory=list)
+    tags: list[dict[str, Any]] = field(default_factory=list)
     outcomes: dict[str, dict[str, Any]] = field(default_factory=dict)
     attempts: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -58,7 +84,7 @@ class DispatchChanges:
 
 class DispatchesProjection(Projection):
     name = "dispatch.dispatches"
-    version = 1
+    version = 2
     metadata = metadata
 
     def new_changes(self) -> DispatchChanges:
@@ -66,11 +92,17 @@ class DispatchesProjection(Projection):
 
     @handles(events_pb2.EmailQueued)
     def queued(self, changes: DispatchChanges, stored: StoredEvent, queued: events_pb2.EmailQueued) -> None:
-        dispatch_id = stored.event.aggregate_id
+        dispatch_id, account_id = stored.event.aggregate_id, stored.event.account_id
         changes.new_rows[dispatch_id] = {
-            "dispatch_id": dispatch_id, "account_id": stored.event.account_id, "provider_id": queued.provider_id,
+            "dispatch_id": dispatch_id, "account_id": account_id, "provider_id": queued.provider_id,
             "status": QUEUED, "ses_message_id": "", "attempts": 0, "last_smtp_reply": "", "hint": "",
-            "queued_seq": stored.stream_seq}
+            "queued_seq": stored.stream_seq, "list_id": queued.list_id,
+            "queued_at_ms": stored.event.occurred_at.ToMilliseconds(), "retry_of": queued.retry_of}
+        addresses = {recipient_hash(m.address): m.address for m in (*queued.to, *queued.cc, *queued.bcc)}
+        changes.recipients += [{"dispatch_id": dispatch_id, "recipient_hash": hashed, "account_id": account_id,
+                                "recipient": address} for hashed, address in addresses.items()]
+        changes.tags += [{"dispatch_id": dispatch_id, "name": name, "account_id": account_id, "value": value}
+                         for name, value in queued.tags.items()]
 
     @handles(events_pb2.DispatchAttemptFailed)
     def attempt_failed(self, changes: DispatchChanges, stored: StoredEvent,
@@ -100,6 +132,8 @@ class DispatchesProjection(Projection):
 
     async def write(self, conn: AsyncConnection, changes: DispatchChanges) -> None:
         await upsert(conn, dispatches, list(changes.new_rows.values()), ["dispatch_id"])
+        await upsert(conn, dispatch_recipients, changes.recipients, ["dispatch_id", "recipient_hash"])
+        await upsert(conn, dispatch_tags, changes.tags, ["dispatch_id", "name"])
         await update_rows(conn, dispatches, [{"dispatch_id": dispatch_id, **values}
                                              for dispatch_id, values in changes.outcomes.items()], ["dispatch_id"])
         # An attempt never overwrites an outcome, even one another replica recorded first.

@@ -6,10 +6,12 @@ import asyncio
 from collections import defaultdict
 from typing import Any, Iterable
 
-from sqlalchemy import and_, select, tuple_
+from sqlalchemy import and_, exists, or_, select, tuple_
 
 from services.core.live_engine import LiveEngine
-from services.dispatch.projection.dispatches import dispatches
+from services.dispatch.domain import QUEUED, SENDING
+from services.dispatch.listing import DispatchFilter
+from services.dispatch.projection.dispatches import dispatch_recipients, dispatch_tags, dispatches
 from services.dispatch.projection.providers import provider_pauses, providers
 from services.dispatch.projection.ses_receipts import ses_receipts
 from services.dispatch.projection.suppressions import suppressions
@@ -60,9 +62,10 @@ class DispatchReadModel:
         self.engine = engine
 
     async def dispatch(self, dispatch_id: str) -> dict[str, Any] | None:
+        """The dispatch's row with its recipients and tags."""
         async with self.engine.connect() as conn:
             row = (await conn.execute(select(dispatches).where(dispatches.c.dispatch_id == dispatch_id))).mappings().first()
-        return dict(row) if row else None
+            return (await _with_details(conn, [dict(row)]))[0] if row else None
 
     async def provider(self, account_id: str, provider_id: str) -> tuple[dict[str, Any] | None, str]:
         """The provider's row and, when it is paused, why."""
@@ -105,3 +108,66 @@ class DispatchReadModel:
         query = query.order_by(suppressions.c.recipient_hash, suppressions.c.list_id, suppressions.c.reason)
         async with self.engine.connect() as conn:
             return [dict(row) for row in (await conn.execute(query.limit(page_size))).mappings()]
+
+    async def list_dispatches(self, account_id: str, wanted: DispatchFilter, limit: int,
+                              before_seq: int | None = None) -> list[dict[str, Any]]:
+        """The account's dispatches that `wanted` matches, newest first, each with its recipients and tags."""
+        query = select(dispatches).where(dispatches.c.account_id == account_id, *_conditions(account_id, wanted))
+        if before_seq is not None:
+            query = query.where(dispatches.c.queued_seq < before_seq)
+        query = query.order_by(dispatches.c.queued_seq.desc()).limit(limit)
+        async with self.engine.connect() as conn:
+            return await _with_details(conn, [dict(row) for row in (await conn.execute(query)).mappings()])
+
+
+async def _with_details(conn, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`rows` with each dispatch's recipients and tags added."""
+    ids = [row["dispatch_id"] for row in rows]
+    recipients = await _by_dispatch(conn, select(dispatch_recipients.c.dispatch_id, dispatch_recipients.c.recipient)
+                                    .where(dispatch_recipients.c.dispatch_id.in_(ids)))
+    tags = await _by_dispatch(conn, select(dispatch_tags.c.dispatch_id, dispatch_tags.c.name, dispatch_tags.c.value)
+                              .where(dispatch_tags.c.dispatch_id.in_(ids)))
+    for row in rows:
+        row["recipients"] = sorted(recipients.get(row["dispatch_id"], []))
+        row["tags"] = dict(tags.get(row["dispatch_id"], []))
+    return rows
+
+
+def _conditions(account_id: str, wanted: DispatchFilter) -> list:
+    conditions = []
+    if wanted.statuses:
+        conditions.append(or_(*(_status_is(status) for status in wanted.statuses)))
+    if wanted.provider_id:
+        conditions.append(dispatches.c.provider_id == wanted.provider_id)
+    if wanted.list_id:
+        conditions.append(dispatches.c.list_id == wanted.list_id)
+    if wanted.queued_after_ms is not None:
+        conditions.append(dispatches.c.queued_at_ms >= wanted.queued_after_ms)
+    if wanted.queued_before_ms is not None:
+        conditions.append(dispatches.c.queued_at_ms < wanted.queued_before_ms)
+    if wanted.recipient_hash:
+        conditions.append(exists().where(dispatch_recipients.c.account_id == account_id,
+                                         dispatch_recipients.c.recipient_hash == wanted.recipient_hash,
+                                         dispatch_recipients.c.dispatch_id == dispatches.c.dispatch_id))
+    if wanted.tag_name:
+        tag = [dispatch_tags.c.dispatch_id == dispatches.c.dispatch_id, dispatch_tags.c.name == wanted.tag_name]
+        if wanted.tag_value is not None:
+            tag.append(dispatch_tags.c.value == wanted.tag_value)
+        conditions.append(exists().where(*tag))
+    return conditions
+
+
+def _status_is(status: str):
+    # SENDING is a queued dispatch with an attempt made, as GetDispatch shows it.
+    if status == SENDING:
+        return and_(dispatches.c.status == QUEUED, dispatches.c.attempts > 0)
+    if status == QUEUED:
+        return and_(dispatches.c.status == QUEUED, dispatches.c.attempts == 0)
+    return dispatches.c.status == status
+
+
+async def _by_dispatch(conn, query) -> dict[str, list]:
+    found: dict[str, list] = defaultdict(list)
+    for dispatch_id, *rest in (await conn.execute(query)).all():
+        found[dispatch_id].append(rest[0] if len(rest) == 1 else tuple(rest))
+    return found

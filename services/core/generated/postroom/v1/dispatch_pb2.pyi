@@ -1,3 +1,6 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from services.core.generated.postroom.v1 import events_pb2 as _events_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
@@ -110,7 +113,14 @@ class GetDispatchRequest(_message.Message):
     def __init__(self, account_id: _Optional[str] = ..., dispatch_id: _Optional[str] = ...) -> None: ...
 
 class Dispatch(_message.Message):
-    __slots__ = ("account_id", "dispatch_id", "provider_id", "status", "ses_message_id", "attempts", "last_smtp_reply", "hint", "provider_paused_reason", "waiting_reason")
+    __slots__ = ("account_id", "dispatch_id", "provider_id", "status", "ses_message_id", "attempts", "last_smtp_reply", "hint", "provider_paused_reason", "waiting_reason", "recipients", "list_id", "queued_at", "retry_of", "tags")
+    class TagsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     DISPATCH_ID_FIELD_NUMBER: _ClassVar[int]
     PROVIDER_ID_FIELD_NUMBER: _ClassVar[int]
@@ -121,6 +131,11 @@ class Dispatch(_message.Message):
     HINT_FIELD_NUMBER: _ClassVar[int]
     PROVIDER_PAUSED_REASON_FIELD_NUMBER: _ClassVar[int]
     WAITING_REASON_FIELD_NUMBER: _ClassVar[int]
+    RECIPIENTS_FIELD_NUMBER: _ClassVar[int]
+    LIST_ID_FIELD_NUMBER: _ClassVar[int]
+    QUEUED_AT_FIELD_NUMBER: _ClassVar[int]
+    RETRY_OF_FIELD_NUMBER: _ClassVar[int]
+    TAGS_FIELD_NUMBER: _ClassVar[int]
     account_id: str
     dispatch_id: str
     provider_id: str
@@ -131,7 +146,12 @@ class Dispatch(_message.Message):
     hint: str
     provider_paused_reason: str
     waiting_reason: str
-    def __init__(self, account_id: _Optional[str] = ..., dispatch_id: _Optional[str] = ..., provider_id: _Optional[str] = ..., status: _Optional[_Union[DispatchStatus, str]] = ..., ses_message_id: _Optional[str] = ..., attempts: _Optional[int] = ..., last_smtp_reply: _Optional[str] = ..., hint: _Optional[str] = ..., provider_paused_reason: _Optional[str] = ..., waiting_reason: _Optional[str] = ...) -> None: ...
+    recipients: _containers.RepeatedScalarFieldContainer[str]
+    list_id: str
+    queued_at: _timestamp_pb2.Timestamp
+    retry_of: str
+    tags: _containers.ScalarMap[str, str]
+    def __init__(self, account_id: _Optional[str] = ..., dispatch_id: _Optional[str] = ..., provider_id: _Optional[str] = ..., status: _Optional[_Union[DispatchStatus, str]] = ..., ses_message_id: _Optional[str] = ..., attempts: _Optional[int] = ..., last_smtp_reply: _Optional[str] = ..., hint: _Optional[str] = ..., provider_paused_reason: _Optional[str] = ..., waiting_reason: _Optional[str] = ..., recipients: _Optional[_Iterable[str]] = ..., list_id: _Optional[str] = ..., queued_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., retry_of: _Optional[str] = ..., tags: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class SendTestEmailRequest(_message.Message):
     __slots__ = ("account_id", "provider_id", "to")
@@ -202,3 +222,73 @@ class GetRecipientSuppressionRequest(_message.Message):
     email: str
     list_id: str
     def __init__(self, account_id: _Optional[str] = ..., email: _Optional[str] = ..., list_id: _Optional[str] = ...) -> None: ...
+
+class DispatchFilter(_message.Message):
+    __slots__ = ("statuses", "provider_id", "list_id", "tag", "recipient", "queued_after", "queued_before")
+    STATUSES_FIELD_NUMBER: _ClassVar[int]
+    PROVIDER_ID_FIELD_NUMBER: _ClassVar[int]
+    LIST_ID_FIELD_NUMBER: _ClassVar[int]
+    TAG_FIELD_NUMBER: _ClassVar[int]
+    RECIPIENT_FIELD_NUMBER: _ClassVar[int]
+    QUEUED_AFTER_FIELD_NUMBER: _ClassVar[int]
+    QUEUED_BEFORE_FIELD_NUMBER: _ClassVar[int]
+    statuses: _containers.RepeatedScalarFieldContainer[DispatchStatus]
+    provider_id: str
+    list_id: str
+    tag: str
+    recipient: str
+    queued_after: _timestamp_pb2.Timestamp
+    queued_before: _timestamp_pb2.Timestamp
+    def __init__(self, statuses: _Optional[_Iterable[_Union[DispatchStatus, str]]] = ..., provider_id: _Optional[str] = ..., list_id: _Optional[str] = ..., tag: _Optional[str] = ..., recipient: _Optional[str] = ..., queued_after: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., queued_before: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ListDispatchesRequest(_message.Message):
+    __slots__ = ("account_id", "filter", "page_size", "page_token")
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    FILTER_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    account_id: str
+    filter: DispatchFilter
+    page_size: int
+    page_token: str
+    def __init__(self, account_id: _Optional[str] = ..., filter: _Optional[_Union[DispatchFilter, _Mapping]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListDispatchesResponse(_message.Message):
+    __slots__ = ("dispatches", "next_page_token")
+    DISPATCHES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    dispatches: _containers.RepeatedCompositeFieldContainer[Dispatch]
+    next_page_token: str
+    def __init__(self, dispatches: _Optional[_Iterable[_Union[Dispatch, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class RetryDispatchesRequest(_message.Message):
+    __slots__ = ("account_id", "dispatch_ids", "filter", "retry_key")
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    DISPATCH_IDS_FIELD_NUMBER: _ClassVar[int]
+    FILTER_FIELD_NUMBER: _ClassVar[int]
+    RETRY_KEY_FIELD_NUMBER: _ClassVar[int]
+    account_id: str
+    dispatch_ids: _containers.RepeatedScalarFieldContainer[str]
+    filter: DispatchFilter
+    retry_key: str
+    def __init__(self, account_id: _Optional[str] = ..., dispatch_ids: _Optional[_Iterable[str]] = ..., filter: _Optional[_Union[DispatchFilter, _Mapping]] = ..., retry_key: _Optional[str] = ...) -> None: ...
+
+class RetriedDispatch(_message.Message):
+    __slots__ = ("original_dispatch_id", "dispatch_id", "status", "error_code", "error_message")
+    ORIGINAL_DISPATCH_ID_FIELD_NUMBER: _ClassVar[int]
+    DISPATCH_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    ERROR_CODE_FIELD_NUMBER: _ClassVar[int]
+    ERROR_MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    original_dispatch_id: str
+    dispatch_id: str
+    status: DispatchStatus
+    error_code: int
+    error_message: str
+    def __init__(self, original_dispatch_id: _Optional[str] = ..., dispatch_id: _Optional[str] = ..., status: _Optional[_Union[DispatchStatus, str]] = ..., error_code: _Optional[int] = ..., error_message: _Optional[str] = ...) -> None: ...
+
+class RetryDispatchesResponse(_message.Message):
+    __slots__ = ("retried",)
+    RETRIED_FIELD_NUMBER: _ClassVar[int]
+    retried: _containers.RepeatedCompositeFieldContainer[RetriedDispatch]
+    def __init__(self, retried: _Optional[_Iterable[_Union[RetriedDispatch, _Mapping]]] = ...) -> None: ...

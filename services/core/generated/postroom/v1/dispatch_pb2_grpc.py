@@ -65,6 +65,16 @@ class DispatchServiceStub:
                 request_serializer=postroom_dot_v1_dot_dispatch__pb2.GetRecipientSuppressionRequest.SerializeToString,
                 response_deserializer=postroom_dot_v1_dot_dispatch__pb2.Suppression.FromString,
                 _registered_method=True)
+        self.ListDispatches = channel.unary_unary(
+                '/postroom.v1.DispatchService/ListDispatches',
+                request_serializer=postroom_dot_v1_dot_dispatch__pb2.ListDispatchesRequest.SerializeToString,
+                response_deserializer=postroom_dot_v1_dot_dispatch__pb2.ListDispatchesResponse.FromString,
+                _registered_method=True)
+        self.RetryDispatches = channel.unary_unary(
+                '/postroom.v1.DispatchService/RetryDispatches',
+                request_serializer=postroom_dot_v1_dot_dispatch__pb2.RetryDispatchesRequest.SerializeToString,
+                response_deserializer=postroom_dot_v1_dot_dispatch__pb2.RetryDispatchesResponse.FromString,
+                _registered_method=True)
 
 
 class DispatchServiceServicer:
@@ -107,6 +117,18 @@ class DispatchServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListDispatches(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RetryDispatches(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_DispatchServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -139,6 +161,16 @@ def add_DispatchServiceServicer_to_server(servicer, server):
                     servicer.GetRecipientSuppression,
                     request_deserializer=postroom_dot_v1_dot_dispatch__pb2.GetRecipientSuppressionRequest.FromString,
                     response_serializer=postroom_dot_v1_dot_dispatch__pb2.Suppression.SerializeToString,
+            ),
+            'ListDispatches': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListDispatches,
+                    request_deserializer=postroom_dot_v1_dot_dispatch__pb2.ListDispatchesRequest.FromString,
+                    response_serializer=postroom_dot_v1_dot_dispatch__pb2.ListDispatchesResponse.SerializeToString,
+            ),
+            'RetryDispatches': grpc.unary_unary_rpc_method_handler(
+                    servicer.RetryDispatches,
+                    request_deserializer=postroom_dot_v1_dot_dispatch__pb2.RetryDispatchesRequest.FromString,
+                    response_serializer=postroom_dot_v1_dot_dispatch__pb2.RetryDispatchesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -304,6 +336,60 @@ class DispatchService:
             '/postroom.v1.DispatchService/GetRecipientSuppression',
             postroom_dot_v1_dot_dispatch__pb2.GetRecipientSuppressionRequest.SerializeToString,
             postroom_dot_v1_dot_dispatch__pb2.Suppression.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListDispatches(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/postroom.v1.DispatchService/ListDispatches',
+            postroom_dot_v1_dot_dispatch__pb2.ListDispatchesRequest.SerializeToString,
+            postroom_dot_v1_dot_dispatch__pb2.ListDispatchesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RetryDispatches(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/postroom.v1.DispatchService/RetryDispatches',
+            postroom_dot_v1_dot_dispatch__pb2.RetryDispatchesRequest.SerializeToString,
+            postroom_dot_v1_dot_dispatch__pb2.RetryDispatchesResponse.FromString,
             options,
             channel_credentials,
             insecure,
