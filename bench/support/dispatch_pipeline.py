@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import grpc
@@ -35,7 +36,9 @@ BODY = "Hello from the Postroom dispatch benchmark.\n" * 20
 
 # ---- the sink: its own process ----
 
-async def serve_sink(host: str, port: int, cert: str, key: str) -> None:
+async def serve_sink(host: str, port: int, cert: str, key: str,
+                     on_message: Callable[[str], None] | None = None) -> None:
+    """The SMTP server; `on_message(dispatch id)` is called as each message's final dot arrives."""
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
     counter = itertools.count()
@@ -62,8 +65,12 @@ async def serve_sink(host: str, port: int, cert: str, key: str) -> None:
                 elif verb == b"DATA":
                     writer.write(b"354 End data with <CR><LF>.<CR><LF>\r\n")
                     await writer.drain()
-                    while (await reader.readline()) not in (b".\r\n", b""):
-                        pass
+                    dispatch_id = ""
+                    while (data := await reader.readline()) not in (b".\r\n", b""):
+                        if on_message and data.startswith(b"X-Postroom-Dispatch-Id:"):
+                            dispatch_id = data.split(b":", 1)[1].strip().decode()
+                    if on_message:
+                        on_message(dispatch_id)
                     writer.write(b"250 Ok 0100bench%012d-%s-000000\r\n" % (next(counter), uuid.uuid4().hex[:8].encode()))
                 elif verb == b"QUIT":
                     writer.write(b"221 Bye\r\n")
