@@ -30,6 +30,7 @@ from nats.js import api as js_api
 from nats.js.client import JetStreamContext
 from nats.js.errors import BadRequestError
 
+from services.core import tracing
 from services.core.event_routes import EventRoutes
 from services.core.event_store import EventStore
 from services.core.events import Event
@@ -211,7 +212,9 @@ class DurableWorker:
     async def _handle(self, delivery: Delivery) -> None:
         try:
             kind = delivery.event.WhichOneof("payload")
-            await self.routes.handlers[kind](delivery, getattr(delivery.event, kind))
+            with tracing.span(f"{self.plan.durable} {delivery.event.type}", parent=delivery.event.trace_parent,
+                              kind="CONSUMER"):
+                await self.routes.handlers[kind](delivery, getattr(delivery.event, kind))
         except Requeue as requeue:
             await _quietly(delivery.msg.nak(delay=requeue.delay))
             return

@@ -15,6 +15,7 @@ from nats.js import JetStreamContext
 from nats.js import api as js_api
 from nats.js.errors import APIError, NotFoundError
 
+from services.core import tracing
 from services.core.errors import Unavailable
 from services.core.events import Event, StoredEvent
 from services.core.jetstream_publisher import JetStreamPublisher
@@ -174,7 +175,8 @@ class EventStore:
         todo = list(range(len(items)))
         deadline = None if patience is None else time.monotonic() + patience
         backoff = Backoff()
-        with self.owed.owing() if patience is None else nullcontext():
+        with self.owed.owing() if patience is None else nullcontext(), \
+                tracing.span("append " + (items[0].event.type if items else ""), kind="PRODUCER"):
             while todo:
                 hiccups: list[int] = []
                 for index, outcome in zip(todo, await self._try_appends([items[i] for i in todo])):
@@ -273,6 +275,8 @@ class EventStore:
         headers = {"Nats-Msg-Id": item.msg_id or item.event.event_id, "Nats-Expected-Stream": self.stream}
         if item.expected_sequence is not None:
             headers["Nats-Expected-Last-Subject-Sequence"] = str(item.expected_sequence)
+        if item.event.trace_parent:
+            headers[tracing.TRACEPARENT] = item.event.trace_parent
         return headers
 
     async def last_event(self, aggregate_type: str, aggregate_id: str) -> StoredEvent | None:

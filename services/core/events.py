@@ -8,6 +8,7 @@ from typing import NamedTuple
 
 from google.protobuf.message import Message
 
+from services.core import tracing
 from services.core.generated.postroom.v1 import events_pb2
 from services.core.ids import is_subject_token, uuid7
 
@@ -46,6 +47,7 @@ def new_event(
         causation_id=causation_id,
         schema_version=SCHEMA_VERSION,
         account_id=account_id,
+        trace_parent=tracing.current_trace_parent(),
     )
     if occurred_at is None:
         event.occurred_at.FromNanoseconds(time.time_ns())   # GetCurrentTime goes through datetime

@@ -12,6 +12,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio
 from grpc_reflection.v1alpha import reflection
 
+from services.core import tracing
+
 log = logging.getLogger(__name__)
 
 _OPEN_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
@@ -52,6 +54,26 @@ class MalformedRequestGuard(grpc.aio.ServerInterceptor):
         return self._guarded[method]
 
 
+class ServerSpans(grpc.aio.ServerInterceptor):
+    """Each unary call in a server span, continuing the caller's trace (its `traceparent` metadata)."""
+
+    async def intercept_service(self, continuation, handler_call_details):
+        handler = await continuation(handler_call_details)
+        if handler is None or handler.unary_unary is None or handler_call_details.method.startswith(_OPEN_PREFIXES):
+            return handler
+        method = handler_call_details.method.lstrip("/")
+        parent = dict(handler_call_details.invocation_metadata or ()).get(tracing.TRACEPARENT, "")
+        behavior = handler.unary_unary
+
+        async def traced(request, context: grpc.aio.ServicerContext):
+            with tracing.span(method, parent=parent if isinstance(parent, str) else "", kind="SERVER",
+                              attributes={"rpc.system": "grpc", "rpc.method": method}):
+                return await behavior(request, context)
+
+        return grpc.unary_unary_rpc_method_handler(traced, request_deserializer=handler.request_deserializer,
+                                                   response_serializer=handler.response_serializer)
+
+
 _MALFORMED = object()
 
 
@@ -82,7 +104,10 @@ class GrpcServer:
 
     def __init__(self, host: str, port: int, token: str, service_names: Iterable[str],
                  register: Callable[[grpc.aio.Server], None]) -> None:
-        self.server = grpc.aio.server(interceptors=[BearerTokenAuth(token), MalformedRequestGuard()],
+        interceptors = [BearerTokenAuth(token), MalformedRequestGuard()]
+        if tracing.enabled():
+            interceptors.append(ServerSpans())       # innermost: the span covers the call itself
+        self.server = grpc.aio.server(interceptors=interceptors,
                                       options=[("grpc.max_receive_message_length", 64 * 1024 * 1024)])
         self.health = health_aio.HealthServicer()
         self.service_names = list(service_names)

@@ -10,6 +10,7 @@ from typing import Awaitable, Callable
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.core import tracing
 from services.core.database import create_engine
 from services.core.event_store import EventStore
 from services.core.grpc_server import GrpcServer
@@ -117,6 +118,8 @@ async def start_service(name: str, settings: Settings, build: Builder) -> Runnin
 
 async def run_until_signalled(name: str, settings: Settings, build: Builder) -> None:
     configure_logging(name, settings.log_level)
+    if settings.otlp_endpoint:
+        tracing.configure(settings.otlp_endpoint, name)
     start_metrics_server(settings.bind_host, settings.metrics_port)
     service = await start_service(name, settings, build)
     stopping = asyncio.Event()
@@ -126,4 +129,5 @@ async def run_until_signalled(name: str, settings: Settings, build: Builder) -> 
     await stopping.wait()
     log.info("stopping", extra={"grace_seconds": settings.shutdown_grace})
     await service.stop()
+    tracing.shutdown()
     log.info("stopped")

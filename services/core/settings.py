@@ -79,6 +79,7 @@ class Settings:
     ses_endpoint_url: str = ""
     ses_account_poll_seconds: float = 300.0   # how often config reads each provider's SES account (GetAccount)
     log_level: str = "INFO"
+    otlp_endpoint: str = ""           # an OTLP/gRPC collector (http://host:4317): traces on
     shutdown_grace: float = 20.0
     # the event log (see "At scale" in the README)
     append_patience: float = 10.0       # a caller's request waits this long for a durable append
@@ -125,6 +126,7 @@ class Settings:
             ses_endpoint_url=_env("SES_ENDPOINT_URL"),
             ses_account_poll_seconds=_env_float("SES_ACCOUNT_POLL_SECONDS", 300.0),
             log_level=_env("LOG_LEVEL", "INFO").upper(),
+            otlp_endpoint=_env("OTLP_ENDPOINT"),
             shutdown_grace=_env_float("SHUTDOWN_GRACE", 20.0),
             append_patience=_env_float("APPEND_PATIENCE", 10.0),
             log_outage_deadline=_env_float("LOG_OUTAGE_DEADLINE", 180.0),

@@ -13,6 +13,7 @@ import ssl
 
 import aiosmtplib
 
+from services.core import tracing
 from services.dispatch.domain import ProviderConfig, SmtpOutcome
 from services.dispatch.message import BuiltMessage
 
@@ -124,11 +125,12 @@ class ProviderConnections:
         async with self._slots:
             if self._paused_by is not None:
                 return self._paused_by
-            outcome = await self._send_on_a_session(message)
-            if outcome.code == 0 or outcome.code == 421:
-                # A reused session may have gone stale, or hit SES's per-session count: a fresh
-                # session gets one immediate try before the caller backs off.
-                outcome = await self._send_on_a_session(message, fresh=True)
+            with tracing.span("smtp send", kind="CLIENT"):
+                outcome = await self._send_on_a_session(message)
+                if outcome.code == 0 or outcome.code == 421:
+                    # A reused session may have gone stale, or hit SES's per-session count: a fresh
+                    # session gets one immediate try before the caller backs off.
+                    outcome = await self._send_on_a_session(message, fresh=True)
             return outcome
 
     async def _send_on_a_session(self, message: BuiltMessage, fresh: bool = False) -> SmtpOutcome:

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from services.core import tracing
 from services.core.email_address import address_problem
 from services.core.errors import FieldViolation, NotFound, require
 from services.core.event_store import ConcurrencyConflict, EventStore, LogUnavailable, PendingAppend
@@ -108,6 +109,8 @@ class FeedbackApplication:
         _count_unrecorded(items)
         if not events:
             return Accepted(message.type.value, "nothing to record")
+        if tracing.enabled():
+            await self._link_dispatch_traces(account_id, events)
         pending = [PendingAppend(new_event(e.payload, account_id=account_id, aggregate_type=domain.FEEDBACK_AGGREGATE,
                                            aggregate_id=e.aggregate_id), msg_id=e.msg_id) for e in events]
         duplicates = await self._append(pending)
@@ -116,6 +119,12 @@ class FeedbackApplication:
         if duplicates == len(pending):
             SNS_DUPLICATES.labels("jetstream").inc()
         return Accepted(message.type.value, f"recorded {len(events)} event(s)")
+
+    async def _link_dispatch_traces(self, account_id: str, events) -> None:
+        """Feedback about a dispatch links to the trace it was sent in."""
+        dispatch_ids = {e.payload.dispatch_id for e in events if getattr(e.payload, "dispatch_id", "")}
+        for dispatch_id, trace_parent in (await self.read_model.trace_parents(account_id, dispatch_ids)).items():
+            tracing.link_current_span(trace_parent, **{"postroom.dispatch_id": dispatch_id})
 
     async def _subscription(self, account_id: str, provider_id: str, provider: ProviderTopics,
                             context: DeliveryContext, message: SnsMessage) -> Accepted:

@@ -10,6 +10,7 @@ import logging
 
 from aiohttp import web
 
+from services.core import tracing
 from services.core.http_server import new_app
 from services.feedback.application import FeedbackApplication
 from services.feedback.metrics import sns_deliveries
@@ -33,9 +34,10 @@ def sns_app(app: FeedbackApplication) -> web.Application:
 async def _receive(app: FeedbackApplication, request: web.Request) -> web.Response:
     message_type = _message_type_label(request)
     try:
-        body = await request.read()
-        accepted = await app.receive(request.match_info["account_id"], request.match_info["provider_id"],
-                                     body, request.headers)
+        with tracing.span(f"POST {SNS_ROUTE}", kind="SERVER", attributes={"sns.message_type": message_type}):
+            body = await request.read()
+            accepted = await app.receive(request.match_info["account_id"], request.match_info["provider_id"],
+                                         body, request.headers)
     except web.HTTPRequestEntityTooLarge:
         return _answer(message_type, 413, "the body is larger than 256 KiB, the most an SNS message can be")
     except (SnsMessageError, SesFeedbackError) as refusal:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Column, MetaData, String, Table, Text
+from sqlalchemy import Column, Index, MetaData, String, Table, Text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.core.database import upsert
@@ -23,12 +23,14 @@ dispatches = Table(
     Column("account_id", String(64), nullable=False),
     Column("dispatch_id", Text, nullable=False),
     Column("provider_id", String(64), nullable=False),
+    Column("trace_parent", Text, nullable=False),        # the dispatch's trace, for feedback to link to
+    Index("feedback_dispatches_by_dispatch", "dispatch_id"),
 )
 
 
 class FeedbackDispatchesProjection(Projection):
     name = "feedback.dispatches"
-    version = 1
+    version = 2
     metadata = metadata
 
     def new_changes(self) -> dict[str, dict[str, Any]]:
@@ -40,7 +42,8 @@ class FeedbackDispatchesProjection(Projection):
         if dispatched.ses_message_id:
             rows[dispatched.ses_message_id] = {
                 "ses_message_id": dispatched.ses_message_id, "account_id": stored.event.account_id,
-                "dispatch_id": dispatched.dispatch_id, "provider_id": dispatched.provider_id}
+                "dispatch_id": dispatched.dispatch_id, "provider_id": dispatched.provider_id,
+                "trace_parent": stored.event.trace_parent}
 
     async def write(self, conn: AsyncConnection, rows: dict[str, dict[str, Any]]) -> None:
         await upsert(conn, dispatches, list(rows.values()), ["ses_message_id"])

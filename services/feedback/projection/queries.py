@@ -64,6 +64,16 @@ class FeedbackReadModel:
         async with self.engine.connect() as conn:
             return {row.ses_message_id: row.dispatch_id for row in await conn.execute(query)}
 
+    async def trace_parents(self, account_id: str, dispatch_ids: Iterable[str]) -> dict[str, str]:
+        """The trace each of these dispatches was sent in (where tracing was on)."""
+        ids = list(dispatch_ids)
+        if not ids:
+            return {}
+        query = select(dispatches.c.dispatch_id, dispatches.c.trace_parent).where(
+            dispatches.c.dispatch_id.in_(ids), dispatches.c.account_id == account_id, dispatches.c.trace_parent != "")
+        async with self.engine.connect() as conn:
+            return {row.dispatch_id: row.trace_parent for row in await conn.execute(query)}
+
     async def list_records(self, where: FeedbackFilter, limit: int) -> list[FeedbackRecordView]:
         conditions = [records.c.account_id == where.account_id]
         if where.provider_id:

@@ -10,7 +10,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Event(_message.Message):
-    __slots__ = ("event_id", "type", "aggregate_id", "occurred_at", "correlation_id", "causation_id", "schema_version", "account_id", "aggregate_type", "provider_saved", "provider_deleted", "provider_topic_allowed", "ses_account_observed", "email_queued", "email_dispatched", "dispatch_failed", "email_suppressed", "provider_paused", "dispatch_attempt_failed", "bounce_received", "complaint_received", "delivery_received", "sns_subscription_confirmed", "sns_unsubscribe_received", "unsubscribed", "resubscribed")
+    __slots__ = ("event_id", "type", "aggregate_id", "occurred_at", "correlation_id", "causation_id", "schema_version", "account_id", "aggregate_type", "trace_parent", "provider_saved", "provider_deleted", "provider_topic_allowed", "ses_account_observed", "email_queued", "email_dispatched", "dispatch_failed", "email_suppressed", "provider_paused", "dispatch_attempt_failed", "bounce_received", "complaint_received", "delivery_received", "sns_subscription_confirmed", "sns_unsubscribe_received", "unsubscribed", "resubscribed")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
     AGGREGATE_ID_FIELD_NUMBER: _ClassVar[int]
@@ -20,6 +20,7 @@ class Event(_message.Message):
     SCHEMA_VERSION_FIELD_NUMBER: _ClassVar[int]
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     AGGREGATE_TYPE_FIELD_NUMBER: _ClassVar[int]
+    TRACE_PARENT_FIELD_NUMBER: _ClassVar[int]
     PROVIDER_SAVED_FIELD_NUMBER: _ClassVar[int]
     PROVIDER_DELETED_FIELD_NUMBER: _ClassVar[int]
     PROVIDER_TOPIC_ALLOWED_FIELD_NUMBER: _ClassVar[int]
@@ -46,6 +47,7 @@ class Event(_message.Message):
     schema_version: int
     account_id: str
     aggregate_type: str
+    trace_parent: str
     provider_saved: ProviderSaved
     provider_deleted: ProviderDeleted
     provider_topic_allowed: ProviderTopicAllowed
@@ -63,7 +65,7 @@ class Event(_message.Message):
     sns_unsubscribe_received: SnsUnsubscribeReceived
     unsubscribed: Unsubscribed
     resubscribed: Resubscribed
-    def __init__(self, event_id: _Optional[str] = ..., type: _Optional[str] = ..., aggregate_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., correlation_id: _Optional[str] = ..., causation_id: _Optional[str] = ..., schema_version: _Optional[int] = ..., account_id: _Optional[str] = ..., aggregate_type: _Optional[str] = ..., provider_saved: _Optional[_Union[ProviderSaved, _Mapping]] = ..., provider_deleted: _Optional[_Union[ProviderDeleted, _Mapping]] = ..., provider_topic_allowed: _Optional[_Union[ProviderTopicAllowed, _Mapping]] = ..., ses_account_observed: _Optional[_Union[SesAccountObserved, _Mapping]] = ..., email_queued: _Optional[_Union[EmailQueued, _Mapping]] = ..., email_dispatched: _Optional[_Union[EmailDispatched, _Mapping]] = ..., dispatch_failed: _Optional[_Union[DispatchFailed, _Mapping]] = ..., email_suppressed: _Optional[_Union[EmailSuppressed, _Mapping]] = ..., provider_paused: _Optional[_Union[ProviderPaused, _Mapping]] = ..., dispatch_attempt_failed: _Optional[_Union[DispatchAttemptFailed, _Mapping]] = ..., bounce_received: _Optional[_Union[BounceReceived, _Mapping]] = ..., complaint_received: _Optional[_Union[ComplaintReceived, _Mapping]] = ..., delivery_received: _Optional[_Union[DeliveryReceived, _Mapping]] = ..., sns_subscription_confirmed: _Optional[_Union[SnsSubscriptionConfirmed, _Mapping]] = ..., sns_unsubscribe_received: _Optional[_Union[SnsUnsubscribeReceived, _Mapping]] = ..., unsubscribed: _Optional[_Union[Unsubscribed, _Mapping]] = ..., resubscribed: _Optional[_Union[Resubscribed, _Mapping]] = ...) -> None: ...
+    def __init__(self, event_id: _Optional[str] = ..., type: _Optional[str] = ..., aggregate_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., correlation_id: _Optional[str] = ..., causation_id: _Optional[str] = ..., schema_version: _Optional[int] = ..., account_id: _Optional[str] = ..., aggregate_type: _Optional[str] = ..., trace_parent: _Optional[str] = ..., provider_saved: _Optional[_Union[ProviderSaved, _Mapping]] = ..., provider_deleted: _Optional[_Union[ProviderDeleted, _Mapping]] = ..., provider_topic_allowed: _Optional[_Union[ProviderTopicAllowed, _Mapping]] = ..., ses_account_observed: _Optional[_Union[SesAccountObserved, _Mapping]] = ..., email_queued: _Optional[_Union[EmailQueued, _Mapping]] = ..., email_dispatched: _Optional[_Union[EmailDispatched, _Mapping]] = ..., dispatch_failed: _Optional[_Union[DispatchFailed, _Mapping]] = ..., email_suppressed: _Optional[_Union[EmailSuppressed, _Mapping]] = ..., provider_paused: _Optional[_Union[ProviderPaused, _Mapping]] = ..., dispatch_attempt_failed: _Optional[_Union[DispatchAttemptFailed, _Mapping]] = ..., bounce_received: _Optional[_Union[BounceReceived, _Mapping]] = ..., complaint_received: _Optional[_Union[ComplaintReceived, _Mapping]] = ..., delivery_received: _Optional[_Union[DeliveryReceived, _Mapping]] = ..., sns_subscription_confirmed: _Optional[_Union[SnsSubscriptionConfirmed, _Mapping]] = ..., sns_unsubscribe_received: _Optional[_Union[SnsUnsubscribeReceived, _Mapping]] = ..., unsubscribed: _Optional[_Union[Unsubscribed, _Mapping]] = ..., resubscribed: _Optional[_Union[Resubscribed, _Mapping]] = ...) -> None: ...
 
 class ProviderSaved(_message.Message):
     __slots__ = ("provider_id", "name", "type", "smtp_host", "smtp_port", "smtp_username", "smtp_password_sealed", "from_address", "from_name", "region", "ses_access_key_id", "ses_secret_access_key_sealed", "max_send_rate", "max_connections", "sns_topic_arns", "allow_first_sns_topic", "max_message_bytes", "max_messages_per_connection")
