@@ -52,6 +52,18 @@ def settings(nats_server, tmp_path, test_ca) -> Settings:
     )
 
 
+@pytest.fixture
+async def stream_store(settings):
+    """An event store on the test's own stream, deleted afterwards."""
+    from services.core.event_store import EventStore
+    from tests.support.streams import delete_test_streams
+
+    store = await EventStore.connect(settings)
+    yield store
+    await delete_test_streams(store)
+    await store.close()
+
+
 def database_urls() -> list:
     urls = [pytest.param("sqlite", id="sqlite")]
     if POSTGRES_URL:

@@ -5,20 +5,10 @@ from __future__ import annotations
 import grpc
 import pytest
 
-from services.core.event_store import EventStore
 from services.core.generated.postroom.v1 import dispatch_pb2, dispatch_pb2_grpc
 from tests.integration.dispatch.dispatch_support import METADATA, email, save_provider, wait_for_status, wait_until
 from tests.support.otlp_receiver import OtlpTraceReceiver
 from tests.support.service_process import ServiceProcess, service_environment
-from tests.support.streams import delete_test_streams
-
-
-@pytest.fixture
-async def trace_store(settings):
-    store = await EventStore.connect(settings)
-    yield store
-    await delete_test_streams(store)
-    await store.close()
 
 
 @pytest.fixture
@@ -36,9 +26,9 @@ def traced_dispatch(settings, receiver, tmp_path):
     process.stop(10)
 
 
-async def test_one_send_email_is_one_trace_from_the_call_to_the_outcome(settings, trace_store, sink, traced_dispatch,
+async def test_one_send_email_is_one_trace_from_the_call_to_the_outcome(settings, stream_store, sink, traced_dispatch,
                                                                         receiver):
-    await save_provider(trace_store, settings, sink)
+    await save_provider(stream_store, settings, sink)
     await traced_dispatch.wait_until_serving()
     async with grpc.aio.insecure_channel(traced_dispatch.grpc_address) as channel:
         stub = dispatch_pb2_grpc.DispatchServiceStub(channel)
