@@ -12,10 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from services.core.event_store import EventStore
 from services.core.nats_server import EmbeddedNatsServer, free_port
 from services.core.secret_box import generate_key_spec
 from services.core.settings import Ports, Settings
 from tests.support.certificates import LocalCertificateAuthority
+from tests.support.streams import delete_test_streams
 
 TEST_TOKEN = "test-api-token-0123456789"
 CALL_FAILED = pytest.StashKey[bool]()
@@ -55,9 +57,6 @@ def settings(nats_server, tmp_path, test_ca) -> Settings:
 @pytest.fixture
 async def stream_store(settings):
     """An event store on the test's own stream, deleted afterwards."""
-    from services.core.event_store import EventStore
-    from tests.support.streams import delete_test_streams
-
     store = await EventStore.connect(settings)
     yield store
     await delete_test_streams(store)
