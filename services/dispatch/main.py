@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.core.content_store import ContentStore
 from services.core.event_store import EventStore
 from services.core.generated.postroom.v1 import dispatch_pb2, dispatch_pb2_grpc
 from services.core.grpc_server import GrpcServer
@@ -14,6 +15,7 @@ from services.core.settings import Settings
 from services.dispatch.api import DispatchServicer
 from services.dispatch.application import DispatchApplication
 from services.dispatch.context import DispatchContext, LiveAttempts
+from services.dispatch.email_content import EmailContent
 from services.dispatch.projection import DispatchReadModel, dispatch_projections
 from services.dispatch.providers import ProviderDirectory
 from services.dispatch.sending import SendTimings
@@ -37,7 +39,9 @@ async def build(settings: Settings, store: EventStore, engine: AsyncEngine,
     unsubscribe = UnsubscribeLinks.from_settings(settings)
     context = DispatchContext(settings, store, runner, read_model, providers, unsubscribe, LiveAttempts(),
                               SharedRates(store),
-                              SesLimits(store, refresh_seconds=min(30.0, settings.ses_account_poll_seconds)))
+                              SesLimits(store, refresh_seconds=min(30.0, settings.ses_account_poll_seconds)),
+                              EmailContent(ContentStore.beside(store, patience=settings.append_patience),
+                                           refresh_after=settings.content_orphan_grace / 2))
     app = DispatchApplication(context)
     worker = DispatchWorker(context, timings)
     servicer = DispatchServicer(app)
