@@ -14,6 +14,7 @@ from services.core.secret_box import SecretBox
 from services.core.settings import Settings
 from services.dispatch.api import DispatchServicer
 from services.dispatch.application import DispatchApplication
+from services.dispatch.content_sweeper import ContentSweeper
 from services.dispatch.context import DispatchContext, LiveAttempts
 from services.dispatch.email_content import EmailContent
 from services.dispatch.projection import DispatchReadModel, dispatch_projections
@@ -44,10 +45,11 @@ async def build(settings: Settings, store: EventStore, engine: AsyncEngine,
                                            refresh_after=settings.content_orphan_grace / 2))
     app = DispatchApplication(context)
     worker = DispatchWorker(context, timings)
+    sweeper = ContentSweeper(context)
     servicer = DispatchServicer(app)
     grpc_server = GrpcServer(
         settings.bind_host, settings.ports.dispatch_grpc, settings.api_token,
         [dispatch_pb2.DESCRIPTOR.services_by_name["DispatchService"].full_name],
         lambda server: dispatch_pb2_grpc.add_DispatchServiceServicer_to_server(servicer, server))
-    return ServiceComponents(grpc=grpc_server, projections=[runner], workers=[worker.run],
+    return ServiceComponents(grpc=grpc_server, projections=[runner], workers=[worker.run, sweeper.run],
                              draining=[worker.finish_in_flight], on_start=[worker.start], on_stop=[worker.stop])
