@@ -170,6 +170,44 @@ async def pipeline(store: EventStore, grpc_port: int, emails: int) -> tuple[floa
     return emails / elapsed, await latencies(store, first_seq + 1, target)
 
 
+CONTENT_HTML = ("<p>" + "A newsletter paragraph with some words in it. " * 2200 + "</p>")[:100 * 1024]
+CONTENT_ATTACHMENT = os.urandom(1024 * 1024)
+
+
+async def stream_bytes(store: EventStore) -> int:
+    return (await store.js.stream_info(store.stream)).state.bytes
+
+
+async def content_pipeline(store: EventStore, grpc_port: int, emails: int) -> float:
+    """emails/s for `emails` emails that each carry a 100 KB HTML body and a 1 MB attachment, both
+    uploaded once with UploadContent and named by reference, to their last durable EmailDispatched."""
+    first_seq = await store.last_sequence()
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
+        stub = dispatch_pb2_grpc.DispatchServiceStub(channel)
+        metadata = (("authorization", f"Bearer {TOKEN}"),)
+        started = time.perf_counter()
+        html, attachment = [(await stub.UploadContent(_chunks(content), metadata=metadata)).content_ref
+                            for content in (CONTENT_HTML.encode(), CONTENT_ATTACHMENT)]
+        for start in range(0, emails, BATCH):
+            answer = await stub.SendEmailBatch(dispatch_pb2.SendEmailBatchRequest(messages=[
+                dispatch_pb2.SendEmailRequest(
+                    account_id="acme", provider_id="bench", subject=f"Newsletter {i}", html_body_ref=html,
+                    to=[events_pb2.EmailAddress(address=f"reader{i}@example.org")], transactional=True,
+                    attachments=[dispatch_pb2.Attachment(filename="catalogue.pdf", media_type="application/pdf",
+                                                         content_ref=attachment)])
+                for i in range(start, min(start + BATCH, emails))]), metadata=metadata)
+            assert all(r.error_code == 0 for r in answer.results), answer.results[0]
+        target = first_seq + 2 * emails
+        while await store.last_sequence() < target:
+            await asyncio.sleep(0.02)
+        return emails / (time.perf_counter() - started)
+
+
+async def _chunks(content: bytes):
+    for start in range(0, len(content), 1024 * 1024):
+        yield dispatch_pb2.UploadContentRequest(account_id="acme", chunk=content[start:start + 1024 * 1024])
+
+
 async def latencies(store: EventStore, first: int, last: int) -> list[float]:
     queued: dict[str, float] = {}
     waits: list[float] = []
