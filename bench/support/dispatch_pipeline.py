@@ -62,8 +62,7 @@ async def serve_sink(host: str, port: int, cert: str, key: str) -> None:
                 elif verb == b"DATA":
                     writer.write(b"354 End data with <CR><LF>.<CR><LF>\r\n")
                     await writer.drain()
-                    while (await reader.readline()) not in (b".\r\n", b""):
-                        pass
+                    await reader.readuntil(b"\r\n.\r\n")     # whole, not line by line: 1 MB attachments
                     writer.write(b"250 Ok 0100bench%012d-%s-000000\r\n" % (next(counter), uuid.uuid4().hex[:8].encode()))
                 elif verb == b"QUIT":
                     writer.write(b"221 Bye\r\n")
@@ -72,12 +71,12 @@ async def serve_sink(host: str, port: int, cert: str, key: str) -> None:
                 else:
                     writer.write(b"250 Ok\r\n")
                 await writer.drain()
-        except (ConnectionError, ssl.SSLError):
+        except (ConnectionError, ssl.SSLError, asyncio.IncompleteReadError):
             pass
         finally:
             writer.close()
 
-    server = await asyncio.start_server(session, host, port, backlog=256)
+    server = await asyncio.start_server(session, host, port, backlog=256, limit=64 * 1024 * 1024)
     async with server:
         await server.serve_forever()
 
