@@ -46,7 +46,8 @@ sys.path.insert(0, str(REPO))
 
 import aiosmtplib  # noqa: E402
 
-from bench.support.dispatch_pipeline import (BODY, FastSink, content_pipeline, cpu_seconds,  # noqa: E402
+from bench.support.dispatch_pipeline import (BODY, CONTENT_ATTACHMENT, CONTENT_HTML, FastSink,  # noqa: E402
+                                             content_pipeline, cpu_seconds,
                                              dispatch_process, peak_rss_mb, pipeline, save_provider, stream_bytes,
                                              wait_serving)
 from services.core.content_store import ContentStore  # noqa: E402
@@ -109,6 +110,36 @@ async def raw_client(host: str, port: int, ca_file: str, *, serialised: bool) ->
     return rate
 
 
+async def raw_large_messages(host: str, port: int, ca_file: str, data: bytes, count: int) -> float:
+    """The content run's baseline: a bare aiosmtplib `sendmail` of a message as large as the content
+    run's (made once, before the clock starts), as many times, over as many connections."""
+    context = client_context(ca_file)
+    remaining = iter(range(count))
+
+    async def connection() -> None:
+        client = aiosmtplib.SMTP(hostname=host, port=port, start_tls=True, tls_context=context)
+        await client.connect()
+        await client.login("bench", "bench")
+        for _ in itertools.islice(remaining, PER_CONNECTION * 1000):
+            await client.sendmail("bench@example.com", ["reader@example.org"], data)
+        await client.quit()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(connection() for _ in range(CONNECTIONS)))
+    rate = count / (time.perf_counter() - started)
+    print(f"raw aiosmtplib (sendmail of a {len(data) / 1e6:.1f} MB message), {CONNECTIONS} connections: "
+          f"{rate:,.1f} messages/s")
+    return rate
+
+
+def large_message() -> bytes:
+    message = EmailMessage(policy=policy.SMTP)
+    message["From"], message["To"], message["Subject"] = "Bench <bench@example.com>", "reader@example.org", "News"
+    message.set_content(CONTENT_HTML, subtype="html")
+    message.add_attachment(CONTENT_ATTACHMENT, maintype="application", subtype="pdf", filename="catalogue.pdf")
+    return message.as_bytes()
+
+
 async def baselines(host: str, port: int, ca_file: str) -> tuple[float, float]:
     return (await raw_client(host, port, ca_file, serialised=False),
             await raw_client(host, port, ca_file, serialised=True))
@@ -144,6 +175,7 @@ async def main() -> None:
             content_rate = await content_pipeline(store, grpc_port, CONTENT_EMAILS)
             content_per_email = (await stream_bytes(store) - appended) / CONTENT_EMAILS
             held = await ContentStore.beside(store, patience=10.0).held_bytes()
+            raw_content_rate = await raw_large_messages(host, smtp_port, ca_file, large_message(), CONTENT_EMAILS // 2)
         finally:
             await store.close()
             dispatch.send_signal(signal.SIGTERM)
@@ -156,7 +188,8 @@ async def main() -> None:
           f"dispatch peak RSS {rss:.0f} MB, {len(waits)} dispatched")
     print(f"ratio {rate / raw_rate:.3f} (target >= {TARGET_RATIO}); SMTP alone: {rate / raw_bytes_rate:.3f}")
     print(f"stream bytes per email: {per_email:,.0f} (plain emails), {content_per_email:,.0f} (100 KB HTML + 1 MB "
-          f"attachment, {CONTENT_EMAILS} emails at {content_rate:,.0f}/s); the content store holds {held:,} bytes")
+          f"attachment, {CONTENT_EMAILS} emails at {content_rate:,.1f}/s, {content_rate / raw_content_rate:.2f} of bare "
+          f"aiosmtplib's {raw_content_rate:,.1f}/s); the content store holds {held:,} bytes")
     print(json.dumps({"bench": "dispatch", "rate": round(rate, 1), "ratio": round(rate / raw_rate, 3),
                       "ratio_to_bytes": round(rate / raw_bytes_rate, 3), "raw_bytes_rate": round(raw_bytes_rate, 1),
                       "p50_ms": round(p50, 1), "p99_ms": round(p99, 1), "peak_rss_mb": round(rss, 1),
@@ -164,7 +197,8 @@ async def main() -> None:
                       "target_ratio": TARGET_RATIO, "stream_bytes_per_email": round(per_email),
                       "content_emails": CONTENT_EMAILS, "content_rate": round(content_rate, 1),
                       "content_stream_bytes_per_email": round(content_per_email),
-                      "content_store_bytes": held}))
+                      "content_store_bytes": held, "raw_content_rate": round(raw_content_rate, 1),
+                      "content_ratio": round(content_rate / raw_content_rate, 3)}))
 
 
 if __name__ == "__main__":

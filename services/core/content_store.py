@@ -31,7 +31,8 @@ T = TypeVar("T")
 
 REFERENCE_PREFIX = "sha256:"
 _HEX_DIGEST = re.compile(r"[0-9a-f]{64}")
-_TOUCHED = "touched "      # the description holds when the content was last put or found again
+_TOUCHED = "touched "
+READ_TIMEOUT_SECONDS = 30.0  # one try of reading an object, 40 MB included      # the description holds when the content was last put or found again
 
 
 def sha256_of(content: bytes) -> str:
@@ -98,7 +99,8 @@ class ContentStore:
         async def read(bucket: ObjectStore) -> bytes | None:
             sink = io.BytesIO()
             try:
-                await bucket.get(digest, writeinto=sink)
+                # A read whose chunks stop coming (its consumer lost in a reconnect) is a hiccup: again.
+                await asyncio.wait_for(bucket.get(digest, writeinto=sink), READ_TIMEOUT_SECONDS)
             except (ObjectNotFoundError, NotFoundError):
                 return None
             return sink.getvalue()

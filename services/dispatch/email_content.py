@@ -8,6 +8,7 @@ thousand recipients names the same content a thousand times.
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 
@@ -41,6 +42,7 @@ class EmailContent:
         self.refresh_after = refresh_after
         self._cache: OrderedDict[str, bytes] = OrderedDict()
         self._cached_bytes = 0
+        self._reading: dict[str, asyncio.Future] = {}
 
     # ---- the API ----
 
@@ -146,9 +148,22 @@ class EmailContent:
         return content
 
     async def _read(self, digest: str) -> bytes | None:
+        """From the cache, else from the store; workers wanting the same content wait for one read."""
         if digest in self._cache:
             self._cache.move_to_end(digest)
             return self._cache[digest]
+        if digest in self._reading:
+            return await asyncio.shield(self._reading[digest])
+        reading = self._reading[digest] = asyncio.ensure_future(self._fetch(digest))
+        try:
+            return await asyncio.shield(reading)
+        finally:
+            if reading.done():
+                self._reading.pop(digest, None)
+            else:
+                reading.add_done_callback(lambda _: self._reading.pop(digest, None))
+
+    async def _fetch(self, digest: str) -> bytes | None:
         content = await self.store.get(digest)
         if content is not None and len(content) <= CACHE_BYTES // 4:
             self._cache[digest] = content

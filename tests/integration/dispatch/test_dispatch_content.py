@@ -17,7 +17,9 @@ from services.core.content_store import ContentStore, reference_of, sha256_of
 from services.core.generated.postroom.v1 import dispatch_pb2, dispatch_pb2_grpc, events_pb2
 from services.core.runtime import start_service
 from services.dispatch import main as dispatch_main
-from tests.integration.dispatch.dispatch_support import FAST, METADATA, email, save_provider, wait_for_status
+from services.core.events import new_event
+from tests.integration.dispatch.dispatch_support import (ACCOUNT, FAST, METADATA, PROVIDER, email, save_provider,
+                                                         wait_for_status)
 from tests.support.read_models import dump_from_scratch, dump_runner, runner_of
 
 MB = 1024 * 1024
@@ -224,3 +226,18 @@ async def test_content_is_removed_after_its_retention_and_replay_still_equals_th
             assert await dump_from_scratch(runner) == await dump_runner(runner)
     finally:
         await service.stop()
+
+
+async def test_an_email_queued_from_before_the_content_store_still_sends_its_inline_bodies(stub, store,
+                                                                                          dispatch_settings, sink):
+    await save_provider(store, dispatch_settings, sink)
+    legacy = events_pb2.EmailQueued(dispatch_id="0190a000-0000-7000-8000-000000000012", provider_id=PROVIDER,
+                                    to=[events_pb2.EmailAddress(address="bob@example.org")], subject="Old",
+                                    text_body="kept inline", html_body="<p>kept inline</p>")
+    await store.append(new_event(legacy, account_id=ACCOUNT, aggregate_type="dispatch",
+                                 aggregate_id=legacy.dispatch_id), expected_sequence=0)
+    dispatch = await wait_for_status(stub, legacy.dispatch_id, dispatch_pb2.DISPATCHED)
+    assert dispatch.status == dispatch_pb2.DISPATCHED and dispatch.content_held
+    parsed = sink.received[0].parsed()
+    assert parsed.get_body(("plain",)).get_content().strip() == "kept inline"
+    assert parsed.get_body(("html",)).get_content().strip() == "<p>kept inline</p>"
