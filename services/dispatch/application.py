@@ -142,7 +142,9 @@ class DispatchApplication:
             self._refuse_oversized(resolved, config)
 
     async def _provider_for_request(self, account_id: str, provider_id: str) -> ProviderConfig | PostroomError:
-        lookup = await self.context.providers.get_fresh(account_id, provider_id)
+        # As patient as the append that follows: a leader election is no reason to fail the request.
+        lookup = await self.context.store.patiently(lambda: self.context.providers.get_fresh(account_id, provider_id),
+                                                    self.context.settings.append_patience)
         if lookup.config is None:
             return NotFound(f"provider {provider_id} not found: save it first (postroom provider save)")
         return lookup.config
