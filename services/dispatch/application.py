@@ -91,18 +91,22 @@ class DispatchApplication:
 
     async def send_emails(self, requests: list[EmailRequest]) -> list[Accepted | PostroomError]:
         """Each request is accepted once its content is stored and then its EmailQueued is durable;
-        each gets its own result."""
+        each gets its own result. Content first: an EmailQueued never names content not held."""
         results: list[Accepted | PostroomError | None] = [None] * len(requests)
-        pending: list[tuple[int, str, Event]] = []
+        checked: list[tuple[int, str, Event, Resolved]] = []
         configs: dict[tuple[str, str], ProviderConfig | PostroomError] = {}
-        stored: set[str] = set()
         for index, request in enumerate(requests):
             try:
-                dispatch_id, event = await self._accept(request, configs, stored)
+                checked.append((index, *await self._queued_event(request, configs)))
             except PostroomError as error:
                 results[index] = error
-                continue
-            pending.append((index, dispatch_id, event))
+        pending = []
+        stored = await self.context.content.store_all([resolved for *_, resolved in checked])
+        for (index, dispatch_id, event, _), failure in zip(checked, stored):
+            if failure is None:
+                pending.append((index, dispatch_id, event))
+            else:
+                results[index] = _content_not_stored(failure)
         appended = await self.context.store.append_many_durably(
             [PendingAppend(event, NEW_AGGREGATE) for _, _, event in pending],
             patience=self.context.settings.append_patience)
@@ -110,9 +114,8 @@ class DispatchApplication:
             results[index] = await self._result(requests[index], dispatch_id, outcome)
         return results  # type: ignore[return-value]
 
-    async def _accept(self, request: EmailRequest, configs: dict, stored: set[str]) -> tuple[str, Event]:
-        """Checked, its content stored (before its EmailQueued exists: never a reference to nothing),
-        and its EmailQueued made."""
+    async def _queued_event(self, request: EmailRequest, configs: dict) -> tuple[str, Event, Resolved]:
+        """The request checked, and its EmailQueued (naming content not stored yet)."""
         content = self.context.content
         resolved = await content.resolve(request)
         await self._check(resolved, configs)
@@ -121,12 +124,7 @@ class DispatchApplication:
         limit = self.context.store.nc.max_payload - HEADROOM_BYTES
         if event.ByteSize() > limit:
             raise InvalidArgument([log_size_violation(event.ByteSize(), limit)])
-        try:
-            await content.store_all(resolved, stored)
-        except LogUnavailable as error:
-            raise Unavailable(f"the content store did not take the email's content ({error.message}); "
-                              "nothing was queued: send it again") from None
-        return dispatch_id, event
+        return dispatch_id, event, resolved
 
     async def _check(self, resolved: Resolved, configs: dict) -> None:
         request = resolved.request
@@ -283,6 +281,12 @@ class DispatchApplication:
         hashed = recipient_hash(email)
         entries = await self.context.read_model.suppression_entries(account_id, [hashed])
         return suppression_reason(entries.get(hashed, []), list_id)
+
+
+def _content_not_stored(failure: Exception) -> PostroomError:
+    reason = failure.message if isinstance(failure, PostroomError) else repr(failure)
+    return Unavailable(f"the content store did not take the email's content ({reason}); nothing was queued: "
+                       "send it again")
 
 
 def _upload_too_large(field: str, size: int, limit: int) -> FieldViolation:

@@ -19,6 +19,7 @@ from services.dispatch.content import HTML_MEDIA_TYPE, TEXT_MEDIA_TYPE, ContentR
 from services.dispatch.domain import EmailRequest
 
 CACHE_BYTES = 64 * 1024 * 1024
+STORE_CONCURRENCY = 32
 NOT_UPLOADED = "no content with this reference is held: upload it with UploadContent first (content is removed " \
                "after its retention)"
 
@@ -106,22 +107,29 @@ class EmailContent:
                       for part, digest in zip(resolved.parts, resolved.part_digests))
         return ContentRefs(text, html, parts)
 
-    async def store_all(self, resolved: Resolved, stored: set[str]) -> None:
-        """Everything the EmailQueued will name is in the store (and freshly touched) when this returns.
-        `stored` holds the digests this call stored already: a batch repeating a body stores it once."""
-        request = resolved.request
-        contents = [request.text_body.encode("utf-8") if request.text_body else None,
-                    request.html_body.encode("utf-8") if request.html_body else None,
-                    *(part.content for part in request.attachments)]
-        digests = [sha256_of(c) if c is not None else "" for c in contents[:2]] + resolved.part_digests
-        for content, digest in zip(contents, digests):
-            if not digest or digest in stored:
-                continue
-            if content is None:
-                await self.store.touch(digest, refresh_after=self.refresh_after)
-            else:
-                await self.store.put(content, refresh_after=self.refresh_after)
-            stored.add(digest)
+    async def store_all(self, resolved: list[Resolved]) -> list[Exception | None]:
+        """Everything each EmailQueued will name is in the store (and freshly touched), or the error
+        that kept it out, per request. Content a batch repeats is stored once; distinct content is
+        stored a few pieces at a time, not one after another."""
+        needed = [_contents(item) for item in resolved]
+        unique: dict[str, bytes | None] = {}
+        for contents in needed:
+            for digest, content in contents.items():
+                if unique.get(digest) is None:
+                    unique[digest] = content
+        gate = asyncio.Semaphore(STORE_CONCURRENCY)
+
+        async def keep(digest: str, content: bytes | None) -> None:
+            async with gate:
+                if content is None:
+                    await self.store.touch(digest, refresh_after=self.refresh_after)
+                else:
+                    await self.store.put(content, refresh_after=self.refresh_after)
+
+        digests = list(unique)
+        outcomes = await asyncio.gather(*(keep(d, unique[d]) for d in digests), return_exceptions=True)
+        failed = {digest: outcome for digest, outcome in zip(digests, outcomes) if isinstance(outcome, Exception)}
+        return [next((failed[d] for d in contents if d in failed), None) for contents in needed]
 
     # ---- the worker ----
 
@@ -172,6 +180,20 @@ class EmailContent:
                 _, dropped = self._cache.popitem(last=False)
                 self._cached_bytes -= len(dropped)
         return content
+
+
+def _contents(resolved: Resolved) -> dict[str, bytes | None]:
+    """digest -> the bytes to store, or None for content the request named by reference (only touched)."""
+    request = resolved.request
+    found: dict[str, bytes | None] = {}
+    for body in (request.text_body, request.html_body):
+        if body:
+            data = body.encode("utf-8")
+            found[sha256_of(data)] = data
+    for part, digest in zip(request.attachments, resolved.part_digests):
+        if found.get(digest) is None:
+            found[digest] = part.content
+    return found
 
 
 def _body_ref(body: str, media_type: str) -> ContentRef | None:
