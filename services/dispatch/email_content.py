@@ -1,7 +1,7 @@
 """Dispatch's use of the content store: a request's bodies and parts in, a queued email's out.
 
 The API resolves references and measures parts before any check (`resolve`), stores what the
-request carried once the email is accepted (`store`, before its EmailQueued is appended), and
+request carried once the email is accepted (`store_all`, before its EmailQueued is appended), and
 the worker fetches it all back to build the message (`fetch`), through a small cache: a batch to a
 thousand recipients names the same content a thousand times.
 """
