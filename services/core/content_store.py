@@ -32,6 +32,8 @@ T = TypeVar("T")
 REFERENCE_PREFIX = "sha256:"
 _HEX_DIGEST = re.compile(r"[0-9a-f]{64}")
 _TOUCHED = "touched "
+CHUNK_BYTES = 128 * 1024     # nats-py's default chunk
+CHUNK_HEADROOM_BYTES = 4096  # of max_payload, for the chunk's subject and headers
 READ_TIMEOUT_SECONDS = 30.0  # one try of reading an object, 40 MB included      # the description holds when the content was last put or found again
 
 
@@ -59,17 +61,21 @@ class StoredContent:
 
 
 class ContentStore:
-    def __init__(self, js: JetStreamContext, bucket: str, replicas: int, patience: float) -> None:
+    def __init__(self, js: JetStreamContext, bucket: str, replicas: int, patience: float,
+                 chunk_size: int = CHUNK_BYTES) -> None:
         self.js = js
         self.bucket = bucket
         self.replicas = replicas
         self.patience = patience
+        self.chunk_size = chunk_size
         self._store: ObjectStore | None = None
 
     @classmethod
     def beside(cls, store: EventStore, patience: float) -> "ContentStore":
         """The content bucket of this event stream, as many replicas as the stream has."""
-        return cls(store.js, f"{store.stream}_content", store.replicas, patience)
+        # Each chunk is one NATS message: within a server's max_payload, whatever it is set to.
+        chunk_size = min(CHUNK_BYTES, max(1024, (store.nc.max_payload or CHUNK_BYTES) - CHUNK_HEADROOM_BYTES))
+        return cls(store.js, f"{store.stream}_content", store.replicas, patience, chunk_size)
 
     async def put(self, content: bytes, *, refresh_after: float = 0.0) -> StoredContent:
         """Store the content unless it is there already; found content whose last touch is older than
@@ -81,7 +87,7 @@ class ContentStore:
             if now - existing.touched_at > refresh_after:
                 await self._patiently(lambda bucket: bucket.update_meta(digest, _meta(digest, now)))
             return StoredContent(digest, existing.size, now)
-        await self._patiently(lambda bucket: bucket.put(digest, content, meta=_meta(digest, now)))
+        await self._patiently(lambda bucket: bucket.put(digest, content, meta=_meta(digest, now, self.chunk_size)))
         return StoredContent(digest, len(content), now)
 
     async def touch(self, digest: str, *, refresh_after: float = 0.0) -> bool:
@@ -165,9 +171,9 @@ class ContentStore:
             return await self.js.object_store(self.bucket)
 
 
-def _meta(digest: str, touched_at: float) -> js_api.ObjectMeta:
+def _meta(digest: str, touched_at: float, chunk_size: int = CHUNK_BYTES) -> js_api.ObjectMeta:
     return js_api.ObjectMeta(name=digest, description=_TOUCHED + datetime.fromtimestamp(
-        touched_at, timezone.utc).isoformat())
+        touched_at, timezone.utc).isoformat(), options=js_api.ObjectMetaOptions(max_chunk_size=chunk_size))
 
 
 def _stored(info: js_api.ObjectInfo) -> StoredContent:
