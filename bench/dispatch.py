@@ -16,7 +16,12 @@ they make the cyclic garbage collector's full passes dominate, and the rate swin
 and 2,200/s from one run to the next.)
 
 The sink is a minimal asyncio SMTP server (STARTTLS, AUTH PLAIN, `250 Ok <id>`) in its own process,
-so it is not the bottleneck. Ends with one JSON line:
+so it is not the bottleneck.
+
+Beside it, in the same run, the content store's figures: `content_emails` emails that each carry a
+100 KB HTML body and a 1 MB attachment (uploaded once, named by reference) to as many recipients,
+with their emails/s, the bytes appended to the stream per email (today's plain emails' figure
+beside it) and the bytes the content store holds. Ends with one JSON line:
 {"bench", "rate", "ratio", "p99_ms", "peak_rss_mb", ...}.
 """
 
@@ -41,8 +46,11 @@ sys.path.insert(0, str(REPO))
 
 import aiosmtplib  # noqa: E402
 
-from bench.support.dispatch_pipeline import (BODY, FastSink, cpu_seconds, dispatch_process, peak_rss_mb,  # noqa: E402
-                                             pipeline, save_provider, wait_serving)
+from bench.support.dispatch_pipeline import (BODY, CONTENT_ATTACHMENT, CONTENT_HTML, FastSink,  # noqa: E402
+                                             content_pipeline, cpu_seconds,
+                                             dispatch_process, peak_rss_mb, pipeline, save_provider, stream_bytes,
+                                             wait_serving)
+from services.core.content_store import ContentStore  # noqa: E402
 from services.core.event_store import EventStore  # noqa: E402
 from services.core.nats_server import EmbeddedNatsServer, free_port  # noqa: E402
 from services.core.secret_box import generate_key_spec  # noqa: E402
@@ -50,6 +58,7 @@ from services.core.settings import Settings  # noqa: E402
 from services.core.tls import client_context  # noqa: E402
 
 EMAILS = int(os.environ.get("BENCH_EMAILS", 10_000))
+CONTENT_EMAILS = int(os.environ.get("BENCH_CONTENT_EMAILS", 1_000))
 CONNECTIONS = 8
 PER_CONNECTION = 50            # ProviderSaved's default max_messages_per_connection
 TARGET_RATIO = 0.6
@@ -101,6 +110,36 @@ async def raw_client(host: str, port: int, ca_file: str, *, serialised: bool) ->
     return rate
 
 
+async def raw_large_messages(host: str, port: int, ca_file: str, data: bytes, count: int) -> float:
+    """The content run's baseline: a bare aiosmtplib `sendmail` of a message as large as the content
+    run's (made once, before the clock starts), as many times, over as many connections."""
+    context = client_context(ca_file)
+    remaining = iter(range(count))
+
+    async def connection() -> None:
+        client = aiosmtplib.SMTP(hostname=host, port=port, start_tls=True, tls_context=context)
+        await client.connect()
+        await client.login("bench", "bench")
+        for _ in itertools.islice(remaining, PER_CONNECTION * 1000):
+            await client.sendmail("bench@example.com", ["reader@example.org"], data)
+        await client.quit()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(connection() for _ in range(CONNECTIONS)))
+    rate = count / (time.perf_counter() - started)
+    print(f"raw aiosmtplib (sendmail of a {len(data) / 1e6:.1f} MB message), {CONNECTIONS} connections: "
+          f"{rate:,.1f} messages/s")
+    return rate
+
+
+def large_message() -> bytes:
+    message = EmailMessage(policy=policy.SMTP)
+    message["From"], message["To"], message["Subject"] = "Bench <bench@example.com>", "reader@example.org", "News"
+    message.set_content(CONTENT_HTML, subtype="html")
+    message.add_attachment(CONTENT_ATTACHMENT, maintype="application", subtype="pdf", filename="catalogue.pdf")
+    return message.as_bytes()
+
+
 async def baselines(host: str, port: int, ca_file: str) -> tuple[float, float]:
     return (await raw_client(host, port, ca_file, serialised=False),
             await raw_client(host, port, ca_file, serialised=True))
@@ -125,12 +164,18 @@ async def main() -> None:
             # Baselines before and after the pipeline, averaged: load that comes or goes on the
             # machine during the run does not tilt the ratio one way.
             before = await baselines(host, smtp_port, ca_file)
-            cpu = cpu_seconds(dispatch.pid)
+            cpu, appended = cpu_seconds(dispatch.pid), await stream_bytes(store)
             rate, waits = await pipeline(store, grpc_port, EMAILS)
             print(f"dispatch process CPU: {(cpu_seconds(dispatch.pid) - cpu) / EMAILS * 1e6:.0f} µs per email")
+            per_email = (await stream_bytes(store) - appended) / EMAILS
             after = await baselines(host, smtp_port, ca_file)
             raw_rate, raw_bytes_rate = statistics.mean((before[0], after[0])), statistics.mean((before[1], after[1]))
             rss = peak_rss_mb(dispatch.pid)
+            appended = await stream_bytes(store)
+            content_rate = await content_pipeline(store, grpc_port, CONTENT_EMAILS)
+            content_per_email = (await stream_bytes(store) - appended) / CONTENT_EMAILS
+            held = await ContentStore.beside(store, patience=10.0).held_bytes()
+            raw_content_rate = await raw_large_messages(host, smtp_port, ca_file, large_message(), CONTENT_EMAILS // 2)
         finally:
             await store.close()
             dispatch.send_signal(signal.SIGTERM)
@@ -142,11 +187,18 @@ async def main() -> None:
     print(f"dispatch pipeline: {rate:,.0f} emails/s, queue-to-250 p50 {p50:.0f} ms, p99 {p99:.0f} ms, "
           f"dispatch peak RSS {rss:.0f} MB, {len(waits)} dispatched")
     print(f"ratio {rate / raw_rate:.3f} (target >= {TARGET_RATIO}); SMTP alone: {rate / raw_bytes_rate:.3f}")
+    print(f"stream bytes per email: {per_email:,.0f} (plain emails), {content_per_email:,.0f} (100 KB HTML + 1 MB "
+          f"attachment, {CONTENT_EMAILS} emails at {content_rate:,.1f}/s, {content_rate / raw_content_rate:.2f} of bare "
+          f"aiosmtplib's {raw_content_rate:,.1f}/s); the content store holds {held:,} bytes")
     print(json.dumps({"bench": "dispatch", "rate": round(rate, 1), "ratio": round(rate / raw_rate, 3),
                       "ratio_to_bytes": round(rate / raw_bytes_rate, 3), "raw_bytes_rate": round(raw_bytes_rate, 1),
                       "p50_ms": round(p50, 1), "p99_ms": round(p99, 1), "peak_rss_mb": round(rss, 1),
                       "raw_rate": round(raw_rate, 1), "emails": EMAILS, "connections": CONNECTIONS,
-                      "target_ratio": TARGET_RATIO}))
+                      "target_ratio": TARGET_RATIO, "stream_bytes_per_email": round(per_email),
+                      "content_emails": CONTENT_EMAILS, "content_rate": round(content_rate, 1),
+                      "content_stream_bytes_per_email": round(content_per_email),
+                      "content_store_bytes": held, "raw_content_rate": round(raw_content_rate, 1),
+                      "content_ratio": round(content_rate / raw_content_rate, 3)}))
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import mimetypes
 import sys
 import time
 from pathlib import Path
@@ -13,6 +14,7 @@ from google.protobuf import json_format
 from services.cli.client import call_metadata, channel
 from services.core.generated.postroom.v1 import dispatch_pb2, dispatch_pb2_grpc, events_pb2
 from services.core.settings import Settings
+from services.dispatch.content import UPLOAD_CHUNK_BYTES
 
 FINAL = {dispatch_pb2.DISPATCHED, dispatch_pb2.FAILED, dispatch_pb2.SUPPRESSED}
 
@@ -30,6 +32,8 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--text", default="", help="plain-text body")
     parser.add_argument("--text-file", type=Path, help="read the plain-text body from a file")
     parser.add_argument("--html-file", type=Path, help="read the HTML body from a file")
+    parser.add_argument("--attach", action="append", type=Path, default=[], metavar="FILE",
+                        help="attach a file (uploaded first, so it may be as large as the provider takes); repeat for more")
     parser.add_argument("--list-id", default="", help="the mailing list, for per-list unsubscribes")
     parser.add_argument("--idempotency-key", default="", help="the same key sends at most once")
     parser.add_argument("--transactional", action="store_true", help="no List-Unsubscribe header")
@@ -50,7 +54,10 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
                 account_id=args.account, provider_id=args.provider, to=args.to[0]), metadata=metadata)
             _print(answer)
             return 0 if answer.delivered else 1
-        accepted = await stub.SendEmail(email_request(args), metadata=metadata)
+        request = email_request(args)
+        for path in args.attach:
+            request.attachments.append(await _attachment(stub, args.account, path, metadata))
+        accepted = await stub.SendEmail(request, metadata=metadata)
         _print(accepted)
         if not args.wait:
             return 0
@@ -68,6 +75,22 @@ def email_request(args: argparse.Namespace) -> dispatch_pb2.SendEmailRequest:
         account_id=args.account, provider_id=args.provider, to=_addresses(args.to), cc=_addresses(args.cc),
         bcc=_addresses(args.bcc), subject=args.subject, text_body=text, html_body=html, list_id=args.list_id,
         idempotency_key=args.idempotency_key, transactional=args.transactional)
+
+
+async def _attachment(stub, account_id: str, path: Path, metadata) -> dispatch_pb2.Attachment:
+    try:
+        content = path.read_bytes()
+    except OSError as error:
+        raise SystemExit(f"postroom send: cannot read --attach {path}: {error.strerror}") from None
+    uploaded = await stub.UploadContent(_chunks(account_id, content), metadata=metadata)
+    media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return dispatch_pb2.Attachment(filename=path.name, media_type=media_type, content_ref=uploaded.content_ref)
+
+
+async def _chunks(account_id: str, content: bytes):
+    for start in range(0, max(1, len(content)), UPLOAD_CHUNK_BYTES):
+        yield dispatch_pb2.UploadContentRequest(account_id=account_id, chunk=content[start:start + UPLOAD_CHUNK_BYTES],
+                                                total_size=len(content) if start == 0 else 0)
 
 
 async def _wait(stub, account_id: str, dispatch_id: str, metadata, timeout: float = 120.0) -> dispatch_pb2.Dispatch:

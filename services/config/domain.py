@@ -12,7 +12,7 @@ from services.core.ids import IDENTIFIER_RULE, is_identifier
 
 DEFAULT_MAX_SEND_RATE = 14.0         # SES's usual starting production rate, messages per second
 DEFAULT_MAX_CONNECTIONS = 10
-DEFAULT_MAX_MESSAGE_BYTES = 10 * 1024 * 1024   # SES SMTP limit: 10 MB after encoding
+DEFAULT_MAX_MESSAGE_BYTES = 40 * 1024 * 1024   # SES SMTP limit: 40 MB after encoding
 DEFAULT_MESSAGES_PER_CONNECTION = 50
 STARTTLS_PORTS = frozenset({25, 587, 2587})
 TLS_PORTS = frozenset({465, 2465})

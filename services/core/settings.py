@@ -91,6 +91,10 @@ class Settings:
     dispatch_concurrency: int = 200
     dispatch_ack_wait: float = 0.0      # 0: four SMTP timeouts, at least 5 s
     pause_after_failures: int = 5
+    # content (bodies and attachments, in the content store beside the stream)
+    content_retention_days: float = 7.0       # kept this long after its dispatch's outcome
+    content_orphan_grace: float = 86400.0     # content no email names (an unused upload) is removed after this
+    content_sweep_interval: float = 300.0     # seconds between sweeps
     soft_bounce_threshold: int = 3
     soft_bounce_window_days: int = 30
     # feedback
@@ -135,6 +139,9 @@ class Settings:
             dispatch_concurrency=_env_int("DISPATCH_CONCURRENCY", 200),
             dispatch_ack_wait=_env_float("DISPATCH_ACK_WAIT", 0.0),
             pause_after_failures=_env_int("PAUSE_AFTER_FAILURES", 5),
+            content_retention_days=_env_float("CONTENT_RETENTION_DAYS", 7.0),
+            content_orphan_grace=_env_float("CONTENT_ORPHAN_GRACE", 86400.0),
+            content_sweep_interval=_env_float("CONTENT_SWEEP_INTERVAL", 300.0),
             soft_bounce_threshold=_env_int("SOFT_BOUNCE_THRESHOLD", 3),
             soft_bounce_window_days=_env_int("SOFT_BOUNCE_WINDOW_DAYS", 30),
             sns_cert_dir=_env("SNS_CERT_DIR"),

@@ -8,6 +8,7 @@ from services.core.errors import FieldViolation, InvalidArgument, PostroomError
 from services.core.generated.postroom.v1 import dispatch_pb2, dispatch_pb2_grpc, events_pb2
 from services.core.grpc_errors import rpc, status_for
 from services.dispatch.application import Accepted, DispatchApplication, DispatchView, SuppressionView
+from services.dispatch.attachments import SubmittedPart
 from services.dispatch.domain import MAX_BATCH, EmailRequest, Mailbox
 from services.dispatch.listing import DispatchFilter, dispatch_filter
 from services.dispatch.retries import FailedDispatchRetries, Retried
@@ -52,6 +53,11 @@ class DispatchServicer(dispatch_pb2_grpc.DispatchServiceServicer):
         return dispatch_pb2.RetryDispatchesResponse(retried=[_retried(r) for r in results])
 
     @rpc
+    async def UploadContent(self, request_iterator, context) -> dispatch_pb2.UploadContentResponse:
+        uploaded = await self.app.upload_content(_upload_chunks(request_iterator))
+        return dispatch_pb2.UploadContentResponse(content_ref=uploaded.reference, size=uploaded.size)
+
+    @rpc
     async def SendTestEmail(self, request: dispatch_pb2.SendTestEmailRequest, context
                             ) -> dispatch_pb2.SendTestEmailResponse:
         result = await self.app.send_test_email(request.account_id, request.provider_id, request.to)
@@ -80,7 +86,20 @@ def request_of(message: dispatch_pb2.SendEmailRequest) -> EmailRequest:
         text_body=message.text_body, html_body=message.html_body, headers=tuple(sorted(message.headers.items())),
         reply_to=_mailbox(message.reply_to) if message.HasField("reply_to") else None,
         tags=tuple(sorted(message.tags.items())), list_id=message.list_id, idempotency_key=message.idempotency_key,
-        transactional=message.transactional)
+        transactional=message.transactional, text_body_ref=message.text_body_ref,
+        html_body_ref=message.html_body_ref, attachments=tuple(_part(a) for a in message.attachments))
+
+
+def _part(attachment: dispatch_pb2.Attachment) -> SubmittedPart:
+    return SubmittedPart(attachment.filename, attachment.media_type, attachment.content_id,
+                         attachment.content if attachment.WhichOneof("source") == "content" else None,
+                         attachment.content_ref)
+
+
+async def _upload_chunks(request_iterator):
+    """(account_id, declared total size, chunk) of each message of the stream."""
+    async for message in request_iterator:
+        yield message.account_id, message.total_size, message.chunk
 
 
 def _mailboxes(addresses) -> tuple[Mailbox, ...]:
@@ -110,7 +129,8 @@ def _dispatch(view: DispatchView) -> dispatch_pb2.Dispatch:
         account_id=view.account_id, dispatch_id=view.dispatch_id, provider_id=view.provider_id,
         status=view.status, ses_message_id=view.ses_message_id, attempts=view.attempts,
         last_smtp_reply=view.last_smtp_reply, hint=view.hint, provider_paused_reason=view.provider_paused_reason,
-        waiting_reason=view.waiting_reason, recipients=view.recipients, list_id=view.list_id,
+        waiting_reason=view.waiting_reason, content_held=view.content_held, recipients=view.recipients,
+        list_id=view.list_id,
         retry_of=view.retry_of, tags=dict(view.tags))
     if view.queued_at_ms:
         answer.queued_at.FromMilliseconds(view.queued_at_ms)

@@ -5,20 +5,26 @@ from __future__ import annotations
 import base64
 import json
 import time
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
+from services.core.content_store import reference_of
 from services.core.email_address import address_problem
 from services.core.errors import (FailedPrecondition, FieldViolation, InvalidArgument, NotFound, PostroomError,
                                   PreconditionViolation, Unavailable, require)
-from services.core.event_store import NEW_AGGREGATE, ConcurrencyConflict, LogUnavailable, PendingAppend
+from services.core.event_store import HEADROOM_BYTES, NEW_AGGREGATE, ConcurrencyConflict, LogUnavailable, PendingAppend
+from services.core.events import Event
 from services.core.ids import is_subject_token, recipient_hash
 from services.core.tls import client_context
 from services.dispatch import domain, events, listing, rate_limit
 from services.dispatch.context import DispatchContext
+from services.dispatch.attachments import attachment_violations
+from services.dispatch.content import log_size_violation, too_large_violation
 from services.dispatch.domain import SENDING, Diagnosis, EmailRequest, Mailbox, ProviderConfig
+from services.dispatch.email_content import Resolved
 from services.dispatch.listing import DispatchFilter
-from services.dispatch.message import Sender, UnsafeHeader, build_message
+from services.dispatch.message import Sender, UnsafeHeader, build_message, message_size_bound
 from services.dispatch.projection import QUEUED
 from services.dispatch.shared_rate import rate_key
 from services.dispatch.smtp import send_once
@@ -53,6 +59,13 @@ class DispatchView:
     queued_at_ms: int = 0
     retry_of: str = ""
     tags: tuple[tuple[str, str], ...] = ()
+    content_held: bool = True
+
+
+@dataclass(frozen=True)
+class Uploaded:
+    reference: str
+    size: int
 
 
 @dataclass(frozen=True)
@@ -82,51 +95,73 @@ class DispatchApplication:
     # ---- accepting ----
 
     async def send_emails(self, requests: list[EmailRequest]) -> list[Accepted | PostroomError]:
-        """Each request is accepted once its EmailQueued is durable; each gets its own result."""
+        """Each request is accepted once its content is stored and then its EmailQueued is durable;
+        each gets its own result. Content first: an EmailQueued never names content not held."""
         results: list[Accepted | PostroomError | None] = [None] * len(requests)
-        pending: list[tuple[int, str]] = []
+        checked: list[tuple[int, str, Event, Resolved]] = []
         configs: dict[tuple[str, str], ProviderConfig | PostroomError] = {}
         for index, request in enumerate(requests):
             try:
-                await self._check(request, configs)
+                checked.append((index, *await self._queued_event(request, configs)))
             except PostroomError as error:
                 results[index] = error
-                continue
-            pending.append((index, domain.dispatch_id_for(request.account_id, request.idempotency_key)))
-        appended = await self.context.store.append_many_durably([
-            PendingAppend(events.queued_event(requests[index], dispatch_id), NEW_AGGREGATE)
-            for index, dispatch_id in pending], patience=self.context.settings.append_patience)
-        for (index, dispatch_id), outcome in zip(pending, appended):
+        pending = []
+        stored = await self.context.content.store_all([resolved for *_, resolved in checked])
+        for (index, dispatch_id, event, _), failure in zip(checked, stored):
+            if failure is None:
+                pending.append((index, dispatch_id, event))
+            else:
+                results[index] = _content_not_stored(failure)
+        appended = await self.context.store.append_many_durably(
+            [PendingAppend(event, NEW_AGGREGATE) for _, _, event in pending],
+            patience=self.context.settings.append_patience)
+        for (index, dispatch_id, _), outcome in zip(pending, appended):
             results[index] = await self._result(requests[index], dispatch_id, outcome)
         return results  # type: ignore[return-value]
 
-    async def _check(self, request: EmailRequest, configs: dict) -> None:
-        require(domain.request_violations(request))
+    async def _queued_event(self, request: EmailRequest, configs: dict) -> tuple[str, Event, Resolved]:
+        """The request checked, and its EmailQueued (naming content not stored yet)."""
+        content = self.context.content
+        resolved = await content.resolve(request)
+        await self._check(resolved, configs)
+        dispatch_id = domain.dispatch_id_for(request.account_id, request.idempotency_key)
+        event = events.queued_event(resolved.request, dispatch_id, content.refs_for(resolved))
+        limit = self.context.store.nc.max_payload - HEADROOM_BYTES
+        if event.ByteSize() > limit:
+            raise InvalidArgument([log_size_violation(event.ByteSize(), limit)])
+        return dispatch_id, event, resolved
+
+    async def _check(self, resolved: Resolved, configs: dict) -> None:
+        request = resolved.request
+        require(domain.request_violations(request) + attachment_violations(resolved.parts))
         key = (request.account_id, request.provider_id)
         if key not in configs:
             configs[key] = await self._provider_for_request(*key)
         config = configs[key]
         if isinstance(config, PostroomError):
             raise config
-        if domain.size_upper_bound(request) > config.max_message_bytes:
-            self._refuse_oversized(request, config)
+        parts_bound = sum(part.size * 140 // 100 + 1024 for part in resolved.parts)
+        if domain.size_upper_bound(request) + parts_bound > config.max_message_bytes:
+            self._refuse_oversized(resolved, config)
 
     async def _provider_for_request(self, account_id: str, provider_id: str) -> ProviderConfig | PostroomError:
-        lookup = await self.context.providers.get_fresh(account_id, provider_id)
+        # As patient as the append that follows: a leader election is no reason to fail the request.
+        lookup = await self.context.store.patiently(lambda: self.context.providers.get_fresh(account_id, provider_id),
+                                                    self.context.settings.append_patience)
         if lookup.config is None:
             return NotFound(f"provider {provider_id} not found: save it first (postroom provider save)")
         return lookup.config
 
-    def _refuse_oversized(self, request: EmailRequest, config: ProviderConfig) -> None:
+    def _refuse_oversized(self, resolved: Resolved, config: ProviderConfig) -> None:
+        request = resolved.request
         try:
-            size = len(build_message(request, dispatch_id="0" * 36, sender=Sender(config.from_address),
-                                     now=datetime.now(timezone.utc)).data)
+            size = message_size_bound(request, sender=Sender(config.from_address, config.from_name),
+                                      attachments=resolved.parts)
         except UnsafeHeader as error:
             raise InvalidArgument([FieldViolation(error.field_name, "must not contain CR or LF")]) from None
         if size > config.max_message_bytes:
-            raise InvalidArgument([FieldViolation("html_body" if request.html_body else "text_body",
-                                                  f"the message is {size} bytes once encoded; the provider accepts "
-                                                  f"at most {config.max_message_bytes}. {domain.HINTS[domain.Case.MESSAGE_TOO_LONG]}")])
+            raise InvalidArgument([too_large_violation(_largest_field(resolved), size, config.max_message_bytes,
+                                                       domain.HINTS[domain.Case.MESSAGE_TOO_LONG])])
 
     async def _result(self, request: EmailRequest, dispatch_id: str, outcome) -> Accepted | PostroomError:
         if isinstance(outcome, ConcurrencyConflict):
@@ -141,6 +176,27 @@ class DispatchApplication:
         row = await self.context.read_model.dispatch(dispatch_id)
         return row["status"] if row else QUEUED
 
+    # ---- content uploaded before the emails that name it ----
+
+    async def upload_content(self, chunks: AsyncIterator[tuple[str, int, bytes]]) -> Uploaded:
+        """Content larger than one gRPC message, gathered whole before anything is stored: an upload
+        cut off midway leaves nothing that can be referenced."""
+        limit = domain.DEFAULT_MAX_MESSAGE_BYTES
+        gathered, first = bytearray(), True
+        async for account_id, declared_size, chunk in chunks:
+            if first:
+                require(domain.identity_violations(account_id, "p"))
+                if declared_size > limit:
+                    raise InvalidArgument([_upload_too_large("total_size", declared_size, limit)])
+                first = False
+            gathered += chunk
+            if len(gathered) > limit:
+                raise InvalidArgument([_upload_too_large("chunk", len(gathered), limit)])
+        if not gathered:
+            raise InvalidArgument([FieldViolation("chunk", "no content was sent")])
+        stored = await self.context.content.store.put(bytes(gathered), refresh_after=self.context.content.refresh_after)
+        return Uploaded(reference_of(stored.sha256), stored.size)
+
     # ---- reading ----
 
     async def get_dispatch(self, account_id: str, dispatch_id: str) -> DispatchView:
@@ -154,7 +210,9 @@ class DispatchApplication:
         row = await self.context.read_model.dispatch(dispatch_id)
         if row is None:
             raise NotFound(f"dispatch {dispatch_id} is not in the read model yet; retry shortly")
-        return await self._view(row)
+        view = await self._view(row)
+        digests = await self.context.read_model.content_digests(dispatch_id)
+        return replace(view, content_held=await self.context.content.held(digests))
 
     async def _view(self, row: dict) -> DispatchView:
         status, attempts, reply, hint, paused = (row["status"], row["attempts"], row["last_smtp_reply"], row["hint"], "")
@@ -257,6 +315,29 @@ def _view_of(row: dict, **live) -> DispatchView:
                         recipients=tuple(row.get("recipients", ())), list_id=row["list_id"],
                         queued_at_ms=row["queued_at_ms"], retry_of=row["retry_of"],
                         tags=tuple(sorted(row.get("tags", {}).items())), **{**fields, **live})
+
+
+def _content_not_stored(failure: Exception) -> PostroomError:
+    reason = failure.message if isinstance(failure, PostroomError) else repr(failure)
+    return Unavailable(f"the content store did not take the email's content ({reason}); nothing was queued: "
+                       "send it again")
+
+
+def _upload_too_large(field: str, size: int, limit: int) -> FieldViolation:
+    return FieldViolation(field, f"the content is {size} bytes; at most {limit} (SES takes whole messages up to "
+                                 "40 MB) can be uploaded")
+
+
+def _largest_field(resolved: Resolved) -> str:
+    """The field that makes a message too large: its largest part, or its largest body."""
+    request = resolved.request
+    body_field, body_size = max((("text_body", len(request.text_body)), ("html_body", len(request.html_body))),
+                                key=lambda item: item[1])
+    if resolved.parts:
+        index, part = max(enumerate(resolved.parts), key=lambda item: item[1].size)
+        if part.size >= body_size:
+            return f"attachments[{index}].content"
+    return body_field + ("_ref" if getattr(request, f"{body_field}_ref") else "")
 
 
 def _unknown_whether_queued(request: EmailRequest, outcome: LogUnavailable) -> str:

@@ -79,6 +79,17 @@ class AttachmentContent:
         return AttachmentMetadata(self.filename, self.media_type, len(self.content), self.content_id)
 
 
+@dataclass(frozen=True)
+class SubmittedPart:
+    """A part as a send request gives it: its bytes, or a reference to content uploaded before."""
+
+    filename: str
+    media_type: str
+    content_id: str = ""
+    content: bytes | None = field(default=None, repr=False)
+    reference: str = ""
+
+
 def attachment_violations(attachments: Sequence[AttachmentMetadata]) -> list[FieldViolation]:
     """Every problem at once, each naming its field (`attachments[i].filename`, ...)."""
     if len(attachments) > MAX_ATTACHMENTS:

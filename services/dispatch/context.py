@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from services.core.event_store import EventStore
 from services.core.projection import ProjectionRunner
 from services.core.settings import Settings
+from services.dispatch.email_content import EmailContent
 from services.dispatch.projection import DispatchReadModel
 from services.dispatch.providers import ProviderDirectory
 from services.dispatch.ses_limits import SesLimits
@@ -43,3 +44,4 @@ class DispatchContext:
     live: LiveAttempts
     rates: SharedRates
     ses_limits: SesLimits
+    content: EmailContent

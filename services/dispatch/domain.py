@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from services.core.email_address import address_problem, text_problem
 from services.core.errors import FieldViolation
 from services.core.ids import IDENTIFIER_RULE, is_identifier, name_based_id, uuid7
+from services.dispatch.attachments import SubmittedPart
 
 MAX_RECIPIENTS = 50            # SES accepts at most 50 recipients per message
 MAX_BATCH = 1000
@@ -26,7 +27,7 @@ MAX_KEY_CHARS = 256
 # A dispatch's status as the read model keeps it; SENDING is derived: QUEUED with an attempt made.
 QUEUED, SENDING, DISPATCHED, FAILED, SUPPRESSED = "QUEUED", "SENDING", "DISPATCHED", "FAILED", "SUPPRESSED"
 STATUSES = (QUEUED, SENDING, DISPATCHED, FAILED, SUPPRESSED)
-DEFAULT_MAX_MESSAGE_BYTES = 10 * 1024 * 1024
+DEFAULT_MAX_MESSAGE_BYTES = 40 * 1024 * 1024   # SES takes whole messages up to 40 MB after encoding
 DEFAULT_MESSAGES_PER_CONNECTION = 50
 
 HEADER_NAME = re.compile(r"^[!-9;-~]{1,76}$")             # printable ASCII without ':' (RFC 5322 2.2)
@@ -71,7 +72,7 @@ HINTS = {
                       "dashboard > Sending limits) or ask AWS for a higher quota. Postroom retries these by itself."),
     Case.DAILY_QUOTA: ("SES's 24-hour sending quota (Max24HourSend) is used up: Postroom holds the mail and sends it "
                        "as the 24-hour window rolls on. Ask AWS for a higher quota in the SES account dashboard."),
-    Case.MESSAGE_TOO_LONG: ("SES accepts at most 10 MB per message after encoding: send large files as links, "
+    Case.MESSAGE_TOO_LONG: ("SES accepts at most 40 MB per message after encoding: send large files as links, "
                             "or shrink the images."),
     Case.PROVIDER_UNREACHABLE: ("Check the Server Name and Port from Amazon SES > SMTP settings and that outbound "
                                 "connections to that port are allowed; if they are, SES may be briefly unavailable: "
@@ -180,6 +181,9 @@ class EmailRequest:
     list_id: str = ""
     idempotency_key: str = ""
     transactional: bool = False
+    text_body_ref: str = ""       # content uploaded before, instead of text_body (resolved before checks)
+    html_body_ref: str = ""
+    attachments: tuple[SubmittedPart, ...] = ()
 
     @property
     def recipients(self) -> tuple[Mailbox, ...]:

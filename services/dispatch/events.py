@@ -8,6 +8,7 @@ from __future__ import annotations
 from services.core.events import Event, new_event
 from services.core.generated.postroom.v1 import events_pb2
 from services.core.ids import recipient_hash
+from services.dispatch.content import ContentRef, ContentRefs, QueuedPart
 from services.dispatch.domain import Diagnosis, EmailRequest, Mailbox, SmtpOutcome, ses_message_id
 
 AGGREGATE = "dispatch"
@@ -15,13 +16,23 @@ ATTEMPTS = "dispatch_attempt"      # retryable answers, beside the dispatch's ow
 PROVIDER_HEALTH = "provider_health"
 
 
-def queued_event(request: EmailRequest, dispatch_id: str) -> Event:
+def queued_event(request: EmailRequest, dispatch_id: str, refs: ContentRefs | None = None) -> Event:
+    """With `refs`, the bodies and parts are in the content store and the event names them. Without,
+    the bodies ride inline, as in events written before the content store (they still replay and send)."""
     payload = events_pb2.EmailQueued(
         dispatch_id=dispatch_id, provider_id=request.provider_id, to=_addresses(request.to),
         cc=_addresses(request.cc), bcc=_addresses(request.bcc), subject=request.subject,
-        text_body=request.text_body, html_body=request.html_body, headers=dict(request.headers),
-        tags=dict(request.tags), list_id=request.list_id, idempotency_key=request.idempotency_key,
-        transactional=request.transactional)
+        headers=dict(request.headers), tags=dict(request.tags), list_id=request.list_id,
+        idempotency_key=request.idempotency_key, transactional=request.transactional,
+        attachments=[events_pb2.QueuedAttachment(filename=part.filename, content_id=part.content_id,
+                                                 content=_reference(part.content))
+                     for part in (refs.parts if refs else ())])
+    if refs is None:
+        payload.text_body, payload.html_body = request.text_body, request.html_body
+    elif refs.text is not None:
+        payload.text_body_ref.CopyFrom(_reference(refs.text))
+    if refs is not None and refs.html is not None:
+        payload.html_body_ref.CopyFrom(_reference(refs.html))
     if request.reply_to is not None:
         payload.reply_to.CopyFrom(_address(request.reply_to))
     return new_event(payload, account_id=request.account_id, aggregate_type=AGGREGATE, aggregate_id=dispatch_id,
@@ -46,6 +57,22 @@ def request_of(event: Event) -> EmailRequest:
         reply_to=_mailbox(queued.reply_to) if queued.HasField("reply_to") else None,
         tags=tuple(sorted(queued.tags.items())), list_id=queued.list_id, idempotency_key=queued.idempotency_key,
         transactional=queued.transactional)
+
+
+def refs_of(event: Event) -> ContentRefs:
+    queued = event.email_queued
+    return ContentRefs(
+        text=_ref(queued.text_body_ref) if queued.HasField("text_body_ref") else None,
+        html=_ref(queued.html_body_ref) if queued.HasField("html_body_ref") else None,
+        parts=tuple(QueuedPart(part.filename, part.content_id, _ref(part.content)) for part in queued.attachments))
+
+
+def _reference(ref: ContentRef) -> events_pb2.ContentReference:
+    return events_pb2.ContentReference(sha256=ref.sha256, size=ref.size, media_type=ref.media_type)
+
+
+def _ref(reference: events_pb2.ContentReference) -> ContentRef:
+    return ContentRef(reference.sha256, reference.size, reference.media_type)
 
 
 def dispatched_event(queued: Event, outcome: SmtpOutcome, attempts: int, recipients: tuple[str, ...]) -> Event:

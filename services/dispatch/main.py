@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.core.content_store import ContentStore
 from services.core.event_store import EventStore
 from services.core.generated.postroom.v1 import dispatch_pb2, dispatch_pb2_grpc
 from services.core.grpc_server import GrpcServer
@@ -13,7 +14,9 @@ from services.core.secret_box import SecretBox
 from services.core.settings import Settings
 from services.dispatch.api import DispatchServicer
 from services.dispatch.application import DispatchApplication
+from services.dispatch.content_sweeper import ContentSweeper
 from services.dispatch.context import DispatchContext, LiveAttempts
+from services.dispatch.email_content import EmailContent
 from services.dispatch.projection import DispatchReadModel, dispatch_projections
 from services.dispatch.providers import ProviderDirectory
 from services.dispatch.retries import FailedDispatchRetries
@@ -38,13 +41,16 @@ async def build(settings: Settings, store: EventStore, engine: AsyncEngine,
     unsubscribe = UnsubscribeLinks.from_settings(settings)
     context = DispatchContext(settings, store, runner, read_model, providers, unsubscribe, LiveAttempts(),
                               SharedRates(store),
-                              SesLimits(store, refresh_seconds=min(30.0, settings.ses_account_poll_seconds)))
+                              SesLimits(store, refresh_seconds=min(30.0, settings.ses_account_poll_seconds)),
+                              EmailContent(ContentStore.beside(store, patience=settings.append_patience),
+                                           refresh_after=settings.content_orphan_grace / 2))
     app = DispatchApplication(context)
     worker = DispatchWorker(context, timings)
+    sweeper = ContentSweeper(context)
     servicer = DispatchServicer(app, FailedDispatchRetries(context))
     grpc_server = GrpcServer(
         settings.bind_host, settings.ports.dispatch_grpc, settings.api_token,
         [dispatch_pb2.DESCRIPTOR.services_by_name["DispatchService"].full_name],
         lambda server: dispatch_pb2_grpc.add_DispatchServiceServicer_to_server(servicer, server))
-    return ServiceComponents(grpc=grpc_server, projections=[runner], workers=[worker.run],
+    return ServiceComponents(grpc=grpc_server, projections=[runner], workers=[worker.run, sweeper.run],
                              draining=[worker.finish_in_flight], on_start=[worker.start], on_stop=[worker.stop])

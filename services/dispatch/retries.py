@@ -75,6 +75,12 @@ class FailedDispatchRetries:
                 results[row["dispatch_id"]] = Retried(row["dispatch_id"], error=FailedPrecondition(
                     f"dispatch {row['dispatch_id']}: its EmailQueued is no longer in the event log"))
                 continue
+            if not await self.context.content.held(await self.context.read_model.content_digests(row["dispatch_id"])):
+                results[row["dispatch_id"]] = Retried(row["dispatch_id"], error=FailedPrecondition(
+                    f"dispatch {row['dispatch_id']}: its bodies or attachments were removed from the content store "
+                    "(POSTROOM_CONTENT_RETENTION_DAYS after its outcome): send the email again instead",
+                    [PreconditionViolation("CONTENT_REMOVED", f"dispatch_ids[{row['dispatch_id']}]", "content")]))
+                continue
             key = retry_idempotency_key(retry_key, row["dispatch_id"])
             new_id = domain.dispatch_id_for(account_id, key)
             pending.append((row["dispatch_id"], new_id,

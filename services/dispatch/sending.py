@@ -18,12 +18,16 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from services.core.durable_worker import Requeue
+from services.core.errors import InvalidArgument
+from services.core.event_store import LogUnavailable
 from services.core.events import Event
 from services.core.ids import recipient_hash
 from services.core.settings import Settings
 from services.core.tls import client_context
 from services.dispatch import domain, events
+from services.dispatch.attachments import AttachmentContent
 from services.dispatch.context import DispatchContext, LiveAttempt
+from services.dispatch.email_content import ContentMissing
 from services.dispatch.domain import Diagnosis, ProviderConfig, SmtpOutcome, Verdict
 from services.dispatch.message import BuiltMessage, Sender, UnsafeHeader, build_message
 from services.dispatch.metrics import QUEUE_TO_SENT, smtp_replies
@@ -104,7 +108,11 @@ class QueuedEmailSender:
         if not kept:
             first = recipient_hash(request.recipients[0].address)
             return events.suppressed_event(queued, first, suppression_reason(entries[first], request.list_id) or "")
-        message = self._message_for(queued, request, lookup.config, kept)
+        content = await self._content_of(queued, request)
+        if isinstance(content, Event):
+            return content
+        request, attachments = content
+        message = self._message_for(queued, request, lookup.config, kept, attachments)
         if isinstance(message, Event):
             return message                       # refused before any SMTP work
         return await self._attempt_until_done(queued, message, lookup.config, attempts_made)
@@ -116,18 +124,33 @@ class QueuedEmailSender:
             raise Requeue(1.0)
         return await self.context.providers.get(account_id, provider_id)
 
+    async def _content_of(self, queued: Event, request: domain.EmailRequest
+                          ) -> tuple[domain.EmailRequest, list[AttachmentContent]] | Event:
+        """The bodies and parts from the content store (events from before it carry the bodies)."""
+        try:
+            return await self.context.content.fetch(request, events.refs_of(queued))
+        except ContentMissing as missing:
+            return events.failed_event(queued, None, _fixed_diagnosis(
+                f"Dispatch Failed: its content ({missing}) is no longer in the content store",
+                "Send the email again."), 0)
+        except LogUnavailable:
+            raise Requeue(1.0, "the content store is not answering") from None
+
     def _message_for(self, queued: Event, request: domain.EmailRequest, config: ProviderConfig,
-                     kept: tuple[domain.Mailbox, ...]) -> BuiltMessage | Event:
+                     kept: tuple[domain.Mailbox, ...], attachments: list[AttachmentContent]) -> BuiltMessage | Event:
         """The message to send, or the DispatchFailed that refuses it before SMTP."""
         try:
             message = build_message(
                 request, dispatch_id=queued.aggregate_id, sender=Sender(config.from_address, config.from_name),
-                now=datetime.now(timezone.utc), recipients=kept,
+                now=datetime.now(timezone.utc), recipients=kept, attachments=attachments,
                 unsubscribe_headers=self.context.unsubscribe.headers_for(request, queued.aggregate_id,
                                                                          kept[0].address))
         except UnsafeHeader as error:
             return events.failed_event(queued, None, _fixed_diagnosis(
                 f"Dispatch Failed: {error}", "Remove line breaks from the provider's From name and address."), 0)
+        except InvalidArgument as error:          # parts of an event the API of today would refuse
+            return events.failed_event(queued, None, _fixed_diagnosis(f"Dispatch Failed: {error.message}",
+                                                                      "Correct the attachments and send again."), 0)
         if len(message.data) > config.max_message_bytes:
             outcome = SmtpOutcome(552, f"message is {len(message.data)} bytes; the provider accepts "
                                        f"{config.max_message_bytes} (refused before sending)")

@@ -9,8 +9,10 @@ from typing import Any, Iterable
 from sqlalchemy import and_, exists, or_, select, tuple_
 
 from services.core.live_engine import LiveEngine
+from services.dispatch.content import Hold
 from services.dispatch.domain import QUEUED, SENDING
 from services.dispatch.listing import DispatchFilter
+from services.dispatch.projection.content_holds import content_holds
 from services.dispatch.projection.dispatches import dispatch_recipients, dispatch_tags, dispatches
 from services.dispatch.projection.providers import provider_pauses, providers
 from services.dispatch.projection.ses_receipts import ses_receipts
@@ -66,6 +68,25 @@ class DispatchReadModel:
         async with self.engine.connect() as conn:
             row = (await conn.execute(select(dispatches).where(dispatches.c.dispatch_id == dispatch_id))).mappings().first()
             return (await _with_details(conn, [dict(row)]))[0] if row else None
+
+    async def content_digests(self, dispatch_id: str) -> set[str]:
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(select(content_holds.c.sha256).where(content_holds.c.dispatch_id == dispatch_id))
+        return {row.sha256 for row in rows}
+
+    async def content_holds(self, digests: Iterable[str]) -> dict[str, Hold]:
+        """Per digest that any dispatch names: whether one is still open, and the latest outcome."""
+        wanted = list(digests)
+        holds: dict[str, Hold] = {}
+        async with self.engine.connect() as conn:
+            for start in range(0, len(wanted), _IN_CHUNK):
+                rows = await conn.execute(select(content_holds).where(
+                    content_holds.c.sha256.in_(wanted[start:start + _IN_CHUNK])))
+                for row in rows:
+                    before = holds.get(row.sha256, Hold(False, 0.0))
+                    holds[row.sha256] = Hold(before.open or row.settled_at is None,
+                                             max(before.last_settled_at, row.settled_at or 0.0))
+        return holds
 
     async def provider(self, account_id: str, provider_id: str) -> tuple[dict[str, Any] | None, str]:
         """The provider's row and, when it is paused, why."""

@@ -41,6 +41,7 @@ async def test_the_smtp_password_is_never_stored_or_logged_in_plain_text(setting
     handler = logging.StreamHandler(stream_log)
     handler.setFormatter(JsonFormatter("config"))
     logging.getLogger().addHandler(handler)
+    level_before = logging.getLogger().level
     logging.getLogger().setLevel(logging.DEBUG)
     try:
         service = await start_service("config", settings, build)
@@ -61,6 +62,7 @@ async def test_the_smtp_password_is_never_stored_or_logged_in_plain_text(setting
         await service.stop()
     finally:
         logging.getLogger().removeHandler(handler)
+        logging.getLogger().setLevel(level_before)     # left at DEBUG, every later test logs each SMTP line
 
     assert PASSWORD not in str(got)
     needle = PASSWORD.encode()

@@ -27,7 +27,7 @@ async def test_a_test_email_is_sent_at_once(stub, store, dispatch_settings, sink
     ("554 Message rejected: Email address is not verified. The following identities failed the check in region "
      "US-EAST-1: me@example.org", "unverified_identity", "Verified identities"),
     ("454 Throttling failure: Maximum sending rate exceeded.", "throttling", "max send rate"),
-    ("552 Message size exceeds fixed limit", "message_too_long", "10 MB"),
+    ("552 Message size exceeds fixed limit", "message_too_long", "40 MB"),
 ])
 async def test_each_failure_names_its_case_and_fix(stub, store, dispatch_settings, sink, reply, case, words):
     await save_provider(store, dispatch_settings, sink)

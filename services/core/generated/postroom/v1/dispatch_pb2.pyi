@@ -27,7 +27,7 @@ FAILED: DispatchStatus
 SUPPRESSED: DispatchStatus
 
 class SendEmailRequest(_message.Message):
-    __slots__ = ("account_id", "provider_id", "to", "cc", "bcc", "subject", "text_body", "html_body", "headers", "reply_to", "tags", "list_id", "idempotency_key", "transactional")
+    __slots__ = ("account_id", "provider_id", "to", "cc", "bcc", "subject", "text_body", "html_body", "headers", "reply_to", "tags", "list_id", "idempotency_key", "transactional", "attachments", "text_body_ref", "html_body_ref")
     class HeadersEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -56,6 +56,9 @@ class SendEmailRequest(_message.Message):
     LIST_ID_FIELD_NUMBER: _ClassVar[int]
     IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
     TRANSACTIONAL_FIELD_NUMBER: _ClassVar[int]
+    ATTACHMENTS_FIELD_NUMBER: _ClassVar[int]
+    TEXT_BODY_REF_FIELD_NUMBER: _ClassVar[int]
+    HTML_BODY_REF_FIELD_NUMBER: _ClassVar[int]
     account_id: str
     provider_id: str
     to: _containers.RepeatedCompositeFieldContainer[_events_pb2.EmailAddress]
@@ -70,7 +73,10 @@ class SendEmailRequest(_message.Message):
     list_id: str
     idempotency_key: str
     transactional: bool
-    def __init__(self, account_id: _Optional[str] = ..., provider_id: _Optional[str] = ..., to: _Optional[_Iterable[_Union[_events_pb2.EmailAddress, _Mapping]]] = ..., cc: _Optional[_Iterable[_Union[_events_pb2.EmailAddress, _Mapping]]] = ..., bcc: _Optional[_Iterable[_Union[_events_pb2.EmailAddress, _Mapping]]] = ..., subject: _Optional[str] = ..., text_body: _Optional[str] = ..., html_body: _Optional[str] = ..., headers: _Optional[_Mapping[str, str]] = ..., reply_to: _Optional[_Union[_events_pb2.EmailAddress, _Mapping]] = ..., tags: _Optional[_Mapping[str, str]] = ..., list_id: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., transactional: _Optional[bool] = ...) -> None: ...
+    attachments: _containers.RepeatedCompositeFieldContainer[Attachment]
+    text_body_ref: str
+    html_body_ref: str
+    def __init__(self, account_id: _Optional[str] = ..., provider_id: _Optional[str] = ..., to: _Optional[_Iterable[_Union[_events_pb2.EmailAddress, _Mapping]]] = ..., cc: _Optional[_Iterable[_Union[_events_pb2.EmailAddress, _Mapping]]] = ..., bcc: _Optional[_Iterable[_Union[_events_pb2.EmailAddress, _Mapping]]] = ..., subject: _Optional[str] = ..., text_body: _Optional[str] = ..., html_body: _Optional[str] = ..., headers: _Optional[_Mapping[str, str]] = ..., reply_to: _Optional[_Union[_events_pb2.EmailAddress, _Mapping]] = ..., tags: _Optional[_Mapping[str, str]] = ..., list_id: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., transactional: _Optional[bool] = ..., attachments: _Optional[_Iterable[_Union[Attachment, _Mapping]]] = ..., text_body_ref: _Optional[str] = ..., html_body_ref: _Optional[str] = ...) -> None: ...
 
 class SendEmailResponse(_message.Message):
     __slots__ = ("dispatch_id", "status")
@@ -113,7 +119,7 @@ class GetDispatchRequest(_message.Message):
     def __init__(self, account_id: _Optional[str] = ..., dispatch_id: _Optional[str] = ...) -> None: ...
 
 class Dispatch(_message.Message):
-    __slots__ = ("account_id", "dispatch_id", "provider_id", "status", "ses_message_id", "attempts", "last_smtp_reply", "hint", "provider_paused_reason", "waiting_reason", "recipients", "list_id", "queued_at", "retry_of", "tags")
+    __slots__ = ("account_id", "dispatch_id", "provider_id", "status", "ses_message_id", "attempts", "last_smtp_reply", "hint", "provider_paused_reason", "waiting_reason", "content_held", "recipients", "list_id", "queued_at", "retry_of", "tags")
     class TagsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -131,6 +137,7 @@ class Dispatch(_message.Message):
     HINT_FIELD_NUMBER: _ClassVar[int]
     PROVIDER_PAUSED_REASON_FIELD_NUMBER: _ClassVar[int]
     WAITING_REASON_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_HELD_FIELD_NUMBER: _ClassVar[int]
     RECIPIENTS_FIELD_NUMBER: _ClassVar[int]
     LIST_ID_FIELD_NUMBER: _ClassVar[int]
     QUEUED_AT_FIELD_NUMBER: _ClassVar[int]
@@ -146,12 +153,13 @@ class Dispatch(_message.Message):
     hint: str
     provider_paused_reason: str
     waiting_reason: str
+    content_held: bool
     recipients: _containers.RepeatedScalarFieldContainer[str]
     list_id: str
     queued_at: _timestamp_pb2.Timestamp
     retry_of: str
     tags: _containers.ScalarMap[str, str]
-    def __init__(self, account_id: _Optional[str] = ..., dispatch_id: _Optional[str] = ..., provider_id: _Optional[str] = ..., status: _Optional[_Union[DispatchStatus, str]] = ..., ses_message_id: _Optional[str] = ..., attempts: _Optional[int] = ..., last_smtp_reply: _Optional[str] = ..., hint: _Optional[str] = ..., provider_paused_reason: _Optional[str] = ..., waiting_reason: _Optional[str] = ..., recipients: _Optional[_Iterable[str]] = ..., list_id: _Optional[str] = ..., queued_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., retry_of: _Optional[str] = ..., tags: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    def __init__(self, account_id: _Optional[str] = ..., dispatch_id: _Optional[str] = ..., provider_id: _Optional[str] = ..., status: _Optional[_Union[DispatchStatus, str]] = ..., ses_message_id: _Optional[str] = ..., attempts: _Optional[int] = ..., last_smtp_reply: _Optional[str] = ..., hint: _Optional[str] = ..., provider_paused_reason: _Optional[str] = ..., waiting_reason: _Optional[str] = ..., content_held: _Optional[bool] = ..., recipients: _Optional[_Iterable[str]] = ..., list_id: _Optional[str] = ..., queued_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., retry_of: _Optional[str] = ..., tags: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class SendTestEmailRequest(_message.Message):
     __slots__ = ("account_id", "provider_id", "to")
@@ -292,3 +300,35 @@ class RetryDispatchesResponse(_message.Message):
     RETRIED_FIELD_NUMBER: _ClassVar[int]
     retried: _containers.RepeatedCompositeFieldContainer[RetriedDispatch]
     def __init__(self, retried: _Optional[_Iterable[_Union[RetriedDispatch, _Mapping]]] = ...) -> None: ...
+
+class Attachment(_message.Message):
+    __slots__ = ("filename", "media_type", "content_id", "content", "content_ref")
+    FILENAME_FIELD_NUMBER: _ClassVar[int]
+    MEDIA_TYPE_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_ID_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_REF_FIELD_NUMBER: _ClassVar[int]
+    filename: str
+    media_type: str
+    content_id: str
+    content: bytes
+    content_ref: str
+    def __init__(self, filename: _Optional[str] = ..., media_type: _Optional[str] = ..., content_id: _Optional[str] = ..., content: _Optional[bytes] = ..., content_ref: _Optional[str] = ...) -> None: ...
+
+class UploadContentRequest(_message.Message):
+    __slots__ = ("account_id", "chunk", "total_size")
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    CHUNK_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_SIZE_FIELD_NUMBER: _ClassVar[int]
+    account_id: str
+    chunk: bytes
+    total_size: int
+    def __init__(self, account_id: _Optional[str] = ..., chunk: _Optional[bytes] = ..., total_size: _Optional[int] = ...) -> None: ...
+
+class UploadContentResponse(_message.Message):
+    __slots__ = ("content_ref", "size")
+    CONTENT_REF_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    content_ref: str
+    size: int
+    def __init__(self, content_ref: _Optional[str] = ..., size: _Optional[int] = ...) -> None: ...

@@ -75,6 +75,11 @@ class DispatchServiceStub:
                 request_serializer=postroom_dot_v1_dot_dispatch__pb2.RetryDispatchesRequest.SerializeToString,
                 response_deserializer=postroom_dot_v1_dot_dispatch__pb2.RetryDispatchesResponse.FromString,
                 _registered_method=True)
+        self.UploadContent = channel.stream_unary(
+                '/postroom.v1.DispatchService/UploadContent',
+                request_serializer=postroom_dot_v1_dot_dispatch__pb2.UploadContentRequest.SerializeToString,
+                response_deserializer=postroom_dot_v1_dot_dispatch__pb2.UploadContentResponse.FromString,
+                _registered_method=True)
 
 
 class DispatchServiceServicer:
@@ -129,6 +134,14 @@ class DispatchServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UploadContent(self, request_iterator, context):
+        """---- content (issue 12) ----
+        Content larger than one gRPC message (4 MB by default), in chunks; answers with its reference.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_DispatchServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -171,6 +184,11 @@ def add_DispatchServiceServicer_to_server(servicer, server):
                     servicer.RetryDispatches,
                     request_deserializer=postroom_dot_v1_dot_dispatch__pb2.RetryDispatchesRequest.FromString,
                     response_serializer=postroom_dot_v1_dot_dispatch__pb2.RetryDispatchesResponse.SerializeToString,
+            ),
+            'UploadContent': grpc.stream_unary_rpc_method_handler(
+                    servicer.UploadContent,
+                    request_deserializer=postroom_dot_v1_dot_dispatch__pb2.UploadContentRequest.FromString,
+                    response_serializer=postroom_dot_v1_dot_dispatch__pb2.UploadContentResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -390,6 +408,33 @@ class DispatchService:
             '/postroom.v1.DispatchService/RetryDispatches',
             postroom_dot_v1_dot_dispatch__pb2.RetryDispatchesRequest.SerializeToString,
             postroom_dot_v1_dot_dispatch__pb2.RetryDispatchesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UploadContent(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/postroom.v1.DispatchService/UploadContent',
+            postroom_dot_v1_dot_dispatch__pb2.UploadContentRequest.SerializeToString,
+            postroom_dot_v1_dot_dispatch__pb2.UploadContentResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -150,7 +150,7 @@ class EmailAddress(_message.Message):
     def __init__(self, address: _Optional[str] = ..., name: _Optional[str] = ...) -> None: ...
 
 class EmailQueued(_message.Message):
-    __slots__ = ("dispatch_id", "provider_id", "to", "cc", "bcc", "subject", "text_body", "html_body", "headers", "reply_to", "tags", "list_id", "idempotency_key", "transactional", "retry_of")
+    __slots__ = ("dispatch_id", "provider_id", "to", "cc", "bcc", "subject", "text_body", "html_body", "headers", "reply_to", "tags", "list_id", "idempotency_key", "transactional", "text_body_ref", "html_body_ref", "attachments", "retry_of")
     class HeadersEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -179,6 +179,9 @@ class EmailQueued(_message.Message):
     LIST_ID_FIELD_NUMBER: _ClassVar[int]
     IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
     TRANSACTIONAL_FIELD_NUMBER: _ClassVar[int]
+    TEXT_BODY_REF_FIELD_NUMBER: _ClassVar[int]
+    HTML_BODY_REF_FIELD_NUMBER: _ClassVar[int]
+    ATTACHMENTS_FIELD_NUMBER: _ClassVar[int]
     RETRY_OF_FIELD_NUMBER: _ClassVar[int]
     dispatch_id: str
     provider_id: str
@@ -194,8 +197,31 @@ class EmailQueued(_message.Message):
     list_id: str
     idempotency_key: str
     transactional: bool
+    text_body_ref: ContentReference
+    html_body_ref: ContentReference
+    attachments: _containers.RepeatedCompositeFieldContainer[QueuedAttachment]
     retry_of: str
-    def __init__(self, dispatch_id: _Optional[str] = ..., provider_id: _Optional[str] = ..., to: _Optional[_Iterable[_Union[EmailAddress, _Mapping]]] = ..., cc: _Optional[_Iterable[_Union[EmailAddress, _Mapping]]] = ..., bcc: _Optional[_Iterable[_Union[EmailAddress, _Mapping]]] = ..., subject: _Optional[str] = ..., text_body: _Optional[str] = ..., html_body: _Optional[str] = ..., headers: _Optional[_Mapping[str, str]] = ..., reply_to: _Optional[_Union[EmailAddress, _Mapping]] = ..., tags: _Optional[_Mapping[str, str]] = ..., list_id: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., transactional: _Optional[bool] = ..., retry_of: _Optional[str] = ...) -> None: ...
+    def __init__(self, dispatch_id: _Optional[str] = ..., provider_id: _Optional[str] = ..., to: _Optional[_Iterable[_Union[EmailAddress, _Mapping]]] = ..., cc: _Optional[_Iterable[_Union[EmailAddress, _Mapping]]] = ..., bcc: _Optional[_Iterable[_Union[EmailAddress, _Mapping]]] = ..., subject: _Optional[str] = ..., text_body: _Optional[str] = ..., html_body: _Optional[str] = ..., headers: _Optional[_Mapping[str, str]] = ..., reply_to: _Optional[_Union[EmailAddress, _Mapping]] = ..., tags: _Optional[_Mapping[str, str]] = ..., list_id: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., transactional: _Optional[bool] = ..., text_body_ref: _Optional[_Union[ContentReference, _Mapping]] = ..., html_body_ref: _Optional[_Union[ContentReference, _Mapping]] = ..., attachments: _Optional[_Iterable[_Union[QueuedAttachment, _Mapping]]] = ..., retry_of: _Optional[str] = ...) -> None: ...
+
+class ContentReference(_message.Message):
+    __slots__ = ("sha256", "size", "media_type")
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    MEDIA_TYPE_FIELD_NUMBER: _ClassVar[int]
+    sha256: str
+    size: int
+    media_type: str
+    def __init__(self, sha256: _Optional[str] = ..., size: _Optional[int] = ..., media_type: _Optional[str] = ...) -> None: ...
+
+class QueuedAttachment(_message.Message):
+    __slots__ = ("filename", "content_id", "content")
+    FILENAME_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_ID_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_FIELD_NUMBER: _ClassVar[int]
+    filename: str
+    content_id: str
+    content: ContentReference
+    def __init__(self, filename: _Optional[str] = ..., content_id: _Optional[str] = ..., content: _Optional[_Union[ContentReference, _Mapping]] = ...) -> None: ...
 
 class EmailDispatched(_message.Message):
     __slots__ = ("dispatch_id", "provider_id", "ses_message_id", "attempts", "smtp_reply", "recipient_hashes")

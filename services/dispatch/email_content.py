@@ -1,0 +1,203 @@
+"""Dispatch's use of the content store: a request's bodies and parts in, a queued email's out.
+
+The API resolves references and measures parts before any check (`resolve`), stores what the
+request carried once the email is accepted (`store_all`, before its EmailQueued is appended), and
+the worker fetches it all back to build the message (`fetch`), through a small cache: a batch to a
+thousand recipients names the same content a thousand times.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+from dataclasses import dataclass, replace
+
+from services.core.content_store import ContentStore, digest_of_reference, sha256_of
+from services.core.errors import FieldViolation, require
+from services.dispatch.attachments import AttachmentContent, AttachmentMetadata
+from services.dispatch.content import HTML_MEDIA_TYPE, TEXT_MEDIA_TYPE, ContentRef, ContentRefs, QueuedPart
+from services.dispatch.domain import EmailRequest
+
+CACHE_BYTES = 64 * 1024 * 1024
+STORE_CONCURRENCY = 32
+NOT_UPLOADED = "no content with this reference is held: upload it with UploadContent first (content is removed " \
+               "after its retention)"
+
+
+class ContentMissing(Exception):
+    """A queued email's content is no longer in the store."""
+
+
+@dataclass
+class Resolved:
+    """A request with its referenced bodies read, and its parts measured."""
+
+    request: EmailRequest
+    parts: list[AttachmentMetadata]
+    part_digests: list[str]
+
+
+class EmailContent:
+    def __init__(self, store: ContentStore, *, refresh_after: float) -> None:
+        self.store = store
+        self.refresh_after = refresh_after
+        self._cache: OrderedDict[str, bytes] = OrderedDict()
+        self._cached_bytes = 0
+        self._reading: dict[str, asyncio.Future] = {}
+
+    # ---- the API ----
+
+    async def resolve(self, request: EmailRequest) -> Resolved:
+        """The request with body references read; INVALID_ARGUMENT naming each bad reference."""
+        violations: list[FieldViolation] = []
+        bodies = {}
+        for name, inline, reference in (("text_body", request.text_body, request.text_body_ref),
+                                        ("html_body", request.html_body, request.html_body_ref)):
+            bodies[name] = inline
+            if not reference:
+                continue
+            if inline:
+                violations.append(FieldViolation(f"{name}_ref", f"give {name} or {name}_ref, not both"))
+                continue
+            text, problem = await self._body(reference)
+            if problem:
+                violations.append(FieldViolation(f"{name}_ref", problem))
+            bodies[name] = text
+        parts, digests = [], []
+        for index, part in enumerate(request.attachments):
+            size, digest, problem = await self._measure(part.content, part.reference)
+            if problem:
+                violations.append(FieldViolation(f"attachments[{index}].content", problem))
+            parts.append(AttachmentMetadata(part.filename, part.media_type, size, part.content_id))
+            digests.append(digest)
+        require(violations)
+        return Resolved(replace(request, **bodies), parts, digests)
+
+    async def _body(self, reference: str) -> tuple[str, str | None]:
+        digest = digest_of_reference(reference)
+        if digest is None:
+            return "", "must be a reference UploadContent gave out: sha256:<64 lower-case hex digits>"
+        content = await self._read(digest)
+        if content is None:
+            return "", NOT_UPLOADED
+        try:
+            return content.decode("utf-8"), None
+        except UnicodeDecodeError:
+            return "", "the uploaded content is not UTF-8 text"
+
+    async def _measure(self, content: bytes | None, reference: str) -> tuple[int, str, str | None]:
+        if content is not None:
+            return len(content), sha256_of(content), None
+        if not reference:
+            return 0, "", "content or content_ref is required"
+        digest = digest_of_reference(reference)
+        if digest is None:
+            return 0, "", "content_ref must be a reference UploadContent gave out: sha256:<64 lower-case hex digits>"
+        stored = await self.store.info(digest)
+        if stored is None:
+            return 0, "", f"content_ref {reference}: {NOT_UPLOADED}"
+        return stored.size, digest, None
+
+    def refs_for(self, resolved: Resolved) -> ContentRefs:
+        """The references its EmailQueued will carry (pure hashing: nothing is stored yet)."""
+        request = resolved.request
+        text = _body_ref(request.text_body, TEXT_MEDIA_TYPE)
+        html = _body_ref(request.html_body, HTML_MEDIA_TYPE)
+        parts = tuple(QueuedPart(part.filename, part.content_id, ContentRef(digest, part.size, part.media_type))
+                      for part, digest in zip(resolved.parts, resolved.part_digests))
+        return ContentRefs(text, html, parts)
+
+    async def store_all(self, resolved: list[Resolved]) -> list[Exception | None]:
+        """Everything each EmailQueued will name is in the store (and freshly touched), or the error
+        that kept it out, per request. Content a batch repeats is stored once; distinct content is
+        stored a few pieces at a time, not one after another."""
+        needed = [_contents(item) for item in resolved]
+        unique: dict[str, bytes | None] = {}
+        for contents in needed:
+            for digest, content in contents.items():
+                if unique.get(digest) is None:
+                    unique[digest] = content
+        gate = asyncio.Semaphore(STORE_CONCURRENCY)
+
+        async def keep(digest: str, content: bytes | None) -> None:
+            async with gate:
+                if content is None:
+                    await self.store.touch(digest, refresh_after=self.refresh_after)
+                else:
+                    await self.store.put(content, refresh_after=self.refresh_after)
+
+        digests = list(unique)
+        outcomes = await asyncio.gather(*(keep(d, unique[d]) for d in digests), return_exceptions=True)
+        failed = {digest: outcome for digest, outcome in zip(digests, outcomes) if isinstance(outcome, Exception)}
+        return [next((failed[d] for d in contents if d in failed), None) for contents in needed]
+
+    # ---- the worker ----
+
+    async def fetch(self, request: EmailRequest, refs: ContentRefs) -> tuple[EmailRequest, list[AttachmentContent]]:
+        """The request with its bodies, and its parts' content; ContentMissing when any is gone."""
+        bodies = {}
+        for name, ref in (("text_body", refs.text), ("html_body", refs.html)):
+            if ref is not None:
+                bodies[name] = (await self._required(ref.sha256)).decode("utf-8")
+        parts = [AttachmentContent(part.filename, part.content.media_type, await self._required(part.content.sha256),
+                                   part.content_id) for part in refs.parts]
+        return replace(request, **bodies), parts
+
+    async def held(self, digests: set[str]) -> bool:
+        for digest in digests:
+            if await self.store.info(digest) is None:
+                return False
+        return True
+
+    async def _required(self, digest: str) -> bytes:
+        content = await self._read(digest)
+        if content is None:
+            raise ContentMissing(digest)
+        return content
+
+    async def _read(self, digest: str) -> bytes | None:
+        """From the cache, else from the store; workers wanting the same content wait for one read."""
+        if digest in self._cache:
+            self._cache.move_to_end(digest)
+            return self._cache[digest]
+        if digest in self._reading:
+            return await asyncio.shield(self._reading[digest])
+        reading = self._reading[digest] = asyncio.ensure_future(self._fetch(digest))
+        try:
+            return await asyncio.shield(reading)
+        finally:
+            if reading.done():
+                self._reading.pop(digest, None)
+            else:
+                reading.add_done_callback(lambda _: self._reading.pop(digest, None))
+
+    async def _fetch(self, digest: str) -> bytes | None:
+        content = await self.store.get(digest)
+        if content is not None and len(content) <= CACHE_BYTES // 4:
+            self._cache[digest] = content
+            self._cached_bytes += len(content)
+            while self._cached_bytes > CACHE_BYTES:
+                _, dropped = self._cache.popitem(last=False)
+                self._cached_bytes -= len(dropped)
+        return content
+
+
+def _contents(resolved: Resolved) -> dict[str, bytes | None]:
+    """digest -> the bytes to store, or None for content the request named by reference (only touched)."""
+    request = resolved.request
+    found: dict[str, bytes | None] = {}
+    for body in (request.text_body, request.html_body):
+        if body:
+            data = body.encode("utf-8")
+            found[sha256_of(data)] = data
+    for part, digest in zip(request.attachments, resolved.part_digests):
+        if found.get(digest) is None:
+            found[digest] = part.content
+    return found
+
+
+def _body_ref(body: str, media_type: str) -> ContentRef | None:
+    if not body:
+        return None
+    data = body.encode("utf-8")
+    return ContentRef(sha256_of(data), len(data), media_type)
