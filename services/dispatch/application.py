@@ -21,7 +21,7 @@ from services.dispatch.message import Sender, UnsafeHeader, build_message
 from services.dispatch.projection import QUEUED
 from services.dispatch.shared_rate import rate_key
 from services.dispatch.smtp import send_once
-from services.dispatch.suppression import suppression_reason
+from services.core.suppression_rule import suppression_reason
 
 READ_YOUR_WRITES_SECONDS = 5.0
 SENDING = "SENDING"

@@ -31,7 +31,7 @@ from services.dispatch.projection import SuppressionChecks
 from services.dispatch.providers import ProviderHealth, ProviderLookup
 from services.dispatch.shared_rate import ProviderPacer, QuotaExhausted, rate_key
 from services.dispatch.smtp import ProviderConnections
-from services.dispatch.suppression import suppression_reason
+from services.core.suppression_rule import suppression_reason
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from services.dispatch.projection.dispatches import dispatches
 from services.dispatch.projection.providers import provider_pauses, providers
 from services.dispatch.projection.ses_receipts import ses_receipts
 from services.dispatch.projection.suppressions import suppressions
-from services.dispatch.suppression import SuppressionEntry
+from services.core.suppression_rule import SuppressionEntry
 
 _IN_CHUNK = 500   # bound parameters per query, well under SQLite's and PostgreSQL's limits
 
