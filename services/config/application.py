@@ -9,6 +9,8 @@ from services.config import domain, verification
 from services.config.domain import Check, ProviderInput, ProviderView
 from services.config.projection import ProviderReadModel, sealed_secrets, view_from_event
 from services.config.ses_account import SesAccountWatch
+from services.config.ses_listings import SesListingsReadModel
+from services.config.ses_suppression_sync import SesSuppressionSync
 from services.core.errors import Conflict, FailedPrecondition, NotFound, PreconditionViolation, require
 from services.core.event_store import NEW_AGGREGATE, EventStore
 from services.core.events import new_event
@@ -37,6 +39,8 @@ class ConfigApplication:
         self.box = box
         self.read_model = ProviderReadModel(runner.engine)
         self.ses_accounts = SesAccountWatch(settings, store, self.read_model, box)
+        self.ses_suppressions = SesSuppressionSync(settings, store, self.read_model,
+                                                   SesListingsReadModel(runner.engine), box)
 
     async def save_provider(self, account_id: str, provider_id: str, version: int, settings: ProviderInput,
                             skip_verification: bool) -> tuple[ProviderView, list[Check]]:
@@ -57,6 +61,9 @@ class ConfigApplication:
         if settings.ses_access_key_id and not skip_verification:
             await self.ses_accounts.observe(account_id, provider_id, self._ses_target(settings))
         await self.runner.wait_for(appended.stream_seq, READ_YOUR_WRITES_SECONDS)
+        if settings.ses_access_key_id and not skip_verification:
+            # After the read model has the provider: the import compares with what it last imported.
+            await self.ses_suppressions.sync(account_id, provider_id, self._ses_target(settings))
         return view_from_event(account_id, event.provider_saved, appended.stream_seq), checks
 
     async def get_provider(self, account_id: str, provider_id: str) -> ProviderView:

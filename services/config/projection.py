@@ -193,11 +193,13 @@ class ProviderReadModel:
                 providers.c.account_id == account_id, providers.c.provider_id == provider_id))).mappings().first()
         return view_of(row) if row else None
 
-    async def with_ses_keys(self) -> list[dict[str, Any]]:
-        """Every provider whose SES API keys are saved (the account poller reads SES for them)."""
+    async def with_ses_keys(self, account_id: str = "") -> list[dict[str, Any]]:
+        """Every provider (of one account, or all) whose SES API keys are saved: config calls SES for them."""
         query = select(providers.c.account_id, providers.c.provider_id, providers.c.region,
                        providers.c.ses_access_key_id, providers.c.ses_secret_access_key_sealed).where(
             providers.c.ses_access_key_id != "")
+        if account_id:
+            query = query.where(providers.c.account_id == account_id)
         async with self.engine.connect() as conn:
             return [dict(row) for row in (await conn.execute(query)).mappings()]
 

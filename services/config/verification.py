@@ -6,6 +6,7 @@ import asyncio
 import logging
 import ssl
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
 import aiosmtplib
 import boto3
@@ -166,3 +167,49 @@ def _sandbox_check(v2, v1) -> Check:
 
 def _code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
+
+
+@dataclass(frozen=True)
+class SesListedAddress:
+    """One entry of SES's account-level suppression list."""
+
+    email_address: str
+    reason: str                       # BOUNCE or COMPLAINT
+    last_update_time: datetime
+
+
+async def list_ses_suppressions(target: SesApiTarget) -> list[SesListedAddress]:
+    """The whole account-level list, every page (ListSuppressedDestinations). Raises botocore's errors."""
+    return await asyncio.to_thread(_list_ses_suppressions, target)
+
+
+def _list_ses_suppressions(target: SesApiTarget) -> list[SesListedAddress]:
+    v2, _v1 = _clients(target)
+    listed, token = [], None
+    while True:
+        page = v2.list_suppressed_destinations(PageSize=1000, **({"NextToken": token} if token else {}))
+        listed += [SesListedAddress(entry["EmailAddress"], entry["Reason"], _utc(entry["LastUpdateTime"]))
+                   for entry in page.get("SuppressedDestinationSummaries", [])]
+        token = page.get("NextToken")
+        if not token:
+            return listed
+
+
+async def delete_ses_suppression(target: SesApiTarget, email_address: str) -> bool:
+    """Take an address off the account-level list; False when it was not on it. Raises botocore's errors."""
+    return await asyncio.to_thread(_delete_ses_suppression, target, email_address)
+
+
+def _delete_ses_suppression(target: SesApiTarget, email_address: str) -> bool:
+    v2, _v1 = _clients(target)
+    try:
+        v2.delete_suppressed_destination(EmailAddress=email_address)
+    except ClientError as error:
+        if _code(error) in ("NotFoundException", "404"):
+            return False
+        raise
+    return True
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
