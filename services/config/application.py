@@ -102,7 +102,8 @@ class ConfigApplication:
             name=view.name, smtp_host=view.smtp_host, smtp_port=view.smtp_port, smtp_username=view.smtp_username,
             smtp_password="", from_address=view.from_address, from_name=view.from_name, region=view.region,
             ses_access_key_id=view.ses_access_key_id, max_send_rate=view.max_send_rate,
-            max_connections=view.max_connections, sns_topic_arns=view.sns_topic_arns)
+            max_connections=view.max_connections, sns_topic_arns=view.sns_topic_arns,
+            ses_configuration_set=view.ses_configuration_set, ses_tenant=view.ses_tenant)
         return await self.verify_settings(self._with_stored_secrets(settings, current, account_id, provider_id))
 
     async def verify_settings(self, settings: ProviderInput) -> list[Check]:
@@ -126,9 +127,11 @@ class ConfigApplication:
         if not settings.ses_access_key_id:
             login = await smtp
             return [login, Check("ses_account", True, "not checked: no SES API credentials given", skipped=True)]
-        ses = verification.check_ses_account(self._ses_target(settings), settings.from_address)
-        login, ses_checks = await asyncio.gather(smtp, ses)
-        return [login, *ses_checks]
+        target = self._ses_target(settings)
+        ses = verification.check_ses_account(target, settings.from_address)
+        names = verification.check_ses_names(target, settings.ses_configuration_set, settings.ses_tenant)
+        login, ses_checks, name_checks = await asyncio.gather(smtp, ses, names)
+        return [login, *ses_checks, *name_checks]
 
     def _ses_target(self, settings: ProviderInput) -> verification.SesApiTarget:
         return verification.SesApiTarget(settings.region, settings.ses_access_key_id, settings.ses_secret_access_key,
@@ -171,6 +174,7 @@ class ConfigApplication:
             sns_topic_arns=list(settings.sns_topic_arns), allow_first_sns_topic=settings.allow_first_sns_topic,
             max_message_bytes=domain.DEFAULT_MAX_MESSAGE_BYTES,
             max_messages_per_connection=domain.DEFAULT_MESSAGES_PER_CONNECTION,
+            ses_configuration_set=settings.ses_configuration_set, ses_tenant=settings.ses_tenant,
         )
 
 

@@ -129,6 +129,37 @@ def _check_ses_account(target: SesApiTarget, from_address: str) -> list[Check]:
                       domain.UNREACHABLE_HINT)]
 
 
+async def check_ses_names(target: SesApiTarget, configuration_set: str, tenant: str) -> list[Check]:
+    """That the configuration set and tenant a provider names exist in SES (GetConfigurationSet, GetTenant)."""
+    if not (configuration_set or tenant):
+        return []
+    return await asyncio.to_thread(_check_ses_names, target, configuration_set, tenant)
+
+
+def _check_ses_names(target: SesApiTarget, configuration_set: str, tenant: str) -> list[Check]:
+    v2, _v1 = _clients(target)
+    lookups = [("ses_configuration_set", "configuration set", configuration_set,
+                lambda: v2.get_configuration_set(ConfigurationSetName=configuration_set)),
+               ("ses_tenant", "tenant", tenant, lambda: v2.get_tenant(TenantName=tenant))]
+    return [_name_check(name, kind, value, lookup) for name, kind, value, lookup in lookups if value]
+
+
+def _name_check(name: str, kind: str, value: str, lookup) -> Check:
+    field_name = f"settings.{name}"
+    try:
+        lookup()
+    except ClientError as error:
+        if _code(error) in ("NotFoundException", "404"):
+            return Check(name, False, f"{field_name}: SES has no {kind} named {value!r} in this region",
+                         f"Create it in Amazon SES, or correct {field_name}.")
+        return Check(name, False, f"{field_name}: SES answered {_code(error)} when asked for the {kind}",
+                     "Give the IAM key ses:GetConfigurationSet and ses:GetTenant.")
+    except BotoCoreError as error:
+        return Check(name, False, f"{domain.UNREACHABLE}: the SES API ({type(error).__name__})",
+                     domain.UNREACHABLE_HINT)
+    return Check(name, True, f"SES has the {kind} {value!r}")
+
+
 def _identity_check(v2, v1, from_address: str) -> Check:
     for identity in (from_address, domain_of(from_address)):
         verified = _identity_verified(v2, v1, identity)

@@ -114,7 +114,7 @@ class DispatchApplication:
 
     def _refuse_oversized(self, request: EmailRequest, config: ProviderConfig) -> None:
         try:
-            size = len(build_message(request, dispatch_id="0" * 36, sender=Sender(config.from_address),
+            size = len(build_message(request, dispatch_id="0" * 36, sender=Sender.of(config),
                                      now=datetime.now(timezone.utc)).data)
         except UnsafeHeader as error:
             raise InvalidArgument([FieldViolation(error.field_name, "must not contain CR or LF")]) from None
@@ -191,7 +191,7 @@ class DispatchApplication:
         config = lookup.config
         request = EmailRequest(account_id, provider_id, to=(Mailbox(to),), subject=TEST_SUBJECT, text_body=TEST_BODY,
                                transactional=True)
-        message = build_message(request, dispatch_id="test", sender=Sender(config.from_address, config.from_name),
+        message = build_message(request, dispatch_id="test", sender=Sender.of(config),
                                 now=datetime.now(timezone.utc))
         outcome = await send_once(config, message, timeout=self.context.settings.smtp_timeout,
                                   tls_context=client_context(self.context.settings.smtp_ca_file))

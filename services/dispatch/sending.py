@@ -121,7 +121,7 @@ class QueuedEmailSender:
         """The message to send, or the DispatchFailed that refuses it before SMTP."""
         try:
             message = build_message(
-                request, dispatch_id=queued.aggregate_id, sender=Sender(config.from_address, config.from_name),
+                request, dispatch_id=queued.aggregate_id, sender=Sender.of(config),
                 now=datetime.now(timezone.utc), recipients=kept,
                 unsubscribe_headers=self.context.unsubscribe.headers_for(request, queued.aggregate_id,
                                                                          kept[0].address))

@@ -6,63 +6,18 @@ and its SMTP interface)."""
 from __future__ import annotations
 
 import asyncio
-import functools
 import time
-from dataclasses import replace
 
-import grpc
-import pytest
 
-from services.config import main as config_main
-from services.core.generated.postroom.v1 import (config_pb2, config_pb2_grpc, dispatch_pb2, dispatch_pb2_grpc,
-                                                 events_pb2, unsubscribe_pb2, unsubscribe_pb2_grpc)
-from services.core.runtime import start_service
-from services.dispatch import main as dispatch_main
+from services.core.generated.postroom.v1 import config_pb2, dispatch_pb2, events_pb2, unsubscribe_pb2
 from services.ses_sim.errors import NotFound as SesNotFound
 from services.ses_sim.main import SesSimulator
-from services.unsubscribe import main as unsubscribe_main
 from tests.conftest import TEST_TOKEN
-from tests.integration.dispatch.dispatch_support import FAST
-from tests.integration.ses_sim.conftest import simulator_settings
+from tests.integration.config.conftest import ses_provider_settings
 from tests.support.read_models import runner_of
-from tests.support.smtp import unused_loopback_host
-from tests.support.streams import delete_test_streams
-from tests.support.unsubscribe import with_unsubscribe_key
 
 METADATA = (("authorization", f"Bearer {TEST_TOKEN}"),)
 ACCOUNT = "acme"
-
-
-@pytest.fixture
-async def sim(tmp_path):
-    host = unused_loopback_host(2587)
-    async with SesSimulator(simulator_settings(tmp_path / "sim", host=host, smtp_port=2587)) as running:
-        yield running
-
-
-@pytest.fixture
-async def suite(read_model_settings, sim):
-    settings = with_unsubscribe_key(replace(read_model_settings, ses_endpoint_url=sim.web_url,
-                                            smtp_ca_file=str(sim.ca_file)))
-    config = await start_service("config", settings, config_main.build)
-    dispatch = await start_service("dispatch", settings, functools.partial(dispatch_main.build, timings=FAST))
-    unsubscribe = await start_service("unsubscribe", settings, unsubscribe_main.build)
-    channels = [grpc.aio.insecure_channel(f"127.0.0.1:{service.grpc_port}")
-                for service in (config, dispatch, unsubscribe)]
-    yield (config, config_pb2_grpc.ConfigServiceStub(channels[0]), dispatch_pb2_grpc.DispatchServiceStub(channels[1]),
-           unsubscribe_pb2_grpc.UnsubscribeServiceStub(channels[2]))
-    for channel in channels:
-        await channel.close()
-    await delete_test_streams(config.store)
-    for service in (unsubscribe, dispatch, config):
-        await service.stop()
-
-
-def provider_settings(sim: SesSimulator) -> config_pb2.ProviderSettings:
-    return config_pb2.ProviderSettings(
-        name="SES", smtp_host=sim.settings.host, smtp_port=2587, smtp_username=sim.settings.smtp_username,
-        smtp_password=sim.settings.smtp_password, from_address="sender@example.com", region="us-east-1",
-        ses_access_key_id="AKIAPOSTROOMSESSIM01", ses_secret_access_key="local-sim-secret", max_send_rate=100)
 
 
 async def suppression(dispatch, email: str) -> dispatch_pb2.Suppression:
@@ -92,13 +47,13 @@ async def sent_status(dispatch, provider_id: str, to: str) -> int:
 
 
 async def test_seeded_addresses_are_suppressed_after_a_save_and_a_flagged_resubscribe_removes_one_on_both_sides(
-        suite, sim):
-    _config, config_stub, dispatch, unsubscribe = suite
-    sim.suppress("bounced@customer.test", "BOUNCE")
-    sim.suppress("complained@customer.test", "COMPLAINT")
+        ses_suite, ses_sim):
+    _config, config_stub, dispatch, unsubscribe = ses_suite
+    ses_sim.suppress("bounced@customer.test", "BOUNCE")
+    ses_sim.suppress("complained@customer.test", "COMPLAINT")
 
     saved = await config_stub.SaveProvider(config_pb2.SaveProviderRequest(account_id=ACCOUNT,
-                                                                          settings=provider_settings(sim)),
+                                                                          settings=ses_provider_settings(ses_sim)),
                                            metadata=METADATA)
     provider_id = saved.provider.provider_id
 
@@ -114,7 +69,7 @@ async def test_seeded_addresses_are_suppressed_after_a_save_and_a_flagged_resubs
         account_id=ACCOUNT, email="bounced@customer.test"), metadata=METADATA)
     assert (status.ses_suppressed, list(status.ses_suppressed_by), status.ses_removal_requested) == \
         (True, [provider_id], False)
-    assert on_ses_list(sim, "bounced@customer.test")
+    assert on_ses_list(ses_sim, "bounced@customer.test")
 
     status = await unsubscribe.Resubscribe(unsubscribe_pb2.ResubscribeRequest(
         account_id=ACCOUNT, email="bounced@customer.test", remove_from_ses=True), metadata=METADATA)
@@ -123,25 +78,25 @@ async def test_seeded_addresses_are_suppressed_after_a_save_and_a_flagged_resubs
     async def lifted():
         return not (await suppression(dispatch, "bounced@customer.test")).suppressed
     assert await eventually(lifted), "Postroom still suppresses the address"
-    assert not on_ses_list(sim, "bounced@customer.test"), "SES still suppresses the address"
+    assert not on_ses_list(ses_sim, "bounced@customer.test"), "SES still suppresses the address"
     assert (await suppression(dispatch, "complained@customer.test")).reason == "ses_complaint"
     after = await unsubscribe.GetStatus(unsubscribe_pb2.GetStatusRequest(account_id=ACCOUNT,
                                                                          email="bounced@customer.test"),
                                         metadata=METADATA)
     assert not after.ses_suppressed
     assert await sent_status(dispatch, provider_id, "bounced@customer.test") == dispatch_pb2.DISPATCHED
-    assert [m.recipients for m in sim.inbox.newest_first()][:1] == [("bounced@customer.test",)]
+    assert [m.recipients for m in ses_sim.inbox.newest_first()][:1] == [("bounced@customer.test",)]
 
 
-async def test_a_poll_imports_new_entries_and_drops_ones_taken_off_in_ses(suite, sim):
-    config, config_stub, dispatch, _unsubscribe = suite
-    sim.suppress("first@customer.test", "BOUNCE")
-    await config_stub.SaveProvider(config_pb2.SaveProviderRequest(account_id=ACCOUNT, settings=provider_settings(sim)),
+async def test_a_poll_imports_new_entries_and_drops_ones_taken_off_in_ses(ses_suite, ses_sim):
+    config, config_stub, dispatch, _unsubscribe = ses_suite
+    ses_sim.suppress("first@customer.test", "BOUNCE")
+    await config_stub.SaveProvider(config_pb2.SaveProviderRequest(account_id=ACCOUNT, settings=ses_provider_settings(ses_sim)),
                                    metadata=METADATA)
     sync = config.components.workers[1].__self__            # the running service's SesSuppressionSync
-    sim.unsuppress("first@customer.test")
+    ses_sim.unsuppress("first@customer.test")
     for n in range(1005):                                   # more than one page of ListSuppressedDestinations
-        sim.suppress(f"many{n}@customer.test", "BOUNCE")
+        ses_sim.suppress(f"many{n}@customer.test", "BOUNCE")
 
     assert await sync.poll_once() == 1 + 1005                 # one removal, 1,005 imports
 
