@@ -11,6 +11,7 @@ from services.config.projection import ProviderReadModel, sealed_secrets, view_f
 from services.config.ses_account import SesAccountWatch
 from services.config.ses_listings import SesListingsReadModel
 from services.config.ses_suppression_sync import SesSuppressionSync
+from services.config.ses_tenant import SesTenantWatch
 from services.core.errors import Conflict, FailedPrecondition, NotFound, PreconditionViolation, require
 from services.core.event_store import NEW_AGGREGATE, EventStore
 from services.core.events import new_event
@@ -39,6 +40,7 @@ class ConfigApplication:
         self.box = box
         self.read_model = ProviderReadModel(runner.engine)
         self.ses_accounts = SesAccountWatch(settings, store, self.read_model, box)
+        self.ses_tenants = SesTenantWatch(settings, store, self.read_model, box)
         self.ses_suppressions = SesSuppressionSync(settings, store, self.read_model,
                                                    SesListingsReadModel(runner.engine), box)
 
@@ -60,6 +62,8 @@ class ConfigApplication:
                                                    patience=self.settings.append_patience)
         if settings.ses_access_key_id and not skip_verification:
             await self.ses_accounts.observe(account_id, provider_id, self._ses_target(settings))
+            if settings.ses_tenant:
+                await self.ses_tenants.observe(account_id, provider_id, settings.ses_tenant, self._ses_target(settings))
         await self.runner.wait_for(appended.stream_seq, READ_YOUR_WRITES_SECONDS)
         if settings.ses_access_key_id and not skip_verification:
             # After the read model has the provider: the import compares with what it last imported.

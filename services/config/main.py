@@ -34,5 +34,5 @@ async def build(settings: Settings, store: EventStore, engine: AsyncEngine) -> S
     suppressions = app.ses_suppressions
     return ServiceComponents(grpc=grpc_server, projections=[runner],
                              workers=[app.ses_accounts.poll_forever, suppressions.poll_forever,
-                                      suppressions.run_removals],
+                                      suppressions.run_removals, app.ses_tenants.poll_forever],
                              draining=[suppressions.finish_in_flight])

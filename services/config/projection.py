@@ -201,7 +201,8 @@ class ProviderReadModel:
     async def with_ses_keys(self, account_id: str = "") -> list[dict[str, Any]]:
         """Every provider (of one account, or all) whose SES API keys are saved: config calls SES for them."""
         query = select(providers.c.account_id, providers.c.provider_id, providers.c.region,
-                       providers.c.ses_access_key_id, providers.c.ses_secret_access_key_sealed).where(
+                       providers.c.ses_access_key_id, providers.c.ses_secret_access_key_sealed,
+                       providers.c.ses_tenant).where(
             providers.c.ses_access_key_id != "")
         if account_id:
             query = query.where(providers.c.account_id == account_id)

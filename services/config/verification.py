@@ -244,3 +244,9 @@ def _delete_ses_suppression(target: SesApiTarget, email_address: str) -> bool:
 
 def _utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+async def read_ses_tenant_status(target: SesApiTarget, tenant: str) -> str:
+    """The tenant's SendingStatus (GetTenant): ENABLED, REINSTATED or DISABLED. Raises botocore's errors."""
+    return await asyncio.to_thread(lambda: str(_clients(target)[0].get_tenant(TenantName=tenant)
+                                               .get("Tenant", {}).get("SendingStatus", "")))

@@ -1,5 +1,5 @@
 """A provider's SES configuration set and its account's SES tenant: checked in SES on save, sent as
-X-SES-CONFIGURATION-SET and X-SES-TENANT on every message. Real config and dispatch services,
+X-SES-CONFIGURATION-SET and X-SES-TENANT on every message; the tenant's standing mirrored. Real config and dispatch services,
 ses-sim for SES's API and SMTP interface."""
 
 from __future__ import annotations
@@ -12,10 +12,12 @@ import pytest
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
+from services.core.events import SES_TENANT_AGGREGATE
 from services.core.generated.postroom.v1 import config_pb2, dispatch_pb2, events_pb2
 from tests.conftest import TEST_TOKEN
 from tests.integration.config.conftest import ses_provider_settings
 from tests.integration.config.test_config_api import violations
+from tests.support.event_log import every_event
 
 METADATA = (("authorization", f"Bearer {TEST_TOKEN}"),)
 ACCOUNT = "acme"
@@ -91,3 +93,23 @@ async def test_a_caller_cannot_set_the_ses_headers_itself(ses_suite, ses_sim):
             metadata=METADATA)
     assert refused.value.code() is grpc.StatusCode.INVALID_ARGUMENT
     assert "headers" in " ".join(violations(refused.value))
+
+
+async def test_the_tenants_sending_status_is_recorded_at_save_and_on_each_change(ses_suite, ses_sim):
+    config, config_stub, _dispatch, _unsubscribe = ses_suite
+    ses_sim.add_tenant("customer-a")
+    saved = await save(config_stub, ses_provider_settings(ses_sim, ses_tenant="customer-a"))
+    watch = config.components.workers[3].__self__            # the running service's SesTenantWatch
+    await watch.poll_once()                                   # nothing changed: nothing recorded
+
+    ses_sim.set_tenant_status("customer-a", "DISABLED", cause="bounce rate")
+    await watch.poll_once()
+    await watch.poll_once()
+    ses_sim.set_tenant_status("customer-a", "REINSTATED")
+    await watch.poll_once()
+
+    observed = [e.ses_tenant_observed for e in await every_event(config.store.js, config.store.stream,
+                                                                 config.store.prefix)
+                if e.aggregate_type == SES_TENANT_AGGREGATE]
+    assert [(o.provider_id, o.tenant_name) for o in observed] == [(saved.provider.provider_id, "customer-a")] * 3
+    assert [o.sending_status for o in observed] == ["ENABLED", "DISABLED", "REINSTATED"]
