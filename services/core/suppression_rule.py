@@ -44,6 +44,7 @@ SES_REASON_NAMES = tuple(_SES_LIST_REASONS)   # SESv2 SuppressionListReason valu
 class SuppressionEntry:
     reason: str
     list_id: str = GLOBAL
+    since: datetime | None = None
 
 
 def bounce_reason(bounce_type: str) -> Reason | None:
@@ -67,7 +68,14 @@ def gravest(reasons: Iterable[str]) -> Reason | None:
 
 def suppression_reason(entries: Iterable[SuppressionEntry], list_id: str) -> Reason | None:
     """Why mail for `list_id` must not go to a recipient with these entries, or None."""
-    return gravest(e.reason for e in entries if e.list_id == GLOBAL or e.list_id == list_id)
+    entry = gravest_entry(entries, list_id)
+    return Reason(entry.reason) if entry else None
+
+
+def gravest_entry(entries: Iterable[SuppressionEntry], list_id: str) -> SuppressionEntry | None:
+    """The entry that says why mail for `list_id` must not go to the recipient, or None."""
+    applicable = [e for e in entries if e.list_id == GLOBAL or e.list_id == list_id]
+    return min(applicable, key=lambda e: _RANK[Reason(e.reason)]) if applicable else None
 
 
 def soft_bounces_suppress_since(bounce_times: Iterable[datetime], *, threshold: int,

@@ -21,7 +21,8 @@ from services.dispatch.message import Sender, UnsafeHeader, build_message
 from services.dispatch.projection import QUEUED
 from services.dispatch.shared_rate import rate_key
 from services.dispatch.smtp import send_once
-from services.core.suppression_rule import suppression_reason
+from services.core.suppression_rule import gravest_entry, suppression_reason
+from services.dispatch.projection.suppressions import as_utc
 
 READ_YOUR_WRITES_SECONDS = 5.0
 SENDING = "SENDING"
@@ -68,6 +69,7 @@ class SuppressionView:
     reason: str
     list_id: str
     recipient: str
+    since: datetime | None = None
 
 
 class DispatchApplication:
@@ -208,7 +210,8 @@ class DispatchApplication:
         require(domain.identity_violations(account_id, "p"))
         size = min(page_size or 100, 1000)
         rows = await self.context.read_model.list_suppressions(account_id, size, _decode_token(page_token))
-        views = [SuppressionView(r["account_id"], r["recipient_hash"], True, r["reason"], r["list_id"], r["recipient"])
+        views = [SuppressionView(r["account_id"], r["recipient_hash"], True, r["reason"], r["list_id"], r["recipient"],
+                                 as_utc(r["since"]))
                  for r in rows]
         token = _encode_token(rows[-1]) if len(rows) == size else ""
         return views, token
@@ -216,8 +219,11 @@ class DispatchApplication:
     async def get_recipient_suppression(self, account_id: str, email: str, list_id: str) -> SuppressionView:
         require(domain.identity_violations(account_id, "p")
                 + ([FieldViolation("email", problem)] if (problem := address_problem(email)) else []))
-        reason = await self._suppressed_reason(account_id, email, list_id)
-        return SuppressionView(account_id, recipient_hash(email), bool(reason), reason or "", list_id, email)
+        hashed = recipient_hash(email)
+        entries = await self.context.read_model.suppression_entries(account_id, [hashed])
+        entry = gravest_entry(entries.get(hashed, []), list_id)
+        return SuppressionView(account_id, hashed, entry is not None, entry.reason if entry else "", list_id, email,
+                               entry.since if entry else None)
 
     async def _suppressed_reason(self, account_id: str, email: str, list_id: str) -> str | None:
         hashed = recipient_hash(email)

@@ -169,7 +169,7 @@ class SuppressionsProjection(Projection):
                      ["account_id", "recipient_hash", "provider_id", "sns_message_id"])
         times = (await conn.execute(select(soft_bounces.c.bounced_at).where(
             soft_bounces.c.account_id == account_id, soft_bounces.c.recipient_hash == recipient_hash))).scalars()
-        return soft_bounces_suppress_since([_utc(t) for t in times], threshold=self.soft_bounce_threshold,
+        return soft_bounces_suppress_since([as_utc(t) for t in times], threshold=self.soft_bounce_threshold,
                                            window_days=self.soft_bounce_window_days)
 
 
@@ -202,7 +202,7 @@ async def _change_ses_list(conn: AsyncConnection, change: _SesListChange) -> Non
     rows = {}
     for listed in (await conn.execute(select(ses_listed).where(mine).order_by(ses_listed.c.since))).mappings():
         rows.setdefault(listed["reason"], _suppress(change.key, listed["reason"], listed["recipient"],
-                                                    _utc(listed["since"]), listed["stream_seq"]).row)
+                                                    as_utc(listed["since"]), listed["stream_seq"]).row)
     await _upsert_suppressions(conn, list(rows.values()))
 
 
@@ -210,5 +210,5 @@ def _time_or(timestamp, stored: StoredEvent) -> datetime:
     return timestamp.ToDatetime(tzinfo=timezone.utc) if timestamp.seconds else occurred_at(stored.event)
 
 
-def _utc(moment: datetime) -> datetime:
+def as_utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import UTC, datetime
 
 
 from services.core.generated.postroom.v1 import config_pb2, dispatch_pb2, events_pb2, unsubscribe_pb2
@@ -18,6 +19,7 @@ from tests.support.read_models import runner_of
 
 METADATA = (("authorization", f"Bearer {TEST_TOKEN}"),)
 ACCOUNT = "acme"
+LISTED_AT = datetime(2026, 1, 5, 8, 30, tzinfo=UTC)
 
 
 async def suppression(dispatch, email: str) -> dispatch_pb2.Suppression:
@@ -49,7 +51,7 @@ async def sent_status(dispatch, provider_id: str, to: str) -> int:
 async def test_seeded_addresses_are_suppressed_after_a_save_and_a_flagged_resubscribe_removes_one_on_both_sides(
         ses_suite, ses_sim):
     _config, config_stub, dispatch, unsubscribe = ses_suite
-    ses_sim.suppress("bounced@customer.test", "BOUNCE")
+    ses_sim.suppress("bounced@customer.test", "BOUNCE", at=LISTED_AT)
     ses_sim.suppress("complained@customer.test", "COMPLAINT")
 
     saved = await config_stub.SaveProvider(config_pb2.SaveProviderRequest(account_id=ACCOUNT,
@@ -62,6 +64,7 @@ async def test_seeded_addresses_are_suppressed_after_a_save_and_a_flagged_resubs
                  for address in ("bounced@customer.test", "complained@customer.test")]
         return [(s.suppressed, s.reason) for s in found] == [(True, "ses_bounce"), (True, "ses_complaint")]
     assert await eventually(both_suppressed)
+    assert (await suppression(dispatch, "bounced@customer.test")).since.ToDatetime(tzinfo=UTC) == LISTED_AT
     assert await sent_status(dispatch, provider_id, "bounced@customer.test") == dispatch_pb2.SUPPRESSED
 
     # Without the flag, the resubscribe says SES suppresses the address and leaves SES alone

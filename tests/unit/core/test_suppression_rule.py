@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from services.core.suppression_rule import (GLOBAL, SES_REASON_NAMES, Reason, SuppressionEntry, bounce_reason,
-                                            gravest, lifted_by_resubscribe, ses_list_reason, soft_bounces_in_window,
+                                            gravest, gravest_entry, lifted_by_resubscribe, ses_list_reason, soft_bounces_in_window,
                                             soft_bounces_suppress_since, suppression_reason)
 
 T = datetime(2026, 3, 1, tzinfo=timezone.utc)
@@ -68,6 +68,12 @@ def test_global_entries_apply_to_every_list_and_the_gravest_reason_wins():
                SuppressionEntry(Reason.HARD_BOUNCE)]
     assert suppression_reason(entries, "news") is Reason.COMPLAINT
     assert suppression_reason([], "news") is None
+
+
+def test_the_gravest_entry_carries_its_date():
+    entries = [SuppressionEntry(Reason.SES_BOUNCE, since=T), SuppressionEntry(Reason.UNSUBSCRIBED, "news")]
+    assert gravest_entry(entries, "news") == SuppressionEntry(Reason.SES_BOUNCE, since=T)
+    assert gravest_entry([SuppressionEntry(Reason.UNSUBSCRIBED, "news")], "offers") is None
 
 
 @pytest.mark.parametrize("entry, list_id, lifted", [

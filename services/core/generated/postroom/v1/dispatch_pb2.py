@@ -22,10 +22,11 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from services.core.generated.postroom.v1 import events_pb2 as postroom_dot_v1_dot_events__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1apostroom/v1/dispatch.proto\x12\x0bpostroom.v1\x1a\x18postroom/v1/events.proto\"\xa7\x04\n\x10SendEmailRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x13\n\x0bprovider_id\x18\x02 \x01(\t\x12%\n\x02to\x18\x03 \x03(\x0b\x32\x19.postroom.v1.EmailAddress\x12%\n\x02\x63\x63\x18\x04 \x03(\x0b\x32\x19.postroom.v1.EmailAddress\x12&\n\x03\x62\x63\x63\x18\x05 \x03(\x0b\x32\x19.postroom.v1.EmailAddress\x12\x0f\n\x07subject\x18\x06 \x01(\t\x12\x11\n\ttext_body\x18\x07 \x01(\t\x12\x11\n\thtml_body\x18\x08 \x01(\t\x12;\n\x07headers\x18\t \x03(\x0b\x32*.postroom.v1.SendEmailRequest.HeadersEntry\x12+\n\x08reply_to\x18\n \x01(\x0b\x32\x19.postroom.v1.EmailAddress\x12\x35\n\x04tags\x18\x0b \x03(\x0b\x32\'.postroom.v1.SendEmailRequest.TagsEntry\x12\x0f\n\x07list_id\x18\x0c \x01(\t\x12\x17\n\x0fidempotency_key\x18\r \x01(\t\x12\x15\n\rtransactional\x18\x0e \x01(\x08\x1a.\n\x0cHeadersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a+\n\tTagsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"U\n\x11SendEmailResponse\x12\x13\n\x0b\x64ispatch_id\x18\x01 \x01(\t\x12+\n\x06status\x18\x02 \x01(\x0e\x32\x1b.postroom.v1.DispatchStatus\"H\n\x15SendEmailBatchRequest\x12/\n\x08messages\x18\x01 \x03(\x0b\x32\x1d.postroom.v1.SendEmailRequest\"\x83\x01\n\x14SendEmailBatchResult\x12\x13\n\x0b\x64ispatch_id\x18\x01 \x01(\t\x12+\n\x06status\x18\x02 \x01(\x0e\x32\x1b.postroom.v1.DispatchStatus\x12\x12\n\nerror_code\x18\x03 \x01(\x05\x12\x15\n\rerror_message\x18\x04 \x01(\t\"L\n\x16SendEmailBatchResponse\x12\x32\n\x07results\x18\x01 \x03(\x0b\x32!.postroom.v1.SendEmailBatchResult\"=\n\x12GetDispatchRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x13\n\x0b\x64ispatch_id\x18\x02 \x01(\t\"\xfe\x01\n\x08\x44ispatch\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x13\n\x0b\x64ispatch_id\x18\x02 \x01(\t\x12\x13\n\x0bprovider_id\x18\x03 \x01(\t\x12+\n\x06status\x18\x04 \x01(\x0e\x32\x1b.postroom.v1.DispatchStatus\x12\x16\n\x0eses_message_id\x18\x05 \x01(\t\x12\x10\n\x08\x61ttempts\x18\x06 \x01(\r\x12\x17\n\x0flast_smtp_reply\x18\x07 \x01(\t\x12\x0c\n\x04hint\x18\x08 \x01(\t\x12\x1e\n\x16provider_paused_reason\x18\t \x01(\t\x12\x16\n\x0ewaiting_reason\x18\n \x01(\t\"K\n\x14SendTestEmailRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x13\n\x0bprovider_id\x18\x02 \x01(\t\x12\n\n\x02to\x18\x03 \x01(\t\"\x95\x01\n\x15SendTestEmailResponse\x12\x11\n\tdelivered\x18\x01 \x01(\x08\x12\x16\n\x0eses_message_id\x18\x02 \x01(\t\x12\x11\n\tsmtp_code\x18\x03 \x01(\r\x12\x12\n\nsmtp_reply\x18\x04 \x01(\t\x12\x1c\n\x14troubleshooting_case\x18\x05 \x01(\t\x12\x0c\n\x04hint\x18\x06 \x01(\t\"T\n\x17ListSuppressionsRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\r\x12\x12\n\npage_token\x18\x03 \x01(\t\"\x81\x01\n\x0bSuppression\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x16\n\x0erecipient_hash\x18\x02 \x01(\t\x12\x12\n\nsuppressed\x18\x03 \x01(\x08\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x0f\n\x07list_id\x18\x05 \x01(\t\x12\x11\n\trecipient\x18\x06 \x01(\t\"c\n\x18ListSuppressionsResponse\x12.\n\x0csuppressions\x18\x01 \x03(\x0b\x32\x18.postroom.v1.Suppression\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"T\n\x1eGetRecipientSuppressionRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\r\n\x05\x65mail\x18\x02 \x01(\t\x12\x0f\n\x07list_id\x18\x03 \x01(\t*v\n\x0e\x44ispatchStatus\x12\x1f\n\x1b\x44ISPATCH_STATUS_UNSPECIFIED\x10\x00\x12\n\n\x06QUEUED\x10\x01\x12\x0b\n\x07SENDING\x10\x02\x12\x0e\n\nDISPATCHED\x10\x03\x12\n\n\x06\x46\x41ILED\x10\x04\x12\x0e\n\nSUPPRESSED\x10\x05\x32\x9a\x04\n\x0f\x44ispatchService\x12J\n\tSendEmail\x12\x1d.postroom.v1.SendEmailRequest\x1a\x1e.postroom.v1.SendEmailResponse\x12Y\n\x0eSendEmailBatch\x12\".postroom.v1.SendEmailBatchRequest\x1a#.postroom.v1.SendEmailBatchResponse\x12\x45\n\x0bGetDispatch\x12\x1f.postroom.v1.GetDispatchRequest\x1a\x15.postroom.v1.Dispatch\x12V\n\rSendTestEmail\x12!.postroom.v1.SendTestEmailRequest\x1a\".postroom.v1.SendTestEmailResponse\x12_\n\x10ListSuppressions\x12$.postroom.v1.ListSuppressionsRequest\x1a%.postroom.v1.ListSuppressionsResponse\x12`\n\x17GetRecipientSuppression\x12+.postroom.v1.GetRecipientSuppressionRequest\x1a\x18.postroom.v1.Suppressionb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1apostroom/v1/dispatch.proto\x12\x0bpostroom.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18postroom/v1/events.proto\"\xa7\x04\n\x10SendEmailRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x13\n\x0bprovider_id\x18\x02 \x01(\t\x12%\n\x02to\x18\x03 \x03(\x0b\x32\x19.postroom.v1.EmailAddress\x12%\n\x02\x63\x63\x18\x04 \x03(\x0b\x32\x19.postroom.v1.EmailAddress\x12&\n\x03\x62\x63\x63\x18\x05 \x03(\x0b\x32\x19.postroom.v1.EmailAddress\x12\x0f\n\x07subject\x18\x06 \x01(\t\x12\x11\n\ttext_body\x18\x07 \x01(\t\x12\x11\n\thtml_body\x18\x08 \x01(\t\x12;\n\x07headers\x18\t \x03(\x0b\x32*.postroom.v1.SendEmailRequest.HeadersEntry\x12+\n\x08reply_to\x18\n \x01(\x0b\x32\x19.postroom.v1.EmailAddress\x12\x35\n\x04tags\x18\x0b \x03(\x0b\x32\'.postroom.v1.SendEmailRequest.TagsEntry\x12\x0f\n\x07list_id\x18\x0c \x01(\t\x12\x17\n\x0fidempotency_key\x18\r \x01(\t\x12\x15\n\rtransactional\x18\x0e \x01(\x08\x1a.\n\x0cHeadersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a+\n\tTagsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"U\n\x11SendEmailResponse\x12\x13\n\x0b\x64ispatch_id\x18\x01 \x01(\t\x12+\n\x06status\x18\x02 \x01(\x0e\x32\x1b.postroom.v1.DispatchStatus\"H\n\x15SendEmailBatchRequest\x12/\n\x08messages\x18\x01 \x03(\x0b\x32\x1d.postroom.v1.SendEmailRequest\"\x83\x01\n\x14SendEmailBatchResult\x12\x13\n\x0b\x64ispatch_id\x18\x01 \x01(\t\x12+\n\x06status\x18\x02 \x01(\x0e\x32\x1b.postroom.v1.DispatchStatus\x12\x12\n\nerror_code\x18\x03 \x01(\x05\x12\x15\n\rerror_message\x18\x04 \x01(\t\"L\n\x16SendEmailBatchResponse\x12\x32\n\x07results\x18\x01 \x03(\x0b\x32!.postroom.v1.SendEmailBatchResult\"=\n\x12GetDispatchRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x13\n\x0b\x64ispatch_id\x18\x02 \x01(\t\"\xfe\x01\n\x08\x44ispatch\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x13\n\x0b\x64ispatch_id\x18\x02 \x01(\t\x12\x13\n\x0bprovider_id\x18\x03 \x01(\t\x12+\n\x06status\x18\x04 \x01(\x0e\x32\x1b.postroom.v1.DispatchStatus\x12\x16\n\x0eses_message_id\x18\x05 \x01(\t\x12\x10\n\x08\x61ttempts\x18\x06 \x01(\r\x12\x17\n\x0flast_smtp_reply\x18\x07 \x01(\t\x12\x0c\n\x04hint\x18\x08 \x01(\t\x12\x1e\n\x16provider_paused_reason\x18\t \x01(\t\x12\x16\n\x0ewaiting_reason\x18\n \x01(\t\"K\n\x14SendTestEmailRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x13\n\x0bprovider_id\x18\x02 \x01(\t\x12\n\n\x02to\x18\x03 \x01(\t\"\x95\x01\n\x15SendTestEmailResponse\x12\x11\n\tdelivered\x18\x01 \x01(\x08\x12\x16\n\x0eses_message_id\x18\x02 \x01(\t\x12\x11\n\tsmtp_code\x18\x03 \x01(\r\x12\x12\n\nsmtp_reply\x18\x04 \x01(\t\x12\x1c\n\x14troubleshooting_case\x18\x05 \x01(\t\x12\x0c\n\x04hint\x18\x06 \x01(\t\"T\n\x17ListSuppressionsRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\r\x12\x12\n\npage_token\x18\x03 \x01(\t\"\xac\x01\n\x0bSuppression\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x16\n\x0erecipient_hash\x18\x02 \x01(\t\x12\x12\n\nsuppressed\x18\x03 \x01(\x08\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x0f\n\x07list_id\x18\x05 \x01(\t\x12\x11\n\trecipient\x18\x06 \x01(\t\x12)\n\x05since\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"c\n\x18ListSuppressionsResponse\x12.\n\x0csuppressions\x18\x01 \x03(\x0b\x32\x18.postroom.v1.Suppression\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"T\n\x1eGetRecipientSuppressionRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\r\n\x05\x65mail\x18\x02 \x01(\t\x12\x0f\n\x07list_id\x18\x03 \x01(\t*v\n\x0e\x44ispatchStatus\x12\x1f\n\x1b\x44ISPATCH_STATUS_UNSPECIFIED\x10\x00\x12\n\n\x06QUEUED\x10\x01\x12\x0b\n\x07SENDING\x10\x02\x12\x0e\n\nDISPATCHED\x10\x03\x12\n\n\x06\x46\x41ILED\x10\x04\x12\x0e\n\nSUPPRESSED\x10\x05\x32\x9a\x04\n\x0f\x44ispatchService\x12J\n\tSendEmail\x12\x1d.postroom.v1.SendEmailRequest\x1a\x1e.postroom.v1.SendEmailResponse\x12Y\n\x0eSendEmailBatch\x12\".postroom.v1.SendEmailBatchRequest\x1a#.postroom.v1.SendEmailBatchResponse\x12\x45\n\x0bGetDispatch\x12\x1f.postroom.v1.GetDispatchRequest\x1a\x15.postroom.v1.Dispatch\x12V\n\rSendTestEmail\x12!.postroom.v1.SendTestEmailRequest\x1a\".postroom.v1.SendTestEmailResponse\x12_\n\x10ListSuppressions\x12$.postroom.v1.ListSuppressionsRequest\x1a%.postroom.v1.ListSuppressionsResponse\x12`\n\x17GetRecipientSuppression\x12+.postroom.v1.GetRecipientSuppressionRequest\x1a\x18.postroom.v1.Suppressionb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,38 +37,38 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SENDEMAILREQUEST_HEADERSENTRY']._serialized_options = b'8\001'
   _globals['_SENDEMAILREQUEST_TAGSENTRY']._loaded_options = None
   _globals['_SENDEMAILREQUEST_TAGSENTRY']._serialized_options = b'8\001'
-  _globals['_DISPATCHSTATUS']._serialized_start=1950
-  _globals['_DISPATCHSTATUS']._serialized_end=2068
-  _globals['_SENDEMAILREQUEST']._serialized_start=70
-  _globals['_SENDEMAILREQUEST']._serialized_end=621
-  _globals['_SENDEMAILREQUEST_HEADERSENTRY']._serialized_start=530
-  _globals['_SENDEMAILREQUEST_HEADERSENTRY']._serialized_end=576
-  _globals['_SENDEMAILREQUEST_TAGSENTRY']._serialized_start=578
-  _globals['_SENDEMAILREQUEST_TAGSENTRY']._serialized_end=621
-  _globals['_SENDEMAILRESPONSE']._serialized_start=623
-  _globals['_SENDEMAILRESPONSE']._serialized_end=708
-  _globals['_SENDEMAILBATCHREQUEST']._serialized_start=710
-  _globals['_SENDEMAILBATCHREQUEST']._serialized_end=782
-  _globals['_SENDEMAILBATCHRESULT']._serialized_start=785
-  _globals['_SENDEMAILBATCHRESULT']._serialized_end=916
-  _globals['_SENDEMAILBATCHRESPONSE']._serialized_start=918
-  _globals['_SENDEMAILBATCHRESPONSE']._serialized_end=994
-  _globals['_GETDISPATCHREQUEST']._serialized_start=996
-  _globals['_GETDISPATCHREQUEST']._serialized_end=1057
-  _globals['_DISPATCH']._serialized_start=1060
-  _globals['_DISPATCH']._serialized_end=1314
-  _globals['_SENDTESTEMAILREQUEST']._serialized_start=1316
-  _globals['_SENDTESTEMAILREQUEST']._serialized_end=1391
-  _globals['_SENDTESTEMAILRESPONSE']._serialized_start=1394
-  _globals['_SENDTESTEMAILRESPONSE']._serialized_end=1543
-  _globals['_LISTSUPPRESSIONSREQUEST']._serialized_start=1545
-  _globals['_LISTSUPPRESSIONSREQUEST']._serialized_end=1629
-  _globals['_SUPPRESSION']._serialized_start=1632
-  _globals['_SUPPRESSION']._serialized_end=1761
-  _globals['_LISTSUPPRESSIONSRESPONSE']._serialized_start=1763
-  _globals['_LISTSUPPRESSIONSRESPONSE']._serialized_end=1862
-  _globals['_GETRECIPIENTSUPPRESSIONREQUEST']._serialized_start=1864
-  _globals['_GETRECIPIENTSUPPRESSIONREQUEST']._serialized_end=1948
-  _globals['_DISPATCHSERVICE']._serialized_start=2071
-  _globals['_DISPATCHSERVICE']._serialized_end=2609
+  _globals['_DISPATCHSTATUS']._serialized_start=2026
+  _globals['_DISPATCHSTATUS']._serialized_end=2144
+  _globals['_SENDEMAILREQUEST']._serialized_start=103
+  _globals['_SENDEMAILREQUEST']._serialized_end=654
+  _globals['_SENDEMAILREQUEST_HEADERSENTRY']._serialized_start=563
+  _globals['_SENDEMAILREQUEST_HEADERSENTRY']._serialized_end=609
+  _globals['_SENDEMAILREQUEST_TAGSENTRY']._serialized_start=611
+  _globals['_SENDEMAILREQUEST_TAGSENTRY']._serialized_end=654
+  _globals['_SENDEMAILRESPONSE']._serialized_start=656
+  _globals['_SENDEMAILRESPONSE']._serialized_end=741
+  _globals['_SENDEMAILBATCHREQUEST']._serialized_start=743
+  _globals['_SENDEMAILBATCHREQUEST']._serialized_end=815
+  _globals['_SENDEMAILBATCHRESULT']._serialized_start=818
+  _globals['_SENDEMAILBATCHRESULT']._serialized_end=949
+  _globals['_SENDEMAILBATCHRESPONSE']._serialized_start=951
+  _globals['_SENDEMAILBATCHRESPONSE']._serialized_end=1027
+  _globals['_GETDISPATCHREQUEST']._serialized_start=1029
+  _globals['_GETDISPATCHREQUEST']._serialized_end=1090
+  _globals['_DISPATCH']._serialized_start=1093
+  _globals['_DISPATCH']._serialized_end=1347
+  _globals['_SENDTESTEMAILREQUEST']._serialized_start=1349
+  _globals['_SENDTESTEMAILREQUEST']._serialized_end=1424
+  _globals['_SENDTESTEMAILRESPONSE']._serialized_start=1427
+  _globals['_SENDTESTEMAILRESPONSE']._serialized_end=1576
+  _globals['_LISTSUPPRESSIONSREQUEST']._serialized_start=1578
+  _globals['_LISTSUPPRESSIONSREQUEST']._serialized_end=1662
+  _globals['_SUPPRESSION']._serialized_start=1665
+  _globals['_SUPPRESSION']._serialized_end=1837
+  _globals['_LISTSUPPRESSIONSRESPONSE']._serialized_start=1839
+  _globals['_LISTSUPPRESSIONSRESPONSE']._serialized_end=1938
+  _globals['_GETRECIPIENTSUPPRESSIONREQUEST']._serialized_start=1940
+  _globals['_GETRECIPIENTSUPPRESSIONREQUEST']._serialized_end=2024
+  _globals['_DISPATCHSERVICE']._serialized_start=2147
+  _globals['_DISPATCHSERVICE']._serialized_end=2685
 # @@protoc_insertion_point(module_scope)
