@@ -1,6 +1,7 @@
 """Dispatch and feedback apply the one suppression rule: fed the same random history of bounces,
 complaints, deliveries and SES suppression-list changes, their read models (real tables, on each
-backend) give the same answer for the recipient, whatever order and batches the events come in."""
+backend) give the same answer for the recipient, whatever order and batches the events come in; and
+the running services answer the same over gRPC where they used to differ."""
 
 from __future__ import annotations
 
@@ -9,19 +10,28 @@ import itertools
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import grpc
+import pytest
 from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
 
 from services.core.database import create_engine
 from services.core.events import StoredEvent, new_event
-from services.core.generated.postroom.v1 import events_pb2
+from services.core.generated.postroom.v1 import (dispatch_pb2, dispatch_pb2_grpc, events_pb2, feedback_pb2,
+                                                 feedback_pb2_grpc)
 from services.core.ids import recipient_hash
 from services.core.live_engine import LiveEngine
 from services.core.projection import ProjectionSet
+from services.core.runtime import start_service
 from services.core.settings import Settings
 from services.core.suppression_rule import GLOBAL, suppression_reason
+from services.dispatch import main as dispatch_main
 from services.dispatch.projection import DispatchReadModel, dispatch_projections
 from services.feedback import domain as feedback_domain
+from services.feedback import main as feedback_main
 from services.feedback.projection import FeedbackReadModel, feedback_projections
+from tests.conftest import TEST_TOKEN
+from tests.support.read_models import runner_of
+from tests.support.streams import delete_test_streams
 
 RULE = Settings()                      # the default soft-bounce threshold and window
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -143,3 +153,87 @@ def test_known_histories_get_the_answer_the_rule_gives(read_model_settings) -> N
     soft = [("soft", 0, "p1", 1), ("soft", 60 * 24, "p1", 2), ("soft", 2 * 60 * 24, "p1", 3)]
     assert asyncio.run(_answers(url, soft, [1], next(_sequence))) == ("soft_bounces", "soft_bounces")
     assert asyncio.run(_answers(url, soft[:2] + [("soft", 2 * 60 * 24, "p1", 2)], [], next(_sequence))) == (None, None)
+
+
+METADATA = (("authorization", f"Bearer {TEST_TOKEN}"),)
+LONG_AGO = datetime.now(UTC) - timedelta(days=200)
+
+
+def _recipient_event(payload, address: str) -> events_pb2.Event:
+    return new_event(payload, account_id="acme", aggregate_type="recipient", aggregate_id=recipient_hash(address))
+
+
+def _bounce(address: str, bounce_type: str, at: datetime, message: str) -> events_pb2.Event:
+    payload = events_pb2.BounceReceived(provider_id="p1", recipient_hash=recipient_hash(address), recipient=address,
+                                        bounce_type=bounce_type, sns_message_id=message)
+    payload.bounced_at.FromDatetime(at)
+    return _recipient_event(payload, address)
+
+
+def _complaint(address: str, at: datetime, message: str) -> events_pb2.Event:
+    payload = events_pb2.ComplaintReceived(provider_id="p1", recipient_hash=recipient_hash(address),
+                                           recipient=address, sns_message_id=message)
+    payload.complained_at.FromDatetime(at)
+    return _recipient_event(payload, address)
+
+
+def _ses_listed(address: str, reason: str) -> events_pb2.Event:
+    payload = events_pb2.SesSuppressionImported(provider_id="p1", recipient_hash=recipient_hash(address),
+                                                recipient=address, ses_reason=reason)
+    payload.last_update_time.FromDatetime(LONG_AGO)
+    return _recipient_event(payload, address)
+
+
+# Where the two services used to answer differently, and what the one rule says.
+_CASES = {
+    "both@example.org": ([_bounce("both@example.org", "Permanent", LONG_AGO, "m1"),
+                          _complaint("both@example.org", LONG_AGO, "m2")], "complaint"),
+    "old-soft@example.org": ([_bounce("old-soft@example.org", "Transient", LONG_AGO + timedelta(hours=n), f"m{3 + n}")
+                              for n in range(3)], "soft_bounces"),
+    "retried@example.org": ([_bounce("retried@example.org", "Transient", LONG_AGO, "m9")] * 3, None),
+    "listed@example.org": ([_ses_listed("listed@example.org", "COMPLAINT")], "ses_complaint"),
+}
+
+
+@pytest.fixture
+async def dispatch_and_feedback(read_model_settings):
+    dispatch = await start_service("dispatch", read_model_settings, dispatch_main.build)
+    feedback = await start_service("feedback", read_model_settings, feedback_main.build)
+    channels = [grpc.aio.insecure_channel(f"127.0.0.1:{service.grpc_port}") for service in (dispatch, feedback)]
+    yield dispatch, dispatch_pb2_grpc.DispatchServiceStub(channels[0]), feedback_pb2_grpc.FeedbackServiceStub(channels[1])
+    for channel in channels:
+        await channel.close()
+    await delete_test_streams(dispatch.store)
+    for service in (feedback, dispatch):
+        await service.stop()
+
+
+async def test_the_two_services_answer_the_same_over_grpc(dispatch_and_feedback) -> None:
+    dispatch_service, dispatch, feedback = dispatch_and_feedback
+    for events, _expected in _CASES.values():
+        for event in events:
+            await dispatch_service.store.append(event)
+    # Both services read the same log; a query answers once each has applied it.
+    last = await dispatch_service.store.last_sequence()
+    assert await runner_of(dispatch_service).wait_for(last, 20)
+
+    answers = {}
+    for address in _CASES:
+        suppression = await dispatch.GetRecipientSuppression(dispatch_pb2.GetRecipientSuppressionRequest(
+            account_id="acme", email=address), metadata=METADATA)
+        status = await _status_once_applied(feedback, address, last)
+        answers[address] = ((suppression.suppressed, suppression.reason),
+                            (status.suppressed, status.suppression_reason))
+
+    assert answers == {address: (((expected is not None), expected or ""),) * 2
+                       for address, (_events, expected) in _CASES.items()}
+
+
+async def _status_once_applied(feedback, address: str, last: int):
+    deadline = asyncio.get_running_loop().time() + 20
+    while True:
+        status = await feedback.GetRecipientStatus(feedback_pb2.GetRecipientStatusRequest(
+            account_id="acme", email=address), metadata=METADATA)
+        if status.recent or status.suppressed or asyncio.get_running_loop().time() > deadline:
+            return status
+        await asyncio.sleep(0.1)
