@@ -37,6 +37,8 @@ def add_parser(subparsers) -> None:
     save.add_argument("--max-connections", type=int, default=0)
     save.add_argument("--sns-topic-arn", action="append", default=[])
     save.add_argument("--allow-first-sns-topic", action="store_true")
+    save.add_argument("--ses-configuration-set", default="", help="sent as X-SES-CONFIGURATION-SET")
+    save.add_argument("--ses-tenant", default="", help="the account's SES tenant, sent as X-SES-TENANT")
     save.add_argument("--skip-verification", action="store_true")
 
     for name in ("get", "delete", "verify"):
@@ -91,4 +93,5 @@ def _settings(args: argparse.Namespace) -> config_pb2.ProviderSettings:
         smtp_password=password, from_address=args.from_address, from_name=args.from_name, region=args.region,
         ses_access_key_id=args.ses_access_key_id, ses_secret_access_key=os.environ.get(args.ses_secret_env, ""),
         max_send_rate=args.max_send_rate, max_connections=args.max_connections,
-        sns_topic_arns=args.sns_topic_arn, allow_first_sns_topic=args.allow_first_sns_topic)
+        sns_topic_arns=args.sns_topic_arn, allow_first_sns_topic=args.allow_first_sns_topic,
+        ses_configuration_set=args.ses_configuration_set, ses_tenant=args.ses_tenant)

@@ -20,6 +20,8 @@ def add_parser(subparsers) -> None:
 
     resubscribe = subparsers.add_parser("resubscribe", help="lift an unsubscribe (only with the person's consent)")
     _address(resubscribe)
+    resubscribe.add_argument("--remove-from-ses", action="store_true",
+                             help="also take the address off SES's suppression list of the account's providers")
     resubscribe.set_defaults(handler=handle, unsubscribe_command="resubscribe")
 
     status = subparsers.add_parser("status", help="whether an address is unsubscribed, globally and per list")
@@ -50,6 +52,7 @@ async def _call(args: argparse.Namespace, settings: Settings) -> unsubscribe_pb2
                 source="api"), metadata=metadata)
         if args.unsubscribe_command == "resubscribe":
             return await stub.Resubscribe(unsubscribe_pb2.ResubscribeRequest(
-                account_id=args.account, email=args.email, list_id=args.list_id, source="api"), metadata=metadata)
+                account_id=args.account, email=args.email, list_id=args.list_id, source="api",
+                remove_from_ses=args.remove_from_ses), metadata=metadata)
         return await stub.GetStatus(unsubscribe_pb2.GetStatusRequest(account_id=args.account, email=args.email),
                                     metadata=metadata)

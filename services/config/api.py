@@ -51,7 +51,8 @@ class ConfigServicer(config_pb2_grpc.ConfigServiceServicer):
             has_ses_secret_access_key=view.has_ses_secret_access_key, max_send_rate=view.max_send_rate,
             max_connections=view.max_connections, sns_topic_arns=list(view.sns_topic_arns),
             allow_first_sns_topic=view.allow_first_sns_topic, version=view.version,
-            callback_url=callback_url(self.public_url, view.account_id, view.provider_id), tls_mode=view.tls_mode)
+            callback_url=callback_url(self.public_url, view.account_id, view.provider_id), tls_mode=view.tls_mode,
+            ses_configuration_set=view.ses_configuration_set, ses_tenant=view.ses_tenant)
 
 
 def input_of(settings: config_pb2.ProviderSettings) -> ProviderInput:
@@ -61,7 +62,8 @@ def input_of(settings: config_pb2.ProviderSettings) -> ProviderInput:
         from_address=settings.from_address, from_name=settings.from_name, region=settings.region,
         ses_access_key_id=settings.ses_access_key_id, ses_secret_access_key=settings.ses_secret_access_key,
         max_send_rate=settings.max_send_rate, max_connections=settings.max_connections,
-        sns_topic_arns=tuple(settings.sns_topic_arns), allow_first_sns_topic=settings.allow_first_sns_topic)
+        sns_topic_arns=tuple(settings.sns_topic_arns), allow_first_sns_topic=settings.allow_first_sns_topic,
+        ses_configuration_set=settings.ses_configuration_set, ses_tenant=settings.ses_tenant)
 
 
 def _check(check: Check) -> config_pb2.VerificationCheck:

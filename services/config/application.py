@@ -9,6 +9,9 @@ from services.config import domain, verification
 from services.config.domain import Check, ProviderInput, ProviderView
 from services.config.projection import ProviderReadModel, sealed_secrets, view_from_event
 from services.config.ses_account import SesAccountWatch
+from services.config.ses_listings import SesListingsReadModel
+from services.config.ses_suppression_sync import SesSuppressionSync
+from services.config.ses_tenant import SesTenantWatch
 from services.core.errors import Conflict, FailedPrecondition, NotFound, PreconditionViolation, require
 from services.core.event_store import NEW_AGGREGATE, EventStore
 from services.core.events import new_event
@@ -37,6 +40,9 @@ class ConfigApplication:
         self.box = box
         self.read_model = ProviderReadModel(runner.engine)
         self.ses_accounts = SesAccountWatch(settings, store, self.read_model, box)
+        self.ses_tenants = SesTenantWatch(settings, store, self.read_model, box)
+        self.ses_suppressions = SesSuppressionSync(settings, store, self.read_model,
+                                                   SesListingsReadModel(runner.engine), box)
 
     async def save_provider(self, account_id: str, provider_id: str, version: int, settings: ProviderInput,
                             skip_verification: bool) -> tuple[ProviderView, list[Check]]:
@@ -56,7 +62,12 @@ class ConfigApplication:
                                                    patience=self.settings.append_patience)
         if settings.ses_access_key_id and not skip_verification:
             await self.ses_accounts.observe(account_id, provider_id, self._ses_target(settings))
+            if settings.ses_tenant:
+                await self.ses_tenants.observe(account_id, provider_id, settings.ses_tenant, self._ses_target(settings))
         await self.runner.wait_for(appended.stream_seq, READ_YOUR_WRITES_SECONDS)
+        if settings.ses_access_key_id and not skip_verification:
+            # After the read model has the provider: the import compares with what it last imported.
+            await self.ses_suppressions.sync(account_id, provider_id, self._ses_target(settings))
         return view_from_event(account_id, event.provider_saved, appended.stream_seq), checks
 
     async def get_provider(self, account_id: str, provider_id: str) -> ProviderView:
@@ -95,7 +106,8 @@ class ConfigApplication:
             name=view.name, smtp_host=view.smtp_host, smtp_port=view.smtp_port, smtp_username=view.smtp_username,
             smtp_password="", from_address=view.from_address, from_name=view.from_name, region=view.region,
             ses_access_key_id=view.ses_access_key_id, max_send_rate=view.max_send_rate,
-            max_connections=view.max_connections, sns_topic_arns=view.sns_topic_arns)
+            max_connections=view.max_connections, sns_topic_arns=view.sns_topic_arns,
+            ses_configuration_set=view.ses_configuration_set, ses_tenant=view.ses_tenant)
         return await self.verify_settings(self._with_stored_secrets(settings, current, account_id, provider_id))
 
     async def verify_settings(self, settings: ProviderInput) -> list[Check]:
@@ -119,9 +131,11 @@ class ConfigApplication:
         if not settings.ses_access_key_id:
             login = await smtp
             return [login, Check("ses_account", True, "not checked: no SES API credentials given", skipped=True)]
-        ses = verification.check_ses_account(self._ses_target(settings), settings.from_address)
-        login, ses_checks = await asyncio.gather(smtp, ses)
-        return [login, *ses_checks]
+        target = self._ses_target(settings)
+        ses = verification.check_ses_account(target, settings.from_address)
+        names = verification.check_ses_names(target, settings.ses_configuration_set, settings.ses_tenant)
+        login, ses_checks, name_checks = await asyncio.gather(smtp, ses, names)
+        return [login, *ses_checks, *name_checks]
 
     def _ses_target(self, settings: ProviderInput) -> verification.SesApiTarget:
         return verification.SesApiTarget(settings.region, settings.ses_access_key_id, settings.ses_secret_access_key,
@@ -164,6 +178,7 @@ class ConfigApplication:
             sns_topic_arns=list(settings.sns_topic_arns), allow_first_sns_topic=settings.allow_first_sns_topic,
             max_message_bytes=domain.DEFAULT_MAX_MESSAGE_BYTES,
             max_messages_per_connection=domain.DEFAULT_MESSAGES_PER_CONNECTION,
+            ses_configuration_set=settings.ses_configuration_set, ses_tenant=settings.ses_tenant,
         )
 
 

@@ -19,6 +19,7 @@ TLS_PORTS = frozenset({465, 2465})
 MAX_TOPICS = 20
 
 _SES_HOST = re.compile(r"^email-smtp(-fips)?\.(?P<region>[a-z]{2}(-gov)?-[a-z]+-\d)\.amazonaws\.com$")
+_SES_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}", re.ASCII)
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
 _REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 _ACCESS_KEY_ID = re.compile(r"^[A-Z0-9]{16,128}$")
@@ -56,6 +57,8 @@ class ProviderInput:
     max_connections: int = 0
     sns_topic_arns: tuple[str, ...] = ()
     allow_first_sns_topic: bool = False
+    ses_configuration_set: str = ""
+    ses_tenant: str = ""
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,8 @@ class ProviderView:
     version: int
     type: str = "SES"
     extra: dict = field(default_factory=dict)
+    ses_configuration_set: str = ""
+    ses_tenant: str = ""
 
     @property
     def tls_mode(self) -> str:
@@ -137,9 +142,23 @@ def settings_violations(settings: ProviderInput, *, password_stored: bool, secre
         ("settings.max_send_rate", _rate_problem(settings.max_send_rate)),
         ("settings.max_connections", _connections_problem(settings.max_connections)),
     ]
+    checks += [(f"settings.{name}", _ses_name_problem(value, settings.ses_access_key_id))
+               for name, value in (("ses_configuration_set", settings.ses_configuration_set),
+                                   ("ses_tenant", settings.ses_tenant))]
     violations = [FieldViolation(name, problem) for name, problem in checks if problem]
     violations += _topic_violations(settings.sns_topic_arns)
     return violations
+
+
+def _ses_name_problem(name: str, ses_access_key_id: str) -> str | None:
+    """SES names configuration sets and tenants alike: 1 to 64 letters, digits, '-' and '_'."""
+    if not name:
+        return None
+    if not _SES_NAME.fullmatch(name):
+        return "must be 1 to 64 letters, digits, hyphens (-) or underscores (_), as SES names it"
+    if not ses_access_key_id:
+        return "needs the SES API keys (settings.ses_access_key_id) so Postroom can check it exists in SES"
+    return None
 
 
 def host_problem(host: str, allow_custom_host: bool) -> str | None:

@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.config.api import ConfigServicer
 from services.config.application import ConfigApplication
 from services.config.projection import ProviderProjection
+from services.config.ses_listings import SesListingsProjection
 from services.core.event_store import EventStore
 from services.core.generated.postroom.v1 import config_pb2, config_pb2_grpc
 from services.core.grpc_server import GrpcServer
@@ -19,7 +20,7 @@ NAME = "config"
 
 
 def projections(_settings: Settings) -> list[Projection]:
-    return [ProviderProjection()]
+    return [ProviderProjection(), SesListingsProjection()]
 
 
 async def build(settings: Settings, store: EventStore, engine: AsyncEngine) -> ServiceComponents:
@@ -30,4 +31,8 @@ async def build(settings: Settings, store: EventStore, engine: AsyncEngine) -> S
         settings.bind_host, settings.ports.config_grpc, settings.api_token,
         [config_pb2.DESCRIPTOR.services_by_name["ConfigService"].full_name],
         lambda server: config_pb2_grpc.add_ConfigServiceServicer_to_server(servicer, server))
-    return ServiceComponents(grpc=grpc_server, projections=[runner], workers=[app.ses_accounts.poll_forever])
+    suppressions = app.ses_suppressions
+    return ServiceComponents(grpc=grpc_server, projections=[runner],
+                             workers=[app.ses_accounts.poll_forever, suppressions.poll_forever,
+                                      suppressions.run_removals, app.ses_tenants.poll_forever],
+                             draining=[suppressions.finish_in_flight])

@@ -41,6 +41,8 @@ providers = Table(
     Column("sns_topic_arns", Text, nullable=False),        # a JSON list, see _topics_json
     Column("allow_first_sns_topic", Boolean, nullable=False),
     Column("version", BigInteger, nullable=False),
+    Column("ses_configuration_set", String(64), nullable=False),
+    Column("ses_tenant", String(64), nullable=False),
 )
 
 
@@ -78,7 +80,7 @@ class ProviderChanges:
 
 class ProviderProjection(Projection):
     name = "config.providers"
-    version = 1
+    version = 2                 # 2: ses_configuration_set, ses_tenant
     metadata = metadata
 
     def new_changes(self) -> ProviderChanges:
@@ -165,6 +167,8 @@ def _row(account_id: str, saved, seq: int) -> dict[str, Any]:
         "sns_topic_arns": _topics_json(tuple(saved.sns_topic_arns)),
         "allow_first_sns_topic": saved.allow_first_sns_topic,
         "version": seq,
+        "ses_configuration_set": saved.ses_configuration_set[:64],
+        "ses_tenant": saved.ses_tenant[:64],
     }
 
 
@@ -180,6 +184,7 @@ def view_of(row: Any) -> ProviderView:
         has_ses_secret_access_key=bool(row["ses_secret_access_key_sealed"]), max_send_rate=row["max_send_rate"],
         max_connections=row["max_connections"], sns_topic_arns=tuple(topics),
         allow_first_sns_topic=row["allow_first_sns_topic"], version=row["version"],
+        ses_configuration_set=row["ses_configuration_set"], ses_tenant=row["ses_tenant"],
     )
 
 
@@ -193,11 +198,14 @@ class ProviderReadModel:
                 providers.c.account_id == account_id, providers.c.provider_id == provider_id))).mappings().first()
         return view_of(row) if row else None
 
-    async def with_ses_keys(self) -> list[dict[str, Any]]:
-        """Every provider whose SES API keys are saved (the account poller reads SES for them)."""
+    async def with_ses_keys(self, account_id: str = "") -> list[dict[str, Any]]:
+        """Every provider (of one account, or all) whose SES API keys are saved: config calls SES for them."""
         query = select(providers.c.account_id, providers.c.provider_id, providers.c.region,
-                       providers.c.ses_access_key_id, providers.c.ses_secret_access_key_sealed).where(
+                       providers.c.ses_access_key_id, providers.c.ses_secret_access_key_sealed,
+                       providers.c.ses_tenant).where(
             providers.c.ses_access_key_id != "")
+        if account_id:
+            query = query.where(providers.c.account_id == account_id)
         async with self.engine.connect() as conn:
             return [dict(row) for row in (await conn.execute(query)).mappings()]
 

@@ -68,18 +68,21 @@ class SesAccountWatch:
 
     async def poll_once(self) -> None:
         for row in await self.read_model.with_ses_keys():
-            target = self._target(row)
+            target = ses_api_target(row, self.box, self.settings.ses_endpoint_url)
             if target is not None:
                 await self.observe(row["account_id"], row["provider_id"], target)
 
-    def _target(self, row) -> SesApiTarget | None:
-        aad = provider_secret_aad(row["account_id"], row["provider_id"], "ses_secret")
-        try:
-            secret = self.box.open(row["ses_secret_access_key_sealed"], aad)
-        except SecretBoxError:
-            log.warning("SES secret cannot be opened; account not polled", extra={"provider_id": row["provider_id"]})
-            return None
-        return SesApiTarget(row["region"], row["ses_access_key_id"], secret, self.settings.ses_endpoint_url)
+
+def ses_api_target(row, box: SecretBox, endpoint_url: str) -> SesApiTarget | None:
+    """Where and as whom to call the SES API for a provider row of `with_ses_keys`, or None when
+    its sealed secret cannot be opened (a retired key)."""
+    aad = provider_secret_aad(row["account_id"], row["provider_id"], "ses_secret")
+    try:
+        secret = box.open(row["ses_secret_access_key_sealed"], aad)
+    except SecretBoxError:
+        log.warning("SES secret cannot be opened; SES not called", extra={"provider_id": row["provider_id"]})
+        return None
+    return SesApiTarget(row["region"], row["ses_access_key_id"], secret, endpoint_url)
 
 
 def _observed(provider_id: str, state: SesAccountState) -> events_pb2.SesAccountObserved:

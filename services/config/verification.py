@@ -6,6 +6,7 @@ import asyncio
 import logging
 import ssl
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
 import aiosmtplib
 import boto3
@@ -128,6 +129,37 @@ def _check_ses_account(target: SesApiTarget, from_address: str) -> list[Check]:
                       domain.UNREACHABLE_HINT)]
 
 
+async def check_ses_names(target: SesApiTarget, configuration_set: str, tenant: str) -> list[Check]:
+    """That the configuration set and tenant a provider names exist in SES (GetConfigurationSet, GetTenant)."""
+    if not (configuration_set or tenant):
+        return []
+    return await asyncio.to_thread(_check_ses_names, target, configuration_set, tenant)
+
+
+def _check_ses_names(target: SesApiTarget, configuration_set: str, tenant: str) -> list[Check]:
+    v2, _v1 = _clients(target)
+    lookups = [("ses_configuration_set", "configuration set", configuration_set,
+                lambda: v2.get_configuration_set(ConfigurationSetName=configuration_set)),
+               ("ses_tenant", "tenant", tenant, lambda: v2.get_tenant(TenantName=tenant))]
+    return [_name_check(name, kind, value, lookup) for name, kind, value, lookup in lookups if value]
+
+
+def _name_check(name: str, kind: str, value: str, lookup) -> Check:
+    field_name = f"settings.{name}"
+    try:
+        lookup()
+    except ClientError as error:
+        if _code(error) in ("NotFoundException", "404"):
+            return Check(name, False, f"{field_name}: SES has no {kind} named {value!r} in this region",
+                         f"Create it in Amazon SES, or correct {field_name}.")
+        return Check(name, False, f"{field_name}: SES answered {_code(error)} when asked for the {kind}",
+                     "Give the IAM key ses:GetConfigurationSet and ses:GetTenant.")
+    except BotoCoreError as error:
+        return Check(name, False, f"{domain.UNREACHABLE}: the SES API ({type(error).__name__})",
+                     domain.UNREACHABLE_HINT)
+    return Check(name, True, f"SES has the {kind} {value!r}")
+
+
 def _identity_check(v2, v1, from_address: str) -> Check:
     for identity in (from_address, domain_of(from_address)):
         verified = _identity_verified(v2, v1, identity)
@@ -166,3 +198,55 @@ def _sandbox_check(v2, v1) -> Check:
 
 def _code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
+
+
+@dataclass(frozen=True)
+class SesListedAddress:
+    """One entry of SES's account-level suppression list."""
+
+    email_address: str
+    reason: str                       # BOUNCE or COMPLAINT
+    last_update_time: datetime
+
+
+async def list_ses_suppressions(target: SesApiTarget) -> list[SesListedAddress]:
+    """The whole account-level list, every page (ListSuppressedDestinations). Raises botocore's errors."""
+    return await asyncio.to_thread(_list_ses_suppressions, target)
+
+
+def _list_ses_suppressions(target: SesApiTarget) -> list[SesListedAddress]:
+    v2, _v1 = _clients(target)
+    listed, token = [], None
+    while True:
+        page = v2.list_suppressed_destinations(PageSize=1000, **({"NextToken": token} if token else {}))
+        listed += [SesListedAddress(entry["EmailAddress"], entry["Reason"], _utc(entry["LastUpdateTime"]))
+                   for entry in page.get("SuppressedDestinationSummaries", [])]
+        token = page.get("NextToken")
+        if not token:
+            return listed
+
+
+async def delete_ses_suppression(target: SesApiTarget, email_address: str) -> bool:
+    """Take an address off the account-level list; False when it was not on it. Raises botocore's errors."""
+    return await asyncio.to_thread(_delete_ses_suppression, target, email_address)
+
+
+def _delete_ses_suppression(target: SesApiTarget, email_address: str) -> bool:
+    v2, _v1 = _clients(target)
+    try:
+        v2.delete_suppressed_destination(EmailAddress=email_address)
+    except ClientError as error:
+        if _code(error) in ("NotFoundException", "404"):
+            return False
+        raise
+    return True
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+async def read_ses_tenant_status(target: SesApiTarget, tenant: str) -> str:
+    """The tenant's SendingStatus (GetTenant): ENABLED, REINSTATED or DISABLED. Raises botocore's errors."""
+    return await asyncio.to_thread(lambda: str(_clients(target)[0].get_tenant(TenantName=tenant)
+                                               .get("Tenant", {}).get("SendingStatus", "")))

@@ -16,6 +16,9 @@ Event = events_pb2.Event
 SCHEMA_VERSION = 1
 # SesAccountObserved lives here: config writes it, dispatch reads the newest one per provider.
 SES_ACCOUNT_AGGREGATE = "provider_ses_account"
+SES_TENANT_AGGREGATE = "provider_ses_tenant"
+SES_SUPPRESSION_AGGREGATE = "ses_suppression"                  # .<recipient_hash>
+SES_SUPPRESSION_REMOVAL_AGGREGATE = "ses_suppression_removal"  # .<recipient_hash>: config acts on these
 
 # The oneof field name for each payload message name, e.g. "ProviderSaved" -> "provider_saved".
 _PAYLOAD_FIELDS = {

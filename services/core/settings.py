@@ -78,6 +78,7 @@ class Settings:
     smtp_timeout: float = 15.0
     ses_endpoint_url: str = ""
     ses_account_poll_seconds: float = 300.0   # how often config reads each provider's SES account (GetAccount)
+    ses_suppression_sync_seconds: float = 900.0  # how often config imports SES's suppression list
     log_level: str = "INFO"
     otlp_endpoint: str = ""           # an OTLP/gRPC collector (http://host:4317): traces on
     shutdown_grace: float = 20.0
@@ -129,6 +130,7 @@ class Settings:
             smtp_timeout=_env_float("SMTP_TIMEOUT", 15.0),
             ses_endpoint_url=_env("SES_ENDPOINT_URL"),
             ses_account_poll_seconds=_env_float("SES_ACCOUNT_POLL_SECONDS", 300.0),
+            ses_suppression_sync_seconds=_env_float("SES_SUPPRESSION_SYNC_SECONDS", 900.0),
             log_level=_env("LOG_LEVEL", "INFO").upper(),
             otlp_endpoint=_env("OTLP_ENDPOINT"),
             shutdown_grace=_env_float("SHUTDOWN_GRACE", 20.0),

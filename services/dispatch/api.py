@@ -119,9 +119,12 @@ def _batch_result(result: Accepted | PostroomError) -> dispatch_pb2.SendEmailBat
 
 
 def _suppression(view: SuppressionView) -> dispatch_pb2.Suppression:
-    return dispatch_pb2.Suppression(account_id=view.account_id, recipient_hash=view.recipient_hash,
-                                    suppressed=view.suppressed, reason=view.reason, list_id=view.list_id,
-                                    recipient=view.recipient)
+    message = dispatch_pb2.Suppression(account_id=view.account_id, recipient_hash=view.recipient_hash,
+                                       suppressed=view.suppressed, reason=view.reason, list_id=view.list_id,
+                                       recipient=view.recipient)
+    if view.since is not None:
+        message.since.FromDatetime(view.since)
+    return message
 
 
 def _dispatch(view: DispatchView) -> dispatch_pb2.Dispatch:

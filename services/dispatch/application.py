@@ -28,7 +28,8 @@ from services.dispatch.message import Sender, UnsafeHeader, build_message, messa
 from services.dispatch.projection import QUEUED
 from services.dispatch.shared_rate import rate_key
 from services.dispatch.smtp import send_once
-from services.dispatch.suppression import suppression_reason
+from services.core.suppression_rule import gravest_entry, suppression_reason
+from services.dispatch.projection.suppressions import as_utc
 
 READ_YOUR_WRITES_SECONDS = 5.0
 TEST_SUBJECT = "Postroom test email"
@@ -86,6 +87,7 @@ class SuppressionView:
     reason: str
     list_id: str
     recipient: str
+    since: datetime | None = None
 
 
 class DispatchApplication:
@@ -155,7 +157,7 @@ class DispatchApplication:
     def _refuse_oversized(self, resolved: Resolved, config: ProviderConfig) -> None:
         request = resolved.request
         try:
-            size = message_size_bound(request, sender=Sender(config.from_address, config.from_name),
+            size = message_size_bound(request, sender=Sender.of(config),
                                       attachments=resolved.parts)
         except UnsafeHeader as error:
             raise InvalidArgument([FieldViolation(error.field_name, "must not contain CR or LF")]) from None
@@ -273,7 +275,7 @@ class DispatchApplication:
         config = lookup.config
         request = EmailRequest(account_id, provider_id, to=(Mailbox(to),), subject=TEST_SUBJECT, text_body=TEST_BODY,
                                transactional=True)
-        message = build_message(request, dispatch_id="test", sender=Sender(config.from_address, config.from_name),
+        message = build_message(request, dispatch_id="test", sender=Sender.of(config),
                                 now=datetime.now(timezone.utc))
         outcome = await send_once(config, message, timeout=self.context.settings.smtp_timeout,
                                   tls_context=client_context(self.context.settings.smtp_ca_file))
@@ -290,7 +292,8 @@ class DispatchApplication:
         require(domain.identity_violations(account_id, "p"))
         size = min(page_size or 100, 1000)
         rows = await self.context.read_model.list_suppressions(account_id, size, _decode_token(page_token))
-        views = [SuppressionView(r["account_id"], r["recipient_hash"], True, r["reason"], r["list_id"], r["recipient"])
+        views = [SuppressionView(r["account_id"], r["recipient_hash"], True, r["reason"], r["list_id"], r["recipient"],
+                                 as_utc(r["since"]))
                  for r in rows]
         token = _encode_token(rows[-1]) if len(rows) == size else ""
         return views, token
@@ -298,8 +301,11 @@ class DispatchApplication:
     async def get_recipient_suppression(self, account_id: str, email: str, list_id: str) -> SuppressionView:
         require(domain.identity_violations(account_id, "p")
                 + ([FieldViolation("email", problem)] if (problem := address_problem(email)) else []))
-        reason = await self._suppressed_reason(account_id, email, list_id)
-        return SuppressionView(account_id, recipient_hash(email), bool(reason), reason or "", list_id, email)
+        hashed = recipient_hash(email)
+        entries = await self.context.read_model.suppression_entries(account_id, [hashed])
+        entry = gravest_entry(entries.get(hashed, []), list_id)
+        return SuppressionView(account_id, hashed, entry is not None, entry.reason if entry else "", list_id, email,
+                               entry.since if entry else None)
 
     async def _suppressed_reason(self, account_id: str, email: str, list_id: str) -> str | None:
         hashed = recipient_hash(email)

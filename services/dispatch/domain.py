@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from services.core.email_address import address_problem, text_problem
 from services.core.errors import FieldViolation
 from services.core.ids import IDENTIFIER_RULE, is_identifier, name_based_id, uuid7
+from services.core.ses_headers import CONFIGURATION_SET_HEADER, TENANT_HEADER
 from services.dispatch.attachments import SubmittedPart
 
 MAX_RECIPIENTS = 50            # SES accepts at most 50 recipients per message
@@ -37,7 +38,8 @@ _LIST_ID = re.compile(r"^[A-Za-z0-9._@:/+-]{1,128}$")
 RESERVED_HEADERS = frozenset(h.lower() for h in (
     "From", "To", "Cc", "Bcc", "Reply-To", "Subject", "Date", "Message-ID", "MIME-Version",
     "Content-Type", "Content-Transfer-Encoding", "List-Unsubscribe", "List-Unsubscribe-Post", "List-Id",
-    "X-Postroom-Dispatch-Id", "X-SES-MESSAGE-TAGS", "Return-Path", "Sender"))
+    "X-Postroom-Dispatch-Id", "X-SES-MESSAGE-TAGS", "Return-Path", "Sender",
+    CONFIGURATION_SET_HEADER, TENANT_HEADER))      # the provider's own: one of each, or SES picks one
 
 # The product page's wording for each troubleshooting case, and the fix in plain words.
 INVALID_CREDENTIALS = "Invalid Credentials: these must be your SES SMTP credentials, not your AWS access keys"
@@ -303,6 +305,8 @@ class ProviderConfig:
     max_message_bytes: int
     max_messages_per_connection: int
     saved_seq: int
+    ses_configuration_set: str = ""
+    ses_tenant: str = ""
 
     @property
     def implicit_tls(self) -> bool:

@@ -27,9 +27,10 @@ from email.utils import format_datetime, formataddr, make_msgid
 
 from services.core.email_address import domain_of
 from services.core.errors import require
+from services.core.ses_headers import CONFIGURATION_SET_HEADER, TENANT_HEADER
 from services.dispatch.attachments import AttachmentContent, AttachmentMetadata, attachment_violations
 from services.dispatch.list_id import LIST_ID_HEADER, list_id_value
-from services.dispatch.domain import DISPATCH_ID_TAG, HEADER_NAME, EmailRequest, Mailbox
+from services.dispatch.domain import DISPATCH_ID_TAG, HEADER_NAME, EmailRequest, Mailbox, ProviderConfig
 
 DISPATCH_ID_HEADER = "X-Postroom-Dispatch-Id"   # the feedback service ties SES bounces back through it
 SES_TAGS_HEADER = "X-SES-MESSAGE-TAGS"
@@ -62,6 +63,12 @@ class UnsafeHeader(ValueError):
 class Sender:
     address: str
     name: str = ""
+    configuration_set: str = ""    # X-SES-CONFIGURATION-SET
+    tenant: str = ""               # X-SES-TENANT
+
+    @classmethod
+    def of(cls, provider: ProviderConfig) -> Sender:
+        return cls(provider.from_address, provider.from_name, provider.ses_configuration_set, provider.ses_tenant)
 
 
 @dataclass(frozen=True)
@@ -123,6 +130,9 @@ def _header_block(request: EmailRequest, kept: set[str], *, dispatch_id: str, se
     # notifications leave the original headers out.
     tags = ((DISPATCH_ID_TAG, dispatch_id), *request.tags)
     lines.append(_list_header(SES_TAGS_HEADER, [f"{name}={value}" for name, value in tags]))
+    lines += [f"{name}: {_safe(value, field_name)}" for name, value, field_name in (
+        (CONFIGURATION_SET_HEADER, sender.configuration_set, "ses_configuration_set"),
+        (TENANT_HEADER, sender.tenant, "ses_tenant")) if value]
     if (list_id := list_id_value(request, sender.address)) is not None:
         lines.append(f"{LIST_ID_HEADER}: {list_id}")
     lines += [_text_header(name, _safe(value, f"headers[{name}]")) for name, value in request.headers]

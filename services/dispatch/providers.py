@@ -87,7 +87,7 @@ def _config(row, password: str) -> ProviderConfig:
         max_connections=row["max_connections"] or 10,
         max_message_bytes=row["max_message_bytes"] or DEFAULT_MAX_MESSAGE_BYTES,
         max_messages_per_connection=row["max_messages_per_connection"] or DEFAULT_MESSAGES_PER_CONNECTION,
-        saved_seq=row["saved_seq"])
+        saved_seq=row["saved_seq"], ses_configuration_set=row["ses_configuration_set"], ses_tenant=row["ses_tenant"])
 
 
 @dataclass

@@ -35,7 +35,7 @@ from services.dispatch.projection import SuppressionChecks
 from services.dispatch.providers import ProviderHealth, ProviderLookup
 from services.dispatch.shared_rate import ProviderPacer, QuotaExhausted, rate_key
 from services.dispatch.smtp import ProviderConnections
-from services.dispatch.suppression import suppression_reason
+from services.core.suppression_rule import suppression_reason
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +141,7 @@ class QueuedEmailSender:
         """The message to send, or the DispatchFailed that refuses it before SMTP."""
         try:
             message = build_message(
-                request, dispatch_id=queued.aggregate_id, sender=Sender(config.from_address, config.from_name),
+                request, dispatch_id=queued.aggregate_id, sender=Sender.of(config),
                 now=datetime.now(timezone.utc), recipients=kept, attachments=attachments,
                 unsubscribe_headers=self.context.unsubscribe.headers_for(request, queued.aggregate_id,
                                                                          kept[0].address))

@@ -9,7 +9,7 @@ import logging
 import sqlite3
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -23,7 +23,8 @@ from services.core.ids import IDENTIFIER_RULE, is_identifier, recipient_hash
 from services.core.projection import ProjectionRunner
 from services.core.settings import Settings
 from services.feedback import domain
-from services.feedback.domain import ProviderTopics, SuppressionReason, TopicDecision
+from services.core.suppression_rule import Reason
+from services.feedback.domain import ProviderTopics, TopicDecision
 from services.feedback.metrics import (BOUNCE_RATE, COMPLAINT_RATE, FEEDBACK_NOT_RECORDED, feedback_recorded,
                                        SNS_DUPLICATES, SUBSCRIPTIONS)
 from services.feedback.projection import (RECORD_KINDS, DeliveryContext, DeliveryContextReader, FeedbackFilter,
@@ -61,7 +62,7 @@ class Accepted:
 class RecipientStatus:
     account_id: str
     recipient_hash: str
-    suppression_reason: SuppressionReason | None
+    suppression_reason: Reason | None
     soft_bounces: int
     recent: list[FeedbackRecordView]
 
@@ -231,12 +232,12 @@ class FeedbackApplication:
     async def recipient_status(self, account_id: str, email: str) -> RecipientStatus:
         require(_account_violations(account_id) + _email_violations("email", email, required=True))
         hashed = recipient_hash(email)
-        since = self.clock() - timedelta(days=self.settings.soft_bounce_window_days)
-        hard, complained, soft = await self.read_model.recipient_flags(account_id, hashed, since)
+        evidence = await self.read_model.recipient_evidence(account_id, hashed)
         recent = await self.read_model.list_records(
             FeedbackFilter(account_id=account_id, recipient_hash=hashed), RECENT_RECORDS)
-        reason = domain.suppression_reason(hard_bounced=hard, complained=complained, soft_bounces=soft,
-                                           soft_bounce_threshold=self.settings.soft_bounce_threshold)
+        reason = domain.suppression_reason(evidence, soft_bounce_threshold=self.settings.soft_bounce_threshold,
+                                           soft_bounce_window_days=self.settings.soft_bounce_window_days)
+        soft = domain.recent_soft_bounces(evidence, self.settings.soft_bounce_window_days)
         return RecipientStatus(account_id, hashed, reason, soft, recent)
 
     async def list_feedback(self, account_id: str, provider_id: str, kind: str, email: str, page_size: int,

@@ -17,7 +17,9 @@ from google.protobuf.message import Message
 
 from services.core.generated.postroom.v1 import events_pb2
 from services.core.ids import recipient_hash
-from services.feedback.ses_feedback import Bounce, BounceType, Complaint, Delivery, FeedbackItem
+from services.core.suppression_rule import (Reason, gravest, ses_list_reason,
+                                            soft_bounces_in_window, soft_bounces_suppress_since)
+from services.feedback.ses_feedback import Bounce, Complaint, Delivery, FeedbackItem
 
 BOUNCE_REVIEW_RATE = 0.05
 COMPLAINT_REVIEW_RATE = 0.001
@@ -27,12 +29,6 @@ FEEDBACK_AGGREGATE = "feedback"
 SUBSCRIPTION_AGGREGATE = "sns_subscription"
 
 _SNS_MESSAGE_ID = re.compile(r"[A-Za-z0-9-]{1,100}", re.ASCII)
-
-
-class SuppressionReason(StrEnum):
-    HARD_BOUNCE = "hard_bounce"
-    COMPLAINT = "complaint"
-    SOFT_BOUNCES = "soft_bounces"
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,20 +147,30 @@ def ses_message_ids_without_dispatch_id(items: list[FeedbackItem]) -> list[str]:
 
 # ---- recipient status ----
 
-def suppression_reason(*, hard_bounced: bool, complained: bool, soft_bounces: int,
-                       soft_bounce_threshold: int) -> SuppressionReason | None:
-    """Why mail to a recipient must stop, the strongest reason first."""
-    if complained:
-        return SuppressionReason.COMPLAINT
-    if hard_bounced:
-        return SuppressionReason.HARD_BOUNCE
-    if soft_bounce_threshold > 0 and soft_bounces >= soft_bounce_threshold:
-        return SuppressionReason.SOFT_BOUNCES
-    return None
+@dataclass(frozen=True, slots=True)
+class RecipientEvidence:
+    """What the feedback read model holds on one recipient, for the one suppression rule."""
+
+    hard_bounced: bool = False
+    complained: bool = False
+    soft_bounce_times: tuple[datetime, ...] = ()
+    ses_reasons: tuple[str, ...] = ()          # SES's suppression-list reasons (BOUNCE, COMPLAINT)
 
 
-def is_hard_bounce(bounce_type: str) -> bool:
-    return bounce_type == BounceType.PERMANENT.value
+def suppression_reason(evidence: RecipientEvidence, *, soft_bounce_threshold: int,
+                       soft_bounce_window_days: int) -> Reason | None:
+    """Why mail to a recipient must stop, by the rule dispatch applies too (gravest first)."""
+    reasons = [reason for reason, holds in ((Reason.COMPLAINT, evidence.complained),
+                                            (Reason.HARD_BOUNCE, evidence.hard_bounced)) if holds]
+    reasons += [r for r in map(ses_list_reason, evidence.ses_reasons) if r is not None]
+    if soft_bounces_suppress_since(evidence.soft_bounce_times, threshold=soft_bounce_threshold,
+                                   window_days=soft_bounce_window_days):
+        reasons.append(Reason.SOFT_BOUNCES)
+    return gravest(reasons)
+
+
+def recent_soft_bounces(evidence: RecipientEvidence, window_days: int) -> int:
+    return soft_bounces_in_window(evidence.soft_bounce_times, window_days=window_days)
 
 
 # ---- provider stats ----

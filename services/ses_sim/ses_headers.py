@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-CONFIGURATION_SET_HEADER = "X-SES-CONFIGURATION-SET"
-TENANT_HEADER = "X-SES-TENANT"
+from services.core.ses_headers import CONFIGURATION_SET_HEADER, TENANT_HEADER
+
 _CONSUMED = (CONFIGURATION_SET_HEADER.lower(), TENANT_HEADER.lower())
 _LINE = re.compile(rb"[^\n]*\n|[^\n]+")
 

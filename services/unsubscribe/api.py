@@ -23,7 +23,7 @@ class UnsubscribeServicer(unsubscribe_pb2_grpc.UnsubscribeServiceServicer):
     @rpc
     async def Resubscribe(self, request: unsubscribe_pb2.ResubscribeRequest, context) -> unsubscribe_pb2.SubscriptionStatus:
         return _status(await self.app.resubscribe(request.account_id, request.email, request.list_id,
-                                                  request.source or domain.API))
+                                                  request.source or domain.API, request.remove_from_ses))
 
     @rpc
     async def GetStatus(self, request: unsubscribe_pb2.GetStatusRequest, context) -> unsubscribe_pb2.SubscriptionStatus:
@@ -48,7 +48,8 @@ def _status(state: SubscriptionState) -> unsubscribe_pb2.SubscriptionStatus:
     return unsubscribe_pb2.SubscriptionStatus(
         account_id=state.account_id, recipient_hash=state.recipient_hash,
         globally_unsubscribed=state.globally_unsubscribed, unsubscribed_lists=list(state.unsubscribed_lists),
-        changed=state.changed)
+        changed=state.changed, ses_suppressed=bool(state.ses_suppressed_by),
+        ses_suppressed_by=list(state.ses_suppressed_by), ses_removal_requested=state.ses_removal_requested)
 
 
 def _entry(entry: UnsubscribeEntry) -> unsubscribe_pb2.UnsubscribeEntry:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Callable
 
@@ -11,7 +11,8 @@ from google.protobuf.message import Message
 
 from services.core.errors import FailedPrecondition, FieldViolation, InvalidArgument, require
 from services.core.event_store import NEW_AGGREGATE, ConcurrencyConflict, EventStore
-from services.core.events import new_event
+from services.core.events import SES_SUPPRESSION_REMOVAL_AGGREGATE, new_event
+from services.core.generated.postroom.v1 import events_pb2
 from services.core.ids import normalize_email, recipient_hash
 from services.core.projection import ProjectionRunner
 from services.core.settings import Settings
@@ -63,9 +64,24 @@ class UnsubscribeApplication:
         changed, seq = await self.record_unsubscribe(command)
         return await self._status_after(command.account_id, command.recipient_hash, changed, seq)
 
-    async def resubscribe(self, account_id: str, email: str, list_id: str, source: str) -> SubscriptionState:
+    async def resubscribe(self, account_id: str, email: str, list_id: str, source: str,
+                          remove_from_ses: bool = False) -> SubscriptionState:
         changed, seq = await self.record_resubscribe(account_id, email, list_id, source)
-        return await self._status_after(account_id, recipient_hash(email), changed, seq)
+        # The whole log so far, not only this address's subject: SES listings come from config's events.
+        state = await self._status_after(account_id, recipient_hash(email), changed,
+                                         max(seq, await self.store.last_sequence()))
+        if not (remove_from_ses and state.ses_suppressed_by):
+            return state
+        await self._request_ses_removal(account_id, email)
+        return replace(state, ses_removal_requested=True)
+
+    async def _request_ses_removal(self, account_id: str, email: str) -> None:
+        """Config takes the address off SES's lists (it holds the SES keys) and records it."""
+        request = events_pb2.SesSuppressionRemovalRequested(recipient_hash=recipient_hash(email),
+                                                            recipient=normalize_email(email), source="resubscribe")
+        await self.store.append_durably(
+            new_event(request, account_id=account_id, aggregate_type=SES_SUPPRESSION_REMOVAL_AGGREGATE,
+                      aggregate_id=request.recipient_hash), patience=self.settings.append_patience)
 
     async def record_unsubscribe(self, command: UnsubscribeCommand) -> tuple[bool, int]:
         """Durable on return, without waiting for the read model: what the one-click POST needs."""
@@ -162,8 +178,7 @@ class UnsubscribeApplication:
     async def _status_after(self, account_id: str, hash_hex: str, changed: bool, seq: int) -> SubscriptionState:
         await self.runner.wait_for(seq, READ_YOUR_WRITES_SECONDS)
         state = await self.read_model.status(account_id, hash_hex)
-        return SubscriptionState(state.account_id, state.recipient_hash, state.globally_unsubscribed,
-                                 state.unsubscribed_lists, changed)
+        return replace(state, changed=changed)
 
 
 def _after(page_token: str) -> tuple[str, str] | None:

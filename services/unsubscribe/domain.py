@@ -49,6 +49,8 @@ class SubscriptionState:
     globally_unsubscribed: bool
     unsubscribed_lists: tuple[str, ...]
     changed: bool = False
+    ses_suppressed_by: tuple[str, ...] = ()   # providers whose SES suppression list holds the address
+    ses_removal_requested: bool = False
 
     def blocks(self, list_id: str) -> bool:
         """Whether mail for `list_id` must not go to this address."""

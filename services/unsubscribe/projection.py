@@ -1,4 +1,5 @@
-"""The unsubscribe read model: one row per account, recipient hash and list while unsubscribed."""
+"""The unsubscribe read model: one row per account, recipient hash and list while unsubscribed; and
+which providers' SES suppression lists hold an address (a resubscribe says so)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,18 @@ unsubscribes = Table(
     Column("version", BigInteger, nullable=False),
 )
 
+# As config imported them: SES drops mail to these addresses whatever Postroom says.
+ses_metadata = MetaData()
+
+ses_listings = Table(
+    "unsubscribe_ses_listings",
+    ses_metadata,
+    Column("account_id", String(64), primary_key=True),
+    Column("recipient_hash", String(64), primary_key=True),
+    Column("provider_id", String(64), primary_key=True),
+    Column("stream_seq", BigInteger, nullable=False),
+)
+
 Key = tuple[str, str, str]
 
 
@@ -59,6 +72,32 @@ class UnsubscribeProjection(Projection):
                      ["account_id", "recipient_hash", "list_id"])
 
 
+class SesListingsProjection(Projection):
+    name = "unsubscribe.ses_listings"
+    version = 1
+    metadata = ses_metadata
+
+    def new_changes(self) -> dict[Key, int]:
+        return {}               # (account, recipient hash, provider) -> the listing's seq (0: unlisted)
+
+    @handles(events_pb2.SesSuppressionImported)
+    def imported(self, final: dict, stored: StoredEvent, payload: events_pb2.SesSuppressionImported) -> None:
+        final[(stored.event.account_id, payload.recipient_hash, payload.provider_id)] = stored.stream_seq
+
+    @handles(events_pb2.SesSuppressionRemoved)
+    def removed(self, final: dict, stored: StoredEvent, payload: events_pb2.SesSuppressionRemoved) -> None:
+        final[(stored.event.account_id, payload.recipient_hash, payload.provider_id)] = 0
+
+    async def write(self, conn: AsyncConnection, final: dict[Key, int]) -> None:
+        gone = [key for key, listed in final.items() if not listed]
+        if gone:
+            await conn.execute(delete(ses_listings).where(
+                tuple_(ses_listings.c.account_id, ses_listings.c.recipient_hash, ses_listings.c.provider_id).in_(gone)))
+        await upsert(conn, ses_listings, [{"account_id": a, "recipient_hash": h, "provider_id": p, "stream_seq": seq}
+                                          for (a, h, p), seq in final.items() if seq],
+                     ["account_id", "recipient_hash", "provider_id"])
+
+
 def _row(account_id: str, payload, stored: StoredEvent) -> dict[str, Any]:
     return {
         "account_id": account_id,
@@ -79,11 +118,15 @@ class UnsubscribeReadModel:
     async def status(self, account_id: str, recipient_hash: str) -> SubscriptionState:
         query = select(unsubscribes.c.list_id).where(
             unsubscribes.c.account_id == account_id, unsubscribes.c.recipient_hash == recipient_hash)
+        listed_by = select(ses_listings.c.provider_id).where(
+            ses_listings.c.account_id == account_id, ses_listings.c.recipient_hash == recipient_hash)
         async with self.engine.connect() as conn:
             lists = sorted(row[0] for row in await conn.execute(query))
+            providers = tuple(sorted(row[0] for row in await conn.execute(listed_by)))
         return SubscriptionState(account_id=account_id, recipient_hash=recipient_hash,
                                  globally_unsubscribed="" in lists,
-                                 unsubscribed_lists=tuple(name for name in lists if name))
+                                 unsubscribed_lists=tuple(name for name in lists if name),
+                                 ses_suppressed_by=providers)
 
     async def page(self, account_id: str, size: int, after: tuple[str, str] | None) -> list[UnsubscribeEntry]:
         query = select(unsubscribes).where(unsubscribes.c.account_id == account_id)

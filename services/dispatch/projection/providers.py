@@ -32,6 +32,8 @@ providers = Table(
     Column("max_message_bytes", Integer, nullable=False),
     Column("max_messages_per_connection", Integer, nullable=False),
     Column("saved_seq", BigInteger, nullable=False),
+    Column("ses_configuration_set", String(64), nullable=False),
+    Column("ses_tenant", String(64), nullable=False),
 )
 
 provider_pauses = Table(
@@ -55,7 +57,7 @@ class ProviderChanges:
 
 class DispatchProvidersProjection(Projection):
     name = "dispatch.providers"
-    version = 1
+    version = 2                 # 2: ses_configuration_set, ses_tenant
     metadata = metadata
 
     def new_changes(self) -> ProviderChanges:
@@ -71,6 +73,7 @@ class DispatchProvidersProjection(Projection):
             "from_name": saved.from_name, "max_send_rate": saved.max_send_rate,
             "max_connections": saved.max_connections, "max_message_bytes": saved.max_message_bytes,
             "max_messages_per_connection": saved.max_messages_per_connection, "saved_seq": stored.stream_seq,
+            "ses_configuration_set": saved.ses_configuration_set[:64], "ses_tenant": saved.ses_tenant[:64],
         }
 
     @handles(events_pb2.ProviderDeleted)

@@ -16,8 +16,8 @@ from services.dispatch.projection.content_holds import content_holds
 from services.dispatch.projection.dispatches import dispatch_recipients, dispatch_tags, dispatches
 from services.dispatch.projection.providers import provider_pauses, providers
 from services.dispatch.projection.ses_receipts import ses_receipts
-from services.dispatch.projection.suppressions import suppressions
-from services.dispatch.suppression import SuppressionEntry
+from services.dispatch.projection.suppressions import as_utc, suppressions
+from services.core.suppression_rule import SuppressionEntry
 
 _IN_CHUNK = 500   # bound parameters per query, well under SQLite's and PostgreSQL's limits
 
@@ -113,11 +113,12 @@ class DispatchReadModel:
         found: dict[str, list[SuppressionEntry]] = defaultdict(list)
         async with self.engine.connect() as conn:
             for start in range(0, len(wanted), _IN_CHUNK):
-                query = select(suppressions.c.recipient_hash, suppressions.c.reason, suppressions.c.list_id).where(
+                query = select(suppressions.c.recipient_hash, suppressions.c.reason, suppressions.c.list_id,
+                               suppressions.c.since).where(
                     suppressions.c.account_id == account_id,
                     suppressions.c.recipient_hash.in_(wanted[start:start + _IN_CHUNK]))
-                for recipient_hash, reason, list_id in (await conn.execute(query)).all():
-                    found[recipient_hash].append(SuppressionEntry(reason, list_id))
+                for recipient_hash, reason, list_id, since in (await conn.execute(query)).all():
+                    found[recipient_hash].append(SuppressionEntry(reason, list_id, as_utc(since)))
         return found
 
     async def list_suppressions(self, account_id: str, page_size: int, after: tuple[str, str, str, str] | None

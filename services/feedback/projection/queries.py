@@ -11,10 +11,12 @@ from typing import Any
 from sqlalchemy import and_, bindparam, exists, func, literal_column, select
 
 from services.core.live_engine import LiveEngine
-from services.feedback.domain import FeedbackCounts, ProviderTopics
+from services.core.suppression_rule import HARD_BOUNCE_TYPE
+from services.feedback.domain import FeedbackCounts, ProviderTopics, RecipientEvidence
 from services.feedback.projection.dispatches import dispatches
 from services.feedback.projection.providers import json_list, providers
 from services.feedback.projection.records import COUNT_COLUMNS, daily_counts, records
+from services.feedback.projection.ses_suppressions import ses_suppressions
 from services.feedback.projection.sns_messages import sns_messages
 
 
@@ -88,20 +90,20 @@ class FeedbackReadModel:
         async with self.engine.connect() as conn:
             return [_record_view(row) for row in (await conn.execute(query)).mappings()]
 
-    async def recipient_flags(self, account_id: str, recipient_hash: str, soft_since: datetime) -> tuple[bool, bool, int]:
-        """(hard bounced ever, complained ever, soft bounces since `soft_since`)."""
+    async def recipient_evidence(self, account_id: str, recipient_hash: str) -> RecipientEvidence:
         mine = and_(records.c.account_id == account_id, records.c.recipient_hash == recipient_hash)
-        soft_since_ms = int(soft_since.timestamp() * 1000)
-        query = select(
-            exists().where(mine, records.c.kind == "bounce", records.c.bounce_type == "Permanent").label("hard"),
-            exists().where(mine, records.c.kind == "complaint").label("complained"),
-            select(func.count()).select_from(records).where(
-                mine, records.c.kind == "bounce", records.c.bounce_type != "Permanent",
-                records.c.occurred_at_ms >= soft_since_ms).scalar_subquery().label("soft"),
-        )
+        flags = select(
+            exists().where(mine, records.c.kind == "bounce", records.c.bounce_type == HARD_BOUNCE_TYPE).label("hard"),
+            exists().where(mine, records.c.kind == "complaint").label("complained"))
+        soft = select(records.c.occurred_at_ms).where(mine, records.c.kind == "bounce",
+                                                      records.c.bounce_type != HARD_BOUNCE_TYPE)
+        listed = select(ses_suppressions.c.ses_reason).where(ses_suppressions.c.account_id == account_id,
+                                                              ses_suppressions.c.recipient_hash == recipient_hash)
         async with self.engine.connect() as conn:
-            row = (await conn.execute(query)).one()
-        return bool(row.hard), bool(row.complained), int(row.soft or 0)
+            row = (await conn.execute(flags)).one()
+            soft_times = tuple(datetime.fromtimestamp(ms / 1000, UTC) for ms in (await conn.execute(soft)).scalars())
+            ses_reasons = tuple((await conn.execute(listed)).scalars())
+        return RecipientEvidence(bool(row.hard), bool(row.complained), soft_times, ses_reasons)
 
     async def counts(self, account_id: str, provider_id: str, first_day: date) -> FeedbackCounts:
         query = select(*(func.coalesce(func.sum(daily_counts.c[c]), 0) for c in COUNT_COLUMNS)).where(

@@ -18,6 +18,7 @@ from services.core.event_routes import EventRoutes, handles
 from services.core.events import StoredEvent
 from services.core.generated.postroom.v1 import events_pb2
 from services.core.projection import Projection
+from services.core.suppression_rule import feedback_once_key, is_hard_bounce
 
 metadata = MetaData()
 
@@ -88,7 +89,9 @@ class RecordChanges:
 
 class FeedbackRecordsProjection(Projection):
     name = "feedback.records"
-    version = 1
+    # 2: an event without SES's timestamp is dated by the event, and one without an SNS MessageId
+    # is its own record (services/core/suppression_rule.py), as dispatch counts them
+    version = 2
     metadata = metadata
 
     def new_changes(self) -> RecordChanges:
@@ -96,7 +99,7 @@ class FeedbackRecordsProjection(Projection):
 
     @handles(events_pb2.BounceReceived)
     def bounce(self, changes: RecordChanges, stored: StoredEvent, bounce: events_pb2.BounceReceived) -> None:
-        column = "bounced" if bounce.bounce_type == "Permanent" else "soft_bounced"
+        column = "bounced" if is_hard_bounce(bounce.bounce_type) else "soft_bounced"
         _collect(changes, stored, bounce, record_kind(events_pb2.BounceReceived), bounce.bounced_at, column)
 
     @handles(events_pb2.ComplaintReceived)
@@ -141,12 +144,12 @@ RECORD_KINDS = _record_kinds()
 
 
 def _collect(changes: RecordChanges, stored: StoredEvent, payload, kind: str, at: Timestamp, column: str) -> None:
-    occurred_ms = _millis(at)
+    occurred_ms = _millis(at if at.seconds else stored.event.occurred_at)
     event = stored.event
     row = {
         "stream_seq": stored.stream_seq, "account_id": event.account_id, "recipient_hash": payload.recipient_hash,
         "provider_id": payload.provider_id, "kind": kind, "occurred_at_ms": occurred_ms,
-        "sns_message_id": payload.sns_message_id,
+        "sns_message_id": feedback_once_key(payload.sns_message_id, event.event_id),
         **{name: _storable(getattr(payload, name, "")) for name in _RECORD_TEXT_FIELDS},
     }
     changes.candidates.append(_Candidate(row, (event.account_id, payload.provider_id, _day(occurred_ms)), column))

@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+import functools
+from dataclasses import replace
+
 import grpc
 import pytest
 from aiohttp import web
 from moto.server import ThreadedMotoServer
 
+from services.config import main as config_main
 from services.config.main import build
-from services.core.generated.postroom.v1 import config_pb2, config_pb2_grpc
+from services.core.generated.postroom.v1 import (config_pb2, config_pb2_grpc, dispatch_pb2_grpc,
+                                                 unsubscribe_pb2_grpc)
 from services.core.nats_server import free_port
 from services.core.runtime import start_service
+from services.dispatch import main as dispatch_main
+from services.ses_sim.main import SesSimulator
+from services.unsubscribe import main as unsubscribe_main
 from tests.conftest import TEST_TOKEN
+from tests.integration.dispatch.dispatch_support import FAST
+from tests.integration.ses_sim.conftest import simulator_settings
 from tests.support.smtp import SesLikeSmtpServer, unused_loopback_host
+from tests.support.streams import delete_test_streams
+from tests.support.unsubscribe import with_unsubscribe_key
 
 AUTH = (("authorization", f"Bearer {TEST_TOKEN}"),)
 
@@ -104,3 +116,40 @@ def provider_settings(smtp: SesLikeSmtpServer | None = None, **overrides) -> con
                       smtp_password=smtp.handler.password)
     values.update(overrides)
     return config_pb2.ProviderSettings(**values)
+
+
+# ---- config, dispatch and unsubscribe against ses-sim (SES's API and its SMTP interface) ----
+
+@pytest.fixture
+async def ses_sim(tmp_path):
+    host = unused_loopback_host(2587)
+    async with SesSimulator(simulator_settings(tmp_path / "sim", host=host, smtp_port=2587)) as running:
+        yield running
+
+
+@pytest.fixture
+async def ses_suite(read_model_settings, ses_sim):
+    settings = with_unsubscribe_key(replace(read_model_settings, ses_endpoint_url=ses_sim.web_url,
+                                            smtp_ca_file=str(ses_sim.ca_file)))
+    config = await start_service("config", settings, config_main.build)
+    dispatch = await start_service("dispatch", settings, functools.partial(dispatch_main.build, timings=FAST))
+    unsubscribe = await start_service("unsubscribe", settings, unsubscribe_main.build)
+    channels = [grpc.aio.insecure_channel(f"127.0.0.1:{service.grpc_port}")
+                for service in (config, dispatch, unsubscribe)]
+    yield (config, config_pb2_grpc.ConfigServiceStub(channels[0]), dispatch_pb2_grpc.DispatchServiceStub(channels[1]),
+           unsubscribe_pb2_grpc.UnsubscribeServiceStub(channels[2]))
+    for channel in channels:
+        await channel.close()
+    await delete_test_streams(config.store)
+    for service in (unsubscribe, dispatch, config):
+        await service.stop()
+
+
+def ses_provider_settings(sim: SesSimulator, **fields) -> config_pb2.ProviderSettings:
+    values = dict(name="SES", smtp_host=sim.settings.host, smtp_port=2587, smtp_username=sim.settings.smtp_username,
+                  smtp_password=sim.settings.smtp_password, from_address="sender@example.com", region="us-east-1",
+                  ses_access_key_id="AKIAPOSTROOMSESSIM01", ses_secret_access_key="local-sim-secret",
+                  max_send_rate=100)
+    return config_pb2.ProviderSettings(**{**values, **fields})
+
+

@@ -68,3 +68,15 @@ def test_callback_url_and_credentials_hint():
     assert callback_url("https://x.example/", "acme", "p1") == "https://x.example/sns/acme/p1"
     assert "40 characters" in credentials_hint("x" * 40)
     assert "40 characters" not in credentials_hint("x" * 44)
+
+
+KEYS = dict(ses_access_key_id="AKIAEXAMPLEKEY000001", ses_secret_access_key="secret", region="eu-west-1")
+
+
+@pytest.mark.parametrize("field", ["ses_configuration_set", "ses_tenant"])
+def test_ses_configuration_set_and_tenant_names(field):
+    assert problems(**KEYS, **{field: "customer_a-1"}) == set()
+    assert problems(**KEYS, **{field: "x" * 64}) == set()
+    assert problems(**KEYS, **{field: "x" * 65}) == {f"settings.{field}"}
+    assert problems(**KEYS, **{field: "no spaces"}) == {f"settings.{field}"}
+    assert problems(**{field: "customer-a"}) == {f"settings.{field}"}, "cannot be checked without SES API keys"

@@ -1,12 +1,13 @@
 """Pure feedback rules: topics, events from SES feedback, suppression reasons, SES review lines."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from services.core.ids import recipient_hash
 from services.feedback import domain
-from services.feedback.domain import FeedbackCounts, ProviderTopics, SuppressionReason, TopicDecision
+from services.core.suppression_rule import Reason
+from services.feedback.domain import FeedbackCounts, ProviderTopics, RecipientEvidence, TopicDecision
 from services.feedback.ses_feedback import parse_ses_feedback
 from tests.support import ses_feedback_messages as ses
 
@@ -53,16 +54,21 @@ def test_feedback_that_changes_no_status_makes_no_event() -> None:
     assert domain.feedback_events(items, provider_id="p", sns_message_id="m", dispatch_id_of=lambda _: None) == []
 
 
-@pytest.mark.parametrize("hard, complained, soft, expected", [
-    (False, False, 0, None),
-    (True, False, 0, SuppressionReason.HARD_BOUNCE),
-    (True, True, 0, SuppressionReason.COMPLAINT),
-    (False, False, 2, None),
-    (False, False, 3, SuppressionReason.SOFT_BOUNCES),
+_T = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("evidence, expected", [
+    (RecipientEvidence(), None),
+    (RecipientEvidence(hard_bounced=True), Reason.HARD_BOUNCE),
+    (RecipientEvidence(hard_bounced=True, complained=True), Reason.COMPLAINT),
+    (RecipientEvidence(soft_bounce_times=(_T, _T)), None),
+    (RecipientEvidence(soft_bounce_times=(_T, _T, _T)), Reason.SOFT_BOUNCES),
+    (RecipientEvidence(soft_bounce_times=(_T, _T + timedelta(days=31), _T + timedelta(days=62))), None),
+    (RecipientEvidence(soft_bounce_times=(_T,) * 3, ses_reasons=("BOUNCE",)), Reason.SES_BOUNCE),
+    (RecipientEvidence(ses_reasons=("BOUNCE", "COMPLAINT")), Reason.SES_COMPLAINT),
 ])
-def test_suppression_reason(hard, complained, soft, expected) -> None:
-    assert domain.suppression_reason(hard_bounced=hard, complained=complained, soft_bounces=soft,
-                                     soft_bounce_threshold=3) is expected
+def test_suppression_reason(evidence, expected) -> None:
+    assert domain.suppression_reason(evidence, soft_bounce_threshold=3, soft_bounce_window_days=30) is expected
 
 
 @pytest.mark.parametrize("counts, bounce_over, complaint_over", [

@@ -198,20 +198,22 @@ class ListSuppressionsRequest(_message.Message):
     def __init__(self, account_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class Suppression(_message.Message):
-    __slots__ = ("account_id", "recipient_hash", "suppressed", "reason", "list_id", "recipient")
+    __slots__ = ("account_id", "recipient_hash", "suppressed", "reason", "list_id", "recipient", "since")
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     RECIPIENT_HASH_FIELD_NUMBER: _ClassVar[int]
     SUPPRESSED_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     LIST_ID_FIELD_NUMBER: _ClassVar[int]
     RECIPIENT_FIELD_NUMBER: _ClassVar[int]
+    SINCE_FIELD_NUMBER: _ClassVar[int]
     account_id: str
     recipient_hash: str
     suppressed: bool
     reason: str
     list_id: str
     recipient: str
-    def __init__(self, account_id: _Optional[str] = ..., recipient_hash: _Optional[str] = ..., suppressed: _Optional[bool] = ..., reason: _Optional[str] = ..., list_id: _Optional[str] = ..., recipient: _Optional[str] = ...) -> None: ...
+    since: _timestamp_pb2.Timestamp
+    def __init__(self, account_id: _Optional[str] = ..., recipient_hash: _Optional[str] = ..., suppressed: _Optional[bool] = ..., reason: _Optional[str] = ..., list_id: _Optional[str] = ..., recipient: _Optional[str] = ..., since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ListSuppressionsResponse(_message.Message):
     __slots__ = ("suppressions", "next_page_token")

@@ -10,7 +10,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Event(_message.Message):
-    __slots__ = ("event_id", "type", "aggregate_id", "occurred_at", "correlation_id", "causation_id", "schema_version", "account_id", "aggregate_type", "trace_parent", "provider_saved", "provider_deleted", "provider_topic_allowed", "ses_account_observed", "email_queued", "email_dispatched", "dispatch_failed", "email_suppressed", "provider_paused", "dispatch_attempt_failed", "bounce_received", "complaint_received", "delivery_received", "sns_subscription_confirmed", "sns_unsubscribe_received", "unsubscribed", "resubscribed")
+    __slots__ = ("event_id", "type", "aggregate_id", "occurred_at", "correlation_id", "causation_id", "schema_version", "account_id", "aggregate_type", "trace_parent", "provider_saved", "provider_deleted", "provider_topic_allowed", "ses_account_observed", "email_queued", "email_dispatched", "dispatch_failed", "email_suppressed", "provider_paused", "dispatch_attempt_failed", "bounce_received", "complaint_received", "delivery_received", "sns_subscription_confirmed", "sns_unsubscribe_received", "unsubscribed", "resubscribed", "ses_suppression_imported", "ses_suppression_removed", "ses_suppression_removal_requested", "ses_tenant_observed")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
     AGGREGATE_ID_FIELD_NUMBER: _ClassVar[int]
@@ -38,6 +38,10 @@ class Event(_message.Message):
     SNS_UNSUBSCRIBE_RECEIVED_FIELD_NUMBER: _ClassVar[int]
     UNSUBSCRIBED_FIELD_NUMBER: _ClassVar[int]
     RESUBSCRIBED_FIELD_NUMBER: _ClassVar[int]
+    SES_SUPPRESSION_IMPORTED_FIELD_NUMBER: _ClassVar[int]
+    SES_SUPPRESSION_REMOVED_FIELD_NUMBER: _ClassVar[int]
+    SES_SUPPRESSION_REMOVAL_REQUESTED_FIELD_NUMBER: _ClassVar[int]
+    SES_TENANT_OBSERVED_FIELD_NUMBER: _ClassVar[int]
     event_id: str
     type: str
     aggregate_id: str
@@ -65,10 +69,14 @@ class Event(_message.Message):
     sns_unsubscribe_received: SnsUnsubscribeReceived
     unsubscribed: Unsubscribed
     resubscribed: Resubscribed
-    def __init__(self, event_id: _Optional[str] = ..., type: _Optional[str] = ..., aggregate_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., correlation_id: _Optional[str] = ..., causation_id: _Optional[str] = ..., schema_version: _Optional[int] = ..., account_id: _Optional[str] = ..., aggregate_type: _Optional[str] = ..., trace_parent: _Optional[str] = ..., provider_saved: _Optional[_Union[ProviderSaved, _Mapping]] = ..., provider_deleted: _Optional[_Union[ProviderDeleted, _Mapping]] = ..., provider_topic_allowed: _Optional[_Union[ProviderTopicAllowed, _Mapping]] = ..., ses_account_observed: _Optional[_Union[SesAccountObserved, _Mapping]] = ..., email_queued: _Optional[_Union[EmailQueued, _Mapping]] = ..., email_dispatched: _Optional[_Union[EmailDispatched, _Mapping]] = ..., dispatch_failed: _Optional[_Union[DispatchFailed, _Mapping]] = ..., email_suppressed: _Optional[_Union[EmailSuppressed, _Mapping]] = ..., provider_paused: _Optional[_Union[ProviderPaused, _Mapping]] = ..., dispatch_attempt_failed: _Optional[_Union[DispatchAttemptFailed, _Mapping]] = ..., bounce_received: _Optional[_Union[BounceReceived, _Mapping]] = ..., complaint_received: _Optional[_Union[ComplaintReceived, _Mapping]] = ..., delivery_received: _Optional[_Union[DeliveryReceived, _Mapping]] = ..., sns_subscription_confirmed: _Optional[_Union[SnsSubscriptionConfirmed, _Mapping]] = ..., sns_unsubscribe_received: _Optional[_Union[SnsUnsubscribeReceived, _Mapping]] = ..., unsubscribed: _Optional[_Union[Unsubscribed, _Mapping]] = ..., resubscribed: _Optional[_Union[Resubscribed, _Mapping]] = ...) -> None: ...
+    ses_suppression_imported: SesSuppressionImported
+    ses_suppression_removed: SesSuppressionRemoved
+    ses_suppression_removal_requested: SesSuppressionRemovalRequested
+    ses_tenant_observed: SesTenantObserved
+    def __init__(self, event_id: _Optional[str] = ..., type: _Optional[str] = ..., aggregate_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., correlation_id: _Optional[str] = ..., causation_id: _Optional[str] = ..., schema_version: _Optional[int] = ..., account_id: _Optional[str] = ..., aggregate_type: _Optional[str] = ..., trace_parent: _Optional[str] = ..., provider_saved: _Optional[_Union[ProviderSaved, _Mapping]] = ..., provider_deleted: _Optional[_Union[ProviderDeleted, _Mapping]] = ..., provider_topic_allowed: _Optional[_Union[ProviderTopicAllowed, _Mapping]] = ..., ses_account_observed: _Optional[_Union[SesAccountObserved, _Mapping]] = ..., email_queued: _Optional[_Union[EmailQueued, _Mapping]] = ..., email_dispatched: _Optional[_Union[EmailDispatched, _Mapping]] = ..., dispatch_failed: _Optional[_Union[DispatchFailed, _Mapping]] = ..., email_suppressed: _Optional[_Union[EmailSuppressed, _Mapping]] = ..., provider_paused: _Optional[_Union[ProviderPaused, _Mapping]] = ..., dispatch_attempt_failed: _Optional[_Union[DispatchAttemptFailed, _Mapping]] = ..., bounce_received: _Optional[_Union[BounceReceived, _Mapping]] = ..., complaint_received: _Optional[_Union[ComplaintReceived, _Mapping]] = ..., delivery_received: _Optional[_Union[DeliveryReceived, _Mapping]] = ..., sns_subscription_confirmed: _Optional[_Union[SnsSubscriptionConfirmed, _Mapping]] = ..., sns_unsubscribe_received: _Optional[_Union[SnsUnsubscribeReceived, _Mapping]] = ..., unsubscribed: _Optional[_Union[Unsubscribed, _Mapping]] = ..., resubscribed: _Optional[_Union[Resubscribed, _Mapping]] = ..., ses_suppression_imported: _Optional[_Union[SesSuppressionImported, _Mapping]] = ..., ses_suppression_removed: _Optional[_Union[SesSuppressionRemoved, _Mapping]] = ..., ses_suppression_removal_requested: _Optional[_Union[SesSuppressionRemovalRequested, _Mapping]] = ..., ses_tenant_observed: _Optional[_Union[SesTenantObserved, _Mapping]] = ...) -> None: ...
 
 class ProviderSaved(_message.Message):
-    __slots__ = ("provider_id", "name", "type", "smtp_host", "smtp_port", "smtp_username", "smtp_password_sealed", "from_address", "from_name", "region", "ses_access_key_id", "ses_secret_access_key_sealed", "max_send_rate", "max_connections", "sns_topic_arns", "allow_first_sns_topic", "max_message_bytes", "max_messages_per_connection")
+    __slots__ = ("provider_id", "name", "type", "smtp_host", "smtp_port", "smtp_username", "smtp_password_sealed", "from_address", "from_name", "region", "ses_access_key_id", "ses_secret_access_key_sealed", "max_send_rate", "max_connections", "sns_topic_arns", "allow_first_sns_topic", "max_message_bytes", "max_messages_per_connection", "ses_configuration_set", "ses_tenant")
     PROVIDER_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
@@ -87,6 +95,8 @@ class ProviderSaved(_message.Message):
     ALLOW_FIRST_SNS_TOPIC_FIELD_NUMBER: _ClassVar[int]
     MAX_MESSAGE_BYTES_FIELD_NUMBER: _ClassVar[int]
     MAX_MESSAGES_PER_CONNECTION_FIELD_NUMBER: _ClassVar[int]
+    SES_CONFIGURATION_SET_FIELD_NUMBER: _ClassVar[int]
+    SES_TENANT_FIELD_NUMBER: _ClassVar[int]
     provider_id: str
     name: str
     type: str
@@ -105,7 +115,9 @@ class ProviderSaved(_message.Message):
     allow_first_sns_topic: bool
     max_message_bytes: int
     max_messages_per_connection: int
-    def __init__(self, provider_id: _Optional[str] = ..., name: _Optional[str] = ..., type: _Optional[str] = ..., smtp_host: _Optional[str] = ..., smtp_port: _Optional[int] = ..., smtp_username: _Optional[str] = ..., smtp_password_sealed: _Optional[bytes] = ..., from_address: _Optional[str] = ..., from_name: _Optional[str] = ..., region: _Optional[str] = ..., ses_access_key_id: _Optional[str] = ..., ses_secret_access_key_sealed: _Optional[bytes] = ..., max_send_rate: _Optional[float] = ..., max_connections: _Optional[int] = ..., sns_topic_arns: _Optional[_Iterable[str]] = ..., allow_first_sns_topic: _Optional[bool] = ..., max_message_bytes: _Optional[int] = ..., max_messages_per_connection: _Optional[int] = ...) -> None: ...
+    ses_configuration_set: str
+    ses_tenant: str
+    def __init__(self, provider_id: _Optional[str] = ..., name: _Optional[str] = ..., type: _Optional[str] = ..., smtp_host: _Optional[str] = ..., smtp_port: _Optional[int] = ..., smtp_username: _Optional[str] = ..., smtp_password_sealed: _Optional[bytes] = ..., from_address: _Optional[str] = ..., from_name: _Optional[str] = ..., region: _Optional[str] = ..., ses_access_key_id: _Optional[str] = ..., ses_secret_access_key_sealed: _Optional[bytes] = ..., max_send_rate: _Optional[float] = ..., max_connections: _Optional[int] = ..., sns_topic_arns: _Optional[_Iterable[str]] = ..., allow_first_sns_topic: _Optional[bool] = ..., max_message_bytes: _Optional[int] = ..., max_messages_per_connection: _Optional[int] = ..., ses_configuration_set: _Optional[str] = ..., ses_tenant: _Optional[str] = ...) -> None: ...
 
 class ProviderDeleted(_message.Message):
     __slots__ = ("provider_id",)
@@ -410,3 +422,49 @@ class Resubscribed(_message.Message):
     list_id: str
     source: str
     def __init__(self, recipient_hash: _Optional[str] = ..., recipient: _Optional[str] = ..., list_id: _Optional[str] = ..., source: _Optional[str] = ...) -> None: ...
+
+class SesSuppressionImported(_message.Message):
+    __slots__ = ("provider_id", "recipient_hash", "recipient", "ses_reason", "last_update_time")
+    PROVIDER_ID_FIELD_NUMBER: _ClassVar[int]
+    RECIPIENT_HASH_FIELD_NUMBER: _ClassVar[int]
+    RECIPIENT_FIELD_NUMBER: _ClassVar[int]
+    SES_REASON_FIELD_NUMBER: _ClassVar[int]
+    LAST_UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    provider_id: str
+    recipient_hash: str
+    recipient: str
+    ses_reason: str
+    last_update_time: _timestamp_pb2.Timestamp
+    def __init__(self, provider_id: _Optional[str] = ..., recipient_hash: _Optional[str] = ..., recipient: _Optional[str] = ..., ses_reason: _Optional[str] = ..., last_update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class SesSuppressionRemoved(_message.Message):
+    __slots__ = ("provider_id", "recipient_hash", "recipient", "source")
+    PROVIDER_ID_FIELD_NUMBER: _ClassVar[int]
+    RECIPIENT_HASH_FIELD_NUMBER: _ClassVar[int]
+    RECIPIENT_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    provider_id: str
+    recipient_hash: str
+    recipient: str
+    source: str
+    def __init__(self, provider_id: _Optional[str] = ..., recipient_hash: _Optional[str] = ..., recipient: _Optional[str] = ..., source: _Optional[str] = ...) -> None: ...
+
+class SesSuppressionRemovalRequested(_message.Message):
+    __slots__ = ("recipient_hash", "recipient", "source")
+    RECIPIENT_HASH_FIELD_NUMBER: _ClassVar[int]
+    RECIPIENT_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    recipient_hash: str
+    recipient: str
+    source: str
+    def __init__(self, recipient_hash: _Optional[str] = ..., recipient: _Optional[str] = ..., source: _Optional[str] = ...) -> None: ...
+
+class SesTenantObserved(_message.Message):
+    __slots__ = ("provider_id", "tenant_name", "sending_status")
+    PROVIDER_ID_FIELD_NUMBER: _ClassVar[int]
+    TENANT_NAME_FIELD_NUMBER: _ClassVar[int]
+    SENDING_STATUS_FIELD_NUMBER: _ClassVar[int]
+    provider_id: str
+    tenant_name: str
+    sending_status: str
+    def __init__(self, provider_id: _Optional[str] = ..., tenant_name: _Optional[str] = ..., sending_status: _Optional[str] = ...) -> None: ...

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dpostroom/v1/unsubscribe.proto\x12\x0bpostroom.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"}\n\x12UnsubscribeRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\r\n\x05\x65mail\x18\x02 \x01(\t\x12\x0f\n\x07list_id\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x0e\n\x06source\x18\x05 \x01(\t\x12\x13\n\x0b\x64ispatch_id\x18\x06 \x01(\t\"X\n\x12ResubscribeRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\r\n\x05\x65mail\x18\x02 \x01(\t\x12\x0f\n\x07list_id\x18\x03 \x01(\t\x12\x0e\n\x06source\x18\x04 \x01(\t\"M\n\x10GetStatusRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\r\n\x05\x65mail\x18\x02 \x01(\t\x12\x16\n\x0erecipient_hash\x18\x03 \x01(\t\"\x8c\x01\n\x12SubscriptionStatus\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x16\n\x0erecipient_hash\x18\x02 \x01(\t\x12\x1d\n\x15globally_unsubscribed\x18\x03 \x01(\x08\x12\x1a\n\x12unsubscribed_lists\x18\x04 \x03(\t\x12\x0f\n\x07\x63hanged\x18\x05 \x01(\x08\"\xa5\x01\n\x10UnsubscribeEntry\x12\x16\n\x0erecipient_hash\x18\x01 \x01(\t\x12\x0f\n\x07list_id\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x0e\n\x06source\x18\x04 \x01(\t\x12\x33\n\x0funsubscribed_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0b\x64ispatch_id\x18\x06 \x01(\t\"T\n\x17ListUnsubscribesRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\r\x12\x12\n\npage_token\x18\x03 \x01(\t\"c\n\x18ListUnsubscribesResponse\x12.\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x1d.postroom.v1.UnsubscribeEntry\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"g\n\x1c\x43reateUnsubscribeLinkRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\r\n\x05\x65mail\x18\x02 \x01(\t\x12\x0f\n\x07list_id\x18\x03 \x01(\t\x12\x13\n\x0b\x64ispatch_id\x18\x04 \x01(\t\"t\n\x0fUnsubscribeLink\x12\x0b\n\x03url\x18\x01 \x01(\t\x12\x1f\n\x17list_unsubscribe_header\x18\x02 \x01(\t\x12$\n\x1clist_unsubscribe_post_header\x18\x03 \x01(\t\x12\r\n\x05token\x18\x04 \x01(\t2\xc6\x03\n\x12UnsubscribeService\x12O\n\x0bUnsubscribe\x12\x1f.postroom.v1.UnsubscribeRequest\x1a\x1f.postroom.v1.SubscriptionStatus\x12O\n\x0bResubscribe\x12\x1f.postroom.v1.ResubscribeRequest\x1a\x1f.postroom.v1.SubscriptionStatus\x12K\n\tGetStatus\x12\x1d.postroom.v1.GetStatusRequest\x1a\x1f.postroom.v1.SubscriptionStatus\x12_\n\x10ListUnsubscribes\x12$.postroom.v1.ListUnsubscribesRequest\x1a%.postroom.v1.ListUnsubscribesResponse\x12`\n\x15\x43reateUnsubscribeLink\x12).postroom.v1.CreateUnsubscribeLinkRequest\x1a\x1c.postroom.v1.UnsubscribeLinkb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dpostroom/v1/unsubscribe.proto\x12\x0bpostroom.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"}\n\x12UnsubscribeRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\r\n\x05\x65mail\x18\x02 \x01(\t\x12\x0f\n\x07list_id\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x0e\n\x06source\x18\x05 \x01(\t\x12\x13\n\x0b\x64ispatch_id\x18\x06 \x01(\t\"q\n\x12ResubscribeRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\r\n\x05\x65mail\x18\x02 \x01(\t\x12\x0f\n\x07list_id\x18\x03 \x01(\t\x12\x0e\n\x06source\x18\x04 \x01(\t\x12\x17\n\x0fremove_from_ses\x18\n \x01(\x08\"M\n\x10GetStatusRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\r\n\x05\x65mail\x18\x02 \x01(\t\x12\x16\n\x0erecipient_hash\x18\x03 \x01(\t\"\xde\x01\n\x12SubscriptionStatus\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x16\n\x0erecipient_hash\x18\x02 \x01(\t\x12\x1d\n\x15globally_unsubscribed\x18\x03 \x01(\x08\x12\x1a\n\x12unsubscribed_lists\x18\x04 \x03(\t\x12\x0f\n\x07\x63hanged\x18\x05 \x01(\x08\x12\x16\n\x0eses_suppressed\x18\n \x01(\x08\x12\x19\n\x11ses_suppressed_by\x18\x0b \x03(\t\x12\x1d\n\x15ses_removal_requested\x18\x0c \x01(\x08\"\xa5\x01\n\x10UnsubscribeEntry\x12\x16\n\x0erecipient_hash\x18\x01 \x01(\t\x12\x0f\n\x07list_id\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x0e\n\x06source\x18\x04 \x01(\t\x12\x33\n\x0funsubscribed_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0b\x64ispatch_id\x18\x06 \x01(\t\"T\n\x17ListUnsubscribesRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\r\x12\x12\n\npage_token\x18\x03 \x01(\t\"c\n\x18ListUnsubscribesResponse\x12.\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x1d.postroom.v1.UnsubscribeEntry\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"g\n\x1c\x43reateUnsubscribeLinkRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\r\n\x05\x65mail\x18\x02 \x01(\t\x12\x0f\n\x07list_id\x18\x03 \x01(\t\x12\x13\n\x0b\x64ispatch_id\x18\x04 \x01(\t\"t\n\x0fUnsubscribeLink\x12\x0b\n\x03url\x18\x01 \x01(\t\x12\x1f\n\x17list_unsubscribe_header\x18\x02 \x01(\t\x12$\n\x1clist_unsubscribe_post_header\x18\x03 \x01(\t\x12\r\n\x05token\x18\x04 \x01(\t2\xc6\x03\n\x12UnsubscribeService\x12O\n\x0bUnsubscribe\x12\x1f.postroom.v1.UnsubscribeRequest\x1a\x1f.postroom.v1.SubscriptionStatus\x12O\n\x0bResubscribe\x12\x1f.postroom.v1.ResubscribeRequest\x1a\x1f.postroom.v1.SubscriptionStatus\x12K\n\tGetStatus\x12\x1d.postroom.v1.GetStatusRequest\x1a\x1f.postroom.v1.SubscriptionStatus\x12_\n\x10ListUnsubscribes\x12$.postroom.v1.ListUnsubscribesRequest\x1a%.postroom.v1.ListUnsubscribesResponse\x12`\n\x15\x43reateUnsubscribeLink\x12).postroom.v1.CreateUnsubscribeLinkRequest\x1a\x1c.postroom.v1.UnsubscribeLinkb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,21 +35,21 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_UNSUBSCRIBEREQUEST']._serialized_start=79
   _globals['_UNSUBSCRIBEREQUEST']._serialized_end=204
   _globals['_RESUBSCRIBEREQUEST']._serialized_start=206
-  _globals['_RESUBSCRIBEREQUEST']._serialized_end=294
-  _globals['_GETSTATUSREQUEST']._serialized_start=296
-  _globals['_GETSTATUSREQUEST']._serialized_end=373
-  _globals['_SUBSCRIPTIONSTATUS']._serialized_start=376
-  _globals['_SUBSCRIPTIONSTATUS']._serialized_end=516
-  _globals['_UNSUBSCRIBEENTRY']._serialized_start=519
-  _globals['_UNSUBSCRIBEENTRY']._serialized_end=684
-  _globals['_LISTUNSUBSCRIBESREQUEST']._serialized_start=686
-  _globals['_LISTUNSUBSCRIBESREQUEST']._serialized_end=770
-  _globals['_LISTUNSUBSCRIBESRESPONSE']._serialized_start=772
-  _globals['_LISTUNSUBSCRIBESRESPONSE']._serialized_end=871
-  _globals['_CREATEUNSUBSCRIBELINKREQUEST']._serialized_start=873
-  _globals['_CREATEUNSUBSCRIBELINKREQUEST']._serialized_end=976
-  _globals['_UNSUBSCRIBELINK']._serialized_start=978
-  _globals['_UNSUBSCRIBELINK']._serialized_end=1094
-  _globals['_UNSUBSCRIBESERVICE']._serialized_start=1097
-  _globals['_UNSUBSCRIBESERVICE']._serialized_end=1551
+  _globals['_RESUBSCRIBEREQUEST']._serialized_end=319
+  _globals['_GETSTATUSREQUEST']._serialized_start=321
+  _globals['_GETSTATUSREQUEST']._serialized_end=398
+  _globals['_SUBSCRIPTIONSTATUS']._serialized_start=401
+  _globals['_SUBSCRIPTIONSTATUS']._serialized_end=623
+  _globals['_UNSUBSCRIBEENTRY']._serialized_start=626
+  _globals['_UNSUBSCRIBEENTRY']._serialized_end=791
+  _globals['_LISTUNSUBSCRIBESREQUEST']._serialized_start=793
+  _globals['_LISTUNSUBSCRIBESREQUEST']._serialized_end=877
+  _globals['_LISTUNSUBSCRIBESRESPONSE']._serialized_start=879
+  _globals['_LISTUNSUBSCRIBESRESPONSE']._serialized_end=978
+  _globals['_CREATEUNSUBSCRIBELINKREQUEST']._serialized_start=980
+  _globals['_CREATEUNSUBSCRIBELINKREQUEST']._serialized_end=1083
+  _globals['_UNSUBSCRIBELINK']._serialized_start=1085
+  _globals['_UNSUBSCRIBELINK']._serialized_end=1201
+  _globals['_UNSUBSCRIBESERVICE']._serialized_start=1204
+  _globals['_UNSUBSCRIBESERVICE']._serialized_end=1658
 # @@protoc_insertion_point(module_scope)

@@ -26,16 +26,18 @@ class UnsubscribeRequest(_message.Message):
     def __init__(self, account_id: _Optional[str] = ..., email: _Optional[str] = ..., list_id: _Optional[str] = ..., reason: _Optional[str] = ..., source: _Optional[str] = ..., dispatch_id: _Optional[str] = ...) -> None: ...
 
 class ResubscribeRequest(_message.Message):
-    __slots__ = ("account_id", "email", "list_id", "source")
+    __slots__ = ("account_id", "email", "list_id", "source", "remove_from_ses")
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     EMAIL_FIELD_NUMBER: _ClassVar[int]
     LIST_ID_FIELD_NUMBER: _ClassVar[int]
     SOURCE_FIELD_NUMBER: _ClassVar[int]
+    REMOVE_FROM_SES_FIELD_NUMBER: _ClassVar[int]
     account_id: str
     email: str
     list_id: str
     source: str
-    def __init__(self, account_id: _Optional[str] = ..., email: _Optional[str] = ..., list_id: _Optional[str] = ..., source: _Optional[str] = ...) -> None: ...
+    remove_from_ses: bool
+    def __init__(self, account_id: _Optional[str] = ..., email: _Optional[str] = ..., list_id: _Optional[str] = ..., source: _Optional[str] = ..., remove_from_ses: _Optional[bool] = ...) -> None: ...
 
 class GetStatusRequest(_message.Message):
     __slots__ = ("account_id", "email", "recipient_hash")
@@ -48,18 +50,24 @@ class GetStatusRequest(_message.Message):
     def __init__(self, account_id: _Optional[str] = ..., email: _Optional[str] = ..., recipient_hash: _Optional[str] = ...) -> None: ...
 
 class SubscriptionStatus(_message.Message):
-    __slots__ = ("account_id", "recipient_hash", "globally_unsubscribed", "unsubscribed_lists", "changed")
+    __slots__ = ("account_id", "recipient_hash", "globally_unsubscribed", "unsubscribed_lists", "changed", "ses_suppressed", "ses_suppressed_by", "ses_removal_requested")
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     RECIPIENT_HASH_FIELD_NUMBER: _ClassVar[int]
     GLOBALLY_UNSUBSCRIBED_FIELD_NUMBER: _ClassVar[int]
     UNSUBSCRIBED_LISTS_FIELD_NUMBER: _ClassVar[int]
     CHANGED_FIELD_NUMBER: _ClassVar[int]
+    SES_SUPPRESSED_FIELD_NUMBER: _ClassVar[int]
+    SES_SUPPRESSED_BY_FIELD_NUMBER: _ClassVar[int]
+    SES_REMOVAL_REQUESTED_FIELD_NUMBER: _ClassVar[int]
     account_id: str
     recipient_hash: str
     globally_unsubscribed: bool
     unsubscribed_lists: _containers.RepeatedScalarFieldContainer[str]
     changed: bool
-    def __init__(self, account_id: _Optional[str] = ..., recipient_hash: _Optional[str] = ..., globally_unsubscribed: _Optional[bool] = ..., unsubscribed_lists: _Optional[_Iterable[str]] = ..., changed: _Optional[bool] = ...) -> None: ...
+    ses_suppressed: bool
+    ses_suppressed_by: _containers.RepeatedScalarFieldContainer[str]
+    ses_removal_requested: bool
+    def __init__(self, account_id: _Optional[str] = ..., recipient_hash: _Optional[str] = ..., globally_unsubscribed: _Optional[bool] = ..., unsubscribed_lists: _Optional[_Iterable[str]] = ..., changed: _Optional[bool] = ..., ses_suppressed: _Optional[bool] = ..., ses_suppressed_by: _Optional[_Iterable[str]] = ..., ses_removal_requested: _Optional[bool] = ...) -> None: ...
 
 class UnsubscribeEntry(_message.Message):
     __slots__ = ("recipient_hash", "list_id", "reason", "source", "unsubscribed_at", "dispatch_id")
