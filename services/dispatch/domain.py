@@ -295,6 +295,7 @@ class ProviderConfig:
     max_message_bytes: int
     max_messages_per_connection: int
     saved_seq: int
+    fallback_provider_ids: tuple[str, ...] = ()
 
     @property
     def implicit_tls(self) -> bool:

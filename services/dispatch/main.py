@@ -14,6 +14,7 @@ from services.core.settings import Settings
 from services.dispatch.api import DispatchServicer
 from services.dispatch.application import DispatchApplication
 from services.dispatch.context import DispatchContext, LiveAttempts
+from services.dispatch.guard_watch import GuardWatch
 from services.dispatch.projection import DispatchReadModel, dispatch_projections
 from services.dispatch.providers import ProviderDirectory
 from services.dispatch.sending import SendTimings
@@ -40,10 +41,11 @@ async def build(settings: Settings, store: EventStore, engine: AsyncEngine,
                               SesLimits(store, refresh_seconds=min(30.0, settings.ses_account_poll_seconds)))
     app = DispatchApplication(context)
     worker = DispatchWorker(context, timings)
+    guard = GuardWatch(context)
     servicer = DispatchServicer(app)
     grpc_server = GrpcServer(
         settings.bind_host, settings.ports.dispatch_grpc, settings.api_token,
         [dispatch_pb2.DESCRIPTOR.services_by_name["DispatchService"].full_name],
         lambda server: dispatch_pb2_grpc.add_DispatchServiceServicer_to_server(servicer, server))
-    return ServiceComponents(grpc=grpc_server, projections=[runner], workers=[worker.run],
+    return ServiceComponents(grpc=grpc_server, projections=[runner], workers=[worker.run, guard.run],
                              draining=[worker.finish_in_flight], on_start=[worker.start], on_stop=[worker.stop])

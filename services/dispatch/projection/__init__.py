@@ -5,7 +5,8 @@ is in (the worker waits for that before it sends).
 - `providers`: providers as dispatch sends through them, and their pauses;
 - `dispatches`: each dispatch's status;
 - `suppressions`: who must not be mailed;
-- `ses_receipts`: SES feedback that proves a dispatch was accepted.
+- `ses_receipts`: SES feedback that proves a dispatch was accepted;
+- `guard`: sends per provider and their hard bounces and complaints, for the deliverability guard.
 
 `queries` reads them.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 from services.core.projection import Projection
 from services.core.settings import Settings
 from services.dispatch.projection.dispatches import QUEUED, DispatchesProjection
+from services.dispatch.projection.guard import GuardProjection
 from services.dispatch.projection.providers import DispatchProvidersProjection
 from services.dispatch.projection.queries import DispatchReadModel, SuppressionChecks
 from services.dispatch.projection.ses_receipts import SesReceiptsProjection
@@ -26,4 +28,4 @@ __all__ = ["QUEUED", "DispatchReadModel", "SuppressionChecks", "dispatch_project
 def dispatch_projections(settings: Settings) -> list[Projection]:
     return [DispatchProvidersProjection(), DispatchesProjection(),
             SuppressionsProjection(settings.soft_bounce_threshold, settings.soft_bounce_window_days),
-            SesReceiptsProjection()]
+            SesReceiptsProjection(), GuardProjection()]

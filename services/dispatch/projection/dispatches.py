@@ -27,6 +27,7 @@ dispatches = Table(
     Column("last_smtp_reply", Text, nullable=False),
     Column("hint", Text, nullable=False),
     Column("queued_seq", BigInteger, nullable=False),
+    Column("sent_by_provider_id", String(64), nullable=False),    # provider_id, or the fallback that sent it
 )
 
 QUEUED, DISPATCHED, FAILED, SUPPRESSED = "QUEUED", "DISPATCHED", "FAILED", "SUPPRESSED"
@@ -58,7 +59,7 @@ class DispatchChanges:
 
 class DispatchesProjection(Projection):
     name = "dispatch.dispatches"
-    version = 1
+    version = 2
     metadata = metadata
 
     def new_changes(self) -> DispatchChanges:
@@ -70,7 +71,7 @@ class DispatchesProjection(Projection):
         changes.new_rows[dispatch_id] = {
             "dispatch_id": dispatch_id, "account_id": stored.event.account_id, "provider_id": queued.provider_id,
             "status": QUEUED, "ses_message_id": "", "attempts": 0, "last_smtp_reply": "", "hint": "",
-            "queued_seq": stored.stream_seq}
+            "queued_seq": stored.stream_seq, "sent_by_provider_id": ""}
 
     @handles(events_pb2.DispatchAttemptFailed)
     def attempt_failed(self, changes: DispatchChanges, stored: StoredEvent,
@@ -82,7 +83,7 @@ class DispatchesProjection(Projection):
     def dispatched(self, changes: DispatchChanges, stored: StoredEvent, sent: events_pb2.EmailDispatched) -> None:
         changes.outcome(stored.event.aggregate_id, {
             "status": DISPATCHED, "ses_message_id": sent.ses_message_id, "attempts": sent.attempts,
-            "last_smtp_reply": sent.smtp_reply, "hint": ""})
+            "last_smtp_reply": sent.smtp_reply, "hint": "", "sent_by_provider_id": sent.sent_by_provider_id or sent.provider_id})
 
     @handles(events_pb2.DispatchFailed)
     def failed(self, changes: DispatchChanges, stored: StoredEvent, failed: events_pb2.DispatchFailed) -> None:

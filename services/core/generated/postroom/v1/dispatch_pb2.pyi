@@ -110,7 +110,7 @@ class GetDispatchRequest(_message.Message):
     def __init__(self, account_id: _Optional[str] = ..., dispatch_id: _Optional[str] = ...) -> None: ...
 
 class Dispatch(_message.Message):
-    __slots__ = ("account_id", "dispatch_id", "provider_id", "status", "ses_message_id", "attempts", "last_smtp_reply", "hint", "provider_paused_reason", "waiting_reason")
+    __slots__ = ("account_id", "dispatch_id", "provider_id", "status", "ses_message_id", "attempts", "last_smtp_reply", "hint", "provider_paused_reason", "waiting_reason", "sent_by_provider_id")
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     DISPATCH_ID_FIELD_NUMBER: _ClassVar[int]
     PROVIDER_ID_FIELD_NUMBER: _ClassVar[int]
@@ -121,6 +121,7 @@ class Dispatch(_message.Message):
     HINT_FIELD_NUMBER: _ClassVar[int]
     PROVIDER_PAUSED_REASON_FIELD_NUMBER: _ClassVar[int]
     WAITING_REASON_FIELD_NUMBER: _ClassVar[int]
+    SENT_BY_PROVIDER_ID_FIELD_NUMBER: _ClassVar[int]
     account_id: str
     dispatch_id: str
     provider_id: str
@@ -131,7 +132,8 @@ class Dispatch(_message.Message):
     hint: str
     provider_paused_reason: str
     waiting_reason: str
-    def __init__(self, account_id: _Optional[str] = ..., dispatch_id: _Optional[str] = ..., provider_id: _Optional[str] = ..., status: _Optional[_Union[DispatchStatus, str]] = ..., ses_message_id: _Optional[str] = ..., attempts: _Optional[int] = ..., last_smtp_reply: _Optional[str] = ..., hint: _Optional[str] = ..., provider_paused_reason: _Optional[str] = ..., waiting_reason: _Optional[str] = ...) -> None: ...
+    sent_by_provider_id: str
+    def __init__(self, account_id: _Optional[str] = ..., dispatch_id: _Optional[str] = ..., provider_id: _Optional[str] = ..., status: _Optional[_Union[DispatchStatus, str]] = ..., ses_message_id: _Optional[str] = ..., attempts: _Optional[int] = ..., last_smtp_reply: _Optional[str] = ..., hint: _Optional[str] = ..., provider_paused_reason: _Optional[str] = ..., waiting_reason: _Optional[str] = ..., sent_by_provider_id: _Optional[str] = ...) -> None: ...
 
 class SendTestEmailRequest(_message.Message):
     __slots__ = ("account_id", "provider_id", "to")
@@ -202,3 +204,25 @@ class GetRecipientSuppressionRequest(_message.Message):
     email: str
     list_id: str
     def __init__(self, account_id: _Optional[str] = ..., email: _Optional[str] = ..., list_id: _Optional[str] = ...) -> None: ...
+
+class ResumeProviderRequest(_message.Message):
+    __slots__ = ("account_id", "provider_id", "resumed_by", "reason")
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    PROVIDER_ID_FIELD_NUMBER: _ClassVar[int]
+    RESUMED_BY_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    account_id: str
+    provider_id: str
+    resumed_by: str
+    reason: str
+    def __init__(self, account_id: _Optional[str] = ..., provider_id: _Optional[str] = ..., resumed_by: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class ResumeProviderResponse(_message.Message):
+    __slots__ = ("provider_id", "lifted", "still_paused_reason")
+    PROVIDER_ID_FIELD_NUMBER: _ClassVar[int]
+    LIFTED_FIELD_NUMBER: _ClassVar[int]
+    STILL_PAUSED_REASON_FIELD_NUMBER: _ClassVar[int]
+    provider_id: str
+    lifted: _containers.RepeatedScalarFieldContainer[str]
+    still_paused_reason: str
+    def __init__(self, provider_id: _Optional[str] = ..., lifted: _Optional[_Iterable[str]] = ..., still_paused_reason: _Optional[str] = ...) -> None: ...
