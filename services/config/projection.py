@@ -41,6 +41,7 @@ providers = Table(
     Column("sns_topic_arns", Text, nullable=False),        # a JSON list, see _topics_json
     Column("allow_first_sns_topic", Boolean, nullable=False),
     Column("version", BigInteger, nullable=False),
+    Column("fallback_provider_ids", Text, nullable=False),  # a JSON list, in the order dispatch tries them
 )
 
 
@@ -78,7 +79,7 @@ class ProviderChanges:
 
 class ProviderProjection(Projection):
     name = "config.providers"
-    version = 1
+    version = 2
     metadata = metadata
 
     def new_changes(self) -> ProviderChanges:
@@ -165,6 +166,7 @@ def _row(account_id: str, saved, seq: int) -> dict[str, Any]:
         "sns_topic_arns": _topics_json(tuple(saved.sns_topic_arns)),
         "allow_first_sns_topic": saved.allow_first_sns_topic,
         "version": seq,
+        "fallback_provider_ids": _topics_json(tuple(saved.fallback_provider_ids)),
     }
 
 
@@ -180,6 +182,7 @@ def view_of(row: Any) -> ProviderView:
         has_ses_secret_access_key=bool(row["ses_secret_access_key_sealed"]), max_send_rate=row["max_send_rate"],
         max_connections=row["max_connections"], sns_topic_arns=tuple(topics),
         allow_first_sns_topic=row["allow_first_sns_topic"], version=row["version"],
+        fallback_provider_ids=tuple(json.loads(row["fallback_provider_ids"] or "[]")),
     )
 
 
@@ -200,6 +203,13 @@ class ProviderReadModel:
             providers.c.ses_access_key_id != "")
         async with self.engine.connect() as conn:
             return [dict(row) for row in (await conn.execute(query)).mappings()]
+
+    async def fallbacks(self, account_id: str) -> dict[str, tuple[str, ...]]:
+        """Each of the account's providers and the fallbacks it names."""
+        query = select(providers.c.provider_id, providers.c.fallback_provider_ids).where(
+            providers.c.account_id == account_id)
+        async with self.engine.connect() as conn:
+            return {provider_id: tuple(json.loads(names or "[]")) for provider_id, names in await conn.execute(query)}
 
     async def list(self, account_id: str, page_size: int, after: str) -> list[ProviderView]:
         query = (select(providers).where(providers.c.account_id == account_id, providers.c.provider_id > after)
