@@ -68,3 +68,11 @@ def test_callback_url_and_credentials_hint():
     assert callback_url("https://x.example/", "acme", "p1") == "https://x.example/sns/acme/p1"
     assert "40 characters" in credentials_hint("x" * 40)
     assert "40 characters" not in credentials_hint("x" * 44)
+
+
+def test_fallback_loops_are_found_through_saved_providers():
+    from services.config.domain import fallback_loop
+    saved = {"b": ("c",), "c": ("a",), "d": ()}
+    assert fallback_loop("a", ("d", "b"), saved) == ["a", "b", "c", "a"]
+    assert fallback_loop("a", ("d",), saved) is None
+    assert fallback_loop("x", ("b",), saved) is None, "b and c loop only through a, not through x"
