@@ -90,14 +90,14 @@ class DispatchesProjection(Projection):
         reply = f"{failed.smtp_code} {failed.smtp_text}".strip() if failed.smtp_code else failed.smtp_text
         changes.outcome(stored.event.aggregate_id, {
             "status": FAILED, "ses_message_id": "", "attempts": failed.attempts, "last_smtp_reply": reply,
-            "hint": failed.hint})
+            "hint": failed.hint, "sent_by_provider_id": ""})
 
     @handles(events_pb2.EmailSuppressed)
     def suppressed(self, changes: DispatchChanges, stored: StoredEvent,
                    suppressed: events_pb2.EmailSuppressed) -> None:
         changes.outcome(stored.event.aggregate_id, {
             "status": SUPPRESSED, "ses_message_id": "", "attempts": 0, "last_smtp_reply": "",
-            "hint": f"not sent: the recipient is suppressed ({suppressed.reason})"})
+            "hint": f"not sent: the recipient is suppressed ({suppressed.reason})", "sent_by_provider_id": ""})
 
     async def write(self, conn: AsyncConnection, changes: DispatchChanges) -> None:
         await upsert(conn, dispatches, list(changes.new_rows.values()), ["dispatch_id"])
