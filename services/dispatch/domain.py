@@ -304,7 +304,7 @@ class ProviderConfig:
 
 def paused_reason(consecutive_failures: int, diagnosis: Diagnosis) -> str:
     return (f"paused after {consecutive_failures} failed sends in a row: {diagnosis.message}. "
-            f"{diagnosis.hint} Saving the provider again resumes its mail.")
+            f"{diagnosis.hint} Saving the provider again (or `postroom provider resume`) resumes its mail.")
 
 
 def is_paused(paused_seq: int, saved_seq: int) -> bool:
