@@ -21,11 +21,14 @@ from services.dispatch.pauses import Cause, Pause
 
 log = logging.getLogger(__name__)
 
+IDLE_RECHECK_SECONDS = 60.0
+
 
 class GuardWatch:
     def __init__(self, context: DispatchContext) -> None:
         self.context = context
         self.lines = GuardLines.for_settings(context.settings)
+        self._checked_at = (-1, 0.0)     # the read model's checkpoint, and the time, of the last round
 
     async def run(self) -> None:
         while True:
@@ -36,8 +39,14 @@ class GuardWatch:
                 log.warning("guard check did not finish", extra={"error": repr(error)})
 
     async def check_all(self) -> None:
+        """Every provider, when the read model has moved since the last round, and once a minute
+        anyway: old sends leaving the window by age change the rates too."""
+        checkpoint, now = self.context.runner.checkpoint, time.monotonic()
+        if checkpoint == self._checked_at[0] and now - self._checked_at[1] < IDLE_RECHECK_SECONDS:
+            return
         for account_id, provider_id in await self.context.read_model.provider_keys():
             await self.check(account_id, provider_id)
+        self._checked_at = (checkpoint, now)
 
     async def check(self, account_id: str, provider_id: str) -> GuardPause | None:
         """Pause the provider if its rates call for a pause it does not have yet; the pause, if any."""
@@ -57,6 +66,8 @@ class GuardWatch:
         if appended:
             self.context.providers.pause_locally(lookup.config, Pause(Cause.GUARD, wanted.scope, wanted.reason,
                                                                       appended))
+        else:                                   # the subject moved (another replica, a resume): next round decides
+            self.context.providers.forget_local_pause(account_id, provider_id, Cause.GUARD)
         return wanted
 
     async def _record(self, account_id: str, provider_id: str, wanted: GuardPause) -> int:

@@ -46,7 +46,7 @@ class ProviderDirectory:
     store: EventStore
     box: SecretBox
     _cache: dict[tuple[str, str], tuple[float, asyncio.Future[ProviderLookup]]] = field(default_factory=dict)
-    _local_pauses: dict[tuple[str, str], tuple[int, Pause]] = field(default_factory=dict)
+    _local_pauses: dict[tuple[str, str], dict[Cause, tuple[int, Pause]]] = field(default_factory=dict)
 
     async def get(self, account_id: str, provider_id: str) -> ProviderLookup:
         key = (account_id, provider_id)
@@ -69,18 +69,22 @@ class ProviderDirectory:
     def pause_locally(self, config: ProviderConfig, pause: Pause) -> None:
         """Pause at once in this process, until the read model holds the ProviderPaused that tells
         the others (`pause.paused_seq` once it is appended; 0 while it is on its way)."""
-        self._local_pauses[(config.account_id, config.provider_id)] = (config.saved_seq, pause)
+        self._local_pauses.setdefault((config.account_id, config.provider_id), {})[pause.cause] = \
+            (config.saved_seq, pause)
         provider_paused(config.provider_id).set(1)
+
+    def forget_local_pause(self, account_id: str, provider_id: str, cause: Cause) -> None:
+        self._local_pauses.get((account_id, provider_id), {}).pop(cause, None)
 
     def _with_local_pause(self, key: tuple[str, str], lookup: ProviderLookup) -> ProviderLookup:
         local = self._local_pauses.get(key)
-        if lookup.config is None or local is None:
+        if lookup.config is None or not local:
             return lookup
-        saved_seq, pause = local
-        if saved_seq != lookup.config.saved_seq or (pause.paused_seq and lookup.as_of >= pause.paused_seq):
-            self._local_pauses.pop(key, None)          # saved again, or the read model has the event now
-        elif not any(p.cause is pause.cause for p in lookup.pauses):
-            lookup = ProviderLookup(lookup.config, (*lookup.pauses, pause), as_of=lookup.as_of)
+        for cause, (saved_seq, pause) in list(local.items()):
+            if saved_seq != lookup.config.saved_seq or (pause.paused_seq and lookup.as_of >= pause.paused_seq):
+                del local[cause]                 # saved again, or the read model has the event now
+            elif not any(p.cause is cause for p in lookup.pauses):
+                lookup = ProviderLookup(lookup.config, (*lookup.pauses, pause), as_of=lookup.as_of)
         return lookup
 
     def _shown(self, lookup: ProviderLookup) -> ProviderLookup:
