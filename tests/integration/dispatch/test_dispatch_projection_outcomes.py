@@ -62,3 +62,51 @@ async def test_a_batch_of_mixed_outcomes_records_who_sent_each_and_the_guard_cou
                                       StoredEvent(32, "", later)])
     assert len(await read_model.guard_records("acme", "fallback", 10)) == 1, "the guard counts afresh after a resume"
     await engine.dispose()
+
+
+async def test_pauses_by_cause_and_what_lifts_each(read_model_settings):
+    from services.core.events import SES_ACCOUNT_AGGREGATE
+    from services.dispatch.guard import Scope
+    from services.dispatch.pauses import Cause
+    from services.dispatch.projection.providers import DispatchProvidersProjection
+    from tests.support.events import provider_saved
+
+    engine = create_engine(read_model_settings.database_url_for("dispatch-pauses"))
+    projection = ProjectionSet([DispatchProvidersProjection()])
+    await projection.create_tables(engine)
+    read_model = DispatchReadModel(engine)
+    seq = 0
+
+    async def apply(*batch) -> set:
+        nonlocal seq
+        async with engine.begin() as conn:
+            stored = []
+            for event in batch:
+                seq += 1
+                stored.append(StoredEvent(seq, "", event))
+            await projection.apply(conn, stored)
+        _, pauses = await read_model.provider("acme", "p1")
+        return {(p.cause, p.scope) for p in pauses}
+
+    def observed(status: str, enabled: bool = True):
+        return new_event(events_pb2.SesAccountObserved(provider_id="p1", enforcement_status=status,
+                                                       sending_enabled=enabled),
+                         account_id="acme", aggregate_type=SES_ACCOUNT_AGGREGATE, aggregate_id="p1")
+
+    legacy = new_event(events_pb2.ProviderPaused(provider_id="p1", reason="logins fail", consecutive_failures=5),
+                       account_id="acme", aggregate_type="provider_health", aggregate_id="p1")
+    guard_pause = events.paused_event("acme", "p1", "bounce rate 4.1%", cause=Cause.GUARD,
+                                      scope=Scope.NON_TRANSACTIONAL)
+    assert await apply(provider_saved("acme", "p1", fallback_provider_ids=["p2"]), legacy) == \
+        {(Cause.FAILURES, Scope.ALL)}, "a pause recorded before causes existed is a failures pause of all mail"
+    row, _ = await read_model.provider("acme", "p1")
+    assert row["fallback_provider_ids"] == ("p2",)
+    assert await apply(guard_pause, observed("SHUTDOWN")) == \
+        {(Cause.FAILURES, Scope.ALL), (Cause.GUARD, Scope.NON_TRANSACTIONAL), (Cause.SES_ACCOUNT, Scope.ALL)}
+    assert await apply(provider_saved("acme", "p1")) == \
+        {(Cause.GUARD, Scope.NON_TRANSACTIONAL), (Cause.SES_ACCOUNT, Scope.ALL)}, "a save lifts failures only"
+    assert await apply(events.resumed_event("acme", "p1", "ops", "list cleaned")) == {(Cause.SES_ACCOUNT, Scope.ALL)}
+    assert await apply(observed("PROBATION")) == set(), "SES reviewing is not SES pausing"
+    assert await apply(observed("HEALTHY", enabled=False)) == {(Cause.SES_ACCOUNT, Scope.ALL)}
+    assert await apply(observed("HEALTHY"), guard_pause, events.resumed_event("acme", "p1", "ops", "ok")) == set()
+    await engine.dispose()
