@@ -101,7 +101,7 @@ class Settings:
     guard_min_sends: int = 500                     # the guard acts only on this many sends in its window
     guard_window_sends: int = 10_000               # the window: the last this many sends...
     guard_window_days: float = 7.0                 # ...of the last this many days, whichever is fewer
-    guard_check_seconds: float = 2.0               # how often dispatch compares the rates with the lines
+    guard_check_seconds: float = 1.0               # how often dispatch compares the rates with the lines
     # feedback
     sns_cert_dir: str = ""
     sns_max_age_seconds: float = 3600.0
