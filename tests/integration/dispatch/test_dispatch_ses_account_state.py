@@ -96,3 +96,20 @@ async def test_sending_disabled_holds_mail_too(suite):
     suite.sim.set_account(sending_enabled=True)
     assert (await wait_for_status(suite.dispatch, held.dispatch_id, dispatch_pb2.DISPATCHED)).status == \
         dispatch_pb2.DISPATCHED
+
+
+async def test_mail_sent_before_the_next_poll_sees_the_pause_waits_too(settings, tmp_path):
+    """SES refuses with 554 "Sending paused" before config's poll has told dispatch: the email
+    waits for the account, it is not failed."""
+    async with sim_suite(settings, tmp_path, ses_account_poll_seconds=3600) as suite:
+        provider = await suite.save_provider()
+        suite.sim.set_account(enforcement_status="SHUTDOWN")
+        held = await suite.dispatch.SendEmail(receipt(provider.provider_id, 3), metadata=METADATA)
+        await asyncio.sleep(1.5)
+        view = await suite.dispatch.GetDispatch(dispatch_pb2.GetDispatchRequest(account_id=ACCOUNT,
+                                                                                dispatch_id=held.dispatch_id),
+                                                metadata=METADATA)
+        assert view.status in (dispatch_pb2.QUEUED, dispatch_pb2.SENDING), view
+        suite.sim.set_account(enforcement_status="HEALTHY")
+        assert (await wait_for_status(suite.dispatch, held.dispatch_id, dispatch_pb2.DISPATCHED)).status == \
+            dispatch_pb2.DISPATCHED
