@@ -1,4 +1,4 @@
-"""`postroom provider save|get|list|delete|verify`: the product page's provider form, in a terminal."""
+"""`postroom provider save|get|list|delete|verify|resume`: the product page's provider form, in a terminal."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import sys
 from google.protobuf import json_format
 
 from services.cli.client import call_metadata, channel
-from services.core.generated.postroom.v1 import config_pb2, config_pb2_grpc
+from services.core.generated.postroom.v1 import config_pb2, config_pb2_grpc, dispatch_pb2, dispatch_pb2_grpc
 from services.core.settings import Settings
 
 
@@ -39,11 +39,19 @@ def add_parser(subparsers) -> None:
     save.add_argument("--allow-first-sns-topic", action="store_true")
     save.add_argument("--ses-configuration-set", default="", help="sent as X-SES-CONFIGURATION-SET")
     save.add_argument("--ses-tenant", default="", help="the account's SES tenant, sent as X-SES-TENANT")
+    save.add_argument("--fallback", action="append", default=[], dest="fallbacks",
+                      help="a provider of the same account that sends this one's mail while it is paused "
+                           "(repeat for more, in the order to try them)")
     save.add_argument("--skip-verification", action="store_true")
 
     for name in ("get", "delete", "verify"):
         _identity(commands.add_parser(name), provider_required=True)
     commands.add_parser("list").add_argument("--account", required=True)
+    resume = commands.add_parser("resume", help="lift a provider's pause (repeated failures, or the bounce/"
+                                                "complaint guard); who and why are recorded")
+    _identity(resume, provider_required=True)
+    resume.add_argument("--by", required=True, dest="resumed_by", help="who resumes it (your name or address)")
+    resume.add_argument("--reason", required=True, help="why it is safe to send again")
     parser.set_defaults(handler=handle)
 
 
@@ -58,6 +66,10 @@ def _identity(parser: argparse.ArgumentParser, provider_required: bool) -> None:
 
 
 async def run(args: argparse.Namespace, settings: Settings) -> None:
+    if args.provider_command == "resume":
+        answer = await _resume(args, settings)
+        print(json_format.MessageToJson(answer, preserving_proto_field_name=True))
+        return
     async with channel(settings, "config") as chan:
         stub = config_pb2_grpc.ConfigServiceStub(chan)
         answer = await _call(stub, args, settings)
@@ -84,6 +96,15 @@ async def _call(stub, args, settings: Settings):
         config_pb2.VerifyProviderRequest(account_id=args.account, provider_id=args.provider), metadata=metadata)
 
 
+async def _resume(args: argparse.Namespace, settings: Settings) -> dispatch_pb2.ResumeProviderResponse:
+    """Pauses are dispatch's: it records them and acts on them."""
+    async with channel(settings, "dispatch") as chan:
+        return await dispatch_pb2_grpc.DispatchServiceStub(chan).ResumeProvider(
+            dispatch_pb2.ResumeProviderRequest(account_id=args.account, provider_id=args.provider,
+                                               resumed_by=args.resumed_by, reason=args.reason),
+            metadata=call_metadata(settings))
+
+
 def _settings(args: argparse.Namespace) -> config_pb2.ProviderSettings:
     password = os.environ.get(args.password_env, "")
     if not password and args.version == 0 and sys.stdin.isatty():
@@ -94,4 +115,5 @@ def _settings(args: argparse.Namespace) -> config_pb2.ProviderSettings:
         ses_access_key_id=args.ses_access_key_id, ses_secret_access_key=os.environ.get(args.ses_secret_env, ""),
         max_send_rate=args.max_send_rate, max_connections=args.max_connections,
         sns_topic_arns=args.sns_topic_arn, allow_first_sns_topic=args.allow_first_sns_topic,
-        ses_configuration_set=args.ses_configuration_set, ses_tenant=args.ses_tenant)
+        ses_configuration_set=args.ses_configuration_set, ses_tenant=args.ses_tenant,
+        fallback_provider_ids=args.fallbacks)

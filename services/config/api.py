@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from services.config.application import ConfigApplication
-from services.config.domain import Check, ProviderInput, ProviderView, callback_url
+from services.config.domain import Check, ProviderInput, ProviderView, SesStanding, callback_url
 from services.core.generated.postroom.v1 import config_pb2, config_pb2_grpc
 from services.core.grpc_errors import rpc
 
@@ -52,7 +52,8 @@ class ConfigServicer(config_pb2_grpc.ConfigServiceServicer):
             max_connections=view.max_connections, sns_topic_arns=list(view.sns_topic_arns),
             allow_first_sns_topic=view.allow_first_sns_topic, version=view.version,
             callback_url=callback_url(self.public_url, view.account_id, view.provider_id), tls_mode=view.tls_mode,
-            ses_configuration_set=view.ses_configuration_set, ses_tenant=view.ses_tenant)
+            ses_configuration_set=view.ses_configuration_set, ses_tenant=view.ses_tenant,
+            fallback_provider_ids=list(view.fallback_provider_ids), ses_account=_standing(view.ses_account))
 
 
 def input_of(settings: config_pb2.ProviderSettings) -> ProviderInput:
@@ -63,7 +64,17 @@ def input_of(settings: config_pb2.ProviderSettings) -> ProviderInput:
         ses_access_key_id=settings.ses_access_key_id, ses_secret_access_key=settings.ses_secret_access_key,
         max_send_rate=settings.max_send_rate, max_connections=settings.max_connections,
         sns_topic_arns=tuple(settings.sns_topic_arns), allow_first_sns_topic=settings.allow_first_sns_topic,
-        ses_configuration_set=settings.ses_configuration_set, ses_tenant=settings.ses_tenant)
+        ses_configuration_set=settings.ses_configuration_set, ses_tenant=settings.ses_tenant,
+        fallback_provider_ids=tuple(settings.fallback_provider_ids))
+
+
+def _standing(standing: SesStanding | None) -> config_pb2.SesAccountStanding | None:
+    if standing is None:
+        return None
+    return config_pb2.SesAccountStanding(
+        observed=True, enforcement_status=standing.enforcement_status, sending_enabled=standing.sending_enabled,
+        max_send_rate=standing.max_send_rate, max_24_hour_send=standing.max_24_hour_send,
+        sending_paused=standing.sending_paused)
 
 
 def _check(check: Check) -> config_pb2.VerificationCheck:

@@ -6,15 +6,16 @@ import asyncio
 from dataclasses import dataclass, replace
 
 from services.config import domain, verification
-from services.config.domain import Check, ProviderInput, ProviderView
+from services.config.domain import FALLBACKS_FIELD, Check, ProviderInput, ProviderView, SesStanding
 from services.config.projection import ProviderReadModel, sealed_secrets, view_from_event
 from services.config.ses_account import SesAccountWatch
 from services.config.ses_listings import SesListingsReadModel
 from services.config.ses_suppression_sync import SesSuppressionSync
 from services.config.ses_tenant import SesTenantWatch
-from services.core.errors import Conflict, FailedPrecondition, NotFound, PreconditionViolation, require
+from services.core.errors import (Conflict, FailedPrecondition, FieldViolation, InvalidArgument, NotFound,
+                                  PreconditionViolation, require)
 from services.core.event_store import NEW_AGGREGATE, EventStore
-from services.core.events import new_event
+from services.core.events import SES_ACCOUNT_AGGREGATE, new_event
 from services.core.generated.postroom.v1 import events_pb2
 from services.core.ids import uuid7
 from services.core.projection import ProjectionRunner
@@ -53,6 +54,7 @@ class ConfigApplication:
                                            secret_key_stored=bool(current.ses_secret_sealed),
                                            allow_custom_host=self.settings.allow_custom_smtp_host))
         provider_id = provider_id or str(uuid7())
+        await self._check_fallbacks(account_id, provider_id, settings.fallback_provider_ids)
         settings = domain.with_defaults(self._with_stored_secrets(settings, current, account_id, provider_id))
         checks = [] if skip_verification else await self._live_checks(settings)
         _refuse_failed(checks)
@@ -75,7 +77,40 @@ class ConfigApplication:
         view = await self.read_model.get(account_id, provider_id)
         if view is None:
             raise NotFound(f"provider {provider_id} not found")
-        return view
+        return replace(view, ses_account=await self._ses_standing(account_id, provider_id))
+
+    async def _ses_standing(self, account_id: str, provider_id: str) -> SesStanding | None:
+        last = await self.store.last_event(SES_ACCOUNT_AGGREGATE, provider_id)
+        if last is None or last.event.account_id != account_id or not last.event.HasField("ses_account_observed"):
+            return None
+        observed = last.event.ses_account_observed
+        return SesStanding(observed.enforcement_status, observed.sending_enabled, observed.max_send_rate,
+                           observed.max_24_hour_send)
+
+    async def _check_fallbacks(self, account_id: str, provider_id: str, fallbacks: tuple[str, ...]) -> None:
+        """Each fallback is a provider of this account, and none leads back to this one."""
+        unknown, elsewhere = [], []
+        for index, fallback in enumerate(fallbacks):
+            field_name = f"{FALLBACKS_FIELD}[{index}]"
+            if fallback == provider_id:
+                unknown.append(FieldViolation(field_name, "is this provider itself: a fallback must be another one"))
+                continue
+            last = await self.store.last_event("provider", fallback)
+            if last is None or last.event.HasField("provider_deleted"):
+                unknown.append(FieldViolation(field_name, f"no provider {fallback}: save the fallback first"))
+            elif last.event.account_id != account_id:
+                elsewhere.append(PreconditionViolation("FALLBACK_IN_ANOTHER_ACCOUNT", field_name,
+                                                       f"{fallback} is not a provider of account {account_id}: a "
+                                                       "fallback sends the same account's mail"))
+        if unknown:
+            raise InvalidArgument(unknown)
+        if elsewhere:
+            raise FailedPrecondition(elsewhere[0].description, elsewhere)
+        loop = domain.fallback_loop(provider_id, fallbacks, await self.read_model.fallbacks(account_id))
+        if loop:
+            raise FailedPrecondition(
+                f"fallback loop: {' -> '.join(loop)}; a provider must not fall back, in the end, on itself",
+                [PreconditionViolation("FALLBACK_LOOP", FALLBACKS_FIELD, " -> ".join(loop))])
 
     async def list_providers(self, account_id: str, page_size: int, page_token: str) -> tuple[list[ProviderView], str]:
         require(domain.identity_violations(account_id, "", provider_required=False))
@@ -107,7 +142,8 @@ class ConfigApplication:
             smtp_password="", from_address=view.from_address, from_name=view.from_name, region=view.region,
             ses_access_key_id=view.ses_access_key_id, max_send_rate=view.max_send_rate,
             max_connections=view.max_connections, sns_topic_arns=view.sns_topic_arns,
-            ses_configuration_set=view.ses_configuration_set, ses_tenant=view.ses_tenant)
+            ses_configuration_set=view.ses_configuration_set, ses_tenant=view.ses_tenant,
+            fallback_provider_ids=view.fallback_provider_ids)
         return await self.verify_settings(self._with_stored_secrets(settings, current, account_id, provider_id))
 
     async def verify_settings(self, settings: ProviderInput) -> list[Check]:
@@ -179,6 +215,7 @@ class ConfigApplication:
             max_message_bytes=domain.DEFAULT_MAX_MESSAGE_BYTES,
             max_messages_per_connection=domain.DEFAULT_MESSAGES_PER_CONNECTION,
             ses_configuration_set=settings.ses_configuration_set, ses_tenant=settings.ses_tenant,
+            fallback_provider_ids=list(settings.fallback_provider_ids),
         )
 
 

@@ -17,6 +17,7 @@ DEFAULT_MESSAGES_PER_CONNECTION = 50
 STARTTLS_PORTS = frozenset({25, 587, 2587})
 TLS_PORTS = frozenset({465, 2465})
 MAX_TOPICS = 20
+MAX_FALLBACKS = 5
 
 _SES_HOST = re.compile(r"^email-smtp(-fips)?\.(?P<region>[a-z]{2}(-gov)?-[a-z]+-\d)\.amazonaws\.com$")
 _SES_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}", re.ASCII)
@@ -59,6 +60,7 @@ class ProviderInput:
     allow_first_sns_topic: bool = False
     ses_configuration_set: str = ""
     ses_tenant: str = ""
+    fallback_provider_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,8 @@ class ProviderView:
     extra: dict = field(default_factory=dict)
     ses_configuration_set: str = ""
     ses_tenant: str = ""
+    fallback_provider_ids: tuple[str, ...] = ()
+    ses_account: "SesStanding | None" = None      # SES's own view of the account, when observed
 
     @property
     def tls_mode(self) -> str:
@@ -147,6 +151,7 @@ def settings_violations(settings: ProviderInput, *, password_stored: bool, secre
                                    ("ses_tenant", settings.ses_tenant))]
     violations = [FieldViolation(name, problem) for name, problem in checks if problem]
     violations += _topic_violations(settings.sns_topic_arns)
+    violations += _fallback_violations(settings.fallback_provider_ids)
     return violations
 
 
@@ -159,6 +164,40 @@ def _ses_name_problem(name: str, ses_access_key_id: str) -> str | None:
     if not ses_access_key_id:
         return "needs the SES API keys (settings.ses_access_key_id) so Postroom can check it exists in SES"
     return None
+
+
+FALLBACKS_FIELD = "settings.fallback_provider_ids"
+
+
+def _fallback_violations(fallbacks: tuple[str, ...]) -> list[FieldViolation]:
+    if len(fallbacks) > MAX_FALLBACKS:
+        return [FieldViolation(FALLBACKS_FIELD, f"at most {MAX_FALLBACKS} fallback providers")]
+    violations = [FieldViolation(f"{FALLBACKS_FIELD}[{i}]", IDENTIFIER_RULE)
+                  for i, fallback in enumerate(fallbacks) if not is_identifier(fallback)]
+    violations += [FieldViolation(f"{FALLBACKS_FIELD}[{i}]", f"names {fallback} twice")
+                   for i, fallback in enumerate(fallbacks) if fallback in fallbacks[:i]]
+    return violations
+
+
+def fallback_loop(provider_id: str, fallbacks: tuple[str, ...], saved: dict[str, tuple[str, ...]]) -> list[str] | None:
+    """The providers of a loop these fallbacks would close (each falling back, in the end, on
+    `provider_id` itself), or None. `saved` holds every other provider's saved fallbacks."""
+    graph = {**saved, provider_id: fallbacks}
+    path: list[str] = [provider_id]
+
+    def walk(node: str, seen: frozenset[str]) -> list[str] | None:
+        for nxt in graph.get(node, ()):
+            if nxt == provider_id:
+                return [*path, provider_id]
+            if nxt not in seen:
+                path.append(nxt)
+                found = walk(nxt, seen | {nxt})
+                if found:
+                    return found
+                path.pop()
+        return None
+
+    return walk(provider_id, frozenset({provider_id}))
 
 
 def host_problem(host: str, allow_custom_host: bool) -> str | None:
@@ -263,6 +302,21 @@ class SesAccountState:
                 last.sending_enabled, last.production_access_enabled) != (
             self.region, self.max_send_rate, self.max_24_hour_send, self.enforcement_status,
             self.sending_enabled, self.production_access_enabled)
+
+
+@dataclass(frozen=True)
+class SesStanding:
+    """SES's last GetAccount answer for a provider, as GetProvider shows it."""
+
+    enforcement_status: str
+    sending_enabled: bool
+    max_send_rate: float
+    max_24_hour_send: float
+
+    @property
+    def sending_paused(self) -> bool:
+        """SES refuses the account's mail: shut down, or sending switched off."""
+        return self.enforcement_status == "SHUTDOWN" or not self.sending_enabled
 
 
 def credentials_hint(password: str) -> str:

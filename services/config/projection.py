@@ -43,6 +43,7 @@ providers = Table(
     Column("version", BigInteger, nullable=False),
     Column("ses_configuration_set", String(64), nullable=False),
     Column("ses_tenant", String(64), nullable=False),
+    Column("fallback_provider_ids", Text, nullable=False),  # a JSON list, in the order dispatch tries them
 )
 
 
@@ -80,7 +81,7 @@ class ProviderChanges:
 
 class ProviderProjection(Projection):
     name = "config.providers"
-    version = 2                 # 2: ses_configuration_set, ses_tenant
+    version = 3                 # 2: ses_configuration_set, ses_tenant; 3: fallback_provider_ids
     metadata = metadata
 
     def new_changes(self) -> ProviderChanges:
@@ -169,6 +170,7 @@ def _row(account_id: str, saved, seq: int) -> dict[str, Any]:
         "version": seq,
         "ses_configuration_set": saved.ses_configuration_set[:64],
         "ses_tenant": saved.ses_tenant[:64],
+        "fallback_provider_ids": _topics_json(tuple(saved.fallback_provider_ids)),
     }
 
 
@@ -185,6 +187,7 @@ def view_of(row: Any) -> ProviderView:
         max_connections=row["max_connections"], sns_topic_arns=tuple(topics),
         allow_first_sns_topic=row["allow_first_sns_topic"], version=row["version"],
         ses_configuration_set=row["ses_configuration_set"], ses_tenant=row["ses_tenant"],
+        fallback_provider_ids=tuple(json.loads(row["fallback_provider_ids"] or "[]")),
     )
 
 
@@ -208,6 +211,13 @@ class ProviderReadModel:
             query = query.where(providers.c.account_id == account_id)
         async with self.engine.connect() as conn:
             return [dict(row) for row in (await conn.execute(query)).mappings()]
+
+    async def fallbacks(self, account_id: str) -> dict[str, tuple[str, ...]]:
+        """Each of the account's providers and the fallbacks it names."""
+        query = select(providers.c.provider_id, providers.c.fallback_provider_ids).where(
+            providers.c.account_id == account_id)
+        async with self.engine.connect() as conn:
+            return {provider_id: tuple(json.loads(names or "[]")) for provider_id, names in await conn.execute(query)}
 
     async def list(self, account_id: str, page_size: int, after: str) -> list[ProviderView]:
         query = (select(providers).where(providers.c.account_id == account_id, providers.c.provider_id > after)

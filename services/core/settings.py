@@ -98,6 +98,16 @@ class Settings:
     content_sweep_interval: float = 300.0     # seconds between sweeps
     soft_bounce_threshold: int = 3
     soft_bounce_window_days: int = 30
+    # the deliverability guard: SES reviews an account at 5% bounces / 0.1% complaints and may pause
+    # it at 10% / 0.5%; Postroom pauses a provider's non-transactional mail first, at these lines
+    guard_bounce_rate: float = 0.04
+    guard_complaint_rate: float = 0.0008
+    guard_all_mail_bounce_rate: float = 0.08      # near SES's pause line: transactional mail stops too
+    guard_all_mail_complaint_rate: float = 0.004
+    guard_min_sends: int = 500                     # the guard acts only on this many sends in its window
+    guard_window_sends: int = 10_000               # the window: the last this many sends...
+    guard_window_days: float = 7.0                 # ...of the last this many days, whichever is fewer
+    guard_check_seconds: float = 1.0               # how often dispatch compares the rates with the lines
     # feedback
     sns_cert_dir: str = ""
     sns_max_age_seconds: float = 3600.0
@@ -146,6 +156,14 @@ class Settings:
             content_sweep_interval=_env_float("CONTENT_SWEEP_INTERVAL", 300.0),
             soft_bounce_threshold=_env_int("SOFT_BOUNCE_THRESHOLD", 3),
             soft_bounce_window_days=_env_int("SOFT_BOUNCE_WINDOW_DAYS", 30),
+            guard_bounce_rate=_env_float("GUARD_BOUNCE_RATE", cls.guard_bounce_rate),
+            guard_complaint_rate=_env_float("GUARD_COMPLAINT_RATE", cls.guard_complaint_rate),
+            guard_all_mail_bounce_rate=_env_float("GUARD_ALL_MAIL_BOUNCE_RATE", cls.guard_all_mail_bounce_rate),
+            guard_all_mail_complaint_rate=_env_float("GUARD_ALL_MAIL_COMPLAINT_RATE", cls.guard_all_mail_complaint_rate),
+            guard_min_sends=_env_int("GUARD_MIN_SENDS", cls.guard_min_sends),
+            guard_window_sends=_env_int("GUARD_WINDOW_SENDS", cls.guard_window_sends),
+            guard_window_days=_env_float("GUARD_WINDOW_DAYS", cls.guard_window_days),
+            guard_check_seconds=_env_float("GUARD_CHECK_SECONDS", cls.guard_check_seconds),
             sns_cert_dir=_env("SNS_CERT_DIR"),
             sns_max_age_seconds=_env_float("SNS_MAX_AGE", 3600.0),
             sns_ca_file=_env("SNS_CA_FILE"),

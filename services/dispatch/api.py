@@ -78,6 +78,14 @@ class DispatchServicer(dispatch_pb2_grpc.DispatchServiceServicer):
         return _suppression(await self.app.get_recipient_suppression(request.account_id, request.email,
                                                                      request.list_id))
 
+    @rpc
+    async def ResumeProvider(self, request: dispatch_pb2.ResumeProviderRequest, context
+                             ) -> dispatch_pb2.ResumeProviderResponse:
+        resumed = await self.app.resume_provider(request.account_id, request.provider_id, request.resumed_by,
+                                                 request.reason)
+        return dispatch_pb2.ResumeProviderResponse(provider_id=resumed.provider_id, lifted=list(resumed.lifted),
+                                                   still_paused_reason=resumed.still_paused_reason)
+
 
 def request_of(message: dispatch_pb2.SendEmailRequest) -> EmailRequest:
     return EmailRequest(
@@ -132,8 +140,8 @@ def _dispatch(view: DispatchView) -> dispatch_pb2.Dispatch:
         account_id=view.account_id, dispatch_id=view.dispatch_id, provider_id=view.provider_id,
         status=view.status, ses_message_id=view.ses_message_id, attempts=view.attempts,
         last_smtp_reply=view.last_smtp_reply, hint=view.hint, provider_paused_reason=view.provider_paused_reason,
-        waiting_reason=view.waiting_reason, content_held=view.content_held, recipients=view.recipients,
-        list_id=view.list_id,
+        waiting_reason=view.waiting_reason, content_held=view.content_held, sent_by_provider_id=view.sent_by_provider_id,
+        recipients=view.recipients, list_id=view.list_id,
         retry_of=view.retry_of, tags=dict(view.tags))
     if view.queued_at_ms:
         answer.queued_at.FromMilliseconds(view.queued_at_ms)

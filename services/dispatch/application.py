@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
 from services.core.content_store import reference_of
-from services.core.email_address import address_problem
+from services.core.email_address import address_problem, text_problem
 from services.core.errors import (FailedPrecondition, FieldViolation, InvalidArgument, NotFound, PostroomError,
                                   PreconditionViolation, Unavailable, require)
 from services.core.event_store import HEADROOM_BYTES, NEW_AGGREGATE, ConcurrencyConflict, LogUnavailable, PendingAppend
@@ -61,12 +61,20 @@ class DispatchView:
     retry_of: str = ""
     tags: tuple[tuple[str, str], ...] = ()
     content_held: bool = True
+    sent_by_provider_id: str = ""
 
 
 @dataclass(frozen=True)
 class Uploaded:
     reference: str
     size: int
+
+
+@dataclass(frozen=True)
+class Resumed:
+    provider_id: str
+    lifted: tuple[str, ...]
+    still_paused_reason: str
 
 
 @dataclass(frozen=True)
@@ -260,6 +268,30 @@ class DispatchApplication:
         reached = rate_limit.quota_reached(state, time.time(), limits)
         return reached.reason() if reached else ""
 
+    # ---- pauses ----
+
+    async def resume_provider(self, account_id: str, provider_id: str, resumed_by: str, reason: str) -> Resumed:
+        """Lift the provider's pauses a person may lift, recording who and why (ProviderResumed)."""
+        require(domain.identity_violations(account_id, provider_id) + [
+            FieldViolation(name, problem) for name, problem in (
+                ("resumed_by", text_problem(resumed_by, max_length=200, required=True)),
+                ("reason", text_problem(reason, max_length=1000, required=True))) if problem])
+        lookup = await self.context.providers.get_fresh(account_id, provider_id)
+        if lookup.config is None:
+            raise NotFound(lookup.problem or f"provider {provider_id} not found")
+        liftable = [pause for pause in lookup.pauses if pause.cause.lifted_by_resume]
+        kept = next((pause.reason for pause in lookup.pauses if not pause.cause.lifted_by_resume), "")
+        if not liftable:
+            raise FailedPrecondition(
+                f"provider {provider_id} has no pause to lift" + (f": {kept}" if kept else ""),
+                [PreconditionViolation("NOT_PAUSED", "provider_id", kept or "the provider is sending")])
+        appended = await self.context.store.append_durably(
+            events.resumed_event(account_id, provider_id, resumed_by, reason),
+            patience=self.context.settings.append_patience)
+        await self.context.runner.wait_for(appended.stream_seq, READ_YOUR_WRITES_SECONDS)
+        await self.context.providers.get_fresh(account_id, provider_id)
+        return Resumed(provider_id, tuple(pause.reason for pause in liftable), kept)
+
     # ---- the product page's "Send a test email" ----
 
     async def send_test_email(self, account_id: str, provider_id: str, to: str) -> TestResult:
@@ -320,6 +352,7 @@ def _view_of(row: dict, **live) -> DispatchView:
     return DispatchView(row["account_id"], row["dispatch_id"], row["provider_id"], ses_message_id=row["ses_message_id"],
                         recipients=tuple(row.get("recipients", ())), list_id=row["list_id"],
                         queued_at_ms=row["queued_at_ms"], retry_of=row["retry_of"],
+                        sent_by_provider_id=row["sent_by_provider_id"],
                         tags=tuple(sorted(row.get("tags", {}).items())), **{**fields, **live})
 
 

@@ -46,6 +46,7 @@ INVALID_CREDENTIALS = "Invalid Credentials: these must be your SES SMTP credenti
 UNVERIFIED_IDENTITY = "Email address is not verified: the account is in the SES sandbox or the From address is unverified"
 THROTTLING = "Throttling failure: Maximum sending rate exceeded"
 DAILY_QUOTA = "Throttling failure: Daily message quota exceeded"
+ACCOUNT_PAUSED = "Sending paused: SES has paused sending for this account"
 MESSAGE_TOO_LONG = "Message too long: the message is larger than the provider accepts"
 PROVIDER_UNREACHABLE = "Dispatch Failed: the provider could not be reached"
 
@@ -58,6 +59,7 @@ class Case(str, enum.Enum):
     UNVERIFIED_IDENTITY = "unverified_identity"
     THROTTLING = "throttling"
     DAILY_QUOTA = "daily_quota"
+    ACCOUNT_PAUSED = "account_paused"
     MESSAGE_TOO_LONG = "message_too_long"
     PROVIDER_UNREACHABLE = "provider_unreachable"
     TEMPORARY = "temporary_failure"
@@ -74,6 +76,9 @@ HINTS = {
                       "dashboard > Sending limits) or ask AWS for a higher quota. Postroom retries these by itself."),
     Case.DAILY_QUOTA: ("SES's 24-hour sending quota (Max24HourSend) is used up: Postroom holds the mail and sends it "
                        "as the 24-hour window rolls on. Ask AWS for a higher quota in the SES account dashboard."),
+    Case.ACCOUNT_PAUSED: ("SES has paused the account (its review found too many bounces or complaints, or sending "
+                          "was switched off): Postroom holds the mail until SES sends again. Read the notice in the "
+                          "AWS account's inbox and answer it in the SES console."),
     Case.MESSAGE_TOO_LONG: ("SES accepts at most 40 MB per message after encoding: send large files as links, "
                             "or shrink the images."),
     Case.PROVIDER_UNREACHABLE: ("Check the Server Name and Port from Amazon SES > SMTP settings and that outbound "
@@ -128,6 +133,10 @@ def diagnose(outcome: SmtpOutcome) -> Diagnosis:
         return _diagnosis(Verdict.WAIT, Case.DAILY_QUOTA, DAILY_QUOTA)
     if code == 454 and ("throttl" in lowered or "rate" in lowered):
         return _diagnosis(Verdict.RETRY, Case.THROTTLING, THROTTLING)
+    if code == 554 and "sending paused" in lowered:
+        # The whole account, not this message: the mail waits (config's next GetAccount poll then
+        # pauses the provider), rather than failing in the moment before the poll sees it.
+        return _diagnosis(Verdict.WAIT, Case.ACCOUNT_PAUSED, ACCOUNT_PAUSED)
     if code == 552 or code == 554 and "too long" in lowered:
         return _diagnosis(Verdict.FAILED, Case.MESSAGE_TOO_LONG, MESSAGE_TOO_LONG)
     if code == 554 and "not verified" in lowered:
@@ -307,6 +316,7 @@ class ProviderConfig:
     saved_seq: int
     ses_configuration_set: str = ""
     ses_tenant: str = ""
+    fallback_provider_ids: tuple[str, ...] = ()
 
     @property
     def implicit_tls(self) -> bool:
@@ -315,7 +325,7 @@ class ProviderConfig:
 
 def paused_reason(consecutive_failures: int, diagnosis: Diagnosis) -> str:
     return (f"paused after {consecutive_failures} failed sends in a row: {diagnosis.message}. "
-            f"{diagnosis.hint} Saving the provider again resumes its mail.")
+            f"{diagnosis.hint} Saving the provider again (or `postroom provider resume`) resumes its mail.")
 
 
 def is_paused(paused_seq: int, saved_seq: int) -> bool:

@@ -10,6 +10,8 @@ from services.core.generated.postroom.v1 import events_pb2
 from services.core.ids import recipient_hash
 from services.dispatch.content import ContentRef, ContentRefs, QueuedPart
 from services.dispatch.domain import Diagnosis, EmailRequest, Mailbox, SmtpOutcome, ses_message_id
+from services.dispatch.guard import Scope, TrailingRates
+from services.dispatch.pauses import Cause
 
 AGGREGATE = "dispatch"
 ATTEMPTS = "dispatch_attempt"      # retryable answers, beside the dispatch's own subject
@@ -75,11 +77,12 @@ def _ref(reference: events_pb2.ContentReference) -> ContentRef:
     return ContentRef(reference.sha256, reference.size, reference.media_type)
 
 
-def dispatched_event(queued: Event, outcome: SmtpOutcome, attempts: int, recipients: tuple[str, ...]) -> Event:
+def dispatched_event(queued: Event, outcome: SmtpOutcome, attempts: int, recipients: tuple[str, ...],
+                     sent_by: str) -> Event:
     payload = events_pb2.EmailDispatched(
         dispatch_id=queued.aggregate_id, provider_id=queued.email_queued.provider_id,
         ses_message_id=ses_message_id(outcome.text), attempts=attempts, smtp_reply=outcome.reply,
-        recipient_hashes=[recipient_hash(address) for address in recipients])
+        recipient_hashes=[recipient_hash(address) for address in recipients], sent_by_provider_id=sent_by)
     return _outcome(queued, payload)
 
 
@@ -117,8 +120,18 @@ def suppressed_event(queued: Event, hashed_recipient: str, reason: str) -> Event
     return _outcome(queued, payload)
 
 
-def paused_event(account_id: str, provider_id: str, reason: str, failures: int) -> Event:
-    payload = events_pb2.ProviderPaused(provider_id=provider_id, reason=reason, consecutive_failures=failures)
+def paused_event(account_id: str, provider_id: str, reason: str, *, cause: Cause, scope: Scope, failures: int = 0,
+                 rates: TrailingRates | None = None) -> Event:
+    payload = events_pb2.ProviderPaused(provider_id=provider_id, reason=reason, consecutive_failures=failures,
+                                        cause=cause.value, scope=scope.value)
+    if rates is not None:
+        payload.bounce_rate, payload.complaint_rate, payload.window_sends = \
+            rates.bounce_rate, rates.complaint_rate, rates.sends
+    return new_event(payload, account_id=account_id, aggregate_type=PROVIDER_HEALTH, aggregate_id=provider_id)
+
+
+def resumed_event(account_id: str, provider_id: str, resumed_by: str, reason: str) -> Event:
+    payload = events_pb2.ProviderResumed(provider_id=provider_id, resumed_by=resumed_by, reason=reason)
     return new_event(payload, account_id=account_id, aggregate_type=PROVIDER_HEALTH, aggregate_id=provider_id)
 
 

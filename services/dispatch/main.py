@@ -17,6 +17,7 @@ from services.dispatch.application import DispatchApplication
 from services.dispatch.content_sweeper import ContentSweeper
 from services.dispatch.context import DispatchContext, LiveAttempts
 from services.dispatch.email_content import EmailContent
+from services.dispatch.guard_watch import GuardWatch
 from services.dispatch.projection import DispatchReadModel, dispatch_projections
 from services.dispatch.providers import ProviderDirectory
 from services.dispatch.retries import FailedDispatchRetries
@@ -47,10 +48,11 @@ async def build(settings: Settings, store: EventStore, engine: AsyncEngine,
     app = DispatchApplication(context)
     worker = DispatchWorker(context, timings)
     sweeper = ContentSweeper(context)
+    guard = GuardWatch(context)
     servicer = DispatchServicer(app, FailedDispatchRetries(context))
     grpc_server = GrpcServer(
         settings.bind_host, settings.ports.dispatch_grpc, settings.api_token,
         [dispatch_pb2.DESCRIPTOR.services_by_name["DispatchService"].full_name],
         lambda server: dispatch_pb2_grpc.add_DispatchServiceServicer_to_server(servicer, server))
-    return ServiceComponents(grpc=grpc_server, projections=[runner], workers=[worker.run, sweeper.run],
+    return ServiceComponents(grpc=grpc_server, projections=[runner], workers=[worker.run, sweeper.run, guard.run],
                              draining=[worker.finish_in_flight], on_start=[worker.start], on_stop=[worker.stop])

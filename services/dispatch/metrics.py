@@ -6,13 +6,26 @@ from prometheus_client import Counter, Gauge, Histogram
 
 from services.core.metrics import cached_labels
 
-PROVIDER_PAUSED = Gauge("postroom_provider_paused", "1 while a provider is paused after repeated failures",
-                        ["provider_id"])
+PROVIDER_PAUSED = Gauge("postroom_provider_paused", "1 while a provider is paused (repeated failures, the "
+                        "bounce/complaint guard, or SES's own account state)", ["provider_id"])
+SES_ACCOUNT_SENDING = Gauge("postroom_provider_ses_account_sending", "SES's own account state for a provider: 1 while "
+                            "SES sends its mail, 0 while the account is SHUTDOWN or sending is disabled",
+                            ["provider_id"])
+GUARD_BOUNCE_RATE = Gauge("postroom_provider_guard_bounce_rate", "Trailing hard-bounce rate the guard sees",
+                          ["provider_id"])
+GUARD_COMPLAINT_RATE = Gauge("postroom_provider_guard_complaint_rate", "Trailing complaint rate the guard sees",
+                             ["provider_id"])
+FAILOVERS = Counter("postroom_dispatch_failovers_total", "Emails a paused provider handed to a fallback provider",
+                    ["provider_id", "fallback_provider_id"])
 OUTCOMES = Counter("postroom_dispatch_outcomes_total", "Dispatch outcomes appended", ["outcome"])
 SMTP_REPLIES = Counter("postroom_smtp_replies_total", "SMTP replies to DATA by code (0 = no reply)", ["code"])
 outcomes = cached_labels(OUTCOMES)
 smtp_replies = cached_labels(SMTP_REPLIES)
 provider_paused = cached_labels(PROVIDER_PAUSED)
+ses_account_sending = cached_labels(SES_ACCOUNT_SENDING)
+guard_bounce_rate = cached_labels(GUARD_BOUNCE_RATE)
+guard_complaint_rate = cached_labels(GUARD_COMPLAINT_RATE)
+failovers = cached_labels(FAILOVERS)
 IN_FLIGHT = Gauge("postroom_dispatch_in_flight", "Queued emails this process is working on")
 QUEUE_TO_SENT = Histogram("postroom_dispatch_queue_to_sent_seconds", "From EmailQueued to the 250 reply",
                           buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600))

@@ -10,7 +10,8 @@ from services.core.event_store import EventStore
 from services.core.projection import ProjectionRunner
 from services.core.secret_box import SecretBox, SecretBoxError, provider_secret_aad
 from services.dispatch.domain import (DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MESSAGES_PER_CONNECTION, ProviderConfig)
-from services.dispatch.metrics import provider_paused
+from services.dispatch.metrics import provider_paused, ses_account_sending
+from services.dispatch.pauses import Cause, Pause, holding
 from services.dispatch.projection import DispatchReadModel
 
 CACHE_SECONDS = 1.0
@@ -20,8 +21,20 @@ READ_YOUR_WRITES_SECONDS = 5.0
 @dataclass(frozen=True)
 class ProviderLookup:
     config: ProviderConfig | None
-    paused_reason: str = ""
+    pauses: tuple[Pause, ...] = ()
     problem: str = ""            # why a found provider cannot be used
+    as_of: int = 0               # the read model's checkpoint when it was read
+
+    @property
+    def paused_reason(self) -> str:
+        """Why the provider is paused (for any of its mail), or ""."""
+        pause = holding(self.pauses, transactional=False)
+        return pause.reason if pause else ""
+
+    def holding_reason(self, transactional: bool) -> str:
+        """Why this provider holds an email of this kind, or "" when it sends it."""
+        pause = holding(self.pauses, transactional)
+        return pause.reason if pause else ""
 
 
 @dataclass
@@ -33,7 +46,7 @@ class ProviderDirectory:
     store: EventStore
     box: SecretBox
     _cache: dict[tuple[str, str], tuple[float, asyncio.Future[ProviderLookup]]] = field(default_factory=dict)
-    _local_pauses: dict[tuple[str, str], tuple[int, str]] = field(default_factory=dict)
+    _local_pauses: dict[tuple[str, str], dict[Cause, tuple[int, Pause]]] = field(default_factory=dict)
 
     async def get(self, account_id: str, provider_id: str) -> ProviderLookup:
         key = (account_id, provider_id)
@@ -43,7 +56,7 @@ class ProviderDirectory:
             # One load for every concurrent caller: hundreds of sends ask at the same moment.
             cached = (time.monotonic(), asyncio.ensure_future(self._load(account_id, provider_id)))
             self._cache[key] = cached
-        return self._with_local_pause(key, await asyncio.shield(cached[1]))
+        return self._shown(self._with_local_pause(key, await asyncio.shield(cached[1])))
 
     async def get_fresh(self, account_id: str, provider_id: str) -> ProviderLookup:
         """For a caller's request: wait until the read model holds the provider's last event."""
@@ -53,22 +66,37 @@ class ProviderDirectory:
         self._cache.pop((account_id, provider_id), None)
         return await self.get(account_id, provider_id)
 
-    def pause_locally(self, config: ProviderConfig, reason: str) -> None:
-        """Pause at once in this process; the ProviderPaused event tells the others."""
-        self._local_pauses[(config.account_id, config.provider_id)] = (config.saved_seq, reason)
+    def pause_locally(self, config: ProviderConfig, pause: Pause) -> None:
+        """Pause at once in this process, until the read model holds the ProviderPaused that tells
+        the others (`pause.paused_seq` once it is appended; 0 while it is on its way)."""
+        self._local_pauses.setdefault((config.account_id, config.provider_id), {})[pause.cause] = \
+            (config.saved_seq, pause)
         provider_paused(config.provider_id).set(1)
+
+    def forget_local_pause(self, account_id: str, provider_id: str, cause: Cause) -> None:
+        self._local_pauses.get((account_id, provider_id), {}).pop(cause, None)
 
     def _with_local_pause(self, key: tuple[str, str], lookup: ProviderLookup) -> ProviderLookup:
         local = self._local_pauses.get(key)
-        if lookup.config is None:
+        if lookup.config is None or not local:
             return lookup
-        if local and local[0] == lookup.config.saved_seq and not lookup.paused_reason:
-            return ProviderLookup(lookup.config, local[1])
-        provider_paused(lookup.config.provider_id).set(1 if lookup.paused_reason else 0)
+        for cause, (saved_seq, pause) in list(local.items()):
+            if saved_seq != lookup.config.saved_seq or (pause.paused_seq and lookup.as_of >= pause.paused_seq):
+                del local[cause]                 # saved again, or the read model has the event now
+            elif not any(p.cause is cause for p in lookup.pauses):
+                lookup = ProviderLookup(lookup.config, (*lookup.pauses, pause), as_of=lookup.as_of)
+        return lookup
+
+    def _shown(self, lookup: ProviderLookup) -> ProviderLookup:
+        if lookup.config is not None:
+            provider_id = lookup.config.provider_id
+            provider_paused(provider_id).set(1 if lookup.pauses else 0)
+            ses_account_sending(provider_id).set(0 if any(p.cause is Cause.SES_ACCOUNT for p in lookup.pauses) else 1)
         return lookup
 
     async def _load(self, account_id: str, provider_id: str) -> ProviderLookup:
-        row, paused_reason = await self.read_model.provider(account_id, provider_id)
+        as_of = self.runner.checkpoint
+        row, pauses = await self.read_model.provider(account_id, provider_id)
         if row is None:
             return ProviderLookup(None)
         aad = provider_secret_aad(account_id, provider_id, "smtp_password")
@@ -76,7 +104,7 @@ class ProviderDirectory:
             password = self.box.open(row["smtp_password_sealed"], aad) if row["smtp_password_sealed"] else ""
         except SecretBoxError as error:
             return ProviderLookup(None, problem=f"the provider's SMTP password cannot be opened: {error}")
-        return ProviderLookup(_config(row, password), paused_reason)
+        return ProviderLookup(_config(row, password), pauses, as_of=as_of)
 
 
 def _config(row, password: str) -> ProviderConfig:
@@ -87,7 +115,8 @@ def _config(row, password: str) -> ProviderConfig:
         max_connections=row["max_connections"] or 10,
         max_message_bytes=row["max_message_bytes"] or DEFAULT_MAX_MESSAGE_BYTES,
         max_messages_per_connection=row["max_messages_per_connection"] or DEFAULT_MESSAGES_PER_CONNECTION,
-        saved_seq=row["saved_seq"], ses_configuration_set=row["ses_configuration_set"], ses_tenant=row["ses_tenant"])
+        saved_seq=row["saved_seq"], ses_configuration_set=row["ses_configuration_set"], ses_tenant=row["ses_tenant"],
+        fallback_provider_ids=row["fallback_provider_ids"])
 
 
 @dataclass

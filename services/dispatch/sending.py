@@ -3,7 +3,9 @@
 In order: the read model must cover the EmailQueued (so every suppression and provider change
 before it counts); a deleted provider fails the email, a paused one holds it; SES's own
 feedback about it (a crash after SES's 250) records it as sent; suppressed recipients are
-dropped, and with none left the email is SUPPRESSED; then the message is built and sent within
+dropped, and with none left the email is SUPPRESSED; a provider that holds the email (paused, or
+non-transactional mail held by the guard) hands it to its first fallback that can take it, else it
+waits; then the message is built and sent within
 the provider's shared rate, retrying 4xx with backoff, until delivered, refused for good, or out
 of attempts. The worker records the outcome; this module never acknowledges anything.
 """
@@ -14,7 +16,7 @@ import asyncio
 import logging
 import random
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
 from services.core.durable_worker import Requeue
@@ -29,8 +31,11 @@ from services.dispatch.attachments import AttachmentContent
 from services.dispatch.context import DispatchContext, LiveAttempt
 from services.dispatch.email_content import ContentMissing
 from services.dispatch.domain import Diagnosis, ProviderConfig, SmtpOutcome, Verdict
+from services.dispatch.failover import Candidate, choose_sender
+from services.dispatch.guard import Scope
 from services.dispatch.message import BuiltMessage, Sender, UnsafeHeader, build_message
-from services.dispatch.metrics import QUEUE_TO_SENT, smtp_replies
+from services.dispatch.metrics import QUEUE_TO_SENT, failovers, smtp_replies
+from services.dispatch.pauses import Cause, Pause
 from services.dispatch.projection import SuppressionChecks
 from services.dispatch.providers import ProviderHealth, ProviderLookup
 from services.dispatch.shared_rate import ProviderPacer, QuotaExhausted, rate_key
@@ -93,9 +98,7 @@ class QueuedEmailSender:
             reason = lookup.problem or "the provider was deleted or never saved"
             return events.failed_event(queued, None, _fixed_diagnosis(f"Dispatch Failed: {reason}",
                                        "Save the provider again (or send through another one)."), 0)
-        if lookup.paused_reason:
-            self._hold(queued, lookup.paused_reason)
-            raise Requeue(self.timings.paused_recheck)
+        sender = await self._sender_for(queued, request, lookup)
         entries = await self.suppressions.entries(
             queued.account_id, [recipient_hash(m.address) for m in request.recipients])
         if seen and (receipt := await self.context.read_model.ses_receipt(queued.aggregate_id)):
@@ -112,10 +115,29 @@ class QueuedEmailSender:
         if isinstance(content, Event):
             return content
         request, attachments = content
-        message = self._message_for(queued, request, lookup.config, kept, attachments)
+        message = self._message_for(queued, request, lookup.config, sender, kept, attachments)
         if isinstance(message, Event):
             return message                       # refused before any SMTP work
-        return await self._attempt_until_done(queued, message, lookup.config, attempts_made)
+        return await self._attempt_until_done(queued, message, sender, attempts_made)
+
+    async def _sender_for(self, queued: Event, request: domain.EmailRequest, lookup: ProviderLookup) -> ProviderConfig:
+        """The provider itself, or while it holds this email, its first fallback that can take it;
+        with none, the email waits (Requeue) with the reason."""
+        reason = lookup.holding_reason(request.transactional)
+        if not reason:
+            return lookup.config
+        primary = lookup.config
+        fallbacks = [await self.context.providers.get(primary.account_id, provider_id)
+                     for provider_id in primary.fallback_provider_ids]
+        candidates = [Candidate(f.config.provider_id, f.config.from_address, f.pauses) if f.config is not None
+                      else Candidate(provider_id, "", exists=False)
+                      for provider_id, f in zip(primary.fallback_provider_ids, fallbacks)]
+        chosen = choose_sender(primary.from_address, candidates, request.transactional)
+        if chosen is None:
+            self._hold(queued, reason)
+            raise Requeue(self.timings.paused_recheck)
+        failovers(primary.provider_id, chosen.provider_id).inc()
+        return next(f.config for f in fallbacks if f.config is not None and f.config.provider_id == chosen.provider_id)
 
     async def _provider_as_of(self, account_id: str, provider_id: str, seq: int) -> ProviderLookup:
         """The read model must hold everything before the EmailQueued: a bounce or an unsubscribe
@@ -136,12 +158,16 @@ class QueuedEmailSender:
         except LogUnavailable:
             raise Requeue(1.0, "the content store is not answering") from None
 
-    def _message_for(self, queued: Event, request: domain.EmailRequest, config: ProviderConfig,
-                     kept: tuple[domain.Mailbox, ...], attachments: list[AttachmentContent]) -> BuiltMessage | Event:
-        """The message to send, or the DispatchFailed that refuses it before SMTP."""
+    def _message_for(self, queued: Event, request: domain.EmailRequest, primary: ProviderConfig,
+                     config: ProviderConfig, kept: tuple[domain.Mailbox, ...],
+                     attachments: list[AttachmentContent]) -> BuiltMessage | Event:
+        """The message to send through `config`, From the primary's address (a fallback too sends
+        as the primary, with its own configuration set and tenant), or the DispatchFailed that
+        refuses it before SMTP."""
         try:
             message = build_message(
-                request, dispatch_id=queued.aggregate_id, sender=Sender.of(config),
+                request, dispatch_id=queued.aggregate_id,
+                sender=replace(Sender.of(config), address=primary.from_address, name=primary.from_name),
                 now=datetime.now(timezone.utc), recipients=kept, attachments=attachments,
                 unsubscribe_headers=self.context.unsubscribe.headers_for(request, queued.aggregate_id,
                                                                          kept[0].address))
@@ -174,7 +200,7 @@ class QueuedEmailSender:
             if diagnosis.verdict is Verdict.DELIVERED:
                 self.health.succeeded(config)
                 QUEUE_TO_SENT.observe(max(0.0, time.time() - queued.occurred_at.ToNanoseconds() / 1e9))
-                return events.dispatched_event(queued, outcome, attempt, message.recipients)
+                return events.dispatched_event(queued, outcome, attempt, message.recipients, config.provider_id)
             if diagnosis.verdict is Verdict.WAIT:
                 raise Requeue(self.timings.quota_recheck, diagnosis.message)   # no attempt spent on SES's quota
             if diagnosis.case is domain.Case.THROTTLING:
@@ -211,13 +237,17 @@ class QueuedEmailSender:
         failures = self.health.failed(config)
         if failures >= self.context.settings.pause_after_failures:
             reason = domain.paused_reason(failures, diagnosis)
-            if not (await self.context.providers.get(config.account_id, config.provider_id)).paused_reason:
-                self.context.providers.pause_locally(config, reason)
+            current = await self.context.providers.get(config.account_id, config.provider_id)
+            if not any(pause.cause is Cause.FAILURES for pause in current.pauses):
+                pause = Pause(Cause.FAILURES, Scope.ALL, reason)
+                self.context.providers.pause_locally(config, pause)
                 pool = self._pools.get((config.account_id, config.provider_id))
                 if pool is not None and pool.provider.saved_seq == config.saved_seq:
                     pool.pause(outcome)          # the sends queued for a connection stay away from SES too
-                paused = events.paused_event(config.account_id, config.provider_id, reason, failures)
-                await self.context.store.append_durably(paused, patience=None)
+                paused = events.paused_event(config.account_id, config.provider_id, reason, failures=failures,
+                                             cause=Cause.FAILURES, scope=Scope.ALL)
+                appended = await self.context.store.append_durably(paused, patience=None)
+                self.context.providers.pause_locally(config, replace(pause, paused_seq=appended.stream_seq))
                 log.warning("provider paused", extra={"provider_id": config.provider_id, "failures": failures})
             raise Requeue(self.timings.paused_recheck)
         raise Requeue(domain.backoff_seconds(failures, base=self.timings.backoff_base, cap=self.timings.backoff_cap,
@@ -226,7 +256,8 @@ class QueuedEmailSender:
     def _pool_for(self, config: ProviderConfig) -> ProviderConnections:
         key = (config.account_id, config.provider_id)
         pool = self._pools.get(key)
-        if pool is None or pool.provider.saved_seq != config.saved_seq:
+        # A paused pool is replaced once its provider sends again (saved again, or resumed).
+        if pool is None or pool.provider.saved_seq != config.saved_seq or pool.paused:
             if pool is not None:
                 asyncio.get_running_loop().create_task(pool.close())
             pool = ProviderConnections(config, timeout=self.context.settings.smtp_timeout,

@@ -121,6 +121,10 @@ class ProviderConnections:
         """Sends still waiting for a connection get `cause` back without contacting the provider."""
         self._paused_by = cause
 
+    @property
+    def paused(self) -> bool:
+        return self._paused_by is not None
+
     async def send(self, message: BuiltMessage) -> SmtpOutcome:
         async with self._slots:
             if self._paused_by is not None:

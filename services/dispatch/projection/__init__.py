@@ -7,6 +7,7 @@ is in (the worker waits for that before it sends).
 - `suppressions`: who must not be mailed;
 - `ses_receipts`: SES feedback that proves a dispatch was accepted;
 - `content_holds`: which dispatches name which content, and when they got their outcome.
+- `guard`: sends per provider and their hard bounces and complaints, for the deliverability guard.
 
 `queries` reads them.
 """
@@ -17,6 +18,7 @@ from services.core.projection import Projection
 from services.core.settings import Settings
 from services.dispatch.projection.content_holds import ContentHoldsProjection
 from services.dispatch.projection.dispatches import QUEUED, DispatchesProjection
+from services.dispatch.projection.guard import GuardProjection
 from services.dispatch.projection.providers import DispatchProvidersProjection
 from services.dispatch.projection.queries import DispatchReadModel, SuppressionChecks
 from services.dispatch.projection.ses_receipts import SesReceiptsProjection
@@ -28,4 +30,5 @@ __all__ = ["QUEUED", "DispatchReadModel", "SuppressionChecks", "dispatch_project
 def dispatch_projections(settings: Settings) -> list[Projection]:
     return [DispatchProvidersProjection(), DispatchesProjection(),
             SuppressionsProjection(settings.soft_bounce_threshold, settings.soft_bounce_window_days),
-            SesReceiptsProjection(), ContentHoldsProjection()]
+            SesReceiptsProjection(), ContentHoldsProjection(),
+            GuardProjection()]

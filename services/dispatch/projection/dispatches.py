@@ -33,6 +33,7 @@ dispatches = Table(
     Column("list_id", Text, nullable=False),
     Column("queued_at_ms", BigInteger, nullable=False),
     Column("retry_of", String(64), nullable=False),
+    Column("sent_by_provider_id", String(64), nullable=False),    # provider_id, or the fallback that sent it
     Index("dispatch_dispatches_by_account", "account_id", "queued_seq"),
 )
 
@@ -84,7 +85,7 @@ class DispatchChanges:
 
 class DispatchesProjection(Projection):
     name = "dispatch.dispatches"
-    version = 2
+    version = 3                 # 2: recipients, tags, list, queue time, retry_of; 3: sent_by_provider_id
     metadata = metadata
 
     def new_changes(self) -> DispatchChanges:
@@ -97,7 +98,8 @@ class DispatchesProjection(Projection):
             "dispatch_id": dispatch_id, "account_id": account_id, "provider_id": queued.provider_id,
             "status": QUEUED, "ses_message_id": "", "attempts": 0, "last_smtp_reply": "", "hint": "",
             "queued_seq": stored.stream_seq, "list_id": queued.list_id,
-            "queued_at_ms": stored.event.occurred_at.ToMilliseconds(), "retry_of": queued.retry_of}
+            "queued_at_ms": stored.event.occurred_at.ToMilliseconds(), "retry_of": queued.retry_of,
+            "sent_by_provider_id": ""}
         addresses = {recipient_hash(m.address): m.address for m in (*queued.to, *queued.cc, *queued.bcc)}
         changes.recipients += [{"dispatch_id": dispatch_id, "recipient_hash": hashed, "account_id": account_id,
                                 "recipient": address} for hashed, address in addresses.items()]
@@ -114,21 +116,21 @@ class DispatchesProjection(Projection):
     def dispatched(self, changes: DispatchChanges, stored: StoredEvent, sent: events_pb2.EmailDispatched) -> None:
         changes.outcome(stored.event.aggregate_id, {
             "status": DISPATCHED, "ses_message_id": sent.ses_message_id, "attempts": sent.attempts,
-            "last_smtp_reply": sent.smtp_reply, "hint": ""})
+            "last_smtp_reply": sent.smtp_reply, "hint": "", "sent_by_provider_id": sent.sent_by_provider_id or sent.provider_id})
 
     @handles(events_pb2.DispatchFailed)
     def failed(self, changes: DispatchChanges, stored: StoredEvent, failed: events_pb2.DispatchFailed) -> None:
         reply = f"{failed.smtp_code} {failed.smtp_text}".strip() if failed.smtp_code else failed.smtp_text
         changes.outcome(stored.event.aggregate_id, {
             "status": FAILED, "ses_message_id": "", "attempts": failed.attempts, "last_smtp_reply": reply,
-            "hint": failed.hint})
+            "hint": failed.hint, "sent_by_provider_id": ""})
 
     @handles(events_pb2.EmailSuppressed)
     def suppressed(self, changes: DispatchChanges, stored: StoredEvent,
                    suppressed: events_pb2.EmailSuppressed) -> None:
         changes.outcome(stored.event.aggregate_id, {
             "status": SUPPRESSED, "ses_message_id": "", "attempts": 0, "last_smtp_reply": "",
-            "hint": f"not sent: the recipient is suppressed ({suppressed.reason})"})
+            "hint": f"not sent: the recipient is suppressed ({suppressed.reason})", "sent_by_provider_id": ""})
 
     async def write(self, conn: AsyncConnection, changes: DispatchChanges) -> None:
         await upsert(conn, dispatches, list(changes.new_rows.values()), ["dispatch_id"])

@@ -1,7 +1,9 @@
-"""Providers as dispatch sends through them, and their pauses (ProviderPaused)."""
+"""Providers as dispatch sends through them, and their pauses: ProviderPaused (repeated failures,
+the guard), ProviderResumed, and SES's own account state (SesAccountObserved)."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +16,8 @@ from services.core.event_routes import handles
 from services.core.events import StoredEvent
 from services.core.generated.postroom.v1 import events_pb2
 from services.core.projection import Projection
+from services.dispatch.guard import Scope
+from services.dispatch.pauses import Cause, ses_account_pause
 
 metadata = MetaData()
 
@@ -34,30 +38,35 @@ providers = Table(
     Column("saved_seq", BigInteger, nullable=False),
     Column("ses_configuration_set", String(64), nullable=False),
     Column("ses_tenant", String(64), nullable=False),
+    Column("fallback_provider_ids", Text, nullable=False),     # a JSON list, in the order they are tried
 )
 
 provider_pauses = Table(
     "dispatch_provider_pauses", metadata,
     Column("account_id", String(64), primary_key=True),
     Column("provider_id", String(64), primary_key=True),
+    Column("cause", String(16), primary_key=True),
+    Column("scope", String(24), nullable=False),
     Column("paused_seq", BigInteger, nullable=False),
     Column("reason", Text, nullable=False),
 )
 
 ProviderKey = tuple[str, str]
+PauseKey = tuple[str, str, str]
 
 
 @dataclass
 class ProviderChanges:
-    """One batch, coalesced: each provider's final row (None = deleted) and its last pause."""
+    """One batch, coalesced: each provider's final row (None = deleted) and each pause's final row
+    (None = lifted)."""
 
     final: dict[ProviderKey, dict[str, Any] | None] = field(default_factory=dict)
-    pauses: dict[ProviderKey, dict[str, Any]] = field(default_factory=dict)
+    pauses: dict[PauseKey, dict[str, Any] | None] = field(default_factory=dict)
 
 
 class DispatchProvidersProjection(Projection):
     name = "dispatch.providers"
-    version = 2                 # 2: ses_configuration_set, ses_tenant
+    version = 3                 # 2: ses_configuration_set, ses_tenant; 3: pauses by cause, fallbacks
     metadata = metadata
 
     def new_changes(self) -> ProviderChanges:
@@ -74,6 +83,7 @@ class DispatchProvidersProjection(Projection):
             "max_connections": saved.max_connections, "max_message_bytes": saved.max_message_bytes,
             "max_messages_per_connection": saved.max_messages_per_connection, "saved_seq": stored.stream_seq,
             "ses_configuration_set": saved.ses_configuration_set[:64], "ses_tenant": saved.ses_tenant[:64],
+            "fallback_provider_ids": json.dumps(list(saved.fallback_provider_ids)),
         }
 
     @handles(events_pb2.ProviderDeleted)
@@ -82,10 +92,23 @@ class DispatchProvidersProjection(Projection):
 
     @handles(events_pb2.ProviderPaused)
     def paused(self, changes: ProviderChanges, stored: StoredEvent, paused: events_pb2.ProviderPaused) -> None:
-        account_id = stored.event.account_id
-        changes.pauses[(account_id, paused.provider_id)] = {
-            "account_id": account_id, "provider_id": paused.provider_id, "paused_seq": stored.stream_seq,
-            "reason": paused.reason}
+        cause = paused.cause or Cause.FAILURES.value          # pauses recorded before the guard existed
+        _pause(changes, stored, paused.provider_id, cause, paused.scope or Scope.ALL.value, paused.reason)
+
+    @handles(events_pb2.ProviderResumed)
+    def resumed(self, changes: ProviderChanges, stored: StoredEvent, resumed: events_pb2.ProviderResumed) -> None:
+        for cause in Cause:
+            if cause.lifted_by_resume:
+                changes.pauses[(stored.event.account_id, resumed.provider_id, cause.value)] = None
+
+    @handles(events_pb2.SesAccountObserved)
+    def ses_account(self, changes: ProviderChanges, stored: StoredEvent,
+                    observed: events_pb2.SesAccountObserved) -> None:
+        reason = ses_account_pause(observed.enforcement_status, observed.sending_enabled)
+        if reason is None:
+            changes.pauses[(stored.event.account_id, observed.provider_id, Cause.SES_ACCOUNT.value)] = None
+        else:
+            _pause(changes, stored, observed.provider_id, Cause.SES_ACCOUNT.value, Scope.ALL.value, reason)
 
     async def write(self, conn: AsyncConnection, changes: ProviderChanges) -> None:
         gone = [key for key, row in changes.final.items() if row is None]
@@ -94,4 +117,17 @@ class DispatchProvidersProjection(Projection):
                 tuple_(providers.c.account_id, providers.c.provider_id).in_(gone)))
         await upsert(conn, providers, [row for row in changes.final.values() if row is not None],
                      ["account_id", "provider_id"])
-        await upsert(conn, provider_pauses, list(changes.pauses.values()), ["account_id", "provider_id"])
+        lifted = [key for key, row in changes.pauses.items() if row is None]
+        if lifted:
+            await conn.execute(delete(provider_pauses).where(tuple_(
+                provider_pauses.c.account_id, provider_pauses.c.provider_id, provider_pauses.c.cause).in_(lifted)))
+        await upsert(conn, provider_pauses, [row for row in changes.pauses.values() if row is not None],
+                     ["account_id", "provider_id", "cause"])
+
+
+def _pause(changes: ProviderChanges, stored: StoredEvent, provider_id: str, cause: str, scope: str,
+           reason: str) -> None:
+    account_id = stored.event.account_id
+    changes.pauses[(account_id, provider_id, cause)] = {
+        "account_id": account_id, "provider_id": provider_id, "cause": cause, "scope": scope,
+        "paused_seq": stored.stream_seq, "reason": reason}

@@ -6,14 +6,19 @@ import asyncio
 from collections import defaultdict
 from typing import Any, Iterable
 
+import json
+
 from sqlalchemy import and_, exists, or_, select, tuple_
 
 from services.core.live_engine import LiveEngine
 from services.dispatch.content import Hold
 from services.dispatch.domain import QUEUED, SENDING
+from services.dispatch.guard import Scope, SendRecord
 from services.dispatch.listing import DispatchFilter
+from services.dispatch.pauses import Cause, Pause, is_active
 from services.dispatch.projection.content_holds import content_holds
 from services.dispatch.projection.dispatches import dispatch_recipients, dispatch_tags, dispatches
+from services.dispatch.projection.guard import guard_resets, guard_sends
 from services.dispatch.projection.providers import provider_pauses, providers
 from services.dispatch.projection.ses_receipts import ses_receipts
 from services.dispatch.projection.suppressions import as_utc, suppressions
@@ -88,19 +93,38 @@ class DispatchReadModel:
                                              max(before.last_settled_at, row.settled_at or 0.0))
         return holds
 
-    async def provider(self, account_id: str, provider_id: str) -> tuple[dict[str, Any] | None, str]:
-        """The provider's row and, when it is paused, why."""
-        join = providers.outerjoin(provider_pauses, and_(
-            provider_pauses.c.account_id == providers.c.account_id,
-            provider_pauses.c.provider_id == providers.c.provider_id))
-        query = select(providers, provider_pauses.c.paused_seq, provider_pauses.c.reason).select_from(join).where(
-            providers.c.account_id == account_id, providers.c.provider_id == provider_id)
+    async def provider(self, account_id: str, provider_id: str) -> tuple[dict[str, Any] | None, tuple[Pause, ...]]:
+        """The provider's row (its fallbacks a list) and the pauses in force on it."""
         async with self.engine.connect() as conn:
-            row = (await conn.execute(query)).mappings().first()
-        if row is None:
-            return None, ""
-        paused = (row["paused_seq"] or 0) > row["saved_seq"]
-        return dict(row), (row["reason"] if paused else "")
+            row = (await conn.execute(select(providers).where(
+                providers.c.account_id == account_id, providers.c.provider_id == provider_id))).mappings().first()
+            if row is None:
+                return None, ()
+            pause_rows = (await conn.execute(select(provider_pauses).where(
+                provider_pauses.c.account_id == account_id, provider_pauses.c.provider_id == provider_id)
+                .order_by(provider_pauses.c.paused_seq))).mappings().all()
+        found = dict(row)
+        found["fallback_provider_ids"] = tuple(json.loads(found["fallback_provider_ids"] or "[]"))
+        pauses = tuple(Pause(Cause(p["cause"]), Scope(p["scope"]), p["reason"], p["paused_seq"]) for p in pause_rows
+                       if is_active(Cause(p["cause"]), p["paused_seq"], row["saved_seq"]))
+        return found, pauses
+
+    async def provider_keys(self) -> list[tuple[str, str]]:
+        """Every saved provider, as (account_id, provider_id)."""
+        async with self.engine.connect() as conn:
+            return [tuple(r) for r in (await conn.execute(select(providers.c.account_id, providers.c.provider_id)))]
+
+    async def guard_records(self, account_id: str, provider_id: str, limit: int) -> list[SendRecord]:
+        """The provider's newest sends since it was last resumed, newest first."""
+        async with self.engine.connect() as conn:
+            resumed = await conn.scalar(select(guard_resets.c.resumed_seq).where(
+                guard_resets.c.account_id == account_id, guard_resets.c.provider_id == provider_id)) or 0
+            query = (select(guard_sends.c.sent_at, guard_sends.c.bounced, guard_sends.c.complained)
+                     .where(guard_sends.c.account_id == account_id, guard_sends.c.provider_id == provider_id,
+                            guard_sends.c.sent_seq > resumed)
+                     .order_by(guard_sends.c.sent_seq.desc()).limit(limit))
+            rows = (await conn.execute(query)).all()
+        return [SendRecord(sent_at, bool(bounced), bool(complained)) for sent_at, bounced, complained in rows]
 
     async def ses_receipt(self, dispatch_id: str) -> dict[str, Any] | None:
         """SES's feedback about this dispatch, if any has arrived: proof that it was sent."""

@@ -72,7 +72,7 @@ async def test_the_read_model_shows_attempts_until_the_outcome_and_never_after(r
     queued = events.queued_event(EmailRequest("acme", "ses", to=(Mailbox("bob@example.org"),), subject="Hi",
                                               text_body="Hi"), "d-1")
     attempt = [events.attempt_failed_event(queued, THROTTLED, diagnose(THROTTLED), n) for n in (1, 2, 3)]
-    sent = events.dispatched_event(queued, SmtpOutcome(250, "Ok 0100-abc"), 3, ("bob@example.org",))
+    sent = events.dispatched_event(queued, SmtpOutcome(250, "Ok 0100-abc"), 3, ("bob@example.org",), "ses-main")
 
     async def apply(*batch) -> dict:
         async with engine.begin() as conn:

@@ -80,3 +80,11 @@ def test_ses_configuration_set_and_tenant_names(field):
     assert problems(**KEYS, **{field: "x" * 65}) == {f"settings.{field}"}
     assert problems(**KEYS, **{field: "no spaces"}) == {f"settings.{field}"}
     assert problems(**{field: "customer-a"}) == {f"settings.{field}"}, "cannot be checked without SES API keys"
+
+
+def test_fallback_loops_are_found_through_saved_providers():
+    from services.config.domain import fallback_loop
+    saved = {"b": ("c",), "c": ("a",), "d": ()}
+    assert fallback_loop("a", ("d", "b"), saved) == ["a", "b", "c", "a"]
+    assert fallback_loop("a", ("d",), saved) is None
+    assert fallback_loop("x", ("b",), saved) is None, "b and c loop only through a, not through x"

@@ -18,6 +18,8 @@ from services.dispatch.domain import Case, EmailRequest, Mailbox, SmtpOutcome, V
     (451, "Temporary service failure", Verdict.RETRY, Case.TEMPORARY),
     (535, "Authentication Credentials Invalid", Verdict.PROVIDER_DOWN, Case.INVALID_CREDENTIALS),
     (554, "Message rejected: Email address is not verified.", Verdict.FAILED, Case.UNVERIFIED_IDENTITY),
+    (554, "Message rejected: Sending paused for this account. For more information, please check the inbox of the "
+          "email address associated with your AWS account.", Verdict.WAIT, Case.ACCOUNT_PAUSED),
     (552, "Message size exceeds fixed limit", Verdict.FAILED, Case.MESSAGE_TOO_LONG),
     (550, "Mailbox unavailable", Verdict.FAILED, Case.REJECTED),
 ])

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18postroom/v1/config.proto\x12\x0bpostroom.v1\"\x81\x03\n\x10ProviderSettings\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x11\n\tsmtp_host\x18\x02 \x01(\t\x12\x11\n\tsmtp_port\x18\x03 \x01(\r\x12\x15\n\rsmtp_username\x18\x04 \x01(\t\x12\x15\n\rsmtp_password\x18\x05 \x01(\t\x12\x14\n\x0c\x66rom_address\x18\x06 \x01(\t\x12\x11\n\tfrom_name\x18\x07 \x01(\t\x12\x0e\n\x06region\x18\x08 \x01(\t\x12\x19\n\x11ses_access_key_id\x18\t \x01(\t\x12\x1d\n\x15ses_secret_access_key\x18\n \x01(\t\x12\x15\n\rmax_send_rate\x18\x0b \x01(\x01\x12\x17\n\x0fmax_connections\x18\x0c \x01(\r\x12\x16\n\x0esns_topic_arns\x18\r \x03(\t\x12\x1d\n\x15\x61llow_first_sns_topic\x18\x0e \x01(\x08\x12\x1d\n\x15ses_configuration_set\x18\x32 \x01(\t\x12\x12\n\nses_tenant\x18\x33 \x01(\t\"\x9b\x01\n\x13SaveProviderRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x13\n\x0bprovider_id\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\x04\x12/\n\x08settings\x18\x04 \x01(\x0b\x32\x1d.postroom.v1.ProviderSettings\x12\x19\n\x11skip_verification\x18\x05 \x01(\x08\"o\n\x14SaveProviderResponse\x12\'\n\x08provider\x18\x01 \x01(\x0b\x32\x15.postroom.v1.Provider\x12.\n\x06\x63hecks\x18\x02 \x03(\x0b\x32\x1e.postroom.v1.VerificationCheck\"\xf1\x03\n\x08Provider\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x13\n\x0bprovider_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0c\n\x04type\x18\x04 \x01(\t\x12\x11\n\tsmtp_host\x18\x05 \x01(\t\x12\x11\n\tsmtp_port\x18\x06 \x01(\r\x12\x15\n\rsmtp_username\x18\x07 \x01(\t\x12\x19\n\x11has_smtp_password\x18\x08 \x01(\x08\x12\x14\n\x0c\x66rom_address\x18\t \x01(\t\x12\x11\n\tfrom_name\x18\n \x01(\t\x12\x0e\n\x06region\x18\x0b \x01(\t\x12\x19\n\x11ses_access_key_id\x18\x0c \x01(\t\x12!\n\x19has_ses_secret_access_key\x18\r \x01(\x08\x12\x15\n\rmax_send_rate\x18\x0e \x01(\x01\x12\x17\n\x0fmax_connections\x18\x0f \x01(\r\x12\x16\n\x0esns_topic_arns\x18\x10 \x03(\t\x12\x1d\n\x15\x61llow_first_sns_topic\x18\x11 \x01(\x08\x12\x0f\n\x07version\x18\x12 \x01(\x04\x12\x14\n\x0c\x63\x61llback_url\x18\x13 \x01(\t\x12\x10\n\x08tls_mode\x18\x14 \x01(\t\x12\x1d\n\x15ses_configuration_set\x18\x32 \x01(\t\x12\x12\n\nses_tenant\x18\x33 \x01(\t\"=\n\x12GetProviderRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x13\n\x0bprovider_id\x18\x02 \x01(\t\"Q\n\x14ListProvidersRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\r\x12\x12\n\npage_token\x18\x03 \x01(\t\"Z\n\x15ListProvidersResponse\x12(\n\tproviders\x18\x01 \x03(\x0b\x32\x15.postroom.v1.Provider\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"Q\n\x15\x44\x65leteProviderRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x13\n\x0bprovider_id\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\x04\"\x18\n\x16\x44\x65leteProviderResponse\"q\n\x15VerifyProviderRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x13\n\x0bprovider_id\x18\x02 \x01(\t\x12/\n\x08settings\x18\x03 \x01(\x0b\x32\x1d.postroom.v1.ProviderSettings\"a\n\x11VerificationCheck\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06passed\x18\x02 \x01(\x08\x12\x0f\n\x07message\x18\x03 \x01(\t\x12\x0c\n\x04hint\x18\x04 \x01(\t\x12\x0f\n\x07skipped\x18\x05 \x01(\x08\"T\n\x16VerifyProviderResponse\x12\n\n\x02ok\x18\x01 \x01(\x08\x12.\n\x06\x63hecks\x18\x02 \x03(\x0b\x32\x1e.postroom.v1.VerificationCheck2\xb9\x03\n\rConfigService\x12S\n\x0cSaveProvider\x12 .postroom.v1.SaveProviderRequest\x1a!.postroom.v1.SaveProviderResponse\x12\x45\n\x0bGetProvider\x12\x1f.postroom.v1.GetProviderRequest\x1a\x15.postroom.v1.Provider\x12V\n\rListProviders\x12!.postroom.v1.ListProvidersRequest\x1a\".postroom.v1.ListProvidersResponse\x12Y\n\x0e\x44\x65leteProvider\x12\".postroom.v1.DeleteProviderRequest\x1a#.postroom.v1.DeleteProviderResponse\x12Y\n\x0eVerifyProvider\x12\".postroom.v1.VerifyProviderRequest\x1a#.postroom.v1.VerifyProviderResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18postroom/v1/config.proto\x12\x0bpostroom.v1\"\xa0\x03\n\x10ProviderSettings\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x11\n\tsmtp_host\x18\x02 \x01(\t\x12\x11\n\tsmtp_port\x18\x03 \x01(\r\x12\x15\n\rsmtp_username\x18\x04 \x01(\t\x12\x15\n\rsmtp_password\x18\x05 \x01(\t\x12\x14\n\x0c\x66rom_address\x18\x06 \x01(\t\x12\x11\n\tfrom_name\x18\x07 \x01(\t\x12\x0e\n\x06region\x18\x08 \x01(\t\x12\x19\n\x11ses_access_key_id\x18\t \x01(\t\x12\x1d\n\x15ses_secret_access_key\x18\n \x01(\t\x12\x15\n\rmax_send_rate\x18\x0b \x01(\x01\x12\x17\n\x0fmax_connections\x18\x0c \x01(\r\x12\x16\n\x0esns_topic_arns\x18\r \x03(\t\x12\x1d\n\x15\x61llow_first_sns_topic\x18\x0e \x01(\x08\x12\x1d\n\x15\x66\x61llback_provider_ids\x18( \x03(\t\x12\x1d\n\x15ses_configuration_set\x18\x32 \x01(\t\x12\x12\n\nses_tenant\x18\x33 \x01(\t\"\x9b\x01\n\x13SaveProviderRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x13\n\x0bprovider_id\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\x04\x12/\n\x08settings\x18\x04 \x01(\x0b\x32\x1d.postroom.v1.ProviderSettings\x12\x19\n\x11skip_verification\x18\x05 \x01(\x08\"o\n\x14SaveProviderResponse\x12\'\n\x08provider\x18\x01 \x01(\x0b\x32\x15.postroom.v1.Provider\x12.\n\x06\x63hecks\x18\x02 \x03(\x0b\x32\x1e.postroom.v1.VerificationCheck\"\xc6\x04\n\x08Provider\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x13\n\x0bprovider_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0c\n\x04type\x18\x04 \x01(\t\x12\x11\n\tsmtp_host\x18\x05 \x01(\t\x12\x11\n\tsmtp_port\x18\x06 \x01(\r\x12\x15\n\rsmtp_username\x18\x07 \x01(\t\x12\x19\n\x11has_smtp_password\x18\x08 \x01(\x08\x12\x14\n\x0c\x66rom_address\x18\t \x01(\t\x12\x11\n\tfrom_name\x18\n \x01(\t\x12\x0e\n\x06region\x18\x0b \x01(\t\x12\x19\n\x11ses_access_key_id\x18\x0c \x01(\t\x12!\n\x19has_ses_secret_access_key\x18\r \x01(\x08\x12\x15\n\rmax_send_rate\x18\x0e \x01(\x01\x12\x17\n\x0fmax_connections\x18\x0f \x01(\r\x12\x16\n\x0esns_topic_arns\x18\x10 \x03(\t\x12\x1d\n\x15\x61llow_first_sns_topic\x18\x11 \x01(\x08\x12\x0f\n\x07version\x18\x12 \x01(\x04\x12\x14\n\x0c\x63\x61llback_url\x18\x13 \x01(\t\x12\x10\n\x08tls_mode\x18\x14 \x01(\t\x12\x1d\n\x15\x66\x61llback_provider_ids\x18( \x03(\t\x12\x34\n\x0bses_account\x18) \x01(\x0b\x32\x1f.postroom.v1.SesAccountStanding\x12\x1d\n\x15ses_configuration_set\x18\x32 \x01(\t\x12\x12\n\nses_tenant\x18\x33 \x01(\t\"=\n\x12GetProviderRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x13\n\x0bprovider_id\x18\x02 \x01(\t\"Q\n\x14ListProvidersRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\r\x12\x12\n\npage_token\x18\x03 \x01(\t\"Z\n\x15ListProvidersResponse\x12(\n\tproviders\x18\x01 \x03(\x0b\x32\x15.postroom.v1.Provider\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"Q\n\x15\x44\x65leteProviderRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x13\n\x0bprovider_id\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\x04\"\x18\n\x16\x44\x65leteProviderResponse\"q\n\x15VerifyProviderRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x13\n\x0bprovider_id\x18\x02 \x01(\t\x12/\n\x08settings\x18\x03 \x01(\x0b\x32\x1d.postroom.v1.ProviderSettings\"a\n\x11VerificationCheck\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06passed\x18\x02 \x01(\x08\x12\x0f\n\x07message\x18\x03 \x01(\t\x12\x0c\n\x04hint\x18\x04 \x01(\t\x12\x0f\n\x07skipped\x18\x05 \x01(\x08\"T\n\x16VerifyProviderResponse\x12\n\n\x02ok\x18\x01 \x01(\x08\x12.\n\x06\x63hecks\x18\x02 \x03(\x0b\x32\x1e.postroom.v1.VerificationCheck\"\xa4\x01\n\x12SesAccountStanding\x12\x10\n\x08observed\x18\x01 \x01(\x08\x12\x1a\n\x12\x65nforcement_status\x18\x02 \x01(\t\x12\x17\n\x0fsending_enabled\x18\x03 \x01(\x08\x12\x15\n\rmax_send_rate\x18\x04 \x01(\x01\x12\x18\n\x10max_24_hour_send\x18\x05 \x01(\x01\x12\x16\n\x0esending_paused\x18\x06 \x01(\x08\x32\xb9\x03\n\rConfigService\x12S\n\x0cSaveProvider\x12 .postroom.v1.SaveProviderRequest\x1a!.postroom.v1.SaveProviderResponse\x12\x45\n\x0bGetProvider\x12\x1f.postroom.v1.GetProviderRequest\x1a\x15.postroom.v1.Provider\x12V\n\rListProviders\x12!.postroom.v1.ListProvidersRequest\x1a\".postroom.v1.ListProvidersResponse\x12Y\n\x0e\x44\x65leteProvider\x12\".postroom.v1.DeleteProviderRequest\x1a#.postroom.v1.DeleteProviderResponse\x12Y\n\x0eVerifyProvider\x12\".postroom.v1.VerifyProviderRequest\x1a#.postroom.v1.VerifyProviderResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -32,29 +32,31 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'postroom.v1.config_pb2', _g
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_PROVIDERSETTINGS']._serialized_start=42
-  _globals['_PROVIDERSETTINGS']._serialized_end=427
-  _globals['_SAVEPROVIDERREQUEST']._serialized_start=430
-  _globals['_SAVEPROVIDERREQUEST']._serialized_end=585
-  _globals['_SAVEPROVIDERRESPONSE']._serialized_start=587
-  _globals['_SAVEPROVIDERRESPONSE']._serialized_end=698
-  _globals['_PROVIDER']._serialized_start=701
-  _globals['_PROVIDER']._serialized_end=1198
-  _globals['_GETPROVIDERREQUEST']._serialized_start=1200
-  _globals['_GETPROVIDERREQUEST']._serialized_end=1261
-  _globals['_LISTPROVIDERSREQUEST']._serialized_start=1263
-  _globals['_LISTPROVIDERSREQUEST']._serialized_end=1344
-  _globals['_LISTPROVIDERSRESPONSE']._serialized_start=1346
-  _globals['_LISTPROVIDERSRESPONSE']._serialized_end=1436
-  _globals['_DELETEPROVIDERREQUEST']._serialized_start=1438
-  _globals['_DELETEPROVIDERREQUEST']._serialized_end=1519
-  _globals['_DELETEPROVIDERRESPONSE']._serialized_start=1521
-  _globals['_DELETEPROVIDERRESPONSE']._serialized_end=1545
-  _globals['_VERIFYPROVIDERREQUEST']._serialized_start=1547
-  _globals['_VERIFYPROVIDERREQUEST']._serialized_end=1660
-  _globals['_VERIFICATIONCHECK']._serialized_start=1662
-  _globals['_VERIFICATIONCHECK']._serialized_end=1759
-  _globals['_VERIFYPROVIDERRESPONSE']._serialized_start=1761
-  _globals['_VERIFYPROVIDERRESPONSE']._serialized_end=1845
-  _globals['_CONFIGSERVICE']._serialized_start=1848
-  _globals['_CONFIGSERVICE']._serialized_end=2289
+  _globals['_PROVIDERSETTINGS']._serialized_end=458
+  _globals['_SAVEPROVIDERREQUEST']._serialized_start=461
+  _globals['_SAVEPROVIDERREQUEST']._serialized_end=616
+  _globals['_SAVEPROVIDERRESPONSE']._serialized_start=618
+  _globals['_SAVEPROVIDERRESPONSE']._serialized_end=729
+  _globals['_PROVIDER']._serialized_start=732
+  _globals['_PROVIDER']._serialized_end=1314
+  _globals['_GETPROVIDERREQUEST']._serialized_start=1316
+  _globals['_GETPROVIDERREQUEST']._serialized_end=1377
+  _globals['_LISTPROVIDERSREQUEST']._serialized_start=1379
+  _globals['_LISTPROVIDERSREQUEST']._serialized_end=1460
+  _globals['_LISTPROVIDERSRESPONSE']._serialized_start=1462
+  _globals['_LISTPROVIDERSRESPONSE']._serialized_end=1552
+  _globals['_DELETEPROVIDERREQUEST']._serialized_start=1554
+  _globals['_DELETEPROVIDERREQUEST']._serialized_end=1635
+  _globals['_DELETEPROVIDERRESPONSE']._serialized_start=1637
+  _globals['_DELETEPROVIDERRESPONSE']._serialized_end=1661
+  _globals['_VERIFYPROVIDERREQUEST']._serialized_start=1663
+  _globals['_VERIFYPROVIDERREQUEST']._serialized_end=1776
+  _globals['_VERIFICATIONCHECK']._serialized_start=1778
+  _globals['_VERIFICATIONCHECK']._serialized_end=1875
+  _globals['_VERIFYPROVIDERRESPONSE']._serialized_start=1877
+  _globals['_VERIFYPROVIDERRESPONSE']._serialized_end=1961
+  _globals['_SESACCOUNTSTANDING']._serialized_start=1964
+  _globals['_SESACCOUNTSTANDING']._serialized_end=2128
+  _globals['_CONFIGSERVICE']._serialized_start=2131
+  _globals['_CONFIGSERVICE']._serialized_end=2572
 # @@protoc_insertion_point(module_scope)

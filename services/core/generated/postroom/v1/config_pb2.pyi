@@ -7,7 +7,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class ProviderSettings(_message.Message):
-    __slots__ = ("name", "smtp_host", "smtp_port", "smtp_username", "smtp_password", "from_address", "from_name", "region", "ses_access_key_id", "ses_secret_access_key", "max_send_rate", "max_connections", "sns_topic_arns", "allow_first_sns_topic", "ses_configuration_set", "ses_tenant")
+    __slots__ = ("name", "smtp_host", "smtp_port", "smtp_username", "smtp_password", "from_address", "from_name", "region", "ses_access_key_id", "ses_secret_access_key", "max_send_rate", "max_connections", "sns_topic_arns", "allow_first_sns_topic", "fallback_provider_ids", "ses_configuration_set", "ses_tenant")
     NAME_FIELD_NUMBER: _ClassVar[int]
     SMTP_HOST_FIELD_NUMBER: _ClassVar[int]
     SMTP_PORT_FIELD_NUMBER: _ClassVar[int]
@@ -22,6 +22,7 @@ class ProviderSettings(_message.Message):
     MAX_CONNECTIONS_FIELD_NUMBER: _ClassVar[int]
     SNS_TOPIC_ARNS_FIELD_NUMBER: _ClassVar[int]
     ALLOW_FIRST_SNS_TOPIC_FIELD_NUMBER: _ClassVar[int]
+    FALLBACK_PROVIDER_IDS_FIELD_NUMBER: _ClassVar[int]
     SES_CONFIGURATION_SET_FIELD_NUMBER: _ClassVar[int]
     SES_TENANT_FIELD_NUMBER: _ClassVar[int]
     name: str
@@ -38,9 +39,10 @@ class ProviderSettings(_message.Message):
     max_connections: int
     sns_topic_arns: _containers.RepeatedScalarFieldContainer[str]
     allow_first_sns_topic: bool
+    fallback_provider_ids: _containers.RepeatedScalarFieldContainer[str]
     ses_configuration_set: str
     ses_tenant: str
-    def __init__(self, name: _Optional[str] = ..., smtp_host: _Optional[str] = ..., smtp_port: _Optional[int] = ..., smtp_username: _Optional[str] = ..., smtp_password: _Optional[str] = ..., from_address: _Optional[str] = ..., from_name: _Optional[str] = ..., region: _Optional[str] = ..., ses_access_key_id: _Optional[str] = ..., ses_secret_access_key: _Optional[str] = ..., max_send_rate: _Optional[float] = ..., max_connections: _Optional[int] = ..., sns_topic_arns: _Optional[_Iterable[str]] = ..., allow_first_sns_topic: _Optional[bool] = ..., ses_configuration_set: _Optional[str] = ..., ses_tenant: _Optional[str] = ...) -> None: ...
+    def __init__(self, name: _Optional[str] = ..., smtp_host: _Optional[str] = ..., smtp_port: _Optional[int] = ..., smtp_username: _Optional[str] = ..., smtp_password: _Optional[str] = ..., from_address: _Optional[str] = ..., from_name: _Optional[str] = ..., region: _Optional[str] = ..., ses_access_key_id: _Optional[str] = ..., ses_secret_access_key: _Optional[str] = ..., max_send_rate: _Optional[float] = ..., max_connections: _Optional[int] = ..., sns_topic_arns: _Optional[_Iterable[str]] = ..., allow_first_sns_topic: _Optional[bool] = ..., fallback_provider_ids: _Optional[_Iterable[str]] = ..., ses_configuration_set: _Optional[str] = ..., ses_tenant: _Optional[str] = ...) -> None: ...
 
 class SaveProviderRequest(_message.Message):
     __slots__ = ("account_id", "provider_id", "version", "settings", "skip_verification")
@@ -65,7 +67,7 @@ class SaveProviderResponse(_message.Message):
     def __init__(self, provider: _Optional[_Union[Provider, _Mapping]] = ..., checks: _Optional[_Iterable[_Union[VerificationCheck, _Mapping]]] = ...) -> None: ...
 
 class Provider(_message.Message):
-    __slots__ = ("account_id", "provider_id", "name", "type", "smtp_host", "smtp_port", "smtp_username", "has_smtp_password", "from_address", "from_name", "region", "ses_access_key_id", "has_ses_secret_access_key", "max_send_rate", "max_connections", "sns_topic_arns", "allow_first_sns_topic", "version", "callback_url", "tls_mode", "ses_configuration_set", "ses_tenant")
+    __slots__ = ("account_id", "provider_id", "name", "type", "smtp_host", "smtp_port", "smtp_username", "has_smtp_password", "from_address", "from_name", "region", "ses_access_key_id", "has_ses_secret_access_key", "max_send_rate", "max_connections", "sns_topic_arns", "allow_first_sns_topic", "version", "callback_url", "tls_mode", "fallback_provider_ids", "ses_account", "ses_configuration_set", "ses_tenant")
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     PROVIDER_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
@@ -86,6 +88,8 @@ class Provider(_message.Message):
     VERSION_FIELD_NUMBER: _ClassVar[int]
     CALLBACK_URL_FIELD_NUMBER: _ClassVar[int]
     TLS_MODE_FIELD_NUMBER: _ClassVar[int]
+    FALLBACK_PROVIDER_IDS_FIELD_NUMBER: _ClassVar[int]
+    SES_ACCOUNT_FIELD_NUMBER: _ClassVar[int]
     SES_CONFIGURATION_SET_FIELD_NUMBER: _ClassVar[int]
     SES_TENANT_FIELD_NUMBER: _ClassVar[int]
     account_id: str
@@ -108,9 +112,11 @@ class Provider(_message.Message):
     version: int
     callback_url: str
     tls_mode: str
+    fallback_provider_ids: _containers.RepeatedScalarFieldContainer[str]
+    ses_account: SesAccountStanding
     ses_configuration_set: str
     ses_tenant: str
-    def __init__(self, account_id: _Optional[str] = ..., provider_id: _Optional[str] = ..., name: _Optional[str] = ..., type: _Optional[str] = ..., smtp_host: _Optional[str] = ..., smtp_port: _Optional[int] = ..., smtp_username: _Optional[str] = ..., has_smtp_password: _Optional[bool] = ..., from_address: _Optional[str] = ..., from_name: _Optional[str] = ..., region: _Optional[str] = ..., ses_access_key_id: _Optional[str] = ..., has_ses_secret_access_key: _Optional[bool] = ..., max_send_rate: _Optional[float] = ..., max_connections: _Optional[int] = ..., sns_topic_arns: _Optional[_Iterable[str]] = ..., allow_first_sns_topic: _Optional[bool] = ..., version: _Optional[int] = ..., callback_url: _Optional[str] = ..., tls_mode: _Optional[str] = ..., ses_configuration_set: _Optional[str] = ..., ses_tenant: _Optional[str] = ...) -> None: ...
+    def __init__(self, account_id: _Optional[str] = ..., provider_id: _Optional[str] = ..., name: _Optional[str] = ..., type: _Optional[str] = ..., smtp_host: _Optional[str] = ..., smtp_port: _Optional[int] = ..., smtp_username: _Optional[str] = ..., has_smtp_password: _Optional[bool] = ..., from_address: _Optional[str] = ..., from_name: _Optional[str] = ..., region: _Optional[str] = ..., ses_access_key_id: _Optional[str] = ..., has_ses_secret_access_key: _Optional[bool] = ..., max_send_rate: _Optional[float] = ..., max_connections: _Optional[int] = ..., sns_topic_arns: _Optional[_Iterable[str]] = ..., allow_first_sns_topic: _Optional[bool] = ..., version: _Optional[int] = ..., callback_url: _Optional[str] = ..., tls_mode: _Optional[str] = ..., fallback_provider_ids: _Optional[_Iterable[str]] = ..., ses_account: _Optional[_Union[SesAccountStanding, _Mapping]] = ..., ses_configuration_set: _Optional[str] = ..., ses_tenant: _Optional[str] = ...) -> None: ...
 
 class GetProviderRequest(_message.Message):
     __slots__ = ("account_id", "provider_id")
@@ -183,3 +189,19 @@ class VerifyProviderResponse(_message.Message):
     ok: bool
     checks: _containers.RepeatedCompositeFieldContainer[VerificationCheck]
     def __init__(self, ok: _Optional[bool] = ..., checks: _Optional[_Iterable[_Union[VerificationCheck, _Mapping]]] = ...) -> None: ...
+
+class SesAccountStanding(_message.Message):
+    __slots__ = ("observed", "enforcement_status", "sending_enabled", "max_send_rate", "max_24_hour_send", "sending_paused")
+    OBSERVED_FIELD_NUMBER: _ClassVar[int]
+    ENFORCEMENT_STATUS_FIELD_NUMBER: _ClassVar[int]
+    SENDING_ENABLED_FIELD_NUMBER: _ClassVar[int]
+    MAX_SEND_RATE_FIELD_NUMBER: _ClassVar[int]
+    MAX_24_HOUR_SEND_FIELD_NUMBER: _ClassVar[int]
+    SENDING_PAUSED_FIELD_NUMBER: _ClassVar[int]
+    observed: bool
+    enforcement_status: str
+    sending_enabled: bool
+    max_send_rate: float
+    max_24_hour_send: float
+    sending_paused: bool
+    def __init__(self, observed: _Optional[bool] = ..., enforcement_status: _Optional[str] = ..., sending_enabled: _Optional[bool] = ..., max_send_rate: _Optional[float] = ..., max_24_hour_send: _Optional[float] = ..., sending_paused: _Optional[bool] = ...) -> None: ...

@@ -119,7 +119,7 @@ class GetDispatchRequest(_message.Message):
     def __init__(self, account_id: _Optional[str] = ..., dispatch_id: _Optional[str] = ...) -> None: ...
 
 class Dispatch(_message.Message):
-    __slots__ = ("account_id", "dispatch_id", "provider_id", "status", "ses_message_id", "attempts", "last_smtp_reply", "hint", "provider_paused_reason", "waiting_reason", "content_held", "recipients", "list_id", "queued_at", "retry_of", "tags")
+    __slots__ = ("account_id", "dispatch_id", "provider_id", "status", "ses_message_id", "attempts", "last_smtp_reply", "hint", "provider_paused_reason", "waiting_reason", "content_held", "recipients", "list_id", "queued_at", "retry_of", "tags", "sent_by_provider_id")
     class TagsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -143,6 +143,7 @@ class Dispatch(_message.Message):
     QUEUED_AT_FIELD_NUMBER: _ClassVar[int]
     RETRY_OF_FIELD_NUMBER: _ClassVar[int]
     TAGS_FIELD_NUMBER: _ClassVar[int]
+    SENT_BY_PROVIDER_ID_FIELD_NUMBER: _ClassVar[int]
     account_id: str
     dispatch_id: str
     provider_id: str
@@ -159,7 +160,8 @@ class Dispatch(_message.Message):
     queued_at: _timestamp_pb2.Timestamp
     retry_of: str
     tags: _containers.ScalarMap[str, str]
-    def __init__(self, account_id: _Optional[str] = ..., dispatch_id: _Optional[str] = ..., provider_id: _Optional[str] = ..., status: _Optional[_Union[DispatchStatus, str]] = ..., ses_message_id: _Optional[str] = ..., attempts: _Optional[int] = ..., last_smtp_reply: _Optional[str] = ..., hint: _Optional[str] = ..., provider_paused_reason: _Optional[str] = ..., waiting_reason: _Optional[str] = ..., content_held: _Optional[bool] = ..., recipients: _Optional[_Iterable[str]] = ..., list_id: _Optional[str] = ..., queued_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., retry_of: _Optional[str] = ..., tags: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    sent_by_provider_id: str
+    def __init__(self, account_id: _Optional[str] = ..., dispatch_id: _Optional[str] = ..., provider_id: _Optional[str] = ..., status: _Optional[_Union[DispatchStatus, str]] = ..., ses_message_id: _Optional[str] = ..., attempts: _Optional[int] = ..., last_smtp_reply: _Optional[str] = ..., hint: _Optional[str] = ..., provider_paused_reason: _Optional[str] = ..., waiting_reason: _Optional[str] = ..., content_held: _Optional[bool] = ..., recipients: _Optional[_Iterable[str]] = ..., list_id: _Optional[str] = ..., queued_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., retry_of: _Optional[str] = ..., tags: _Optional[_Mapping[str, str]] = ..., sent_by_provider_id: _Optional[str] = ...) -> None: ...
 
 class SendTestEmailRequest(_message.Message):
     __slots__ = ("account_id", "provider_id", "to")
@@ -334,3 +336,25 @@ class UploadContentResponse(_message.Message):
     content_ref: str
     size: int
     def __init__(self, content_ref: _Optional[str] = ..., size: _Optional[int] = ...) -> None: ...
+
+class ResumeProviderRequest(_message.Message):
+    __slots__ = ("account_id", "provider_id", "resumed_by", "reason")
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    PROVIDER_ID_FIELD_NUMBER: _ClassVar[int]
+    RESUMED_BY_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    account_id: str
+    provider_id: str
+    resumed_by: str
+    reason: str
+    def __init__(self, account_id: _Optional[str] = ..., provider_id: _Optional[str] = ..., resumed_by: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class ResumeProviderResponse(_message.Message):
+    __slots__ = ("provider_id", "lifted", "still_paused_reason")
+    PROVIDER_ID_FIELD_NUMBER: _ClassVar[int]
+    LIFTED_FIELD_NUMBER: _ClassVar[int]
+    STILL_PAUSED_REASON_FIELD_NUMBER: _ClassVar[int]
+    provider_id: str
+    lifted: _containers.RepeatedScalarFieldContainer[str]
+    still_paused_reason: str
+    def __init__(self, provider_id: _Optional[str] = ..., lifted: _Optional[_Iterable[str]] = ..., still_paused_reason: _Optional[str] = ...) -> None: ...

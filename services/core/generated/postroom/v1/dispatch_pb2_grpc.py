@@ -65,6 +65,11 @@ class DispatchServiceStub:
                 request_serializer=postroom_dot_v1_dot_dispatch__pb2.GetRecipientSuppressionRequest.SerializeToString,
                 response_deserializer=postroom_dot_v1_dot_dispatch__pb2.Suppression.FromString,
                 _registered_method=True)
+        self.ResumeProvider = channel.unary_unary(
+                '/postroom.v1.DispatchService/ResumeProvider',
+                request_serializer=postroom_dot_v1_dot_dispatch__pb2.ResumeProviderRequest.SerializeToString,
+                response_deserializer=postroom_dot_v1_dot_dispatch__pb2.ResumeProviderResponse.FromString,
+                _registered_method=True)
         self.ListDispatches = channel.unary_unary(
                 '/postroom.v1.DispatchService/ListDispatches',
                 request_serializer=postroom_dot_v1_dot_dispatch__pb2.ListDispatchesRequest.SerializeToString,
@@ -122,6 +127,12 @@ class DispatchServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ResumeProvider(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListDispatches(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -174,6 +185,11 @@ def add_DispatchServiceServicer_to_server(servicer, server):
                     servicer.GetRecipientSuppression,
                     request_deserializer=postroom_dot_v1_dot_dispatch__pb2.GetRecipientSuppressionRequest.FromString,
                     response_serializer=postroom_dot_v1_dot_dispatch__pb2.Suppression.SerializeToString,
+            ),
+            'ResumeProvider': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResumeProvider,
+                    request_deserializer=postroom_dot_v1_dot_dispatch__pb2.ResumeProviderRequest.FromString,
+                    response_serializer=postroom_dot_v1_dot_dispatch__pb2.ResumeProviderResponse.SerializeToString,
             ),
             'ListDispatches': grpc.unary_unary_rpc_method_handler(
                     servicer.ListDispatches,
@@ -354,6 +370,33 @@ class DispatchService:
             '/postroom.v1.DispatchService/GetRecipientSuppression',
             postroom_dot_v1_dot_dispatch__pb2.GetRecipientSuppressionRequest.SerializeToString,
             postroom_dot_v1_dot_dispatch__pb2.Suppression.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResumeProvider(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/postroom.v1.DispatchService/ResumeProvider',
+            postroom_dot_v1_dot_dispatch__pb2.ResumeProviderRequest.SerializeToString,
+            postroom_dot_v1_dot_dispatch__pb2.ResumeProviderResponse.FromString,
             options,
             channel_credentials,
             insecure,

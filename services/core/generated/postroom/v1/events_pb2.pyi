@@ -10,7 +10,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Event(_message.Message):
-    __slots__ = ("event_id", "type", "aggregate_id", "occurred_at", "correlation_id", "causation_id", "schema_version", "account_id", "aggregate_type", "trace_parent", "provider_saved", "provider_deleted", "provider_topic_allowed", "ses_account_observed", "email_queued", "email_dispatched", "dispatch_failed", "email_suppressed", "provider_paused", "dispatch_attempt_failed", "bounce_received", "complaint_received", "delivery_received", "sns_subscription_confirmed", "sns_unsubscribe_received", "unsubscribed", "resubscribed", "ses_suppression_imported", "ses_suppression_removed", "ses_suppression_removal_requested", "ses_tenant_observed")
+    __slots__ = ("event_id", "type", "aggregate_id", "occurred_at", "correlation_id", "causation_id", "schema_version", "account_id", "aggregate_type", "trace_parent", "provider_saved", "provider_deleted", "provider_topic_allowed", "ses_account_observed", "provider_resumed", "email_queued", "email_dispatched", "dispatch_failed", "email_suppressed", "provider_paused", "dispatch_attempt_failed", "bounce_received", "complaint_received", "delivery_received", "sns_subscription_confirmed", "sns_unsubscribe_received", "unsubscribed", "resubscribed", "ses_suppression_imported", "ses_suppression_removed", "ses_suppression_removal_requested", "ses_tenant_observed")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
     AGGREGATE_ID_FIELD_NUMBER: _ClassVar[int]
@@ -25,6 +25,7 @@ class Event(_message.Message):
     PROVIDER_DELETED_FIELD_NUMBER: _ClassVar[int]
     PROVIDER_TOPIC_ALLOWED_FIELD_NUMBER: _ClassVar[int]
     SES_ACCOUNT_OBSERVED_FIELD_NUMBER: _ClassVar[int]
+    PROVIDER_RESUMED_FIELD_NUMBER: _ClassVar[int]
     EMAIL_QUEUED_FIELD_NUMBER: _ClassVar[int]
     EMAIL_DISPATCHED_FIELD_NUMBER: _ClassVar[int]
     DISPATCH_FAILED_FIELD_NUMBER: _ClassVar[int]
@@ -56,6 +57,7 @@ class Event(_message.Message):
     provider_deleted: ProviderDeleted
     provider_topic_allowed: ProviderTopicAllowed
     ses_account_observed: SesAccountObserved
+    provider_resumed: ProviderResumed
     email_queued: EmailQueued
     email_dispatched: EmailDispatched
     dispatch_failed: DispatchFailed
@@ -73,10 +75,10 @@ class Event(_message.Message):
     ses_suppression_removed: SesSuppressionRemoved
     ses_suppression_removal_requested: SesSuppressionRemovalRequested
     ses_tenant_observed: SesTenantObserved
-    def __init__(self, event_id: _Optional[str] = ..., type: _Optional[str] = ..., aggregate_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., correlation_id: _Optional[str] = ..., causation_id: _Optional[str] = ..., schema_version: _Optional[int] = ..., account_id: _Optional[str] = ..., aggregate_type: _Optional[str] = ..., trace_parent: _Optional[str] = ..., provider_saved: _Optional[_Union[ProviderSaved, _Mapping]] = ..., provider_deleted: _Optional[_Union[ProviderDeleted, _Mapping]] = ..., provider_topic_allowed: _Optional[_Union[ProviderTopicAllowed, _Mapping]] = ..., ses_account_observed: _Optional[_Union[SesAccountObserved, _Mapping]] = ..., email_queued: _Optional[_Union[EmailQueued, _Mapping]] = ..., email_dispatched: _Optional[_Union[EmailDispatched, _Mapping]] = ..., dispatch_failed: _Optional[_Union[DispatchFailed, _Mapping]] = ..., email_suppressed: _Optional[_Union[EmailSuppressed, _Mapping]] = ..., provider_paused: _Optional[_Union[ProviderPaused, _Mapping]] = ..., dispatch_attempt_failed: _Optional[_Union[DispatchAttemptFailed, _Mapping]] = ..., bounce_received: _Optional[_Union[BounceReceived, _Mapping]] = ..., complaint_received: _Optional[_Union[ComplaintReceived, _Mapping]] = ..., delivery_received: _Optional[_Union[DeliveryReceived, _Mapping]] = ..., sns_subscription_confirmed: _Optional[_Union[SnsSubscriptionConfirmed, _Mapping]] = ..., sns_unsubscribe_received: _Optional[_Union[SnsUnsubscribeReceived, _Mapping]] = ..., unsubscribed: _Optional[_Union[Unsubscribed, _Mapping]] = ..., resubscribed: _Optional[_Union[Resubscribed, _Mapping]] = ..., ses_suppression_imported: _Optional[_Union[SesSuppressionImported, _Mapping]] = ..., ses_suppression_removed: _Optional[_Union[SesSuppressionRemoved, _Mapping]] = ..., ses_suppression_removal_requested: _Optional[_Union[SesSuppressionRemovalRequested, _Mapping]] = ..., ses_tenant_observed: _Optional[_Union[SesTenantObserved, _Mapping]] = ...) -> None: ...
+    def __init__(self, event_id: _Optional[str] = ..., type: _Optional[str] = ..., aggregate_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., correlation_id: _Optional[str] = ..., causation_id: _Optional[str] = ..., schema_version: _Optional[int] = ..., account_id: _Optional[str] = ..., aggregate_type: _Optional[str] = ..., trace_parent: _Optional[str] = ..., provider_saved: _Optional[_Union[ProviderSaved, _Mapping]] = ..., provider_deleted: _Optional[_Union[ProviderDeleted, _Mapping]] = ..., provider_topic_allowed: _Optional[_Union[ProviderTopicAllowed, _Mapping]] = ..., ses_account_observed: _Optional[_Union[SesAccountObserved, _Mapping]] = ..., provider_resumed: _Optional[_Union[ProviderResumed, _Mapping]] = ..., email_queued: _Optional[_Union[EmailQueued, _Mapping]] = ..., email_dispatched: _Optional[_Union[EmailDispatched, _Mapping]] = ..., dispatch_failed: _Optional[_Union[DispatchFailed, _Mapping]] = ..., email_suppressed: _Optional[_Union[EmailSuppressed, _Mapping]] = ..., provider_paused: _Optional[_Union[ProviderPaused, _Mapping]] = ..., dispatch_attempt_failed: _Optional[_Union[DispatchAttemptFailed, _Mapping]] = ..., bounce_received: _Optional[_Union[BounceReceived, _Mapping]] = ..., complaint_received: _Optional[_Union[ComplaintReceived, _Mapping]] = ..., delivery_received: _Optional[_Union[DeliveryReceived, _Mapping]] = ..., sns_subscription_confirmed: _Optional[_Union[SnsSubscriptionConfirmed, _Mapping]] = ..., sns_unsubscribe_received: _Optional[_Union[SnsUnsubscribeReceived, _Mapping]] = ..., unsubscribed: _Optional[_Union[Unsubscribed, _Mapping]] = ..., resubscribed: _Optional[_Union[Resubscribed, _Mapping]] = ..., ses_suppression_imported: _Optional[_Union[SesSuppressionImported, _Mapping]] = ..., ses_suppression_removed: _Optional[_Union[SesSuppressionRemoved, _Mapping]] = ..., ses_suppression_removal_requested: _Optional[_Union[SesSuppressionRemovalRequested, _Mapping]] = ..., ses_tenant_observed: _Optional[_Union[SesTenantObserved, _Mapping]] = ...) -> None: ...
 
 class ProviderSaved(_message.Message):
-    __slots__ = ("provider_id", "name", "type", "smtp_host", "smtp_port", "smtp_username", "smtp_password_sealed", "from_address", "from_name", "region", "ses_access_key_id", "ses_secret_access_key_sealed", "max_send_rate", "max_connections", "sns_topic_arns", "allow_first_sns_topic", "max_message_bytes", "max_messages_per_connection", "ses_configuration_set", "ses_tenant")
+    __slots__ = ("provider_id", "name", "type", "smtp_host", "smtp_port", "smtp_username", "smtp_password_sealed", "from_address", "from_name", "region", "ses_access_key_id", "ses_secret_access_key_sealed", "max_send_rate", "max_connections", "sns_topic_arns", "allow_first_sns_topic", "max_message_bytes", "max_messages_per_connection", "fallback_provider_ids", "ses_configuration_set", "ses_tenant")
     PROVIDER_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
@@ -95,6 +97,7 @@ class ProviderSaved(_message.Message):
     ALLOW_FIRST_SNS_TOPIC_FIELD_NUMBER: _ClassVar[int]
     MAX_MESSAGE_BYTES_FIELD_NUMBER: _ClassVar[int]
     MAX_MESSAGES_PER_CONNECTION_FIELD_NUMBER: _ClassVar[int]
+    FALLBACK_PROVIDER_IDS_FIELD_NUMBER: _ClassVar[int]
     SES_CONFIGURATION_SET_FIELD_NUMBER: _ClassVar[int]
     SES_TENANT_FIELD_NUMBER: _ClassVar[int]
     provider_id: str
@@ -115,9 +118,10 @@ class ProviderSaved(_message.Message):
     allow_first_sns_topic: bool
     max_message_bytes: int
     max_messages_per_connection: int
+    fallback_provider_ids: _containers.RepeatedScalarFieldContainer[str]
     ses_configuration_set: str
     ses_tenant: str
-    def __init__(self, provider_id: _Optional[str] = ..., name: _Optional[str] = ..., type: _Optional[str] = ..., smtp_host: _Optional[str] = ..., smtp_port: _Optional[int] = ..., smtp_username: _Optional[str] = ..., smtp_password_sealed: _Optional[bytes] = ..., from_address: _Optional[str] = ..., from_name: _Optional[str] = ..., region: _Optional[str] = ..., ses_access_key_id: _Optional[str] = ..., ses_secret_access_key_sealed: _Optional[bytes] = ..., max_send_rate: _Optional[float] = ..., max_connections: _Optional[int] = ..., sns_topic_arns: _Optional[_Iterable[str]] = ..., allow_first_sns_topic: _Optional[bool] = ..., max_message_bytes: _Optional[int] = ..., max_messages_per_connection: _Optional[int] = ..., ses_configuration_set: _Optional[str] = ..., ses_tenant: _Optional[str] = ...) -> None: ...
+    def __init__(self, provider_id: _Optional[str] = ..., name: _Optional[str] = ..., type: _Optional[str] = ..., smtp_host: _Optional[str] = ..., smtp_port: _Optional[int] = ..., smtp_username: _Optional[str] = ..., smtp_password_sealed: _Optional[bytes] = ..., from_address: _Optional[str] = ..., from_name: _Optional[str] = ..., region: _Optional[str] = ..., ses_access_key_id: _Optional[str] = ..., ses_secret_access_key_sealed: _Optional[bytes] = ..., max_send_rate: _Optional[float] = ..., max_connections: _Optional[int] = ..., sns_topic_arns: _Optional[_Iterable[str]] = ..., allow_first_sns_topic: _Optional[bool] = ..., max_message_bytes: _Optional[int] = ..., max_messages_per_connection: _Optional[int] = ..., fallback_provider_ids: _Optional[_Iterable[str]] = ..., ses_configuration_set: _Optional[str] = ..., ses_tenant: _Optional[str] = ...) -> None: ...
 
 class ProviderDeleted(_message.Message):
     __slots__ = ("provider_id",)
@@ -236,20 +240,22 @@ class QueuedAttachment(_message.Message):
     def __init__(self, filename: _Optional[str] = ..., content_id: _Optional[str] = ..., content: _Optional[_Union[ContentReference, _Mapping]] = ...) -> None: ...
 
 class EmailDispatched(_message.Message):
-    __slots__ = ("dispatch_id", "provider_id", "ses_message_id", "attempts", "smtp_reply", "recipient_hashes")
+    __slots__ = ("dispatch_id", "provider_id", "ses_message_id", "attempts", "smtp_reply", "recipient_hashes", "sent_by_provider_id")
     DISPATCH_ID_FIELD_NUMBER: _ClassVar[int]
     PROVIDER_ID_FIELD_NUMBER: _ClassVar[int]
     SES_MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
     ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
     SMTP_REPLY_FIELD_NUMBER: _ClassVar[int]
     RECIPIENT_HASHES_FIELD_NUMBER: _ClassVar[int]
+    SENT_BY_PROVIDER_ID_FIELD_NUMBER: _ClassVar[int]
     dispatch_id: str
     provider_id: str
     ses_message_id: str
     attempts: int
     smtp_reply: str
     recipient_hashes: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, dispatch_id: _Optional[str] = ..., provider_id: _Optional[str] = ..., ses_message_id: _Optional[str] = ..., attempts: _Optional[int] = ..., smtp_reply: _Optional[str] = ..., recipient_hashes: _Optional[_Iterable[str]] = ...) -> None: ...
+    sent_by_provider_id: str
+    def __init__(self, dispatch_id: _Optional[str] = ..., provider_id: _Optional[str] = ..., ses_message_id: _Optional[str] = ..., attempts: _Optional[int] = ..., smtp_reply: _Optional[str] = ..., recipient_hashes: _Optional[_Iterable[str]] = ..., sent_by_provider_id: _Optional[str] = ...) -> None: ...
 
 class DispatchFailed(_message.Message):
     __slots__ = ("dispatch_id", "provider_id", "smtp_code", "smtp_text", "hint", "attempts")
@@ -296,14 +302,34 @@ class DispatchAttemptFailed(_message.Message):
     def __init__(self, dispatch_id: _Optional[str] = ..., provider_id: _Optional[str] = ..., attempt: _Optional[int] = ..., smtp_code: _Optional[int] = ..., smtp_reply: _Optional[str] = ..., hint: _Optional[str] = ...) -> None: ...
 
 class ProviderPaused(_message.Message):
-    __slots__ = ("provider_id", "reason", "consecutive_failures")
+    __slots__ = ("provider_id", "reason", "consecutive_failures", "cause", "scope", "bounce_rate", "complaint_rate", "window_sends")
     PROVIDER_ID_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     CONSECUTIVE_FAILURES_FIELD_NUMBER: _ClassVar[int]
+    CAUSE_FIELD_NUMBER: _ClassVar[int]
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
+    BOUNCE_RATE_FIELD_NUMBER: _ClassVar[int]
+    COMPLAINT_RATE_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_SENDS_FIELD_NUMBER: _ClassVar[int]
     provider_id: str
     reason: str
     consecutive_failures: int
-    def __init__(self, provider_id: _Optional[str] = ..., reason: _Optional[str] = ..., consecutive_failures: _Optional[int] = ...) -> None: ...
+    cause: str
+    scope: str
+    bounce_rate: float
+    complaint_rate: float
+    window_sends: int
+    def __init__(self, provider_id: _Optional[str] = ..., reason: _Optional[str] = ..., consecutive_failures: _Optional[int] = ..., cause: _Optional[str] = ..., scope: _Optional[str] = ..., bounce_rate: _Optional[float] = ..., complaint_rate: _Optional[float] = ..., window_sends: _Optional[int] = ...) -> None: ...
+
+class ProviderResumed(_message.Message):
+    __slots__ = ("provider_id", "resumed_by", "reason")
+    PROVIDER_ID_FIELD_NUMBER: _ClassVar[int]
+    RESUMED_BY_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    provider_id: str
+    resumed_by: str
+    reason: str
+    def __init__(self, provider_id: _Optional[str] = ..., resumed_by: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class BounceReceived(_message.Message):
     __slots__ = ("provider_id", "recipient_hash", "recipient", "bounce_type", "bounce_subtype", "status", "diagnostic_code", "ses_message_id", "dispatch_id", "feedback_id", "sns_message_id", "bounced_at")
