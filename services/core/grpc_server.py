@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import hmac
 import logging
 from typing import Callable, Iterable
 
 import grpc
-from google.protobuf.message import DecodeError
+from google.protobuf.message import DecodeError, Message
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio
 from grpc_reflection.v1alpha import reflection
+
+from services.core.access_tokens import AccessTokens, TokenGrant
+from services.core.account_scope import refusal
 
 log = logging.getLogger(__name__)
 
@@ -20,20 +22,45 @@ NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 
 
 class BearerTokenAuth(grpc.aio.ServerInterceptor):
-    """Every call but health and reflection must carry `authorization: Bearer <POSTROOM_API_TOKEN>`."""
+    """Every call but health and reflection must carry `authorization: Bearer <token>` for a known
+    token; a token scoped to accounts may only make requests whose account_id is one of them."""
 
-    def __init__(self, token: str) -> None:
-        if not token:
-            raise ValueError("POSTROOM_API_TOKEN is not set")
-        self._expected = f"Bearer {token}".encode()
+    def __init__(self, tokens: AccessTokens) -> None:
+        self._tokens = tokens
 
     async def intercept_service(self, continuation, handler_call_details):
         if handler_call_details.method.startswith(_OPEN_PREFIXES):
             return await continuation(handler_call_details)
-        presented = dict(handler_call_details.invocation_metadata or ()).get("authorization", "")
-        if isinstance(presented, str) and hmac.compare_digest(presented.encode(), self._expected):
-            return await continuation(handler_call_details)
-        return grpc.unary_unary_rpc_method_handler(_refuse)
+        grant = self._grant(handler_call_details.invocation_metadata)
+        if grant is None:
+            return grpc.unary_unary_rpc_method_handler(_refuse)
+        handler = await continuation(handler_call_details)
+        if grant.every_account or handler is None or handler.unary_unary is None:
+            return handler
+        return _scoped(handler, grant)
+
+    def _grant(self, metadata) -> TokenGrant | None:
+        presented = dict(metadata or ()).get("authorization", "")
+        if not isinstance(presented, str) or not presented.startswith(_BEARER):
+            return None
+        return self._tokens.grant_for(presented[len(_BEARER):])
+
+
+_BEARER = "Bearer "
+
+
+def _scoped(handler: grpc.RpcMethodHandler, grant: TokenGrant) -> grpc.RpcMethodHandler:
+    behavior = handler.unary_unary
+
+    async def scoped(request, context: grpc.aio.ServicerContext):
+        if isinstance(request, Message):
+            reason = refusal(grant, request)
+            if reason is not None:
+                await context.abort(grpc.StatusCode.PERMISSION_DENIED, reason)
+        return await behavior(request, context)
+
+    return grpc.unary_unary_rpc_method_handler(scoped, request_deserializer=handler.request_deserializer,
+                                               response_serializer=handler.response_serializer)
 
 
 class MalformedRequestGuard(grpc.aio.ServerInterceptor):
@@ -74,15 +101,16 @@ def _guard(handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
 
 
 async def _refuse(_request, context: grpc.aio.ServicerContext):
-    await context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong bearer token (POSTROOM_API_TOKEN)")
+    await context.abort(grpc.StatusCode.UNAUTHENTICATED,
+                        "missing or wrong bearer token (POSTROOM_API_TOKEN, or one of POSTROOM_API_TOKENS)")
 
 
 class GrpcServer:
     """A grpc.aio server whose health reads NOT_SERVING until the service says it is ready."""
 
-    def __init__(self, host: str, port: int, token: str, service_names: Iterable[str],
+    def __init__(self, host: str, port: int, tokens: AccessTokens, service_names: Iterable[str],
                  register: Callable[[grpc.aio.Server], None]) -> None:
-        self.server = grpc.aio.server(interceptors=[BearerTokenAuth(token), MalformedRequestGuard()],
+        self.server = grpc.aio.server(interceptors=[BearerTokenAuth(tokens), MalformedRequestGuard()],
                                       options=[("grpc.max_receive_message_length", 64 * 1024 * 1024)])
         self.health = health_aio.HealthServicer()
         self.service_names = list(service_names)
