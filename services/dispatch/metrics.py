@@ -8,7 +8,9 @@ from services.core.metrics import cached_labels
 
 PROVIDER_PAUSED = Gauge("postroom_provider_paused", "1 while a provider is paused after repeated failures",
                         ["provider_id"])
-OUTCOMES = Counter("postroom_dispatch_outcomes_total", "Dispatch outcomes appended", ["outcome"])
+# `provider` is the provider's rate key (account.provider_id), as on postroom_dispatch_send_rate, so a
+# dashboard divides one by the other.
+OUTCOMES = Counter("postroom_dispatch_outcomes_total", "Dispatch outcomes appended", ["outcome", "provider"])
 SMTP_REPLIES = Counter("postroom_smtp_replies_total", "SMTP replies to DATA by code (0 = no reply)", ["code"])
 outcomes = cached_labels(OUTCOMES)
 smtp_replies = cached_labels(SMTP_REPLIES)
@@ -26,3 +28,10 @@ QUOTA_REACHED = Gauge("postroom_dispatch_quota_reached", "1 while SES's daily qu
 REDELIVERIES_LEFT_TO_SENDER = Counter(
     "postroom_dispatch_redeliveries_left_to_sender_total",
     "Redelivered emails left alone because another live replica was still sending them (or had not answered)")
+QUEUE_PENDING = Gauge("postroom_dispatch_queue_pending",
+                      "Queued emails the shared consumer has not delivered yet (JetStream num_pending)")
+QUEUE_ACK_PENDING = Gauge("postroom_dispatch_queue_ack_pending",
+                          "Queued emails delivered to a worker and not yet settled (JetStream num_ack_pending)")
+# The guard (another branch) exports the rate at which it holds a provider back, per provider and
+# kind ("bounce" | "complaint"); the dashboard draws it where it exists. Defined here so both agree.
+GUARD_LINE_METRIC = "postroom_dispatch_guard_line"
