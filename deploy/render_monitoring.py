@@ -19,14 +19,13 @@ import yaml
 DEPLOY = Path(__file__).resolve().parent
 sys.path.insert(0, str(DEPLOY.parent))
 from services.dispatch.metrics import GUARD_LINE_METRIC  # noqa: E402  (the guard's metric, named once)
+from services.feedback.domain import (BOUNCE_PAUSE_RATE, BOUNCE_REVIEW_RATE, COMPLAINT_PAUSE_RATE,  # noqa: E402
+                                      COMPLAINT_REVIEW_RATE)
 
 RULES = DEPLOY / "prometheus" / "postroom-rules.yml"
 DASHBOARD = DEPLOY / "grafana" / "postroom-dashboard.json"
 MONITORING = DEPLOY / "k8s" / "monitoring"
 
-# SES's lines (fractions): it reviews an account at these rates and may pause its sending at the next.
-BOUNCE_REVIEW, BOUNCE_PAUSE = 0.05, 0.10
-COMPLAINT_REVIEW, COMPLAINT_PAUSE = 0.001, 0.005
 
 
 def _panel(title: str, targets: list[tuple[str, str]], unit: str = "short", thresholds: list | None = None,
@@ -56,11 +55,11 @@ def panels() -> list[dict]:
         _panel("Bounce rate (SES review 5 %, pause 10 %)", [
             ("max by (account_id, provider_id) (postroom_feedback_bounce_rate)", "{{account_id}}.{{provider_id}}"),
             (f'max by (provider) ({GUARD_LINE_METRIC}{{kind="bounce"}})', "guard line {{provider}}"),
-        ], unit="percentunit", thresholds=[_line(BOUNCE_REVIEW, "orange"), _line(BOUNCE_PAUSE, "red")]),
+        ], unit="percentunit", thresholds=[_line(BOUNCE_REVIEW_RATE, "orange"), _line(BOUNCE_PAUSE_RATE, "red")]),
         _panel("Complaint rate (SES review 0.1 %, pause 0.5 %)", [
             ("max by (account_id, provider_id) (postroom_feedback_complaint_rate)", "{{account_id}}.{{provider_id}}"),
             (f'max by (provider) ({GUARD_LINE_METRIC}{{kind="complaint"}})', "guard line {{provider}}"),
-        ], unit="percentunit", thresholds=[_line(COMPLAINT_REVIEW, "orange"), _line(COMPLAINT_PAUSE, "red")]),
+        ], unit="percentunit", thresholds=[_line(COMPLAINT_REVIEW_RATE, "orange"), _line(COMPLAINT_PAUSE_RATE, "red")]),
         _panel("Paused providers", [("max by (provider_id) (postroom_provider_paused)", "{{provider_id}}")],
                description="1 while dispatch holds a provider after repeated failures; `postroom status` says why."),
         _panel("Queue depth (the shared consumer's pending count)", [

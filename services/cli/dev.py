@@ -18,13 +18,12 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from services.cli.catalog import SERVICE_MODULES
+from services.cli.catalog import DEV_METRICS_BASE_PORT as METRICS_BASE_PORT, SERVICE_MODULES, dev_metrics_port
 from services.cli.terminal import terminal_interrupts_only_this_process
 from services.core.nats_server import EmbeddedNatsServer, NatsCluster
 from services.core.secret_box import generate_key_spec
 from services.core.settings import Settings
 
-METRICS_BASE_PORT = 9101
 SIM_USERNAME = "AKIAPOSTROOMSESSIM01"
 SIM_PASSWORD = "BPostroomSesSimulatorSmtpPassword0123456789a"
 SIM_TOPIC = "arn:aws:sns:us-east-1:123456789012:ses-feedback"
@@ -86,8 +85,8 @@ def _run_dev(settings: Settings, cluster: bool) -> int:
         children["ses-sim"] = subprocess.Popen([sys.executable, "-m", "services.cli.main", "ses-sim"], env=env,
                                                stdout=subprocess.DEVNULL, process_group=0)
         _wait_for_simulator(env, children["ses-sim"])
-        for index, name in enumerate(SERVICE_MODULES):
-            child_env = dict(env, POSTROOM_METRICS_PORT=env.get("POSTROOM_METRICS_PORT") or str(METRICS_BASE_PORT + index))
+        for name in SERVICE_MODULES:
+            child_env = dict(env, POSTROOM_METRICS_PORT=env.get("POSTROOM_METRICS_PORT") or str(dev_metrics_port(name)))
             children[name] = subprocess.Popen([sys.executable, "-m", "services.cli.main", "serve", name], env=child_env,
                                               process_group=0)
         _wait_until_serving(settings, {n: c for n, c in children.items() if n in SERVICE_MODULES})

@@ -21,6 +21,9 @@ from services.feedback.ses_feedback import Bounce, BounceType, Complaint, Delive
 
 BOUNCE_REVIEW_RATE = 0.05
 COMPLAINT_REVIEW_RATE = 0.001
+# Past these SES may pause the account's sending (the review lines above come first).
+BOUNCE_PAUSE_RATE = 0.10
+COMPLAINT_PAUSE_RATE = 0.005
 DEFAULT_STATS_WINDOW_DAYS = 30
 MAX_STATS_WINDOW_DAYS = 366
 FEEDBACK_AGGREGATE = "feedback"

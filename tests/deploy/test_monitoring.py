@@ -79,3 +79,12 @@ def test_every_expression_names_one_metric_and_its_labels():
     wanted = needed(rule_exprs() + dashboard_exprs())
     assert wanted["postroom_dispatch_outcomes_total"] == {"provider", "outcome"}
     assert wanted["postroom_feedback_bounce_rate"] == {"account_id", "provider_id"}
+
+
+def test_the_rules_use_ses_lines_as_the_feedback_domain_states_them():
+    from services.feedback import domain
+    lines = {(expr.split("(")[-1].split(")")[0], float(expr.rsplit(">=", 1)[1])) for expr in rule_exprs() if ">=" in expr}
+    assert lines == {("postroom_feedback_bounce_rate", domain.BOUNCE_REVIEW_RATE),
+                     ("postroom_feedback_bounce_rate", domain.BOUNCE_PAUSE_RATE),
+                     ("postroom_feedback_complaint_rate", domain.COMPLAINT_REVIEW_RATE),
+                     ("postroom_feedback_complaint_rate", domain.COMPLAINT_PAUSE_RATE)}
