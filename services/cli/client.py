@@ -47,7 +47,7 @@ async def channel(settings: Settings, service: str) -> AsyncIterator[grpc.aio.Ch
     async with grpc.aio.insecure_channel(address) as chan:
         try:
             await asyncio.wait_for(_connected(chan), CONNECT_PATIENCE)
-        except (asyncio.TimeoutError, ConnectionError):
+        except (TimeoutError, ConnectionError):
             raise Unreachable(f"cannot reach the {service} service at {address}: {_HINT} "
                               f"(POSTROOM_{service.upper()}_GRPC_PORT / _GRPC_HOST name it)") from None
         yield chan
@@ -72,7 +72,7 @@ async def event_store(settings: Settings, name: str) -> EventStore:
             return await asyncio.wait_for(EventStore.connect(settings, name=name), CONNECT_PATIENCE)
     except NatsUnanswered as error:
         raise Unreachable(f"cannot reach NATS at {settings.nats_url}: {_HINT} ({error}; POSTROOM_NATS_URL names it)") from None
-    except (asyncio.TimeoutError, OSError) as error:
+    except (TimeoutError, OSError) as error:
         reason = quiet.last_error or str(error) or f"no JetStream answer within {CONNECT_PATIENCE:g} s"
         raise Unreachable(f"cannot reach NATS at {settings.nats_url}: {_HINT} ({reason}; POSTROOM_NATS_URL names it)") from None
 
@@ -85,7 +85,7 @@ async def _any_seed_answers(servers: list[str]) -> None:
         try:
             _reader, writer = await asyncio.wait_for(
                 asyncio.open_connection(url.hostname, url.port or 4222), CONNECT_PATIENCE / len(servers))
-        except asyncio.TimeoutError:
+        except TimeoutError:
             failures.append(f"{server}: no answer")
             continue
         except OSError as error:

@@ -23,7 +23,7 @@ async def show(settings: Settings) -> int:
     store = await event_store(settings, "postroom-cluster")
     try:
         for info in await store.js.streams_info():
-            name = info.config.name
+            name = info.config.name or ""
             if name == store.stream or name.startswith((f"KV_{store.stream}-", f"OBJ_{store.stream}-")):
                 print(json.dumps(_described(info)))
     finally:

@@ -130,7 +130,8 @@ def _embedded_nats(settings: Settings, cluster: bool) -> EmbeddedNatsServer | Na
 
 def cluster_lines(cluster: NatsCluster) -> str:
     nodes = "\n".join(f"  {node.name}  {node.url}  pid {node.process.pid}  (monitoring "
-                       f"http://127.0.0.1:{node.cluster.monitor_port}/jsz)" for node in cluster.nodes if node.process)
+                       f"http://127.0.0.1:{node.cluster.monitor_port}/jsz)" for node in cluster.nodes
+                       if node.process and node.cluster)
     return (f"JetStream cluster of {len(cluster.nodes)} servers (R3 stream; logs and stores in "
             f"{cluster.nodes[0].store_dir.parent}/):\n{nodes}\n"
             f"  For the postroom CLI in another terminal: export POSTROOM_NATS_URL={cluster.urls}\n"

@@ -85,10 +85,11 @@ async def _stream(store: EventStore) -> StreamStatus:
     info = await store.js.stream_info(store.stream)
     cluster = info.cluster
     peers = list(cluster.replicas or []) if cluster else []
-    return StreamStatus(name=info.config.name, messages=info.state.messages, bytes=info.state.bytes,
-                        leader=(cluster.leader or "") if cluster else "", replicas=info.config.num_replicas or 1,
-                        current=[(cluster.leader if cluster else "") or "leader", *[p.name for p in peers if p.current]],
-                        lagging=[p.name for p in peers if not p.current])
+    leader = (cluster.leader or "") if cluster else ""
+    return StreamStatus(name=info.config.name or store.stream, messages=info.state.messages, bytes=info.state.bytes,
+                        leader=leader, replicas=info.config.num_replicas or 1,
+                        current=[leader or "leader", *[p.name or "" for p in peers if p.current]],
+                        lagging=[p.name or "" for p in peers if not p.current])
 
 
 async def _paused_reasons(store: EventStore, provider_ids: list[str]) -> dict[str, str]:

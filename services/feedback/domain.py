@@ -110,7 +110,7 @@ def feedback_events(
     `dispatch_id_of(ses_message_id)` names the dispatch that sent a message the original headers
     did not tag (the read model's EmailDispatched correlation).
     """
-    events = []
+    events: list[FeedbackEvent] = []
     for item in items:
         payload = _payload_for(item, provider_id, sns_message_id, dispatch_id_of)
         if payload is not None:
