@@ -50,8 +50,9 @@ def panels() -> list[dict]:
         _panel("Sends/s against the allowed rate", [
             ('sum by (provider) (rate(postroom_dispatch_outcomes_total{outcome="EmailDispatched"}[1m]))', "{{provider}} sent/s"),
             ("max by (provider) (postroom_dispatch_send_rate)", "{{provider}} allowed/s"),
-        ], unit="reqps", description="Recipients per second dispatched, and the shared rate in force "
-                                     "(the provider's limit, lowered for a while after SES throttling)."),
+        ], unit="reqps", description="Emails dispatched per second (an email may have several recipients), and "
+                                     "the shared rate in force in recipients per second (the provider's limit, "
+                                     "lowered for a while after SES throttling)."),
         _panel("Bounce rate (SES review 5 %, pause 10 %)", [
             ("max by (account_id, provider_id) (postroom_feedback_bounce_rate)", "{{account_id}}.{{provider_id}}"),
             (f'max by (provider) ({GUARD_LINE_METRIC}{{kind="bounce"}})', "guard line {{provider}}"),
