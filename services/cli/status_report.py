@@ -18,8 +18,8 @@ class ProviderStatus:
     provider_id: str
     paused: bool = False
     paused_reason: str = ""
-    sends_per_second: float | None = None       # None: dispatch's metrics were not reachable
-    allowed_per_second: float | None = None
+    sends_per_second: float | None = None       # emails dispatched; None: dispatch's metrics did not answer
+    allowed_per_second: float | None = None     # recipients, the shared rate in force
     bounce_rate: float | None = None
     complaint_rate: float | None = None
 
@@ -133,7 +133,7 @@ def render(report: StatusReport) -> str:
     out.append("Providers" + ("" if report.providers else ": none seen in the metrics yet"))
     for entry in report.providers:
         out.append(f"  {entry.key}  {'PAUSED: ' + (entry.paused_reason or 'see dispatch logs') if entry.paused else 'sending'}")
-        out.append(f"    rate     {_rate(entry.sends_per_second)} of {_rate(entry.allowed_per_second)} allowed")
+        out.append(f"    rate     {_rate(entry.sends_per_second)} emails sent; {_rate(entry.allowed_per_second)} recipients allowed")
         out.append(f"    bounces  {_share(entry.bounce_rate, 'bounce', entry)}")
         out.append(f"    complaints {_share(entry.complaint_rate, 'complaint', entry)}")
     out.append("")

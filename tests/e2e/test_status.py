@@ -53,7 +53,7 @@ async def test_status_shows_each_provider_projection_and_the_stream(suite):
     assert report["queue_pending"] is not None and report["unreachable"] == {}
 
     screen = suite.cli("status", "--sample", "0.2", extra_env=metrics_env(suite)).stdout
-    assert f"{ACCOUNT}.{provider_id}  sending" in screen and "of 7.0/s allowed" in screen
+    assert f"{ACCOUNT}.{provider_id}  sending" in screen and "7.0/s recipients allowed" in screen
     assert "NATS stream" in screen and "Projections" in screen and "SES review 5.0%, pause 10.0%" in screen
 
 

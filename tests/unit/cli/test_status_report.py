@@ -27,7 +27,7 @@ def test_a_paused_provider_says_why_on_the_screen():
                           {"dispatch": 0.0}, 3.0, 1.0, {"unsubscribe": "http://127.0.0.1:9104/metrics"})
     screen = render(report)
     assert "PAUSED: 535 Authentication Credentials Invalid" in screen
-    assert "0.0/s of 14.0/s allowed" in screen and "6.00% (SES review 5.0%, pause 10.0%)  OVER THE REVIEW LINE" in screen
+    assert "0.0/s emails sent; 14.0/s recipients allowed" in screen and "6.00% (SES review 5.0%, pause 10.0%)  OVER THE REVIEW LINE" in screen
     assert "replicas 2/3 current (lagging: n3)" in screen and "4.0 KiB" in screen
     assert "unsubscribe service's metrics did not answer" in screen
     assert report.as_json()["providers"][0]["bounce_line_crossed"] == "review"
