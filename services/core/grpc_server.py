@@ -13,6 +13,7 @@ from grpc_reflection.v1alpha import reflection
 
 from services.core.access_tokens import AccessTokens, TokenGrant
 from services.core.account_scope import refusal
+from services.core.metrics import GRPC_REQUESTS
 
 log = logging.getLogger(__name__)
 
@@ -31,13 +32,15 @@ class BearerTokenAuth(grpc.aio.ServerInterceptor):
     async def intercept_service(self, continuation, handler_call_details):
         if handler_call_details.method.startswith(_OPEN_PREFIXES):
             return await continuation(handler_call_details)
+        method = handler_call_details.method.rsplit("/", 1)[-1]
         grant = self._grant(handler_call_details.invocation_metadata)
         if grant is None:
+            GRPC_REQUESTS.labels(method, "UNAUTHENTICATED").inc()
             return grpc.unary_unary_rpc_method_handler(_refuse)
         handler = await continuation(handler_call_details)
         if grant.every_account or handler is None or handler.unary_unary is None:
             return handler
-        return _scoped(handler, grant)
+        return _scoped(handler, grant, method)
 
     def _grant(self, metadata) -> TokenGrant | None:
         presented = dict(metadata or ()).get("authorization", "")
@@ -49,13 +52,14 @@ class BearerTokenAuth(grpc.aio.ServerInterceptor):
 _BEARER = "Bearer "
 
 
-def _scoped(handler: grpc.RpcMethodHandler, grant: TokenGrant) -> grpc.RpcMethodHandler:
+def _scoped(handler: grpc.RpcMethodHandler, grant: TokenGrant, method: str) -> grpc.RpcMethodHandler:
     behavior = handler.unary_unary
 
     async def scoped(request, context: grpc.aio.ServicerContext):
         if isinstance(request, Message):
             reason = refusal(grant, request)
             if reason is not None:
+                GRPC_REQUESTS.labels(method, "PERMISSION_DENIED").inc()
                 await context.abort(grpc.StatusCode.PERMISSION_DENIED, reason)
         return await behavior(request, context)
 

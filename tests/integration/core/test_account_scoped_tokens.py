@@ -14,6 +14,7 @@ from services.config import main as config_main
 from services.core.access_tokens import token_entry
 from services.core.account_scope import ACCOUNT_FIELD
 from services.core.event_store import EventStore
+from services.core.metrics import GRPC_REQUESTS
 from services.core.generated.postroom.v1 import config_pb2, dispatch_pb2, feedback_pb2, unsubscribe_pb2
 from services.core.runtime import start_service
 from services.dispatch import main as dispatch_main
@@ -109,4 +110,7 @@ async def test_a_batch_naming_another_account_in_any_item_is_denied(suite):
     batch = dispatch_pb2.SendEmailBatchRequest(messages=[dispatch_pb2.SendEmailRequest(account_id="alice"),
                                                          dispatch_pb2.SendEmailRequest(account_id="bob")])
     method = dispatch_pb2.DESCRIPTOR.services_by_name["DispatchService"].methods_by_name["SendEmailBatch"]
+    denied = GRPC_REQUESTS.labels("SendEmailBatch", "PERMISSION_DENIED")
+    before = denied._value.get()
     assert await call(suite["dispatch"], method, batch, ALICE_TOKEN) == grpc.StatusCode.PERMISSION_DENIED
+    assert denied._value.get() == before + 1, "a refused call shows on the gRPC errors panel"
