@@ -14,6 +14,7 @@ from typing import AsyncIterator
 from urllib.parse import urlsplit
 
 import grpc
+import nats.errors
 
 from services.core.event_store import EventStore
 from services.core.settings import Settings
@@ -75,6 +76,9 @@ async def event_store(settings: Settings, name: str) -> EventStore:
     except (TimeoutError, OSError) as error:
         reason = quiet.last_error or str(error) or f"no JetStream answer within {CONNECT_PATIENCE:g} s"
         raise Unreachable(f"cannot reach NATS at {settings.nats_url}: {_HINT} ({reason}; POSTROOM_NATS_URL names it)") from None
+    except nats.errors.Error as error:
+        raise Unreachable(f"NATS at {settings.nats_url} answers but its JetStream does not ({type(error).__name__}): "
+                          "is it a nats-server >= 2.10 started with -js, as `make run` starts it?") from None
 
 
 async def _any_seed_answers(servers: list[str]) -> None:

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from services.core.nats_server import free_port
+from services.core.nats_server import free_port, nats_server_binary
 from services.core.settings import SERVICES
 
 NATS_COMMANDS = [["replay", "config"], ["events", "tail"], ["cluster"], ["status"]]
@@ -83,3 +83,29 @@ def test_commands_that_need_a_service_end_fast_when_it_is_down(tmp_path, service
 def test_a_service_that_never_answers_ends_the_command_fast(tmp_path, silent_port):
     done, seconds = run_postroom(["provider", "list", "--account", "a"], environment(tmp_path, free_port(), silent_port))
     assert_one_line_within_5_s(done, seconds, f"the config service at 127.0.0.1:{silent_port}")
+
+
+def test_a_nats_without_jetstream_is_named_in_one_line(tmp_path):
+    port = free_port()
+    server = subprocess.Popen([nats_server_binary(), "-a", "127.0.0.1", "-p", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_until_listening(port)
+        done, seconds = run_postroom(["cluster"], environment(tmp_path, port))
+    finally:
+        server.terminate()
+        server.wait(10)
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert done.returncode != 0 and seconds < 5 and len(lines) == 1, done.stderr
+    assert "answers but its JetStream does not" in lines[0] and "-js" in lines[0], lines[0]
+
+
+def wait_until_listening(port: int, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.5).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"nats-server on {port}")
