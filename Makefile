@@ -5,7 +5,7 @@ PYTHON := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 IMAGE ?= postroom:dev
 
-.PHONY: install run test browser protos bench manifests image clean upgrade-deps
+.PHONY: install run test browser promtool protos bench manifests image clean upgrade-deps
 
 install: $(INSTALLED)
 
@@ -30,7 +30,7 @@ upgrade-deps:
 run: install
 	$(VENV)/bin/postroom dev
 
-test: install browser
+test: install browser promtool
 	$(PYTHON) -m pytest
 
 # The unsubscribe page is tested in a real headless Chromium (Debian's package); as root we install it.
@@ -38,6 +38,12 @@ browser:
 	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || { [ "$$(id -u)" = 0 ] && \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
 		echo "chromium could not be installed: the browser test will be skipped"; }
+
+# The alert rules are unit-tested with `promtool test rules` (Debian's prometheus package); as root we install it.
+promtool:
+	@command -v promtool >/dev/null || { [ "$$(id -u)" = 0 ] && \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null) || \
+		echo "promtool could not be installed (needs root): the alert-rule tests will be skipped"; }
 
 protos: install
 	$(PYTHON) protos/generate.py

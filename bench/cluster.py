@@ -30,17 +30,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.support.dispatch_pipeline import (FastSink, dispatch_process, peak_rss_mb, pipeline,  # noqa: E402
+from bench.support.dispatch_pipeline import (FastSink, dispatch_process, peak_rss_mb, pipeline,
                                              requests, save_provider, wait_serving, TOKEN)
-from services.core.event_store import EventStore  # noqa: E402
-from services.core.generated.postroom.v1 import dispatch_pb2_grpc  # noqa: E402
-from services.core.nats_server import EmbeddedNatsServer, NatsCluster, free_port  # noqa: E402
-from services.core.secret_box import generate_key_spec  # noqa: E402
-from services.core.settings import Settings  # noqa: E402
-from tests.support.certificates import LocalCertificateAuthority  # noqa: E402
-from tests.support.smtp import SesLikeSmtpServer, unused_loopback_host  # noqa: E402
+from services.core.event_store import EventStore
+from services.core.generated.postroom.v1 import dispatch_pb2_grpc
+from services.core.nats_server import EmbeddedNatsServer, NatsCluster, free_port
+from services.core.secret_box import generate_key_spec
+from services.core.settings import Settings
+from tests.support.certificates import LocalCertificateAuthority
+from tests.support.smtp import SesLikeSmtpServer, unused_loopback_host
 
-import grpc  # noqa: E402
+import grpc
 
 EMAILS = int(os.environ.get("BENCH_EMAILS", 5_000))
 RATE = 50.0

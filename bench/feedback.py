@@ -25,15 +25,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import aiohttp  # noqa: E402
-from aiohttp import web  # noqa: E402
+import aiohttp
+from aiohttp import web
 
-from services.core.event_store import EventStore  # noqa: E402
-from services.core.nats_server import EmbeddedNatsServer, free_port  # noqa: E402
-from services.core.settings import Ports, Settings  # noqa: E402
-from tests.support import ses_feedback_messages as ses  # noqa: E402
-from tests.support.events import provider_saved  # noqa: E402
-from tests.support.sns_signing import (DEFAULT_TOPIC_ARN, SnsSigningAuthority, SnsSigningIdentity, http_body,  # noqa: E402
+from services.core.event_store import EventStore
+from services.core.nats_server import EmbeddedNatsServer, free_port
+from services.core.settings import Ports, Settings
+from tests.support import ses_feedback_messages as ses
+from tests.support.events import provider_saved
+from tests.support.sns_signing import (DEFAULT_TOPIC_ARN, SnsSigningAuthority, SnsSigningIdentity, http_body,
                                        http_headers, notification)
 
 NOTIFICATIONS = int(os.environ.get("BENCH_NOTIFICATIONS", 20_000))

@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import json
 
-from services.core.event_store import EventStore
+from services.cli.client import event_store
 from services.core.settings import Settings
 
 
@@ -20,10 +20,10 @@ def handle(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def show(settings: Settings) -> int:
-    store = await EventStore.connect(settings, name="postroom-cluster")
+    store = await event_store(settings, "postroom-cluster")
     try:
         for info in await store.js.streams_info():
-            name = info.config.name
+            name = info.config.name or ""
             if name == store.stream or name.startswith((f"KV_{store.stream}-", f"OBJ_{store.stream}-")):
                 print(json.dumps(_described(info)))
     finally:

@@ -6,6 +6,7 @@ server, so a leader election can be watched: kill one nats-server with -9 and ma
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 import secrets
 import signal
 import subprocess
@@ -17,12 +18,12 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from services.cli.catalog import SERVICE_MODULES
+from services.cli.catalog import DEV_METRICS_BASE_PORT as METRICS_BASE_PORT, SERVICE_MODULES, dev_metrics_port
+from services.cli.terminal import terminal_interrupts_only_this_process
 from services.core.nats_server import EmbeddedNatsServer, NatsCluster
 from services.core.secret_box import generate_key_spec
 from services.core.settings import Settings
 
-METRICS_BASE_PORT = 9101
 SIM_USERNAME = "AKIAPOSTROOMSESSIM01"
 SIM_PASSWORD = "BPostroomSesSimulatorSmtpPassword0123456789a"
 SIM_TOPIC = "arn:aws:sns:us-east-1:123456789012:ses-feedback"
@@ -67,6 +68,11 @@ def simulator_environment(data_dir: Path, env: dict[str, str]) -> dict[str, str]
 
 
 def run_dev(settings: Settings, cluster: bool = False) -> int:
+    with terminal_interrupts_only_this_process():
+        return _run_dev(settings, cluster)
+
+
+def _run_dev(settings: Settings, cluster: bool) -> int:
     nats = _embedded_nats(settings, cluster) if not os.environ.get("POSTROOM_NATS_URL") else None
     nats_url = nats.urls if isinstance(nats, NatsCluster) else nats.url if nats else os.environ["POSTROOM_NATS_URL"]
     env = child_environment(settings, nats_url, replicas=3 if cluster else settings.stream_replicas)
@@ -77,11 +83,12 @@ def run_dev(settings: Settings, cluster: bool = False) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
     try:
         children["ses-sim"] = subprocess.Popen([sys.executable, "-m", "services.cli.main", "ses-sim"], env=env,
-                                               stdout=subprocess.DEVNULL)
+                                               stdout=subprocess.DEVNULL, process_group=0)
         _wait_for_simulator(env, children["ses-sim"])
-        for index, name in enumerate(SERVICE_MODULES):
-            child_env = dict(env, POSTROOM_METRICS_PORT=env.get("POSTROOM_METRICS_PORT") or str(METRICS_BASE_PORT + index))
-            children[name] = subprocess.Popen([sys.executable, "-m", "services.cli.main", "serve", name], env=child_env)
+        for name in SERVICE_MODULES:
+            child_env = dict(env, POSTROOM_METRICS_PORT=env.get("POSTROOM_METRICS_PORT") or str(dev_metrics_port(name)))
+            children[name] = subprocess.Popen([sys.executable, "-m", "services.cli.main", "serve", name], env=child_env,
+                                              process_group=0)
         _wait_until_serving(settings, {n: c for n, c in children.items() if n in SERVICE_MODULES})
         _print_endpoints(settings, nats_url, env)
         if isinstance(nats, NatsCluster):
@@ -96,10 +103,21 @@ def run_dev(settings: Settings, cluster: bool = False) -> int:
     except KeyboardInterrupt:
         return 0
     finally:
-        _stop(children)
-        if nats:
-            nats.stop()
-        print("postroom: stopped")
+        with _interrupts_deferred():
+            _stop(children)
+            if nats:
+                nats.stop()
+        print("postroom: stopped", flush=True)
+
+
+@contextmanager
+def _interrupts_deferred():
+    """A second Ctrl-C while the children stop must not leave them (and NATS) running."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _embedded_nats(settings: Settings, cluster: bool) -> EmbeddedNatsServer | NatsCluster:
@@ -112,7 +130,8 @@ def _embedded_nats(settings: Settings, cluster: bool) -> EmbeddedNatsServer | Na
 
 def cluster_lines(cluster: NatsCluster) -> str:
     nodes = "\n".join(f"  {node.name}  {node.url}  pid {node.process.pid}  (monitoring "
-                       f"http://127.0.0.1:{node.cluster.monitor_port}/jsz)" for node in cluster.nodes if node.process)
+                       f"http://127.0.0.1:{node.cluster.monitor_port}/jsz)" for node in cluster.nodes
+                       if node.process and node.cluster)
     return (f"JetStream cluster of {len(cluster.nodes)} servers (R3 stream; logs and stores in "
             f"{cluster.nodes[0].store_dir.parent}/):\n{nodes}\n"
             f"  For the postroom CLI in another terminal: export POSTROOM_NATS_URL={cluster.urls}\n"

@@ -7,13 +7,13 @@ import asyncio
 from google.protobuf import json_format
 from nats.js import api as js_api
 
-from services.core.event_store import EventStore
+from services.cli.client import event_store
 from services.core.events import Event
 from services.core.settings import Settings
 
 
 async def tail(settings: Settings, from_seq: int) -> int:
-    store = await EventStore.connect(settings, name="postroom-events-tail")
+    store = await event_store(settings, "postroom-events-tail")
     policy = js_api.DeliverPolicy.BY_START_SEQUENCE if from_seq else js_api.DeliverPolicy.NEW
     config = js_api.ConsumerConfig(opt_start_seq=from_seq) if from_seq else None
 

@@ -8,13 +8,13 @@ import sys
 
 import grpc
 
-from services.cli import cluster, dispatches, provider, send, ses_sim, suppression, unsubscribe
+from services.cli import cluster, dispatches, provider, send, ses_sim, status, suppression, token, unsubscribe
 from services.cli.catalog import SERVICE_MODULES, service_module
 from services.cli.client import describe_rpc_error
 from services.core.settings import Settings
 
 # Modules with add_parser(subcommands); their parsers set `handler(args, settings) -> int`.
-COMMAND_MODULES = [provider, send, dispatches, suppression, ses_sim, unsubscribe, cluster]
+COMMAND_MODULES = [provider, send, dispatches, suppression, ses_sim, unsubscribe, status, cluster, token]
 
 
 def _dev(args, settings: Settings) -> int:

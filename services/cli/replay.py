@@ -10,7 +10,7 @@ import sys
 
 from services.cli.catalog import service_module
 from services.core.database import create_engine
-from services.core.event_store import EventStore
+from services.cli.client import event_store
 from services.core.projection import replay
 from services.core.settings import Settings
 
@@ -41,8 +41,8 @@ def _eta(remaining: int, rate: float) -> str:
 
 
 async def replay_service(name: str, settings: Settings) -> int:
+    store = await event_store(settings, f"postroom-replay-{name}")   # first: a person hears at once if NATS is away
     module = service_module(name)
-    store = await EventStore.connect(settings, name=f"postroom-replay-{name}")
     engine = create_engine(settings.database_url_for(name))
     try:
         print(f"rebuilding the {name} read model beside the live one", file=sys.stderr)

@@ -100,10 +100,10 @@ def _open(method: str, url: str, body: dict | None = None):
     try:
         return urllib.request.urlopen(request, timeout=10)
     except urllib.error.HTTPError as error:
-        raise SystemExit(f"postroom ses-sim: {url} answered {error.code}: {error.read().decode(errors='replace')}")
+        raise SystemExit(f"postroom ses-sim: {url} answered {error.code}: {error.read().decode(errors='replace')}") from None
     except (urllib.error.URLError, OSError) as error:
         raise SystemExit(f"postroom ses-sim: cannot reach the simulator at {url} ({error}); is `postroom ses-sim` "
-                         "running?")
+                         "running?") from None
 
 
 def _call(method: str, url: str, body: dict | None = None) -> dict:

@@ -1,4 +1,4 @@
-"""`postroom unsubscribe|resubscribe|status`: record or lift an unsubscribe, and look one up."""
+"""`postroom unsubscribe [status]|resubscribe`: record or lift an unsubscribe, and look one up."""
 
 from __future__ import annotations
 
@@ -13,10 +13,13 @@ from services.core.settings import Settings
 
 
 def add_parser(subparsers) -> None:
-    unsubscribe = subparsers.add_parser("unsubscribe", help="stop mail to an address (one list, or every list)")
+    unsubscribe = subparsers.add_parser("unsubscribe", help="stop mail to an address (one list, or every list); "
+                                        "`unsubscribe status` shows whether it is unsubscribed")
+    unsubscribe.add_argument("status", nargs="?", choices=["status"],
+                             help="status: whether the address is unsubscribed, globally and per list")
     _address(unsubscribe)
     unsubscribe.add_argument("--reason", default="")
-    unsubscribe.set_defaults(handler=handle, unsubscribe_command="unsubscribe")
+    unsubscribe.set_defaults(handler=_unsubscribe_or_status)
 
     resubscribe = subparsers.add_parser("resubscribe", help="lift an unsubscribe (only with the person's consent)")
     _address(resubscribe)
@@ -24,16 +27,16 @@ def add_parser(subparsers) -> None:
                              help="also take the address off SES's suppression list of the account's providers")
     resubscribe.set_defaults(handler=handle, unsubscribe_command="resubscribe")
 
-    status = subparsers.add_parser("status", help="whether an address is unsubscribed, globally and per list")
-    status.add_argument("--account", required=True)
-    status.add_argument("--email", required=True)
-    status.set_defaults(handler=handle, unsubscribe_command="status")
-
 
 def _address(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--account", required=True)
     parser.add_argument("--email", required=True)
     parser.add_argument("--list", dest="list_id", default="", help="list id; omit for every list")
+
+
+def _unsubscribe_or_status(args: argparse.Namespace, settings: Settings) -> int:
+    args.unsubscribe_command = "status" if args.status else "unsubscribe"
+    return handle(args, settings)
 
 
 def handle(args: argparse.Namespace, settings: Settings) -> int:

@@ -28,7 +28,7 @@ async def build(settings: Settings, store: EventStore, engine: AsyncEngine) -> S
     app = ConfigApplication(settings, store, runner, SecretBox.from_spec(settings.secret_keys))
     servicer = ConfigServicer(app, settings.public_url)
     grpc_server = GrpcServer(
-        settings.bind_host, settings.ports.config_grpc, settings.api_token,
+        settings.bind_host, settings.ports.config_grpc, settings.access_tokens,
         [config_pb2.DESCRIPTOR.services_by_name["ConfigService"].full_name],
         lambda server: config_pb2_grpc.add_ConfigServiceServicer_to_server(servicer, server))
     suppressions = app.ses_suppressions

@@ -44,7 +44,7 @@ async def check_smtp_login(target: SmtpTarget, *, timeout: float, ca_file: str =
     except aiosmtplib.SMTPAuthenticationError as error:
         return Check("smtp_login", False, f"{domain.INVALID_CREDENTIALS} (server said {error.code} {error.message})",
                      domain.credentials_hint(target.password))
-    except (aiosmtplib.SMTPException, OSError, ssl.SSLError, asyncio.TimeoutError) as error:
+    except (TimeoutError, aiosmtplib.SMTPException, OSError, ssl.SSLError) as error:
         return Check("smtp_login", False, f"{domain.UNREACHABLE}: {_describe(error)}", domain.UNREACHABLE_HINT)
     finally:
         await _close(client)

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import hmac
 import logging
 from typing import Callable, Iterable
 
 import grpc
-from google.protobuf.message import DecodeError
+from google.protobuf.message import DecodeError, Message
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio
 from grpc_reflection.v1alpha import reflection
 
 from services.core import tracing
+from services.core.access_tokens import AccessTokens, TokenGrant
+from services.core.account_scope import accounts_named_by, refusal
+from services.core.metrics import GRPC_REQUESTS
 
 log = logging.getLogger(__name__)
 
@@ -22,20 +24,74 @@ NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 
 
 class BearerTokenAuth(grpc.aio.ServerInterceptor):
-    """Every call but health and reflection must carry `authorization: Bearer <POSTROOM_API_TOKEN>`."""
+    """Every call but health and reflection must carry `authorization: Bearer <token>` for a known
+    token; a token scoped to accounts may only make requests whose account_id is one of them."""
 
-    def __init__(self, token: str) -> None:
-        if not token:
-            raise ValueError("POSTROOM_API_TOKEN is not set")
-        self._expected = f"Bearer {token}".encode()
+    def __init__(self, tokens: AccessTokens) -> None:
+        self._tokens = tokens
 
     async def intercept_service(self, continuation, handler_call_details):
         if handler_call_details.method.startswith(_OPEN_PREFIXES):
             return await continuation(handler_call_details)
-        presented = dict(handler_call_details.invocation_metadata or ()).get("authorization", "")
-        if isinstance(presented, str) and hmac.compare_digest(presented.encode(), self._expected):
-            return await continuation(handler_call_details)
-        return grpc.unary_unary_rpc_method_handler(_refuse)
+        method = handler_call_details.method.rsplit("/", 1)[-1]
+        grant = self._grant(handler_call_details.invocation_metadata)
+        if grant is None:
+            GRPC_REQUESTS.labels(method, "UNAUTHENTICATED").inc()
+            return grpc.unary_unary_rpc_method_handler(_refuse)
+        handler = await continuation(handler_call_details)
+        if grant.every_account or handler is None:
+            return handler
+        if handler.stream_unary is not None:
+            return _scoped_stream(handler, grant, method)
+        if handler.unary_unary is None:
+            return handler
+        return _scoped(handler, grant, method)
+
+    def _grant(self, metadata) -> TokenGrant | None:
+        presented = dict(metadata or ()).get("authorization", "")
+        if not isinstance(presented, str) or not presented.startswith(_BEARER):
+            return None
+        return self._tokens.grant_for(presented[len(_BEARER):])
+
+
+_BEARER = "Bearer "
+
+
+def _scoped(handler: grpc.RpcMethodHandler, grant: TokenGrant, method: str) -> grpc.RpcMethodHandler:
+    behavior = handler.unary_unary
+
+    async def scoped(request, context: grpc.aio.ServicerContext):
+        if isinstance(request, Message):
+            reason = refusal(grant, request)
+            if reason is not None:
+                GRPC_REQUESTS.labels(method, "PERMISSION_DENIED").inc()
+                await context.abort(grpc.StatusCode.PERMISSION_DENIED, reason)
+        return await behavior(request, context)
+
+    return grpc.unary_unary_rpc_method_handler(scoped, request_deserializer=handler.request_deserializer,
+                                               response_serializer=handler.response_serializer)
+
+
+def _scoped_stream(handler: grpc.RpcMethodHandler, grant: TokenGrant, method: str) -> grpc.RpcMethodHandler:
+    """A client stream (UploadContent): its first message names the account, held to the token's
+    accounts like a unary request; a later one that names an account is held to them too."""
+    behavior = handler.stream_unary
+
+    async def scoped(request_iterator, context: grpc.aio.ServicerContext):
+        async def checked():
+            first = True
+            async for request in request_iterator:
+                named = isinstance(request, Message) and (first or any(accounts_named_by(request)))
+                reason = refusal(grant, request) if named else None
+                first = False
+                if reason is not None:
+                    GRPC_REQUESTS.labels(method, "PERMISSION_DENIED").inc()
+                    await context.abort(grpc.StatusCode.PERMISSION_DENIED, reason)
+                yield request
+        return await behavior(checked(), context)
+
+    return grpc.stream_unary_rpc_method_handler(scoped, request_deserializer=handler.request_deserializer,
+                                                response_serializer=handler.response_serializer)
 
 
 class MalformedRequestGuard(grpc.aio.ServerInterceptor):
@@ -96,15 +152,16 @@ def _guard(handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
 
 
 async def _refuse(_request, context: grpc.aio.ServicerContext):
-    await context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong bearer token (POSTROOM_API_TOKEN)")
+    await context.abort(grpc.StatusCode.UNAUTHENTICATED,
+                        "missing or wrong bearer token (POSTROOM_API_TOKEN, or one of POSTROOM_API_TOKENS)")
 
 
 class GrpcServer:
     """A grpc.aio server whose health reads NOT_SERVING until the service says it is ready."""
 
-    def __init__(self, host: str, port: int, token: str, service_names: Iterable[str],
+    def __init__(self, host: str, port: int, tokens: AccessTokens, service_names: Iterable[str],
                  register: Callable[[grpc.aio.Server], None]) -> None:
-        interceptors = [BearerTokenAuth(token), MalformedRequestGuard()]
+        interceptors = [BearerTokenAuth(tokens), MalformedRequestGuard()]
         if tracing.enabled():
             interceptors.append(ServerSpans())       # innermost: the span covers the call itself
         self.server = grpc.aio.server(interceptors=interceptors,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from typing import Callable
+from typing import Callable, TypeVar
 
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 from prometheus_client.metrics import MetricWrapperBase
@@ -22,7 +22,10 @@ EVENT_LOG_OVERDUE = Gauge("postroom_event_log_overdue",
 HTTP_REQUESTS = Counter("postroom_http_requests_total", "HTTP requests by route and status", ["route", "status"])
 
 
-def cached_labels(metric: MetricWrapperBase) -> Callable[..., MetricWrapperBase]:
+Metric = TypeVar("Metric", bound=MetricWrapperBase)
+
+
+def cached_labels(metric: Metric) -> Callable[..., Metric]:
     """`metric.labels(*values)`, remembered. prometheus_client validates the values and takes a
     lock on every call, which showed on the per-email and per-request paths; label values here
     come from small sets (event types, codes, routes), and an evicted child is simply looked up again."""

@@ -75,7 +75,9 @@ class EmbeddedNatsServer:
             args += ["-l", str(self.log_file)]
         if self.cluster:
             args += self.cluster.arguments()
-        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # Its own process group: a Ctrl-C at the terminal reaches whoever started it, who stops it in
+        # order (services first), instead of killing the log under services that are still stopping.
+        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, process_group=0)
         self._wait_until_listening(timeout)
 
     def healthy(self) -> bool:

@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from services.core.access_tokens import AccessTokens, TokenSpecError
+
 SERVICES = ("config", "dispatch", "feedback", "unsubscribe")
 
 
@@ -67,7 +69,9 @@ class Settings:
     stream_replicas: int = 1
     data_dir: Path = Path(".postroom")
     database_url: str = ""
-    api_token: str = ""
+    api_token: str = ""          # one all-accounts token (what the CLI sends, too)
+    api_tokens: str = ""         # `<sha256>=<accounts|all>` entries (services/core/access_tokens.py)
+    api_tokens_file: str = ""
     secret_keys: str = ""
     public_url: str = "http://127.0.0.1:8081"
     bind_host: str = "127.0.0.1"
@@ -130,6 +134,8 @@ class Settings:
             data_dir=Path(_env("DATA_DIR", ".postroom")),
             database_url=_env("DATABASE_URL"),
             api_token=_env("API_TOKEN"),
+            api_tokens=_env("API_TOKENS"),
+            api_tokens_file=_env("API_TOKENS_FILE"),
             secret_keys=_env("SECRET_KEY"),
             public_url=_env("PUBLIC_URL", f"http://127.0.0.1:{ports.feedback_http}").rstrip("/"),
             bind_host=_env("BIND_HOST", "127.0.0.1"),
@@ -173,6 +179,14 @@ class Settings:
             unsubscribe_mailto=_env("UNSUBSCRIBE_MAILTO"),
             unsubscribe_token_max_age_days=_env_int("UNSUBSCRIBE_TOKEN_MAX_AGE_DAYS", 0),
         )
+
+    @property
+    def access_tokens(self) -> AccessTokens:
+        """Every token the gRPC services accept, with the accounts each may act for."""
+        try:
+            return AccessTokens.from_sources(self.api_token, self.api_tokens, self.api_tokens_file)
+        except TokenSpecError as error:
+            raise SystemExit(str(error)) from None
 
     @property
     def nats_servers(self) -> list[str]:

@@ -17,6 +17,8 @@ import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from services.core.settings import Settings
+
 SES_REVIEW_BOUNCE_RATE = 0.05
 SES_REVIEW_COMPLAINT_RATE = 0.001
 SES_PAUSE_BOUNCE_RATE = 0.10
@@ -36,13 +38,14 @@ class Scope(str, enum.Enum):
 
 @dataclass(frozen=True)
 class GuardLines:
-    bounce_rate: float = 0.04
-    complaint_rate: float = 0.0008
-    all_mail_bounce_rate: float = 0.08
-    all_mail_complaint_rate: float = 0.004
-    min_sends: int = 500
-    window_sends: int = 10_000
-    window_days: float = 7.0
+    # The defaults are the settings' (services/core/settings.py), written there once.
+    bounce_rate: float = Settings.guard_bounce_rate
+    complaint_rate: float = Settings.guard_complaint_rate
+    all_mail_bounce_rate: float = Settings.guard_all_mail_bounce_rate
+    all_mail_complaint_rate: float = Settings.guard_all_mail_complaint_rate
+    min_sends: int = Settings.guard_min_sends
+    window_sends: int = Settings.guard_window_sends
+    window_days: float = Settings.guard_window_days
 
     @classmethod
     def for_settings(cls, settings) -> "GuardLines":

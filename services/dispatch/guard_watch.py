@@ -16,8 +16,9 @@ from services.core.event_store import NEW_AGGREGATE, ConcurrencyConflict
 from services.dispatch import events, guard
 from services.dispatch.context import DispatchContext
 from services.dispatch.guard import GuardLines, GuardPause, Scope
-from services.dispatch.metrics import guard_bounce_rate, guard_complaint_rate
+from services.dispatch.metrics import guard_bounce_rate, guard_complaint_rate, guard_line
 from services.dispatch.pauses import Cause, Pause
+from services.dispatch.shared_rate import rate_key
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,8 @@ class GuardWatch:
         rates = guard.trailing_rates(records, time.time(), self.lines)
         guard_bounce_rate(provider_id).set(rates.bounce_rate)
         guard_complaint_rate(provider_id).set(rates.complaint_rate)
+        guard_line(rate_key(account_id, provider_id), "bounce").set(self.lines.bounce_rate)
+        guard_line(rate_key(account_id, provider_id), "complaint").set(self.lines.complaint_rate)
         wanted = guard.verdict(rates, self.lines)
         if wanted is None:
             return None

@@ -51,7 +51,7 @@ async def build(settings: Settings, store: EventStore, engine: AsyncEngine,
     guard = GuardWatch(context)
     servicer = DispatchServicer(app, FailedDispatchRetries(context))
     grpc_server = GrpcServer(
-        settings.bind_host, settings.ports.dispatch_grpc, settings.api_token,
+        settings.bind_host, settings.ports.dispatch_grpc, settings.access_tokens,
         [dispatch_pb2.DESCRIPTOR.services_by_name["DispatchService"].full_name],
         lambda server: dispatch_pb2_grpc.add_DispatchServiceServicer_to_server(servicer, server))
     return ServiceComponents(grpc=grpc_server, projections=[runner], workers=[worker.run, sweeper.run, guard.run],

@@ -17,7 +17,9 @@ GUARD_COMPLAINT_RATE = Gauge("postroom_provider_guard_complaint_rate", "Trailing
                              ["provider_id"])
 FAILOVERS = Counter("postroom_dispatch_failovers_total", "Emails a paused provider handed to a fallback provider",
                     ["provider_id", "fallback_provider_id"])
-OUTCOMES = Counter("postroom_dispatch_outcomes_total", "Dispatch outcomes appended", ["outcome"])
+# `provider` is the provider's rate key (account.provider_id), as on postroom_dispatch_send_rate, so a
+# dashboard divides one by the other.
+OUTCOMES = Counter("postroom_dispatch_outcomes_total", "Dispatch outcomes appended", ["outcome", "provider"])
 SMTP_REPLIES = Counter("postroom_smtp_replies_total", "SMTP replies to DATA by code (0 = no reply)", ["code"])
 outcomes = cached_labels(OUTCOMES)
 smtp_replies = cached_labels(SMTP_REPLIES)
@@ -39,3 +41,13 @@ QUOTA_REACHED = Gauge("postroom_dispatch_quota_reached", "1 while SES's daily qu
 REDELIVERIES_LEFT_TO_SENDER = Counter(
     "postroom_dispatch_redeliveries_left_to_sender_total",
     "Redelivered emails left alone because another live replica was still sending them (or had not answered)")
+QUEUE_PENDING = Gauge("postroom_dispatch_queue_pending",
+                      "Queued emails the shared consumer has not delivered yet (JetStream num_pending)")
+QUEUE_ACK_PENDING = Gauge("postroom_dispatch_queue_ack_pending",
+                          "Queued emails delivered to a worker and not yet settled (JetStream num_ack_pending)")
+# The rate at which the guard holds a provider's non-transactional mail back, per provider (rate
+# key) and kind ("bounce" | "complaint"); the dashboard draws it beside the trailing rates.
+GUARD_LINE_METRIC = "postroom_dispatch_guard_line"
+GUARD_LINE = Gauge(GUARD_LINE_METRIC, "The guard line: the trailing rate at which the guard pauses a provider's "
+                   "non-transactional mail", ["provider", "kind"])
+guard_line = cached_labels(GUARD_LINE)

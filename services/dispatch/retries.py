@@ -69,8 +69,8 @@ class FailedDispatchRetries:
         results: dict[str, Retried] = {}
         pending: list[tuple[str, str, PendingAppend]] = []
         for row in rows:
-            original = await self.context.store.patiently(lambda: self.context.store.event_at(row["queued_seq"]),
-                                                          self.context.settings.append_patience)
+            original = await self.context.store.patiently(
+                lambda seq=row["queued_seq"]: self.context.store.event_at(seq), self.context.settings.append_patience)
             if original is None or original.event.WhichOneof("payload") != "email_queued":
                 results[row["dispatch_id"]] = Retried(row["dispatch_id"], error=FailedPrecondition(
                     f"dispatch {row['dispatch_id']}: its EmailQueued is no longer in the event log"))

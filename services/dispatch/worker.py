@@ -10,6 +10,7 @@ out a second time only when the process that sent it died before recording the o
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from services.core.durable_worker import ConsumerPlan, Delivery, DurableWorker, Requeue
@@ -18,7 +19,9 @@ from services.core.generated.postroom.v1 import events_pb2
 from services.core.event_store import ConcurrencyConflict
 from services.dispatch import events
 from services.dispatch.context import DispatchContext
-from services.dispatch.metrics import IN_FLIGHT, REDELIVERIES_LEFT_TO_SENDER, outcomes
+from services.dispatch.metrics import (IN_FLIGHT, QUEUE_ACK_PENDING, QUEUE_PENDING, REDELIVERIES_LEFT_TO_SENDER,
+                                       outcomes)
+from services.dispatch.shared_rate import rate_key
 from services.dispatch.replicas import DispatchReplicas, Sender
 from services.dispatch.sending import QueuedEmailSender, SendTimings
 
@@ -26,6 +29,7 @@ log = logging.getLogger(__name__)
 
 DURABLE = "dispatch-workers"
 SENDER_RECHECK_SECONDS = 2.0     # a redelivery another replica is still sending is looked at again after this
+QUEUE_DEPTH_SECONDS = 5.0        # how often the queue's depth is read from the consumer for /metrics
 
 
 class DispatchWorker:
@@ -43,10 +47,22 @@ class DispatchWorker:
         await self.replicas.start()
 
     async def run(self) -> None:
+        depth = asyncio.create_task(self._watch_queue_depth(), name="dispatch-queue-depth")
         try:
             await self.consumer.run()
         finally:
+            depth.cancel()
             await self.sender.close()
+
+    async def _watch_queue_depth(self) -> None:
+        while True:
+            try:
+                info = await self.context.store.js.consumer_info(self.context.store.stream, DURABLE)
+                QUEUE_PENDING.set(info.num_pending or 0)
+                QUEUE_ACK_PENDING.set(info.num_ack_pending or 0)
+            except Exception as error:               # the consumer not made yet, or the log away: next time
+                log.debug("queue depth unread", extra={"error": repr(error)})
+            await asyncio.sleep(QUEUE_DEPTH_SECONDS)
 
     async def finish_in_flight(self, grace: float) -> None:
         await self.consumer.finish_in_flight(grace)
@@ -55,7 +71,7 @@ class DispatchWorker:
         await self.replicas.stop()
 
     @handles(events_pb2.EmailQueued)
-    async def send_and_record(self, delivery: Delivery, _payload: events_pb2.EmailQueued) -> None:
+    async def send_and_record(self, delivery: Delivery, payload: events_pb2.EmailQueued) -> None:
         """One queued email to its outcome event, durable before the message is acked."""
         queued, seq = delivery.event, delivery.stream_seq
         if delivery.may_have_been_seen and await self._settled_or_taken(delivery):
@@ -63,7 +79,7 @@ class DispatchWorker:
         outcome = await self.sender.outcome_for(queued, seq, delivery.may_have_been_seen)
         try:
             await self.context.store.append_durably(outcome, expected_sequence=seq, patience=None)
-            outcomes(outcome.type).inc()
+            outcomes(outcome.type, rate_key(queued.account_id, payload.provider_id)).inc()
         except ConcurrencyConflict:
             pass                                 # another worker recorded the outcome first
 

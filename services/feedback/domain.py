@@ -23,6 +23,9 @@ from services.feedback.ses_feedback import Bounce, Complaint, Delivery, Feedback
 
 BOUNCE_REVIEW_RATE = 0.05
 COMPLAINT_REVIEW_RATE = 0.001
+# Past these SES may pause the account's sending (the review lines above come first).
+BOUNCE_PAUSE_RATE = 0.10
+COMPLAINT_PAUSE_RATE = 0.005
 DEFAULT_STATS_WINDOW_DAYS = 30
 MAX_STATS_WINDOW_DAYS = 366
 FEEDBACK_AGGREGATE = "feedback"
@@ -103,7 +106,7 @@ def feedback_events(
     `dispatch_id_of(ses_message_id)` names the dispatch that sent a message the original headers
     did not tag (the read model's EmailDispatched correlation).
     """
-    events = []
+    events: list[FeedbackEvent] = []
     for item in items:
         payload = _payload_for(item, provider_id, sns_message_id, dispatch_id_of)
         if payload is not None:

@@ -45,7 +45,7 @@ async def build(settings: Settings, store: EventStore, engine: AsyncEngine, *,
     app = FeedbackApplication(settings, store, runner, verifier, SubscriptionConfirmer(session))
     servicer = FeedbackServicer(app)
     grpc_server = GrpcServer(
-        settings.bind_host, settings.ports.feedback_grpc, settings.api_token,
+        settings.bind_host, settings.ports.feedback_grpc, settings.access_tokens,
         [feedback_pb2.DESCRIPTOR.services_by_name["FeedbackService"].full_name],
         lambda server: feedback_pb2_grpc.add_FeedbackServiceServicer_to_server(servicer, server))
     http = HttpEndpoint(sns_app(app), settings.bind_host, settings.ports.feedback_http,

@@ -56,6 +56,9 @@ def tenant_resource_not_associated(name: str, resource_arn: str) -> str:
     return f"554 Message rejected: Resource <{resource_arn}> is not associated with tenant <{name}>."
 
 
+NO_SES_HEADERS = SesHeaders()    # a message that carries no X-SES-* header
+
+
 @dataclass(frozen=True)
 class Submission:
     """One message as the SMTP session saw it: envelope sender and recipients, the header From, and the
@@ -64,11 +67,11 @@ class Submission:
     mail_from: str
     header_from: tuple[str, ...]
     recipients: tuple[str, ...]
-    ses_headers: SesHeaders = SesHeaders()
+    ses_headers: SesHeaders = NO_SES_HEADERS
 
     @classmethod
     def of(cls, mail_from: str, from_header_values: Sequence[str], recipients: Sequence[str],
-           ses_headers: SesHeaders = SesHeaders()) -> "Submission":
+           ses_headers: SesHeaders = NO_SES_HEADERS) -> "Submission":
         addresses = tuple(address for _, address in getaddresses(list(from_header_values)) if address)
         return cls(mail_from, addresses, tuple(recipients), ses_headers)
 

@@ -28,7 +28,7 @@ async def build(settings: Settings, store: EventStore, engine: AsyncEngine) -> S
     app = UnsubscribeApplication(settings, store, runner, load_tokens(settings.unsubscribe_keys))
     servicer = UnsubscribeServicer(app)
     grpc_server = GrpcServer(
-        settings.bind_host, settings.ports.unsubscribe_grpc, settings.api_token,
+        settings.bind_host, settings.ports.unsubscribe_grpc, settings.access_tokens,
         [unsubscribe_pb2.DESCRIPTOR.services_by_name["UnsubscribeService"].full_name],
         lambda server: unsubscribe_pb2_grpc.add_UnsubscribeServiceServicer_to_server(servicer, server))
     http = build_endpoint(app, settings.bind_host, settings.ports.unsubscribe_http, runner.caught_up.is_set,

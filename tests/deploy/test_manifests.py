@@ -308,8 +308,10 @@ def test_settings_and_secret_references(overlay):
         for ref in c.get("envFrom", []):
             assert ref["configMapRef"]["name"] in configmaps, where
         env = env_of(c)
-        for var in ("POSTROOM_API_TOKEN",):
+        for var in ("POSTROOM_API_TOKEN", "POSTROOM_API_TOKENS"):
             assert env[var]["valueFrom"]["secretKeyRef"]["name"] == "postroom-api", where
+        assert env["POSTROOM_API_TOKENS"]["valueFrom"]["secretKeyRef"].get("optional") is True, \
+            f"{where}: scoped tokens are optional, so a deployment with one token keeps starting"
         for var, e in env.items():
             if re.search(r"TOKEN|_KEY$|DATABASE_URL", var):
                 assert "secretKeyRef" in e.get("valueFrom", {}), f"{where}: {var} is not from a Secret"

@@ -59,6 +59,7 @@ class Suite:
             POSTROOM_SIM_NOTIFICATION_DELAY="0.1", **self.overrides)
         env.update(simulator_environment(data, env))
         self.env = env
+        self.metrics_ports = {name: free_port() for name in SERVICES}
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -74,8 +75,9 @@ class Suite:
     def start_process(self, name: str) -> None:
         command = ["ses-sim"] if name == "ses-sim" else ["serve", name]
         log = open(self.root / "logs" / f"{name}.log", "ab")
+        env = dict(self.env, POSTROOM_METRICS_PORT=str(self.metrics_ports[name])) if name in SERVICES else self.env
         self.processes[name] = subprocess.Popen([sys.executable, "-m", "services.cli.main", *command],
-                                                env=self.env, stdout=log, stderr=log)
+                                                env=env, stdout=log, stderr=log)
         if name == "ses-sim":
             self._wait_for_url(f"{self.sim_url}/healthz", self.processes[name])
 
@@ -94,7 +96,7 @@ class Suite:
         for process in self.processes.values():
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
-        for name, process in self.processes.items():
+        for process in self.processes.values():
             try:
                 process.wait(30)
             except subprocess.TimeoutExpired:
@@ -153,6 +155,10 @@ class Suite:
     @property
     def sim_url(self) -> str:
         return f"http://{self.sim_host}:{self.env['POSTROOM_SIM_WEB_PORT']}"
+
+    def metrics(self, name: str) -> str:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_ports[name]}/metrics", timeout=5) as answer:
+            return answer.read().decode()
 
     def log(self, name: str) -> str:
         path = self.root / "logs" / f"{name}.log"

@@ -113,7 +113,7 @@ async def test_the_product_page_step_by_step(suite):
         # None of the three can be sent to again.
         for address in ("bounce@simulator.amazonses.com", "complaint@simulator.amazonses.com", reader):
             dispatch_id = await send(dispatch, provider_id, address, subject="Again?")
-            final = await eventually(lambda: _settled(dispatch, dispatch_id))
+            final = await eventually(lambda dispatch_id=dispatch_id: _settled(dispatch, dispatch_id))
             assert final.status == dispatch_pb2.SUPPRESSED, (address, final)
 
     inbox = suite.cli("ses-sim", "--url", suite.sim_url, "inbox", "--json")

@@ -37,6 +37,7 @@ def settings_environment(settings: Settings) -> dict[str, str]:
     env = dict(os.environ, POSTROOM_NATS_URL=settings.nats_url, POSTROOM_STREAM=settings.stream_name,
                POSTROOM_SUBJECT_PREFIX=settings.subject_prefix, POSTROOM_DATA_DIR=str(settings.data_dir),
                POSTROOM_DATABASE_URL=settings.database_url, POSTROOM_API_TOKEN=settings.api_token,
+               POSTROOM_API_TOKENS=settings.api_tokens, POSTROOM_API_TOKENS_FILE=settings.api_tokens_file,
                POSTROOM_SECRET_KEY=settings.secret_keys, POSTROOM_UNSUBSCRIBE_KEY=settings.unsubscribe_keys,
                POSTROOM_PUBLIC_URL=settings.public_url, POSTROOM_SMTP_CA_FILE=settings.smtp_ca_file,
                POSTROOM_SMTP_TIMEOUT=str(settings.smtp_timeout), POSTROOM_SNS_CERT_DIR=settings.sns_cert_dir,

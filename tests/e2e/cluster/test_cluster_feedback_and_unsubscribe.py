@@ -44,7 +44,7 @@ async def deliver_until_200(session: aiohttp.ClientSession, urls, body, headers=
                 if answer.status == 200:
                     return tries
                 assert answer.status == 503, f"{url}: {answer.status} {await answer.text()}"
-        except (aiohttp.ClientError, asyncio.TimeoutError):
+        except (TimeoutError, aiohttp.ClientError):
             pass
         await asyncio.sleep(0.2)
     raise AssertionError("unreachable")

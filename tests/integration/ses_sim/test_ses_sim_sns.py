@@ -70,7 +70,7 @@ async def test_a_complaint_is_reported_after_its_delivery_to_every_confirmed_end
     await eventually(lambda: len(simulator.topics.confirmed(simulator.topic_arn)) == 2)
     await send(simulator, email(to="complaint+x@simulator.amazonses.com"))
     for receiver in receivers:
-        await eventually(lambda: len(receiver.of_type("Notification")) == 2)
+        await eventually(lambda receiver=receiver: len(receiver.of_type("Notification")) == 2)
         kinds = [type(parse_ses_feedback(json.loads(body)["Message"])[0])
                  for _, body in receiver.of_type("Notification")]
         assert kinds == [Delivery, Complaint]

@@ -225,8 +225,17 @@ async def test_cli_unsubscribe_status_resubscribe(unsubscribe_settings, unsubscr
     done = await asyncio.to_thread(run, "unsubscribe", "--account", ACCOUNT, "--email", "cli@example.com",
                                    "--list", "news", "--reason", "asked by phone")
     assert done["unsubscribed_lists"] == ["news"] and done["changed"]
-    status = await asyncio.to_thread(run, "status", "--account", ACCOUNT, "--email", "cli@example.com")
+    status = await asyncio.to_thread(run, "unsubscribe", "status", "--account", ACCOUNT, "--email", "cli@example.com")
     assert status["unsubscribed_lists"] == ["news"]
+
+    def run_old_form() -> tuple[dict, str]:
+        args = build_parser().parse_args(["status", "--account", ACCOUNT, "--email", "cli@example.com"])
+        assert args.handler(args, unsubscribe_settings) == 0
+        import json
+        captured = capsys.readouterr()
+        return json.loads(captured.out), captured.err
+    old, notice = await asyncio.to_thread(run_old_form)
+    assert old == status and "is now `postroom unsubscribe status --account A --email E`" in notice
     lifted = await asyncio.to_thread(run, "resubscribe", "--account", ACCOUNT, "--email", "cli@example.com",
                                      "--list", "news")
     assert "unsubscribed_lists" not in lifted and lifted["changed"]

@@ -111,7 +111,8 @@ async def test_page_unsubscribe_then_resubscribe(http, base_url, token, store, u
 
 
 def tampered_tokens(token: str, settings) -> dict[str, str]:
-    flip = lambda i: token[:i] + ("A" if token[i] != "A" else "B") + token[i + 1:]
+    def flip(i: int) -> str:
+        return token[:i] + ("A" if token[i] != "A" else "B") + token[i + 1:]
     old = datetime.now(UTC) - timedelta(days=400)
     return {
         "first-char": flip(0), "middle-char": flip(len(token) // 2), "last-char": flip(len(token) - 1),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 
 import nats.errors
 import pytest
@@ -12,7 +11,7 @@ from services.core.log_hiccups import Backoff, SubjectBusy, is_log_hiccup
 
 
 @pytest.mark.parametrize("error", [
-    NoStreamResponseError(), nats.errors.TimeoutError(), asyncio.TimeoutError(), ConnectionResetError(),
+    NoStreamResponseError(), nats.errors.TimeoutError(), TimeoutError(), ConnectionResetError(),
     nats.errors.ConnectionReconnectingError(), nats.errors.NoServersError(), SubjectBusy(),
     ServiceUnavailableError(code=503, err_code=10008, description="JetStream system temporarily unavailable"),
     APIError(code=500, err_code=10009, description="JetStream cluster can not handle request"),
