@@ -9,10 +9,11 @@ from dataclasses import dataclass, field, replace
 from services.core.email_address import address_problem, text_problem
 from services.core.errors import FieldViolation
 from services.core.ids import IDENTIFIER_RULE, is_identifier
+from services.core.ses_message import MAX_MESSAGE_BYTES
 
 DEFAULT_MAX_SEND_RATE = 14.0         # SES's usual starting production rate, messages per second
 DEFAULT_MAX_CONNECTIONS = 10
-DEFAULT_MAX_MESSAGE_BYTES = 40 * 1024 * 1024   # SES SMTP limit: 40 MB after encoding
+DEFAULT_MAX_MESSAGE_BYTES = MAX_MESSAGE_BYTES    # the provider's default: all SES takes
 DEFAULT_MESSAGES_PER_CONNECTION = 50
 STARTTLS_PORTS = frozenset({25, 587, 2587})
 TLS_PORTS = frozenset({465, 2465})

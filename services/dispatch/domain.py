@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from services.core.email_address import address_problem, text_problem
 from services.core.errors import FieldViolation
 from services.core.ids import IDENTIFIER_RULE, is_identifier, name_based_id, uuid7
+from services.core.ses_message import MAX_MESSAGE_BYTES
 from services.core.ses_headers import CONFIGURATION_SET_HEADER, TENANT_HEADER
 from services.dispatch.attachments import SubmittedPart
 
@@ -28,7 +29,7 @@ MAX_KEY_CHARS = 256
 # A dispatch's status as the read model keeps it; SENDING is derived: QUEUED with an attempt made.
 QUEUED, SENDING, DISPATCHED, FAILED, SUPPRESSED = "QUEUED", "SENDING", "DISPATCHED", "FAILED", "SUPPRESSED"
 STATUSES = (QUEUED, SENDING, DISPATCHED, FAILED, SUPPRESSED)
-DEFAULT_MAX_MESSAGE_BYTES = 40 * 1024 * 1024   # SES takes whole messages up to 40 MB after encoding
+DEFAULT_MAX_MESSAGE_BYTES = MAX_MESSAGE_BYTES    # the provider's default: all SES takes
 DEFAULT_MESSAGES_PER_CONNECTION = 50
 
 HEADER_NAME = re.compile(r"^[!-9;-~]{1,76}$")             # printable ASCII without ':' (RFC 5322 2.2)

@@ -15,7 +15,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-MAX_MESSAGE_BYTES = 40 * 1024 * 1024  # SES's SMTP interface takes whole messages up to 40 MB
+from services.core.ses_message import MAX_MESSAGE_BYTES  # SES's SMTP interface: whole messages up to 40 MB
+
 # SES closes an SMTP session past a number of messages it does not document; users report the
 # 421 after 350 (https://repost.aws/questions/QUw5qK9rBFSKqXvW5a-nAteg).
 MAX_MESSAGES_PER_SESSION = 350
