@@ -15,3 +15,15 @@ async def delete_test_streams(store: EventStore) -> None:
                                                          for sep in "-_")):
             with contextlib.suppress(Exception):
                 await store.js.delete_stream(name)
+
+
+async def stop_then_delete_streams(settings, services) -> None:
+    """Stop in-process `services`, then delete the test's streams. In that order: a service whose
+    stream vanished under it would wait out its patience with the log before it stopped."""
+    for service in services:
+        await service.stop()
+    store = await EventStore.connect(settings)
+    try:
+        await delete_test_streams(store)
+    finally:
+        await store.close()

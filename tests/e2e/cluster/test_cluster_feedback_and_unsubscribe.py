@@ -18,7 +18,7 @@ import aiohttp
 import pytest
 
 from services.core.unsubscribe_token import unsubscribe_url
-from tests.e2e.cluster.cluster_support import stream_leader
+from tests.e2e.cluster.cluster_support import stream_leader, until
 from tests.support.event_log import every_event
 from tests.support.events import provider_saved
 from tests.support.service_process import service_environment
@@ -72,26 +72,37 @@ async def test_every_delivery_answered_200_is_recorded_once_through_a_leader_kil
     tokens = tokens_of(settings)
     links = [tokens.issue(ACCOUNT, f"reader{i}@example.net", issued_at=datetime.now(UTC)) for i in range(DELIVERIES)]
 
+    answered = Counter()
+
     async def post_notifications(session, share):
-        return [await deliver_until_200(session, sns_urls, http_body(n), http_headers(n)) for n in share]
+        tries = []
+        for n in share:
+            tries.append(await deliver_until_200(session, sns_urls, http_body(n), http_headers(n)))
+            answered["all"] += 1
+        return tries
 
     async def post_one_clicks(session, share):
         tries = []
         for token in share:
             urls = itertools.cycle([unsubscribe_url(p.http_url, token) for p in unsubscribe])
             tries.append(await deliver_until_200(session, urls, None, data=ONE_CLICK))
+            answered["all"] += 1
         return tries
 
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=20)) as session:
         load = [asyncio.create_task(post_notifications(session, notifications[i::SENDERS])) for i in range(SENDERS)]
         load += [asyncio.create_task(post_one_clicks(session, links[i::SENDERS])) for i in range(SENDERS)]
-        await asyncio.sleep(1.5)
+        # The kill comes a quarter of the way in (not after a fixed time: a slow machine may not
+        # have started, a fast one may have finished), so most requests meet the election.
+        await until(lambda: answered["all"] >= DELIVERIES // 2, 60, "a quarter of the deliveries answered")
         leader = await stream_leader(cluster_store, nats_cluster)
         leader.kill()
+        answered_at_kill = answered["all"]
         await asyncio.sleep(8)
         leader.start()
         tries = [t for task in load for t in await task]
 
+    assert answered_at_kill < 2 * DELIVERIES, "the leader must die while deliveries are in flight"
     retried = sum(process.metric("postroom_event_append_retries_total") for process in started)
     assert retried > 0 or max(tries) > 1, "the kill must have caught requests in flight"
     events = await cluster_store.patiently(

@@ -23,7 +23,7 @@ from tests.conftest import TEST_TOKEN
 from tests.integration.dispatch.dispatch_support import FAST
 from tests.integration.ses_sim.conftest import simulator_settings
 from tests.support.smtp import SesLikeSmtpServer, unused_loopback_host
-from tests.support.streams import delete_test_streams
+from tests.support.streams import stop_then_delete_streams
 from tests.support.unsubscribe import with_unsubscribe_key
 
 AUTH = (("authorization", f"Bearer {TEST_TOKEN}"),)
@@ -140,9 +140,7 @@ async def ses_suite(read_model_settings, ses_sim):
            unsubscribe_pb2_grpc.UnsubscribeServiceStub(channels[2]))
     for channel in channels:
         await channel.close()
-    await delete_test_streams(config.store)
-    for service in (unsubscribe, dispatch, config):
-        await service.stop()
+    await stop_then_delete_streams(settings, (unsubscribe, dispatch, config))
 
 
 def ses_provider_settings(sim: SesSimulator, **fields) -> config_pb2.ProviderSettings:

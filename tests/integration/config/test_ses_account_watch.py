@@ -16,7 +16,7 @@ from tests.conftest import TEST_TOKEN
 from tests.integration.ses_sim.conftest import simulator_settings
 from tests.support.event_log import every_event
 from tests.support.smtp import unused_loopback_host
-from tests.support.streams import delete_test_streams
+from tests.support.streams import stop_then_delete_streams
 
 METADATA = (("authorization", f"Bearer {TEST_TOKEN}"),)
 
@@ -35,8 +35,7 @@ async def config(settings, sim):
     service = await start_service("config", settings, config_main.build)
     async with grpc.aio.insecure_channel(f"127.0.0.1:{service.grpc_port}") as channel:
         yield service, config_pb2_grpc.ConfigServiceStub(channel)
-    await delete_test_streams(service.store)
-    await service.stop()
+    await stop_then_delete_streams(settings, (service,))
 
 
 async def observations(store) -> list:

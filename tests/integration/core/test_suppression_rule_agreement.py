@@ -31,7 +31,7 @@ from services.feedback import main as feedback_main
 from services.feedback.projection import FeedbackReadModel, feedback_projections
 from tests.conftest import TEST_TOKEN
 from tests.support.read_models import runner_of
-from tests.support.streams import delete_test_streams
+from tests.support.streams import stop_then_delete_streams
 
 RULE = Settings()                      # the default soft-bounce threshold and window
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -203,9 +203,7 @@ async def dispatch_and_feedback(read_model_settings):
     yield dispatch, dispatch_pb2_grpc.DispatchServiceStub(channels[0]), feedback_pb2_grpc.FeedbackServiceStub(channels[1])
     for channel in channels:
         await channel.close()
-    await delete_test_streams(dispatch.store)
-    for service in (feedback, dispatch):
-        await service.stop()
+    await stop_then_delete_streams(read_model_settings, (feedback, dispatch))
 
 
 async def test_the_two_services_answer_the_same_over_grpc(dispatch_and_feedback) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import grpc
 import pytest
 
@@ -19,11 +21,12 @@ async def receiver():
 
 
 @pytest.fixture
-def traced_dispatch(settings, receiver, tmp_path):
+async def traced_dispatch(settings, receiver, tmp_path):
     env = service_environment(settings, POSTROOM_OTLP_ENDPOINT=receiver.endpoint, OTEL_BSP_SCHEDULE_DELAY="100")
     process = ServiceProcess.fresh("dispatch", env, tmp_path, "dispatch").start()
     yield process
-    process.stop(10)
+    # Off the event loop: the stopping process sends its last spans to the receiver this loop serves.
+    await asyncio.to_thread(process.stop, 10)
 
 
 async def test_one_send_email_is_one_trace_from_the_call_to_the_outcome(settings, stream_store, sink, traced_dispatch,
