@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.config.api import ConfigServicer
 from services.config.application import ConfigApplication
 from services.config.projection import ProviderProjection
-from services.config.ses_listings import SesListingsProjection
+from services.config.ses_listings import ConfigSesListingsProjection
 from services.core.event_store import EventStore
 from services.core.generated.postroom.v1 import config_pb2, config_pb2_grpc
 from services.core.grpc_server import GrpcServer
@@ -20,7 +20,7 @@ NAME = "config"
 
 
 def projections(_settings: Settings) -> list[Projection]:
-    return [ProviderProjection(), SesListingsProjection()]
+    return [ProviderProjection(), ConfigSesListingsProjection()]
 
 
 async def build(settings: Settings, store: EventStore, engine: AsyncEngine) -> ServiceComponents:

@@ -10,7 +10,6 @@ change is recorded once.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -18,9 +17,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 from services.config.domain import SesAccountState
 from services.config.projection import ProviderReadModel
 from services.config.verification import SesApiTarget, read_ses_account
-from services.core.event_store import NEW_AGGREGATE, ConcurrencyConflict, EventStore
+from services.core.event_store import EventStore
 from services.core.events import SES_ACCOUNT_AGGREGATE, new_event
 from services.core.generated.postroom.v1 import events_pb2
+from services.core.periodic import every
 from services.core.secret_box import SecretBox, SecretBoxError, provider_secret_aad
 from services.core.settings import Settings
 
@@ -48,10 +48,7 @@ class SesAccountWatch:
             return
         event = new_event(_observed(provider_id, state), account_id=account_id,
                           aggregate_type=SES_ACCOUNT_AGGREGATE, aggregate_id=provider_id)
-        try:
-            await self.store.append_durably(event, expected_sequence=last.stream_seq if last else NEW_AGGREGATE,
-                                            patience=self.settings.append_patience)
-        except ConcurrencyConflict:
+        if await self.store.append_after(event, last, patience=self.settings.append_patience) is None:
             return                                  # another replica recorded it first
         log.info("SES account state recorded", extra={
             "provider_id": provider_id, "max_send_rate": state.max_send_rate,
@@ -59,12 +56,7 @@ class SesAccountWatch:
             "sending_enabled": state.sending_enabled})
 
     async def poll_forever(self) -> None:
-        while True:
-            await asyncio.sleep(self.settings.ses_account_poll_seconds)
-            try:
-                await self.poll_once()
-            except Exception as error:              # the log or the read model is away: next round
-                log.warning("SES account poll did not finish", extra={"error": repr(error)})
+        await every(self.settings.ses_account_poll_seconds, self.poll_once, "SES account poll")
 
     async def poll_once(self) -> None:
         for row in await self.read_model.with_ses_keys():

@@ -3,64 +3,28 @@ with, and which providers list an address when a resubscribe asks to take it off
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, MetaData, String, Table, and_, delete, select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.config.suppression_mirror import KnownListing
-from services.core.database import upsert
 from services.core.event_routes import handles
 from services.core.events import StoredEvent
 from services.core.generated.postroom.v1 import events_pb2
-from services.core.projection import Projection
+from services.core.ses_listings import SesListingsProjection, ses_listings_table
 
-metadata = MetaData()
-
-ses_listings = Table(
-    "config_ses_listings", metadata,
-    Column("account_id", String(64), primary_key=True),
-    Column("provider_id", String(64), primary_key=True),
-    Column("recipient_hash", String(64), primary_key=True),
-    Column("recipient", String(254), nullable=False),
-    Column("ses_reason", String(16), nullable=False),
-    Column("last_update_ms", BigInteger, nullable=False),
-)
-
-
-class SesListingsProjection(Projection):
-    """Changes are kept in stream order: a removal undoes only the import before it."""
+class ConfigSesListingsProjection(SesListingsProjection):
+    """What the next import compares with; a deleted provider's listings go with it."""
 
     name = "config.ses_listings"
-    version = 1
-    metadata = metadata
-
-    def new_changes(self) -> list:
-        return []
-
-    @handles(events_pb2.SesSuppressionImported)
-    def imported(self, changes: list, stored: StoredEvent, imported: events_pb2.SesSuppressionImported) -> None:
-        changes.append({"account_id": stored.event.account_id, "provider_id": imported.provider_id,
-                        "recipient_hash": imported.recipient_hash, "recipient": imported.recipient[:254],
-                        "ses_reason": imported.ses_reason[:16],
-                        "last_update_ms": imported.last_update_time.ToMilliseconds()})
-
-    @handles(events_pb2.SesSuppressionRemoved)
-    def removed(self, changes: list, stored: StoredEvent, removed: events_pb2.SesSuppressionRemoved) -> None:
-        changes.append((stored.event.account_id, removed.provider_id, removed.recipient_hash))
+    version = 2                 # 2: the shared columns of services/core/ses_listings.py
+    table = ses_listings_table("config_ses_listings")
 
     @handles(events_pb2.ProviderDeleted)
     def provider_deleted(self, changes: list, stored: StoredEvent, deleted: events_pb2.ProviderDeleted) -> None:
         changes.append((stored.event.account_id, deleted.provider_id, None))
 
-    async def write(self, conn: AsyncConnection, changes: list) -> None:
-        for change in changes:
-            if isinstance(change, dict):
-                await upsert(conn, ses_listings, [change], ["account_id", "provider_id", "recipient_hash"])
-                continue
-            account_id, provider_id, hashed = change
-            where = and_(ses_listings.c.account_id == account_id, ses_listings.c.provider_id == provider_id)
-            if hashed is not None:
-                where = and_(where, ses_listings.c.recipient_hash == hashed)
-            await conn.execute(delete(ses_listings).where(where))
+
+ses_listings = ConfigSesListingsProjection.table
 
 
 class SesListingsReadModel:

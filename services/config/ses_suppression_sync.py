@@ -10,7 +10,6 @@ so a replay never calls SES.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -25,6 +24,7 @@ from services.core.event_routes import handles
 from services.core.event_store import EventStore, PendingAppend
 from services.core.events import SES_SUPPRESSION_AGGREGATE, SES_SUPPRESSION_REMOVAL_AGGREGATE, new_event
 from services.core.generated.postroom.v1 import events_pb2
+from services.core.periodic import every
 from services.core.secret_box import SecretBox
 from services.core.settings import Settings
 
@@ -68,12 +68,7 @@ class SesSuppressionSync:
         return len(changes.payloads)
 
     async def poll_forever(self) -> None:
-        while True:
-            await asyncio.sleep(self.settings.ses_suppression_sync_seconds)
-            try:
-                await self.poll_once()
-            except Exception as error:              # the log or the read model is away: next round
-                log.warning("SES suppression import did not finish", extra={"error": repr(error)})
+        await every(self.settings.ses_suppression_sync_seconds, self.poll_once, "SES suppression import")
 
     async def poll_once(self) -> int:
         recorded = 0

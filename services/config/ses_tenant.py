@@ -8,7 +8,6 @@ the status changed. Replicas may poll at once: the append expects the subject's 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -16,9 +15,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 from services.config.projection import ProviderReadModel
 from services.config.ses_account import ses_api_target
 from services.config.verification import SesApiTarget, read_ses_tenant_status
-from services.core.event_store import NEW_AGGREGATE, ConcurrencyConflict, EventStore
+from services.core.event_store import EventStore
 from services.core.events import SES_TENANT_AGGREGATE, new_event
 from services.core.generated.postroom.v1 import events_pb2
+from services.core.periodic import every
 from services.core.secret_box import SecretBox
 from services.core.settings import Settings
 
@@ -47,22 +47,14 @@ class SesTenantWatch:
         observed = events_pb2.SesTenantObserved(provider_id=provider_id, tenant_name=tenant, sending_status=status)
         event = new_event(observed, account_id=account_id, aggregate_type=SES_TENANT_AGGREGATE,
                           aggregate_id=provider_id)
-        try:
-            await self.store.append_durably(event, expected_sequence=last.stream_seq if last else NEW_AGGREGATE,
-                                            patience=self.settings.append_patience)
-        except ConcurrencyConflict:
+        if await self.store.append_after(event, last, patience=self.settings.append_patience) is None:
             return False                            # another replica recorded it first
         log.info("SES tenant state recorded", extra={"provider_id": provider_id, "tenant": tenant,
                                                      "sending_status": status})
         return True
 
     async def poll_forever(self) -> None:
-        while True:
-            await asyncio.sleep(self.settings.ses_account_poll_seconds)
-            try:
-                await self.poll_once()
-            except Exception as error:              # the log or the read model is away: next round
-                log.warning("SES tenant poll did not finish", extra={"error": repr(error)})
+        await every(self.settings.ses_account_poll_seconds, self.poll_once, "SES tenant poll")
 
     async def poll_once(self) -> None:
         for row in await self.read_model.with_ses_keys():

@@ -167,6 +167,16 @@ class EventStore:
             raise outcome
         return outcome
 
+    async def append_after(self, event: Event, last: StoredEvent | None, *, patience: float | None,
+                           msg_id: str | None = None) -> Appended | None:
+        """`append_durably` right after `last`, its subject's last event as the caller read it (None:
+        a new subject); None when another writer appended to the subject first."""
+        try:
+            return await self.append_durably(event, last.stream_seq if last is not None else NEW_AGGREGATE, msg_id,
+                                             patience=patience)
+        except ConcurrencyConflict:
+            return None
+
     async def append_many_durably(self, items: Sequence[PendingAppend], *, patience: float | None
                                   ) -> list[Appended | Exception]:
         """`append_durably` for many events at once; each gets its own outcome, in order: an Appended,

@@ -7,11 +7,10 @@ covers the whole stream as it was when the sweep began, so no reference appended
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 
-from services.core.event_store import LogUnavailable
+from services.core.periodic import every
 from services.dispatch.content import removable
 from services.dispatch.context import DispatchContext
 
@@ -29,14 +28,7 @@ class ContentSweeper:
         self.interval = settings.content_sweep_interval
 
     async def run(self) -> None:
-        while True:
-            try:
-                await self.sweep()
-            except LogUnavailable as error:
-                log.warning("content sweep skipped: the log is not answering", extra={"error": error.message})
-            except Exception:                    # a sweep that fails is tried again; it never stops the service
-                log.exception("content sweep failed")
-            await asyncio.sleep(self.interval)
+        await every(self.interval, self.sweep, "content sweep", first_at_once=True)
 
     async def sweep(self) -> list[str]:
         """One pass; the digests it removed."""

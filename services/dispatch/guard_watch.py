@@ -8,11 +8,10 @@ subject, so of two replicas that see the same crossing, one records it.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 
-from services.core.event_store import NEW_AGGREGATE, ConcurrencyConflict
+from services.core.periodic import every
 from services.dispatch import events, guard
 from services.dispatch.context import DispatchContext
 from services.dispatch.guard import GuardLines, GuardPause, Scope
@@ -32,12 +31,7 @@ class GuardWatch:
         self._checked_at = (-1, 0.0)     # the read model's checkpoint, and the time, of the last round
 
     async def run(self) -> None:
-        while True:
-            await asyncio.sleep(self.context.settings.guard_check_seconds)
-            try:
-                await self.check_all()
-            except Exception as error:           # the log or the read model is away: next round
-                log.warning("guard check did not finish", extra={"error": repr(error)})
+        await every(self.context.settings.guard_check_seconds, self.check_all, "guard check")
 
     async def check_all(self) -> None:
         """Every provider, when the read model has moved since the last round, and once a minute
@@ -78,10 +72,8 @@ class GuardWatch:
         last = await self.context.store.last_event(events.PROVIDER_HEALTH, provider_id)
         event = events.paused_event(account_id, provider_id, wanted.reason, cause=Cause.GUARD, scope=wanted.scope,
                                     rates=wanted.rates)
-        try:
-            appended = await self.context.store.append_durably(
-                event, expected_sequence=last.stream_seq if last else NEW_AGGREGATE, patience=None)
-        except ConcurrencyConflict:
+        appended = await self.context.store.append_after(event, last, patience=None)
+        if appended is None:
             return 0
         log.warning("provider paused by the guard", extra={
             "provider_id": provider_id, "scope": wanted.scope.value, "bounce_rate": wanted.rates.bounce_rate,

@@ -18,7 +18,6 @@ import asyncio
 import contextlib
 import enum
 import json
-import logging
 import os
 import socket
 import time
@@ -32,8 +31,8 @@ from nats.js.kv import KeyValue
 
 from services.core.buckets import ReopenedBucket
 from services.core.event_store import EventStore
+from services.core.periodic import every
 
-log = logging.getLogger(__name__)
 
 HEARTBEAT_TTL_SECONDS = 15.0
 HEARTBEAT_EVERY_SECONDS = 3.0
@@ -131,9 +130,4 @@ class DispatchReplicas:
 
 
     async def _keep_beating(self) -> None:
-        while True:
-            await asyncio.sleep(HEARTBEAT_EVERY_SECONDS)
-            try:
-                await self._beat()
-            except Exception as error:          # the log is away: beat again when it is back
-                log.warning("dispatch heartbeat not written", extra={"error": repr(error)})
+        await every(HEARTBEAT_EVERY_SECONDS, self._beat, "dispatch heartbeat")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from datetime import timedelta
 
 import aiohttp
@@ -13,6 +11,7 @@ from services.core.event_store import EventStore
 from services.core.generated.postroom.v1 import feedback_pb2, feedback_pb2_grpc
 from services.core.grpc_server import GrpcServer
 from services.core.http_server import HttpEndpoint
+from services.core.periodic import every
 from services.core.projection import Projection, ProjectionRunner
 from services.core.runtime import ServiceComponents
 from services.core.settings import Settings
@@ -25,7 +24,6 @@ from services.feedback.sns_connector import sns_connector
 from services.feedback.sns_verifier import (CertificateSource, HttpsCertificateFetcher, PinnedCertificateDirectory,
                                             SnsSignatureVerifier)
 
-log = logging.getLogger(__name__)
 
 NAME = "feedback"
 RATES_INTERVAL_SECONDS = 60.0
@@ -52,12 +50,8 @@ async def build(settings: Settings, store: EventStore, engine: AsyncEngine, *,
                         lambda: runner.caught_up.is_set(), runner.describe_start)
     async def publish_rates_every_minute() -> None:
         await runner.caught_up.wait()
-        while True:
-            try:
-                await publish_reputation_rates(app.read_model, app.clock())
-            except Exception:
-                log.warning("reputation rates not published this round", exc_info=True)
-            await asyncio.sleep(RATES_INTERVAL_SECONDS)
+        await every(RATES_INTERVAL_SECONDS, lambda: publish_reputation_rates(app.read_model, app.clock()),
+                    "publishing the reputation rates", first_at_once=True)
 
     return ServiceComponents(grpc=grpc_server, projections=[runner], http=[http], workers=[publish_rates_every_minute],
                              on_start=[app.context_reader.start], on_stop=[app.context_reader.stop, session.close])

@@ -10,7 +10,7 @@ from typing import Callable
 from google.protobuf.message import Message
 
 from services.core.errors import FailedPrecondition, FieldViolation, InvalidArgument, require
-from services.core.event_store import NEW_AGGREGATE, ConcurrencyConflict, EventStore
+from services.core.event_store import ConcurrencyConflict, EventStore
 from services.core.events import SES_SUPPRESSION_REMOVAL_AGGREGATE, new_event
 from services.core.generated.postroom.v1 import events_pb2
 from services.core.ids import normalize_email, recipient_hash
@@ -166,13 +166,9 @@ class UnsubscribeApplication:
             event = new_event(payload, account_id=account_id, aggregate_type=domain.AGGREGATE_TYPE,
                               aggregate_id=aggregate_id, causation_id=causation_id,
                               correlation_id=correlation_id)
-            try:
-                appended = await self.store.append_durably(
-                    event, expected_sequence=last.stream_seq if last else NEW_AGGREGATE, msg_id=msg_id,
-                    patience=self.settings.append_patience)
-            except ConcurrencyConflict:
-                continue
-            return not appended.duplicate, appended.stream_seq
+            appended = await self.store.append_after(event, last, msg_id=msg_id, patience=self.settings.append_patience)
+            if appended is not None:
+                return not appended.duplicate, appended.stream_seq
         raise ConcurrencyConflict(self.store.subject_for(domain.AGGREGATE_TYPE, aggregate_id), -1)
 
     async def _status_after(self, account_id: str, hash_hex: str, changed: bool, seq: int) -> SubscriptionState:

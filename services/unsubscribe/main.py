@@ -14,13 +14,13 @@ from services.unsubscribe.api import UnsubscribeServicer
 from services.unsubscribe.application import UnsubscribeApplication, load_tokens
 from services.unsubscribe.complaints import ComplaintReactor
 from services.unsubscribe.http import build_endpoint
-from services.unsubscribe.projection import SesListingsProjection, UnsubscribeProjection
+from services.unsubscribe.projection import UnsubscribeProjection, UnsubscribeSesListingsProjection
 
 NAME = "unsubscribe"
 
 
 def projections(_settings: Settings) -> list[Projection]:
-    return [UnsubscribeProjection(), SesListingsProjection()]
+    return [UnsubscribeProjection(), UnsubscribeSesListingsProjection()]
 
 
 async def build(settings: Settings, store: EventStore, engine: AsyncEngine) -> ServiceComponents:

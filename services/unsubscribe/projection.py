@@ -14,6 +14,7 @@ from services.core.event_routes import handles
 from services.core.events import StoredEvent, occurred_at
 from services.core.generated.postroom.v1 import events_pb2
 from services.core.projection import Projection
+from services.core.ses_listings import SesListingsProjection, ses_listings_table
 from services.unsubscribe.domain import SubscriptionState, UnsubscribeEntry
 
 metadata = MetaData()
@@ -29,18 +30,6 @@ unsubscribes = Table(
     Column("dispatch_id", String(64), nullable=False),
     Column("unsubscribed_at", DateTime(timezone=True), nullable=False),
     Column("version", BigInteger, nullable=False),
-)
-
-# As config imported them: SES drops mail to these addresses whatever Postroom says.
-ses_metadata = MetaData()
-
-ses_listings = Table(
-    "unsubscribe_ses_listings",
-    ses_metadata,
-    Column("account_id", String(64), primary_key=True),
-    Column("recipient_hash", String(64), primary_key=True),
-    Column("provider_id", String(64), primary_key=True),
-    Column("stream_seq", BigInteger, nullable=False),
 )
 
 Key = tuple[str, str, str]
@@ -72,30 +61,15 @@ class UnsubscribeProjection(Projection):
                      ["account_id", "recipient_hash", "list_id"])
 
 
-class SesListingsProjection(Projection):
+class UnsubscribeSesListingsProjection(SesListingsProjection):
+    """As config imported them: SES drops mail to these addresses whatever Postroom says."""
+
     name = "unsubscribe.ses_listings"
-    version = 1
-    metadata = ses_metadata
+    version = 2                 # 2: the shared columns of services/core/ses_listings.py
+    table = ses_listings_table("unsubscribe_ses_listings")
 
-    def new_changes(self) -> dict[Key, int]:
-        return {}               # (account, recipient hash, provider) -> the listing's seq (0: unlisted)
 
-    @handles(events_pb2.SesSuppressionImported)
-    def imported(self, final: dict, stored: StoredEvent, payload: events_pb2.SesSuppressionImported) -> None:
-        final[(stored.event.account_id, payload.recipient_hash, payload.provider_id)] = stored.stream_seq
-
-    @handles(events_pb2.SesSuppressionRemoved)
-    def removed(self, final: dict, stored: StoredEvent, payload: events_pb2.SesSuppressionRemoved) -> None:
-        final[(stored.event.account_id, payload.recipient_hash, payload.provider_id)] = 0
-
-    async def write(self, conn: AsyncConnection, final: dict[Key, int]) -> None:
-        gone = [key for key, listed in final.items() if not listed]
-        if gone:
-            await conn.execute(delete(ses_listings).where(
-                tuple_(ses_listings.c.account_id, ses_listings.c.recipient_hash, ses_listings.c.provider_id).in_(gone)))
-        await upsert(conn, ses_listings, [{"account_id": a, "recipient_hash": h, "provider_id": p, "stream_seq": seq}
-                                          for (a, h, p), seq in final.items() if seq],
-                     ["account_id", "recipient_hash", "provider_id"])
+ses_listings = UnsubscribeSesListingsProjection.table
 
 
 def _row(account_id: str, payload, stored: StoredEvent) -> dict[str, Any]:

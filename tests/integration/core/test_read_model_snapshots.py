@@ -94,6 +94,8 @@ async def test_a_snapshot_of_another_version_is_never_used(settings, tmp_path, m
     first = await start_service("unsubscribe", pod(settings, "first", tmp_path), build)
     await wait_for_snapshot_at(store, 10)
     await first.stop()
+    # Taken now: the bumped pod below may file a snapshot of its own version before it stops.
+    first_snapshot = await stored_snapshot(store, "unsubscribe")
 
     monkeypatch.setattr(UnsubscribeProjection, "version", 2)
     bumped = await start_service("unsubscribe", pod(settings, "bumped", tmp_path), build)
@@ -102,7 +104,7 @@ async def test_a_snapshot_of_another_version_is_never_used(settings, tmp_path, m
 
     # A snapshot filed under this version's name whose tables say otherwise is refused as well.
     monkeypatch.setattr(UnsubscribeProjection, "version", 1)
-    await mislabel_snapshot(store, tmp_path)
+    await mislabel_snapshot(store, first_snapshot, tmp_path)
     mislabelled = await start_service("unsubscribe", pod(settings, "mislabelled", tmp_path), build)
     try:
         assert FROM_SCRATCH in mislabelled.readiness()
@@ -111,8 +113,7 @@ async def test_a_snapshot_of_another_version_is_never_used(settings, tmp_path, m
     await store.close()
 
 
-async def mislabel_snapshot(store: EventStore, tmp_path: Path) -> None:
-    found = await stored_snapshot(store, "unsubscribe")
+async def mislabel_snapshot(store: EventStore, found: dict, tmp_path: Path) -> None:
     bucket = await store.js.object_store(f"{store.stream}_snapshots")
     path = tmp_path / "mislabelled.db"
     path.write_bytes((await bucket.get(found["name"])).data)
