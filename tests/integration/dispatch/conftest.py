@@ -13,6 +13,7 @@ from services.core.generated.postroom.v1 import dispatch_pb2_grpc
 from services.core.runtime import start_service
 from services.dispatch import main as dispatch_main
 from tests.integration.dispatch.dispatch_support import FAST, start_sink
+from tests.support.service_process import ServiceProcess
 from tests.support.streams import delete_test_streams
 
 
@@ -50,3 +51,12 @@ async def stub(service):
         yield dispatch_pb2_grpc.DispatchServiceStub(channel)
 
 
+
+
+@pytest.fixture
+def processes():
+    """Service processes a test starts; each is stopped (SIGTERM, then SIGKILL after 10 s) afterwards."""
+    started: list[ServiceProcess] = []
+    yield started
+    for process in started:
+        process.stop(10)

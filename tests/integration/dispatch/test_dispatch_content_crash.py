@@ -22,36 +22,12 @@ from services.core.generated.postroom.v1 import dispatch_pb2, dispatch_pb2_grpc
 from services.dispatch import events
 from services.dispatch.domain import dispatch_id_for
 from tests.integration.dispatch.dispatch_support import (ACCOUNT, METADATA, dispatch_events, email, save_provider,
-                                                         start_sink, wait_for_status)
+                                                         wait_for_status)
 from tests.support.service_process import ServiceProcess, service_environment
-from tests.support.streams import delete_test_streams
 
 pytestmark = pytest.mark.slow
 
 ATTACHMENT = b"%PDF-1.7\n" + os.urandom(300_000)
-
-
-@pytest.fixture
-async def crash_store(settings):
-    store = await EventStore.connect(settings)
-    yield store
-    await delete_test_streams(store)
-    await store.close()
-
-
-@pytest.fixture
-def sink(test_ca):
-    server = start_sink(test_ca)
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def processes():
-    started: list[ServiceProcess] = []
-    yield started
-    for process in started:
-        process.stop(10)
 
 
 def dispatch_process(settings, root, name: str, **overrides: str) -> ServiceProcess:
@@ -73,8 +49,8 @@ async def until(predicate, timeout: float = 30.0) -> None:
 
 
 async def test_kill_9_between_the_content_and_its_email_queued_leaves_an_orphan_that_is_swept(
-        settings, crash_store, sink, processes, tmp_path):
-    store, content = crash_store, ContentStore.beside(crash_store, patience=10.0)
+        settings, stream_store, sink, processes, tmp_path):
+    store, content = stream_store, ContentStore.beside(stream_store, patience=10.0)
     await save_provider(store, settings, sink)
     first = dispatch_process(settings, tmp_path, "first", POSTROOM_CONTENT_ORPHAN_GRACE="3600")
     processes.append(first)

@@ -17,9 +17,8 @@ import pytest
 from services.core.event_store import EventStore
 from services.core.generated.postroom.v1 import dispatch_pb2, dispatch_pb2_grpc
 from tests.integration.dispatch.dispatch_support import (METADATA, assert_one_outcome_each, dispatch_events, email,
-                                                         save_provider, start_sink)
+                                                         save_provider)
 from tests.support.service_process import ServiceProcess, service_environment
-from tests.support.streams import delete_test_streams
 
 pytestmark = pytest.mark.slow
 
@@ -32,29 +31,6 @@ def dispatch_process(settings, root: Path, name: str, data: str) -> ServiceProce
     process = ServiceProcess.fresh("dispatch", env, root, name)
     process.env["POSTROOM_DATA_DIR"] = str(root / data)
     return process.start()
-
-
-@pytest.fixture
-async def crash_store(settings):
-    store = await EventStore.connect(settings)
-    yield store
-    await delete_test_streams(store)
-    await store.close()
-
-
-@pytest.fixture
-def fast_sink(test_ca):
-    server = start_sink(test_ca)
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def processes(tmp_path):
-    started: list[ServiceProcess] = []
-    yield started
-    for process in started:
-        process.stop(10)
 
 
 async def queue_emails(grpc_port: int) -> set[str]:
@@ -80,46 +56,46 @@ def sink_counts(sink) -> collections.Counter:
     return collections.Counter(m.parsed()["X-Postroom-Dispatch-Id"] for m in list(sink.received))
 
 
-async def test_kill_9_mid_flight_then_restart_delivers_everything_once(settings, crash_store, fast_sink, processes,
+async def test_kill_9_mid_flight_then_restart_delivers_everything_once(settings, stream_store, sink, processes,
                                                                           tmp_path):
-    await save_provider(crash_store, settings, fast_sink, max_send_rate=100_000.0, max_connections=8,
+    await save_provider(stream_store, settings, sink, max_send_rate=100_000.0, max_connections=8,
                         max_messages_per_connection=1000)
     first = dispatch_process(settings, tmp_path, "a", data="a")
     processes.append(first)
     await first.wait_until_serving()
     ids = await queue_emails(first.grpc_port)
     deadline = time.monotonic() + 30
-    while len(fast_sink.received) < EMAILS // 5:
+    while len(sink.received) < EMAILS // 5:
         assert time.monotonic() < deadline, "nothing was sent"
         await asyncio.sleep(0.01)
     first.kill()
-    sent_before_kill = len(fast_sink.received)
+    sent_before_kill = len(sink.received)
     assert sent_before_kill < EMAILS, "the kill came too late to test anything"
 
     second = dispatch_process(settings, tmp_path, "b", data="a")
     processes.append(second)
-    await wait_for_events(crash_store, 1 + 2 * EMAILS, timeout=60)
+    await wait_for_events(stream_store, 1 + 2 * EMAILS, timeout=60)
 
-    assert_one_outcome_each(await dispatch_events(crash_store), ids)
-    counts = sink_counts(fast_sink)
+    assert_one_outcome_each(await dispatch_events(stream_store), ids)
+    counts = sink_counts(sink)
     assert set(counts) == ids, "every email reached the sink"
     duplicates = sum(counts.values()) - len(counts)
     assert duplicates <= CONCURRENCY, f"{duplicates} duplicates; at most {CONCURRENCY} were in flight"
 
 
-async def test_two_processes_split_the_work_and_never_send_one_email_twice(settings, crash_store, fast_sink,
+async def test_two_processes_split_the_work_and_never_send_one_email_twice(settings, stream_store, sink,
                                                                              processes, tmp_path):
-    await save_provider(crash_store, settings, fast_sink, max_send_rate=100_000.0, max_connections=8,
+    await save_provider(stream_store, settings, sink, max_send_rate=100_000.0, max_connections=8,
                         max_messages_per_connection=1000)
     pair = [dispatch_process(settings, tmp_path, name, data=name) for name in ("a", "b")]
     processes.extend(pair)
     for process in pair:
         await process.wait_until_serving()
     ids = await queue_emails(pair[0].grpc_port)
-    await wait_for_events(crash_store, 1 + 2 * EMAILS, timeout=60)
+    await wait_for_events(stream_store, 1 + 2 * EMAILS, timeout=60)
 
-    assert_one_outcome_each(await dispatch_events(crash_store), ids)
-    counts = sink_counts(fast_sink)
+    assert_one_outcome_each(await dispatch_events(stream_store), ids)
+    counts = sink_counts(sink)
     assert set(counts) == ids and max(counts.values()) == 1, "no email was sent by both"
     shares = [process.metric("postroom_dispatch_outcomes_total", 'outcome="EmailDispatched"') for process in pair]
     assert sum(shares) == EMAILS and min(shares) > 0, f"both processes sent: {shares}"
