@@ -157,29 +157,43 @@ async def _refuse(_request, context: grpc.aio.ServicerContext):
 
 
 class GrpcServer:
-    """A grpc.aio server whose health reads NOT_SERVING until the service says it is ready."""
+    """A grpc.aio server whose health reads NOT_SERVING until the service says it is ready.
+
+    The server is made and bound in `start`, where a port that cannot be had is met by stopping
+    the half-made server: one left to the garbage collector shuts gRPC's aio machinery down from a
+    finalizer, which can hang the process."""
 
     def __init__(self, host: str, port: int, tokens: AccessTokens, service_names: Iterable[str],
                  register: Callable[[grpc.aio.Server], None]) -> None:
-        interceptors = [BearerTokenAuth(tokens), MalformedRequestGuard()]
-        if tracing.enabled():
-            interceptors.append(ServerSpans())       # innermost: the span covers the call itself
-        self.server = grpc.aio.server(interceptors=interceptors,
-                                      options=[("grpc.max_receive_message_length", 64 * 1024 * 1024)])
+        self.address = f"{host}:{port}"
+        self.tokens = tokens
+        self.register = register
         self.health = health_aio.HealthServicer()
         self.service_names = list(service_names)
-        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
-        register(self.server)
-        reflection.enable_server_reflection(
-            [*self.service_names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-             reflection.SERVICE_NAME], self.server)
-        self.port = self.server.add_insecure_port(f"{host}:{port}")
-        if self.port == 0:
-            raise OSError(f"cannot listen on {host}:{port}")
+        self.server: grpc.aio.Server | None = None
+        self.port = 0
 
     async def start(self) -> None:
+        interceptors = [BearerTokenAuth(self.tokens), MalformedRequestGuard()]
+        if tracing.enabled():
+            interceptors.append(ServerSpans())       # innermost: the span covers the call itself
+        server = grpc.aio.server(interceptors=interceptors,
+                                 options=[("grpc.max_receive_message_length", 64 * 1024 * 1024)])
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
+        self.register(server)
+        reflection.enable_server_reflection(
+            [*self.service_names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+             reflection.SERVICE_NAME], server)
+        try:
+            port = server.add_insecure_port(self.address)
+        except RuntimeError:                          # newer grpcio raises where older ones answered 0
+            port = 0
+        if port == 0:
+            await server.stop(None)
+            raise OSError(f"cannot listen on {self.address}")
+        self.server, self.port = server, port
         await self._set_all(NOT_SERVING)
-        await self.server.start()
+        await server.start()
 
     async def mark_serving(self) -> None:
         await self._set_all(SERVING)
@@ -189,7 +203,8 @@ class GrpcServer:
 
     async def stop(self, grace: float) -> None:
         await self.health.enter_graceful_shutdown()
-        await self.server.stop(grace)
+        if self.server is not None:
+            await self.server.stop(grace)
 
     async def _set_all(self, status) -> None:
         for name in ["", *self.service_names]:

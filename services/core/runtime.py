@@ -110,9 +110,21 @@ class RunningService:
 async def start_service(name: str, settings: Settings, build: Builder) -> RunningService:
     store = await EventStore.connect(settings, name=f"postroom-{name}")
     engine = create_engine(settings.database_url_for(name))
-    components = await build(settings, store, engine)
+    try:
+        components = await build(settings, store, engine)
+    except BaseException:
+        await store.close()
+        await engine.dispose()
+        raise
     service = RunningService(name, settings, store, engine, components)
-    await service.start()
+    try:
+        await service.start()
+    except BaseException:
+        try:
+            await service.stop()               # what did start (a runner, the HTTP endpoint) stops again
+        except Exception:
+            log.warning("a service that did not start did not stop cleanly either", exc_info=True)
+        raise
     return service
 
 
