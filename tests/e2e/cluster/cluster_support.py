@@ -67,7 +67,7 @@ async def queue(process, count: int, prefix: str = "user") -> set[str]:
     return ids
 
 
-async def outcomes_recorded(store, ids: set[str], timeout: float) -> list:
+async def outcomes_recorded(store, ids: set[str], timeout: float, processes=None) -> list:
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         # The test's own reads meet the cluster's hiccups too (an election after the kill and
@@ -77,8 +77,23 @@ async def outcomes_recorded(store, ids: set[str], timeout: float) -> list:
         done = {e.aggregate_id for e in events if e.type != "EmailQueued"}
         if done >= ids:
             return events
-        assert asyncio.get_running_loop().time() < deadline, f"{len(ids - done)} emails without an outcome"
+        if asyncio.get_running_loop().time() >= deadline:
+            raise AssertionError(_without_outcome(ids - done, events, processes))
         await asyncio.sleep(1)
+
+
+def _without_outcome(missing: set[str], events: list, processes) -> str:
+    """What a failure needs to be understood from CI's output alone: the emails, their events, and
+    what the services logged about them and about the log."""
+    lines = [f"{len(missing)} emails without an outcome: {sorted(missing)[:5]}"]
+    for dispatch_id in sorted(missing)[:3]:
+        lines.append(f"  {dispatch_id}: {[e.type for e in events if e.aggregate_id == dispatch_id]}")
+    for process in (processes.processes if processes is not None else []):
+        logged = process.log().splitlines()
+        about = [line for line in logged if any(d in line for d in missing)]
+        trouble = [line for line in logged if '"level": "info"' not in line]
+        lines.append(f"--- {process.name}: about them {about[-10:]}\n    the rest (last 15): {trouble[-15:]}")
+    return "\n".join(lines)
 
 
 def window_counts(times: list[float], window: float, start: float, end: float, step: float = 0.25) -> list[int]:

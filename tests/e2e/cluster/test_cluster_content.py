@@ -67,7 +67,7 @@ async def test_attachments_go_through_a_kill_of_the_content_buckets_leader(nats_
     await asyncio.gather(*senders)
     assert accepted_at_kill < EMAILS, "the leader must die while emails are coming in"
 
-    await outcomes_recorded(cluster_store, set(sent), timeout=120)
+    await outcomes_recorded(cluster_store, set(sent), timeout=120, processes=processes)
     counts = received_once_each(sink)
     assert set(counts) == set(sent) and max(counts.values()) == 1
     for message in list(sink.received):

@@ -35,7 +35,7 @@ async def test_killing_the_stream_leader_mid_run_sends_no_email_twice(nats_clust
     await asyncio.sleep(6)
     leader.start()
 
-    events = await outcomes_recorded(cluster_store, ids, timeout=120)
+    events = await outcomes_recorded(cluster_store, ids, timeout=120, processes=processes)
     assert sent_at_kill < EMAILS, "the leader must die while mail is in flight"
     assert_one_outcome_each(events, ids)
     await asyncio.sleep(3)                       # a second send would show up now

@@ -36,7 +36,7 @@ async def test_a_rolling_restart_of_every_nats_server_sends_no_email_twice(nats_
         await asyncio.to_thread(nats_cluster.wait_until_healthy, 60)
         sent_during_restarts.append(len(sink.received))
 
-    events = await outcomes_recorded(cluster_store, ids, timeout=120)
+    events = await outcomes_recorded(cluster_store, ids, timeout=120, processes=processes)
     assert sent_during_restarts[-1] < EMAILS, f"the restarts must land while mail flows: {sent_during_restarts}"
     assert_one_outcome_each(events, ids)
     await asyncio.sleep(3)                       # a second send would show up now

@@ -46,7 +46,7 @@ async def test_replicas_coming_and_going_share_one_rate(cluster_settings, cluste
     more[1].stop()                               # SIGTERM: a scale-down
     assert left_at_scale_down > RATE * 2 * WINDOW, "the scaling must happen while mail is waiting"
 
-    events = await outcomes_recorded(cluster_store, ids, timeout=120)
+    events = await outcomes_recorded(cluster_store, ids, timeout=120, processes=processes)
     assert_one_outcome_each(events, ids)
     counts = received_once_each(sink)
     assert set(counts) == ids and max(counts.values()) == 1

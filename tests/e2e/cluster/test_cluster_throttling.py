@@ -38,7 +38,7 @@ async def test_a_throttling_storm_lowers_the_shared_rate_which_then_recovers(clu
         (during if time.monotonic() < storm_ends else after).append(rate)
         await asyncio.sleep(0.5)
 
-    events = await outcomes_recorded(cluster_store, ids, timeout=60)
+    events = await outcomes_recorded(cluster_store, ids, timeout=60, processes=processes)
     assert sink.handler.throttled > 0
     assert min(during) < 0.6 * RATE, f"the rate did not fall: {during}"
     assert max(after) >= 0.95 * RATE, f"the rate did not recover: {after}"
