@@ -63,7 +63,10 @@ class ProviderDirectory:
         last = await self.store.last_event("provider", provider_id)
         if last is not None and last.event.account_id == account_id:
             await self.runner.wait_for(last.stream_seq, READ_YOUR_WRITES_SECONDS)
-        self._cache.pop((account_id, provider_id), None)
+        key = (account_id, provider_id)
+        cached = self._cache.get(key)
+        if cached is not None and not _covers(cached[1], last.stream_seq if last is not None else 0):
+            self._cache.pop(key, None)           # loaded before the provider's last event
         return await self.get(account_id, provider_id)
 
     def pause_locally(self, config: ProviderConfig, pause: Pause) -> None:
@@ -105,6 +108,15 @@ class ProviderDirectory:
         except SecretBoxError as error:
             return ProviderLookup(None, problem=f"the provider's SMTP password cannot be opened: {error}")
         return ProviderLookup(_config(row, password), pauses, as_of=as_of)
+
+
+def _covers(loading: asyncio.Future[ProviderLookup], last_seq: int) -> bool:
+    """Whether a cached lookup was read from a read model that held the provider's last event: every
+    change to a provider (a save, a pause, a deletion) is an event on its own subject, so a lookup
+    that covers the last one is as fresh as a new read."""
+    if not loading.done() or loading.cancelled() or loading.exception() is not None:
+        return False
+    return loading.result().as_of >= last_seq
 
 
 def _config(row, password: str) -> ProviderConfig:
