@@ -18,7 +18,7 @@ from services.dispatch.attachments import AttachmentContent, AttachmentMetadata
 from services.dispatch.content import HTML_MEDIA_TYPE, TEXT_MEDIA_TYPE, ContentRef, ContentRefs, QueuedPart
 from services.dispatch.domain import EmailRequest
 
-CACHE_BYTES = 64 * 1024 * 1024
+CACHE_BYTES = 16 * 1024 * 1024
 STORE_CONCURRENCY = 32
 NOT_UPLOADED = "no content with this reference is held: upload it with UploadContent first (content is removed " \
                "after its retention)"
@@ -125,6 +125,8 @@ class EmailContent:
                     await self.store.touch(digest, refresh_after=self.refresh_after)
                 else:
                     await self.store.put(content, refresh_after=self.refresh_after)
+                    # This process's worker is usually the one that sends it: it need not read it back.
+                    self._remember(digest, content)
 
         digests = list(unique)
         outcomes = await asyncio.gather(*(keep(d, unique[d]) for d in digests), return_exceptions=True)
@@ -173,13 +175,18 @@ class EmailContent:
 
     async def _fetch(self, digest: str) -> bytes | None:
         content = await self.store.get(digest)
-        if content is not None and len(content) <= CACHE_BYTES // 4:
-            self._cache[digest] = content
-            self._cached_bytes += len(content)
-            while self._cached_bytes > CACHE_BYTES:
-                _, dropped = self._cache.popitem(last=False)
-                self._cached_bytes -= len(dropped)
+        if content is not None:
+            self._remember(digest, content)
         return content
+
+    def _remember(self, digest: str, content: bytes) -> None:
+        if len(content) > CACHE_BYTES // 4 or digest in self._cache:
+            return
+        self._cache[digest] = content
+        self._cached_bytes += len(content)
+        while self._cached_bytes > CACHE_BYTES:
+            _, dropped = self._cache.popitem(last=False)
+            self._cached_bytes -= len(dropped)
 
 
 def _contents(resolved: Resolved) -> dict[str, bytes | None]:
