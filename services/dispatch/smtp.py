@@ -26,7 +26,7 @@ class _Session:
     def __init__(self, client: aiosmtplib.SMTP) -> None:
         self.client = client
         self.sent = 0
-        self.used = False           # a transaction was started on it: RSET before the next
+        self.unfinished = False     # a transaction was left half-done on it: RSET before the next
 
 
 async def _open(provider: ProviderConfig, timeout: float, tls_context: ssl.SSLContext) -> _Session | SmtpOutcome:
@@ -59,11 +59,11 @@ async def _transact(session: _Session, message: BuiltMessage) -> SmtpOutcome:
     except UnicodeEncodeError:
         return SmtpOutcome(553, "an envelope address is not ASCII (refused before sending)")
     client = session.client
-    if session.used:
-        # Between messages on one session: clears a half-done envelope (RFC 5321 4.1.1.5) and, as
-        # Postfix does on a reused connection, finds a session SES dropped before any mail is staked on it.
-        await client.rset()
-    session.used = True
+    if session.unfinished:
+        await client.rset()                    # clears the half-done envelope (RFC 5321 4.1.1.5)
+    # A session SES dropped while idle fails at MAIL, before any mail is staked on it, and the pool
+    # tries again on a fresh one: no RSET round trip is needed to find out first.
+    session.unfinished = True
     reply = await client.execute_command(b"MAIL", envelope_from)
     if reply.code != 250:
         return SmtpOutcome(reply.code, reply.message)
@@ -81,6 +81,7 @@ async def _transact(session: _Session, message: BuiltMessage) -> SmtpOutcome:
     except aiosmtplib.SMTPResponseException as error:
         return SmtpOutcome(error.code, error.message)
     session.sent += 1
+    session.unfinished = False
     return SmtpOutcome(250, reply.message)
 
 

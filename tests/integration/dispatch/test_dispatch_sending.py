@@ -22,14 +22,23 @@ async def test_an_email_is_queued_then_dispatched_with_the_ses_message_id(stub, 
     assert received.recipients == ["bob@example.org"]
 
 
-async def test_one_session_carries_several_messages_with_rset_between_them(stub, store, dispatch_settings, sink):
+async def test_one_session_carries_several_messages_and_rsets_only_after_one_left_unfinished(
+        stub, store, dispatch_settings, sink):
     await save_provider(store, dispatch_settings, sink, max_connections=1, max_messages_per_connection=50)
     for _ in range(3):
         accepted = await stub.SendEmail(email(), metadata=METADATA)
         await wait_for_status(stub, accepted.dispatch_id, dispatch_pb2.DISPATCHED)
     assert len(sink.received) == 3
     assert sink.handler.auth_attempts == 1, "one login: the session was reused"
-    assert sink.handler.resets == 2, "RSET between messages, not before the first"
+    assert sink.handler.resets == 0, "a finished transaction leaves nothing to reset: no round trip for it"
+
+    sink.handler.refused_recipients["nobody@example.org"] = "550 5.1.1 no such user"
+    refused = await stub.SendEmail(email(to="nobody@example.org"), metadata=METADATA)
+    await wait_for_status(stub, refused.dispatch_id, dispatch_pb2.FAILED)
+    accepted = await stub.SendEmail(email(), metadata=METADATA)
+    await wait_for_status(stub, accepted.dispatch_id, dispatch_pb2.DISPATCHED)
+    assert sink.handler.resets == 1, "the envelope left after the refused RCPT is reset before the next MAIL"
+    assert len(sink.received) == 4 and sink.handler.auth_attempts == 1
 
 
 async def test_a_utf8_subject_with_spaces_and_emoji_arrives_intact(stub, store, dispatch_settings, sink):
