@@ -30,6 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.support.loop import run as run_on_service_loop
 from bench.support.dispatch_pipeline import (FastSink, dispatch_process, peak_rss_mb, pipeline,
                                              requests, save_provider, wait_serving, TOKEN)
 from services.core.event_store import EventStore
@@ -167,4 +168,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    run_on_service_loop(main())

@@ -46,6 +46,8 @@ sys.path.insert(0, str(REPO))
 
 import aiosmtplib  # noqa: E402
 
+from bench.support.loop import run as run_on_service_loop  # noqa: E402
+from bench.support.profiling import Profile  # noqa: E402
 from bench.support.dispatch_pipeline import (BODY, CONTENT_ATTACHMENT, CONTENT_HTML, FastSink,  # noqa: E402
                                              content_pipeline, cpu_seconds,
                                              dispatch_process, peak_rss_mb, pipeline, save_provider, stream_bytes,
@@ -165,7 +167,9 @@ async def main() -> None:
             # machine during the run does not tilt the ratio one way.
             before = await baselines(host, smtp_port, ca_file)
             cpu, appended = cpu_seconds(dispatch.pid), await stream_bytes(store)
+            profile = Profile("dispatch", dispatch.pid).start()
             rate, waits = await pipeline(store, grpc_port, EMAILS)
+            profile.stop()
             print(f"dispatch process CPU: {(cpu_seconds(dispatch.pid) - cpu) / EMAILS * 1e6:.0f} µs per email")
             per_email = (await stream_bytes(store) - appended) / EMAILS
             after = await baselines(host, smtp_port, ca_file)
@@ -202,4 +206,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    run_on_service_loop(main())

@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import aiohttp
 from aiohttp import web
 
+from bench.support.loop import run as run_on_service_loop
 from services.core.event_store import EventStore
 from services.core.nats_server import EmbeddedNatsServer, free_port
 from services.core.settings import Ports, Settings
@@ -67,7 +68,7 @@ def serve_feedback(settings: Settings, ready: multiprocessing.Queue, stop: multi
         await asyncio.get_running_loop().run_in_executor(None, stop.wait)
         await service.stop()
 
-    asyncio.run(run())
+    run_on_service_loop(run())
     ready.put(peak_rss_mb())
 
 
@@ -86,7 +87,7 @@ def serve_bare(port: int, ready: multiprocessing.Queue, stop: multiprocessing.Ev
         await asyncio.get_running_loop().run_in_executor(None, stop.wait)
         await runner.cleanup()
 
-    asyncio.run(run())
+    run_on_service_loop(run())
     ready.put(peak_rss_mb())
 
 
@@ -203,7 +204,7 @@ def run(workdir: Path, nats_url: str) -> dict:
     started = time.perf_counter()
     bodies = sign_all(identity)
     print(f"signed {len(bodies)} notifications in {time.perf_counter() - started:.1f}s", flush=True)
-    asyncio.run(add_provider(settings))
+    run_on_service_loop(add_provider(settings))
     path = f"/sns/{ACCOUNT}/{PROVIDER}"
 
     # The baseline runs before and after the service and the two are averaged, so a neighbour's
@@ -211,9 +212,9 @@ def run(workdir: Path, nats_url: str) -> dict:
     before, bare_rss = run_bare(path, bodies)
     service = ServerProcess(serve_feedback, settings)
     service_port = service.start()
-    measured = asyncio.run(post_all(f"http://127.0.0.1:{service_port}{path}", bodies))
+    measured = run_on_service_loop(post_all(f"http://127.0.0.1:{service_port}{path}", bodies))
     service_rss = service.stop()
-    events = asyncio.run(recorded_events(settings))
+    events = run_on_service_loop(recorded_events(settings))
     after, _ = run_bare(path, bodies)
     baseline = LoadResult((before.rate + after.rate) / 2, (before.p50_ms + after.p50_ms) / 2,
                           (before.p99_ms + after.p99_ms) / 2, before.statuses)
@@ -234,7 +235,7 @@ def run(workdir: Path, nats_url: str) -> dict:
 def run_bare(path: str, bodies: list[tuple[bytes, dict[str, str]]]) -> tuple[LoadResult, float]:
     bare = ServerProcess(serve_bare, free_port())
     port = bare.start()
-    result = asyncio.run(post_all(f"http://127.0.0.1:{port}{path}", bodies))
+    result = run_on_service_loop(post_all(f"http://127.0.0.1:{port}{path}", bodies))
     return result, bare.stop()
 
 

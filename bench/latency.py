@@ -33,8 +33,10 @@ import aiohttp  # noqa: E402
 import aiosmtplib  # noqa: E402
 import grpc  # noqa: E402
 
+from bench.support.loop import run as run_on_service_loop  # noqa: E402
 import bench.feedback as sns_bench  # noqa: E402
 
+from bench.support.profiling import Profile  # noqa: E402
 from bench.support.dispatch_pipeline import (TOKEN, dispatch_process, peak_rss_mb, save_provider,  # noqa: E402
                                              serve_sink, wait_serving)
 from services.core.event_store import EventStore  # noqa: E402
@@ -126,13 +128,13 @@ def sns_run(root: Path, nats_url: str) -> tuple[list[float], list[float], float]
                         ports=Ports(feedback_http=free_port(), feedback_grpc=free_port()), shutdown_grace=1.0)
     sns_bench._SIGNER = identity
     bodies = sns_bench.signed_bodies(0, EMAILS + WARM_UP)
-    asyncio.run(_add_sns_provider(settings))
+    run_on_service_loop(_add_sns_provider(settings))
     path = f"/sns/{sns_bench.ACCOUNT}/{sns_bench.PROVIDER}"
     before = _bare_sns_latencies(path, bodies[WARM_UP:])
     service = sns_bench.ServerProcess(sns_bench.serve_feedback, settings)
     url = f"http://127.0.0.1:{service.start()}{path}"
-    asyncio.run(sns_latencies(url, bodies[:WARM_UP]))
-    measured = asyncio.run(sns_latencies(url, bodies[WARM_UP:]))
+    run_on_service_loop(sns_latencies(url, bodies[:WARM_UP]))
+    measured = run_on_service_loop(sns_latencies(url, bodies[WARM_UP:]))
     rss = service.stop()
     after = _bare_sns_latencies(path, bodies[WARM_UP:])
     return measured, before + after, rss
@@ -142,7 +144,7 @@ def _bare_sns_latencies(path: str, bodies: list[tuple[bytes, dict[str, str]]]) -
     server = sns_bench.ServerProcess(sns_bench.serve_bare, free_port())
     url = f"http://127.0.0.1:{server.start()}{path}"
     try:
-        return asyncio.run(sns_latencies(url, bodies))
+        return run_on_service_loop(sns_latencies(url, bodies))
     finally:
         server.stop()
 
@@ -167,7 +169,7 @@ def main() -> None:
         nats = EmbeddedNatsServer(free_port(), root / "nats")
         nats.start()
         try:
-            email = asyncio.run(email_run(root, nats.url))
+            email = run_on_service_loop(email_run(root, nats.url))
             sns = sns_run(root, nats.url)
         finally:
             nats.stop()
@@ -194,9 +196,10 @@ async def email_run(root: Path, nats_url: str) -> tuple[list[float], list[float]
         await save_provider(store, settings, host, smtp_port, connections=2, per_connection=100_000)
         before = await bare_smtp_latencies(host, smtp_port, str(ca.ca_file), arrivals, EMAILS)
         await postroom_latencies(grpc_port, arrivals, WARM_UP)           # pooled connections, caches
-        started = time.perf_counter()
+        started, profile = time.perf_counter(), Profile("latency-dispatch", dispatch.pid).start()
         waits, answers = await postroom_latencies(grpc_port, arrivals, EMAILS)
         rate = EMAILS / (time.perf_counter() - started)
+        profile.stop()
         after = await bare_smtp_latencies(host, smtp_port, str(ca.ca_file), arrivals, EMAILS)
         rss = peak_rss_mb(dispatch.pid)
     finally:

@@ -30,6 +30,7 @@ import grpc  # noqa: E402
 from grpc_health.v1 import health_pb2, health_pb2_grpc  # noqa: E402
 from nats.js import api as js_api  # noqa: E402
 
+from bench.support.loop import run as run_on_service_loop  # noqa: E402
 from services.config.projection import ProviderProjection  # noqa: E402
 from services.core.database import create_engine  # noqa: E402
 from services.core.event_store import EventStore, PendingAppend  # noqa: E402
@@ -100,7 +101,7 @@ async def timed_replay(settings: Settings, url: str) -> dict:
 
 def child_main(mode: str, settings_json: str, url: str) -> None:
     settings = Settings(**json.loads(settings_json))
-    result = asyncio.run(raw_read(settings) if mode == "raw" else timed_replay(settings, url))
+    result = run_on_service_loop(raw_read(settings) if mode == "raw" else timed_replay(settings, url))
     print(json.dumps(result))
 
 
@@ -246,4 +247,4 @@ if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         child_main(*sys.argv[2:5])
     else:
-        asyncio.run(main())
+        run_on_service_loop(main())

@@ -20,6 +20,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from nats.js import api as js_api
 
+from bench.support.loop import run as run_on_service_loop
 from services.core.event_store import EventStore
 from services.core.events import Event, new_event
 from services.core.generated.postroom.v1 import dispatch_pb2, dispatch_pb2_grpc, events_pb2
@@ -263,4 +264,4 @@ def peak_rss_mb(pid: int) -> float:
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--sink":
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-        asyncio.run(serve_sink(sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]))
+        run_on_service_loop(serve_sink(sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]))

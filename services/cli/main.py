@@ -11,6 +11,7 @@ import grpc
 from services.cli import cluster, dispatches, provider, send, ses_sim, status, suppression, token, unsubscribe
 from services.cli.catalog import SERVICE_MODULES, service_module
 from services.cli.client import describe_rpc_error
+from services.core import event_loop
 from services.core.settings import Settings
 
 # Modules with add_parser(subcommands); their parsers set `handler(args, settings) -> int`.
@@ -24,13 +25,13 @@ def _dev(args, settings: Settings) -> int:
 
 def _serve(args, settings: Settings) -> int:
     from services.core.runtime import run_until_signalled
-    asyncio.run(run_until_signalled(args.service, settings, service_module(args.service).build))
+    event_loop.run(run_until_signalled(args.service, settings, service_module(args.service).build), settings.event_loop)
     return 0
 
 
 def _replay(args, settings: Settings) -> int:
     from services.cli.replay import replay_service
-    return asyncio.run(replay_service(args.service, settings))
+    return event_loop.run(replay_service(args.service, settings), settings.event_loop)
 
 
 def _keygen(args, settings: Settings) -> int:

@@ -85,6 +85,7 @@ class Settings:
     ses_suppression_sync_seconds: float = 900.0  # how often config imports SES's suppression list
     log_level: str = "INFO"
     otlp_endpoint: str = ""           # an OTLP/gRPC collector (http://host:4317): traces on
+    event_loop: str = "uvloop"        # or "asyncio" (services/core/event_loop.py)
     shutdown_grace: float = 20.0
     # the event log (see "At scale" in the README)
     append_patience: float = 10.0       # a caller's request waits this long for a durable append
@@ -149,6 +150,7 @@ class Settings:
             ses_suppression_sync_seconds=_env_float("SES_SUPPRESSION_SYNC_SECONDS", 900.0),
             log_level=_env("LOG_LEVEL", "INFO").upper(),
             otlp_endpoint=_env("OTLP_ENDPOINT"),
+            event_loop=_env("EVENT_LOOP", "uvloop").lower(),
             shutdown_grace=_env_float("SHUTDOWN_GRACE", 20.0),
             append_patience=_env_float("APPEND_PATIENCE", 10.0),
             log_outage_deadline=_env_float("LOG_OUTAGE_DEADLINE", 180.0),
