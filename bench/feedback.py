@@ -5,7 +5,8 @@ nats-server); a 200 means the BounceReceived event is durable in JetStream, so t
 until the last answer. Baseline, in the same run and with the same load generator and bodies:
 a bare aiohttp endpoint in its own process that reads the body and answers 200.
 Ends with one JSON line: {"bench", "rate", "ratio", "p99_ms", "peak_rss_mb", ...}.
-BENCH_NOTIFICATIONS changes the count; BENCH_PROFILE=FILE writes the service's pid there (for py-spy).
+BENCH_NOTIFICATIONS changes the count; BENCH_PROFILE=DIR records a py-spy profile of the
+service while it is measured (bench/support/profiling.py).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import aiohttp
 from aiohttp import web
 
 from bench.support.loop import run as run_on_service_loop
+from bench.support.profiling import Profile
 from services.core.event_store import EventStore
 from services.core.nats_server import EmbeddedNatsServer, free_port
 from services.core.settings import Ports, Settings
@@ -59,9 +61,6 @@ def serve_feedback(settings: Settings, ready: multiprocessing.Queue, stop: multi
     from services.feedback.main import build
 
     async def run() -> None:
-        if os.environ.get("BENCH_PROFILE"):
-            with open(os.environ["BENCH_PROFILE"], "w") as pid_file:
-                pid_file.write(str(os.getpid()))
         service = await start_service("feedback", settings, build)
         await service.components.projections[0].caught_up.wait()
         ready.put(service.components.http[0].port)
@@ -212,7 +211,9 @@ def run(workdir: Path, nats_url: str) -> dict:
     before, bare_rss = run_bare(path, bodies)
     service = ServerProcess(serve_feedback, settings)
     service_port = service.start()
+    profile = Profile("feedback", service.process.pid).start()
     measured = run_on_service_loop(post_all(f"http://127.0.0.1:{service_port}{path}", bodies))
+    profile.stop()
     service_rss = service.stop()
     events = run_on_service_loop(recorded_events(settings))
     after, _ = run_bare(path, bodies)

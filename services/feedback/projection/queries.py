@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -147,9 +150,9 @@ class DeliveryContextReader:
     Through SQLAlchemy's async pool one lookup costs about 0.6 ms of CPU (a checkout, four thread
     hops on aiosqlite, a reset on return); straight through the driver it is one call, with the
     statement SQLAlchemy compiles from the same tables, in autocommit, so every committed
-    projection batch is seen. On SQLite the call is made on the event loop itself: in WAL mode a
-    reader never waits for the projection's writes, and a primary-key lookup takes microseconds,
-    less than handing it to a thread. On PostgreSQL it is one asyncpg round trip.
+    projection batch is seen. On SQLite the call is made on one thread of the reader's own, never
+    on the event loop: a lookup that meets a WAL checkpoint or a busy database waits there, not
+    with every other request behind it. On PostgreSQL it is one asyncpg round trip.
 
     The connection is to the generation being served: after a switch, the next lookup opens one to
     the new generation and closes the old.
@@ -161,7 +164,10 @@ class DeliveryContextReader:
         self._order: list[str] = []
         self._opened_for: object = None
         self._sqlite: sqlite3.Connection | None = None
+        self._sqlite_thread: ThreadPoolExecutor | None = None
         self._postgres: Any = None
+        self._connecting = asyncio.Lock()
+        self._asked: list[tuple[list[str], asyncio.Future]] = []
 
     async def start(self) -> None:
         compiled = _DELIVERY_CONTEXT.compile(dialect=self.engine.dialect)
@@ -171,36 +177,76 @@ class DeliveryContextReader:
 
     async def stop(self) -> None:
         if self._sqlite is not None:
-            self._sqlite.close()
-            self._sqlite = None
+            self._flush_lookups()                # ahead of the close on the same thread
+            connection, thread, self._sqlite, self._sqlite_thread = self._sqlite, self._sqlite_thread, None, None
+            await asyncio.get_running_loop().run_in_executor(thread, connection.close)
+            thread.shutdown(wait=False)
         if self._postgres is not None:
             await self._postgres.close()
             self._postgres = None
 
     async def delivery_context(self, provider_id: str, sns_message_id: str) -> DeliveryContext:
         if self._opened_for is not self.engine.generation:
-            await self._connect()
+            async with self._connecting:
+                if self._opened_for is not self.engine.generation:
+                    await self._connect()
         values = {"provider_id": provider_id, "sns_message_id": sns_message_id}
         params = [values[name] for name in self._order]
         if self._sqlite is not None:
-            row = self._sqlite.execute(self._sql, params).fetchone()
+            row = await self._sqlite_row(params)
         else:
             row = await self._postgres.fetchrow(self._sql, *params)
         return _delivery_context_of(row[0], row[1], row[2], row[3])
 
+    async def _sqlite_row(self, params: list[str]) -> Any:
+        """Lookups asked in the same turn of the loop go to the thread together: one hop for all."""
+        answer = asyncio.get_running_loop().create_future()
+        self._asked.append((params, answer))
+        if len(self._asked) == 1:
+            asyncio.get_running_loop().call_soon(self._flush_lookups)
+        return await answer
+
+    def _flush_lookups(self) -> None:
+        asked, self._asked = self._asked, []
+        if not asked:
+            return
+        done = asyncio.get_running_loop().run_in_executor(self._sqlite_thread, _sqlite_lookups, self._sqlite,
+                                                          self._sql, [params for params, _ in asked])
+        done.add_done_callback(partial(_answer_lookups, [answer for _, answer in asked]))
+
     async def _connect(self) -> None:
         await self.stop()
-        self._opened_for = self.engine.generation
         url = self.engine.url
+        generation = self.engine.generation
         if url.get_backend_name() == "sqlite":
             # A short busy timeout: a lookup that cannot read at once is answered 503 (SNS retries)
-            # rather than holding up every other request on the loop.
-            self._sqlite = sqlite3.connect(url.database or ":memory:", isolation_level=None, timeout=0.2)
+            # rather than queueing every lookup behind it.
+            self._sqlite_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="feedback-lookups")
+            self._sqlite = await asyncio.get_running_loop().run_in_executor(
+                self._sqlite_thread, partial(sqlite3.connect, url.database or ":memory:", isolation_level=None,
+                                             timeout=0.2, check_same_thread=False))
         else:
             import asyncpg
             dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
             self._postgres = await asyncpg.create_pool(dsn, min_size=1, max_size=4,
                                                        server_settings={"search_path": self.engine.schema})
+        self._opened_for = generation
+
+
+def _sqlite_lookups(connection: sqlite3.Connection, sql: str, asked: list[list[str]]) -> list[Any]:
+    return [connection.execute(sql, params).fetchone() for params in asked]
+
+
+def _answer_lookups(answers: list[asyncio.Future], done: asyncio.Future) -> None:
+    error = done.exception()
+    rows = done.result() if error is None else [None] * len(answers)
+    for answer, row in zip(answers, rows):
+        if answer.done():                        # its request was cancelled meanwhile
+            continue
+        if error is not None:
+            answer.set_exception(error)
+        else:
+            answer.set_result(row)
 
 
 def _record_view(row: Any) -> FeedbackRecordView:
