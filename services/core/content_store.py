@@ -84,21 +84,25 @@ class ContentStore:
         existing = await self.info(digest)
         now = time.time()
         if existing is not None:
-            if now - existing.touched_at > refresh_after:
-                await self._patiently(lambda bucket: bucket.update_meta(digest, _meta(digest, now)))
-            return StoredContent(digest, existing.size, now)
+            return await self._refreshed(existing, refresh_after)
         await self._patiently(lambda bucket: bucket.put(digest, content, meta=_meta(digest, now, self.chunk_size)))
         return StoredContent(digest, len(content), now)
 
-    async def touch(self, digest: str, *, refresh_after: float = 0.0) -> bool:
-        """Mark held content as just used (see `put`); False when the store does not hold it."""
+    async def touch(self, digest: str, *, refresh_after: float = 0.0) -> StoredContent | None:
+        """Mark held content as just used (see `put`); None when the store does not hold it."""
         existing = await self.info(digest)
         if existing is None:
-            return False
+            return None
+        return await self._refreshed(existing, refresh_after)
+
+    async def _refreshed(self, existing: StoredContent, refresh_after: float) -> StoredContent:
+        """The content as held, touched now unless its last touch is more recent than `refresh_after`."""
         now = time.time()
-        if now - existing.touched_at > refresh_after:
-            await self._patiently(lambda bucket: bucket.update_meta(digest, _meta(digest, now)))
-        return True
+        if now - existing.touched_at <= refresh_after:
+            return existing
+        digest = existing.sha256
+        await self._patiently(lambda bucket: bucket.update_meta(digest, _meta(digest, now)))
+        return StoredContent(digest, existing.size, now)
 
     async def get(self, digest: str) -> bytes | None:
         """The content, or None when the store does not hold it."""

@@ -9,6 +9,7 @@ thousand recipients names the same content a thousand times.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 
@@ -19,6 +20,7 @@ from services.dispatch.content import HTML_MEDIA_TYPE, TEXT_MEDIA_TYPE, ContentR
 from services.dispatch.domain import EmailRequest
 
 CACHE_BYTES = 16 * 1024 * 1024
+KNOWN_TOUCHES = 10_000          # digests whose last touch in the store this process remembers
 STORE_CONCURRENCY = 32
 NOT_UPLOADED = "no content with this reference is held: upload it with UploadContent first (content is removed " \
                "after its retention)"
@@ -44,6 +46,7 @@ class EmailContent:
         self._cache: OrderedDict[str, bytes] = OrderedDict()
         self._cached_bytes = 0
         self._reading: dict[str, asyncio.Future] = {}
+        self._touched: OrderedDict[str, float] = OrderedDict()   # digest -> when the store last touched it
 
     # ---- the API ----
 
@@ -120,13 +123,19 @@ class EmailContent:
         gate = asyncio.Semaphore(STORE_CONCURRENCY)
 
         async def keep(digest: str, content: bytes | None) -> None:
+            if time.time() - self._touched.get(digest, 0.0) <= self.refresh_after:
+                # This process stored or touched it that recently: the sweeper leaves content alone
+                # for twice as long after a touch, so asking the store again would only confirm it.
+                return
             async with gate:
                 if content is None:
-                    await self.store.touch(digest, refresh_after=self.refresh_after)
+                    stored = await self.store.touch(digest, refresh_after=self.refresh_after)
                 else:
-                    await self.store.put(content, refresh_after=self.refresh_after)
+                    stored = await self.store.put(content, refresh_after=self.refresh_after)
                     # This process's worker is usually the one that sends it: it need not read it back.
                     self._remember(digest, content)
+            if stored is not None:
+                self._note_touched(stored.sha256, stored.touched_at)
 
         digests = list(unique)
         outcomes = await asyncio.gather(*(keep(d, unique[d]) for d in digests), return_exceptions=True)
@@ -178,6 +187,12 @@ class EmailContent:
         if content is not None:
             self._remember(digest, content)
         return content
+
+    def _note_touched(self, digest: str, touched_at: float) -> None:
+        self._touched[digest] = touched_at
+        self._touched.move_to_end(digest)
+        while len(self._touched) > KNOWN_TOUCHES:
+            self._touched.popitem(last=False)
 
     def _remember(self, digest: str, content: bytes) -> None:
         if len(content) > CACHE_BYTES // 4 or digest in self._cache:
