@@ -38,7 +38,7 @@ class Profile:
         py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
         self._recorder = subprocess.Popen(
             [py_spy, "record", "--pid", str(self.pid), "--format", "raw", "--rate", str(SAMPLES_PER_SECOND),
-             "--nonblocking", "-o", str(self.output)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+             "--nonblocking", "--gil", "-o", str(self.output)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         return self
 
     def stop(self) -> None:
