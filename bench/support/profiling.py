@@ -20,6 +20,7 @@ from pathlib import Path
 
 SAMPLES_PER_SECOND = 200
 OUR_CODE = "services/"
+ENTRY_POINTS = ("services/cli/main.py", "services/core/event_loop.py")   # under everything: they say nothing
 
 
 class Profile:
@@ -65,7 +66,7 @@ def top_frames(collapsed: str, count: int = 15) -> tuple[int, list[tuple[str, in
         total += int(samples)
         own[frames[-1]] += int(samples)
         for frame in set(frames):
-            if OUR_CODE in frame:
+            if OUR_CODE in frame and not any(entry in frame for entry in ENTRY_POINTS):
                 inclusive[frame] += int(samples)
     return total, own.most_common(count), inclusive.most_common(count)
 
