@@ -31,8 +31,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.support.loop import run as run_on_service_loop
-from bench.support.dispatch_pipeline import (FastSink, dispatch_process, peak_rss_mb, pipeline,
-                                             requests, save_provider, wait_serving, TOKEN)
+from bench.support.dispatch_pipeline import (
+    FastSink,
+    dispatch_process,
+    peak_rss_mb,
+    pipeline,
+    requests,
+    save_provider,
+    wait_serving,
+    TOKEN,
+)
 from services.core.event_store import EventStore
 from services.core.generated.postroom.v1 import dispatch_pb2_grpc
 from services.core.nats_server import EmbeddedNatsServer, NatsCluster, free_port
@@ -48,7 +56,7 @@ RATE = 50.0
 RATE_EMAILS = 1_500
 WINDOW = 5.0
 REPLICAS = 3
-KILLED_HELD_AT_MOST = 25      # POSTROOM_DISPATCH_CONCURRENCY of the replicas in the rate run
+KILLED_HELD_AT_MOST = 25  # POSTROOM_DISPATCH_CONCURRENCY of the replicas in the rate run
 CONNECTIONS = 8
 PER_CONNECTION = 50
 
@@ -60,8 +68,9 @@ async def throughput(settings: Settings, root: Path, sink: FastSink) -> tuple[fl
     store = await EventStore.connect(settings, name="bench")
     try:
         await wait_serving(grpc_port, dispatch)
-        await save_provider(store, settings, sink.host, sink.port, connections=CONNECTIONS,
-                            per_connection=PER_CONNECTION)
+        await save_provider(
+            store, settings, sink.host, sink.port, connections=CONNECTIONS, per_connection=PER_CONNECTION
+        )
         rate, waits = await pipeline(store, grpc_port, EMAILS)
         return rate, waits, peak_rss_mb(dispatch.pid)
     finally:
@@ -74,12 +83,19 @@ async def shared_rate(settings: Settings, root: Path) -> dict:
     """Three replicas at one 50/s provider; one killed with -9 a third of the way in."""
     ca = LocalCertificateAuthority.create(root / "rate-ca")
     host = unused_loopback_host(2587)
-    sink = SesLikeSmtpServer(port=2587, tls_context=ca.server_context(host), implicit_tls=False, host=host,
-                             username="bench", password="bench").start()
+    sink = SesLikeSmtpServer(
+        port=2587,
+        tls_context=ca.server_context(host),
+        implicit_tls=False,
+        host=host,
+        username="bench",
+        password="bench",
+    ).start()
     ports = [free_port() for _ in range(REPLICAS)]
     env = dict(POSTROOM_DISPATCH_ACK_WAIT="8", POSTROOM_DISPATCH_CONCURRENCY=str(KILLED_HELD_AT_MOST))
-    replicas = [dispatch_process(settings, port, root / f"rate-{i}", str(ca.ca_file), **env)
-                for i, port in enumerate(ports)]
+    replicas = [
+        dispatch_process(settings, port, root / f"rate-{i}", str(ca.ca_file), **env) for i, port in enumerate(ports)
+    ]
     store = await EventStore.connect(settings, name="bench-rate")
     try:
         for port, process in zip(ports, replicas):
@@ -97,7 +113,7 @@ async def shared_rate(settings: Settings, root: Path) -> dict:
         deadline = time.monotonic() + 120
         while len({m.dispatch_id for m in sink.received}) < RATE_EMAILS and time.monotonic() < deadline:
             await asyncio.sleep(0.2)
-        await asyncio.sleep(2)                   # anything sent twice would arrive now
+        await asyncio.sleep(2)  # anything sent twice would arrive now
         received = list(sink.received)
     finally:
         await store.close()
@@ -118,14 +134,23 @@ def rate_figures(received, killed_at: float) -> dict:
     starts = list(frange(times[0], drained - WINDOW, 0.25))
     windows = [sum(1 for t in times if start <= t < start + WINDOW) for start in starts]
     busiest = max(sum(1 for t in times if start <= t < start + WINDOW) for start in frange(times[0], times[-1], 0.25))
-    takeover = next((start - killed_at for start in frange(killed_at, times[-1] - 1, 0.1)
-                     if sum(1 for t in times if start <= t < start + 1) >= 0.85 * RATE), float("nan"))
-    return {"achieved_over_allowed": round(statistics.mean(windows) / (WINDOW * RATE), 3),
-            "slowest_5s_over_allowed": round(min(windows) / (WINDOW * RATE), 3),
-            "peak_5s_over_allowed": round(busiest / (WINDOW * RATE), 3),
-            "duplicates": sum(counts.values()) - len(counts), "emails_received": len(counts),
-            "takeover_seconds": round(takeover, 2),
-            "killed_replicas_mail_back_after_s": round(times[-1] - killed_at, 1)}
+    takeover = next(
+        (
+            start - killed_at
+            for start in frange(killed_at, times[-1] - 1, 0.1)
+            if sum(1 for t in times if start <= t < start + 1) >= 0.85 * RATE
+        ),
+        float("nan"),
+    )
+    return {
+        "achieved_over_allowed": round(statistics.mean(windows) / (WINDOW * RATE), 3),
+        "slowest_5s_over_allowed": round(min(windows) / (WINDOW * RATE), 3),
+        "peak_5s_over_allowed": round(busiest / (WINDOW * RATE), 3),
+        "duplicates": sum(counts.values()) - len(counts),
+        "emails_received": len(counts),
+        "takeover_seconds": round(takeover, 2),
+        "killed_replicas_mail_back_after_s": round(times[-1] - killed_at, 1),
+    }
 
 
 def frange(start: float, stop: float, step: float):
@@ -154,17 +179,32 @@ async def main() -> None:
             cluster.stop()
     waits_ms = sorted(w * 1000 for w in cluster_waits)
     p99 = waits_ms[int(len(waits_ms) * 0.99) - 1]
-    print(f"throughput, one dispatch process: {cluster_rate:,.0f} emails/s on the 3-node cluster (R3), "
-          f"{single_rate:,.0f}/s on a single node: ratio {cluster_rate / single_rate:.2f}; "
-          f"queue-to-250 p99 on the cluster {p99:,.0f} ms; dispatch peak RSS {cluster_rss:.0f} MB")
-    print(f"shared rate ({REPLICAS} replicas, one killed with -9, {RATE:g}/s allowed): achieved/allowed while mail "
-          f"waited {rates['achieved_over_allowed']} (slowest 5 s window {rates['slowest_5s_over_allowed']}), "
-          f"peak 5 s/allowed {rates['peak_5s_over_allowed']}, duplicates at the SMTP server {rates['duplicates']}, "
-          f"survivors at >= 85% of the rate {rates['takeover_seconds']} s after the kill; the killed replica's "
-          f"emails in hand went out {rates['killed_replicas_mail_back_after_s']} s after it (lease + heartbeat)")
-    print(json.dumps({"bench": "cluster", "rate": round(cluster_rate, 1), "ratio": round(cluster_rate / single_rate, 3),
-                      "p99_ms": round(p99, 1), "peak_rss_mb": round(cluster_rss, 1),
-                      "single_node_rate": round(single_rate, 1), "emails": EMAILS, **rates}))
+    print(
+        f"throughput, one dispatch process: {cluster_rate:,.0f} emails/s on the 3-node cluster (R3), "
+        f"{single_rate:,.0f}/s on a single node: ratio {cluster_rate / single_rate:.2f}; "
+        f"queue-to-250 p99 on the cluster {p99:,.0f} ms; dispatch peak RSS {cluster_rss:.0f} MB"
+    )
+    print(
+        f"shared rate ({REPLICAS} replicas, one killed with -9, {RATE:g}/s allowed): achieved/allowed while mail "
+        f"waited {rates['achieved_over_allowed']} (slowest 5 s window {rates['slowest_5s_over_allowed']}), "
+        f"peak 5 s/allowed {rates['peak_5s_over_allowed']}, duplicates at the SMTP server {rates['duplicates']}, "
+        f"survivors at >= 85% of the rate {rates['takeover_seconds']} s after the kill; the killed replica's "
+        f"emails in hand went out {rates['killed_replicas_mail_back_after_s']} s after it (lease + heartbeat)"
+    )
+    print(
+        json.dumps(
+            {
+                "bench": "cluster",
+                "rate": round(cluster_rate, 1),
+                "ratio": round(cluster_rate / single_rate, 3),
+                "p99_ms": round(p99, 1),
+                "peak_rss_mb": round(cluster_rss, 1),
+                "single_node_rate": round(single_rate, 1),
+                "emails": EMAILS,
+                **rates,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

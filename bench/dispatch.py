@@ -44,30 +44,41 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-import aiosmtplib  # noqa: E402
+import aiosmtplib
 
-from bench.support.loop import run as run_on_service_loop  # noqa: E402
-from bench.support.profiling import Profile  # noqa: E402
-from bench.support.dispatch_pipeline import (BODY, CONTENT_ATTACHMENT, CONTENT_HTML, FastSink,  # noqa: E402
-                                             content_pipeline, cpu_seconds,
-                                             dispatch_process, peak_rss_mb, pipeline, save_provider, stream_bytes,
-                                             wait_serving)
-from services.core import tracing  # noqa: E402
-from services.core.content_store import ContentStore  # noqa: E402
-from services.core.event_store import EventStore  # noqa: E402
-from services.core.nats_server import EmbeddedNatsServer, free_port  # noqa: E402
-from services.core.secret_box import generate_key_spec  # noqa: E402
-from services.core.settings import Settings  # noqa: E402
-from services.core.tls import client_context  # noqa: E402
+from bench.support.loop import run as run_on_service_loop
+from bench.support.profiling import Profile
+from bench.support.dispatch_pipeline import (
+    BODY,
+    CONTENT_ATTACHMENT,
+    CONTENT_HTML,
+    FastSink,
+    content_pipeline,
+    cpu_seconds,
+    dispatch_process,
+    peak_rss_mb,
+    pipeline,
+    save_provider,
+    stream_bytes,
+    wait_serving,
+)
+from services.core import tracing
+from services.core.content_store import ContentStore
+from services.core.event_store import EventStore
+from services.core.nats_server import EmbeddedNatsServer, free_port
+from services.core.secret_box import generate_key_spec
+from services.core.settings import Settings
+from services.core.tls import client_context
 
 EMAILS = int(os.environ.get("BENCH_EMAILS", 10_000))
 CONTENT_EMAILS = int(os.environ.get("BENCH_CONTENT_EMAILS", 1_000))
 CONNECTIONS = 8
-PER_CONNECTION = 50            # ProviderSaved's default max_messages_per_connection
+PER_CONNECTION = 50  # ProviderSaved's default max_messages_per_connection
 TARGET_RATIO = 0.6
 
 
 # ---- the baseline: a bare aiosmtplib loop ----
+
 
 def sample_message(index: int) -> EmailMessage:
     message = EmailMessage(policy=policy.SMTP)
@@ -108,8 +119,10 @@ async def raw_client(host: str, port: int, ca_file: str, *, serialised: bool) ->
     await asyncio.gather(*(connection() for _ in range(CONNECTIONS)))
     rate = EMAILS / (time.perf_counter() - started)
     kind = "sendmail of bytes" if serialised else "send_message"
-    print(f"raw aiosmtplib ({kind}), {CONNECTIONS} connections: {rate:,.0f} messages/s, "
-          f"client CPU {(time.process_time() - cpu) / EMAILS * 1e6:.0f} µs per message")
+    print(
+        f"raw aiosmtplib ({kind}), {CONNECTIONS} connections: {rate:,.0f} messages/s, "
+        f"client CPU {(time.process_time() - cpu) / EMAILS * 1e6:.0f} µs per message"
+    )
     return rate
 
 
@@ -130,8 +143,10 @@ async def raw_large_messages(host: str, port: int, ca_file: str, data: bytes, co
     started = time.perf_counter()
     await asyncio.gather(*(connection() for _ in range(CONNECTIONS)))
     rate = count / (time.perf_counter() - started)
-    print(f"raw aiosmtplib (sendmail of a {len(data) / 1e6:.1f} MB message), {CONNECTIONS} connections: "
-          f"{rate:,.1f} messages/s")
+    print(
+        f"raw aiosmtplib (sendmail of a {len(data) / 1e6:.1f} MB message), {CONNECTIONS} connections: "
+        f"{rate:,.1f} messages/s"
+    )
     return rate
 
 
@@ -165,8 +180,10 @@ def tracing_off_us_per_email(calls: int = 200_000) -> float:
 
 
 async def baselines(host: str, port: int, ca_file: str) -> tuple[float, float]:
-    return (await raw_client(host, port, ca_file, serialised=False),
-            await raw_client(host, port, ca_file, serialised=True))
+    return (
+        await raw_client(host, port, ca_file, serialised=False),
+        await raw_client(host, port, ca_file, serialised=True),
+    )
 
 
 async def main() -> None:
@@ -176,15 +193,21 @@ async def main() -> None:
         host, smtp_port, ca_file = sink.host, sink.port, sink.ca_file
         nats = EmbeddedNatsServer(free_port(), root / "nats")
         nats.start()
-        settings = Settings(nats_url=nats.url, stream_name="BENCH", subject_prefix="bench", data_dir=root,
-                            secret_keys=generate_key_spec())
+        settings = Settings(
+            nats_url=nats.url,
+            stream_name="BENCH",
+            subject_prefix="bench",
+            data_dir=root,
+            secret_keys=generate_key_spec(),
+        )
         grpc_port = free_port()
         dispatch = dispatch_process(settings, grpc_port, root / "dispatch", ca_file)
         store = await EventStore.connect(settings, name="bench")
         try:
             await wait_serving(grpc_port, dispatch)
-            await save_provider(store, settings, host, smtp_port, connections=CONNECTIONS,
-                                per_connection=PER_CONNECTION)
+            await save_provider(
+                store, settings, host, smtp_port, connections=CONNECTIONS, per_connection=PER_CONNECTION
+            )
             # Baselines before and after the pipeline, averaged: load that comes or goes on the
             # machine during the run does not tilt the ratio one way.
             before = await baselines(host, smtp_port, ca_file)
@@ -194,8 +217,10 @@ async def main() -> None:
             profile.stop()
             cpu_per_email_us = (cpu_seconds(dispatch.pid) - cpu) / EMAILS * 1e6
             tracing_us = tracing_off_us_per_email()
-            print(f"dispatch process CPU: {cpu_per_email_us:.0f} µs per email, of which tracing with no endpoint "
-                  f"set: {tracing_us:.2f} µs ({100 * tracing_us / cpu_per_email_us:.2f}%)")
+            print(
+                f"dispatch process CPU: {cpu_per_email_us:.0f} µs per email, of which tracing with no endpoint "
+                f"set: {tracing_us:.2f} µs ({100 * tracing_us / cpu_per_email_us:.2f}%)"
+            )
             per_email = (await stream_bytes(store) - appended) / EMAILS
             after = await baselines(host, smtp_port, ca_file)
             raw_rate, raw_bytes_rate = statistics.mean((before[0], after[0])), statistics.mean((before[1], after[1]))
@@ -213,22 +238,43 @@ async def main() -> None:
             nats.stop()
     waits_ms = sorted(w * 1000 for w in waits)
     p50, p99 = statistics.median(waits_ms), waits_ms[int(len(waits_ms) * 0.99) - 1]
-    print(f"dispatch pipeline: {rate:,.0f} emails/s, queue-to-250 p50 {p50:.0f} ms, p99 {p99:.0f} ms, "
-          f"dispatch peak RSS {rss:.0f} MB, {len(waits)} dispatched")
+    print(
+        f"dispatch pipeline: {rate:,.0f} emails/s, queue-to-250 p50 {p50:.0f} ms, p99 {p99:.0f} ms, "
+        f"dispatch peak RSS {rss:.0f} MB, {len(waits)} dispatched"
+    )
     print(f"ratio {rate / raw_rate:.3f} (target >= {TARGET_RATIO}); SMTP alone: {rate / raw_bytes_rate:.3f}")
-    print(f"stream bytes per email: {per_email:,.0f} (plain emails), {content_per_email:,.0f} (100 KB HTML + 1 MB "
-          f"attachment, {CONTENT_EMAILS} emails at {content_rate:,.1f}/s, {content_rate / raw_content_rate:.2f} of bare "
-          f"aiosmtplib's {raw_content_rate:,.1f}/s); the content store holds {held:,} bytes")
-    print(json.dumps({"bench": "dispatch", "rate": round(rate, 1), "ratio": round(rate / raw_rate, 3),
-                      "ratio_to_bytes": round(rate / raw_bytes_rate, 3), "raw_bytes_rate": round(raw_bytes_rate, 1),
-                      "p50_ms": round(p50, 1), "p99_ms": round(p99, 1), "peak_rss_mb": round(rss, 1),
-                      "raw_rate": round(raw_rate, 1), "emails": EMAILS, "connections": CONNECTIONS,
-                      "target_ratio": TARGET_RATIO, "stream_bytes_per_email": round(per_email),
-                      "content_emails": CONTENT_EMAILS, "content_rate": round(content_rate, 1),
-                      "content_stream_bytes_per_email": round(content_per_email),
-                      "content_store_bytes": held, "raw_content_rate": round(raw_content_rate, 1),
-                      "content_ratio": round(content_rate / raw_content_rate, 3),
-                      "cpu_us_per_email": round(cpu_per_email_us), "tracing_off_us_per_email": round(tracing_us, 2)}))
+    print(
+        f"stream bytes per email: {per_email:,.0f} (plain emails), {content_per_email:,.0f} (100 KB HTML + 1 MB "
+        f"attachment, {CONTENT_EMAILS} emails at {content_rate:,.1f}/s, {content_rate / raw_content_rate:.2f} of bare "
+        f"aiosmtplib's {raw_content_rate:,.1f}/s); the content store holds {held:,} bytes"
+    )
+    print(
+        json.dumps(
+            {
+                "bench": "dispatch",
+                "rate": round(rate, 1),
+                "ratio": round(rate / raw_rate, 3),
+                "ratio_to_bytes": round(rate / raw_bytes_rate, 3),
+                "raw_bytes_rate": round(raw_bytes_rate, 1),
+                "p50_ms": round(p50, 1),
+                "p99_ms": round(p99, 1),
+                "peak_rss_mb": round(rss, 1),
+                "raw_rate": round(raw_rate, 1),
+                "emails": EMAILS,
+                "connections": CONNECTIONS,
+                "target_ratio": TARGET_RATIO,
+                "stream_bytes_per_email": round(per_email),
+                "content_emails": CONTENT_EMAILS,
+                "content_rate": round(content_rate, 1),
+                "content_stream_bytes_per_email": round(content_per_email),
+                "content_store_bytes": held,
+                "raw_content_rate": round(raw_content_rate, 1),
+                "content_ratio": round(content_rate / raw_content_rate, 3),
+                "cpu_us_per_email": round(cpu_per_email_us),
+                "tracing_off_us_per_email": round(tracing_us, 2),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

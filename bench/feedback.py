@@ -36,8 +36,14 @@ from services.core.nats_server import EmbeddedNatsServer, free_port
 from services.core.settings import Ports, Settings
 from tests.support import ses_feedback_messages as ses
 from tests.support.events import provider_saved
-from tests.support.sns_signing import (DEFAULT_TOPIC_ARN, SnsSigningAuthority, SnsSigningIdentity, http_body,
-                                       http_headers, notification)
+from tests.support.sns_signing import (
+    DEFAULT_TOPIC_ARN,
+    SnsSigningAuthority,
+    SnsSigningIdentity,
+    http_body,
+    http_headers,
+    notification,
+)
 
 NOTIFICATIONS = int(os.environ.get("BENCH_NOTIFICATIONS", 20_000))
 CONNECTIONS = 32
@@ -55,6 +61,7 @@ class LoadResult:
 
 
 # ---- the two servers, each in its own process ----
+
 
 def serve_feedback(settings: Settings, ready: multiprocessing.Queue, stop: multiprocessing.Event) -> None:
     from services.core.runtime import start_service
@@ -139,8 +146,9 @@ def sign_all(identity: SnsSigningIdentity) -> list[tuple[bytes, dict[str, str]]]
     workers = os.cpu_count() or 1
     share = -(-NOTIFICATIONS // workers)
     with multiprocessing.get_context("fork").Pool(workers) as pool:
-        parts = pool.starmap(signed_bodies, [(start, min(share, NOTIFICATIONS - start))
-                                             for start in range(0, NOTIFICATIONS, share)])
+        parts = pool.starmap(
+            signed_bodies, [(start, min(share, NOTIFICATIONS - start)) for start in range(0, NOTIFICATIONS, share)]
+        )
     return [body for part in parts for body in part]
 
 
@@ -198,8 +206,14 @@ def run(workdir: Path, nats_url: str) -> dict:
     pinned = workdir / "sns-certs"
     pinned.mkdir()
     identity.pin_in(pinned)
-    settings = Settings(nats_url=nats_url, data_dir=workdir / "data", sns_cert_dir=str(pinned), api_token="bench",
-                        ports=Ports(feedback_http=free_port(), feedback_grpc=free_port()), shutdown_grace=1.0)
+    settings = Settings(
+        nats_url=nats_url,
+        data_dir=workdir / "data",
+        sns_cert_dir=str(pinned),
+        api_token="bench",
+        ports=Ports(feedback_http=free_port(), feedback_grpc=free_port()),
+        shutdown_grace=1.0,
+    )
     started = time.perf_counter()
     bodies = sign_all(identity)
     print(f"signed {len(bodies)} notifications in {time.perf_counter() - started:.1f}s", flush=True)
@@ -217,20 +231,36 @@ def run(workdir: Path, nats_url: str) -> dict:
     service_rss = service.stop()
     events = run_on_service_loop(recorded_events(settings))
     after, _ = run_bare(path, bodies)
-    baseline = LoadResult((before.rate + after.rate) / 2, (before.p50_ms + after.p50_ms) / 2,
-                          (before.p99_ms + after.p99_ms) / 2, before.statuses)
+    baseline = LoadResult(
+        (before.rate + after.rate) / 2,
+        (before.p50_ms + after.p50_ms) / 2,
+        (before.p99_ms + after.p99_ms) / 2,
+        before.statuses,
+    )
 
-    print(f"bare aiohttp endpoint: {baseline.rate:,.0f} requests/s (before {before.rate:,.0f}, after "
-          f"{after.rate:,.0f}), p50 {baseline.p50_ms:.1f} ms, p99 {baseline.p99_ms:.1f} ms, peak RSS {bare_rss:.0f} MB")
-    print(f"feedback endpoint:     {measured.rate:,.0f} notifications/s, p50 {measured.p50_ms:.1f} ms, "
-          f"p99 {measured.p99_ms:.1f} ms, peak RSS {service_rss:.0f} MB, statuses {measured.statuses}, "
-          f"{events} events durable")
+    print(
+        f"bare aiohttp endpoint: {baseline.rate:,.0f} requests/s (before {before.rate:,.0f}, after "
+        f"{after.rate:,.0f}), p50 {baseline.p50_ms:.1f} ms, p99 {baseline.p99_ms:.1f} ms, peak RSS {bare_rss:.0f} MB"
+    )
+    print(
+        f"feedback endpoint:     {measured.rate:,.0f} notifications/s, p50 {measured.p50_ms:.1f} ms, "
+        f"p99 {measured.p99_ms:.1f} ms, peak RSS {service_rss:.0f} MB, statuses {measured.statuses}, "
+        f"{events} events durable"
+    )
     if measured.statuses != {200: NOTIFICATIONS} or events != NOTIFICATIONS:
         raise SystemExit(f"expected {NOTIFICATIONS} answers of 200 and as many events")
-    return {"bench": "feedback", "rate": round(measured.rate, 1), "ratio": round(measured.rate / baseline.rate, 3),
-            "p50_ms": round(measured.p50_ms, 2), "p99_ms": round(measured.p99_ms, 2),
-            "peak_rss_mb": round(service_rss, 1), "baseline_rate": round(baseline.rate, 1),
-            "notifications": NOTIFICATIONS, "connections": CONNECTIONS, "target_ratio": TARGET_RATIO}
+    return {
+        "bench": "feedback",
+        "rate": round(measured.rate, 1),
+        "ratio": round(measured.rate / baseline.rate, 3),
+        "p50_ms": round(measured.p50_ms, 2),
+        "p99_ms": round(measured.p99_ms, 2),
+        "peak_rss_mb": round(service_rss, 1),
+        "baseline_rate": round(baseline.rate, 1),
+        "notifications": NOTIFICATIONS,
+        "connections": CONNECTIONS,
+        "target_ratio": TARGET_RATIO,
+    }
 
 
 def run_bare(path: str, bodies: list[tuple[bytes, dict[str, str]]]) -> tuple[LoadResult, float]:

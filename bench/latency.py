@@ -29,25 +29,31 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-import aiohttp  # noqa: E402
-import aiosmtplib  # noqa: E402
-import grpc  # noqa: E402
+import aiohttp
+import aiosmtplib
+import grpc
 
-from bench.support.loop import run as run_on_service_loop  # noqa: E402
-import bench.feedback as sns_bench  # noqa: E402
+from bench.support.loop import run as run_on_service_loop
+import bench.feedback as sns_bench
 
-from bench.support.profiling import Profile  # noqa: E402
-from bench.support.dispatch_pipeline import (TOKEN, dispatch_process, peak_rss_mb, save_provider,  # noqa: E402
-                                             serve_sink, wait_serving)
-from services.core.event_store import EventStore  # noqa: E402
-from services.core.generated.postroom.v1 import dispatch_pb2, dispatch_pb2_grpc, events_pb2  # noqa: E402
-from services.core.nats_server import EmbeddedNatsServer, free_port  # noqa: E402
-from services.core.secret_box import generate_key_spec  # noqa: E402
-from services.core.settings import Settings  # noqa: E402
-from services.core.tls import client_context  # noqa: E402
-from services.core.settings import Ports  # noqa: E402
-from tests.support.certificates import LocalCertificateAuthority  # noqa: E402
-from tests.support.sns_signing import SnsSigningAuthority, SnsSigningIdentity  # noqa: E402
+from bench.support.profiling import Profile
+from bench.support.dispatch_pipeline import (
+    TOKEN,
+    dispatch_process,
+    peak_rss_mb,
+    save_provider,
+    serve_sink,
+    wait_serving,
+)
+from services.core.event_store import EventStore
+from services.core.generated.postroom.v1 import dispatch_pb2, dispatch_pb2_grpc, events_pb2
+from services.core.nats_server import EmbeddedNatsServer, free_port
+from services.core.secret_box import generate_key_spec
+from services.core.settings import Settings
+from services.core.tls import client_context
+from services.core.settings import Ports
+from tests.support.certificates import LocalCertificateAuthority
+from tests.support.sns_signing import SnsSigningAuthority, SnsSigningIdentity
 
 EMAILS = int(os.environ.get("BENCH_EMAILS", 500))
 WARM_UP = 50
@@ -81,17 +87,30 @@ async def postroom_latencies(grpc_port: int, arrivals: Arrivals, count: int) -> 
         metadata = (("authorization", f"Bearer {TOKEN}"),)
         for index in range(count):
             started = time.perf_counter()
-            answer = await stub.SendEmail(dispatch_pb2.SendEmailRequest(
-                account_id="acme", provider_id="bench", to=[events_pb2.EmailAddress(address=f"user{index}@example.org")],
-                subject=f"Latency {index}", text_body="Hello, one at a time.\n", transactional=True), metadata=metadata)
+            answer = await stub.SendEmail(
+                dispatch_pb2.SendEmailRequest(
+                    account_id="acme",
+                    provider_id="bench",
+                    to=[events_pb2.EmailAddress(address=f"user{index}@example.org")],
+                    subject=f"Latency {index}",
+                    text_body="Hello, one at a time.\n",
+                    transactional=True,
+                ),
+                metadata=metadata,
+            )
             answers.append(time.perf_counter() - started)
             waits.append(await arrivals.of(answer.dispatch_id) - started)
     return waits, answers
 
 
 async def bare_smtp_latencies(host: str, port: int, ca_file: str, arrivals: Arrivals, count: int) -> list[float]:
-    messages = [(f"X-Postroom-Dispatch-Id: bare-{i}\r\nFrom: bench@example.com\r\nTo: user{i}@example.org\r\n"
-                 f"Subject: Latency {i}\r\n\r\nHello, one at a time.\r\n").encode() for i in range(count)]
+    messages = [
+        (
+            f"X-Postroom-Dispatch-Id: bare-{i}\r\nFrom: bench@example.com\r\nTo: user{i}@example.org\r\n"
+            f"Subject: Latency {i}\r\n\r\nHello, one at a time.\r\n"
+        ).encode()
+        for i in range(count)
+    ]
     client = aiosmtplib.SMTP(hostname=host, port=port, start_tls=True, tls_context=client_context(ca_file))
     await client.connect()
     await client.login("bench", "bench")
@@ -123,9 +142,16 @@ def sns_run(root: Path, nats_url: str) -> tuple[list[float], list[float], float]
     pinned = root / "sns-certs"
     pinned.mkdir()
     identity.pin_in(pinned)
-    settings = Settings(nats_url=nats_url, data_dir=root / "feedback", sns_cert_dir=str(pinned), api_token="bench",
-                        stream_name="BENCHSNS", subject_prefix="benchsns",
-                        ports=Ports(feedback_http=free_port(), feedback_grpc=free_port()), shutdown_grace=1.0)
+    settings = Settings(
+        nats_url=nats_url,
+        data_dir=root / "feedback",
+        sns_cert_dir=str(pinned),
+        api_token="bench",
+        stream_name="BENCHSNS",
+        subject_prefix="benchsns",
+        ports=Ports(feedback_http=free_port(), feedback_grpc=free_port()),
+        shutdown_grace=1.0,
+    )
     sns_bench._SIGNER = identity
     bodies = sns_bench.signed_bodies(0, EMAILS + WARM_UP)
     run_on_service_loop(_add_sns_provider(settings))
@@ -152,8 +178,11 @@ def _bare_sns_latencies(path: str, bodies: list[tuple[bytes, dict[str, str]]]) -
 async def _add_sns_provider(settings: Settings) -> None:
     store = await EventStore.connect(settings, name="bench-setup")
     try:
-        await store.append(sns_bench.provider_saved(sns_bench.ACCOUNT, sns_bench.PROVIDER,
-                                                    sns_topic_arns=[sns_bench.DEFAULT_TOPIC_ARN]))
+        await store.append(
+            sns_bench.provider_saved(
+                sns_bench.ACCOUNT, sns_bench.PROVIDER, sns_topic_arns=[sns_bench.DEFAULT_TOPIC_ARN]
+            )
+        )
     finally:
         await store.close()
 
@@ -184,10 +213,14 @@ async def email_run(root: Path, nats_url: str) -> tuple[list[float], list[float]
     ca.server_context(host)
     stem = root / "ca" / host
     arrivals = Arrivals()
-    sink = asyncio.create_task(serve_sink(host, smtp_port, str(stem.with_suffix(".crt")),
-                                          str(stem.with_suffix(".key")), on_message=arrivals.arrived))
-    settings = Settings(nats_url=nats_url, stream_name="BENCH", subject_prefix="bench", data_dir=root,
-                        secret_keys=generate_key_spec())
+    sink = asyncio.create_task(
+        serve_sink(
+            host, smtp_port, str(stem.with_suffix(".crt")), str(stem.with_suffix(".key")), on_message=arrivals.arrived
+        )
+    )
+    settings = Settings(
+        nats_url=nats_url, stream_name="BENCH", subject_prefix="bench", data_dir=root, secret_keys=generate_key_spec()
+    )
     grpc_port = free_port()
     dispatch = dispatch_process(settings, grpc_port, root / "dispatch", str(ca.ca_file))
     store = await EventStore.connect(settings, name="bench")
@@ -195,7 +228,7 @@ async def email_run(root: Path, nats_url: str) -> tuple[list[float], list[float]
         await wait_serving(grpc_port, dispatch)
         await save_provider(store, settings, host, smtp_port, connections=2, per_connection=100_000)
         before = await bare_smtp_latencies(host, smtp_port, str(ca.ca_file), arrivals, EMAILS)
-        await postroom_latencies(grpc_port, arrivals, WARM_UP)           # pooled connections, caches
+        await postroom_latencies(grpc_port, arrivals, WARM_UP)  # pooled connections, caches
         started, profile = time.perf_counter(), Profile("latency-dispatch", dispatch.pid).start()
         waits, answers = await postroom_latencies(grpc_port, arrivals, EMAILS)
         rate = EMAILS / (time.perf_counter() - started)
@@ -206,34 +239,62 @@ async def email_run(root: Path, nats_url: str) -> tuple[list[float], list[float]
         await store.close()
         dispatch.send_signal(signal.SIGTERM)
         dispatch.wait(60)
-        await asyncio.sleep(0.2)                 # the sink's sessions see the dispatch's connections close
+        await asyncio.sleep(0.2)  # the sink's sessions see the dispatch's connections close
         sink.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await sink
     return waits, answers, before + after, rate, rss
 
 
-def report(waits: list[float], answers: list[float], bare: list[float], rate: float, rss: float,
-           sns: list[float], sns_bare: list[float], sns_rss: float) -> None:
+def report(
+    waits: list[float],
+    answers: list[float],
+    bare: list[float],
+    rate: float,
+    rss: float,
+    sns: list[float],
+    sns_bare: list[float],
+    sns_rss: float,
+) -> None:
     p50, p90, p99 = percentiles(waits)
     bare_p50, bare_p90, bare_p99 = percentiles(bare)
     sns_p50, _, sns_p99 = percentiles(sns)
     sns_bare_p50, _, sns_bare_p99 = percentiles(sns_bare)
     answer_p50, _, answer_p99 = percentiles(answers)
     print(f"bare SMTP exchange, one at a time: p50 {bare_p50:.2f} ms, p90 {bare_p90:.2f} ms, p99 {bare_p99:.2f} ms")
-    print(f"SendEmail to the message at the SMTP server: p50 {p50:.2f} ms, p90 {p90:.2f} ms, p99 {p99:.2f} ms "
-          f"(target p50 <= {TARGET_P50_MS} ms, p99 <= {TARGET_P99_MS} ms); {rate:,.0f} emails/s one at a time")
+    print(
+        f"SendEmail to the message at the SMTP server: p50 {p50:.2f} ms, p90 {p90:.2f} ms, p99 {p99:.2f} ms "
+        f"(target p50 <= {TARGET_P50_MS} ms, p99 <= {TARGET_P99_MS} ms); {rate:,.0f} emails/s one at a time"
+    )
     print(f"of which SendEmail's answer (EmailQueued durable): p50 {answer_p50:.2f} ms, p99 {answer_p99:.2f} ms")
-    print(f"SNS POST to its 200: p50 {sns_p50:.2f} ms, p99 {sns_p99:.2f} ms (feedback peak RSS {sns_rss:.0f} MB); "
-          f"bare aiohttp endpoint: p50 {sns_bare_p50:.2f} ms, p99 {sns_bare_p99:.2f} ms")
-    print(json.dumps({"bench": "latency", "rate": round(rate, 1), "ratio": round(bare_p50 / p50, 3),
-                      "p50_ms": round(p50, 2), "p90_ms": round(p90, 2), "p99_ms": round(p99, 2),
-                      "answer_p50_ms": round(answer_p50, 2), "baseline_p50_ms": round(bare_p50, 2), "baseline_p99_ms": round(bare_p99, 2),
-                      "peak_rss_mb": round(rss, 1), "emails": EMAILS,
-                      "sns_p50_ms": round(sns_p50, 2), "sns_p99_ms": round(sns_p99, 2),
-                      "sns_baseline_p50_ms": round(sns_bare_p50, 2), "sns_baseline_p99_ms": round(sns_bare_p99, 2),
-                      "sns_peak_rss_mb": round(sns_rss, 1),
-                      "target_p50_ms": TARGET_P50_MS, "target_p99_ms": TARGET_P99_MS}))
+    print(
+        f"SNS POST to its 200: p50 {sns_p50:.2f} ms, p99 {sns_p99:.2f} ms (feedback peak RSS {sns_rss:.0f} MB); "
+        f"bare aiohttp endpoint: p50 {sns_bare_p50:.2f} ms, p99 {sns_bare_p99:.2f} ms"
+    )
+    print(
+        json.dumps(
+            {
+                "bench": "latency",
+                "rate": round(rate, 1),
+                "ratio": round(bare_p50 / p50, 3),
+                "p50_ms": round(p50, 2),
+                "p90_ms": round(p90, 2),
+                "p99_ms": round(p99, 2),
+                "answer_p50_ms": round(answer_p50, 2),
+                "baseline_p50_ms": round(bare_p50, 2),
+                "baseline_p99_ms": round(bare_p99, 2),
+                "peak_rss_mb": round(rss, 1),
+                "emails": EMAILS,
+                "sns_p50_ms": round(sns_p50, 2),
+                "sns_p99_ms": round(sns_p99, 2),
+                "sns_baseline_p50_ms": round(sns_bare_p50, 2),
+                "sns_baseline_p99_ms": round(sns_bare_p99, 2),
+                "sns_peak_rss_mb": round(sns_rss, 1),
+                "target_p50_ms": TARGET_P50_MS,
+                "target_p99_ms": TARGET_P99_MS,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

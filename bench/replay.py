@@ -26,20 +26,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import grpc  # noqa: E402
-from grpc_health.v1 import health_pb2, health_pb2_grpc  # noqa: E402
-from nats.js import api as js_api  # noqa: E402
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from nats.js import api as js_api
 
-from bench.support.loop import run as run_on_service_loop  # noqa: E402
-from services.config.projection import ProviderProjection  # noqa: E402
-from services.core.database import create_engine  # noqa: E402
-from services.core.event_store import EventStore, PendingAppend  # noqa: E402
-from services.core.nats_server import EmbeddedNatsServer, free_port  # noqa: E402
-from services.core.projection import replay  # noqa: E402
-from services.core.read_model_generations import ReadModelGenerations  # noqa: E402
-from services.core.secret_box import generate_key_spec  # noqa: E402
-from services.core.settings import Settings  # noqa: E402
-from tests.support.events import provider_deleted, provider_saved  # noqa: E402
+from bench.support.loop import run as run_on_service_loop
+from services.config.projection import ProviderProjection
+from services.core.database import create_engine
+from services.core.event_store import EventStore, PendingAppend
+from services.core.nats_server import EmbeddedNatsServer, free_port
+from services.core.projection import replay
+from services.core.read_model_generations import ReadModelGenerations
+from services.core.secret_box import generate_key_spec
+from services.core.settings import Settings
+from tests.support.events import provider_deleted, provider_saved
 
 EVENTS = int(os.environ.get("BENCH_EVENTS", 1_000_000))
 PROVIDERS = 5_000
@@ -50,6 +50,7 @@ TARGET_RATIO, TARGET_RSS_MB = 0.6, 150
 
 
 # ---- the measured processes ----
+
 
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -66,8 +67,13 @@ async def raw_read(settings: Settings) -> dict:
             done.set()
 
     started = time.perf_counter()
-    subscription = await store.js.subscribe(f"{store.prefix}.>", stream=store.stream, cb=count, ordered_consumer=True,
-                                            deliver_policy=js_api.DeliverPolicy.ALL)
+    subscription = await store.js.subscribe(
+        f"{store.prefix}.>",
+        stream=store.stream,
+        cb=count,
+        ordered_consumer=True,
+        deliver_policy=js_api.DeliverPolicy.ALL,
+    )
     await done.wait()
     elapsed = time.perf_counter() - started
     await subscription.unsubscribe()
@@ -106,10 +112,17 @@ def child_main(mode: str, settings_json: str, url: str) -> None:
 
 
 def in_child(mode: str, settings: Settings, url: str = "") -> dict:
-    fields = {"nats_url": settings.nats_url, "stream_name": settings.stream_name,
-              "subject_prefix": settings.subject_prefix}
-    completed = subprocess.run([sys.executable, __file__, "--child", mode, json.dumps(fields), url],
-                               capture_output=True, text=True, timeout=3600)
+    fields = {
+        "nats_url": settings.nats_url,
+        "stream_name": settings.stream_name,
+        "subject_prefix": settings.subject_prefix,
+    }
+    completed = subprocess.run(
+        [sys.executable, __file__, "--child", mode, json.dumps(fields), url],
+        capture_output=True,
+        text=True,
+        timeout=3600,
+    )
     if completed.returncode != 0:
         raise SystemExit(f"{mode} failed:\n{completed.stderr[-3000:]}")
     return json.loads(completed.stdout.strip().splitlines()[-1])
@@ -117,16 +130,25 @@ def in_child(mode: str, settings: Settings, url: str = "") -> dict:
 
 # ---- a new pod, from sequence 1 and from a snapshot ----
 
+
 def start_pod(settings: Settings, data_dir: Path, port: int) -> subprocess.Popen:
-    env = dict(os.environ, POSTROOM_NATS_URL=settings.nats_url, POSTROOM_STREAM=settings.stream_name,
-               POSTROOM_SUBJECT_PREFIX=settings.subject_prefix, POSTROOM_DATA_DIR=str(data_dir),
-               POSTROOM_API_TOKEN=TOKEN, POSTROOM_SECRET_KEY=generate_key_spec("k1"),
-               POSTROOM_CONFIG_GRPC_PORT=str(port), POSTROOM_SNAPSHOT_INTERVAL="1",
-               POSTROOM_LOG_LEVEL="INFO")
+    env = dict(
+        os.environ,
+        POSTROOM_NATS_URL=settings.nats_url,
+        POSTROOM_STREAM=settings.stream_name,
+        POSTROOM_SUBJECT_PREFIX=settings.subject_prefix,
+        POSTROOM_DATA_DIR=str(data_dir),
+        POSTROOM_API_TOKEN=TOKEN,
+        POSTROOM_SECRET_KEY=generate_key_spec("k1"),
+        POSTROOM_CONFIG_GRPC_PORT=str(port),
+        POSTROOM_SNAPSHOT_INTERVAL="1",
+        POSTROOM_LOG_LEVEL="INFO",
+    )
     env.pop("POSTROOM_DATABASE_URL", None)
     log = open(data_dir.with_suffix(".log"), "wb")
-    return subprocess.Popen([sys.executable, "-m", "services.cli.main", "serve", "config"], env=env, cwd=ROOT,
-                            stdout=log, stderr=log)
+    return subprocess.Popen(
+        [sys.executable, "-m", "services.cli.main", "serve", "config"], env=env, cwd=ROOT, stdout=log, stderr=log
+    )
 
 
 async def seconds_to_serving(process: subprocess.Popen, port: int, started: float) -> float:
@@ -134,8 +156,9 @@ async def seconds_to_serving(process: subprocess.Popen, port: int, started: floa
         health = health_pb2_grpc.HealthStub(channel)
         while process.poll() is None:
             try:
-                if (await health.Check(health_pb2.HealthCheckRequest(), timeout=1)).status == \
-                        health_pb2.HealthCheckResponse.SERVING:
+                if (
+                    await health.Check(health_pb2.HealthCheckRequest(), timeout=1)
+                ).status == health_pb2.HealthCheckResponse.SERVING:
                     return time.perf_counter() - started
             except grpc.aio.AioRpcError:
                 pass
@@ -177,12 +200,16 @@ async def pod_start_times(settings: Settings, scratch: Path) -> tuple[float, flo
 
 # ---- the run ----
 
+
 async def fill(store: EventStore) -> None:
     chunk = 2_000
     for start in range(0, EVENTS, chunk):
-        events = [provider_deleted("acme", f"p{i % PROVIDERS}") if i % 10 == 9
-                  else provider_saved("acme", f"p{i % PROVIDERS}", name=f"name-{i}")
-                  for i in range(start, min(start + chunk, EVENTS))]
+        events = [
+            provider_deleted("acme", f"p{i % PROVIDERS}")
+            if i % 10 == 9
+            else provider_saved("acme", f"p{i % PROVIDERS}", name=f"name-{i}")
+            for i in range(start, min(start + chunk, EVENTS))
+        ]
         outcomes = await store.append_many([PendingAppend(e) for e in events])
         assert not any(isinstance(o, Exception) for o in outcomes)
 
@@ -219,27 +246,45 @@ async def main() -> None:
     report(raw_before, raw_after, sqlite, postgres, from_start, from_snapshot)
 
 
-def report(raw_before: dict, raw_after: dict, sqlite: dict, postgres: dict | None,
-           from_start: float, from_snapshot: float) -> None:
+def report(
+    raw_before: dict, raw_after: dict, sqlite: dict, postgres: dict | None, from_start: float, from_snapshot: float
+) -> None:
     raw_rate = (raw_before["rate"] + raw_after["rate"]) / 2
-    lines = [f"{EVENTS:,} events",
-             f"raw nats-py read: {raw_before['rate']:,.0f} / {raw_after['rate']:,.0f} msg/s (before / after), "
-             f"peak RSS {raw_before['peak_rss_mb']:.0f} MB",
-             f"replay on SQLite: {sqlite['rate']:,.0f} events/s, ratio {sqlite['rate'] / raw_rate:.2f} "
-             f"(target {TARGET_RATIO}), peak RSS {sqlite['peak_rss_mb']:.0f} MB (target {TARGET_RSS_MB}), "
-             f"p99 batch write {sqlite['p99_ms']:.0f} ms over {sqlite['batches']} batches"]
+    lines = [
+        f"{EVENTS:,} events",
+        f"raw nats-py read: {raw_before['rate']:,.0f} / {raw_after['rate']:,.0f} msg/s (before / after), "
+        f"peak RSS {raw_before['peak_rss_mb']:.0f} MB",
+        f"replay on SQLite: {sqlite['rate']:,.0f} events/s, ratio {sqlite['rate'] / raw_rate:.2f} "
+        f"(target {TARGET_RATIO}), peak RSS {sqlite['peak_rss_mb']:.0f} MB (target {TARGET_RSS_MB}), "
+        f"p99 batch write {sqlite['p99_ms']:.0f} ms over {sqlite['batches']} batches",
+    ]
     if postgres:
-        lines.append(f"replay on PostgreSQL: {postgres['rate']:,.0f} events/s, ratio {postgres['rate'] / raw_rate:.2f}, "
-                     f"peak RSS {postgres['peak_rss_mb']:.0f} MB, p99 batch write {postgres['p99_ms']:.0f} ms")
-    lines.append(f"a new pod's time to SERVING: {from_start:.1f} s from sequence 1, {from_snapshot:.1f} s from a snapshot")
+        lines.append(
+            f"replay on PostgreSQL: {postgres['rate']:,.0f} events/s, ratio {postgres['rate'] / raw_rate:.2f}, "
+            f"peak RSS {postgres['peak_rss_mb']:.0f} MB, p99 batch write {postgres['p99_ms']:.0f} ms"
+        )
+    lines.append(
+        f"a new pod's time to SERVING: {from_start:.1f} s from sequence 1, {from_snapshot:.1f} s from a snapshot"
+    )
     print("\n".join(lines), file=sys.stderr)
-    result = {"bench": "replay", "rate": round(sqlite["rate"]), "ratio": round(sqlite["rate"] / raw_rate, 3),
-              "p99_ms": round(sqlite["p99_ms"], 2), "peak_rss_mb": round(sqlite["peak_rss_mb"], 1),
-              "baseline_rate": round(raw_rate), "events": EVENTS, "p99_of": "batch write",
-              "ready_from_sequence_1_s": round(from_start, 2), "ready_from_snapshot_s": round(from_snapshot, 2)}
+    result = {
+        "bench": "replay",
+        "rate": round(sqlite["rate"]),
+        "ratio": round(sqlite["rate"] / raw_rate, 3),
+        "p99_ms": round(sqlite["p99_ms"], 2),
+        "peak_rss_mb": round(sqlite["peak_rss_mb"], 1),
+        "baseline_rate": round(raw_rate),
+        "events": EVENTS,
+        "p99_of": "batch write",
+        "ready_from_sequence_1_s": round(from_start, 2),
+        "ready_from_snapshot_s": round(from_snapshot, 2),
+    }
     if postgres:
-        result.update(postgres_rate=round(postgres["rate"]), postgres_ratio=round(postgres["rate"] / raw_rate, 3),
-                      postgres_peak_rss_mb=round(postgres["peak_rss_mb"], 1))
+        result.update(
+            postgres_rate=round(postgres["rate"]),
+            postgres_ratio=round(postgres["rate"] / raw_rate, 3),
+            postgres_peak_rss_mb=round(postgres["peak_rss_mb"], 1),
+        )
     print(json.dumps(result))
 
 

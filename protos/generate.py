@@ -24,8 +24,15 @@ def generate(out_dir: Path) -> list[Path]:
     target.mkdir(parents=True, exist_ok=True)
     sources = sorted(str(p.relative_to(PROTO_ROOT)) for p in (PROTO_ROOT / "postroom" / "v1").glob("*.proto"))
     include = Path(protoc.__file__).parent / "_proto"
-    args = ["protoc", f"-I{PROTO_ROOT}", f"-I{include}", f"--python_out={out_dir}",
-            f"--pyi_out={out_dir}", f"--grpc_python_out={out_dir}", *sources]
+    args = [
+        "protoc",
+        f"-I{PROTO_ROOT}",
+        f"-I{include}",
+        f"--python_out={out_dir}",
+        f"--pyi_out={out_dir}",
+        f"--grpc_python_out={out_dir}",
+        *sources,
+    ]
     if protoc.main(args) != 0:
         raise SystemExit("protoc failed")
     for package_dir in (out_dir, out_dir / "postroom", target):

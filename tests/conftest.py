@@ -38,8 +38,15 @@ def test_ca(tmp_path_factory) -> LocalCertificateAuthority:
 
 
 def free_ports() -> Ports:
-    return Ports(config_grpc=free_port(), dispatch_grpc=free_port(), feedback_grpc=free_port(),
-                 feedback_http=free_port(), unsubscribe_grpc=free_port(), unsubscribe_http=free_port(), nats=0)
+    return Ports(
+        config_grpc=free_port(),
+        dispatch_grpc=free_port(),
+        feedback_grpc=free_port(),
+        feedback_http=free_port(),
+        unsubscribe_grpc=free_port(),
+        unsubscribe_http=free_port(),
+        nats=0,
+    )
 
 
 @pytest.fixture
@@ -47,10 +54,19 @@ def settings(nats_server, tmp_path, test_ca) -> Settings:
     """Settings of an isolated suite: its own stream and subjects (like a namespace), ports and files."""
     tag = uuid.uuid4().hex[:10]
     return Settings(
-        nats_url=nats_server.url, stream_name=f"T{tag}", subject_prefix=f"t{tag}", data_dir=tmp_path,
-        api_token=TEST_TOKEN, secret_keys=generate_key_spec("k1"), public_url="https://mail.example.test",
-        ports=free_ports(), allow_custom_smtp_host=True, smtp_ca_file=str(test_ca.ca_file), smtp_timeout=5.0,
-        shutdown_grace=1.0, append_patience=2.0,
+        nats_url=nats_server.url,
+        stream_name=f"T{tag}",
+        subject_prefix=f"t{tag}",
+        data_dir=tmp_path,
+        api_token=TEST_TOKEN,
+        secret_keys=generate_key_spec("k1"),
+        public_url="https://mail.example.test",
+        ports=free_ports(),
+        allow_custom_smtp_host=True,
+        smtp_ca_file=str(test_ca.ca_file),
+        smtp_timeout=5.0,
+        shutdown_grace=1.0,
+        append_patience=2.0,
     )
 
 
@@ -84,10 +100,12 @@ async def drop_every_read_model(url: str) -> None:
     """Every generation's schema, the registry and any table: what a fresh database holds."""
     from sqlalchemy import text
     from services.core.database import create_engine
+
     engine = create_engine(url)
     async with engine.begin() as conn:
-        schemas = await conn.execute(text(
-            "SELECT schema_name FROM information_schema.schemata WHERE schema_name ~ '_v[0-9a-f]{8}_g[0-9]+$'"))
+        schemas = await conn.execute(
+            text("SELECT schema_name FROM information_schema.schemata WHERE schema_name ~ '_v[0-9a-f]{8}_g[0-9]+$'")
+        )
         for (schema,) in schemas.all():
             await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         await conn.execute(text("DROP SCHEMA public CASCADE"))

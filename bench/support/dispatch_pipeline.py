@@ -37,8 +37,10 @@ BODY = "Hello from the Postroom dispatch benchmark.\n" * 20
 
 # ---- the sink: its own process ----
 
-async def serve_sink(host: str, port: int, cert: str, key: str,
-                     on_message: Callable[[str], None] | None = None) -> None:
+
+async def serve_sink(
+    host: str, port: int, cert: str, key: str, on_message: Callable[[str], None] | None = None
+) -> None:
     """The SMTP server; `on_message(dispatch id)` is called as each message's final dot arrives."""
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
@@ -66,11 +68,13 @@ async def serve_sink(host: str, port: int, cert: str, key: str,
                 elif verb == b"DATA":
                     writer.write(b"354 End data with <CR><LF>.<CR><LF>\r\n")
                     await writer.drain()
-                    data = await reader.readuntil(b"\r\n.\r\n")     # whole, not line by line: 1 MB attachments
+                    data = await reader.readuntil(b"\r\n.\r\n")  # whole, not line by line: 1 MB attachments
                     if on_message:
                         header = data.partition(b"X-Postroom-Dispatch-Id:")[2].partition(b"\r\n")[0]
                         on_message(header.strip().decode())
-                    writer.write(b"250 Ok 0100bench%012d-%s-000000\r\n" % (next(counter), uuid.uuid4().hex[:8].encode()))
+                    writer.write(
+                        b"250 Ok 0100bench%012d-%s-000000\r\n" % (next(counter), uuid.uuid4().hex[:8].encode())
+                    )
                 elif verb == b"QUIT":
                     writer.write(b"221 Bye\r\n")
                     await writer.drain()
@@ -88,8 +92,6 @@ async def serve_sink(host: str, port: int, cert: str, key: str,
         await server.serve_forever()
 
 
-
-
 class FastSink:
     """`serve_sink` in a process of its own, so it is never the bottleneck."""
 
@@ -97,10 +99,20 @@ class FastSink:
         self.ca = LocalCertificateAuthority.create(root / "ca")
         self.host, self.port = "127.0.0.1", free_port()
         self.ca.server_context(self.host)
-        stem = root / "ca" / self.host                 # where server_context writes the pair
-        self.process = subprocess.Popen([sys.executable, "-m", "bench.support.dispatch_pipeline", "--sink", self.host,
-                                         str(self.port), str(stem.with_suffix(".crt")), str(stem.with_suffix(".key"))],
-                                        cwd=REPO)
+        stem = root / "ca" / self.host  # where server_context writes the pair
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "bench.support.dispatch_pipeline",
+                "--sink",
+                self.host,
+                str(self.port),
+                str(stem.with_suffix(".crt")),
+                str(stem.with_suffix(".key")),
+            ],
+            cwd=REPO,
+        )
         wait_listening(self.host, self.port)
 
     @property
@@ -114,14 +126,24 @@ class FastSink:
 
 # ---- the pipeline: real dispatch processes ----
 
-def dispatch_process(settings: Settings, grpc_port: int, data_dir: Path, ca_file: str,
-                     **extra: str) -> subprocess.Popen:
-    env = dict(os.environ, POSTROOM_NATS_URL=settings.nats_url, POSTROOM_STREAM=settings.stream_name,
-               POSTROOM_SUBJECT_PREFIX=settings.subject_prefix, POSTROOM_DATA_DIR=str(data_dir),
-               POSTROOM_API_TOKEN=TOKEN, POSTROOM_SECRET_KEY=settings.secret_keys,
-               POSTROOM_STREAM_REPLICAS=str(settings.stream_replicas),
-               POSTROOM_DISPATCH_GRPC_PORT=str(grpc_port), POSTROOM_SMTP_CA_FILE=ca_file,
-               POSTROOM_LOG_LEVEL=os.environ.get("BENCH_LOG_LEVEL", "WARNING"), **extra)
+
+def dispatch_process(
+    settings: Settings, grpc_port: int, data_dir: Path, ca_file: str, **extra: str
+) -> subprocess.Popen:
+    env = dict(
+        os.environ,
+        POSTROOM_NATS_URL=settings.nats_url,
+        POSTROOM_STREAM=settings.stream_name,
+        POSTROOM_SUBJECT_PREFIX=settings.subject_prefix,
+        POSTROOM_DATA_DIR=str(data_dir),
+        POSTROOM_API_TOKEN=TOKEN,
+        POSTROOM_SECRET_KEY=settings.secret_keys,
+        POSTROOM_STREAM_REPLICAS=str(settings.stream_replicas),
+        POSTROOM_DISPATCH_GRPC_PORT=str(grpc_port),
+        POSTROOM_SMTP_CA_FILE=ca_file,
+        POSTROOM_LOG_LEVEL=os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
+        **extra,
+    )
     return subprocess.Popen([sys.executable, "-m", "services.cli.main", "serve", "dispatch"], env=env, cwd=REPO)
 
 
@@ -140,22 +162,50 @@ async def wait_serving(port: int, process: subprocess.Popen) -> None:
     raise SystemExit("dispatch did not become ready")
 
 
-async def save_provider(store: EventStore, settings: Settings, host: str, port: int, *, connections: int,
-                        per_connection: int, rate: float = 1_000_000.0) -> None:
-    sealed = SecretBox.from_spec(settings.secret_keys).seal("bench", provider_secret_aad("acme", "bench", "smtp_password"))
+async def save_provider(
+    store: EventStore,
+    settings: Settings,
+    host: str,
+    port: int,
+    *,
+    connections: int,
+    per_connection: int,
+    rate: float = 1_000_000.0,
+) -> None:
+    sealed = SecretBox.from_spec(settings.secret_keys).seal(
+        "bench", provider_secret_aad("acme", "bench", "smtp_password")
+    )
     saved = events_pb2.ProviderSaved(
-        provider_id="bench", name="bench", type="SES", smtp_host=host, smtp_port=port, smtp_username="bench",
-        smtp_password_sealed=sealed, from_address="bench@example.com", max_send_rate=rate,
-        max_connections=connections, max_message_bytes=10 * 1024 * 1024, max_messages_per_connection=per_connection)
+        provider_id="bench",
+        name="bench",
+        type="SES",
+        smtp_host=host,
+        smtp_port=port,
+        smtp_username="bench",
+        smtp_password_sealed=sealed,
+        from_address="bench@example.com",
+        max_send_rate=rate,
+        max_connections=connections,
+        max_message_bytes=10 * 1024 * 1024,
+        max_messages_per_connection=per_connection,
+    )
     await store.append(new_event(saved, account_id="acme", aggregate_type="provider", aggregate_id="bench"))
 
 
 def requests(start: int, emails: int) -> dispatch_pb2.SendEmailBatchRequest:
-    return dispatch_pb2.SendEmailBatchRequest(messages=[
-        dispatch_pb2.SendEmailRequest(account_id="acme", provider_id="bench", subject=f"Benchmark message {i}",
-                                      to=[events_pb2.EmailAddress(address=f"user{i}@example.org")], text_body=BODY,
-                                      transactional=True)
-        for i in range(start, min(start + BATCH, emails))])
+    return dispatch_pb2.SendEmailBatchRequest(
+        messages=[
+            dispatch_pb2.SendEmailRequest(
+                account_id="acme",
+                provider_id="bench",
+                subject=f"Benchmark message {i}",
+                to=[events_pb2.EmailAddress(address=f"user{i}@example.org")],
+                text_body=BODY,
+                transactional=True,
+            )
+            for i in range(start, min(start + BATCH, emails))
+        ]
+    )
 
 
 async def pipeline(store: EventStore, grpc_port: int, emails: int) -> tuple[float, list[float]]:
@@ -166,8 +216,9 @@ async def pipeline(store: EventStore, grpc_port: int, emails: int) -> tuple[floa
         stub = dispatch_pb2_grpc.DispatchServiceStub(channel)
         metadata = (("authorization", f"Bearer {TOKEN}"),)
         started = time.perf_counter()
-        answers = await asyncio.gather(*(stub.SendEmailBatch(requests(start, emails), metadata=metadata)
-                                         for start in range(0, emails, BATCH)))
+        answers = await asyncio.gather(
+            *(stub.SendEmailBatch(requests(start, emails), metadata=metadata) for start in range(0, emails, BATCH))
+        )
         assert all(r.error_code == 0 for answer in answers for r in answer.results)
         target = first_seq + 2 * emails
         while await store.last_sequence() < target:
@@ -176,7 +227,7 @@ async def pipeline(store: EventStore, grpc_port: int, emails: int) -> tuple[floa
     return emails / elapsed, await latencies(store, first_seq + 1, target)
 
 
-CONTENT_HTML = ("<p>" + "A newsletter paragraph with some words in it. " * 2200 + "</p>")[:100 * 1024]
+CONTENT_HTML = ("<p>" + "A newsletter paragraph with some words in it. " * 2200 + "</p>")[: 100 * 1024]
 CONTENT_ATTACHMENT = os.urandom(1024 * 1024)
 
 
@@ -192,16 +243,32 @@ async def content_pipeline(store: EventStore, grpc_port: int, emails: int) -> fl
         stub = dispatch_pb2_grpc.DispatchServiceStub(channel)
         metadata = (("authorization", f"Bearer {TOKEN}"),)
         started = time.perf_counter()
-        html, attachment = [(await stub.UploadContent(_chunks(content), metadata=metadata)).content_ref
-                            for content in (CONTENT_HTML.encode(), CONTENT_ATTACHMENT)]
+        html, attachment = [
+            (await stub.UploadContent(_chunks(content), metadata=metadata)).content_ref
+            for content in (CONTENT_HTML.encode(), CONTENT_ATTACHMENT)
+        ]
         for start in range(0, emails, BATCH):
-            answer = await stub.SendEmailBatch(dispatch_pb2.SendEmailBatchRequest(messages=[
-                dispatch_pb2.SendEmailRequest(
-                    account_id="acme", provider_id="bench", subject=f"Newsletter {i}", html_body_ref=html,
-                    to=[events_pb2.EmailAddress(address=f"reader{i}@example.org")], transactional=True,
-                    attachments=[dispatch_pb2.Attachment(filename="catalogue.pdf", media_type="application/pdf",
-                                                         content_ref=attachment)])
-                for i in range(start, min(start + BATCH, emails))]), metadata=metadata)
+            answer = await stub.SendEmailBatch(
+                dispatch_pb2.SendEmailBatchRequest(
+                    messages=[
+                        dispatch_pb2.SendEmailRequest(
+                            account_id="acme",
+                            provider_id="bench",
+                            subject=f"Newsletter {i}",
+                            html_body_ref=html,
+                            to=[events_pb2.EmailAddress(address=f"reader{i}@example.org")],
+                            transactional=True,
+                            attachments=[
+                                dispatch_pb2.Attachment(
+                                    filename="catalogue.pdf", media_type="application/pdf", content_ref=attachment
+                                )
+                            ],
+                        )
+                        for i in range(start, min(start + BATCH, emails))
+                    ]
+                ),
+                metadata=metadata,
+            )
             assert all(r.error_code == 0 for r in answer.results), answer.results[0]
         target = first_seq + 2 * emails
         while await store.last_sequence() < target:
@@ -211,7 +278,7 @@ async def content_pipeline(store: EventStore, grpc_port: int, emails: int) -> fl
 
 async def _chunks(content: bytes):
     for start in range(0, len(content), 1024 * 1024):
-        yield dispatch_pb2.UploadContentRequest(account_id="acme", chunk=content[start:start + 1024 * 1024])
+        yield dispatch_pb2.UploadContentRequest(account_id="acme", chunk=content[start : start + 1024 * 1024])
 
 
 async def latencies(store: EventStore, first: int, last: int) -> list[float]:
@@ -229,9 +296,14 @@ async def latencies(store: EventStore, first: int, last: int) -> list[float]:
         if msg.metadata.sequence.stream >= last:
             done.set()
 
-    subscription = await store.js.subscribe(f"{store.prefix}.dispatch.>", stream=store.stream, cb=read,
-                                            ordered_consumer=True, deliver_policy=js_api.DeliverPolicy.BY_START_SEQUENCE,
-                                            config=js_api.ConsumerConfig(opt_start_seq=first))
+    subscription = await store.js.subscribe(
+        f"{store.prefix}.dispatch.>",
+        stream=store.stream,
+        cb=read,
+        ordered_consumer=True,
+        deliver_policy=js_api.DeliverPolicy.BY_START_SEQUENCE,
+        config=js_api.ConsumerConfig(opt_start_seq=first),
+    )
     await asyncio.wait_for(done.wait(), 60)
     await subscription.unsubscribe()
     return waits
@@ -249,7 +321,7 @@ def wait_listening(host: str, port: int) -> None:
 
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")   # utime + stime
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -257,8 +329,6 @@ def peak_rss_mb(pid: int) -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return 0.0
-
-
 
 
 if __name__ == "__main__":

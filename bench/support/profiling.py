@@ -20,7 +20,7 @@ from pathlib import Path
 
 SAMPLES_PER_SECOND = 200
 OUR_CODE = "services/"
-ENTRY_POINTS = ("services/cli/main.py", "services/core/event_loop.py")   # under everything: they say nothing
+ENTRY_POINTS = ("services/cli/main.py", "services/core/event_loop.py")  # under everything: they say nothing
 
 
 class Profile:
@@ -38,14 +38,29 @@ class Profile:
         self.output.parent.mkdir(parents=True, exist_ok=True)
         py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
         self._recorder = subprocess.Popen(
-            [py_spy, "record", "--pid", str(self.pid), "--format", "raw", "--rate", str(SAMPLES_PER_SECOND),
-             "--nonblocking", "--gil", "-o", str(self.output)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                py_spy,
+                "record",
+                "--pid",
+                str(self.pid),
+                "--format",
+                "raw",
+                "--rate",
+                str(SAMPLES_PER_SECOND),
+                "--nonblocking",
+                "--gil",
+                "-o",
+                str(self.output),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         return self
 
     def stop(self) -> None:
         if self._recorder is None:
             return
-        self._recorder.send_signal(signal.SIGINT)           # py-spy writes its file on SIGINT
+        self._recorder.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
         try:
             self._recorder.wait(30)
         except subprocess.TimeoutExpired:

@@ -19,7 +19,7 @@ def service_module(name: str) -> ModuleType:
     return importlib.import_module(SERVICE_MODULES[name])
 
 
-DEV_METRICS_BASE_PORT = 9101   # `postroom dev` serves each service's /metrics from here on, in the order above
+DEV_METRICS_BASE_PORT = 9101  # `postroom dev` serves each service's /metrics from here on, in the order above
 
 
 def dev_metrics_port(name: str) -> int:

@@ -19,7 +19,7 @@ import nats.errors
 from services.core.event_store import EventStore
 from services.core.settings import Settings
 
-CONNECT_PATIENCE = 2.5   # seconds; with the interpreter's start (about 1 s) the command ends within 5 s
+CONNECT_PATIENCE = 2.5  # seconds; with the interpreter's start (about 1 s) the command ends within 5 s
 _HINT = "is `make run` running?"
 
 
@@ -49,8 +49,10 @@ async def channel(settings: Settings, service: str) -> AsyncIterator[grpc.aio.Ch
         try:
             await asyncio.wait_for(_connected(chan), CONNECT_PATIENCE)
         except (TimeoutError, ConnectionError):
-            raise Unreachable(f"cannot reach the {service} service at {address}: {_HINT} "
-                              f"(POSTROOM_{service.upper()}_GRPC_PORT / _GRPC_HOST name it)") from None
+            raise Unreachable(
+                f"cannot reach the {service} service at {address}: {_HINT} "
+                f"(POSTROOM_{service.upper()}_GRPC_PORT / _GRPC_HOST name it)"
+            ) from None
         yield chan
 
 
@@ -72,13 +74,19 @@ async def event_store(settings: Settings, name: str) -> EventStore:
         with quiet:
             return await asyncio.wait_for(EventStore.connect(settings, name=name), CONNECT_PATIENCE)
     except NatsUnanswered as error:
-        raise Unreachable(f"cannot reach NATS at {settings.nats_url}: {_HINT} ({error}; POSTROOM_NATS_URL names it)") from None
+        raise Unreachable(
+            f"cannot reach NATS at {settings.nats_url}: {_HINT} ({error}; POSTROOM_NATS_URL names it)"
+        ) from None
     except (TimeoutError, OSError) as error:
         reason = quiet.last_error or str(error) or f"no JetStream answer within {CONNECT_PATIENCE:g} s"
-        raise Unreachable(f"cannot reach NATS at {settings.nats_url}: {_HINT} ({reason}; POSTROOM_NATS_URL names it)") from None
+        raise Unreachable(
+            f"cannot reach NATS at {settings.nats_url}: {_HINT} ({reason}; POSTROOM_NATS_URL names it)"
+        ) from None
     except nats.errors.Error as error:
-        raise Unreachable(f"NATS at {settings.nats_url} answers but its JetStream does not ({type(error).__name__}): "
-                          "is it a nats-server >= 2.10 started with -js, as `make run` starts it?") from None
+        raise Unreachable(
+            f"NATS at {settings.nats_url} answers but its JetStream does not ({type(error).__name__}): "
+            "is it a nats-server >= 2.10 started with -js, as `make run` starts it?"
+        ) from None
 
 
 async def _any_seed_answers(servers: list[str]) -> None:
@@ -88,7 +96,8 @@ async def _any_seed_answers(servers: list[str]) -> None:
         url = urlsplit(server if "://" in server else f"nats://{server}")
         try:
             _reader, writer = await asyncio.wait_for(
-                asyncio.open_connection(url.hostname, url.port or 4222), CONNECT_PATIENCE / len(servers))
+                asyncio.open_connection(url.hostname, url.port or 4222), CONNECT_PATIENCE / len(servers)
+            )
         except TimeoutError:
             failures.append(f"{server}: no answer")
             continue

@@ -33,7 +33,15 @@ async def show(settings: Settings) -> int:
 
 def _described(info) -> dict:
     cluster = info.cluster
-    replicas = [{"server": peer.name, "current": peer.current, "lag": peer.lag or 0}
-                for peer in (cluster.replicas or [])] if cluster else []
-    return {"stream": info.config.name, "messages": info.state.messages, "replicas": info.config.num_replicas,
-            "leader": cluster.leader if cluster else "", "followers": replicas}
+    replicas = (
+        [{"server": peer.name, "current": peer.current, "lag": peer.lag or 0} for peer in (cluster.replicas or [])]
+        if cluster
+        else []
+    )
+    return {
+        "stream": info.config.name,
+        "messages": info.state.messages,
+        "replicas": info.config.num_replicas,
+        "leader": cluster.leader if cluster else "",
+        "followers": replicas,
+    }

@@ -82,13 +82,15 @@ def _run_dev(settings: Settings, cluster: bool) -> int:
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
     try:
-        children["ses-sim"] = subprocess.Popen([sys.executable, "-m", "services.cli.main", "ses-sim"], env=env,
-                                               stdout=subprocess.DEVNULL, process_group=0)
+        children["ses-sim"] = subprocess.Popen(
+            [sys.executable, "-m", "services.cli.main", "ses-sim"], env=env, stdout=subprocess.DEVNULL, process_group=0
+        )
         _wait_for_simulator(env, children["ses-sim"])
         for name in SERVICE_MODULES:
             child_env = dict(env, POSTROOM_METRICS_PORT=env.get("POSTROOM_METRICS_PORT") or str(dev_metrics_port(name)))
-            children[name] = subprocess.Popen([sys.executable, "-m", "services.cli.main", "serve", name], env=child_env,
-                                              process_group=0)
+            children[name] = subprocess.Popen(
+                [sys.executable, "-m", "services.cli.main", "serve", name], env=child_env, process_group=0
+            )
         _wait_until_serving(settings, {n: c for n, c in children.items() if n in SERVICE_MODULES})
         _print_endpoints(settings, nats_url, env)
         if isinstance(nats, NatsCluster):
@@ -129,14 +131,19 @@ def _embedded_nats(settings: Settings, cluster: bool) -> EmbeddedNatsServer | Na
 
 
 def cluster_lines(cluster: NatsCluster) -> str:
-    nodes = "\n".join(f"  {node.name}  {node.url}  pid {node.process.pid}  (monitoring "
-                       f"http://127.0.0.1:{node.cluster.monitor_port}/jsz)" for node in cluster.nodes
-                       if node.process and node.cluster)
-    return (f"JetStream cluster of {len(cluster.nodes)} servers (R3 stream; logs and stores in "
-            f"{cluster.nodes[0].store_dir.parent}/):\n{nodes}\n"
-            f"  For the postroom CLI in another terminal: export POSTROOM_NATS_URL={cluster.urls}\n"
-            "  See a failover: kill -9 the stream leader's pid (`postroom cluster` names it) while mail flows;\n"
-            "  the stream elects a new leader in a few seconds and no email is sent twice.\n")
+    nodes = "\n".join(
+        f"  {node.name}  {node.url}  pid {node.process.pid}  (monitoring "
+        f"http://127.0.0.1:{node.cluster.monitor_port}/jsz)"
+        for node in cluster.nodes
+        if node.process and node.cluster
+    )
+    return (
+        f"JetStream cluster of {len(cluster.nodes)} servers (R3 stream; logs and stores in "
+        f"{cluster.nodes[0].store_dir.parent}/):\n{nodes}\n"
+        f"  For the postroom CLI in another terminal: export POSTROOM_NATS_URL={cluster.urls}\n"
+        "  See a failover: kill -9 the stream leader's pid (`postroom cluster` names it) while mail flows;\n"
+        "  the stream elects a new leader in a few seconds and no email is sent twice.\n"
+    )
 
 
 def _wait_for_simulator(env: dict[str, str], process: subprocess.Popen, timeout: float = 30) -> None:
@@ -144,7 +151,9 @@ def _wait_for_simulator(env: dict[str, str], process: subprocess.Popen, timeout:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise SystemExit(f"postroom: ses-sim failed to start (exit {process.returncode}); are ports 2587/2465/8025/8443 free?")
+            raise SystemExit(
+                f"postroom: ses-sim failed to start (exit {process.returncode}); are ports 2587/2465/8025/8443 free?"
+            )
         try:
             with urllib.request.urlopen(url, timeout=1) as answer:
                 if answer.status == 200:
@@ -163,7 +172,10 @@ def _wait_until_serving(settings: Settings, children: dict[str, subprocess.Popen
                 if children[name].poll() is not None:
                     raise SystemExit(f"postroom: {name} failed to start (exit {children[name].returncode})")
                 try:
-                    if stub.Check(health_pb2.HealthCheckRequest(), timeout=1).status == health_pb2.HealthCheckResponse.SERVING:
+                    if (
+                        stub.Check(health_pb2.HealthCheckRequest(), timeout=1).status
+                        == health_pb2.HealthCheckResponse.SERVING
+                    ):
                         break
                 except grpc.RpcError:
                     pass
@@ -176,24 +188,31 @@ def endpoint_lines(settings: Settings) -> list[str]:
     ports = settings.ports
     lines = [f"  {name:<12}gRPC       127.0.0.1:{ports.grpc_port(name)}" for name in SERVICE_MODULES]
     if "feedback" in SERVICE_MODULES:
-        lines.append(f"  SNS endpoint           {settings.public_url}/sns/<account_id>/<provider_id>  (HTTP :{ports.feedback_http})")
+        lines.append(
+            f"  SNS endpoint           {settings.public_url}/sns/<account_id>/<provider_id>  (HTTP :{ports.feedback_http})"
+        )
     if "unsubscribe" in SERVICE_MODULES:
-        lines.append(f"  unsubscribe pages      {settings.unsubscribe_public_url}/u/<token>  (HTTP :{ports.unsubscribe_http})")
+        lines.append(
+            f"  unsubscribe pages      {settings.unsubscribe_public_url}/u/<token>  (HTTP :{ports.unsubscribe_http})"
+        )
     return lines
 
 
 def _print_endpoints(settings: Settings, nats_url: str, env: dict[str, str]) -> None:
     endpoints = "\n".join(endpoint_lines(settings))
     sim = env["POSTROOM_SES_ENDPOINT_URL"]
-    print(f"""
+    print(
+        f"""
 Postroom is running (Ctrl-C stops it).
   NATS JetStream         {nats_url}
 {endpoints}
   metrics                http://127.0.0.1:{METRICS_BASE_PORT}..{METRICS_BASE_PORT + len(SERVICE_MODULES) - 1}/metrics
   SES stand-in           SMTP 127.0.0.1:2587 (STARTTLS), 127.0.0.1:2465 (TLS); inbox and SES API {sim}
   data, logs, dev keys   {settings.data_dir}/
-  API token              {settings.data_dir / 'api-token'}  (the CLI reads it)
-{try_it(settings)}""", flush=True)
+  API token              {settings.data_dir / "api-token"}  (the CLI reads it)
+{try_it(settings)}""",
+        flush=True,
+    )
 
 
 def try_it(settings: Settings) -> str:

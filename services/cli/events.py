@@ -22,8 +22,9 @@ async def tail(settings: Settings, from_seq: int) -> int:
         body = json_format.MessageToJson(event, indent=None, preserving_proto_field_name=True)
         print(f'{{"seq": {msg.metadata.sequence.stream}, "subject": "{msg.subject}", "event": {body}}}', flush=True)
 
-    await store.js.subscribe(f"{store.prefix}.>", stream=store.stream, cb=show, ordered_consumer=True,
-                             deliver_policy=policy, config=config)
+    await store.js.subscribe(
+        f"{store.prefix}.>", stream=store.stream, cb=show, ordered_consumer=True, deliver_policy=policy, config=config
+    )
     try:
         await asyncio.Event().wait()
     finally:

@@ -20,28 +20,33 @@ COMMAND_MODULES = [provider, send, dispatches, suppression, ses_sim, unsubscribe
 
 def _dev(args, settings: Settings) -> int:
     from services.cli.dev import run_dev
+
     return run_dev(settings, cluster=args.cluster)
 
 
 def _serve(args, settings: Settings) -> int:
     from services.core.runtime import run_until_signalled
+
     event_loop.run(run_until_signalled(args.service, settings, service_module(args.service).build), settings.event_loop)
     return 0
 
 
 def _replay(args, settings: Settings) -> int:
     from services.cli.replay import replay_service
+
     return event_loop.run(replay_service(args.service, settings), settings.event_loop)
 
 
 def _keygen(args, settings: Settings) -> int:
     from services.core.secret_box import generate_key_spec
+
     print(generate_key_spec(args.kid))
     return 0
 
 
 def _events(args, settings: Settings) -> int:
     from services.cli.events import tail
+
     return asyncio.run(tail(settings, args.from_seq))
 
 
@@ -49,8 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="postroom", description="Postroom: an email-provider backbone for Amazon SES")
     commands = parser.add_subparsers(dest="command", required=True)
     dev = commands.add_parser("dev", help="run NATS and every service locally (make run)")
-    dev.add_argument("--cluster", action="store_true",
-                     help="on a 3-node JetStream cluster (R3 stream) instead of one nats-server")
+    dev.add_argument(
+        "--cluster", action="store_true", help="on a 3-node JetStream cluster (R3 stream) instead of one nats-server"
+    )
     dev.set_defaults(handler=_dev)
     serve = commands.add_parser("serve", help="run one service")
     serve.add_argument("service", choices=list(SERVICE_MODULES))

@@ -23,12 +23,14 @@ def progress_bar(done: int, total: int, seconds: float) -> None:
 
 
 def progress_line(done: int, total: int, seconds: float) -> str:
-    total = max(total, done)              # events appended during the rebuild are read too
+    total = max(total, done)  # events appended during the rebuild are read too
     fraction = 1.0 if total == 0 else done / total
     filled = int(fraction * BAR_WIDTH)
     rate = done / seconds if seconds > 0 else 0.0
-    return (f"[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {done:,}/{total:,} events  {rate:,.0f} events/s  "
-            f"ETA {_eta(total - done, rate)}")
+    return (
+        f"[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {done:,}/{total:,} events  {rate:,.0f} events/s  "
+        f"ETA {_eta(total - done, rate)}"
+    )
 
 
 def _eta(remaining: int, rate: float) -> str:
@@ -41,7 +43,7 @@ def _eta(remaining: int, rate: float) -> str:
 
 
 async def replay_service(name: str, settings: Settings) -> int:
-    store = await event_store(settings, f"postroom-replay-{name}")   # first: a person hears at once if NATS is away
+    store = await event_store(settings, f"postroom-replay-{name}")  # first: a person hears at once if NATS is away
     module = service_module(name)
     engine = create_engine(settings.database_url_for(name))
     try:

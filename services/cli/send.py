@@ -24,16 +24,23 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--account", required=True)
     parser.add_argument("--provider", required=True)
     parser.add_argument("--to", action="append", required=True, help="recipient; repeat for more")
-    parser.add_argument("--test", action="store_true",
-                        help="send the product page's test email at once and explain any failure")
+    parser.add_argument(
+        "--test", action="store_true", help="send the product page's test email at once and explain any failure"
+    )
     parser.add_argument("--cc", action="append", default=[])
     parser.add_argument("--bcc", action="append", default=[])
     parser.add_argument("--subject", default="")
     parser.add_argument("--text", default="", help="plain-text body")
     parser.add_argument("--text-file", type=Path, help="read the plain-text body from a file")
     parser.add_argument("--html-file", type=Path, help="read the HTML body from a file")
-    parser.add_argument("--attach", action="append", type=Path, default=[], metavar="FILE",
-                        help="attach a file (uploaded first, so it may be as large as the provider takes); repeat for more")
+    parser.add_argument(
+        "--attach",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="FILE",
+        help="attach a file (uploaded first, so it may be as large as the provider takes); repeat for more",
+    )
     parser.add_argument("--list-id", default="", help="the mailing list, for per-list unsubscribes")
     parser.add_argument("--idempotency-key", default="", help="the same key sends at most once")
     parser.add_argument("--transactional", action="store_true", help="no List-Unsubscribe header")
@@ -50,8 +57,10 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
     async with channel(settings, "dispatch") as chan:
         stub = dispatch_pb2_grpc.DispatchServiceStub(chan)
         if args.test:
-            answer = await stub.SendTestEmail(dispatch_pb2.SendTestEmailRequest(
-                account_id=args.account, provider_id=args.provider, to=args.to[0]), metadata=metadata)
+            answer = await stub.SendTestEmail(
+                dispatch_pb2.SendTestEmailRequest(account_id=args.account, provider_id=args.provider, to=args.to[0]),
+                metadata=metadata,
+            )
             _print(answer)
             return 0 if answer.delivered else 1
         request = email_request(args)
@@ -72,9 +81,18 @@ def email_request(args: argparse.Namespace) -> dispatch_pb2.SendEmailRequest:
     text = args.text_file.read_text() if args.text_file else args.text
     html = args.html_file.read_text() if args.html_file else ""
     return dispatch_pb2.SendEmailRequest(
-        account_id=args.account, provider_id=args.provider, to=_addresses(args.to), cc=_addresses(args.cc),
-        bcc=_addresses(args.bcc), subject=args.subject, text_body=text, html_body=html, list_id=args.list_id,
-        idempotency_key=args.idempotency_key, transactional=args.transactional)
+        account_id=args.account,
+        provider_id=args.provider,
+        to=_addresses(args.to),
+        cc=_addresses(args.cc),
+        bcc=_addresses(args.bcc),
+        subject=args.subject,
+        text_body=text,
+        html_body=html,
+        list_id=args.list_id,
+        idempotency_key=args.idempotency_key,
+        transactional=args.transactional,
+    )
 
 
 async def _attachment(stub, account_id: str, path: Path, metadata) -> dispatch_pb2.Attachment:
@@ -89,15 +107,19 @@ async def _attachment(stub, account_id: str, path: Path, metadata) -> dispatch_p
 
 async def _chunks(account_id: str, content: bytes):
     for start in range(0, max(1, len(content)), UPLOAD_CHUNK_BYTES):
-        yield dispatch_pb2.UploadContentRequest(account_id=account_id, chunk=content[start:start + UPLOAD_CHUNK_BYTES],
-                                                total_size=len(content) if start == 0 else 0)
+        yield dispatch_pb2.UploadContentRequest(
+            account_id=account_id,
+            chunk=content[start : start + UPLOAD_CHUNK_BYTES],
+            total_size=len(content) if start == 0 else 0,
+        )
 
 
 async def _wait(stub, account_id: str, dispatch_id: str, metadata, timeout: float = 120.0) -> dispatch_pb2.Dispatch:
     deadline = time.monotonic() + timeout
     while True:
-        dispatch = await stub.GetDispatch(dispatch_pb2.GetDispatchRequest(account_id=account_id,
-                                                                          dispatch_id=dispatch_id), metadata=metadata)
+        dispatch = await stub.GetDispatch(
+            dispatch_pb2.GetDispatchRequest(account_id=account_id, dispatch_id=dispatch_id), metadata=metadata
+        )
         if dispatch.status in FINAL or time.monotonic() > deadline:
             return dispatch
         if dispatch.provider_paused_reason:

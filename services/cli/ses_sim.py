@@ -35,8 +35,11 @@ def _flag(text: str) -> bool:
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser("ses-sim", help="run a local stand-in for Amazon SES (SMTP, API, SNS feedback)")
-    parser.add_argument("--url", default="", help="the running simulator's web address (default from "
-                                                  "POSTROOM_SIM_HOST / POSTROOM_SIM_WEB_PORT)")
+    parser.add_argument(
+        "--url",
+        default="",
+        help="the running simulator's web address (default from POSTROOM_SIM_HOST / POSTROOM_SIM_WEB_PORT)",
+    )
     commands = parser.add_subparsers(dest="sim_command")
     inbox = commands.add_parser("inbox", help="list the messages the simulator accepted, newest first")
     inbox.add_argument("--limit", type=int, default=20)
@@ -77,20 +80,32 @@ def _add_state_parser(commands, name: str, what: str, argument: str) -> None:
         command.add_argument("--reason", choices=("BOUNCE", "COMPLAINT"), default="BOUNCE")
         command.add_argument("--tenant", default="", help="a tenant's own list instead of the account's")
     if name == "tenant":
-        command.add_argument("--sending-status", choices=("ENABLED", "REINSTATED", "DISABLED"),
-                             help="with status: the status SES manages for the tenant (DISABLED pauses it)")
+        command.add_argument(
+            "--sending-status",
+            choices=("ENABLED", "REINSTATED", "DISABLED"),
+            help="with status: the status SES manages for the tenant (DISABLED pauses it)",
+        )
         command.add_argument("--cause", default=None)
 
 
 def handle(args: argparse.Namespace, _: Settings) -> int:
     from services.ses_sim.settings import SimulatorSettings
+
     settings = SimulatorSettings.from_env()
     base = (args.url or f"http://{settings.host}:{settings.web_port}").rstrip("/")
-    commands = {"inbox": _inbox, "attachment": _attachment, "subscribe": _subscribe, "account": _account,
-                "suppression": _suppression, "configuration-set": _configuration_set, "tenant": _tenant}
+    commands = {
+        "inbox": _inbox,
+        "attachment": _attachment,
+        "subscribe": _subscribe,
+        "account": _account,
+        "suppression": _suppression,
+        "configuration-set": _configuration_set,
+        "tenant": _tenant,
+    }
     if args.sim_command in commands:
         return commands[args.sim_command](base, args)
     from services.ses_sim.main import run_forever
+
     return run_forever(settings)
 
 
@@ -100,10 +115,13 @@ def _open(method: str, url: str, body: dict | None = None):
     try:
         return urllib.request.urlopen(request, timeout=10)
     except urllib.error.HTTPError as error:
-        raise SystemExit(f"postroom ses-sim: {url} answered {error.code}: {error.read().decode(errors='replace')}") from None
+        raise SystemExit(
+            f"postroom ses-sim: {url} answered {error.code}: {error.read().decode(errors='replace')}"
+        ) from None
     except (urllib.error.URLError, OSError) as error:
-        raise SystemExit(f"postroom ses-sim: cannot reach the simulator at {url} ({error}); is `postroom ses-sim` "
-                         "running?") from None
+        raise SystemExit(
+            f"postroom ses-sim: cannot reach the simulator at {url} ({error}); is `postroom ses-sim` running?"
+        ) from None
 
 
 def _call(method: str, url: str, body: dict | None = None) -> dict:
@@ -129,21 +147,29 @@ def _inbox(base: str, args: argparse.Namespace) -> int:
         return _print(answer)
     print(f"{answer['total']} message(s); showing {len(answer['messages'])}, newest first ({base}/)")
     for message in answer["messages"]:
-        print(f"{message['received_at']}  {message['id']}\n    from {message['from'] or message['mail_from']}"
-              f"  to {', '.join(message['recipients'])}\n    subject: {message['subject']}")
-        sent_with = [f"{key.replace('_', ' ')} {message[key]}" for key in ("region", "configuration_set", "tenant")
-                     if message.get(key)]
+        print(
+            f"{message['received_at']}  {message['id']}\n    from {message['from'] or message['mail_from']}"
+            f"  to {', '.join(message['recipients'])}\n    subject: {message['subject']}"
+        )
+        sent_with = [
+            f"{key.replace('_', ' ')} {message[key]}"
+            for key in ("region", "configuration_set", "tenant")
+            if message.get(key)
+        ]
         if message.get("configuration_set") or message.get("tenant"):
             print(f"    sent with: {', '.join(sent_with)}")
         for part in message["attachments"]:
             cid = f", cid:{part['content_id']}" if part["content_id"] else ""
-            print(f"    [{part['index']}] {part['filename'] or '(no file name)'} ({part['media_type']}, "
-                  f"{part['size']:,} bytes{cid})  {base}{part['url']}")
+            print(
+                f"    [{part['index']}] {part['filename'] or '(no file name)'} ({part['media_type']}, "
+                f"{part['size']:,} bytes{cid})  {base}{part['url']}"
+            )
     return 0
 
 
 def _attachment(base: str, args: argparse.Namespace) -> int:
     from email.message import Message
+
     with _open("GET", f"{base}/messages/{urllib.parse.quote(args.message_id)}/attachments/{args.index}") as answer:
         disposition = Message()
         disposition["Content-Disposition"] = answer.headers.get("Content-Disposition", "")
@@ -163,8 +189,7 @@ def _subscribe(base: str, args: argparse.Namespace) -> int:
 
 
 def _account(base: str, args: argparse.Namespace) -> int:
-    fields = ("enforcement_status", "sending_enabled", "production_access_enabled", "max_send_rate",
-              "max_24_hour_send")
+    fields = ("enforcement_status", "sending_enabled", "production_access_enabled", "max_send_rate", "max_24_hour_send")
     changes = {name: getattr(args, name) for name in fields if getattr(args, name) is not None}
     url = _control_url(base, "account", args)
     return _print(_call("PUT", url, changes) if changes else _call("GET", url))
@@ -198,6 +223,9 @@ def _tenant(base: str, args: argparse.Namespace) -> int:
         return _print(_call("DELETE", url))
     if args.action == "status" and not args.sending_status:
         raise SystemExit("postroom ses-sim tenant status: give --sending-status ENABLED, REINSTATED or DISABLED")
-    body = {"sending_status": args.sending_status, **({"cause": args.cause} if args.cause else {})} \
-        if args.sending_status else {}
+    body = (
+        {"sending_status": args.sending_status, **({"cause": args.cause} if args.cause else {})}
+        if args.sending_status
+        else {}
+    )
     return _print(_call("PUT", url, body))

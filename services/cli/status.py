@@ -28,7 +28,7 @@ def add_parser(subparsers) -> None:
     parser = subparsers.add_parser("status", help="providers, projections and the NATS stream on one screen")
     parser.add_argument("--json", action="store_true", help="one JSON document, for scripts")
     parser.add_argument("--sample", type=float, default=1.0, help="seconds between two scrapes, for sends/s")
-    parser.add_argument("--account", help=argparse.SUPPRESS)   # the old `status --account A --email E`
+    parser.add_argument("--account", help=argparse.SUPPRESS)  # the old `status --account A --email E`
     parser.add_argument("--email", help=argparse.SUPPRESS)
     parser.set_defaults(handler=handle)
 
@@ -43,16 +43,23 @@ def handle(args: argparse.Namespace, settings: Settings) -> int:
 
 def _old_unsubscribe_status(args: argparse.Namespace, settings: Settings) -> int:
     from services.cli import unsubscribe
-    print("postroom: `postroom status --account A --email E` is now `postroom unsubscribe status --account A "
-          "--email E`; this form goes away in the next release", file=sys.stderr)
+
+    print(
+        "postroom: `postroom status --account A --email E` is now `postroom unsubscribe status --account A "
+        "--email E`; this form goes away in the next release",
+        file=sys.stderr,
+    )
     if not (args.account and args.email):
         raise SystemExit("postroom status: give both --account and --email (or neither, for the suite's status)")
-    return unsubscribe.handle(argparse.Namespace(account=args.account, email=args.email, list_id="",
-                                                 unsubscribe_command="status"), settings)
+    return unsubscribe.handle(
+        argparse.Namespace(account=args.account, email=args.email, list_id="", unsubscribe_command="status"), settings
+    )
 
 
 def metrics_url(service: str) -> str:
-    return os.environ.get(f"POSTROOM_{service.upper()}_METRICS_URL", f"http://127.0.0.1:{dev_metrics_port(service)}/metrics")
+    return os.environ.get(
+        f"POSTROOM_{service.upper()}_METRICS_URL", f"http://127.0.0.1:{dev_metrics_port(service)}/metrics"
+    )
 
 
 async def collect(settings: Settings, sample_seconds: float) -> StatusReport:
@@ -66,16 +73,25 @@ async def collect(settings: Settings, sample_seconds: float) -> StatusReport:
         seconds = time.monotonic() - started
         scrapes = {name: samples for name, samples in second.items() if samples is not None}
         dispatch_after = second.get("dispatch")
-        paused = [labels.get("provider_id", "") for labels, value in
-                  (dispatch_after or {}).get("postroom_provider_paused", []) if value > 0]
+        paused = [
+            labels.get("provider_id", "")
+            for labels, value in (dispatch_after or {}).get("postroom_provider_paused", [])
+            if value > 0
+        ]
         report = StatusReport(
             stream=stream,
-            providers=status_report.providers(first.get("dispatch"), dispatch_after, second.get("feedback"), seconds,
-                                              await _paused_reasons(store, paused)),
+            providers=status_report.providers(
+                first.get("dispatch"),
+                dispatch_after,
+                second.get("feedback"),
+                seconds,
+                await _paused_reasons(store, paused),
+            ),
             projection_lag=status_report.projection_lag(scrapes),
             queue_pending=status_report.single(dispatch_after, "postroom_dispatch_queue_pending"),
             queue_ack_pending=status_report.single(dispatch_after, "postroom_dispatch_queue_ack_pending"),
-            unreachable={name: metrics_url(name) for name, samples in second.items() if samples is None})
+            unreachable={name: metrics_url(name) for name, samples in second.items() if samples is None},
+        )
     finally:
         await store.close()
     return report
@@ -86,10 +102,15 @@ async def _stream(store: EventStore) -> StreamStatus:
     cluster = info.cluster
     peers = list(cluster.replicas or []) if cluster else []
     leader = (cluster.leader or "") if cluster else ""
-    return StreamStatus(name=info.config.name or store.stream, messages=info.state.messages, bytes=info.state.bytes,
-                        leader=leader, replicas=info.config.num_replicas or 1,
-                        current=[leader or "leader", *[p.name or "" for p in peers if p.current]],
-                        lagging=[p.name or "" for p in peers if not p.current])
+    return StreamStatus(
+        name=info.config.name or store.stream,
+        messages=info.state.messages,
+        bytes=info.state.bytes,
+        leader=leader,
+        replicas=info.config.num_replicas or 1,
+        current=[leader or "leader", *[p.name or "" for p in peers if p.current]],
+        lagging=[p.name or "" for p in peers if not p.current],
+    )
 
 
 async def _paused_reasons(store: EventStore, provider_ids: list[str]) -> dict[str, str]:

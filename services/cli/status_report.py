@@ -8,8 +8,10 @@ from services.feedback.domain import BOUNCE_PAUSE_RATE, BOUNCE_REVIEW_RATE, COMP
 
 # One scrape: metric sample name -> [(labels, value)].
 Samples = dict[str, list[tuple[dict[str, str], float]]]
-LINES = {"bounce": {"review": BOUNCE_REVIEW_RATE, "pause": BOUNCE_PAUSE_RATE},
-         "complaint": {"review": COMPLAINT_REVIEW_RATE, "pause": COMPLAINT_PAUSE_RATE}}
+LINES = {
+    "bounce": {"review": BOUNCE_REVIEW_RATE, "pause": BOUNCE_PAUSE_RATE},
+    "complaint": {"review": COMPLAINT_REVIEW_RATE, "pause": COMPLAINT_PAUSE_RATE},
+}
 
 
 @dataclass
@@ -18,8 +20,8 @@ class ProviderStatus:
     provider_id: str
     paused: bool = False
     paused_reason: str = ""
-    sends_per_second: float | None = None       # emails dispatched; None: dispatch's metrics did not answer
-    allowed_per_second: float | None = None     # recipients, the shared rate in force
+    sends_per_second: float | None = None  # emails dispatched; None: dispatch's metrics did not answer
+    allowed_per_second: float | None = None  # recipients, the shared rate in force
     bounce_rate: float | None = None
     complaint_rate: float | None = None
 
@@ -53,7 +55,7 @@ class StatusReport:
     projection_lag: dict[str, float]
     queue_pending: float | None
     queue_ack_pending: float | None
-    unreachable: dict[str, str]                 # service -> the metrics URL that did not answer
+    unreachable: dict[str, str]  # service -> the metrics URL that did not answer
 
     def as_json(self) -> dict:
         data = asdict(self)
@@ -70,18 +72,25 @@ def _by_label(samples: Samples, name: str, label: str) -> dict[str, float]:
 
 def sends_per_provider(before: Samples, after: Samples, seconds: float) -> dict[str, float]:
     """Recipients dispatched per second between two scrapes of the dispatch service, by rate key."""
+
     def totals(samples: Samples) -> dict[str, float]:
         counted: dict[str, float] = {}
         for labels, value in samples.get("postroom_dispatch_outcomes_total", []):
             if labels.get("outcome") == "EmailDispatched":
                 counted[labels.get("provider", "")] = counted.get(labels.get("provider", ""), 0.0) + value
         return counted
+
     first, last = totals(before), totals(after)
     return {key: max(0.0, last[key] - first.get(key, 0.0)) / seconds for key in last} if seconds > 0 else {}
 
 
-def providers(dispatch_before: Samples | None, dispatch_after: Samples | None, feedback: Samples | None,
-              seconds: float, paused_reasons: dict[str, str]) -> list[ProviderStatus]:
+def providers(
+    dispatch_before: Samples | None,
+    dispatch_after: Samples | None,
+    feedback: Samples | None,
+    seconds: float,
+    paused_reasons: dict[str, str],
+) -> list[ProviderStatus]:
     found: dict[str, ProviderStatus] = {}
 
     def provider(account_id: str, provider_id: str) -> ProviderStatus:
@@ -123,24 +132,35 @@ def single(samples: Samples | None, name: str) -> float | None:
 
 def render(report: StatusReport) -> str:
     stream = report.stream
-    out = [f"NATS stream {stream.name}: {stream.messages:,} events, {_bytes(stream.bytes)}, "
-           f"leader {stream.leader or '(single server)'}, replicas {len(stream.current)}/{stream.replicas} current"
-           + (f" (lagging: {', '.join(stream.lagging)})" if stream.lagging else "")]
-    queue = "unknown" if report.queue_pending is None else \
-        f"{report.queue_pending:.0f} waiting, {report.queue_ack_pending or 0:.0f} with a worker"
+    out = [
+        f"NATS stream {stream.name}: {stream.messages:,} events, {_bytes(stream.bytes)}, "
+        f"leader {stream.leader or '(single server)'}, replicas {len(stream.current)}/{stream.replicas} current"
+        + (f" (lagging: {', '.join(stream.lagging)})" if stream.lagging else "")
+    ]
+    queue = (
+        "unknown"
+        if report.queue_pending is None
+        else f"{report.queue_pending:.0f} waiting, {report.queue_ack_pending or 0:.0f} with a worker"
+    )
     out.append(f"Dispatch queue (shared by every provider): {queue}")
     out.append("")
     out.append("Providers" + ("" if report.providers else ": none seen in the metrics yet"))
     for entry in report.providers:
-        out.append(f"  {entry.key}  {'PAUSED: ' + (entry.paused_reason or 'see dispatch logs') if entry.paused else 'sending'}")
-        out.append(f"    rate     {_rate(entry.sends_per_second)} emails sent; {_rate(entry.allowed_per_second)} recipients allowed")
+        out.append(
+            f"  {entry.key}  {'PAUSED: ' + (entry.paused_reason or 'see dispatch logs') if entry.paused else 'sending'}"
+        )
+        out.append(
+            f"    rate     {_rate(entry.sends_per_second)} emails sent; {_rate(entry.allowed_per_second)} recipients allowed"
+        )
         out.append(f"    bounces  {_share(entry.bounce_rate, 'bounce', entry)}")
         out.append(f"    complaints {_share(entry.complaint_rate, 'complaint', entry)}")
     out.append("")
     out.append("Projections (events behind the stream)")
     out += [f"  {name:<28}{lag:,.0f}" for name, lag in report.projection_lag.items()] or ["  none reachable"]
     for service, url in report.unreachable.items():
-        out.append(f"note: the {service} service's metrics did not answer at {url} (POSTROOM_{service.upper()}_METRICS_URL)")
+        out.append(
+            f"note: the {service} service's metrics did not answer at {url} (POSTROOM_{service.upper()}_METRICS_URL)"
+        )
     return "\n".join(out)
 
 

@@ -28,10 +28,15 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
     async with channel(settings, "dispatch") as chan:
         stub = dispatch_pb2_grpc.DispatchServiceStub(chan)
         if args.email:
-            answer = await stub.GetRecipientSuppression(dispatch_pb2.GetRecipientSuppressionRequest(
-                account_id=args.account, email=args.email, list_id=args.list_id), metadata=call_metadata(settings))
+            answer = await stub.GetRecipientSuppression(
+                dispatch_pb2.GetRecipientSuppressionRequest(
+                    account_id=args.account, email=args.email, list_id=args.list_id
+                ),
+                metadata=call_metadata(settings),
+            )
         else:
-            answer = await stub.ListSuppressions(dispatch_pb2.ListSuppressionsRequest(account_id=args.account),
-                                                 metadata=call_metadata(settings))
+            answer = await stub.ListSuppressions(
+                dispatch_pb2.ListSuppressionsRequest(account_id=args.account), metadata=call_metadata(settings)
+            )
     print(json_format.MessageToJson(answer, preserving_proto_field_name=True))
     return 0

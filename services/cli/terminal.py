@@ -31,7 +31,7 @@ def terminal_interrupts_only_this_process() -> Iterator[None]:
             try:
                 os.tcsetpgrp(terminal, group_before)
             except OSError:
-                pass    # that group has gone; the shell takes the terminal back when we exit
+                pass  # that group has gone; the shell takes the terminal back when we exit
 
 
 def _foreground_terminal() -> int | None:
@@ -47,7 +47,7 @@ def _foreground_terminal() -> int | None:
 
 @contextmanager
 def _background_terminal_calls_allowed() -> Iterator[None]:
-    previous = signal.signal(signal.SIGTTOU, signal.SIG_IGN)   # else tcsetpgrp from a background group stops us
+    previous = signal.signal(signal.SIGTTOU, signal.SIG_IGN)  # else tcsetpgrp from a background group stops us
     try:
         yield
     finally:

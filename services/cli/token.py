@@ -20,5 +20,7 @@ def handle_new(args: argparse.Namespace, _settings: Settings) -> int:
     accounts = [account.strip() for account in args.accounts.split(",") if account.strip()]
     token = new_token()
     print(f"token (give it to the client; it is not stored): {token}")
-    print(f"POSTROOM_API_TOKENS line (add it to the Secret's `tokens` or the token file): {token_entry(token, accounts)}")
+    print(
+        f"POSTROOM_API_TOKENS line (add it to the Secret's `tokens` or the token file): {token_entry(token, accounts)}"
+    )
     return 0

@@ -12,8 +12,15 @@ from services.config.ses_account import SesAccountWatch
 from services.config.ses_listings import SesListingsReadModel
 from services.config.ses_suppression_sync import SesSuppressionSync
 from services.config.ses_tenant import SesTenantWatch
-from services.core.errors import (Conflict, FailedPrecondition, FieldViolation, InvalidArgument, NotFound,
-                                  PreconditionViolation, require)
+from services.core.errors import (
+    Conflict,
+    FailedPrecondition,
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+    PreconditionViolation,
+    require,
+)
 from services.core.event_store import NEW_AGGREGATE, EventStore
 from services.core.events import SES_ACCOUNT_AGGREGATE, new_event
 from services.core.generated.postroom.v1 import events_pb2
@@ -28,7 +35,7 @@ READ_YOUR_WRITES_SECONDS = 5.0
 @dataclass(frozen=True)
 class CurrentProvider:
     view: ProviderView | None
-    last_seq: int            # the subject's last sequence, including a deletion
+    last_seq: int  # the subject's last sequence, including a deletion
     smtp_password_sealed: bytes = b""
     ses_secret_sealed: bytes = b""
 
@@ -42,26 +49,38 @@ class ConfigApplication:
         self.read_model = ProviderReadModel(runner.engine)
         self.ses_accounts = SesAccountWatch(settings, store, self.read_model, box)
         self.ses_tenants = SesTenantWatch(settings, store, self.read_model, box)
-        self.ses_suppressions = SesSuppressionSync(settings, store, self.read_model,
-                                                   SesListingsReadModel(runner.engine), box)
+        self.ses_suppressions = SesSuppressionSync(
+            settings, store, self.read_model, SesListingsReadModel(runner.engine), box
+        )
 
-    async def save_provider(self, account_id: str, provider_id: str, version: int, settings: ProviderInput,
-                            skip_verification: bool) -> tuple[ProviderView, list[Check]]:
+    async def save_provider(
+        self, account_id: str, provider_id: str, version: int, settings: ProviderInput, skip_verification: bool
+    ) -> tuple[ProviderView, list[Check]]:
         require(domain.identity_violations(account_id, provider_id, provider_required=False))
         current = await self._current(account_id, provider_id) if provider_id else CurrentProvider(None, 0)
         _check_version(current, version)
-        require(domain.settings_violations(settings, password_stored=bool(current.smtp_password_sealed),
-                                           secret_key_stored=bool(current.ses_secret_sealed),
-                                           allow_custom_host=self.settings.allow_custom_smtp_host))
+        require(
+            domain.settings_violations(
+                settings,
+                password_stored=bool(current.smtp_password_sealed),
+                secret_key_stored=bool(current.ses_secret_sealed),
+                allow_custom_host=self.settings.allow_custom_smtp_host,
+            )
+        )
         provider_id = provider_id or str(uuid7())
         await self._check_fallbacks(account_id, provider_id, settings.fallback_provider_ids)
         settings = domain.with_defaults(self._with_stored_secrets(settings, current, account_id, provider_id))
         checks = [] if skip_verification else await self._live_checks(settings)
         _refuse_failed(checks)
-        event = new_event(self._saved_event(account_id, provider_id, settings), account_id=account_id,
-                          aggregate_type="provider", aggregate_id=provider_id)
-        appended = await self.store.append_durably(event, expected_sequence=current.last_seq,
-                                                   patience=self.settings.append_patience)
+        event = new_event(
+            self._saved_event(account_id, provider_id, settings),
+            account_id=account_id,
+            aggregate_type="provider",
+            aggregate_id=provider_id,
+        )
+        appended = await self.store.append_durably(
+            event, expected_sequence=current.last_seq, patience=self.settings.append_patience
+        )
         if settings.ses_access_key_id and not skip_verification:
             await self.ses_accounts.observe(account_id, provider_id, self._ses_target(settings))
             if settings.ses_tenant:
@@ -84,8 +103,9 @@ class ConfigApplication:
         if last is None or last.event.account_id != account_id or not last.event.HasField("ses_account_observed"):
             return None
         observed = last.event.ses_account_observed
-        return SesStanding(observed.enforcement_status, observed.sending_enabled, observed.max_send_rate,
-                           observed.max_24_hour_send)
+        return SesStanding(
+            observed.enforcement_status, observed.sending_enabled, observed.max_send_rate, observed.max_24_hour_send
+        )
 
     async def _check_fallbacks(self, account_id: str, provider_id: str, fallbacks: tuple[str, ...]) -> None:
         """Each fallback is a provider of this account, and none leads back to this one."""
@@ -99,9 +119,14 @@ class ConfigApplication:
             if last is None or last.event.HasField("provider_deleted"):
                 unknown.append(FieldViolation(field_name, f"no provider {fallback}: save the fallback first"))
             elif last.event.account_id != account_id:
-                elsewhere.append(PreconditionViolation("FALLBACK_IN_ANOTHER_ACCOUNT", field_name,
-                                                       f"{fallback} is not a provider of account {account_id}: a "
-                                                       "fallback sends the same account's mail"))
+                elsewhere.append(
+                    PreconditionViolation(
+                        "FALLBACK_IN_ANOTHER_ACCOUNT",
+                        field_name,
+                        f"{fallback} is not a provider of account {account_id}: a "
+                        "fallback sends the same account's mail",
+                    )
+                )
         if unknown:
             raise InvalidArgument(unknown)
         if elsewhere:
@@ -110,7 +135,8 @@ class ConfigApplication:
         if loop:
             raise FailedPrecondition(
                 f"fallback loop: {' -> '.join(loop)}; a provider must not fall back, in the end, on itself",
-                [PreconditionViolation("FALLBACK_LOOP", FALLBACKS_FIELD, " -> ".join(loop))])
+                [PreconditionViolation("FALLBACK_LOOP", FALLBACKS_FIELD, " -> ".join(loop))],
+            )
 
     async def list_providers(self, account_id: str, page_size: int, page_token: str) -> tuple[list[ProviderView], str]:
         require(domain.identity_violations(account_id, "", provider_required=False))
@@ -125,10 +151,15 @@ class ConfigApplication:
             raise NotFound(f"provider {provider_id} not found")
         if version and version != current.view.version:
             raise Conflict(_stale(current.view.version))
-        event = new_event(events_pb2.ProviderDeleted(provider_id=provider_id), account_id=account_id,
-                          aggregate_type="provider", aggregate_id=provider_id)
-        appended = await self.store.append_durably(event, expected_sequence=current.last_seq,
-                                                   patience=self.settings.append_patience)
+        event = new_event(
+            events_pb2.ProviderDeleted(provider_id=provider_id),
+            account_id=account_id,
+            aggregate_type="provider",
+            aggregate_id=provider_id,
+        )
+        appended = await self.store.append_durably(
+            event, expected_sequence=current.last_seq, patience=self.settings.append_patience
+        )
         await self.runner.wait_for(appended.stream_seq, READ_YOUR_WRITES_SECONDS)
 
     async def verify_saved(self, account_id: str, provider_id: str) -> list[Check]:
@@ -138,12 +169,22 @@ class ConfigApplication:
             raise NotFound(f"provider {provider_id} not found")
         view = current.view
         settings = ProviderInput(
-            name=view.name, smtp_host=view.smtp_host, smtp_port=view.smtp_port, smtp_username=view.smtp_username,
-            smtp_password="", from_address=view.from_address, from_name=view.from_name, region=view.region,
-            ses_access_key_id=view.ses_access_key_id, max_send_rate=view.max_send_rate,
-            max_connections=view.max_connections, sns_topic_arns=view.sns_topic_arns,
-            ses_configuration_set=view.ses_configuration_set, ses_tenant=view.ses_tenant,
-            fallback_provider_ids=view.fallback_provider_ids)
+            name=view.name,
+            smtp_host=view.smtp_host,
+            smtp_port=view.smtp_port,
+            smtp_username=view.smtp_username,
+            smtp_password="",
+            from_address=view.from_address,
+            from_name=view.from_name,
+            region=view.region,
+            ses_access_key_id=view.ses_access_key_id,
+            max_send_rate=view.max_send_rate,
+            max_connections=view.max_connections,
+            sns_topic_arns=view.sns_topic_arns,
+            ses_configuration_set=view.ses_configuration_set,
+            ses_tenant=view.ses_tenant,
+            fallback_provider_ids=view.fallback_provider_ids,
+        )
         return await self.verify_settings(self._with_stored_secrets(settings, current, account_id, provider_id))
 
     async def verify_settings(self, settings: ProviderInput) -> list[Check]:
@@ -152,18 +193,23 @@ class ConfigApplication:
         host_problem = domain.host_problem(settings.smtp_host, allow)
         port_problem = domain.port_problem(settings.smtp_port)
         from_problem = domain.address_problem(settings.from_address)
-        checks = [_syntax_check("host", host_problem, settings.smtp_host),
-                  _syntax_check("port", port_problem, str(settings.smtp_port)),
-                  _syntax_check("from_address", from_problem, settings.from_address)]
+        checks = [
+            _syntax_check("host", host_problem, settings.smtp_host),
+            _syntax_check("port", port_problem, str(settings.smtp_port)),
+            _syntax_check("from_address", from_problem, settings.from_address),
+        ]
         if host_problem or port_problem:
             return checks + [Check("smtp_login", False, "not tried: fix the host and port first", skipped=True)]
         return checks + await self._live_checks(domain.with_defaults(settings))
 
     async def _live_checks(self, settings: ProviderInput) -> list[Check]:
         smtp = verification.check_smtp_login(
-            verification.SmtpTarget(settings.smtp_host, settings.smtp_port, settings.smtp_username,
-                                    settings.smtp_password),
-            timeout=self.settings.smtp_timeout, ca_file=self.settings.smtp_ca_file)
+            verification.SmtpTarget(
+                settings.smtp_host, settings.smtp_port, settings.smtp_username, settings.smtp_password
+            ),
+            timeout=self.settings.smtp_timeout,
+            ca_file=self.settings.smtp_ca_file,
+        )
         if not settings.ses_access_key_id:
             login = await smtp
             return [login, Check("ses_account", True, "not checked: no SES API credentials given", skipped=True)]
@@ -174,12 +220,14 @@ class ConfigApplication:
         return [login, *ses_checks, *name_checks]
 
     def _ses_target(self, settings: ProviderInput) -> verification.SesApiTarget:
-        return verification.SesApiTarget(settings.region, settings.ses_access_key_id, settings.ses_secret_access_key,
-                                         self.settings.ses_endpoint_url)
+        return verification.SesApiTarget(
+            settings.region, settings.ses_access_key_id, settings.ses_secret_access_key, self.settings.ses_endpoint_url
+        )
 
     async def _current(self, account_id: str, provider_id: str) -> CurrentProvider:
-        last = await self.store.patiently(lambda: self.store.last_event("provider", provider_id),
-                                          self.settings.append_patience)
+        last = await self.store.patiently(
+            lambda: self.store.last_event("provider", provider_id), self.settings.append_patience
+        )
         if last is None:
             return CurrentProvider(None, NEW_AGGREGATE)
         if last.event.account_id != account_id:
@@ -191,33 +239,52 @@ class ConfigApplication:
         password, secret = await sealed_secrets(self.runner.engine, account_id, provider_id)
         return CurrentProvider(view, last.stream_seq, password, secret)
 
-    def _with_stored_secrets(self, settings: ProviderInput, current: CurrentProvider, account_id: str,
-                             provider_id: str) -> ProviderInput:
+    def _with_stored_secrets(
+        self, settings: ProviderInput, current: CurrentProvider, account_id: str, provider_id: str
+    ) -> ProviderInput:
         password = settings.smtp_password
         if not password and current.smtp_password_sealed:
-            password = self.box.open(current.smtp_password_sealed, provider_secret_aad(account_id, provider_id, "smtp_password"))
+            password = self.box.open(
+                current.smtp_password_sealed, provider_secret_aad(account_id, provider_id, "smtp_password")
+            )
         secret = settings.ses_secret_access_key
         if not secret and current.ses_secret_sealed:
-            secret = self.box.open(current.ses_secret_sealed, provider_secret_aad(account_id, provider_id, "ses_secret"))
+            secret = self.box.open(
+                current.ses_secret_sealed, provider_secret_aad(account_id, provider_id, "ses_secret")
+            )
         return replace(settings, smtp_password=password, ses_secret_access_key=secret)
 
     def _saved_event(self, account_id: str, provider_id: str, settings: ProviderInput) -> events_pb2.ProviderSaved:
         secret = settings.ses_secret_access_key
         return events_pb2.ProviderSaved(
-            provider_id=provider_id, name=settings.name, type="SES", smtp_host=settings.smtp_host,
-            smtp_port=settings.smtp_port, smtp_username=settings.smtp_username,
-            smtp_password_sealed=self.box.seal(settings.smtp_password, provider_secret_aad(account_id, provider_id, "smtp_password")),
-            from_address=settings.from_address, from_name=settings.from_name, region=settings.region,
+            provider_id=provider_id,
+            name=settings.name,
+            type="SES",
+            smtp_host=settings.smtp_host,
+            smtp_port=settings.smtp_port,
+            smtp_username=settings.smtp_username,
+            smtp_password_sealed=self.box.seal(
+                settings.smtp_password, provider_secret_aad(account_id, provider_id, "smtp_password")
+            ),
+            from_address=settings.from_address,
+            from_name=settings.from_name,
+            region=settings.region,
             ses_access_key_id=settings.ses_access_key_id,
-            ses_secret_access_key_sealed=self.box.seal(secret, provider_secret_aad(account_id, provider_id, "ses_secret")) if secret else b"",
-            max_send_rate=settings.max_send_rate, max_connections=settings.max_connections,
-            sns_topic_arns=list(settings.sns_topic_arns), allow_first_sns_topic=settings.allow_first_sns_topic,
+            ses_secret_access_key_sealed=self.box.seal(
+                secret, provider_secret_aad(account_id, provider_id, "ses_secret")
+            )
+            if secret
+            else b"",
+            max_send_rate=settings.max_send_rate,
+            max_connections=settings.max_connections,
+            sns_topic_arns=list(settings.sns_topic_arns),
+            allow_first_sns_topic=settings.allow_first_sns_topic,
             max_message_bytes=domain.DEFAULT_MAX_MESSAGE_BYTES,
             max_messages_per_connection=domain.DEFAULT_MESSAGES_PER_CONNECTION,
-            ses_configuration_set=settings.ses_configuration_set, ses_tenant=settings.ses_tenant,
+            ses_configuration_set=settings.ses_configuration_set,
+            ses_tenant=settings.ses_tenant,
             fallback_provider_ids=list(settings.fallback_provider_ids),
         )
-
 
 
 def _check_version(current: CurrentProvider, version: int) -> None:
@@ -244,7 +311,8 @@ def _refuse_failed(checks: list[Check]) -> None:
     if failed:
         raise FailedPrecondition(
             _sentence(failed[0]),
-            [PreconditionViolation(type=c.name.upper(), subject=c.name, description=_sentence(c)) for c in failed])
+            [PreconditionViolation(type=c.name.upper(), subject=c.name, description=_sentence(c)) for c in failed],
+        )
 
 
 def _sentence(check: Check) -> str:

@@ -11,9 +11,9 @@ from services.core.errors import FieldViolation
 from services.core.ids import IDENTIFIER_RULE, is_identifier
 from services.core.ses_message import MAX_MESSAGE_BYTES
 
-DEFAULT_MAX_SEND_RATE = 14.0         # SES's usual starting production rate, messages per second
+DEFAULT_MAX_SEND_RATE = 14.0  # SES's usual starting production rate, messages per second
 DEFAULT_MAX_CONNECTIONS = 10
-DEFAULT_MAX_MESSAGE_BYTES = MAX_MESSAGE_BYTES    # the provider's default: all SES takes
+DEFAULT_MAX_MESSAGE_BYTES = MAX_MESSAGE_BYTES  # the provider's default: all SES takes
 DEFAULT_MESSAGES_PER_CONNECTION = 50
 STARTTLS_PORTS = frozenset({25, 587, 2587})
 TLS_PORTS = frozenset({465, 2465})
@@ -22,23 +22,32 @@ MAX_FALLBACKS = 5
 
 _SES_HOST = re.compile(r"^email-smtp(-fips)?\.(?P<region>[a-z]{2}(-gov)?-[a-z]+-\d)\.amazonaws\.com$")
 _SES_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}", re.ASCII)
-_HOSTNAME = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
+_HOSTNAME = re.compile(
+    r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
+)
 _REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 _ACCESS_KEY_ID = re.compile(r"^[A-Z0-9]{16,128}$")
 _TOPIC_ARN = re.compile(r"^arn:aws(-cn|-us-gov)?:sns:[a-z]{2}(-gov)?-[a-z]+-\d:\d{12}:[A-Za-z0-9_-]{1,256}$")
 
 INVALID_CREDENTIALS = "Invalid Credentials: these must be your SES SMTP credentials, not your AWS access keys"
-INVALID_CREDENTIALS_HINT = ("Create SMTP credentials in the Amazon SES console (SMTP settings > Create SMTP "
-                            "credentials) and paste that username and password.")
+INVALID_CREDENTIALS_HINT = (
+    "Create SMTP credentials in the Amazon SES console (SMTP settings > Create SMTP "
+    "credentials) and paste that username and password."
+)
 SANDBOX = "Invalid Credentials: the SES account is in the sandbox; request production access"
-SANDBOX_HINT = ("In the Amazon SES console open Account dashboard > Request production access; "
-                "a sandboxed account can only send to verified addresses.")
+SANDBOX_HINT = (
+    "In the Amazon SES console open Account dashboard > Request production access; "
+    "a sandboxed account can only send to verified addresses."
+)
 UNVERIFIED_FROM = "From Address is not a verified identity in Amazon SES"
-UNVERIFIED_FROM_HINT = ("Use an address listed under Amazon SES > Verified identities, or verify the address "
-                        "or its domain there first.")
+UNVERIFIED_FROM_HINT = (
+    "Use an address listed under Amazon SES > Verified identities, or verify the address or its domain there first."
+)
 UNREACHABLE = "Dispatch Failed: the provider could not be reached"
-UNREACHABLE_HINT = ("Check the Server Name and Port from Amazon SES > SMTP settings, and that outbound "
-                    "connections to that port are allowed; if they are, SES may be briefly unavailable.")
+UNREACHABLE_HINT = (
+    "Check the Server Name and Port from Amazon SES > SMTP settings, and that outbound "
+    "connections to that port are allowed; if they are, SES may be briefly unavailable."
+)
 
 
 @dataclass(frozen=True)
@@ -99,7 +108,7 @@ class ProviderView:
     ses_configuration_set: str = ""
     ses_tenant: str = ""
     fallback_provider_ids: tuple[str, ...] = ()
-    ses_account: "SesStanding | None" = None      # SES's own view of the account, when observed
+    ses_account: "SesStanding | None" = None  # SES's own view of the account, when observed
 
     @property
     def tls_mode(self) -> str:
@@ -130,8 +139,9 @@ def identity_violations(account_id: str, provider_id: str, *, provider_required:
     return violations
 
 
-def settings_violations(settings: ProviderInput, *, password_stored: bool, secret_key_stored: bool,
-                        allow_custom_host: bool) -> list[FieldViolation]:
+def settings_violations(
+    settings: ProviderInput, *, password_stored: bool, secret_key_stored: bool, allow_custom_host: bool
+) -> list[FieldViolation]:
     """Every problem with the settings at once, each naming its field (the page's form fields)."""
     checks = [
         ("settings.name", text_problem(settings.name, max_length=100, required=True)),
@@ -147,9 +157,13 @@ def settings_violations(settings: ProviderInput, *, password_stored: bool, secre
         ("settings.max_send_rate", _rate_problem(settings.max_send_rate)),
         ("settings.max_connections", _connections_problem(settings.max_connections)),
     ]
-    checks += [(f"settings.{name}", _ses_name_problem(value, settings.ses_access_key_id))
-               for name, value in (("ses_configuration_set", settings.ses_configuration_set),
-                                   ("ses_tenant", settings.ses_tenant))]
+    checks += [
+        (f"settings.{name}", _ses_name_problem(value, settings.ses_access_key_id))
+        for name, value in (
+            ("ses_configuration_set", settings.ses_configuration_set),
+            ("ses_tenant", settings.ses_tenant),
+        )
+    ]
     violations = [FieldViolation(name, problem) for name, problem in checks if problem]
     violations += _topic_violations(settings.sns_topic_arns)
     violations += _fallback_violations(settings.fallback_provider_ids)
@@ -173,10 +187,16 @@ FALLBACKS_FIELD = "settings.fallback_provider_ids"
 def _fallback_violations(fallbacks: tuple[str, ...]) -> list[FieldViolation]:
     if len(fallbacks) > MAX_FALLBACKS:
         return [FieldViolation(FALLBACKS_FIELD, f"at most {MAX_FALLBACKS} fallback providers")]
-    violations = [FieldViolation(f"{FALLBACKS_FIELD}[{i}]", IDENTIFIER_RULE)
-                  for i, fallback in enumerate(fallbacks) if not is_identifier(fallback)]
-    violations += [FieldViolation(f"{FALLBACKS_FIELD}[{i}]", f"names {fallback} twice")
-                   for i, fallback in enumerate(fallbacks) if fallback in fallbacks[:i]]
+    violations = [
+        FieldViolation(f"{FALLBACKS_FIELD}[{i}]", IDENTIFIER_RULE)
+        for i, fallback in enumerate(fallbacks)
+        if not is_identifier(fallback)
+    ]
+    violations += [
+        FieldViolation(f"{FALLBACKS_FIELD}[{i}]", f"names {fallback} twice")
+        for i, fallback in enumerate(fallbacks)
+        if fallback in fallbacks[:i]
+    ]
     return violations
 
 
@@ -270,8 +290,13 @@ def _connections_problem(connections: int) -> str | None:
 def _topic_violations(arns: tuple[str, ...]) -> list[FieldViolation]:
     if len(arns) > MAX_TOPICS:
         return [FieldViolation("settings.sns_topic_arns", f"at most {MAX_TOPICS} topics")]
-    return [FieldViolation(f"settings.sns_topic_arns[{i}]", "must be an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)")
-            for i, arn in enumerate(arns) if not _TOPIC_ARN.fullmatch(arn)]
+    return [
+        FieldViolation(
+            f"settings.sns_topic_arns[{i}]", "must be an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)"
+        )
+        for i, arn in enumerate(arns)
+        if not _TOPIC_ARN.fullmatch(arn)
+    ]
 
 
 def with_defaults(settings: ProviderInput) -> ProviderInput:
@@ -291,7 +316,7 @@ class SesAccountState:
     max_send_rate: float
     max_24_hour_send: float
     sent_last_24_hours: float
-    enforcement_status: str = ""       # HEALTHY, PROBATION, SHUTDOWN ("" when SES v1 answered)
+    enforcement_status: str = ""  # HEALTHY, PROBATION, SHUTDOWN ("" when SES v1 answered)
     sending_enabled: bool = True
     production_access_enabled: bool = True
 
@@ -299,10 +324,21 @@ class SesAccountState:
         """Whether a new SesAccountObserved is due: anything but the running count of sends differs."""
         if last is None:
             return True
-        return (last.region, last.max_send_rate, last.max_24_hour_send, last.enforcement_status,
-                last.sending_enabled, last.production_access_enabled) != (
-            self.region, self.max_send_rate, self.max_24_hour_send, self.enforcement_status,
-            self.sending_enabled, self.production_access_enabled)
+        return (
+            last.region,
+            last.max_send_rate,
+            last.max_24_hour_send,
+            last.enforcement_status,
+            last.sending_enabled,
+            last.production_access_enabled,
+        ) != (
+            self.region,
+            self.max_send_rate,
+            self.max_24_hour_send,
+            self.enforcement_status,
+            self.sending_enabled,
+            self.production_access_enabled,
+        )
 
 
 @dataclass(frozen=True)

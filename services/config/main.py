@@ -28,11 +28,21 @@ async def build(settings: Settings, store: EventStore, engine: AsyncEngine) -> S
     app = ConfigApplication(settings, store, runner, SecretBox.from_spec(settings.secret_keys))
     servicer = ConfigServicer(app, settings.public_url)
     grpc_server = GrpcServer(
-        settings.bind_host, settings.ports.config_grpc, settings.access_tokens,
+        settings.bind_host,
+        settings.ports.config_grpc,
+        settings.access_tokens,
         [config_pb2.DESCRIPTOR.services_by_name["ConfigService"].full_name],
-        lambda server: config_pb2_grpc.add_ConfigServiceServicer_to_server(servicer, server))
+        lambda server: config_pb2_grpc.add_ConfigServiceServicer_to_server(servicer, server),
+    )
     suppressions = app.ses_suppressions
-    return ServiceComponents(grpc=grpc_server, projections=[runner],
-                             workers=[app.ses_accounts.poll_forever, suppressions.poll_forever,
-                                      suppressions.run_removals, app.ses_tenants.poll_forever],
-                             draining=[suppressions.finish_in_flight])
+    return ServiceComponents(
+        grpc=grpc_server,
+        projections=[runner],
+        workers=[
+            app.ses_accounts.poll_forever,
+            suppressions.poll_forever,
+            suppressions.run_removals,
+            app.ses_tenants.poll_forever,
+        ],
+        draining=[suppressions.finish_in_flight],
+    )

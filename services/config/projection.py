@@ -7,8 +7,22 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import (BigInteger, Boolean, Column, Float, Integer, LargeBinary, MetaData, String, Table, Text,
-                        and_, delete, select, tuple_)
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    and_,
+    delete,
+    select,
+    tuple_,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.config.domain import ProviderView
@@ -38,7 +52,7 @@ providers = Table(
     Column("ses_secret_access_key_sealed", LargeBinary, nullable=False),
     Column("max_send_rate", Float, nullable=False),
     Column("max_connections", Integer, nullable=False),
-    Column("sns_topic_arns", Text, nullable=False),        # a JSON list, see _topics_json
+    Column("sns_topic_arns", Text, nullable=False),  # a JSON list, see _topics_json
     Column("allow_first_sns_topic", Boolean, nullable=False),
     Column("version", BigInteger, nullable=False),
     Column("ses_configuration_set", String(64), nullable=False),
@@ -81,7 +95,7 @@ class ProviderChanges:
 
 class ProviderProjection(Projection):
     name = "config.providers"
-    version = 3                 # 2: ses_configuration_set, ses_tenant; 3: fallback_provider_ids
+    version = 3  # 2: ses_configuration_set, ses_tenant; 3: fallback_provider_ids
     metadata = metadata
 
     def new_changes(self) -> ProviderChanges:
@@ -104,8 +118,9 @@ class ProviderProjection(Projection):
         changes.topics_added.pop(key, None)
 
     @handles(events_pb2.ProviderTopicAllowed)
-    def topic_allowed(self, changes: ProviderChanges, stored: StoredEvent,
-                      allowed: events_pb2.ProviderTopicAllowed) -> None:
+    def topic_allowed(
+        self, changes: ProviderChanges, stored: StoredEvent, allowed: events_pb2.ProviderTopicAllowed
+    ) -> None:
         key = (stored.event.account_id, stored.event.aggregate_id)
         if changes.final.get(key) is not None:
             changes.topics_after_save.setdefault(key, []).append((allowed.topic_arn, stored.stream_seq))
@@ -115,8 +130,9 @@ class ProviderProjection(Projection):
     async def write(self, conn: AsyncConnection, changes: ProviderChanges) -> None:
         deleted = [key for key, last_save in changes.final.items() if last_save is None]
         if deleted:
-            await conn.execute(delete(providers).where(
-                tuple_(providers.c.account_id, providers.c.provider_id).in_(deleted)))
+            await conn.execute(
+                delete(providers).where(tuple_(providers.c.account_id, providers.c.provider_id).in_(deleted))
+            )
         await upsert(conn, providers, changes.rows(), ["account_id", "provider_id"])
         await _add_topics(conn, changes.topics_added)
 
@@ -130,8 +146,9 @@ async def _add_topics(conn: AsyncConnection, added: dict[tuple[str, str], list[t
         updated = dict(row)
         for arn, seq in topics:
             _add_topic(updated, arn, seq)
-        await conn.execute(providers.update().where(where).values(
-            sns_topic_arns=updated["sns_topic_arns"], version=updated["version"]))
+        await conn.execute(
+            providers.update().where(where).values(sns_topic_arns=updated["sns_topic_arns"], version=updated["version"])
+        )
 
 
 def _add_topic(row: dict[str, Any], arn: str, seq: int) -> None:
@@ -179,14 +196,26 @@ def view_of(row: Any) -> ProviderView:
     if isinstance(topics, str):
         topics = json.loads(topics)
     return ProviderView(
-        account_id=row["account_id"], provider_id=row["provider_id"], name=row["name"], type=row["type"],
-        smtp_host=row["smtp_host"], smtp_port=row["smtp_port"], smtp_username=row["smtp_username"],
-        has_smtp_password=bool(row["smtp_password_sealed"]), from_address=row["from_address"],
-        from_name=row["from_name"], region=row["region"], ses_access_key_id=row["ses_access_key_id"],
-        has_ses_secret_access_key=bool(row["ses_secret_access_key_sealed"]), max_send_rate=row["max_send_rate"],
-        max_connections=row["max_connections"], sns_topic_arns=tuple(topics),
-        allow_first_sns_topic=row["allow_first_sns_topic"], version=row["version"],
-        ses_configuration_set=row["ses_configuration_set"], ses_tenant=row["ses_tenant"],
+        account_id=row["account_id"],
+        provider_id=row["provider_id"],
+        name=row["name"],
+        type=row["type"],
+        smtp_host=row["smtp_host"],
+        smtp_port=row["smtp_port"],
+        smtp_username=row["smtp_username"],
+        has_smtp_password=bool(row["smtp_password_sealed"]),
+        from_address=row["from_address"],
+        from_name=row["from_name"],
+        region=row["region"],
+        ses_access_key_id=row["ses_access_key_id"],
+        has_ses_secret_access_key=bool(row["ses_secret_access_key_sealed"]),
+        max_send_rate=row["max_send_rate"],
+        max_connections=row["max_connections"],
+        sns_topic_arns=tuple(topics),
+        allow_first_sns_topic=row["allow_first_sns_topic"],
+        version=row["version"],
+        ses_configuration_set=row["ses_configuration_set"],
+        ses_tenant=row["ses_tenant"],
         fallback_provider_ids=tuple(json.loads(row["fallback_provider_ids"] or "[]")),
     )
 
@@ -197,16 +226,29 @@ class ProviderReadModel:
 
     async def get(self, account_id: str, provider_id: str) -> ProviderView | None:
         async with self.engine.connect() as conn:
-            row = (await conn.execute(select(providers).where(
-                providers.c.account_id == account_id, providers.c.provider_id == provider_id))).mappings().first()
+            row = (
+                (
+                    await conn.execute(
+                        select(providers).where(
+                            providers.c.account_id == account_id, providers.c.provider_id == provider_id
+                        )
+                    )
+                )
+                .mappings()
+                .first()
+            )
         return view_of(row) if row else None
 
     async def with_ses_keys(self, account_id: str = "") -> list[dict[str, Any]]:
         """Every provider (of one account, or all) whose SES API keys are saved: config calls SES for them."""
-        query = select(providers.c.account_id, providers.c.provider_id, providers.c.region,
-                       providers.c.ses_access_key_id, providers.c.ses_secret_access_key_sealed,
-                       providers.c.ses_tenant).where(
-            providers.c.ses_access_key_id != "")
+        query = select(
+            providers.c.account_id,
+            providers.c.provider_id,
+            providers.c.region,
+            providers.c.ses_access_key_id,
+            providers.c.ses_secret_access_key_sealed,
+            providers.c.ses_tenant,
+        ).where(providers.c.ses_access_key_id != "")
         if account_id:
             query = query.where(providers.c.account_id == account_id)
         async with self.engine.connect() as conn:
@@ -215,13 +257,18 @@ class ProviderReadModel:
     async def fallbacks(self, account_id: str) -> dict[str, tuple[str, ...]]:
         """Each of the account's providers and the fallbacks it names."""
         query = select(providers.c.provider_id, providers.c.fallback_provider_ids).where(
-            providers.c.account_id == account_id)
+            providers.c.account_id == account_id
+        )
         async with self.engine.connect() as conn:
             return {provider_id: tuple(json.loads(names or "[]")) for provider_id, names in await conn.execute(query)}
 
     async def list(self, account_id: str, page_size: int, after: str) -> list[ProviderView]:
-        query = (select(providers).where(providers.c.account_id == account_id, providers.c.provider_id > after)
-                 .order_by(providers.c.provider_id).limit(page_size))
+        query = (
+            select(providers)
+            .where(providers.c.account_id == account_id, providers.c.provider_id > after)
+            .order_by(providers.c.provider_id)
+            .limit(page_size)
+        )
         async with self.engine.connect() as conn:
             return [view_of(row) for row in (await conn.execute(query)).mappings()]
 
@@ -233,7 +280,8 @@ def view_from_event(account_id: str, saved, seq: int) -> ProviderView:
 async def sealed_secrets(engine: AsyncEngine, account_id: str, provider_id: str) -> tuple[bytes, bytes]:
     """The stored ciphertexts, for an update that keeps them or a check that needs them."""
     query = select(providers.c.smtp_password_sealed, providers.c.ses_secret_access_key_sealed).where(
-        providers.c.account_id == account_id, providers.c.provider_id == provider_id)
+        providers.c.account_id == account_id, providers.c.provider_id == provider_id
+    )
     async with engine.connect() as conn:
         row = (await conn.execute(query)).first()
     return (row[0], row[1]) if row else (b"", b"")

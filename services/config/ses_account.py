@@ -42,18 +42,27 @@ class SesAccountWatch:
             log.warning("SES account not read", extra={"provider_id": provider_id, "error": type(error).__name__})
             return
         last = await self.store.last_event(SES_ACCOUNT_AGGREGATE, provider_id)
-        previous = last.event.ses_account_observed if last is not None and last.event.account_id == account_id \
-            else None
+        previous = last.event.ses_account_observed if last is not None and last.event.account_id == account_id else None
         if not state.changed_since(previous):
             return
-        event = new_event(_observed(provider_id, state), account_id=account_id,
-                          aggregate_type=SES_ACCOUNT_AGGREGATE, aggregate_id=provider_id)
+        event = new_event(
+            _observed(provider_id, state),
+            account_id=account_id,
+            aggregate_type=SES_ACCOUNT_AGGREGATE,
+            aggregate_id=provider_id,
+        )
         if await self.store.append_after(event, last, patience=self.settings.append_patience) is None:
-            return                                  # another replica recorded it first
-        log.info("SES account state recorded", extra={
-            "provider_id": provider_id, "max_send_rate": state.max_send_rate,
-            "max_24_hour_send": state.max_24_hour_send, "enforcement_status": state.enforcement_status,
-            "sending_enabled": state.sending_enabled})
+            return  # another replica recorded it first
+        log.info(
+            "SES account state recorded",
+            extra={
+                "provider_id": provider_id,
+                "max_send_rate": state.max_send_rate,
+                "max_24_hour_send": state.max_24_hour_send,
+                "enforcement_status": state.enforcement_status,
+                "sending_enabled": state.sending_enabled,
+            },
+        )
 
     async def poll_forever(self) -> None:
         await every(self.settings.ses_account_poll_seconds, self.poll_once, "SES account poll")
@@ -79,7 +88,12 @@ def ses_api_target(row, box: SecretBox, endpoint_url: str) -> SesApiTarget | Non
 
 def _observed(provider_id: str, state: SesAccountState) -> events_pb2.SesAccountObserved:
     return events_pb2.SesAccountObserved(
-        provider_id=provider_id, region=state.region, max_send_rate=state.max_send_rate,
-        max_24_hour_send=state.max_24_hour_send, sent_last_24_hours=state.sent_last_24_hours,
-        enforcement_status=state.enforcement_status, sending_enabled=state.sending_enabled,
-        production_access_enabled=state.production_access_enabled)
+        provider_id=provider_id,
+        region=state.region,
+        max_send_rate=state.max_send_rate,
+        max_24_hour_send=state.max_24_hour_send,
+        sent_last_24_hours=state.sent_last_24_hours,
+        enforcement_status=state.enforcement_status,
+        sending_enabled=state.sending_enabled,
+        production_access_enabled=state.production_access_enabled,
+    )

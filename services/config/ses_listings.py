@@ -12,11 +12,12 @@ from services.core.events import StoredEvent
 from services.core.generated.postroom.v1 import events_pb2
 from services.core.ses_listings import SesListingsProjection, ses_listings_table
 
+
 class ConfigSesListingsProjection(SesListingsProjection):
     """What the next import compares with; a deleted provider's listings go with it."""
 
     name = "config.ses_listings"
-    version = 2                 # 2: the shared columns of services/core/ses_listings.py
+    version = 2  # 2: the shared columns of services/core/ses_listings.py
     table = ses_listings_table("config_ses_listings")
 
     @handles(events_pb2.ProviderDeleted)
@@ -32,8 +33,11 @@ class SesListingsReadModel:
         self.engine = engine
 
     async def known(self, account_id: str, provider_id: str) -> dict[str, KnownListing]:
-        query = select(ses_listings).where(ses_listings.c.account_id == account_id,
-                                           ses_listings.c.provider_id == provider_id)
+        query = select(ses_listings).where(
+            ses_listings.c.account_id == account_id, ses_listings.c.provider_id == provider_id
+        )
         async with self.engine.connect() as conn:
-            return {row["recipient_hash"]: KnownListing(row["recipient"], row["ses_reason"], row["last_update_ms"])
-                    for row in (await conn.execute(query)).mappings()}
+            return {
+                row["recipient_hash"]: KnownListing(row["recipient"], row["ses_reason"], row["last_update_ms"])
+                for row in (await conn.execute(query)).mappings()
+            }

@@ -35,15 +35,26 @@ RETRY_DELAY_SECONDS = 10.0
 
 
 class SesSuppressionSync:
-    def __init__(self, settings: Settings, store: EventStore, providers: ProviderReadModel,
-                 listings: SesListingsReadModel, box: SecretBox) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: EventStore,
+        providers: ProviderReadModel,
+        listings: SesListingsReadModel,
+        box: SecretBox,
+    ) -> None:
         self.settings = settings
         self.store = store
         self.providers = providers
         self.listings = listings
         self.box = box
-        plan = ConsumerPlan(durable=DURABLE_NAME, aggregate_type=SES_SUPPRESSION_REMOVAL_AGGREGATE, concurrency=4,
-                            ack_wait=60.0, retry_delay=RETRY_DELAY_SECONDS)
+        plan = ConsumerPlan(
+            durable=DURABLE_NAME,
+            aggregate_type=SES_SUPPRESSION_REMOVAL_AGGREGATE,
+            concurrency=4,
+            ack_wait=60.0,
+            retry_delay=RETRY_DELAY_SECONDS,
+        )
         self.removals = DurableWorker(store, plan, self)
 
     # ---- importing ----
@@ -54,17 +65,20 @@ class SesSuppressionSync:
         try:
             listed = await list_ses_suppressions(target)
         except (BotoCoreError, ClientError) as error:
-            log.warning("SES suppression list not read", extra={"provider_id": provider_id,
-                                                                "error": type(error).__name__})
+            log.warning(
+                "SES suppression list not read", extra={"provider_id": provider_id, "error": type(error).__name__}
+            )
             return 0
         changes = mirror_changes(provider_id, listed, await self.listings.known(account_id, provider_id))
         if changes.skipped:
-            log.warning("SES suppression entries not imported", extra={"provider_id": provider_id,
-                                                                       "skipped": changes.skipped})
+            log.warning(
+                "SES suppression entries not imported", extra={"provider_id": provider_id, "skipped": changes.skipped}
+            )
         await self._append(account_id, [(payload, import_msg_id(payload)) for payload in changes.payloads])
         if changes.payloads:
-            log.info("SES suppression list imported", extra={"provider_id": provider_id,
-                                                              "events": len(changes.payloads)})
+            log.info(
+                "SES suppression list imported", extra={"provider_id": provider_id, "events": len(changes.payloads)}
+            )
         return len(changes.payloads)
 
     async def poll_forever(self) -> None:
@@ -98,22 +112,38 @@ class SesSuppressionSync:
             try:
                 was_listed = await delete_ses_suppression(target, listing.recipient if listing else request.recipient)
             except (BotoCoreError, ClientError) as error:
-                log.warning("SES suppression not removed; will retry", extra={
-                    "provider_id": row["provider_id"], "error": type(error).__name__})
+                log.warning(
+                    "SES suppression not removed; will retry",
+                    extra={"provider_id": row["provider_id"], "error": type(error).__name__},
+                )
                 raise Requeue(RETRY_DELAY_SECONDS) from error
             if was_listed or listing:
-                payload = events_pb2.SesSuppressionRemoved(provider_id=row["provider_id"],
-                                                           recipient_hash=request.recipient_hash,
-                                                           recipient=request.recipient, source=request.source)
+                payload = events_pb2.SesSuppressionRemoved(
+                    provider_id=row["provider_id"],
+                    recipient_hash=request.recipient_hash,
+                    recipient=request.recipient,
+                    source=request.source,
+                )
                 removed.append((payload, f"ses-removed:{delivery.event.event_id}:{row['provider_id']}"))
         await self._append(account_id, removed, causation_id=delivery.event.event_id)
 
     async def _append(self, account_id: str, payloads: list[tuple[object, str]], causation_id: str = "") -> None:
-        pending = [PendingAppend(new_event(payload, account_id=account_id, aggregate_type=SES_SUPPRESSION_AGGREGATE,
-                                           aggregate_id=payload.recipient_hash, causation_id=causation_id),
-                                 msg_id=msg_id) for payload, msg_id in payloads]
+        pending = [
+            PendingAppend(
+                new_event(
+                    payload,
+                    account_id=account_id,
+                    aggregate_type=SES_SUPPRESSION_AGGREGATE,
+                    aggregate_id=payload.recipient_hash,
+                    causation_id=causation_id,
+                ),
+                msg_id=msg_id,
+            )
+            for payload, msg_id in payloads
+        ]
         for start in range(0, len(pending), 500):
-            for outcome in await self.store.append_many_durably(pending[start:start + 500],
-                                                                patience=self.settings.append_patience):
+            for outcome in await self.store.append_many_durably(
+                pending[start : start + 500], patience=self.settings.append_patience
+            ):
                 if isinstance(outcome, Exception):
                     raise outcome

@@ -40,17 +40,18 @@ class SesTenantWatch:
             log.warning("SES tenant not read", extra={"provider_id": provider_id, "error": type(error).__name__})
             return False
         last = await self.store.last_event(SES_TENANT_AGGREGATE, provider_id)
-        previous = last.event.ses_tenant_observed if last is not None and last.event.account_id == account_id \
-            else None
+        previous = last.event.ses_tenant_observed if last is not None and last.event.account_id == account_id else None
         if previous is not None and (previous.tenant_name, previous.sending_status) == (tenant, status):
             return False
         observed = events_pb2.SesTenantObserved(provider_id=provider_id, tenant_name=tenant, sending_status=status)
-        event = new_event(observed, account_id=account_id, aggregate_type=SES_TENANT_AGGREGATE,
-                          aggregate_id=provider_id)
+        event = new_event(
+            observed, account_id=account_id, aggregate_type=SES_TENANT_AGGREGATE, aggregate_id=provider_id
+        )
         if await self.store.append_after(event, last, patience=self.settings.append_patience) is None:
-            return False                            # another replica recorded it first
-        log.info("SES tenant state recorded", extra={"provider_id": provider_id, "tenant": tenant,
-                                                     "sending_status": status})
+            return False  # another replica recorded it first
+        log.info(
+            "SES tenant state recorded", extra={"provider_id": provider_id, "tenant": tenant, "sending_status": status}
+        )
         return True
 
     async def poll_forever(self) -> None:

@@ -17,7 +17,7 @@ from services.core.generated.postroom.v1 import events_pb2
 from services.core.ids import recipient_hash
 from services.core.suppression_rule import ses_list_reason
 
-REMOVED_ON_SES = "ses"             # SesSuppressionRemoved.source: taken off in SES itself
+REMOVED_ON_SES = "ses"  # SesSuppressionRemoved.source: taken off in SES itself
 
 
 @dataclass(frozen=True)
@@ -32,11 +32,10 @@ class KnownListing:
 @dataclass
 class MirrorChanges:
     payloads: list[Message] = field(default_factory=list)
-    skipped: int = 0                   # entries Postroom cannot hold (unknown reason, not an address)
+    skipped: int = 0  # entries Postroom cannot hold (unknown reason, not an address)
 
 
-def mirror_changes(provider_id: str, listed: list[SesListedAddress],
-                   known: dict[str, KnownListing]) -> MirrorChanges:
+def mirror_changes(provider_id: str, listed: list[SesListedAddress], known: dict[str, KnownListing]) -> MirrorChanges:
     """`known` is keyed by recipient hash; `listed` must be the whole list, every page."""
     changes, seen = MirrorChanges(), set()
     for entry in listed:
@@ -50,14 +49,18 @@ def mirror_changes(provider_id: str, listed: list[SesListedAddress],
         if before is None or (before.ses_reason, before.last_update_ms) != (entry.reason, millis):
             changes.payloads.append(imported(provider_id, hashed, entry, millis))
     for hashed in sorted(set(known) - seen):
-        changes.payloads.append(events_pb2.SesSuppressionRemoved(
-            provider_id=provider_id, recipient_hash=hashed, recipient=known[hashed].recipient, source=REMOVED_ON_SES))
+        changes.payloads.append(
+            events_pb2.SesSuppressionRemoved(
+                provider_id=provider_id, recipient_hash=hashed, recipient=known[hashed].recipient, source=REMOVED_ON_SES
+            )
+        )
     return changes
 
 
 def imported(provider_id: str, hashed: str, entry: SesListedAddress, millis: int) -> events_pb2.SesSuppressionImported:
-    payload = events_pb2.SesSuppressionImported(provider_id=provider_id, recipient_hash=hashed,
-                                                recipient=entry.email_address, ses_reason=entry.reason)
+    payload = events_pb2.SesSuppressionImported(
+        provider_id=provider_id, recipient_hash=hashed, recipient=entry.email_address, ses_reason=entry.reason
+    )
     payload.last_update_time.FromMilliseconds(millis)
     return payload
 
@@ -65,6 +68,8 @@ def imported(provider_id: str, hashed: str, entry: SesListedAddress, millis: int
 def import_msg_id(payload: Message) -> str:
     """JetStream's dedupe key: replicas importing the same listing at once record it once."""
     if isinstance(payload, events_pb2.SesSuppressionImported):
-        return (f"ses-listed:{payload.provider_id}:{payload.recipient_hash}:{payload.ses_reason}:"
-                f"{payload.last_update_time.ToMilliseconds()}")
+        return (
+            f"ses-listed:{payload.provider_id}:{payload.recipient_hash}:{payload.ses_reason}:"
+            f"{payload.last_update_time.ToMilliseconds()}"
+        )
     return f"ses-unlisted:{payload.provider_id}:{payload.recipient_hash}:{payload.source}"

@@ -20,8 +20,14 @@ from services.core.tls import client_context
 
 log = logging.getLogger(__name__)
 
-_REJECTED_KEYS = {"InvalidClientTokenId", "SignatureDoesNotMatch", "UnrecognizedClientException",
-                  "AccessDeniedException", "AccessDenied", "InvalidAccessKeyId"}
+_REJECTED_KEYS = {
+    "InvalidClientTokenId",
+    "SignatureDoesNotMatch",
+    "UnrecognizedClientException",
+    "AccessDeniedException",
+    "AccessDenied",
+    "InvalidAccessKeyId",
+}
 _SANDBOX_DAILY_QUOTA = 200  # a sandboxed SES account may send 200 messages per 24 hours
 
 
@@ -36,14 +42,24 @@ class SmtpTarget:
 async def check_smtp_login(target: SmtpTarget, *, timeout: float, ca_file: str = "") -> Check:
     """Connect, secure the connection as the port says, and log in, like the dispatcher will."""
     implicit_tls = target.port in domain.TLS_PORTS
-    client = aiosmtplib.SMTP(hostname=target.host, port=target.port, timeout=timeout, use_tls=implicit_tls,
-                             start_tls=not implicit_tls, tls_context=client_context(ca_file))
+    client = aiosmtplib.SMTP(
+        hostname=target.host,
+        port=target.port,
+        timeout=timeout,
+        use_tls=implicit_tls,
+        start_tls=not implicit_tls,
+        tls_context=client_context(ca_file),
+    )
     try:
         await client.connect()
         await client.login(target.username, target.password)
     except aiosmtplib.SMTPAuthenticationError as error:
-        return Check("smtp_login", False, f"{domain.INVALID_CREDENTIALS} (server said {error.code} {error.message})",
-                     domain.credentials_hint(target.password))
+        return Check(
+            "smtp_login",
+            False,
+            f"{domain.INVALID_CREDENTIALS} (server said {error.code} {error.message})",
+            domain.credentials_hint(target.password),
+        )
     except (TimeoutError, aiosmtplib.SMTPException, OSError, ssl.SSLError) as error:
         return Check("smtp_login", False, f"{domain.UNREACHABLE}: {_describe(error)}", domain.UNREACHABLE_HINT)
     finally:
@@ -86,12 +102,16 @@ async def read_ses_account(target: SesApiTarget) -> SesAccountState:
 
 
 def _clients(target: SesApiTarget):
-    session = boto3.session.Session(aws_access_key_id=target.access_key_id,
-                                    aws_secret_access_key=target.secret_access_key, region_name=target.region)
+    session = boto3.session.Session(
+        aws_access_key_id=target.access_key_id,
+        aws_secret_access_key=target.secret_access_key,
+        region_name=target.region,
+    )
     config = BotoConfig(connect_timeout=5, read_timeout=10, retries={"max_attempts": 2, "mode": "standard"})
     endpoint = target.endpoint_url or None
-    return session.client("sesv2", endpoint_url=endpoint, config=config), \
-        session.client("ses", endpoint_url=endpoint, config=config)
+    return session.client("sesv2", endpoint_url=endpoint, config=config), session.client(
+        "ses", endpoint_url=endpoint, config=config
+    )
 
 
 def _read_ses_account(target: SesApiTarget) -> SesAccountState:
@@ -102,13 +122,22 @@ def _read_ses_account(target: SesApiTarget) -> SesAccountState:
         if _code(error) in _REJECTED_KEYS:
             raise
         quota = v1.get_send_quota()
-        return SesAccountState(target.region, float(quota.get("MaxSendRate", 0)), float(quota.get("Max24HourSend", 0)),
-                               float(quota.get("SentLast24Hours", 0)))
+        return SesAccountState(
+            target.region,
+            float(quota.get("MaxSendRate", 0)),
+            float(quota.get("Max24HourSend", 0)),
+            float(quota.get("SentLast24Hours", 0)),
+        )
     quota = account.get("SendQuota", {})
     return SesAccountState(
-        target.region, float(quota.get("MaxSendRate", 0)), float(quota.get("Max24HourSend", 0)),
-        float(quota.get("SentLast24Hours", 0)), str(account.get("EnforcementStatus", "")),
-        bool(account.get("SendingEnabled", True)), bool(account.get("ProductionAccessEnabled", True)))
+        target.region,
+        float(quota.get("MaxSendRate", 0)),
+        float(quota.get("Max24HourSend", 0)),
+        float(quota.get("SentLast24Hours", 0)),
+        str(account.get("EnforcementStatus", "")),
+        bool(account.get("SendingEnabled", True)),
+        bool(account.get("ProductionAccessEnabled", True)),
+    )
 
 
 def _check_ses_account(target: SesApiTarget, from_address: str) -> list[Check]:
@@ -117,16 +146,26 @@ def _check_ses_account(target: SesApiTarget, from_address: str) -> list[Check]:
         return [_identity_check(v2, v1, from_address), _sandbox_check(v2, v1)]
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code", "")
-        reason = ("the SES API keys were rejected" if code in _REJECTED_KEYS else f"the SES API answered {code}")
-        failure = Check("ses_api", False, f"Invalid Credentials: {reason}",
-                        "Give an IAM access key allowed ses:GetAccount and ses:GetEmailIdentity.")
+        reason = "the SES API keys were rejected" if code in _REJECTED_KEYS else f"the SES API answered {code}"
+        failure = Check(
+            "ses_api",
+            False,
+            f"Invalid Credentials: {reason}",
+            "Give an IAM access key allowed ses:GetAccount and ses:GetEmailIdentity.",
+        )
         return [failure]
     except BotoCoreError as error:
         return [Check("ses_api", False, f"{domain.UNREACHABLE}: the SES API ({error})", domain.UNREACHABLE_HINT)]
     except Exception as error:  # an answer botocore cannot parse: report it, never fail the call
         log.warning("SES API answer not understood", extra={"error": type(error).__name__}, exc_info=True)
-        return [Check("ses_api", False, f"{domain.UNREACHABLE}: the SES API answered something unexpected",
-                      domain.UNREACHABLE_HINT)]
+        return [
+            Check(
+                "ses_api",
+                False,
+                f"{domain.UNREACHABLE}: the SES API answered something unexpected",
+                domain.UNREACHABLE_HINT,
+            )
+        ]
 
 
 async def check_ses_names(target: SesApiTarget, configuration_set: str, tenant: str) -> list[Check]:
@@ -138,9 +177,15 @@ async def check_ses_names(target: SesApiTarget, configuration_set: str, tenant: 
 
 def _check_ses_names(target: SesApiTarget, configuration_set: str, tenant: str) -> list[Check]:
     v2, _v1 = _clients(target)
-    lookups = [("ses_configuration_set", "configuration set", configuration_set,
-                lambda: v2.get_configuration_set(ConfigurationSetName=configuration_set)),
-               ("ses_tenant", "tenant", tenant, lambda: v2.get_tenant(TenantName=tenant))]
+    lookups = [
+        (
+            "ses_configuration_set",
+            "configuration set",
+            configuration_set,
+            lambda: v2.get_configuration_set(ConfigurationSetName=configuration_set),
+        ),
+        ("ses_tenant", "tenant", tenant, lambda: v2.get_tenant(TenantName=tenant)),
+    ]
     return [_name_check(name, kind, value, lookup) for name, kind, value, lookup in lookups if value]
 
 
@@ -150,13 +195,22 @@ def _name_check(name: str, kind: str, value: str, lookup) -> Check:
         lookup()
     except ClientError as error:
         if _code(error) in ("NotFoundException", "404"):
-            return Check(name, False, f"{field_name}: SES has no {kind} named {value!r} in this region",
-                         f"Create it in Amazon SES, or correct {field_name}.")
-        return Check(name, False, f"{field_name}: SES answered {_code(error)} when asked for the {kind}",
-                     "Give the IAM key ses:GetConfigurationSet and ses:GetTenant.")
+            return Check(
+                name,
+                False,
+                f"{field_name}: SES has no {kind} named {value!r} in this region",
+                f"Create it in Amazon SES, or correct {field_name}.",
+            )
+        return Check(
+            name,
+            False,
+            f"{field_name}: SES answered {_code(error)} when asked for the {kind}",
+            "Give the IAM key ses:GetConfigurationSet and ses:GetTenant.",
+        )
     except BotoCoreError as error:
-        return Check(name, False, f"{domain.UNREACHABLE}: the SES API ({type(error).__name__})",
-                     domain.UNREACHABLE_HINT)
+        return Check(
+            name, False, f"{domain.UNREACHABLE}: the SES API ({type(error).__name__})", domain.UNREACHABLE_HINT
+        )
     return Check(name, True, f"SES has the {kind} {value!r}")
 
 
@@ -205,7 +259,7 @@ class SesListedAddress:
     """One entry of SES's account-level suppression list."""
 
     email_address: str
-    reason: str                       # BOUNCE or COMPLAINT
+    reason: str  # BOUNCE or COMPLAINT
     last_update_time: datetime
 
 
@@ -219,8 +273,10 @@ def _list_ses_suppressions(target: SesApiTarget) -> list[SesListedAddress]:
     listed, token = [], None
     while True:
         page = v2.list_suppressed_destinations(PageSize=1000, **({"NextToken": token} if token else {}))
-        listed += [SesListedAddress(entry["EmailAddress"], entry["Reason"], _utc(entry["LastUpdateTime"]))
-                   for entry in page.get("SuppressedDestinationSummaries", [])]
+        listed += [
+            SesListedAddress(entry["EmailAddress"], entry["Reason"], _utc(entry["LastUpdateTime"]))
+            for entry in page.get("SuppressedDestinationSummaries", [])
+        ]
         token = page.get("NextToken")
         if not token:
             return listed
@@ -248,5 +304,6 @@ def _utc(moment: datetime) -> datetime:
 
 async def read_ses_tenant_status(target: SesApiTarget, tenant: str) -> str:
     """The tenant's SendingStatus (GetTenant): ENABLED, REINSTATED or DISABLED. Raises botocore's errors."""
-    return await asyncio.to_thread(lambda: str(_clients(target)[0].get_tenant(TenantName=tenant)
-                                               .get("Tenant", {}).get("SendingStatus", "")))
+    return await asyncio.to_thread(
+        lambda: str(_clients(target)[0].get_tenant(TenantName=tenant).get("Tenant", {}).get("SendingStatus", ""))
+    )

@@ -37,6 +37,7 @@ def token_entry(token: str, accounts: list[str]) -> str:
 @dataclass(frozen=True)
 class TokenGrant:
     """What one token may do: act for these accounts, or (accounts None) for every account."""
+
     accounts: frozenset[str] | None
 
     @property
@@ -60,7 +61,9 @@ class AccessTokens:
 
     def __init__(self, grants: dict[str, TokenGrant]) -> None:
         if not grants:
-            raise TokenSpecError("no API token is set: set POSTROOM_API_TOKEN, POSTROOM_API_TOKENS or POSTROOM_API_TOKENS_FILE")
+            raise TokenSpecError(
+                "no API token is set: set POSTROOM_API_TOKEN, POSTROOM_API_TOKENS or POSTROOM_API_TOKENS_FILE"
+            )
         self._grants = dict(grants)
 
     @classmethod
@@ -91,8 +94,10 @@ def _parse_entry(entry: str, where: str) -> tuple[str, TokenGrant]:
     digest_part, _, accounts_part = entry.partition("=")
     digest = _DIGEST.match(digest_part.strip().lower())
     if digest is None:
-        raise TokenSpecError(f"{where}: expected `<sha256 hex of the token>=<accounts or all>` "
-                             "(`postroom token new` prints one), got something else")
+        raise TokenSpecError(
+            f"{where}: expected `<sha256 hex of the token>=<accounts or all>` "
+            "(`postroom token new` prints one), got something else"
+        )
     accounts = [account.strip() for account in accounts_part.split(",") if account.strip()]
     if not accounts:
         raise TokenSpecError(f"{where}: name the token's accounts after `=`, or `all`")

@@ -31,6 +31,9 @@ def refusal(grant: TokenGrant, request: Message) -> str | None:
         return "this token is scoped to accounts and the request names none (set account_id)"
     for account in named:
         if not grant.allows(account):
-            return f"this token may not act for account {account!r}" if account else \
-                "this token is scoped to accounts: set account_id to one of them"
+            return (
+                f"this token may not act for account {account!r}"
+                if account
+                else "this token is scoped to accounts: set account_id to one of them"
+            )
     return None

@@ -32,7 +32,7 @@ T = TypeVar("T")
 REFERENCE_PREFIX = "sha256:"
 _HEX_DIGEST = re.compile(r"[0-9a-f]{64}")
 _TOUCHED = "touched "
-CHUNK_BYTES = 128 * 1024     # nats-py's default chunk
+CHUNK_BYTES = 128 * 1024  # nats-py's default chunk
 CHUNK_HEADROOM_BYTES = 4096  # of max_payload, for the chunk's subject and headers
 READ_TIMEOUT_SECONDS = 30.0  # one try of reading an object, 40 MB included      # the description holds when the content was last put or found again
 
@@ -49,7 +49,7 @@ def digest_of_reference(reference: str) -> str | None:
     """`sha256:<64 hex>` to its digest; None when it is not such a reference."""
     if not reference.startswith(REFERENCE_PREFIX):
         return None
-    digest = reference[len(REFERENCE_PREFIX):]
+    digest = reference[len(REFERENCE_PREFIX) :]
     return digest if _HEX_DIGEST.fullmatch(digest) else None
 
 
@@ -57,12 +57,13 @@ def digest_of_reference(reference: str) -> str | None:
 class StoredContent:
     sha256: str
     size: int
-    touched_at: float           # seconds since the epoch: when it was last stored or found again
+    touched_at: float  # seconds since the epoch: when it was last stored or found again
 
 
 class ContentStore:
-    def __init__(self, js: JetStreamContext, bucket: str, replicas: int, patience: float,
-                 chunk_size: int = CHUNK_BYTES) -> None:
+    def __init__(
+        self, js: JetStreamContext, bucket: str, replicas: int, patience: float, chunk_size: int = CHUNK_BYTES
+    ) -> None:
         self.js = js
         self.bucket = bucket
         self.replicas = replicas
@@ -106,6 +107,7 @@ class ContentStore:
 
     async def get(self, digest: str) -> bytes | None:
         """The content, or None when the store does not hold it."""
+
         async def read(bucket: ObjectStore) -> bytes | None:
             sink = io.BytesIO()
             try:
@@ -114,6 +116,7 @@ class ContentStore:
             except (ObjectNotFoundError, NotFoundError):
                 return None
             return sink.getvalue()
+
         return await self._patiently(read)
 
     async def info(self, digest: str) -> StoredContent | None:
@@ -122,6 +125,7 @@ class ContentStore:
                 return _stored(await bucket.get_info(digest))
             except (ObjectNotFoundError, NotFoundError):
                 return None
+
         return await self._patiently(read)
 
     async def delete(self, digest: str) -> None:
@@ -130,6 +134,7 @@ class ContentStore:
                 await bucket.delete(digest)
             except (ObjectNotFoundError, NotFoundError):
                 pass
+
         await self._patiently(remove)
 
     async def list(self) -> list[StoredContent]:
@@ -138,6 +143,7 @@ class ContentStore:
                 return [_stored(info) for info in await bucket.list(ignore_deletes=True) if not info.deleted]
             except NotFoundError:
                 return []
+
         return await self._patiently(read)
 
     async def held_bytes(self) -> int:
@@ -166,9 +172,12 @@ class ContentStore:
             return await self.js.object_store(self.bucket)
         except BucketNotFoundError:
             pass
-        config = js_api.ObjectStoreConfig(bucket=self.bucket, replicas=self.replicas,
-                                          storage=js_api.StorageType.FILE,
-                                          description="Postroom: email bodies and attachments, named by SHA-256")
+        config = js_api.ObjectStoreConfig(
+            bucket=self.bucket,
+            replicas=self.replicas,
+            storage=js_api.StorageType.FILE,
+            description="Postroom: email bodies and attachments, named by SHA-256",
+        )
         try:
             return await self.js.create_object_store(self.bucket, config)
         except Exception:
@@ -176,8 +185,11 @@ class ContentStore:
 
 
 def _meta(digest: str, touched_at: float, chunk_size: int = CHUNK_BYTES) -> js_api.ObjectMeta:
-    return js_api.ObjectMeta(name=digest, description=_TOUCHED + datetime.fromtimestamp(
-        touched_at, timezone.utc).isoformat(), options=js_api.ObjectMetaOptions(max_chunk_size=chunk_size))
+    return js_api.ObjectMeta(
+        name=digest,
+        description=_TOUCHED + datetime.fromtimestamp(touched_at, timezone.utc).isoformat(),
+        options=js_api.ObjectMetaOptions(max_chunk_size=chunk_size),
+    )
 
 
 def _stored(info: js_api.ObjectInfo) -> StoredContent:

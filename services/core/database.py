@@ -8,8 +8,20 @@ from dataclasses import dataclass, field
 from itertools import chain
 from typing import Any, Callable, Iterable, Sequence
 
-from sqlalchemy import (BigInteger, Boolean, Column, Integer, LargeBinary, MetaData, String, Table, bindparam, event,
-                        select, update)
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    bindparam,
+    event,
+    select,
+    update,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeEngine
 from sqlalchemy.dialects import postgresql, sqlite
@@ -81,7 +93,9 @@ async def read_checkpoint(conn: AsyncConnection, projection: str) -> int:
 async def advance_checkpoint(conn: AsyncConnection, projection: str, old: int, new: int) -> bool:
     """Compare-and-set, so replicas sharing one read model never apply an event twice."""
     if old == 0:
-        existing = await conn.scalar(select(checkpoints.c.last_stream_seq).where(checkpoints.c.projection == projection))
+        existing = await conn.scalar(
+            select(checkpoints.c.last_stream_seq).where(checkpoints.c.projection == projection)
+        )
         if existing is None:
             await conn.execute(checkpoints.insert().values(projection=projection, last_stream_seq=new))
             return True
@@ -99,10 +113,13 @@ def _compiled_checkpoint_move(conn: AsyncConnection) -> tuple[str, tuple[str, ..
     live projection applies, and building the statement each time cost more than running it."""
     dialect = conn.dialect.name
     if dialect not in _checkpoint_moves:
-        statement = (update(checkpoints)
-                     .where(checkpoints.c.projection == bindparam("projection"),
-                            checkpoints.c.last_stream_seq == bindparam("old"))
-                     .values(last_stream_seq=bindparam("new")))
+        statement = (
+            update(checkpoints)
+            .where(
+                checkpoints.c.projection == bindparam("projection"), checkpoints.c.last_stream_seq == bindparam("old")
+            )
+            .values(last_stream_seq=bindparam("new"))
+        )
         compiled = statement.compile(dialect=conn.dialect)
         _checkpoint_moves[dialect] = (compiled.string, tuple(compiled.positiontup or ()))
     return _checkpoint_moves[dialect]
@@ -118,15 +135,16 @@ async def read_versions(conn: AsyncConnection) -> dict[str, int]:
 
 async def write_versions(conn: AsyncConnection, versions: dict[str, int]) -> None:
     await conn.execute(model_versions.delete())
-    await conn.execute(model_versions.insert(), [{"projection": name, "version": version}
-                                                 for name, version in versions.items()])
+    await conn.execute(
+        model_versions.insert(), [{"projection": name, "version": version} for name, version in versions.items()]
+    )
 
 
 # On SQLite an upsert carries many rows per statement: SQLite releases the GIL inside each
 # statement, so one statement per row let the event loop's thread take it back after every row,
 # and a replay crawled (about 40 us a row instead of 6). PostgreSQL takes executemany, which
 # asyncpg pipelines (one round trip for all rows); many rows per statement were no faster there.
-SQLITE_MAX_PARAMETERS = 32_766       # SQLite's default limit since 3.32
+SQLITE_MAX_PARAMETERS = 32_766  # SQLite's default limit since 3.32
 SQLITE_ROWS_PER_STATEMENT = 5000
 
 
@@ -134,7 +152,7 @@ SQLITE_ROWS_PER_STATEMENT = 5000
 class _CompiledUpsert:
     sql: str
     parameters_of: Callable[[dict[str, Any]], tuple]
-    width: int = 1                                  # parameters per row
+    width: int = 1  # parameters per row
     _multi_row: dict[int, str] = field(default_factory=dict)
 
     def for_rows(self, count: int) -> str:
@@ -146,8 +164,9 @@ class _CompiledUpsert:
         return self._multi_row[count]
 
 
-def _parameter_builder(columns: tuple[str, ...], processors: tuple[Callable[[Any], Any] | None, ...]
-                       ) -> Callable[[dict[str, Any]], tuple]:
+def _parameter_builder(
+    columns: tuple[str, ...], processors: tuple[Callable[[Any], Any] | None, ...]
+) -> Callable[[dict[str, Any]], tuple]:
     """A row dict -> the driver's parameter tuple. A replay writes millions of rows: the values
     are picked by one C-level itemgetter, and only the columns whose type has a bind processor
     go through Python."""
@@ -162,6 +181,7 @@ def _parameter_builder(columns: tuple[str, ...], processors: tuple[Callable[[Any
         for index, process in converted:
             values[index] = process(values[index])
         return tuple(values)
+
     return parameters
 
 
@@ -183,18 +203,25 @@ def _compiled_upsert(conn: AsyncConnection, table: Table, keys: tuple[str, ...])
         dialect_module = sqlite if conn.dialect.name == "sqlite" else postgresql
         statement = dialect_module.insert(table)
         updates = {c.name: statement.excluded[c.name] for c in table.columns if c.name not in keys}
-        compiled = statement.on_conflict_do_update(index_elements=list(keys), set_=updates).compile(dialect=conn.dialect)
+        compiled = statement.on_conflict_do_update(index_elements=list(keys), set_=updates).compile(
+            dialect=conn.dialect
+        )
         columns = tuple(compiled.positiontup or ())
         processors = tuple(_bind_processor(table.c[name].type, conn.dialect) for name in columns)
         _upserts[cache_key] = _CompiledUpsert(compiled.string, _parameter_builder(columns, processors), len(columns))
     return _upserts[cache_key]
 
 
-def _compiled_update(conn: AsyncConnection, table: Table, keys: tuple[str, ...], columns: tuple[str, ...]) -> _CompiledUpsert:
+def _compiled_update(
+    conn: AsyncConnection, table: Table, keys: tuple[str, ...], columns: tuple[str, ...]
+) -> _CompiledUpsert:
     cache_key = (table.name, conn.dialect.name, keys, columns)
     if cache_key not in _updates:
-        statement = (update(table).where(*(table.c[k] == bindparam(f"key_{k}") for k in keys))
-                     .values({c: bindparam(f"set_{c}") for c in columns}))
+        statement = (
+            update(table)
+            .where(*(table.c[k] == bindparam(f"key_{k}") for k in keys))
+            .values({c: bindparam(f"set_{c}") for c in columns})
+        )
         compiled = statement.compile(dialect=conn.dialect)
         names = tuple(compiled.positiontup or ())
         columns_of_names = tuple(name.split("_", 1)[1] for name in names)
@@ -229,10 +256,11 @@ async def upsert(conn: AsyncConnection, table: Table, rows: Sequence[dict[str, A
     per_statement = max(1, min(SQLITE_ROWS_PER_STATEMENT, SQLITE_MAX_PARAMETERS // upsert_sql.width))
     start = 0
     for count in _statement_sizes(len(rows), per_statement):
-        chunk = rows[start:start + count]
+        chunk = rows[start : start + count]
         start += count
-        await conn.exec_driver_sql(upsert_sql.for_rows(count),
-                                   tuple(chain.from_iterable(map(upsert_sql.parameters_of, chunk))))
+        await conn.exec_driver_sql(
+            upsert_sql.for_rows(count), tuple(chain.from_iterable(map(upsert_sql.parameters_of, chunk)))
+        )
 
 
 def _statement_sizes(rows: int, most: int) -> list[int]:

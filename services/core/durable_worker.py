@@ -38,9 +38,9 @@ from services.core.events import Event
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF_SECONDS = 5.0
-UNBIND_SECONDS = 3.0          # a stopping worker's last pull (1 s) expires and its inbox is closed
+UNBIND_SECONDS = 3.0  # a stopping worker's last pull (1 s) expires and its inbox is closed
 PULL_SECONDS = 1.0
-PULL_GRACE_SECONDS = 2.0      # past a pull's expiry, how long to wait for the server to say it is over
+PULL_GRACE_SECONDS = 2.0  # past a pull's expiry, how long to wait for the server to say it is over
 OVERDUE_PAUSE_SECONDS = 1.0
 # Beyond any replica set's total concurrency: each replica bounds itself by its own slots, so
 # nothing here has to know how many replicas there are.
@@ -60,11 +60,11 @@ class ConsumerPlan:
     """Which durable consumer to work, on which events, how many at once."""
 
     durable: str
-    aggregate_type: str                 # the filter is <prefix>.<aggregate_type>.>
+    aggregate_type: str  # the filter is <prefix>.<aggregate_type>.>
     concurrency: int
     ack_wait: float
     fetch_batch: int = 256
-    retry_delay: float = 60.0           # after an unexpected failure
+    retry_delay: float = 60.0  # after an unexpected failure
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ class Delivery:
     msg: Msg
     event: Event
     stream_seq: int
-    may_have_been_seen: bool            # a redelivery, or older than the consumer: check before acting
+    may_have_been_seen: bool  # a redelivery, or older than the consumer: check before acting
 
     @property
     def redelivered(self) -> bool:
@@ -80,8 +80,13 @@ class Delivery:
 
 
 class DurableWorker:
-    def __init__(self, store: EventStore, plan: ConsumerPlan, consumer: object,
-                 key: Callable[[Event], str] = lambda event: event.aggregate_id) -> None:
+    def __init__(
+        self,
+        store: EventStore,
+        plan: ConsumerPlan,
+        consumer: object,
+        key: Callable[[Event], str] = lambda event: event.aggregate_id,
+    ) -> None:
         """`consumer` declares its handlers with @handles; each is called `(delivery, payload)`."""
         self.store = store
         self.plan = plan
@@ -115,8 +120,7 @@ class DurableWorker:
 
     async def _consume(self) -> None:
         async with self._bound() as puller:
-            self._consumer_created = (await self.store.js.consumer_info(self.store.stream,
-                                                                         self.plan.durable)).created
+            self._consumer_created = (await self.store.js.consumer_info(self.store.stream, self.plan.durable)).created
             idle_pulls = 0
             while not self._stopping:
                 _raise_if_cancelled()
@@ -136,7 +140,7 @@ class DurableWorker:
         for msg in self._arrived_while_stopping:
             await _quietly(msg.nak())
         self._unbound.set()
-        await asyncio.get_running_loop().create_future()    # until the service cancels this task
+        await asyncio.get_running_loop().create_future()  # until the service cancels this task
 
     def _free_slots(self) -> int:
         return self.plan.concurrency - len(self._in_flight)
@@ -158,9 +162,15 @@ class DurableWorker:
         Unacknowledged messages go back to the durable consumer when the worker goes."""
         store, plan = self.store, self.plan
         config = js_api.ConsumerConfig(
-            durable_name=plan.durable, name=plan.durable, filter_subject=f"{store.prefix}.{plan.aggregate_type}.>",
-            ack_policy=js_api.AckPolicy.EXPLICIT, ack_wait=plan.ack_wait, max_ack_pending=MAX_ACK_PENDING,
-            deliver_policy=js_api.DeliverPolicy.ALL, max_waiting=512)
+            durable_name=plan.durable,
+            name=plan.durable,
+            filter_subject=f"{store.prefix}.{plan.aggregate_type}.>",
+            ack_policy=js_api.AckPolicy.EXPLICIT,
+            ack_wait=plan.ack_wait,
+            max_ack_pending=MAX_ACK_PENDING,
+            deliver_policy=js_api.DeliverPolicy.ALL,
+            max_waiting=512,
+        )
         await _create_or_update(store.js, store.stream, config)
         puller = PullRequests(store, plan.durable, self._take)
         await puller.open()
@@ -172,7 +182,7 @@ class DurableWorker:
     async def _take(self, msg: Msg) -> None:
         """Start the handler on a message it handles; anything else on the subject is acked on the spot."""
         if self._stopping:
-            self._arrived_while_stopping.append(msg)       # put back once the inbox is closed
+            self._arrived_while_stopping.append(msg)  # put back once the inbox is closed
             return
         try:
             event = Event.FromString(msg.data)
@@ -212,8 +222,9 @@ class DurableWorker:
     async def _handle(self, delivery: Delivery) -> None:
         try:
             kind = delivery.event.WhichOneof("payload")
-            with tracing.span(f"{self.plan.durable} {delivery.event.type}", parent=delivery.event.trace_parent,
-                              kind="CONSUMER"):
+            with tracing.span(
+                f"{self.plan.durable} {delivery.event.type}", parent=delivery.event.trace_parent, kind="CONSUMER"
+            ):
                 await self.routes.handlers[kind](delivery, getattr(delivery.event, kind))
         except Requeue as requeue:
             await _quietly(delivery.msg.nak(delay=requeue.delay))
@@ -221,8 +232,10 @@ class DurableWorker:
         except asyncio.CancelledError:
             raise
         except Exception:
-            log.exception("handler failed unexpectedly; the message will be redelivered",
-                          extra={"consumer": self.plan.durable, "stream_seq": delivery.stream_seq})
+            log.exception(
+                "handler failed unexpectedly; the message will be redelivered",
+                extra={"consumer": self.plan.durable, "stream_seq": delivery.stream_seq},
+            )
             await _quietly(delivery.msg.nak(delay=self.plan.retry_delay))
             return
         await _quietly(delivery.msg.ack())
@@ -240,7 +253,7 @@ class DurableWorker:
         (a send cut off mid-DATA may already be with SES and would be sent again). What is still
         unfinished then goes back to the consumer at once, not after ack_wait."""
         self._stopping = True
-        self._slot_free.set()                    # a consume loop waiting for a free slot sees it
+        self._slot_free.set()  # a consume loop waiting for a free slot sees it
         if self._in_flight:
             await asyncio.wait(list(self._in_flight), timeout=grace)
         if self._in_flight:
@@ -257,7 +270,7 @@ class DurableWorker:
             task.cancel()
         await asyncio.gather(*unfinished, return_exceptions=True)
         for task, msg in unfinished.items():
-            if task.cancelled():                 # the others were acked or put back already
+            if task.cancelled():  # the others were acked or put back already
                 await _quietly(msg.nak())
 
 
@@ -295,7 +308,7 @@ class PullRequests:
         self._left, self._over, self._refusal = batch, asyncio.Event(), None
         request = {"batch": batch, "expires": int(expires * 1e9)}
         await self.store.nc.publish(self.subject, json.dumps(request).encode(), reply=self._inbox)
-        with contextlib.suppress(TimeoutError):           # no status at all: the connection was away
+        with contextlib.suppress(TimeoutError):  # no status at all: the connection was away
             async with asyncio.timeout(expires + PULL_GRACE_SECONDS):
                 await self._over.wait()
         if self._refusal:
@@ -308,10 +321,10 @@ class PullRequests:
             self._left -= 1
             if self._left <= 0:
                 self._over.set()
-            await self.take(msg)                # even one that comes late: it is in hand now
-        elif status in ("404", "408"):          # no messages, or the request expired
+            await self.take(msg)  # even one that comes late: it is in hand now
+        elif status in ("404", "408"):  # no messages, or the request expired
             self._over.set()
-        elif status != "100":                   # 409 consumer deleted, max waiting...; 503 no consumer
+        elif status != "100":  # 409 consumer deleted, max waiting...; 503 no consumer
             self._refusal = f"{status} {msg.headers.get('Description', '')}".strip()
             self._over.set()
 

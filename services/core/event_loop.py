@@ -22,5 +22,6 @@ def run(main: Coroutine[Any, Any, T], loop: str = "uvloop") -> T:
         raise SystemExit(f"POSTROOM_EVENT_LOOP={loop!r} is not one of {', '.join(LOOPS)}")
     if loop == "uvloop":
         import uvloop
+
         return uvloop.run(main)
     return asyncio.run(main)

@@ -35,9 +35,11 @@ class DeclarationError(ValueError):
 
 def handles(payload_type: type[Message]) -> Callable[[Callable], Callable]:
     """Mark a method as the handler of one event payload type."""
+
     def mark(handler: Callable) -> Callable:
         setattr(handler, _HANDLED_TYPE, payload_type)
         return handler
+
     return mark
 
 
@@ -80,7 +82,7 @@ def _declared_handlers(consumer_type: type) -> list[tuple[str, type[Message]]]:
     for klass in consumer_type.__mro__:
         for attribute, value in vars(klass).items():
             if attribute in seen:
-                continue                      # overridden in a subclass: the subclass decides
+                continue  # overridden in a subclass: the subclass decides
             seen.add(attribute)
             declared = getattr(value, _HANDLED_TYPE, None)
             if declared is not None:
@@ -93,8 +95,10 @@ def _payload_field(owner: str, declared: object) -> str:
     full_name = getattr(descriptor, "full_name", None)
     if full_name not in PAYLOAD_FIELDS:
         shown = getattr(descriptor, "name", None) or getattr(declared, "__name__", repr(declared))
-        raise DeclarationError(f"{owner} declares {shown}, which is no event of protos/postroom/v1/events.proto "
-                               "(an event is a payload of Event's oneof)")
+        raise DeclarationError(
+            f"{owner} declares {shown}, which is no event of protos/postroom/v1/events.proto "
+            "(an event is a payload of Event's oneof)"
+        )
     return PAYLOAD_FIELDS[full_name]
 
 
@@ -104,5 +108,6 @@ def _require_arity(owner: str, declared: type[Message], attribute: str, handler:
     try:
         inspect.signature(handler).bind(*range(arguments))
     except TypeError:
-        raise DeclarationError(f"{owner} cannot handle {declared.DESCRIPTOR.name}: {attribute}() must take "
-                               f"{arguments} arguments") from None
+        raise DeclarationError(
+            f"{owner} cannot handle {declared.DESCRIPTOR.name}: {attribute}() must take {arguments} arguments"
+        ) from None

@@ -27,12 +27,12 @@ from services.core.settings import Settings
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-WRONG_LAST_SEQUENCE = 10071           # "wrong last sequence: <seq>"
+WRONG_LAST_SEQUENCE = 10071  # "wrong last sequence: <seq>"
 WRONG_LAST_SEQUENCE_IN_PROCESS = 10164  # "wrong last sequence" (clustered: another append to the subject is in flight)
-PUBLISH_TIMEOUT_SECONDS = 5.0         # one try; a lost ack is simply tried again (the same Nats-Msg-Id)
-STREAM_READY_SECONDS = 60.0           # a starting service waits this long for the stream (a cluster electing)
-NEW_AGGREGATE = 0                     # Nats-Expected-Last-Subject-Sequence 0: the subject must be empty
-HEADROOM_BYTES = 1024                 # of max_payload, for the subject and headers riding with an event
+PUBLISH_TIMEOUT_SECONDS = 5.0  # one try; a lost ack is simply tried again (the same Nats-Msg-Id)
+STREAM_READY_SECONDS = 60.0  # a starting service waits this long for the stream (a cluster electing)
+NEW_AGGREGATE = 0  # Nats-Expected-Last-Subject-Sequence 0: the subject must be empty
+HEADROOM_BYTES = 1024  # of max_payload, for the subject and headers riding with an event
 
 
 class ConcurrencyConflict(Exception):
@@ -50,9 +50,11 @@ class LogUnavailable(Unavailable):
     Retrying with the same natural key (an idempotency key, an SNS MessageId) is safe."""
 
     def __init__(self, subject: str, patience: float, cause: BaseException | None) -> None:
-        super().__init__(f"the event log did not confirm the write within {patience:g} s "
-                         f"({type(cause).__name__ if cause else 'no answer'}); it may or may not have been "
-                         "recorded: retry the same request")
+        super().__init__(
+            f"the event log did not confirm the write within {patience:g} s "
+            f"({type(cause).__name__ if cause else 'no answer'}); it may or may not have been "
+            "recorded: retry the same request"
+        )
         self.subject = subject
         self.cause = cause
 
@@ -61,7 +63,9 @@ class EventTooLarge(Exception):
     """An event larger than the NATS server takes in one message (max_payload, 1 MB by default)."""
 
     def __init__(self, subject: str, size: int, limit: int) -> None:
-        super().__init__(f"an event of {size} bytes on {subject} is over the NATS server's max_payload of {limit} bytes")
+        super().__init__(
+            f"an event of {size} bytes on {subject} is over the NATS server's max_payload of {limit} bytes"
+        )
         self.size = size
         self.limit = limit
 
@@ -153,40 +157,47 @@ class EventStore:
             raise outcome
         return outcome
 
-    async def append_durably(self, event: Event, expected_sequence: int | None = None, msg_id: str | None = None,
-                             *, patience: float | None) -> Appended:
+    async def append_durably(
+        self, event: Event, expected_sequence: int | None = None, msg_id: str | None = None, *, patience: float | None
+    ) -> Appended:
         """Append until the log confirms it, through no-responders, timeouts, reconnects and leader elections.
 
         Every try carries the same Nats-Msg-Id and expected sequence, so a try that landed is
         recognised, not doubled: within JetStream's duplicate window the stream answers
         `duplicate`; after it, the subject's last event is this one. `patience` None means until it
         lands (an owed append: see OwedAppends); otherwise LogUnavailable after that many seconds."""
-        (outcome,) = await self.append_many_durably([PendingAppend(event, expected_sequence, msg_id)],
-                                                    patience=patience)
+        (outcome,) = await self.append_many_durably(
+            [PendingAppend(event, expected_sequence, msg_id)], patience=patience
+        )
         if isinstance(outcome, Exception):
             raise outcome
         return outcome
 
-    async def append_after(self, event: Event, last: StoredEvent | None, *, patience: float | None,
-                           msg_id: str | None = None) -> Appended | None:
+    async def append_after(
+        self, event: Event, last: StoredEvent | None, *, patience: float | None, msg_id: str | None = None
+    ) -> Appended | None:
         """`append_durably` right after `last`, its subject's last event as the caller read it (None:
         a new subject); None when another writer appended to the subject first."""
         try:
-            return await self.append_durably(event, last.stream_seq if last is not None else NEW_AGGREGATE, msg_id,
-                                             patience=patience)
+            return await self.append_durably(
+                event, last.stream_seq if last is not None else NEW_AGGREGATE, msg_id, patience=patience
+            )
         except ConcurrencyConflict:
             return None
 
-    async def append_many_durably(self, items: Sequence[PendingAppend], *, patience: float | None
-                                  ) -> list[Appended | Exception]:
+    async def append_many_durably(
+        self, items: Sequence[PendingAppend], *, patience: float | None
+    ) -> list[Appended | Exception]:
         """`append_durably` for many events at once; each gets its own outcome, in order: an Appended,
         a ConcurrencyConflict, a refusal of the stream, or LogUnavailable once `patience` is spent."""
         outcomes: list[Appended | Exception | None] = [None] * len(items)
         todo = list(range(len(items)))
         deadline = None if patience is None else time.monotonic() + patience
         backoff = Backoff()
-        with self.owed.owing() if patience is None else nullcontext(), \
-                tracing.span("append " + (items[0].event.type if items else ""), kind="PRODUCER"):
+        with (
+            self.owed.owing() if patience is None else nullcontext(),
+            tracing.span("append " + (items[0].event.type if items else ""), kind="PRODUCER"),
+        ):
             while todo:
                 hiccups: list[int] = []
                 for index, outcome in zip(todo, await self._try_appends([items[i] for i in todo])):
@@ -229,8 +240,10 @@ class EventStore:
             if not is_log_hiccup(error):
                 raise
             return [error] * len(items)
-        return [await self._settle(item, outcome) if isinstance(outcome, ConcurrencyConflict) else outcome
-                for item, outcome in zip(items, outcomes)]
+        return [
+            await self._settle(item, outcome) if isinstance(outcome, ConcurrencyConflict) else outcome
+            for item, outcome in zip(items, outcomes)
+        ]
 
     async def _settle(self, item: PendingAppend, conflict: ConcurrencyConflict) -> Appended | Exception:
         """A conflict after a try whose ack was lost: is the subject's last event ours?"""
@@ -241,7 +254,7 @@ class EventStore:
         if last is not None and last.event.event_id == item.event.event_id:
             return Appended(last.stream_seq, duplicate=True)
         if (last.stream_seq if last is not None else NEW_AGGREGATE) == item.expected_sequence:
-            return SubjectBusy()         # the subject has not moved: another append was in flight
+            return SubjectBusy()  # the subject has not moved: another append was in flight
         return conflict
 
     async def append_many(self, items: Sequence[PendingAppend]) -> list[Appended | Exception]:
@@ -254,7 +267,7 @@ class EventStore:
             for item, data in zip(items, encoded):
                 acks.append(await self.publisher.send(self.subject_of(item.event), data, self._headers(item)))
         except BaseException:
-            for ack in acks:                     # nobody will await them: no "never retrieved" noise
+            for ack in acks:  # nobody will await them: no "never retrieved" noise
                 ack.cancel()
             raise
         outcomes: list[Appended | Exception] = []
@@ -267,7 +280,7 @@ class EventStore:
             except Exception as error:
                 if not is_log_hiccup(error):
                     raise
-                outcomes.append(error)     # this one's ack was lost; the others keep their answers
+                outcomes.append(error)  # this one's ack was lost; the others keep their answers
                 continue
             events_appended(item.event.type).inc()
             outcomes.append(Appended(published.seq, published.duplicate))

@@ -17,13 +17,11 @@ SCHEMA_VERSION = 1
 # SesAccountObserved lives here: config writes it, dispatch reads the newest one per provider.
 SES_ACCOUNT_AGGREGATE = "provider_ses_account"
 SES_TENANT_AGGREGATE = "provider_ses_tenant"
-SES_SUPPRESSION_AGGREGATE = "ses_suppression"                  # .<recipient_hash>
+SES_SUPPRESSION_AGGREGATE = "ses_suppression"  # .<recipient_hash>
 SES_SUPPRESSION_REMOVAL_AGGREGATE = "ses_suppression_removal"  # .<recipient_hash>: config acts on these
 
 # The oneof field name for each payload message name, e.g. "ProviderSaved" -> "provider_saved".
-_PAYLOAD_FIELDS = {
-    field.message_type.name: field.name for field in Event.DESCRIPTOR.oneofs_by_name["payload"].fields
-}
+_PAYLOAD_FIELDS = {field.message_type.name: field.name for field in Event.DESCRIPTOR.oneofs_by_name["payload"].fields}
 
 
 def new_event(
@@ -53,7 +51,7 @@ def new_event(
         trace_parent=tracing.current_trace_parent(),
     )
     if occurred_at is None:
-        event.occurred_at.FromNanoseconds(time.time_ns())   # GetCurrentTime goes through datetime
+        event.occurred_at.FromNanoseconds(time.time_ns())  # GetCurrentTime goes through datetime
     else:
         event.occurred_at.FromDatetime(occurred_at)
     getattr(event, _PAYLOAD_FIELDS[type_name]).CopyFrom(payload)

@@ -33,9 +33,11 @@ log = logging.getLogger(__name__)
 
 async def wait_until(progress: asyncio.Condition, reached: Callable[[], bool], timeout: float) -> bool:
     """Wait on `progress` until `reached()`; False when `timeout` passes first."""
+
     async def wait() -> None:
         async with progress:
             await progress.wait_for(reached)
+
     try:
         async with asyncio.timeout(timeout):
             await wait()
@@ -51,9 +53,17 @@ class CheckpointMoved(Exception):
 class GenerationFeed:
     """Feeds `projections` (a ProjectionSet) in one generation from its checkpoint onwards."""
 
-    def __init__(self, generation: Generation, engine: AsyncEngine, projections, store: EventStore,
-                 on_progress: Callable[["GenerationFeed"], Awaitable[None]], *,
-                 batch_size: int, stall_seconds: float) -> None:
+    def __init__(
+        self,
+        generation: Generation,
+        engine: AsyncEngine,
+        projections,
+        store: EventStore,
+        on_progress: Callable[["GenerationFeed"], Awaitable[None]],
+        *,
+        batch_size: int,
+        stall_seconds: float,
+    ) -> None:
         self.generation = generation
         self.engine = engine
         self.projections = projections
@@ -87,7 +97,7 @@ class GenerationFeed:
     async def stop(self) -> None:
         self._stopping = True  # the loop also watches this, in case a cancellation is swallowed
         if self._task is not None:
-            async with self.lock:        # between batches: never cancelled inside a transaction
+            async with self.lock:  # between batches: never cancelled inside a transaction
                 await cancel_all([self._task])
             self._task = None
 
@@ -104,8 +114,9 @@ class GenerationFeed:
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # NATS down, DB busy: wait and resume from the checkpoint
-                log.warning("projection interrupted", extra={"model": self.generation.storage_name,
-                                                             "error": repr(error)})
+                log.warning(
+                    "projection interrupted", extra={"model": self.generation.storage_name, "error": repr(error)}
+                )
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
 
@@ -117,7 +128,7 @@ class GenerationFeed:
                 batch = await reader.take(self.batch_size, self.stall_seconds)
                 if batch:
                     if not await self._apply_unless_applied(batch):
-                        return    # read again from the checkpoint a replica left
+                        return  # read again from the checkpoint a replica left
                 elif await self.store.last_sequence() > self.checkpoint:
                     return  # behind yet silent: the consumer was lost (e.g. server restart)
         finally:

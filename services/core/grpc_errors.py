@@ -12,8 +12,7 @@ from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
-from services.core.errors import (Conflict, FailedPrecondition, InvalidArgument, NotFound, PostroomError,
-                                  Unavailable)
+from services.core.errors import Conflict, FailedPrecondition, InvalidArgument, NotFound, PostroomError, Unavailable
 from services.core.event_store import ConcurrencyConflict
 from services.core.log import redact
 from services.core.metrics import GRPC_LATENCY, GRPC_REQUESTS
@@ -48,14 +47,21 @@ def status_for(error: Exception) -> status_pb2.Status:
 
 def _detail_for(error: PostroomError):
     if isinstance(error, InvalidArgument):
-        return error_details_pb2.BadRequest(field_violations=[
-            error_details_pb2.BadRequest.FieldViolation(field=v.field, description=redact(v.description))
-            for v in error.violations])
+        return error_details_pb2.BadRequest(
+            field_violations=[
+                error_details_pb2.BadRequest.FieldViolation(field=v.field, description=redact(v.description))
+                for v in error.violations
+            ]
+        )
     if isinstance(error, FailedPrecondition) and error.violations:
-        return error_details_pb2.PreconditionFailure(violations=[
-            error_details_pb2.PreconditionFailure.Violation(type=v.type, subject=v.subject,
-                                                            description=redact(v.description))
-            for v in error.violations])
+        return error_details_pb2.PreconditionFailure(
+            violations=[
+                error_details_pb2.PreconditionFailure.Violation(
+                    type=v.type, subject=v.subject, description=redact(v.description)
+                )
+                for v in error.violations
+            ]
+        )
     return None
 
 

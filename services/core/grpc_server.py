@@ -51,7 +51,7 @@ class BearerTokenAuth(grpc.aio.ServerInterceptor):
         presented = dict(metadata or ()).get("authorization", "")
         if not isinstance(presented, str) or not presented.startswith(_BEARER):
             return None
-        return self._tokens.grant_for(presented[len(_BEARER):])
+        return self._tokens.grant_for(presented[len(_BEARER) :])
 
 
 _BEARER = "Bearer "
@@ -68,8 +68,9 @@ def _scoped(handler: grpc.RpcMethodHandler, grant: TokenGrant, method: str) -> g
                 await context.abort(grpc.StatusCode.PERMISSION_DENIED, reason)
         return await behavior(request, context)
 
-    return grpc.unary_unary_rpc_method_handler(scoped, request_deserializer=handler.request_deserializer,
-                                               response_serializer=handler.response_serializer)
+    return grpc.unary_unary_rpc_method_handler(
+        scoped, request_deserializer=handler.request_deserializer, response_serializer=handler.response_serializer
+    )
 
 
 def _scoped_stream(handler: grpc.RpcMethodHandler, grant: TokenGrant, method: str) -> grpc.RpcMethodHandler:
@@ -88,10 +89,12 @@ def _scoped_stream(handler: grpc.RpcMethodHandler, grant: TokenGrant, method: st
                     GRPC_REQUESTS.labels(method, "PERMISSION_DENIED").inc()
                     await context.abort(grpc.StatusCode.PERMISSION_DENIED, reason)
                 yield request
+
         return await behavior(checked(), context)
 
-    return grpc.stream_unary_rpc_method_handler(scoped, request_deserializer=handler.request_deserializer,
-                                                response_serializer=handler.response_serializer)
+    return grpc.stream_unary_rpc_method_handler(
+        scoped, request_deserializer=handler.request_deserializer, response_serializer=handler.response_serializer
+    )
 
 
 class MalformedRequestGuard(grpc.aio.ServerInterceptor):
@@ -122,12 +125,17 @@ class ServerSpans(grpc.aio.ServerInterceptor):
         behavior = handler.unary_unary
 
         async def traced(request, context: grpc.aio.ServicerContext):
-            with tracing.span(method, parent=parent if isinstance(parent, str) else "", kind="SERVER",
-                              attributes={"rpc.system": "grpc", "rpc.method": method}):
+            with tracing.span(
+                method,
+                parent=parent if isinstance(parent, str) else "",
+                kind="SERVER",
+                attributes={"rpc.system": "grpc", "rpc.method": method},
+            ):
                 return await behavior(request, context)
 
-        return grpc.unary_unary_rpc_method_handler(traced, request_deserializer=handler.request_deserializer,
-                                                   response_serializer=handler.response_serializer)
+        return grpc.unary_unary_rpc_method_handler(
+            traced, request_deserializer=handler.request_deserializer, response_serializer=handler.response_serializer
+        )
 
 
 _MALFORMED = object()
@@ -144,16 +152,21 @@ def _guard(handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
 
     async def guarded(request, context: grpc.aio.ServicerContext):
         if request is _MALFORMED:
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "the request is not a valid protobuf message of this method's type")
+            await context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT, "the request is not a valid protobuf message of this method's type"
+            )
         return await behavior(request, context)
 
-    return grpc.unary_unary_rpc_method_handler(guarded, request_deserializer=tolerant_deserialize,
-                                               response_serializer=handler.response_serializer)
+    return grpc.unary_unary_rpc_method_handler(
+        guarded, request_deserializer=tolerant_deserialize, response_serializer=handler.response_serializer
+    )
 
 
 async def _refuse(_request, context: grpc.aio.ServicerContext):
-    await context.abort(grpc.StatusCode.UNAUTHENTICATED,
-                        "missing or wrong bearer token (POSTROOM_API_TOKEN, or one of POSTROOM_API_TOKENS)")
+    await context.abort(
+        grpc.StatusCode.UNAUTHENTICATED,
+        "missing or wrong bearer token (POSTROOM_API_TOKEN, or one of POSTROOM_API_TOKENS)",
+    )
 
 
 class GrpcServer:
@@ -163,8 +176,14 @@ class GrpcServer:
     the half-made server: one left to the garbage collector shuts gRPC's aio machinery down from a
     finalizer, which can hang the process."""
 
-    def __init__(self, host: str, port: int, tokens: AccessTokens, service_names: Iterable[str],
-                 register: Callable[[grpc.aio.Server], None]) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        tokens: AccessTokens,
+        service_names: Iterable[str],
+        register: Callable[[grpc.aio.Server], None],
+    ) -> None:
         self.address = f"{host}:{port}"
         self.tokens = tokens
         self.register = register
@@ -176,17 +195,19 @@ class GrpcServer:
     async def start(self) -> None:
         interceptors = [BearerTokenAuth(self.tokens), MalformedRequestGuard()]
         if tracing.enabled():
-            interceptors.append(ServerSpans())       # innermost: the span covers the call itself
-        server = grpc.aio.server(interceptors=interceptors,
-                                 options=[("grpc.max_receive_message_length", 64 * 1024 * 1024)])
+            interceptors.append(ServerSpans())  # innermost: the span covers the call itself
+        server = grpc.aio.server(
+            interceptors=interceptors, options=[("grpc.max_receive_message_length", 64 * 1024 * 1024)]
+        )
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
         self.register(server)
         reflection.enable_server_reflection(
-            [*self.service_names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-             reflection.SERVICE_NAME], server)
+            [*self.service_names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME],
+            server,
+        )
         try:
             port = server.add_insecure_port(self.address)
-        except RuntimeError:                          # newer grpcio raises where older ones answered 0
+        except RuntimeError:  # newer grpcio raises where older ones answered 0
             port = 0
         if port == 0:
             await server.stop(None)

@@ -36,13 +36,19 @@ class HttpEndpoint:
     """One aiohttp app on one port with /healthz (alive) and /readyz (read models caught up, and
     `describe()`: how they got there)."""
 
-    def __init__(self, app: web.Application, host: str, port: int, is_ready: Callable[[], bool],
-                 describe: Callable[[], str] = lambda: "") -> None:
+    def __init__(
+        self,
+        app: web.Application,
+        host: str,
+        port: int,
+        is_ready: Callable[[], bool],
+        describe: Callable[[], str] = lambda: "",
+    ) -> None:
         self.app = app
         self.host = host
         self.port = port
         self.is_ready = is_ready
-        self.not_ready_reason: Callable[[], str | None] = lambda: None   # set by the running service
+        self.not_ready_reason: Callable[[], str | None] = lambda: None  # set by the running service
         self.describe = describe
         app.middlewares.insert(0, _count_and_contain)
         app.router.add_get("/healthz", self._healthz)

@@ -38,18 +38,18 @@ def uuid7() -> uuid.UUID:
     millis = time.time_ns() // 1_000_000
     rand = int.from_bytes(_random.take(10), "big")
     value = (millis & ((1 << 48) - 1)) << 80
-    value |= 0x7 << 76                                 # version
-    value |= ((rand >> 68) & 0xFFF) << 64              # rand_a
-    value |= 0b10 << 62                                # variant
-    value |= rand & ((1 << 62) - 1)                    # rand_b
+    value |= 0x7 << 76  # version
+    value |= ((rand >> 68) & 0xFFF) << 64  # rand_a
+    value |= 0b10 << 62  # variant
+    value |= rand & ((1 << 62) - 1)  # rand_b
     return uuid.UUID(int=value)
 
 
 def name_based_id(*parts: str) -> str:
     """A stable id derived from natural keys (e.g. account + idempotency key)."""
     digest = int.from_bytes(hashlib.sha256("\x1f".join(parts).encode()).digest()[:16], "big")
-    digest = (digest & ~(0xF << 76)) | (0x8 << 76)      # version 8: custom (RFC 9562)
-    digest = (digest & ~(0b11 << 62)) | (0b10 << 62)    # RFC variant
+    digest = (digest & ~(0xF << 76)) | (0x8 << 76)  # version 8: custom (RFC 9562)
+    digest = (digest & ~(0b11 << 62)) | (0b10 << 62)  # RFC variant
     return str(uuid.UUID(int=digest))
 
 

@@ -79,7 +79,7 @@ class JetStreamPublisher:
             self._reply_prefix = prefix
 
     async def _on_ack(self, msg: Msg) -> None:
-        future = self._waiting.pop(msg.subject[len(self._reply_prefix):], None)
+        future = self._waiting.pop(msg.subject[len(self._reply_prefix) :], None)
         if future is None or future.done():
             return
         if msg.headers and msg.headers.get("Status") == NO_RESPONDERS:

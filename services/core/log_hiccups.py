@@ -15,22 +15,24 @@ import nats.errors
 from nats.js.errors import APIError, NoStreamResponseError
 
 # JetStream API error codes that mean "the cluster could not handle this right now".
-_UNAVAILABLE_CODES = frozenset({
-    10008,   # JetStream system temporarily unavailable
-    10009,   # JetStream cluster can not handle request (not leader)
-    10118,   # stream is offline
-    10158,   # duplicate message id is in process: the first try is still being committed
-    10194,   # stream is offline: <reason>
-})
+_UNAVAILABLE_CODES = frozenset(
+    {
+        10008,  # JetStream system temporarily unavailable
+        10009,  # JetStream cluster can not handle request (not leader)
+        10118,  # stream is offline
+        10158,  # duplicate message id is in process: the first try is still being committed
+        10194,  # stream is offline: <reason>
+    }
+)
 
 _CONNECTION_ERRORS = (
-    NoStreamResponseError,                   # 503 no responders: no stream leader right now
+    NoStreamResponseError,  # 503 no responders: no stream leader right now
     nats.errors.NoRespondersError,
-    nats.errors.TimeoutError,                # the ack did not come back in time
-    nats.errors.ConnectionReconnectingError,     # (a closed connection is not a hiccup: it never comes back)
+    nats.errors.TimeoutError,  # the ack did not come back in time
+    nats.errors.ConnectionReconnectingError,  # (a closed connection is not a hiccup: it never comes back)
     nats.errors.NoServersError,
     nats.errors.StaleConnectionError,
-    nats.errors.OutboundBufferLimitError,    # buffered while reconnecting, and the buffer is full
+    nats.errors.OutboundBufferLimitError,  # buffered while reconnecting, and the buffer is full
     asyncio.TimeoutError,
     OSError,
 )

@@ -14,11 +14,15 @@ PROJECTION_APPLIED = Counter("postroom_projection_events_applied_total", "Events
 PROJECTION_CHECKPOINT = Gauge("postroom_projection_checkpoint", "Last applied stream sequence", ["projection"])
 GRPC_REQUESTS = Counter("postroom_grpc_requests_total", "gRPC calls by method and code", ["method", "code"])
 GRPC_LATENCY = Histogram("postroom_grpc_latency_seconds", "gRPC call latency", ["method"])
-APPEND_RETRIES = Counter("postroom_event_append_retries_total",
-                         "Appends tried again after a hiccup of the event log (no responders, timeout, leader election)")
+APPEND_RETRIES = Counter(
+    "postroom_event_append_retries_total",
+    "Appends tried again after a hiccup of the event log (no responders, timeout, leader election)",
+)
 OWED_APPENDS = Gauge("postroom_owed_appends", "Appends this process owes the log and is still retrying")
-EVENT_LOG_OVERDUE = Gauge("postroom_event_log_overdue",
-                          "1 while an owed append has waited past POSTROOM_LOG_OUTAGE_DEADLINE (the service is NOT_SERVING)")
+EVENT_LOG_OVERDUE = Gauge(
+    "postroom_event_log_overdue",
+    "1 while an owed append has waited past POSTROOM_LOG_OUTAGE_DEADLINE (the service is NOT_SERVING)",
+)
 HTTP_REQUESTS = Counter("postroom_http_requests_total", "HTTP requests by route and status", ["route", "status"])
 
 

@@ -37,19 +37,28 @@ class ClusterMembership:
     server_name: str
     cluster_name: str
     cluster_port: int
-    routes: tuple[int, ...]             # every member's cluster port, its own included
+    routes: tuple[int, ...]  # every member's cluster port, its own included
     monitor_port: int
 
     def arguments(self) -> list[str]:
-        return ["--server_name", self.server_name, "--cluster_name", self.cluster_name,
-                "--cluster", f"nats://127.0.0.1:{self.cluster_port}",
-                "--routes", ",".join(f"nats://127.0.0.1:{port}" for port in self.routes),
-                "-m", str(self.monitor_port)]
+        return [
+            "--server_name",
+            self.server_name,
+            "--cluster_name",
+            self.cluster_name,
+            "--cluster",
+            f"nats://127.0.0.1:{self.cluster_port}",
+            "--routes",
+            ",".join(f"nats://127.0.0.1:{port}" for port in self.routes),
+            "-m",
+            str(self.monitor_port),
+        ]
 
 
 class EmbeddedNatsServer:
-    def __init__(self, port: int, store_dir: Path, log_file: Path | None = None,
-                 cluster: ClusterMembership | None = None) -> None:
+    def __init__(
+        self, port: int, store_dir: Path, log_file: Path | None = None, cluster: ClusterMembership | None = None
+    ) -> None:
         self.port = port
         self.store_dir = store_dir
         self.log_file = log_file
@@ -131,9 +140,14 @@ class NatsCluster:
     def __init__(self, root: Path, size: int = 3, name: str = "postroom", log: bool = True) -> None:
         cluster_ports = tuple(free_port() for _ in range(size))
         self.nodes = [
-            EmbeddedNatsServer(free_port(), root / f"n{i + 1}", (root / f"n{i + 1}.log") if log else None,
-                               ClusterMembership(f"n{i + 1}", name, cluster_ports[i], cluster_ports, free_port()))
-            for i in range(size)]
+            EmbeddedNatsServer(
+                free_port(),
+                root / f"n{i + 1}",
+                (root / f"n{i + 1}.log") if log else None,
+                ClusterMembership(f"n{i + 1}", name, cluster_ports[i], cluster_ports, free_port()),
+            )
+            for i in range(size)
+        ]
 
     @property
     def urls(self) -> str:
@@ -158,6 +172,8 @@ class NatsCluster:
         deadline = time.monotonic() + timeout
         while not all(node.healthy() for node in self.nodes if node.running):
             if time.monotonic() > deadline:
-                raise TimeoutError("the NATS cluster did not become healthy within "
-                                   f"{timeout}s: {[(n.name, n.healthy()) for n in self.nodes]}")
+                raise TimeoutError(
+                    "the NATS cluster did not become healthy within "
+                    f"{timeout}s: {[(n.name, n.healthy()) for n in self.nodes]}"
+                )
             time.sleep(0.2)

@@ -50,8 +50,10 @@ class OwedAppends:
         waited = (now if now is not None else time.monotonic()) - min(self._waiting_since.values())
         if waited < self.deadline:
             return None
-        return (f"the event log has not confirmed {len(self._waiting_since)} owed append(s) for {waited:.0f} s "
-                f"(deadline {self.deadline:g} s, POSTROOM_LOG_OUTAGE_DEADLINE): taking no new work until they land")
+        return (
+            f"the event log has not confirmed {len(self._waiting_since)} owed append(s) for {waited:.0f} s "
+            f"(deadline {self.deadline:g} s, POSTROOM_LOG_OUTAGE_DEADLINE): taking no new work until they land"
+        )
 
     def _log_change(self) -> str | None:
         reason = self.overdue_reason()

@@ -13,8 +13,9 @@ from collections.abc import Awaitable, Callable
 log = logging.getLogger(__name__)
 
 
-async def every(seconds: float, work: Callable[[], Awaitable[object]], what: str, *, first_at_once: bool = False
-                ) -> None:
+async def every(
+    seconds: float, work: Callable[[], Awaitable[object]], what: str, *, first_at_once: bool = False
+) -> None:
     """`work()` every `seconds`: after the first wait, or at once first when `first_at_once`."""
     if not first_at_once:
         await asyncio.sleep(seconds)

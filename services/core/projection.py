@@ -54,9 +54,9 @@ log = logging.getLogger(__name__)
 # Most events in one transaction. Far behind (a rebuild, a new pod) batches are this large, and
 # a projection coalesces what they change; once caught up they hold what arrived meanwhile.
 BATCH_SIZE = 20000
-WATCH_SECONDS = 0.5          # how often a runner renews its leases and looks for a newer generation
-SWITCH_DISTANCE = 2000       # events a new generation may still lack when the switch starts
-SWITCH_SECONDS = 5.0         # how long the live generation may stand still for the switch
+WATCH_SECONDS = 0.5  # how often a runner renews its leases and looks for a newer generation
+SWITCH_DISTANCE = 2000  # events a new generation may still lack when the switch starts
+SWITCH_SECONDS = 5.0  # how long the live generation may stand still for the switch
 
 
 class Projection:
@@ -136,8 +136,9 @@ class ProjectionSet:
 def _require_version(projection: Projection) -> None:
     version = getattr(projection, "version", None)
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise DeclarationError(f"{projection.name} must declare its schema version as a whole number >= 1, "
-                               f"not {version!r}")
+        raise DeclarationError(
+            f"{projection.name} must declare its schema version as a whole number >= 1, not {version!r}"
+        )
 
 
 def model_name(name: str) -> str:
@@ -151,9 +152,18 @@ class ProjectionRunner:
     `checkpoint`, `wait_for` and `engine` always concern the generation this process serves
     from; `engine` follows a switch by itself (see LiveEngine)."""
 
-    def __init__(self, projections: Projection | Sequence[Projection], store: EventStore, engine: AsyncEngine,
-                 *, model: str | None = None, snapshots: Snapshots | None = None, rebuild: bool = False,
-                 batch_size: int = BATCH_SIZE, stall_seconds: float = 2.0) -> None:
+    def __init__(
+        self,
+        projections: Projection | Sequence[Projection],
+        store: EventStore,
+        engine: AsyncEngine,
+        *,
+        model: str | None = None,
+        snapshots: Snapshots | None = None,
+        rebuild: bool = False,
+        batch_size: int = BATCH_SIZE,
+        stall_seconds: float = 2.0,
+    ) -> None:
         listed = [projections] if isinstance(projections, Projection) else list(projections)
         self.projections = ProjectionSet(listed)
         self.model = model_name(model or listed[0].name)
@@ -161,15 +171,15 @@ class ProjectionRunner:
         self.generations = ReadModelGenerations(engine, self.model, holder=uuid.uuid4().hex)
         self.engine = LiveEngine()
         self.caught_up = asyncio.Event()
-        self.start_path = ""            # how this process got its read model, for readiness
+        self.start_path = ""  # how this process got its read model, for readiness
         self.batch_size = batch_size
         self.stall_seconds = stall_seconds
-        self.replaced: Generation | None = None   # what the last switch retired
+        self.replaced: Generation | None = None  # what the last switch retired
         self._snapshots = snapshots
         self._rebuild = rebuild
         self._current: GenerationFeed | None = None
         self._next: GenerationFeed | None = None  # a newer live generation, caught up before the switch
-        self._promoted = False                    # the current generation is the registry's live one
+        self._promoted = False  # the current generation is the registry's live one
         self._target = 0
         self._progress = asyncio.Condition()
         self._wake = asyncio.Event()
@@ -180,8 +190,14 @@ class ProjectionRunner:
         self._tasks: list[asyncio.Task] = []
 
     @classmethod
-    def for_service(cls, name: str, projections: Sequence[Projection], store: EventStore, engine: AsyncEngine,
-                    snapshot_interval: float) -> "ProjectionRunner":
+    def for_service(
+        cls,
+        name: str,
+        projections: Sequence[Projection],
+        store: EventStore,
+        engine: AsyncEngine,
+        snapshot_interval: float,
+    ) -> "ProjectionRunner":
         return cls(projections, store, engine, model=name, snapshots=Snapshots(store, snapshot_interval))
 
     @property
@@ -202,8 +218,7 @@ class ProjectionRunner:
     async def start(self) -> None:
         await self.generations.prepare()
         await self.generations.sweep()
-        self._current = (None if self._rebuild else await self._live_of_my_versions()) or \
-            await self._new_generation()
+        self._current = (None if self._rebuild else await self._live_of_my_versions()) or await self._new_generation()
         self.engine.switch_to(self._current.engine, self._current.generation)
         self._target = await self.store.last_sequence()
         self._current.start()
@@ -211,7 +226,7 @@ class ProjectionRunner:
         await self._progressed(self._current)
 
     async def stop(self) -> None:
-        async with self._upkeep:         # never cancelled inside a registry transaction
+        async with self._upkeep:  # never cancelled inside a registry transaction
             await cancel_all(self._tasks)
         self._tasks = []
         for feed in (self._next, self._current):
@@ -229,7 +244,7 @@ class ProjectionRunner:
     async def wait_for(self, stream_seq: int, timeout: float) -> bool:
         """Read-your-writes: wait until the read model includes `stream_seq`."""
         if self.checkpoint >= stream_seq:
-            return True                           # the usual case on a hot path: no timer, no lock
+            return True  # the usual case on a hot path: no timer, no lock
         return await wait_until(self._progress, lambda: self.checkpoint >= stream_seq, timeout)
 
     def describe_start(self) -> str:
@@ -240,8 +255,15 @@ class ProjectionRunner:
 
     async def _feed(self, generation: Generation) -> GenerationFeed:
         engine = await self.generations.open(generation)
-        feed = GenerationFeed(generation, engine, self.projections, self.store, self._progressed,
-                              batch_size=self.batch_size, stall_seconds=self.stall_seconds)
+        feed = GenerationFeed(
+            generation,
+            engine,
+            self.projections,
+            self.store,
+            self._progressed,
+            batch_size=self.batch_size,
+            stall_seconds=self.stall_seconds,
+        )
         await feed.prepare()
         return feed
 
@@ -260,7 +282,7 @@ class ProjectionRunner:
         key = self.projections.version_key
         unfinished = None if self._rebuild else await self.generations.resumable(key, await self.generations.live())
         if unfinished is None and not self._rebuild and (live := await self._live_of_my_versions()):
-            return live                           # a replica finished it a moment ago
+            return live  # a replica finished it a moment ago
         if unfinished is not None:
             await self.generations.hold(unfinished)
             feed = await self._feed(unfinished)
@@ -275,8 +297,10 @@ class ProjectionRunner:
             self.start_path = f"restored a snapshot at sequence {restored}, then replayed the tail"
         else:
             self.start_path = "replayed the stream from sequence 1"
-        log.info("building a new read model generation", extra={
-            "model": self.model, "generation": generation.number, "versions": key, "path": self.start_path})
+        log.info(
+            "building a new read model generation",
+            extra={"model": self.model, "generation": generation.number, "versions": key, "path": self.start_path},
+        )
         return feed
 
     async def _progressed(self, feed: GenerationFeed) -> None:
@@ -290,15 +314,25 @@ class ProjectionRunner:
                 if self._promoted:
                     self._ready()
                 else:
-                    self._wake.set()              # the watcher promotes it
-        elif feed is self._next and self._current is not None \
-                and feed.checkpoint + SWITCH_DISTANCE >= self._current.checkpoint:
-            self._wake.set()                      # the watcher switches to it
+                    self._wake.set()  # the watcher promotes it
+        elif (
+            feed is self._next
+            and self._current is not None
+            and feed.checkpoint + SWITCH_DISTANCE >= self._current.checkpoint
+        ):
+            self._wake.set()  # the watcher switches to it
 
     def _ready(self) -> None:
         self.caught_up.set()
-        log.info("read model ready", extra={"model": self.model, "generation": self.generation.number,
-                                            "checkpoint": self.checkpoint, "path": self.start_path})
+        log.info(
+            "read model ready",
+            extra={
+                "model": self.model,
+                "generation": self.generation.number,
+                "checkpoint": self.checkpoint,
+                "path": self.start_path,
+            },
+        )
 
     async def _keep_watch(self) -> None:
         while True:
@@ -325,7 +359,7 @@ class ProjectionRunner:
             if live.version_key != self.projections.version_key:
                 self._warn_other_version(live)
             elif self._next is None or self._next.generation.number != live.number:
-                await self._follow(live)    # a newer build of these versions: `postroom replay`, a replica
+                await self._follow(live)  # a newer build of these versions: `postroom replay`, a replica
         if self._next is not None and self._next.checkpoint + SWITCH_DISTANCE >= self._current.checkpoint:
             await self._switch()
         await self.generations.sweep()
@@ -340,14 +374,20 @@ class ProjectionRunner:
         if await self.generations.promote(self._current.generation):
             self._promoted = True
             self.replaced = before
-            log.info("read model generation is live", extra={
-                "model": self.model, "generation": self._current.generation.number,
-                "replaced": before.number if before else None, "checkpoint": self._current.checkpoint})
+            log.info(
+                "read model generation is live",
+                extra={
+                    "model": self.model,
+                    "generation": self._current.generation.number,
+                    "replaced": before.number if before else None,
+                    "checkpoint": self._current.checkpoint,
+                },
+            )
             self._ready()
             return
         live = await self.generations.live()
         if live is not None and live.number == self._current.generation.number:
-            self._promoted = True                 # a replica building the same generation was first
+            self._promoted = True  # a replica building the same generation was first
             self._ready()
 
     async def _follow(self, live: Generation) -> None:
@@ -366,13 +406,20 @@ class ProjectionRunner:
         current, following = self._current, self._next
         async with current.lock:
             if not await following.reach(current.checkpoint, SWITCH_SECONDS):
-                return                            # it fell behind again; try on the next round
+                return  # it fell behind again; try on the next round
             self._current, self._next = following, None
             self._promoted = True
             self.replaced = current.generation
             self.engine.switch_to(following.engine, following.generation)
-        log.info("read model switched", extra={"model": self.model, "from": current.generation.number,
-                                               "to": following.generation.number, "checkpoint": following.checkpoint})
+        log.info(
+            "read model switched",
+            extra={
+                "model": self.model,
+                "from": current.generation.number,
+                "to": following.generation.number,
+                "checkpoint": following.checkpoint,
+            },
+        )
         await self._progressed(following)
         await self._retire(current)
 
@@ -384,14 +431,27 @@ class ProjectionRunner:
     def _warn_other_version(self, live: Generation) -> None:
         if self._warned_of != live.number:
             self._warned_of = live.number
-            log.warning("a read model of other versions is live; this process keeps its own generation", extra={
-                "model": self.model, "live": live.number, "live_versions": live.version_key,
-                "own": self._current.generation.number, "own_versions": self.projections.version_key})
+            log.warning(
+                "a read model of other versions is live; this process keeps its own generation",
+                extra={
+                    "model": self.model,
+                    "live": live.number,
+                    "live_versions": live.version_key,
+                    "own": self._current.generation.number,
+                    "own_versions": self.projections.version_key,
+                },
+            )
 
 
-async def replay(projections: Projection | Sequence[Projection], store: EventStore, engine: AsyncEngine,
-                 report: Callable[[int, int, float], None] | None = None, *, model: str | None = None,
-                 settle_seconds: float = 30.0) -> int:
+async def replay(
+    projections: Projection | Sequence[Projection],
+    store: EventStore,
+    engine: AsyncEngine,
+    report: Callable[[int, int, float], None] | None = None,
+    *,
+    model: str | None = None,
+    settle_seconds: float = 30.0,
+) -> int:
     """Build a new generation of the read model from sequence 1 beside the live one, switch to it
     once it has caught up with the head of the stream, and drop the old one as soon as no process
     reads it any more (waiting up to `settle_seconds` for running services to switch).

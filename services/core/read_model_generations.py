@@ -22,8 +22,22 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import (Column, Float, Integer, MetaData, String, Table, Text, and_, delete, func, or_, select, text,
-                        update)
+from sqlalchemy import (
+    Column,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    and_,
+    delete,
+    func,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -32,8 +46,8 @@ from services.core import database
 log = logging.getLogger(__name__)
 
 BUILDING, LIVE, RETIRED = "building", "live", "retired"
-LEASE_SECONDS = 15.0         # a lease not renewed for this long belongs to a process that is gone
-                             # (wall-clock time: replicas' clocks need to agree within a few seconds)
+LEASE_SECONDS = 15.0  # a lease not renewed for this long belongs to a process that is gone
+# (wall-clock time: replicas' clocks need to agree within a few seconds)
 CREATE_ATTEMPTS = 5
 
 registry_metadata = MetaData()
@@ -114,17 +128,22 @@ class ReadModelGenerations:
         for _ in range(CREATE_ATTEMPTS):
             try:
                 async with self.registry.begin() as conn:
-                    newest = await conn.scalar(select(func.max(generations.c.generation))
-                                               .where(generations.c.model == self.model))
+                    newest = await conn.scalar(
+                        select(func.max(generations.c.generation)).where(generations.c.model == self.model)
+                    )
                     number = (newest or 0) + 1
                     now = time.time()
-                    await conn.execute(generations.insert().values(model=self.model, generation=number,
-                                                                   version_key=key, state=BUILDING, changed_at=now))
-                    await conn.execute(leases.insert().values(model=self.model, generation=number,
-                                                              holder=self.holder, renewed_at=now))
+                    await conn.execute(
+                        generations.insert().values(
+                            model=self.model, generation=number, version_key=key, state=BUILDING, changed_at=now
+                        )
+                    )
+                    await conn.execute(
+                        leases.insert().values(model=self.model, generation=number, holder=self.holder, renewed_at=now)
+                    )
                 return Generation(self.model, number, key, BUILDING)
             except (IntegrityError, OperationalError):
-                continue            # another process took that number first: take the next one
+                continue  # another process took that number first: take the next one
         raise RuntimeError(f"could not register a new generation of {self.model}")
 
     async def promote(self, generation: Generation) -> bool:
@@ -135,20 +154,39 @@ class ReadModelGenerations:
             # Two promotions must not both leave a generation live: on PostgreSQL the model's rows
             # are locked first; SQLite takes its write lock with the update, before the check.
             if not database.is_sqlite(self.registry):
-                await conn.execute(select(generations.c.generation).where(generations.c.model == self.model)
-                                   .with_for_update())
-            promoted = await conn.execute(update(generations).where(
-                generations.c.model == self.model, generations.c.generation == generation.number,
-                generations.c.state == BUILDING).values(state=LIVE, changed_at=time.time()))
-            newer = await conn.scalar(select(func.count()).select_from(generations).where(
-                generations.c.model == self.model, generations.c.state == LIVE,
-                generations.c.generation > generation.number))
+                await conn.execute(
+                    select(generations.c.generation).where(generations.c.model == self.model).with_for_update()
+                )
+            promoted = await conn.execute(
+                update(generations)
+                .where(
+                    generations.c.model == self.model,
+                    generations.c.generation == generation.number,
+                    generations.c.state == BUILDING,
+                )
+                .values(state=LIVE, changed_at=time.time())
+            )
+            newer = await conn.scalar(
+                select(func.count())
+                .select_from(generations)
+                .where(
+                    generations.c.model == self.model,
+                    generations.c.state == LIVE,
+                    generations.c.generation > generation.number,
+                )
+            )
             if promoted.rowcount != 1 or newer:
                 await conn.rollback()
                 return False
-            await conn.execute(update(generations).where(
-                generations.c.model == self.model, generations.c.state == LIVE,
-                generations.c.generation != generation.number).values(state=RETIRED, changed_at=time.time()))
+            await conn.execute(
+                update(generations)
+                .where(
+                    generations.c.model == self.model,
+                    generations.c.state == LIVE,
+                    generations.c.generation != generation.number,
+                )
+                .values(state=RETIRED, changed_at=time.time())
+            )
         return True
 
     async def hold(self, *held: Generation) -> None:
@@ -156,25 +194,47 @@ class ReadModelGenerations:
         now = time.time()
         async with self.registry.begin() as conn:
             for generation in held:
-                renewed = await conn.execute(update(leases).where(
-                    leases.c.model == self.model, leases.c.generation == generation.number,
-                    leases.c.holder == self.holder).values(renewed_at=now))
+                renewed = await conn.execute(
+                    update(leases)
+                    .where(
+                        leases.c.model == self.model,
+                        leases.c.generation == generation.number,
+                        leases.c.holder == self.holder,
+                    )
+                    .values(renewed_at=now)
+                )
                 if renewed.rowcount == 0:
-                    await conn.execute(leases.insert().values(model=self.model, generation=generation.number,
-                                                              holder=self.holder, renewed_at=now))
+                    await conn.execute(
+                        leases.insert().values(
+                            model=self.model, generation=generation.number, holder=self.holder, renewed_at=now
+                        )
+                    )
 
     async def release(self, generation: Generation) -> None:
         async with self.registry.begin() as conn:
-            await conn.execute(delete(leases).where(leases.c.model == self.model,
-                                                    leases.c.generation == generation.number,
-                                                    leases.c.holder == self.holder))
+            await conn.execute(
+                delete(leases).where(
+                    leases.c.model == self.model,
+                    leases.c.generation == generation.number,
+                    leases.c.holder == self.holder,
+                )
+            )
 
     async def readers(self, generation: Generation) -> int:
         """How many processes hold a fresh lease on `generation`."""
         async with self.registry.connect() as conn:
-            return int(await conn.scalar(select(func.count()).select_from(leases).where(
-                leases.c.model == self.model, leases.c.generation == generation.number,
-                leases.c.renewed_at > time.time() - LEASE_SECONDS)) or 0)
+            return int(
+                await conn.scalar(
+                    select(func.count())
+                    .select_from(leases)
+                    .where(
+                        leases.c.model == self.model,
+                        leases.c.generation == generation.number,
+                        leases.c.renewed_at > time.time() - LEASE_SECONDS,
+                    )
+                )
+                or 0
+            )
 
     async def sweep(self) -> list[Generation]:
         """Drop the generations no process holds any more: the retired ones, and builds that a
@@ -184,20 +244,31 @@ class ReadModelGenerations:
         live = await self.live()
         superseded = generations.c.state == RETIRED
         if live is not None:
-            superseded = or_(superseded, and_(generations.c.state == BUILDING, or_(
-                generations.c.generation < live.number, generations.c.version_key == live.version_key)))
+            superseded = or_(
+                superseded,
+                and_(
+                    generations.c.state == BUILDING,
+                    or_(generations.c.generation < live.number, generations.c.version_key == live.version_key),
+                ),
+            )
         unheld = await self._select(superseded, generations.c.generation.not_in(held))
-        async with self.registry.begin() as conn:     # the leases of processes that are gone
+        async with self.registry.begin() as conn:  # the leases of processes that are gone
             await conn.execute(delete(leases).where(leases.c.model == self.model, leases.c.renewed_at <= fresh))
         for generation in unheld:
             await self.drop_storage(generation)
             async with self.registry.begin() as conn:
-                await conn.execute(delete(leases).where(leases.c.model == self.model,
-                                                        leases.c.generation == generation.number))
-                await conn.execute(delete(generations).where(generations.c.model == self.model,
-                                                             generations.c.generation == generation.number))
-            log.info("read model generation dropped", extra={"model": self.model, "generation": generation.number,
-                                                            "state": generation.state})
+                await conn.execute(
+                    delete(leases).where(leases.c.model == self.model, leases.c.generation == generation.number)
+                )
+                await conn.execute(
+                    delete(generations).where(
+                        generations.c.model == self.model, generations.c.generation == generation.number
+                    )
+                )
+            log.info(
+                "read model generation dropped",
+                extra={"model": self.model, "generation": generation.number, "state": generation.state},
+            )
         return unheld
 
     async def every(self) -> list[Generation]:
@@ -215,7 +286,9 @@ class ReadModelGenerations:
     async def _select(self, *conditions) -> list[Generation]:
         query = select(generations).where(generations.c.model == self.model, *conditions)
         async with self.registry.connect() as conn:
-            return [_generation(row) for row in (await conn.execute(query.order_by(generations.c.generation))).mappings()]
+            return [
+                _generation(row) for row in (await conn.execute(query.order_by(generations.c.generation))).mappings()
+            ]
 
     # ---- the storage ----
 
@@ -231,11 +304,14 @@ class ReadModelGenerations:
         """An engine on `generation`'s tables, creating its schema on PostgreSQL."""
         path = self.sqlite_file(generation)
         if path is not None:
-            return database.create_engine(self.registry.url.set(database=str(path)).render_as_string(hide_password=False))
+            return database.create_engine(
+                self.registry.url.set(database=str(path)).render_as_string(hide_password=False)
+            )
         async with self.registry.begin() as conn:
             await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{generation.storage_name}"'))
-        return database.create_engine(self.registry.url.render_as_string(hide_password=False),
-                                      schema=generation.storage_name)
+        return database.create_engine(
+            self.registry.url.render_as_string(hide_password=False), schema=generation.storage_name
+        )
 
     async def drop_storage(self, generation: Generation) -> None:
         path = self.sqlite_file(generation)

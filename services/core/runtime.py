@@ -44,8 +44,9 @@ Builder = Callable[[Settings, EventStore, AsyncEngine], Awaitable[ServiceCompone
 class RunningService:
     """A started service; `stop()` drains it. Tests start services in-process through this."""
 
-    def __init__(self, name: str, settings: Settings, store: EventStore, engine: AsyncEngine,
-                 components: ServiceComponents) -> None:
+    def __init__(
+        self, name: str, settings: Settings, store: EventStore, engine: AsyncEngine, components: ServiceComponents
+    ) -> None:
         self.name = name
         self.settings = settings
         self.store = store
@@ -121,7 +122,7 @@ async def start_service(name: str, settings: Settings, build: Builder) -> Runnin
         await service.start()
     except BaseException:
         try:
-            await service.stop()               # what did start (a runner, the HTTP endpoint) stops again
+            await service.stop()  # what did start (a runner, the HTTP endpoint) stops again
         except Exception:
             log.warning("a service that did not start did not stop cleanly either", exc_info=True)
         raise

@@ -73,7 +73,7 @@ class SecretBox:
         kid = sealed[2:kid_end].decode(errors="replace")
         if kid not in self._keys:
             raise SecretBoxError(f"sealed with key {kid!r}, which is not in POSTROOM_SECRET_KEY")
-        nonce, body = sealed[kid_end:kid_end + _NONCE_BYTES], sealed[kid_end + _NONCE_BYTES:]
+        nonce, body = sealed[kid_end : kid_end + _NONCE_BYTES], sealed[kid_end + _NONCE_BYTES :]
         try:
             plaintext = self._keys[kid].decrypt(nonce, body, associated.encode()).decode()
         except InvalidTag:
@@ -82,4 +82,4 @@ class SecretBox:
         return plaintext
 
     def key_id_of(self, sealed: bytes) -> str:
-        return sealed[2:2 + sealed[1]].decode(errors="replace") if len(sealed) > 2 else ""
+        return sealed[2 : 2 + sealed[1]].decode(errors="replace") if len(sealed) > 2 else ""

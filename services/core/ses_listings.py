@@ -22,13 +22,14 @@ KEY = ("account_id", "provider_id", "recipient_hash")
 
 def ses_listings_table(table_name: str) -> Table:
     return Table(
-        table_name, MetaData(),
+        table_name,
+        MetaData(),
         Column("account_id", String(64), primary_key=True),
         Column("provider_id", String(64), primary_key=True),
         Column("recipient_hash", String(64), primary_key=True),
         Column("recipient", String(254), nullable=False),
-        Column("ses_reason", String(16), nullable=False),        # BOUNCE or COMPLAINT, as SES says
-        Column("last_update_ms", BigInteger, nullable=False),    # when SES listed it
+        Column("ses_reason", String(16), nullable=False),  # BOUNCE or COMPLAINT, as SES says
+        Column("last_update_ms", BigInteger, nullable=False),  # when SES listed it
         Column("stream_seq", BigInteger, nullable=False),
     )
 
@@ -48,10 +49,17 @@ class SesListingsProjection(Projection):
 
     @handles(events_pb2.SesSuppressionImported)
     def imported(self, changes: list, stored: StoredEvent, imported: events_pb2.SesSuppressionImported) -> None:
-        changes.append({"account_id": stored.event.account_id, "provider_id": imported.provider_id,
-                        "recipient_hash": imported.recipient_hash, "recipient": imported.recipient[:254],
-                        "ses_reason": imported.ses_reason[:16],
-                        "last_update_ms": imported.last_update_time.ToMilliseconds(), "stream_seq": stored.stream_seq})
+        changes.append(
+            {
+                "account_id": stored.event.account_id,
+                "provider_id": imported.provider_id,
+                "recipient_hash": imported.recipient_hash,
+                "recipient": imported.recipient[:254],
+                "ses_reason": imported.ses_reason[:16],
+                "last_update_ms": imported.last_update_time.ToMilliseconds(),
+                "stream_seq": stored.stream_seq,
+            }
+        )
 
     @handles(events_pb2.SesSuppressionRemoved)
     def removed(self, changes: list, stored: StoredEvent, removed: events_pb2.SesSuppressionRemoved) -> None:
@@ -62,7 +70,7 @@ class SesListingsProjection(Projection):
             if isinstance(change, dict):
                 await upsert(conn, self.table, [change], KEY)
                 continue
-            account_id, provider_id, hashed = change          # hashed None: every listing of the provider
+            account_id, provider_id, hashed = change  # hashed None: every listing of the provider
             where = and_(self.table.c.account_id == account_id, self.table.c.provider_id == provider_id)
             if hashed is not None:
                 where = and_(where, self.table.c.recipient_hash == hashed)

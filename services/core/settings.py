@@ -69,8 +69,8 @@ class Settings:
     stream_replicas: int = 1
     data_dir: Path = Path(".postroom")
     database_url: str = ""
-    api_token: str = ""          # one all-accounts token (what the CLI sends, too)
-    api_tokens: str = ""         # `<sha256>=<accounts|all>` entries (services/core/access_tokens.py)
+    api_token: str = ""  # one all-accounts token (what the CLI sends, too)
+    api_tokens: str = ""  # `<sha256>=<accounts|all>` entries (services/core/access_tokens.py)
     api_tokens_file: str = ""
     secret_keys: str = ""
     public_url: str = "http://127.0.0.1:8081"
@@ -81,38 +81,38 @@ class Settings:
     smtp_ca_file: str = ""
     smtp_timeout: float = 15.0
     ses_endpoint_url: str = ""
-    ses_account_poll_seconds: float = 300.0   # how often config reads each provider's SES account (GetAccount)
+    ses_account_poll_seconds: float = 300.0  # how often config reads each provider's SES account (GetAccount)
     ses_suppression_sync_seconds: float = 900.0  # how often config imports SES's suppression list
     log_level: str = "INFO"
-    otlp_endpoint: str = ""           # an OTLP/gRPC collector (http://host:4317): traces on
-    event_loop: str = "uvloop"        # or "asyncio" (services/core/event_loop.py)
+    otlp_endpoint: str = ""  # an OTLP/gRPC collector (http://host:4317): traces on
+    event_loop: str = "uvloop"  # or "asyncio" (services/core/event_loop.py)
     shutdown_grace: float = 20.0
     # the event log (see "At scale" in the README)
-    append_patience: float = 10.0       # a caller's request waits this long for a durable append
+    append_patience: float = 10.0  # a caller's request waits this long for a durable append
     log_outage_deadline: float = 180.0  # an append owed to the log (an outcome SES already has) waits this long before the service reports NOT_SERVING
     # read models
-    snapshot_interval: float = 300.0    # seconds between SQLite read-model snapshots; 0 = none
+    snapshot_interval: float = 300.0  # seconds between SQLite read-model snapshots; 0 = none
     # dispatch
     dispatch_max_attempts: int = 8
     dispatch_concurrency: int = 200
-    dispatch_ack_wait: float = 0.0      # 0: four SMTP timeouts, at least 5 s
+    dispatch_ack_wait: float = 0.0  # 0: four SMTP timeouts, at least 5 s
     pause_after_failures: int = 5
     # content (bodies and attachments, in the content store beside the stream)
-    content_retention_days: float = 7.0       # kept this long after its dispatch's outcome
-    content_orphan_grace: float = 86400.0     # content no email names (an unused upload) is removed after this
-    content_sweep_interval: float = 300.0     # seconds between sweeps
+    content_retention_days: float = 7.0  # kept this long after its dispatch's outcome
+    content_orphan_grace: float = 86400.0  # content no email names (an unused upload) is removed after this
+    content_sweep_interval: float = 300.0  # seconds between sweeps
     soft_bounce_threshold: int = 3
     soft_bounce_window_days: int = 30
     # the deliverability guard: SES reviews an account at 5% bounces / 0.1% complaints and may pause
     # it at 10% / 0.5%; Postroom pauses a provider's non-transactional mail first, at these lines
     guard_bounce_rate: float = 0.04
     guard_complaint_rate: float = 0.0008
-    guard_all_mail_bounce_rate: float = 0.08      # near SES's pause line: transactional mail stops too
+    guard_all_mail_bounce_rate: float = 0.08  # near SES's pause line: transactional mail stops too
     guard_all_mail_complaint_rate: float = 0.004
-    guard_min_sends: int = 500                     # the guard acts only on this many sends in its window
-    guard_window_sends: int = 10_000               # the window: the last this many sends...
-    guard_window_days: float = 7.0                 # ...of the last this many days, whichever is fewer
-    guard_check_seconds: float = 1.0               # how often dispatch compares the rates with the lines
+    guard_min_sends: int = 500  # the guard acts only on this many sends in its window
+    guard_window_sends: int = 10_000  # the window: the last this many sends...
+    guard_window_days: float = 7.0  # ...of the last this many days, whichever is fewer
+    guard_check_seconds: float = 1.0  # how often dispatch compares the rates with the lines
     # feedback
     sns_cert_dir: str = ""
     sns_max_age_seconds: float = 3600.0
@@ -167,7 +167,9 @@ class Settings:
             guard_bounce_rate=_env_float("GUARD_BOUNCE_RATE", cls.guard_bounce_rate),
             guard_complaint_rate=_env_float("GUARD_COMPLAINT_RATE", cls.guard_complaint_rate),
             guard_all_mail_bounce_rate=_env_float("GUARD_ALL_MAIL_BOUNCE_RATE", cls.guard_all_mail_bounce_rate),
-            guard_all_mail_complaint_rate=_env_float("GUARD_ALL_MAIL_COMPLAINT_RATE", cls.guard_all_mail_complaint_rate),
+            guard_all_mail_complaint_rate=_env_float(
+                "GUARD_ALL_MAIL_COMPLAINT_RATE", cls.guard_all_mail_complaint_rate
+            ),
             guard_min_sends=_env_int("GUARD_MIN_SENDS", cls.guard_min_sends),
             guard_window_sends=_env_int("GUARD_WINDOW_SENDS", cls.guard_window_sends),
             guard_window_days=_env_float("GUARD_WINDOW_DAYS", cls.guard_window_days),
@@ -177,7 +179,9 @@ class Settings:
             sns_ca_file=_env("SNS_CA_FILE"),
             sns_resolve=_env("SNS_RESOLVE"),
             unsubscribe_keys=_env("UNSUBSCRIBE_KEY"),
-            unsubscribe_public_url=_env("UNSUBSCRIBE_PUBLIC_URL", f"http://127.0.0.1:{ports.unsubscribe_http}").rstrip("/"),
+            unsubscribe_public_url=_env("UNSUBSCRIBE_PUBLIC_URL", f"http://127.0.0.1:{ports.unsubscribe_http}").rstrip(
+                "/"
+            ),
             unsubscribe_mailto=_env("UNSUBSCRIBE_MAILTO"),
             unsubscribe_token_max_age_days=_env_int("UNSUBSCRIBE_TOKEN_MAX_AGE_DAYS", 0),
         )

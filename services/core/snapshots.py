@@ -53,8 +53,9 @@ class Snapshots:
 
     # ---- restoring ----
 
-    async def restore(self, generations: ReadModelGenerations, generation: Generation,
-                      versions: dict[str, int]) -> int | None:
+    async def restore(
+        self, generations: ReadModelGenerations, generation: Generation, versions: dict[str, int]
+    ) -> int | None:
         """Put the newest snapshot of `generation`'s versions in its file; its checkpoint, or None."""
         path = generations.sqlite_file(generation)
         bucket = await self._bucket(create=False) if self.enabled and path is not None else None
@@ -76,8 +77,9 @@ class Snapshots:
             log.warning("snapshot of other versions ignored", extra={"object": name, "versions": found})
             return None
         partial.replace(path)
-        log.info("read model restored from a snapshot", extra={"object": name, "checkpoint": checkpoint,
-                                                               "bytes": info.size})
+        log.info(
+            "read model restored from a snapshot", extra={"object": name, "checkpoint": checkpoint, "bytes": info.size}
+        )
         return checkpoint
 
     # ---- saving ----
@@ -100,13 +102,15 @@ class Snapshots:
             bucket = await self._bucket(create=True)
             name = object_name(generation)
             if await self._stored_checkpoint(bucket, name) >= checkpoint:
-                return                            # another pod's snapshot is as new
+                return  # another pod's snapshot is as new
             description = json.dumps({"version_key": generation.version_key, "checkpoint": checkpoint})
             with open(copy, "rb") as source:
                 await bucket.put(name, source, meta=js_api.ObjectMeta(name=name, description=description))
             self._saved_checkpoint = checkpoint
-            log.info("read model snapshot saved", extra={"object": name, "checkpoint": checkpoint,
-                                                         "bytes": copy.stat().st_size})
+            log.info(
+                "read model snapshot saved",
+                extra={"object": name, "checkpoint": checkpoint, "bytes": copy.stat().st_size},
+            )
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -127,8 +131,11 @@ class Snapshots:
         except (BucketNotFoundError, NotFoundError):
             if not create:
                 return None
-        config = js_api.ObjectStoreConfig(description="read-model snapshots of Postroom's SQLite pods",
-                                          storage=js_api.StorageType.FILE, replicas=self.store.replicas)
+        config = js_api.ObjectStoreConfig(
+            description="read-model snapshots of Postroom's SQLite pods",
+            storage=js_api.StorageType.FILE,
+            replicas=self.store.replicas,
+        )
         return await self.store.js.create_object_store(self.bucket, config=config)
 
 
@@ -155,8 +162,9 @@ def _read_snapshot(path: Path, model: str) -> tuple[dict[str, int], int]:
     connection = sqlite3.connect(path)
     try:
         versions = dict(connection.execute(f"SELECT projection, version FROM {model_versions.name}").fetchall())
-        row = connection.execute(f"SELECT last_stream_seq FROM {checkpoints.name} WHERE projection = ?",
-                                 (model,)).fetchone()
+        row = connection.execute(
+            f"SELECT last_stream_seq FROM {checkpoints.name} WHERE projection = ?", (model,)
+        ).fetchone()
     except sqlite3.DatabaseError:
         return {}, 0
     finally:

@@ -33,15 +33,15 @@ TOO_BIG = "Message Size Exceeds MaxBytes"
 # 409s that end the consumer, not just one pull request (those are answered with more pulls)
 CONSUMER_GONE = ("Consumer Deleted", "Leadership Change", "Server Shutdown", "Consumer is push based")
 
-MAX_PULL = 2000               # messages per pull request
-OUTSTANDING_PULLS = 2         # so the server always has one to fill while the last one is read
+MAX_PULL = 2000  # messages per pull request
+OUTSTANDING_PULLS = 2  # so the server always has one to fill while the last one is read
 PULL_EXPIRES_SECONDS = 5.0
 HEARTBEAT_SECONDS = 1.0
-FILL_SECONDS = 0.25           # the longest a batch waits for the rest of a batch the stream holds
+FILL_SECONDS = 0.25  # the longest a batch waits for the rest of a batch the stream holds
 MAX_BYTES_PER_PULL = 8 * 1024 * 1024
-MAX_BUFFERED_BYTES = 32 * 1024 * 1024   # events' data held between the server and the caller
+MAX_BUFFERED_BYTES = 32 * 1024 * 1024  # events' data held between the server and the caller
 LOST_AFTER_SECONDS = 5 * HEARTBEAT_SECONDS
-INACTIVE_SECONDS = 60.0       # the server removes the consumer of a reader that is gone
+INACTIVE_SECONDS = 60.0  # the server removes the consumer of a reader that is gone
 CLOSE_SECONDS = 1.0
 
 
@@ -61,7 +61,7 @@ class _ReadingConnection(NatsClient):
     if it stops working)."""
 
     async def _process_headers(self, headers):
-        if headers and headers[len(_HEADER_LINE):len(_HEADER_LINE) + 1] == b" ":
+        if headers and headers[len(_HEADER_LINE) : len(_HEADER_LINE) + 1] == b" ":
             return await super()._process_headers(headers)
         return None
 
@@ -99,22 +99,33 @@ class StreamReader:
         self._heard_at = time.monotonic()
         self._oversized = False
         self._lost: str = ""
-        self._pending = 0             # messages the stream holds after the last one received
+        self._pending = 0  # messages the stream holds after the last one received
         self._wanted = 1
 
     async def open(self) -> None:
         config = js_api.ConsumerConfig(
-            deliver_policy=js_api.DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=self.start_seq,
-            ack_policy=js_api.AckPolicy.NONE, inactive_threshold=INACTIVE_SECONDS, mem_storage=True, num_replicas=1)
+            deliver_policy=js_api.DeliverPolicy.BY_START_SEQUENCE,
+            opt_start_seq=self.start_seq,
+            ack_policy=js_api.AckPolicy.NONE,
+            inactive_threshold=INACTIVE_SECONDS,
+            mem_storage=True,
+            num_replicas=1,
+        )
         self._connection = _ReadingConnection()
         # Any seed will do: a reader that cannot connect is opened again (the servers are shuffled).
-        await self._connection.connect(self.store.nats_servers, name="postroom-stream-reader", connect_timeout=5,
-                                       allow_reconnect=False, error_cb=_quiet)
+        await self._connection.connect(
+            self.store.nats_servers,
+            name="postroom-stream-reader",
+            connect_timeout=5,
+            allow_reconnect=False,
+            error_cb=_quiet,
+        )
         info = await self.store.js.add_consumer(self.store.stream, config)
         self._consumer = info.name
         self._inbox = self._connection.new_inbox()
-        self._subscription = await self._connection.subscribe(f"{self._inbox}.*", cb=self._received,
-                                                              pending_msgs_limit=self.limit * 4)
+        self._subscription = await self._connection.subscribe(
+            f"{self._inbox}.*", cb=self._received, pending_msgs_limit=self.limit * 4
+        )
         await self._pull_more()
 
     async def close(self) -> None:
@@ -129,7 +140,7 @@ class StreamReader:
                 async with asyncio.timeout(CLOSE_SECONDS):
                     await self.store.js.delete_consumer(self.store.stream, self._consumer)
             except Exception:
-                pass                          # the server removes it once inactive
+                pass  # the server removes it once inactive
 
     async def take(self, most: int, timeout: float) -> list[tuple[int, str, bytes]]:
         """Up to `most` (stream sequence, subject, data), in order; [] when none came within `timeout`.
@@ -150,7 +161,7 @@ class StreamReader:
                     await self.arrived.wait()
             except TimeoutError:
                 if self.messages:
-                    break                     # the batch is slow to fill: take what is here
+                    break  # the batch is slow to fill: take what is here
                 self._expire_pulls()
                 await self._pull_more()
             self._check_alive()
@@ -172,7 +183,9 @@ class StreamReader:
     def _enough(self) -> bool:
         """A whole batch is here, or the stream does not hold one more (near its head: no waiting)."""
         buffered = len(self.messages)
-        return buffered > 0 and (buffered >= self._wanted or buffered + self._pending < self._wanted or bool(self._lost))
+        return buffered > 0 and (
+            buffered >= self._wanted or buffered + self._pending < self._wanted or bool(self._lost)
+        )
 
     async def _received(self, msg: Msg) -> None:
         # Called for every message of a replay: only a finished pull or a status asks for more.
@@ -221,7 +234,7 @@ class StreamReader:
             ended = self._pulls.popleft()
             if ended.reply == msg.subject:
                 if description == TOO_BIG and msg.headers.get(PENDING_MESSAGES) == str(self.batch):
-                    self._oversized = True    # the next message alone exceeds a pull's byte cap
+                    self._oversized = True  # the next message alone exceeds a pull's byte cap
                 break
         self.arrived.set()
 
@@ -229,20 +242,28 @@ class StreamReader:
         """Ask for another batch while the buffered and requested messages stay under the limit."""
         if self._subscription is None:
             return
-        while len(self._pulls) < OUTSTANDING_PULLS and \
-                len(self.messages) + self._requested() + self.batch <= self.limit and \
-                self._buffered_bytes + (len(self._pulls) + 1) * MAX_BYTES_PER_PULL <= MAX_BUFFERED_BYTES:
+        while (
+            len(self._pulls) < OUTSTANDING_PULLS
+            and len(self.messages) + self._requested() + self.batch <= self.limit
+            and self._buffered_bytes + (len(self._pulls) + 1) * MAX_BYTES_PER_PULL <= MAX_BUFFERED_BYTES
+        ):
             self._pull_count += 1
             batch = 1 if self._oversized else self.batch
-            request = {"batch": batch, "expires": int(PULL_EXPIRES_SECONDS * 1e9),
-                       "idle_heartbeat": int(HEARTBEAT_SECONDS * 1e9)}
+            request = {
+                "batch": batch,
+                "expires": int(PULL_EXPIRES_SECONDS * 1e9),
+                "idle_heartbeat": int(HEARTBEAT_SECONDS * 1e9),
+            }
             if not self._oversized:
                 request["max_bytes"] = MAX_BYTES_PER_PULL
             self._oversized = False
             reply = f"{self._inbox}.{self._pull_count}"
             self._pulls.append(_Pull(reply, batch, time.monotonic() + PULL_EXPIRES_SECONDS + HEARTBEAT_SECONDS))
-            await self._connection.publish(f"{js_api.DEFAULT_PREFIX}.CONSUMER.MSG.NEXT.{self.store.stream}.{self._consumer}",
-                                           json.dumps(request).encode(), reply=reply)
+            await self._connection.publish(
+                f"{js_api.DEFAULT_PREFIX}.CONSUMER.MSG.NEXT.{self.store.stream}.{self._consumer}",
+                json.dumps(request).encode(),
+                reply=reply,
+            )
 
     def _requested(self) -> int:
         return sum(pull.remaining for pull in self._pulls)
@@ -278,4 +299,3 @@ def _position(msg: Msg) -> tuple[int, int]:
     if len(tokens) >= 11:
         return int(tokens[7]), int(tokens[10])
     return msg.metadata.sequence.stream, msg.metadata.num_pending
-

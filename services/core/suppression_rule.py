@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-GLOBAL = ""                       # list_id of a suppression that covers every list
-HARD_BOUNCE_TYPE = "Permanent"    # SES's bounceType that suppresses at once; Transient, Undetermined are soft
+GLOBAL = ""  # list_id of a suppression that covers every list
+HARD_BOUNCE_TYPE = "Permanent"  # SES's bounceType that suppresses at once; Transient, Undetermined are soft
 
 
 class Reason(StrEnum):
@@ -28,8 +28,8 @@ class Reason(StrEnum):
 
     COMPLAINT = "complaint"
     HARD_BOUNCE = "hard_bounce"
-    SES_COMPLAINT = "ses_complaint"   # on SES's suppression list for a complaint
-    SES_BOUNCE = "ses_bounce"         # on SES's suppression list for a bounce
+    SES_COMPLAINT = "ses_complaint"  # on SES's suppression list for a complaint
+    SES_BOUNCE = "ses_bounce"  # on SES's suppression list for a bounce
     SOFT_BOUNCES = "soft_bounces"
     UNSUBSCRIBED = "unsubscribed"
 
@@ -37,7 +37,7 @@ class Reason(StrEnum):
 _RANK = {reason: rank for rank, reason in enumerate(Reason)}
 _SES_LIST_REASONS = {"COMPLAINT": Reason.SES_COMPLAINT, "BOUNCE": Reason.SES_BOUNCE}
 SES_LIST_REASONS = frozenset(_SES_LIST_REASONS.values())
-SES_REASON_NAMES = tuple(_SES_LIST_REASONS)   # SESv2 SuppressionListReason values
+SES_REASON_NAMES = tuple(_SES_LIST_REASONS)  # SESv2 SuppressionListReason values
 
 
 @dataclass(frozen=True)
@@ -78,8 +78,9 @@ def gravest_entry(entries: Iterable[SuppressionEntry], list_id: str) -> Suppress
     return min(applicable, key=lambda e: _RANK[Reason(e.reason)]) if applicable else None
 
 
-def soft_bounces_suppress_since(bounce_times: Iterable[datetime], *, threshold: int,
-                                window_days: int) -> datetime | None:
+def soft_bounces_suppress_since(
+    bounce_times: Iterable[datetime], *, threshold: int, window_days: int
+) -> datetime | None:
     """The time of the soft bounce that made `threshold` of them within `window_days`, or None.
 
     Independent of the order the bounces arrived in: SNS may deliver an older one later.

@@ -16,7 +16,7 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
-TRACEPARENT = "traceparent"          # the W3C header name, in gRPC metadata and NATS headers
+TRACEPARENT = "traceparent"  # the W3C header name, in gRPC metadata and NATS headers
 
 _tracer: Any = None
 _provider: Any = None
@@ -32,8 +32,9 @@ def configure(endpoint: str, service: str) -> None:
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
     _provider = TracerProvider(resource=Resource.create({"service.name": f"postroom-{service}"}))
-    _provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint,
-                                                                     insecure=not endpoint.startswith("https:"))))
+    _provider.add_span_processor(
+        BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint, insecure=not endpoint.startswith("https:")))
+    )
     trace.set_tracer_provider(_provider)
     _tracer = _provider.get_tracer("postroom")
 
@@ -61,21 +62,25 @@ def current_trace_parent() -> str:
     if _tracer is None:
         return ""
     from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
     carrier: dict[str, str] = {}
     TraceContextTextMapPropagator().inject(carrier)
     return carrier.get(TRACEPARENT, "")
 
 
 @contextlib.contextmanager
-def span(name: str, *, parent: str = "", kind: str = "INTERNAL", attributes: dict[str, Any] | None = None
-         ) -> Iterator[None]:
+def span(
+    name: str, *, parent: str = "", kind: str = "INTERNAL", attributes: dict[str, Any] | None = None
+) -> Iterator[None]:
     """A span around the block; `parent` (a traceparent) continues another process's trace."""
     if _tracer is None:
         yield
         return
     from opentelemetry.trace import SpanKind
-    with _tracer.start_as_current_span(name, context=_context_of(parent) if parent else None,
-                                       kind=SpanKind[kind], attributes=attributes):
+
+    with _tracer.start_as_current_span(
+        name, context=_context_of(parent) if parent else None, kind=SpanKind[kind], attributes=attributes
+    ):
         yield
 
 
@@ -84,10 +89,12 @@ def link_current_span(trace_parent: str, **attributes: Any) -> None:
     if _tracer is None or not trace_parent:
         return
     from opentelemetry import trace
+
     linked = trace.get_current_span(_context_of(trace_parent)).get_span_context()
     trace.get_current_span().add_link(linked, attributes or None)
 
 
 def _context_of(trace_parent: str):
     from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
     return TraceContextTextMapPropagator().extract({TRACEPARENT: trace_parent})

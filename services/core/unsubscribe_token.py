@@ -104,11 +104,13 @@ class UnsubscribeTokens:
         if not spec or not spec.strip():
             raise UnsubscribeKeyError(
                 f"{_ENV} is not set: set it to 'kid:base64-32-byte-key' "
-                "(e.g. generate 32 random bytes and base64url-encode them)")
+                "(e.g. generate 32 random bytes and base64url-encode them)"
+            )
         return cls([_parse_key(item) for item in spec.split(",")])
 
-    def issue(self, account_id: str, email: str, list_id: str = "", dispatch_id: str = "", *,
-              issued_at: datetime) -> str:
+    def issue(
+        self, account_id: str, email: str, list_id: str = "", dispatch_id: str = "", *, issued_at: datetime
+    ) -> str:
         key = self._issuing
         header = bytes([_VERSION, len(key.kid)]) + key.kid.encode()
         body = _encode_body(account_id, normalize_email(email), list_id, dispatch_id, issued_at)
@@ -164,8 +166,9 @@ def list_unsubscribe_headers(public_url: str, token: str, mailto: str = "") -> d
 def _parse_key(item: str) -> _TokenKey:
     kid, sep, encoded = item.strip().partition(":")
     if not sep or not _KID.fullmatch(kid):
-        raise UnsubscribeKeyError(f"{_ENV} must be 'kid:base64key[,kid:base64key]' "
-                                  "with kid of 1-32 letters, digits, '_' or '-'")
+        raise UnsubscribeKeyError(
+            f"{_ENV} must be 'kid:base64key[,kid:base64key]' with kid of 1-32 letters, digits, '_' or '-'"
+        )
     try:
         secret = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
     except (binascii.Error, ValueError):
@@ -175,11 +178,11 @@ def _parse_key(item: str) -> _TokenKey:
     return _TokenKey.derive(kid, secret)
 
 
-def _encode_body(account_id: str, email: str, list_id: str, dispatch_id: str,
-                 issued_at: datetime) -> bytes:
+def _encode_body(account_id: str, email: str, list_id: str, dispatch_id: str, issued_at: datetime) -> bytes:
     seconds = int(_as_utc(issued_at).timestamp())
     return struct.pack(">Q", seconds) + b"".join(
-        _length_prefixed(value) for value in (account_id, email, list_id, dispatch_id))
+        _length_prefixed(value) for value in (account_id, email, list_id, dispatch_id)
+    )
 
 
 def _decode_body(body: bytes) -> TokenClaims:
@@ -189,7 +192,7 @@ def _decode_body(body: bytes) -> TokenClaims:
         for _ in range(4):
             (length,) = struct.unpack_from(">H", body, offset)
             offset += 2
-            values.append(body[offset:offset + length].decode())
+            values.append(body[offset : offset + length].decode())
             offset += length
         if offset != len(body):
             raise ValueError("trailing bytes")
@@ -198,8 +201,14 @@ def _decode_body(body: bytes) -> TokenClaims:
         # Only reachable with a forged tag that verified, i.e. never; kept so a bug can't 500.
         raise InvalidUnsubscribeToken() from None
     account_id, email, list_id, dispatch_id = values
-    return TokenClaims(account_id=account_id, email=email, recipient_hash=recipient_hash(email),
-                       list_id=list_id, dispatch_id=dispatch_id, issued_at=issued_at)
+    return TokenClaims(
+        account_id=account_id,
+        email=email,
+        recipient_hash=recipient_hash(email),
+        list_id=list_id,
+        dispatch_id=dispatch_id,
+        issued_at=issued_at,
+    )
 
 
 def _length_prefixed(value: str) -> bytes:

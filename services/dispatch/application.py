@@ -11,8 +11,16 @@ from datetime import datetime, timezone
 
 from services.core.content_store import reference_of
 from services.core.email_address import address_problem, text_problem
-from services.core.errors import (FailedPrecondition, FieldViolation, InvalidArgument, NotFound, PostroomError,
-                                  PreconditionViolation, Unavailable, require)
+from services.core.errors import (
+    FailedPrecondition,
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+    PostroomError,
+    PreconditionViolation,
+    Unavailable,
+    require,
+)
 from services.core.event_store import HEADROOM_BYTES, NEW_AGGREGATE, ConcurrencyConflict, LogUnavailable, PendingAppend
 from services.core.events import Event
 from services.core.ids import is_subject_token, recipient_hash
@@ -33,8 +41,10 @@ from services.dispatch.projection.suppressions import as_utc
 
 READ_YOUR_WRITES_SECONDS = 5.0
 TEST_SUBJECT = "Postroom test email"
-TEST_BODY = ("This is a test email from Postroom. If you can read it, your Amazon SES provider settings work: "
-             "Postroom can log in to SES and SES accepted the message.\n")
+TEST_BODY = (
+    "This is a test email from Postroom. If you can read it, your Amazon SES provider settings work: "
+    "Postroom can log in to SES and SES accepted the message.\n"
+)
 
 
 @dataclass(frozen=True)
@@ -124,7 +134,8 @@ class DispatchApplication:
                 results[index] = _content_not_stored(failure)
         appended = await self.context.store.append_many_durably(
             [PendingAppend(event, NEW_AGGREGATE) for _, _, event in pending],
-            patience=self.context.settings.append_patience)
+            patience=self.context.settings.append_patience,
+        )
         for (index, dispatch_id, _), outcome in zip(pending, appended):
             results[index] = await self._result(requests[index], dispatch_id, outcome)
         return results  # type: ignore[return-value]
@@ -156,8 +167,9 @@ class DispatchApplication:
 
     async def _provider_for_request(self, account_id: str, provider_id: str) -> ProviderConfig | PostroomError:
         # As patient as the append that follows: a leader election is no reason to fail the request.
-        lookup = await self.context.store.patiently(lambda: self.context.providers.get_fresh(account_id, provider_id),
-                                                    self.context.settings.append_patience)
+        lookup = await self.context.store.patiently(
+            lambda: self.context.providers.get_fresh(account_id, provider_id), self.context.settings.append_patience
+        )
         if lookup.config is None:
             return NotFound(f"provider {provider_id} not found: save it first (postroom provider save)")
         return lookup.config
@@ -165,13 +177,20 @@ class DispatchApplication:
     def _refuse_oversized(self, resolved: Resolved, config: ProviderConfig) -> None:
         request = resolved.request
         try:
-            size = message_size_bound(request, sender=Sender.of(config),
-                                      attachments=resolved.parts)
+            size = message_size_bound(request, sender=Sender.of(config), attachments=resolved.parts)
         except UnsafeHeader as error:
             raise InvalidArgument([FieldViolation(error.field_name, "must not contain CR or LF")]) from None
         if size > config.max_message_bytes:
-            raise InvalidArgument([too_large_violation(_largest_field(resolved), size, config.max_message_bytes,
-                                                       domain.HINTS[domain.Case.MESSAGE_TOO_LONG])])
+            raise InvalidArgument(
+                [
+                    too_large_violation(
+                        _largest_field(resolved),
+                        size,
+                        config.max_message_bytes,
+                        domain.HINTS[domain.Case.MESSAGE_TOO_LONG],
+                    )
+                ]
+            )
 
     async def _result(self, request: EmailRequest, dispatch_id: str, outcome) -> Accepted | PostroomError:
         if isinstance(outcome, ConcurrencyConflict):
@@ -210,8 +229,10 @@ class DispatchApplication:
     # ---- reading ----
 
     async def get_dispatch(self, account_id: str, dispatch_id: str) -> DispatchView:
-        require(domain.identity_violations(account_id, "p")
-                + ([] if dispatch_id else [FieldViolation("dispatch_id", "is required")]))
+        require(
+            domain.identity_violations(account_id, "p")
+            + ([] if dispatch_id else [FieldViolation("dispatch_id", "is required")])
+        )
         store = self.context.store
         last = await store.last_event(events.AGGREGATE, dispatch_id) if is_subject_token(dispatch_id) else None
         if last is None or last.event.account_id != account_id:
@@ -225,29 +246,45 @@ class DispatchApplication:
         return replace(view, content_held=await self.context.content.held(digests))
 
     async def _view(self, row: dict) -> DispatchView:
-        status, attempts, reply, hint, paused = (row["status"], row["attempts"], row["last_smtp_reply"], row["hint"], "")
+        status, attempts, reply, hint, paused = (
+            row["status"],
+            row["attempts"],
+            row["last_smtp_reply"],
+            row["hint"],
+            "",
+        )
         waiting = ""
         if status == QUEUED:
             lookup = await self.context.providers.get(row["account_id"], row["provider_id"])
             paused = lookup.paused_reason
-            live = self.context.live.get(row["dispatch_id"])        # fresher when this process is the sender
+            live = self.context.live.get(row["dispatch_id"])  # fresher when this process is the sender
             if live is not None and live.attempts >= attempts:
                 attempts, reply, hint = live.attempts, live.last_reply, live.hint
-            waiting = (live.waiting_reason if live is not None else "") or paused or \
-                await self._quota_reason(lookup.config)
+            waiting = (
+                (live.waiting_reason if live is not None else "") or paused or await self._quota_reason(lookup.config)
+            )
             if attempts:
-                status = SENDING    # attempted (by any replica), its outcome not yet recorded
-        return _view_of(row, status=status, attempts=attempts, last_smtp_reply=reply, hint=hint,
-                        provider_paused_reason=paused, waiting_reason=waiting)
+                status = SENDING  # attempted (by any replica), its outcome not yet recorded
+        return _view_of(
+            row,
+            status=status,
+            attempts=attempts,
+            last_smtp_reply=reply,
+            hint=hint,
+            provider_paused_reason=paused,
+            waiting_reason=waiting,
+        )
 
-    async def list_dispatches(self, account_id: str, wanted: DispatchFilter, size: int, page_token: str
-                              ) -> tuple[list[DispatchView], str]:
+    async def list_dispatches(
+        self, account_id: str, wanted: DispatchFilter, size: int, page_token: str
+    ) -> tuple[list[DispatchView], str]:
         """A page of the account's dispatches, newest first: their status as the read model has it
         (a listing does not ask each sender what it is doing right now, as GetDispatch does)."""
         require(domain.identity_violations(account_id, "p"))
         size = listing.page_size(size)
-        rows = await self.context.read_model.list_dispatches(account_id, wanted, size,
-                                                             listing.decode_page_token(page_token))
+        rows = await self.context.read_model.list_dispatches(
+            account_id, wanted, size, listing.decode_page_token(page_token)
+        )
         views = [await self._listed(row) for row in rows]
         token = listing.encode_page_token(rows[-1]["queued_seq"]) if len(rows) == size else ""
         return views, token
@@ -256,8 +293,9 @@ class DispatchApplication:
         if row["status"] != QUEUED:
             return _view_of(row)
         paused = (await self.context.providers.get(row["account_id"], row["provider_id"])).paused_reason
-        return _view_of(row, status=SENDING if row["attempts"] else QUEUED, provider_paused_reason=paused,
-                        waiting_reason=paused)
+        return _view_of(
+            row, status=SENDING if row["attempts"] else QUEUED, provider_paused_reason=paused, waiting_reason=paused
+        )
 
     async def _quota_reason(self, config: ProviderConfig | None) -> str:
         """SES's daily quota, as the shared rate counts it, holds the provider's mail back."""
@@ -272,10 +310,17 @@ class DispatchApplication:
 
     async def resume_provider(self, account_id: str, provider_id: str, resumed_by: str, reason: str) -> Resumed:
         """Lift the provider's pauses a person may lift, recording who and why (ProviderResumed)."""
-        require(domain.identity_violations(account_id, provider_id) + [
-            FieldViolation(name, problem) for name, problem in (
-                ("resumed_by", text_problem(resumed_by, max_length=200, required=True)),
-                ("reason", text_problem(reason, max_length=1000, required=True))) if problem])
+        require(
+            domain.identity_violations(account_id, provider_id)
+            + [
+                FieldViolation(name, problem)
+                for name, problem in (
+                    ("resumed_by", text_problem(resumed_by, max_length=200, required=True)),
+                    ("reason", text_problem(reason, max_length=1000, required=True)),
+                )
+                if problem
+            ]
+        )
         lookup = await self.context.providers.get_fresh(account_id, provider_id)
         if lookup.config is None:
             raise NotFound(lookup.problem or f"provider {provider_id} not found")
@@ -284,10 +329,12 @@ class DispatchApplication:
         if not liftable:
             raise FailedPrecondition(
                 f"provider {provider_id} has no pause to lift" + (f": {kept}" if kept else ""),
-                [PreconditionViolation("NOT_PAUSED", "provider_id", kept or "the provider is sending")])
+                [PreconditionViolation("NOT_PAUSED", "provider_id", kept or "the provider is sending")],
+            )
         appended = await self.context.store.append_durably(
             events.resumed_event(account_id, provider_id, resumed_by, reason),
-            patience=self.context.settings.append_patience)
+            patience=self.context.settings.append_patience,
+        )
         await self.context.runner.wait_for(appended.stream_seq, READ_YOUR_WRITES_SECONDS)
         await self.context.providers.get_fresh(account_id, provider_id)
         return Resumed(provider_id, tuple(pause.reason for pause in liftable), kept)
@@ -295,49 +342,81 @@ class DispatchApplication:
     # ---- the product page's "Send a test email" ----
 
     async def send_test_email(self, account_id: str, provider_id: str, to: str) -> TestResult:
-        require(domain.identity_violations(account_id, provider_id)
-                + ([FieldViolation("to", problem)] if (problem := address_problem(to)) else []))
+        require(
+            domain.identity_violations(account_id, provider_id)
+            + ([FieldViolation("to", problem)] if (problem := address_problem(to)) else [])
+        )
         lookup = await self.context.providers.get_fresh(account_id, provider_id)
         if lookup.config is None:
             raise NotFound(lookup.problem or f"provider {provider_id} not found: save it first")
         reason = await self._suppressed_reason(account_id, to, "")
         if reason:
-            raise FailedPrecondition(f"{to} is suppressed ({reason}): mailing it would hurt the sender's reputation",
-                                     [PreconditionViolation("SUPPRESSED", "to", reason)])
+            raise FailedPrecondition(
+                f"{to} is suppressed ({reason}): mailing it would hurt the sender's reputation",
+                [PreconditionViolation("SUPPRESSED", "to", reason)],
+            )
         config = lookup.config
-        request = EmailRequest(account_id, provider_id, to=(Mailbox(to),), subject=TEST_SUBJECT, text_body=TEST_BODY,
-                               transactional=True)
-        message = build_message(request, dispatch_id="test", sender=Sender.of(config),
-                                now=datetime.now(timezone.utc))
-        outcome = await send_once(config, message, timeout=self.context.settings.smtp_timeout,
-                                  tls_context=client_context(self.context.settings.smtp_ca_file))
+        request = EmailRequest(
+            account_id, provider_id, to=(Mailbox(to),), subject=TEST_SUBJECT, text_body=TEST_BODY, transactional=True
+        )
+        message = build_message(request, dispatch_id="test", sender=Sender.of(config), now=datetime.now(timezone.utc))
+        outcome = await send_once(
+            config,
+            message,
+            timeout=self.context.settings.smtp_timeout,
+            tls_context=client_context(self.context.settings.smtp_ca_file),
+        )
         diagnosis: Diagnosis = domain.diagnose(outcome)
         delivered = diagnosis.verdict is domain.Verdict.DELIVERED
-        return TestResult(delivered, domain.ses_message_id(outcome.text) if delivered else "", outcome.code,
-                          outcome.reply if outcome.code else diagnosis.message + f" ({outcome.text})",
-                          diagnosis.case.value, diagnosis.hint)
+        return TestResult(
+            delivered,
+            domain.ses_message_id(outcome.text) if delivered else "",
+            outcome.code,
+            outcome.reply if outcome.code else diagnosis.message + f" ({outcome.text})",
+            diagnosis.case.value,
+            diagnosis.hint,
+        )
 
     # ---- suppressions ----
 
-    async def list_suppressions(self, account_id: str, page_size: int, page_token: str
-                                ) -> tuple[list[SuppressionView], str]:
+    async def list_suppressions(
+        self, account_id: str, page_size: int, page_token: str
+    ) -> tuple[list[SuppressionView], str]:
         require(domain.identity_violations(account_id, "p"))
         size = min(page_size or 100, 1000)
         rows = await self.context.read_model.list_suppressions(account_id, size, _decode_token(page_token))
-        views = [SuppressionView(r["account_id"], r["recipient_hash"], True, r["reason"], r["list_id"], r["recipient"],
-                                 as_utc(r["since"]))
-                 for r in rows]
+        views = [
+            SuppressionView(
+                r["account_id"],
+                r["recipient_hash"],
+                True,
+                r["reason"],
+                r["list_id"],
+                r["recipient"],
+                as_utc(r["since"]),
+            )
+            for r in rows
+        ]
         token = _encode_token(rows[-1]) if len(rows) == size else ""
         return views, token
 
     async def get_recipient_suppression(self, account_id: str, email: str, list_id: str) -> SuppressionView:
-        require(domain.identity_violations(account_id, "p")
-                + ([FieldViolation("email", problem)] if (problem := address_problem(email)) else []))
+        require(
+            domain.identity_violations(account_id, "p")
+            + ([FieldViolation("email", problem)] if (problem := address_problem(email)) else [])
+        )
         hashed = recipient_hash(email)
         entries = await self.context.read_model.suppression_entries(account_id, [hashed])
         entry = gravest_entry(entries.get(hashed, []), list_id)
-        return SuppressionView(account_id, hashed, entry is not None, entry.reason if entry else "", list_id, email,
-                               entry.since if entry else None)
+        return SuppressionView(
+            account_id,
+            hashed,
+            entry is not None,
+            entry.reason if entry else "",
+            list_id,
+            email,
+            entry.since if entry else None,
+        )
 
     async def _suppressed_reason(self, account_id: str, email: str, list_id: str) -> str | None:
         hashed = recipient_hash(email)
@@ -347,31 +426,48 @@ class DispatchApplication:
 
 def _view_of(row: dict, **live) -> DispatchView:
     """The view of a read-model row; `live` overrides what the sender knows better."""
-    fields = dict(status=row["status"], attempts=row["attempts"], last_smtp_reply=row["last_smtp_reply"],
-                  hint=row["hint"], provider_paused_reason="", waiting_reason="")
-    return DispatchView(row["account_id"], row["dispatch_id"], row["provider_id"], ses_message_id=row["ses_message_id"],
-                        recipients=tuple(row.get("recipients", ())), list_id=row["list_id"],
-                        queued_at_ms=row["queued_at_ms"], retry_of=row["retry_of"],
-                        sent_by_provider_id=row["sent_by_provider_id"],
-                        tags=tuple(sorted(row.get("tags", {}).items())), **{**fields, **live})
+    fields = dict(
+        status=row["status"],
+        attempts=row["attempts"],
+        last_smtp_reply=row["last_smtp_reply"],
+        hint=row["hint"],
+        provider_paused_reason="",
+        waiting_reason="",
+    )
+    return DispatchView(
+        row["account_id"],
+        row["dispatch_id"],
+        row["provider_id"],
+        ses_message_id=row["ses_message_id"],
+        recipients=tuple(row.get("recipients", ())),
+        list_id=row["list_id"],
+        queued_at_ms=row["queued_at_ms"],
+        retry_of=row["retry_of"],
+        sent_by_provider_id=row["sent_by_provider_id"],
+        tags=tuple(sorted(row.get("tags", {}).items())),
+        **{**fields, **live},
+    )
 
 
 def _content_not_stored(failure: Exception) -> PostroomError:
     reason = failure.message if isinstance(failure, PostroomError) else repr(failure)
-    return Unavailable(f"the content store did not take the email's content ({reason}); nothing was queued: "
-                       "send it again")
+    return Unavailable(
+        f"the content store did not take the email's content ({reason}); nothing was queued: send it again"
+    )
 
 
 def _upload_too_large(field: str, size: int, limit: int) -> FieldViolation:
-    return FieldViolation(field, f"the content is {size} bytes; at most {limit} (SES takes whole messages up to "
-                                 "40 MB) can be uploaded")
+    return FieldViolation(
+        field, f"the content is {size} bytes; at most {limit} (SES takes whole messages up to 40 MB) can be uploaded"
+    )
 
 
 def _largest_field(resolved: Resolved) -> str:
     """The field that makes a message too large: its largest part, or its largest body."""
     request = resolved.request
-    body_field, body_size = max((("text_body", len(request.text_body)), ("html_body", len(request.html_body))),
-                                key=lambda item: item[1])
+    body_field, body_size = max(
+        (("text_body", len(request.text_body)), ("html_body", len(request.html_body))), key=lambda item: item[1]
+    )
     if resolved.parts:
         index, part = max(enumerate(resolved.parts), key=lambda item: item[1].size)
         if part.size >= body_size:
@@ -380,8 +476,11 @@ def _largest_field(resolved: Resolved) -> str:
 
 
 def _unknown_whether_queued(request: EmailRequest, outcome: LogUnavailable) -> str:
-    retry = ("send it again with the same idempotency_key: that never queues it twice" if request.idempotency_key
-             else "set an idempotency_key and send it again (without one, a retry may queue it twice)")
+    retry = (
+        "send it again with the same idempotency_key: that never queues it twice"
+        if request.idempotency_key
+        else "set an idempotency_key and send it again (without one, a retry may queue it twice)"
+    )
     return f"{outcome.message.split(';')[0]}; whether the email was queued is not known: {retry}"
 
 

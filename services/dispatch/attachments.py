@@ -14,19 +14,21 @@ from dataclasses import dataclass, field
 
 from services.core.errors import FieldViolation
 
-MAX_ATTACHMENTS = 50          # invoices, tickets and a newsletter's images need a handful; more belongs in one archive
-MAX_FILENAME_CHARS = 255      # SES's limit (SES API v2 Attachment.FileName), and most file systems'
-MAX_MEDIA_TYPE_CHARS = 255    # RFC 6838 4.2 allows 127 for each name; room for both and a parameter or two
-MAX_CONTENT_ID_CHARS = 78     # SES's limit (SES API v2 Attachment.ContentId)
+MAX_ATTACHMENTS = 50  # invoices, tickets and a newsletter's images need a handful; more belongs in one archive
+MAX_FILENAME_CHARS = 255  # SES's limit (SES API v2 Attachment.FileName), and most file systems'
+MAX_MEDIA_TYPE_CHARS = 255  # RFC 6838 4.2 allows 127 for each name; room for both and a parameter or two
+MAX_CONTENT_ID_CHARS = 78  # SES's limit (SES API v2 Attachment.ContentId)
 
 # "Amazon SES unsupported attachment types" (SES developer guide, mime-types.html): SES refuses a
 # message that carries a file with one of these extensions.
-SES_UNSUPPORTED_EXTENSIONS = frozenset("""
+SES_UNSUPPORTED_EXTENSIONS = frozenset(
+    """
     ade adp app asp bas bat cer chm cmd com cpl crt csh der exe fxp gadget hlp hta inf ins isp its
     js jse ksh lib lnk mad maf mag mam maq mar mas mat mau mav maw mda mdb mde mdt mdw mdz msc msh
     msh1 msh2 mshxml msh1xml msh2xml msi msp mst ops pcd pif plg prf prg reg scf scr sct shb shs sys
     ps1 ps1xml ps2 ps2xml psc1 psc2 tmp url vb vbe vbs vps vsmacros vss vst vsw vxd ws wsc wsf wsh xnk
-""".split())
+""".split()
+)
 
 # RFC 6838 4.2 restricted-name for type and subtype; RFC 2045 5.1 parameters (token = token or
 # quoted-string; backslash escapes are not needed by any real parameter and are refused).
@@ -44,7 +46,7 @@ _ID_ATOM = r"[A-Za-z0-9!$*+=_~-]+"
 _CONTENT_ID = re.compile(rf"{_ID_ATOM}(?:\.{_ID_ATOM})*@{_ID_ATOM}(?:\.{_ID_ATOM})*", re.ASCII)
 # Right-to-left overrides and their kin can make "invoice\u202efdp.exe" read as "invoiceexe.pdf".
 _BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-_LINE_BREAK_CATEGORIES = ("Cc", "Zl", "Zp")     # C0, DEL, C1 (with NEL), line and paragraph separators
+_LINE_BREAK_CATEGORIES = ("Cc", "Zl", "Zp")  # C0, DEL, C1 (with NEL), line and paragraph separators
 
 
 @dataclass(frozen=True)
@@ -53,8 +55,8 @@ class AttachmentMetadata:
 
     filename: str
     media_type: str
-    size: int                 # bytes of content, before encoding
-    content_id: str = ""      # set: an inline part, referenced from the HTML as cid:<content_id>
+    size: int  # bytes of content, before encoding
+    content_id: str = ""  # set: an inline part, referenced from the HTML as cid:<content_id>
 
     @property
     def inline(self) -> bool:
@@ -93,22 +95,32 @@ class SubmittedPart:
 def attachment_violations(attachments: Sequence[AttachmentMetadata]) -> list[FieldViolation]:
     """Every problem at once, each naming its field (`attachments[i].filename`, ...)."""
     if len(attachments) > MAX_ATTACHMENTS:
-        return [FieldViolation("attachments", f"at most {MAX_ATTACHMENTS} attachments and inline parts per "
-                                              "message; send more files as one archive")]
+        return [
+            FieldViolation(
+                "attachments",
+                f"at most {MAX_ATTACHMENTS} attachments and inline parts per message; send more files as one archive",
+            )
+        ]
     violations = []
     first_index_of: dict[str, int] = {}
     for index, attachment in enumerate(attachments):
         prefix = f"attachments[{index}]"
-        checks = [("filename", filename_problem(attachment.filename)),
-                  ("media_type", media_type_problem(attachment.media_type)),
-                  ("size", "must not be negative" if attachment.size < 0 else None),
-                  ("content_id", content_id_problem(attachment.content_id))]
+        checks = [
+            ("filename", filename_problem(attachment.filename)),
+            ("media_type", media_type_problem(attachment.media_type)),
+            ("size", "must not be negative" if attachment.size < 0 else None),
+            ("content_id", content_id_problem(attachment.content_id)),
+        ]
         violations += [FieldViolation(f"{prefix}.{name}", problem) for name, problem in checks if problem]
-        key = attachment.content_id.lower()   # ids differing only in case would be one cid: to some clients
+        key = attachment.content_id.lower()  # ids differing only in case would be one cid: to some clients
         if key and key in first_index_of:
-            violations.append(FieldViolation(f"{prefix}.content_id",
-                                             f"duplicates attachments[{first_index_of[key]}].content_id: "
-                                             "each inline part needs its own Content-ID"))
+            violations.append(
+                FieldViolation(
+                    f"{prefix}.content_id",
+                    f"duplicates attachments[{first_index_of[key]}].content_id: "
+                    "each inline part needs its own Content-ID",
+                )
+            )
         first_index_of.setdefault(key, index)
     return violations
 
@@ -143,13 +155,18 @@ def media_type_problem(media_type: str) -> str | None:
         return f"must be at most {MAX_MEDIA_TYPE_CHARS} characters"
     match = _MEDIA_TYPE.fullmatch(media_type)
     if match is None:
-        return ("must be type/subtype (RFC 6838), such as application/pdf, optionally with parameters "
-                "such as text/calendar; method=REQUEST")
+        return (
+            "must be type/subtype (RFC 6838), such as application/pdf, optionally with parameters "
+            "such as text/calendar; method=REQUEST"
+        )
     if match.group(1).lower() in _COMPOSITE_TYPES:
-        return (f"{match.group(1).lower()}/* cannot be attached as a file (RFC 2045 forbids base64 for it); "
-                "use application/octet-stream")
-    if any(name.lower() == "name" or name.lower().startswith("name*")
-           for name in _PARAMETER_NAMES.findall(match.group(3))):
+        return (
+            f"{match.group(1).lower()}/* cannot be attached as a file (RFC 2045 forbids base64 for it); "
+            "use application/octet-stream"
+        )
+    if any(
+        name.lower() == "name" or name.lower().startswith("name*") for name in _PARAMETER_NAMES.findall(match.group(3))
+    ):
         return "must not carry a name parameter: Postroom writes it from the filename"
     return None
 
@@ -160,6 +177,8 @@ def content_id_problem(content_id: str) -> str | None:
     if len(content_id) > MAX_CONTENT_ID_CHARS:
         return f"must be at most {MAX_CONTENT_ID_CHARS} characters"
     if not _CONTENT_ID.fullmatch(content_id):
-        return ("must be an RFC 5322 message id without angle brackets, such as logo@example.com, of letters, "
-                "digits and . ! $ * + = _ ~ - (the HTML then refers to it as cid:logo@example.com)")
+        return (
+            "must be an RFC 5322 message id without angle brackets, such as logo@example.com, of letters, "
+            "digits and . ! $ * + = _ ~ - (the HTML then refers to it as cid:logo@example.com)"
+        )
     return None

@@ -15,7 +15,7 @@ from services.core.errors import FieldViolation
 
 TEXT_MEDIA_TYPE = 'text/plain; charset="utf-8"'
 HTML_MEDIA_TYPE = 'text/html; charset="utf-8"'
-UPLOAD_CHUNK_BYTES = 1024 * 1024       # UploadContent's chunks: well within gRPC's 4 MB default message
+UPLOAD_CHUNK_BYTES = 1024 * 1024  # UploadContent's chunks: well within gRPC's 4 MB default message
 
 
 @dataclass(frozen=True)
@@ -50,8 +50,8 @@ class ContentRefs:
 class Hold:
     """What the read model knows of the dispatches naming one piece of content."""
 
-    open: bool                 # some dispatch naming it has no outcome yet
-    last_settled_at: float     # seconds since the epoch: the latest outcome among them
+    open: bool  # some dispatch naming it has no outcome yet
+    last_settled_at: float  # seconds since the epoch: the latest outcome among them
 
 
 def removable(touched_at: float, hold: Hold | None, now: float, *, retention: float, orphan_grace: float) -> bool:
@@ -68,11 +68,15 @@ def removable(touched_at: float, hold: Hold | None, now: float, *, retention: fl
 
 def log_size_violation(event_bytes: int, limit: int) -> FieldViolation:
     """An EmailQueued the event log cannot take in one message: named, never a crash in the store."""
-    return FieldViolation("message", f"the email's recorded facts (recipients, subject, headers, tags) take "
-                                     f"{event_bytes} bytes; the event log (NATS max_payload) takes at most {limit} "
-                                     "bytes per event: send fewer recipients, headers or tags per message")
+    return FieldViolation(
+        "message",
+        f"the email's recorded facts (recipients, subject, headers, tags) take "
+        f"{event_bytes} bytes; the event log (NATS max_payload) takes at most {limit} "
+        "bytes per event: send fewer recipients, headers or tags per message",
+    )
 
 
 def too_large_violation(field: str, size: int, limit: int, hint: str) -> FieldViolation:
-    return FieldViolation(field, f"the message is at least {size} bytes once encoded; the provider's "
-                                 f"max_message_bytes is {limit}. {hint}")
+    return FieldViolation(
+        field, f"the message is at least {size} bytes once encoded; the provider's max_message_bytes is {limit}. {hint}"
+    )

@@ -41,9 +41,13 @@ class ContentSweeper:
             return []
         holds = await read_model.content_holds(item.sha256 for item in held)
         now = time.time()
-        removed = [item.sha256 for item in held
-                   if removable(item.touched_at, holds.get(item.sha256), now, retention=self.retention,
-                                orphan_grace=self.orphan_grace)]
+        removed = [
+            item.sha256
+            for item in held
+            if removable(
+                item.touched_at, holds.get(item.sha256), now, retention=self.retention, orphan_grace=self.orphan_grace
+            )
+        ]
         for digest in removed:
             await store.delete(digest)
         if removed:

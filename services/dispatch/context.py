@@ -20,7 +20,7 @@ class LiveAttempt:
     attempts: int = 0
     last_reply: str = ""
     hint: str = ""
-    waiting_reason: str = ""      # held back without an attempt: a pause, SES's daily quota
+    waiting_reason: str = ""  # held back without an attempt: a pause, SES's daily quota
 
 
 @dataclass

@@ -16,35 +16,57 @@ from services.core.ses_message import MAX_MESSAGE_BYTES
 from services.core.ses_headers import CONFIGURATION_SET_HEADER, TENANT_HEADER
 from services.dispatch.attachments import SubmittedPart
 
-MAX_RECIPIENTS = 50            # SES accepts at most 50 recipients per message
+MAX_RECIPIENTS = 50  # SES accepts at most 50 recipients per message
 MAX_BATCH = 1000
-MAX_SUBJECT_CHARS = 998        # RFC 5322 line limit; SES refuses longer
+MAX_SUBJECT_CHARS = 998  # RFC 5322 line limit; SES refuses longer
 MAX_NAME_CHARS = 200
 MAX_HEADER_VALUE_CHARS = 998
 MAX_HEADERS = 50
-MAX_TAGS = 49                  # SES takes 50 message tags; Postroom's own dispatch-id tag is one
-DISPATCH_ID_TAG = "postroom-dispatch-id"   # SES echoes tags in feedback events: it ties them to the dispatch
+MAX_TAGS = 49  # SES takes 50 message tags; Postroom's own dispatch-id tag is one
+DISPATCH_ID_TAG = "postroom-dispatch-id"  # SES echoes tags in feedback events: it ties them to the dispatch
 MAX_KEY_CHARS = 256
 
 # A dispatch's status as the read model keeps it; SENDING is derived: QUEUED with an attempt made.
 QUEUED, SENDING, DISPATCHED, FAILED, SUPPRESSED = "QUEUED", "SENDING", "DISPATCHED", "FAILED", "SUPPRESSED"
 STATUSES = (QUEUED, SENDING, DISPATCHED, FAILED, SUPPRESSED)
-DEFAULT_MAX_MESSAGE_BYTES = MAX_MESSAGE_BYTES    # the provider's default: all SES takes
+DEFAULT_MAX_MESSAGE_BYTES = MAX_MESSAGE_BYTES  # the provider's default: all SES takes
 DEFAULT_MESSAGES_PER_CONNECTION = 50
 
-HEADER_NAME = re.compile(r"^[!-9;-~]{1,76}$")             # printable ASCII without ':' (RFC 5322 2.2)
-_SES_TAG = re.compile(r"^[A-Za-z0-9_-]{1,256}$")           # SES message tag names and values
+HEADER_NAME = re.compile(r"^[!-9;-~]{1,76}$")  # printable ASCII without ':' (RFC 5322 2.2)
+_SES_TAG = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # SES message tag names and values
 _LIST_ID = re.compile(r"^[A-Za-z0-9._@:/+-]{1,128}$")
 # Headers Postroom writes itself; a caller setting them would forge or break the message.
-RESERVED_HEADERS = frozenset(h.lower() for h in (
-    "From", "To", "Cc", "Bcc", "Reply-To", "Subject", "Date", "Message-ID", "MIME-Version",
-    "Content-Type", "Content-Transfer-Encoding", "List-Unsubscribe", "List-Unsubscribe-Post", "List-Id",
-    "X-Postroom-Dispatch-Id", "X-SES-MESSAGE-TAGS", "Return-Path", "Sender",
-    CONFIGURATION_SET_HEADER, TENANT_HEADER))      # the provider's own: one of each, or SES picks one
+RESERVED_HEADERS = frozenset(
+    h.lower()
+    for h in (
+        "From",
+        "To",
+        "Cc",
+        "Bcc",
+        "Reply-To",
+        "Subject",
+        "Date",
+        "Message-ID",
+        "MIME-Version",
+        "Content-Type",
+        "Content-Transfer-Encoding",
+        "List-Unsubscribe",
+        "List-Unsubscribe-Post",
+        "List-Id",
+        "X-Postroom-Dispatch-Id",
+        "X-SES-MESSAGE-TAGS",
+        "Return-Path",
+        "Sender",
+        CONFIGURATION_SET_HEADER,
+        TENANT_HEADER,
+    )
+)  # the provider's own: one of each, or SES picks one
 
 # The product page's wording for each troubleshooting case, and the fix in plain words.
 INVALID_CREDENTIALS = "Invalid Credentials: these must be your SES SMTP credentials, not your AWS access keys"
-UNVERIFIED_IDENTITY = "Email address is not verified: the account is in the SES sandbox or the From address is unverified"
+UNVERIFIED_IDENTITY = (
+    "Email address is not verified: the account is in the SES sandbox or the From address is unverified"
+)
 THROTTLING = "Throttling failure: Maximum sending rate exceeded"
 DAILY_QUOTA = "Throttling failure: Daily message quota exceeded"
 ACCOUNT_PAUSED = "Sending paused: SES has paused sending for this account"
@@ -68,23 +90,36 @@ class Case(str, enum.Enum):
 
 
 HINTS = {
-    Case.INVALID_CREDENTIALS: ("Create SMTP credentials in the Amazon SES console (SMTP settings > Create SMTP "
-                               "credentials), save them on the provider, and try again. AWS access keys do not work here."),
-    Case.UNVERIFIED_IDENTITY: ("Verify the From address or its domain under Amazon SES > Verified identities. While the "
-                               "account is in the sandbox every recipient must be verified too: request production "
-                               "access in the SES account dashboard."),
-    Case.THROTTLING: ("SES refused the rate: set the provider's max send rate to your SES sending quota (Account "
-                      "dashboard > Sending limits) or ask AWS for a higher quota. Postroom retries these by itself."),
-    Case.DAILY_QUOTA: ("SES's 24-hour sending quota (Max24HourSend) is used up: Postroom holds the mail and sends it "
-                       "as the 24-hour window rolls on. Ask AWS for a higher quota in the SES account dashboard."),
-    Case.ACCOUNT_PAUSED: ("SES has paused the account (its review found too many bounces or complaints, or sending "
-                          "was switched off): Postroom holds the mail until SES sends again. Read the notice in the "
-                          "AWS account's inbox and answer it in the SES console."),
-    Case.MESSAGE_TOO_LONG: ("SES accepts at most 40 MB per message after encoding: send large files as links, "
-                            "or shrink the images."),
-    Case.PROVIDER_UNREACHABLE: ("Check the Server Name and Port from Amazon SES > SMTP settings and that outbound "
-                                "connections to that port are allowed; if they are, SES may be briefly unavailable: "
-                                "Postroom keeps the mail queued and retries."),
+    Case.INVALID_CREDENTIALS: (
+        "Create SMTP credentials in the Amazon SES console (SMTP settings > Create SMTP "
+        "credentials), save them on the provider, and try again. AWS access keys do not work here."
+    ),
+    Case.UNVERIFIED_IDENTITY: (
+        "Verify the From address or its domain under Amazon SES > Verified identities. While the "
+        "account is in the sandbox every recipient must be verified too: request production "
+        "access in the SES account dashboard."
+    ),
+    Case.THROTTLING: (
+        "SES refused the rate: set the provider's max send rate to your SES sending quota (Account "
+        "dashboard > Sending limits) or ask AWS for a higher quota. Postroom retries these by itself."
+    ),
+    Case.DAILY_QUOTA: (
+        "SES's 24-hour sending quota (Max24HourSend) is used up: Postroom holds the mail and sends it "
+        "as the 24-hour window rolls on. Ask AWS for a higher quota in the SES account dashboard."
+    ),
+    Case.ACCOUNT_PAUSED: (
+        "SES has paused the account (its review found too many bounces or complaints, or sending "
+        "was switched off): Postroom holds the mail until SES sends again. Read the notice in the "
+        "AWS account's inbox and answer it in the SES console."
+    ),
+    Case.MESSAGE_TOO_LONG: (
+        "SES accepts at most 40 MB per message after encoding: send large files as links, or shrink the images."
+    ),
+    Case.PROVIDER_UNREACHABLE: (
+        "Check the Server Name and Port from Amazon SES > SMTP settings and that outbound "
+        "connections to that port are allowed; if they are, SES may be briefly unavailable: "
+        "Postroom keeps the mail queued and retries."
+    ),
     Case.TEMPORARY: "SES is briefly unavailable; Postroom retries the message by itself.",
     Case.REJECTED: "SES rejected the message; read the SMTP reply, correct the message or its recipients, and send again.",
 }
@@ -92,10 +127,10 @@ HINTS = {
 
 class Verdict(enum.Enum):
     DELIVERED = "delivered"
-    RETRY = "retry"                    # transient for this message: back off and try again
-    WAIT = "wait"                      # the provider takes no mail for a while (its daily quota): no attempt spent
-    PROVIDER_DOWN = "provider_down"    # the provider, not the message: counts towards a pause
-    FAILED = "failed"                  # permanent: never retried
+    RETRY = "retry"  # transient for this message: back off and try again
+    WAIT = "wait"  # the provider takes no mail for a while (its daily quota): no attempt spent
+    PROVIDER_DOWN = "provider_down"  # the provider, not the message: counts towards a pause
+    FAILED = "failed"  # permanent: never retried
 
 
 @dataclass(frozen=True)
@@ -171,6 +206,7 @@ def backoff_seconds(attempt: int, *, base: float, cap: float, jitter: float) -> 
 
 # ---- send requests ----
 
+
 @dataclass(frozen=True)
 class Mailbox:
     address: str
@@ -193,7 +229,7 @@ class EmailRequest:
     list_id: str = ""
     idempotency_key: str = ""
     transactional: bool = False
-    text_body_ref: str = ""       # content uploaded before, instead of text_body (resolved before checks)
+    text_body_ref: str = ""  # content uploaded before, instead of text_body (resolved before checks)
     html_body_ref: str = ""
     attachments: tuple[SubmittedPart, ...] = ()
 
@@ -206,11 +242,13 @@ def request_violations(request: EmailRequest) -> list[FieldViolation]:
     """Every problem at once, each naming its field; CR or LF anywhere in a header is one."""
     violations = identity_violations(request.account_id, request.provider_id)
     violations += _recipient_violations(request)
-    violations += _problems([
-        ("subject", text_problem(request.subject, max_length=MAX_SUBJECT_CHARS, required=True)),
-        ("list_id", _list_id_problem(request.list_id)),
-        ("idempotency_key", text_problem(request.idempotency_key, max_length=MAX_KEY_CHARS)),
-    ])
+    violations += _problems(
+        [
+            ("subject", text_problem(request.subject, max_length=MAX_SUBJECT_CHARS, required=True)),
+            ("list_id", _list_id_problem(request.list_id)),
+            ("idempotency_key", text_problem(request.idempotency_key, max_length=MAX_KEY_CHARS)),
+        ]
+    )
     if not request.text_body and not request.html_body:
         violations.append(FieldViolation("text_body", "a text_body or an html_body is required"))
     if request.reply_to is not None:
@@ -221,10 +259,12 @@ def request_violations(request: EmailRequest) -> list[FieldViolation]:
 
 
 def identity_violations(account_id: str, provider_id: str) -> list[FieldViolation]:
-    return _problems([
-        ("account_id", None if is_identifier(account_id) else IDENTIFIER_RULE),
-        ("provider_id", None if is_identifier(provider_id) else IDENTIFIER_RULE),
-    ])
+    return _problems(
+        [
+            ("account_id", None if is_identifier(account_id) else IDENTIFIER_RULE),
+            ("provider_id", None if is_identifier(provider_id) else IDENTIFIER_RULE),
+        ]
+    )
 
 
 def _recipient_violations(request: EmailRequest) -> list[FieldViolation]:
@@ -232,8 +272,13 @@ def _recipient_violations(request: EmailRequest) -> list[FieldViolation]:
     if not request.to:
         violations.append(FieldViolation("to", "at least one recipient is required"))
     if len(request.recipients) > MAX_RECIPIENTS:
-        violations.append(FieldViolation("to", f"at most {MAX_RECIPIENTS} recipients (to, cc and bcc together) "
-                                               "per message; send one message per recipient for campaigns"))
+        violations.append(
+            FieldViolation(
+                "to",
+                f"at most {MAX_RECIPIENTS} recipients (to, cc and bcc together) "
+                "per message; send one message per recipient for campaigns",
+            )
+        )
     for name, mailboxes in (("to", request.to), ("cc", request.cc), ("bcc", request.bcc)):
         for index, mailbox in enumerate(mailboxes):
             violations += _mailbox_violations(f"{name}[{index}]", mailbox)
@@ -241,10 +286,12 @@ def _recipient_violations(request: EmailRequest) -> list[FieldViolation]:
 
 
 def _mailbox_violations(field_name: str, mailbox: Mailbox) -> list[FieldViolation]:
-    return _problems([
-        (f"{field_name}.address", address_problem(mailbox.address)),
-        (f"{field_name}.name", text_problem(mailbox.name, max_length=MAX_NAME_CHARS)),
-    ])
+    return _problems(
+        [
+            (f"{field_name}.address", address_problem(mailbox.address)),
+            (f"{field_name}.name", text_problem(mailbox.name, max_length=MAX_NAME_CHARS)),
+        ]
+    )
 
 
 def _header_violations(headers: tuple[tuple[str, str], ...]) -> list[FieldViolation]:
@@ -265,8 +312,11 @@ def _header_violations(headers: tuple[tuple[str, str], ...]) -> list[FieldViolat
 def _tag_violations(tags: tuple[tuple[str, str], ...]) -> list[FieldViolation]:
     if len(tags) > MAX_TAGS:
         return [FieldViolation("tags", f"at most {MAX_TAGS} tags (SES takes 50; Postroom sets one itself)")]
-    violations = [FieldViolation(f"tags[{name}]", "names and values are letters, digits, '_' or '-' (as SES requires)")
-                  for name, value in tags if not (_SES_TAG.fullmatch(name) and _SES_TAG.fullmatch(value))]
+    violations = [
+        FieldViolation(f"tags[{name}]", "names and values are letters, digits, '_' or '-' (as SES requires)")
+        for name, value in tags
+        if not (_SES_TAG.fullmatch(name) and _SES_TAG.fullmatch(value))
+    ]
     if any(name == DISPATCH_ID_TAG for name, _ in tags):
         violations.append(FieldViolation(f"tags[{DISPATCH_ID_TAG}]", "is set by Postroom: it carries the dispatch id"))
     return violations
@@ -293,12 +343,17 @@ def size_upper_bound(request: EmailRequest) -> int:
     """A cheap bound on the encoded size: base64 is 4/3 plus line breaks; headers may triple when
     RFC 2047-encoded. When the bound fits the limit the message surely does, without building it."""
     body = len(request.text_body.encode()) + len(request.html_body.encode())
-    header_chars = len(request.subject) + sum(len(n) + len(v) for n, v in request.headers) \
-        + sum(len(m.address) + len(m.name) for m in request.recipients) + 64 * len(request.tags)
+    header_chars = (
+        len(request.subject)
+        + sum(len(n) + len(v) for n, v in request.headers)
+        + sum(len(m.address) + len(m.name) for m in request.recipients)
+        + 64 * len(request.tags)
+    )
     return body * 140 // 100 + header_chars * 4 * 3 + 16 * 1024
 
 
 # ---- providers and their health ----
+
 
 @dataclass(frozen=True)
 class ProviderConfig:
@@ -325,8 +380,10 @@ class ProviderConfig:
 
 
 def paused_reason(consecutive_failures: int, diagnosis: Diagnosis) -> str:
-    return (f"paused after {consecutive_failures} failed sends in a row: {diagnosis.message}. "
-            f"{diagnosis.hint} Saving the provider again (or `postroom provider resume`) resumes its mail.")
+    return (
+        f"paused after {consecutive_failures} failed sends in a row: {diagnosis.message}. "
+        f"{diagnosis.hint} Saving the provider again (or `postroom provider resume`) resumes its mail."
+    )
 
 
 def is_paused(paused_seq: int, saved_seq: int) -> bool:

@@ -20,10 +20,12 @@ from services.dispatch.content import HTML_MEDIA_TYPE, TEXT_MEDIA_TYPE, ContentR
 from services.dispatch.domain import EmailRequest
 
 CACHE_BYTES = 16 * 1024 * 1024
-KNOWN_TOUCHES = 10_000          # digests whose last touch in the store this process remembers
+KNOWN_TOUCHES = 10_000  # digests whose last touch in the store this process remembers
 STORE_CONCURRENCY = 32
-NOT_UPLOADED = "no content with this reference is held: upload it with UploadContent first (content is removed " \
-               "after its retention)"
+NOT_UPLOADED = (
+    "no content with this reference is held: upload it with UploadContent first (content is removed "
+    "after its retention)"
+)
 
 
 class ContentMissing(Exception):
@@ -46,7 +48,7 @@ class EmailContent:
         self._cache: OrderedDict[str, bytes] = OrderedDict()
         self._cached_bytes = 0
         self._reading: dict[str, asyncio.Future] = {}
-        self._touched: OrderedDict[str, float] = OrderedDict()   # digest -> when the store last touched it
+        self._touched: OrderedDict[str, float] = OrderedDict()  # digest -> when the store last touched it
 
     # ---- the API ----
 
@@ -54,8 +56,10 @@ class EmailContent:
         """The request with body references read; INVALID_ARGUMENT naming each bad reference."""
         violations: list[FieldViolation] = []
         bodies = {}
-        for name, inline, reference in (("text_body", request.text_body, request.text_body_ref),
-                                        ("html_body", request.html_body, request.html_body_ref)):
+        for name, inline, reference in (
+            ("text_body", request.text_body, request.text_body_ref),
+            ("html_body", request.html_body, request.html_body_ref),
+        ):
             bodies[name] = inline
             if not reference:
                 continue
@@ -106,8 +110,10 @@ class EmailContent:
         request = resolved.request
         text = _body_ref(request.text_body, TEXT_MEDIA_TYPE)
         html = _body_ref(request.html_body, HTML_MEDIA_TYPE)
-        parts = tuple(QueuedPart(part.filename, part.content_id, ContentRef(digest, part.size, part.media_type))
-                      for part, digest in zip(resolved.parts, resolved.part_digests))
+        parts = tuple(
+            QueuedPart(part.filename, part.content_id, ContentRef(digest, part.size, part.media_type))
+            for part, digest in zip(resolved.parts, resolved.part_digests)
+        )
         return ContentRefs(text, html, parts)
 
     async def store_all(self, resolved: list[Resolved]) -> list[Exception | None]:
@@ -150,8 +156,12 @@ class EmailContent:
         for name, ref in (("text_body", refs.text), ("html_body", refs.html)):
             if ref is not None:
                 bodies[name] = (await self._required(ref.sha256)).decode("utf-8")
-        parts = [AttachmentContent(part.filename, part.content.media_type, await self._required(part.content.sha256),
-                                   part.content_id) for part in refs.parts]
+        parts = [
+            AttachmentContent(
+                part.filename, part.content.media_type, await self._required(part.content.sha256), part.content_id
+            )
+            for part in refs.parts
+        ]
         return replace(request, **bodies), parts
 
     async def held(self, digests: set[str]) -> bool:

@@ -33,7 +33,10 @@ def identity_covers(fallback_from: str, primary_from: str) -> bool:
 def choose_sender(primary_from: str, candidates: Sequence[Candidate], transactional: bool) -> Candidate | None:
     """The first fallback that can take the email now, or None: it waits for the primary."""
     for candidate in candidates:
-        if candidate.exists and holding(candidate.pauses, transactional) is None \
-                and identity_covers(candidate.from_address, primary_from):
+        if (
+            candidate.exists
+            and holding(candidate.pauses, transactional) is None
+            and identity_covers(candidate.from_address, primary_from)
+        ):
             return candidate
     return None

@@ -49,17 +49,23 @@ class GuardLines:
 
     @classmethod
     def for_settings(cls, settings) -> "GuardLines":
-        return cls(settings.guard_bounce_rate, settings.guard_complaint_rate, settings.guard_all_mail_bounce_rate,
-                   settings.guard_all_mail_complaint_rate, settings.guard_min_sends, settings.guard_window_sends,
-                   settings.guard_window_days)
+        return cls(
+            settings.guard_bounce_rate,
+            settings.guard_complaint_rate,
+            settings.guard_all_mail_bounce_rate,
+            settings.guard_all_mail_complaint_rate,
+            settings.guard_min_sends,
+            settings.guard_window_sends,
+            settings.guard_window_days,
+        )
 
 
 @dataclass(frozen=True)
 class SendRecord:
     """One sent email as the guard counts it: when, and what SES's feedback said of it since."""
 
-    sent_at: float              # epoch seconds
-    bounced: bool = False       # a Permanent bounce
+    sent_at: float  # epoch seconds
+    bounced: bool = False  # a Permanent bounce
     complained: bool = False
 
 
@@ -103,29 +109,59 @@ def verdict(rates: TrailingRates, lines: GuardLines) -> GuardPause | None:
     if rates.sends < lines.min_sends:
         return None
     if rates.bounce_rate >= lines.all_mail_bounce_rate:
-        return GuardPause(Scope.ALL, _reason("bounce", rates.bounce_rate, rates, SES_PAUSE_BOUNCE_RATE, "pauses",
-                                             "all mail, transactional too, is held"), rates)
+        return GuardPause(
+            Scope.ALL,
+            _reason(
+                "bounce",
+                rates.bounce_rate,
+                rates,
+                SES_PAUSE_BOUNCE_RATE,
+                "pauses",
+                "all mail, transactional too, is held",
+            ),
+            rates,
+        )
     if rates.complaint_rate >= lines.all_mail_complaint_rate:
-        return GuardPause(Scope.ALL, _reason("complaint", rates.complaint_rate, rates, SES_PAUSE_COMPLAINT_RATE,
-                                             "pauses", "all mail, transactional too, is held"), rates)
+        return GuardPause(
+            Scope.ALL,
+            _reason(
+                "complaint",
+                rates.complaint_rate,
+                rates,
+                SES_PAUSE_COMPLAINT_RATE,
+                "pauses",
+                "all mail, transactional too, is held",
+            ),
+            rates,
+        )
     if rates.bounce_rate >= lines.bounce_rate:
-        return GuardPause(Scope.NON_TRANSACTIONAL, _reason("bounce", rates.bounce_rate, rates, SES_REVIEW_BOUNCE_RATE,
-                                                           "reviews", _BULK_HELD), rates)
+        return GuardPause(
+            Scope.NON_TRANSACTIONAL,
+            _reason("bounce", rates.bounce_rate, rates, SES_REVIEW_BOUNCE_RATE, "reviews", _BULK_HELD),
+            rates,
+        )
     if rates.complaint_rate >= lines.complaint_rate:
-        return GuardPause(Scope.NON_TRANSACTIONAL, _reason("complaint", rates.complaint_rate, rates,
-                                                           SES_REVIEW_COMPLAINT_RATE, "reviews", _BULK_HELD), rates)
+        return GuardPause(
+            Scope.NON_TRANSACTIONAL,
+            _reason("complaint", rates.complaint_rate, rates, SES_REVIEW_COMPLAINT_RATE, "reviews", _BULK_HELD),
+            rates,
+        )
     return None
 
 
 _BULK_HELD = "non-transactional mail is held; transactional mail still goes out"
-_FIX = {"bounce": "Remove addresses that bounce (old or bought lists) before sending again",
-        "complaint": "Send only to people who asked for this mail and make unsubscribing easy before sending again"}
+_FIX = {
+    "bounce": "Remove addresses that bounce (old or bought lists) before sending again",
+    "complaint": "Send only to people who asked for this mail and make unsubscribing easy before sending again",
+}
 
 
 def _reason(kind: str, rate: float, rates: TrailingRates, ses_line: float, ses_acts: str, held: str) -> str:
-    return (f"{kind} rate {_percent(rate)} over the last {rates.sends:,} sends; SES {ses_acts} at "
-            f"{_percent(ses_line)}: {held}. {_FIX[kind]}, then resume the provider "
-            "(postroom provider resume).")
+    return (
+        f"{kind} rate {_percent(rate)} over the last {rates.sends:,} sends; SES {ses_acts} at "
+        f"{_percent(ses_line)}: {held}. {_FIX[kind]}, then resume the provider "
+        "(postroom provider resume)."
+    )
 
 
 def _percent(rate: float) -> str:

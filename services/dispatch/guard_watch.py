@@ -28,7 +28,7 @@ class GuardWatch:
     def __init__(self, context: DispatchContext) -> None:
         self.context = context
         self.lines = GuardLines.for_settings(context.settings)
-        self._checked_at = (-1, 0.0)     # the read model's checkpoint, and the time, of the last round
+        self._checked_at = (-1, 0.0)  # the read model's checkpoint, and the time, of the last round
 
     async def run(self) -> None:
         await every(self.context.settings.guard_check_seconds, self.check_all, "guard check")
@@ -61,23 +61,32 @@ class GuardWatch:
         self.context.providers.pause_locally(lookup.config, pause)
         appended = await self._record(account_id, provider_id, wanted)
         if appended:
-            self.context.providers.pause_locally(lookup.config, Pause(Cause.GUARD, wanted.scope, wanted.reason,
-                                                                      appended))
-        else:                                   # the subject moved (another replica, a resume): next round decides
+            self.context.providers.pause_locally(
+                lookup.config, Pause(Cause.GUARD, wanted.scope, wanted.reason, appended)
+            )
+        else:  # the subject moved (another replica, a resume): next round decides
             self.context.providers.forget_local_pause(account_id, provider_id, Cause.GUARD)
         return wanted
 
     async def _record(self, account_id: str, provider_id: str, wanted: GuardPause) -> int:
         """The ProviderPaused's sequence, or 0 when another replica recorded a change first."""
         last = await self.context.store.last_event(events.PROVIDER_HEALTH, provider_id)
-        event = events.paused_event(account_id, provider_id, wanted.reason, cause=Cause.GUARD, scope=wanted.scope,
-                                    rates=wanted.rates)
+        event = events.paused_event(
+            account_id, provider_id, wanted.reason, cause=Cause.GUARD, scope=wanted.scope, rates=wanted.rates
+        )
         appended = await self.context.store.append_after(event, last, patience=None)
         if appended is None:
             return 0
-        log.warning("provider paused by the guard", extra={
-            "provider_id": provider_id, "scope": wanted.scope.value, "bounce_rate": wanted.rates.bounce_rate,
-            "complaint_rate": wanted.rates.complaint_rate, "sends": wanted.rates.sends})
+        log.warning(
+            "provider paused by the guard",
+            extra={
+                "provider_id": provider_id,
+                "scope": wanted.scope.value,
+                "bounce_rate": wanted.rates.bounce_rate,
+                "complaint_rate": wanted.rates.complaint_rate,
+                "sends": wanted.rates.sends,
+            },
+        )
         return appended.stream_seq
 
 

@@ -16,8 +16,7 @@ from services.dispatch.domain import STATUSES
 
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
-MAX_RETRIED_PER_CALL = 1000      # one SendEmailBatch's worth; narrow the filter for more
-
+MAX_RETRIED_PER_CALL = 1000  # one SendEmailBatch's worth; narrow the filter for more
 
 
 @dataclass(frozen=True)
@@ -26,15 +25,22 @@ class DispatchFilter:
     provider_id: str = ""
     list_id: str = ""
     tag_name: str = ""
-    tag_value: str | None = None          # None: any value of tag_name
+    tag_value: str | None = None  # None: any value of tag_name
     recipient_hash: str = ""
-    queued_after_ms: int | None = None    # inclusive
-    queued_before_ms: int | None = None   # exclusive
+    queued_after_ms: int | None = None  # inclusive
+    queued_before_ms: int | None = None  # exclusive
 
 
-def dispatch_filter(statuses: tuple[str, ...] = (), provider_id: str = "", list_id: str = "", tag: str = "",
-                    recipient: str = "", queued_after_ms: int | None = None, queued_before_ms: int | None = None,
-                    field_prefix: str = "filter") -> DispatchFilter:
+def dispatch_filter(
+    statuses: tuple[str, ...] = (),
+    provider_id: str = "",
+    list_id: str = "",
+    tag: str = "",
+    recipient: str = "",
+    queued_after_ms: int | None = None,
+    queued_before_ms: int | None = None,
+    field_prefix: str = "filter",
+) -> DispatchFilter:
     """The filter a caller described, or InvalidArgument naming each field that is wrong."""
     violations = []
     unknown = [s for s in statuses if s not in STATUSES]
@@ -49,8 +55,16 @@ def dispatch_filter(statuses: tuple[str, ...] = (), provider_id: str = "", list_
         violations.append(FieldViolation(f"{field_prefix}.queued_before", "must be later than queued_after"))
     if violations:
         raise InvalidArgument(violations)
-    return DispatchFilter(tuple(dict.fromkeys(statuses)), provider_id, list_id, name, value if has_value else None,
-                          recipient_hash(recipient) if recipient else "", queued_after_ms, queued_before_ms)
+    return DispatchFilter(
+        tuple(dict.fromkeys(statuses)),
+        provider_id,
+        list_id,
+        name,
+        value if has_value else None,
+        recipient_hash(recipient) if recipient else "",
+        queued_after_ms,
+        queued_before_ms,
+    )
 
 
 def page_size(requested: int) -> int:

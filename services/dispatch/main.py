@@ -34,25 +34,45 @@ def projections(settings: Settings) -> list[Projection]:
     return dispatch_projections(settings)
 
 
-async def build(settings: Settings, store: EventStore, engine: AsyncEngine,
-                timings: SendTimings | None = None) -> ServiceComponents:
+async def build(
+    settings: Settings, store: EventStore, engine: AsyncEngine, timings: SendTimings | None = None
+) -> ServiceComponents:
     runner = ProjectionRunner.for_service(NAME, projections(settings), store, engine, settings.snapshot_interval)
     read_model = DispatchReadModel(runner.engine)
     providers = ProviderDirectory(read_model, runner, store, SecretBox.from_spec(settings.secret_keys))
     unsubscribe = UnsubscribeLinks.from_settings(settings)
-    context = DispatchContext(settings, store, runner, read_model, providers, unsubscribe, LiveAttempts(),
-                              SharedRates(store),
-                              SesLimits(store, refresh_seconds=min(30.0, settings.ses_account_poll_seconds)),
-                              EmailContent(ContentStore.beside(store, patience=settings.append_patience),
-                                           refresh_after=settings.content_orphan_grace / 2))
+    context = DispatchContext(
+        settings,
+        store,
+        runner,
+        read_model,
+        providers,
+        unsubscribe,
+        LiveAttempts(),
+        SharedRates(store),
+        SesLimits(store, refresh_seconds=min(30.0, settings.ses_account_poll_seconds)),
+        EmailContent(
+            ContentStore.beside(store, patience=settings.append_patience),
+            refresh_after=settings.content_orphan_grace / 2,
+        ),
+    )
     app = DispatchApplication(context)
     worker = DispatchWorker(context, timings)
     sweeper = ContentSweeper(context)
     guard = GuardWatch(context)
     servicer = DispatchServicer(app, FailedDispatchRetries(context))
     grpc_server = GrpcServer(
-        settings.bind_host, settings.ports.dispatch_grpc, settings.access_tokens,
+        settings.bind_host,
+        settings.ports.dispatch_grpc,
+        settings.access_tokens,
         [dispatch_pb2.DESCRIPTOR.services_by_name["DispatchService"].full_name],
-        lambda server: dispatch_pb2_grpc.add_DispatchServiceServicer_to_server(servicer, server))
-    return ServiceComponents(grpc=grpc_server, projections=[runner], workers=[worker.run, sweeper.run, guard.run],
-                             draining=[worker.finish_in_flight], on_start=[worker.start], on_stop=[worker.stop])
+        lambda server: dispatch_pb2_grpc.add_DispatchServiceServicer_to_server(servicer, server),
+    )
+    return ServiceComponents(
+        grpc=grpc_server,
+        projections=[runner],
+        workers=[worker.run, sweeper.run, guard.run],
+        draining=[worker.finish_in_flight],
+        on_start=[worker.start],
+        on_stop=[worker.stop],
+    )

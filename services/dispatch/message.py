@@ -32,20 +32,20 @@ from services.dispatch.attachments import AttachmentContent, AttachmentMetadata,
 from services.dispatch.list_id import LIST_ID_HEADER, list_id_value
 from services.dispatch.domain import DISPATCH_ID_TAG, HEADER_NAME, EmailRequest, Mailbox, ProviderConfig
 
-DISPATCH_ID_HEADER = "X-Postroom-Dispatch-Id"   # the feedback service ties SES bounces back through it
+DISPATCH_ID_HEADER = "X-Postroom-Dispatch-Id"  # the feedback service ties SES bounces back through it
 SES_TAGS_HEADER = "X-SES-MESSAGE-TAGS"
 _CRLF = "\r\n"
 _LINE_BREAKS = ("\r", "\n")
-_FOLD_AT = 78                                    # RFC 5322 2.1.1: lines SHOULD be at most 78 characters
-_MAX_LINE = 998                                  # ...and MUST be at most 998
-_PARAMETER_VALUE_CHARS = 60                      # keeps each `filename*N*=` continuation line within 78
-_ENCODED_WORD_BYTES = 42                         # 56 base64 characters: each `=?utf-8?b?...?=` line within 78
+_FOLD_AT = 78  # RFC 5322 2.1.1: lines SHOULD be at most 78 characters
+_MAX_LINE = 998  # ...and MUST be at most 998
+_PARAMETER_VALUE_CHARS = 60  # keeps each `filename*N*=` continuation line within 78
+_ENCODED_WORD_BYTES = 42  # 56 base64 characters: each `=?utf-8?b?...?=` line within 78
 
 # The size bound writes the headers that vary per send at their longest: a dispatch id is a UUID,
 # a Date always has the same width, and make_msgid writes <centiseconds.pid.random64@domain>.
 _A_DISPATCH_ID = "0" * 36
 _ANY_DATE = datetime(2000, 1, 1, tzinfo=timezone.utc)
-_LONGEST_MSGID_LOCAL_PART = f"{10 ** 13 - 1}.{2 ** 31 - 1}.{2 ** 64 - 1}"
+_LONGEST_MSGID_LOCAL_PART = f"{10**13 - 1}.{2**31 - 1}.{2**64 - 1}"
 
 # A piece of the message: bytes, or (for the size bound) the length of encoded content left unwritten.
 Piece = bytes | int
@@ -63,8 +63,8 @@ class UnsafeHeader(ValueError):
 class Sender:
     address: str
     name: str = ""
-    configuration_set: str = ""    # X-SES-CONFIGURATION-SET
-    tenant: str = ""               # X-SES-TENANT
+    configuration_set: str = ""  # X-SES-CONFIGURATION-SET
+    tenant: str = ""  # X-SES-TENANT
 
     @classmethod
     def of(cls, provider: ProviderConfig) -> Sender:
@@ -78,26 +78,43 @@ class BuiltMessage:
     data: bytes
 
 
-def build_message(request: EmailRequest, *, dispatch_id: str, sender: Sender, now: datetime,
-                  unsubscribe_headers: Mapping[str, str] | None = None,
-                  recipients: tuple[Mailbox, ...] | None = None,
-                  attachments: Sequence[AttachmentContent] = ()) -> BuiltMessage:
+def build_message(
+    request: EmailRequest,
+    *,
+    dispatch_id: str,
+    sender: Sender,
+    now: datetime,
+    unsubscribe_headers: Mapping[str, str] | None = None,
+    recipients: tuple[Mailbox, ...] | None = None,
+    attachments: Sequence[AttachmentContent] = (),
+) -> BuiltMessage:
     """`recipients` narrows the envelope (suppressed addresses dropped); headers name only them.
 
     Attachments that break a rule of `attachment_violations` raise InvalidArgument naming the field."""
     parts = [attachment.metadata for attachment in attachments]
     require(attachment_violations(parts))
     kept = set(m.address for m in (recipients if recipients is not None else request.recipients))
-    head = _header_block(request, kept, dispatch_id=dispatch_id, sender=sender, date=format_datetime(now),
-                         message_id=make_msgid(domain=_message_id_domain(sender)),
-                         unsubscribe_headers=unsubscribe_headers)
+    head = _header_block(
+        request,
+        kept,
+        dispatch_id=dispatch_id,
+        sender=sender,
+        date=format_datetime(now),
+        message_id=make_msgid(domain=_message_id_domain(sender)),
+        unsubscribe_headers=unsubscribe_headers,
+    )
     body = _entity(request, parts, _text_part, [_base64(attachment.content) for attachment in attachments])
     envelope = tuple(m.address for m in request.recipients if m.address in kept)
     return BuiltMessage(sender.address, envelope, b"".join([head, *body]))  # type: ignore[list-item]  # all bytes
 
 
-def message_size_bound(request: EmailRequest, *, sender: Sender, attachments: Sequence[AttachmentMetadata] = (),
-                       unsubscribe_headers: Mapping[str, str] | None = None) -> int:
+def message_size_bound(
+    request: EmailRequest,
+    *,
+    sender: Sender,
+    attachments: Sequence[AttachmentMetadata] = (),
+    unsubscribe_headers: Mapping[str, str] | None = None,
+) -> int:
     """The most bytes `build_message` writes for this request, without the attachments' content.
 
     Exact but for the Message-ID, counted at its longest (a few dozen bytes over at most). The
@@ -106,16 +123,29 @@ def message_size_bound(request: EmailRequest, *, sender: Sender, attachments: Se
     the message without suppressed ones is no longer. Pass the `unsubscribe_headers` the worker
     adds, for the longest recipient address (the token grows with it)."""
     require(attachment_violations(attachments))
-    head = _header_block(request, {m.address for m in request.recipients}, dispatch_id=_A_DISPATCH_ID,
-                         sender=sender, date=format_datetime(_ANY_DATE),
-                         message_id=f"<{_LONGEST_MSGID_LOCAL_PART}@{_message_id_domain(sender)}>",
-                         unsubscribe_headers=unsubscribe_headers)
+    head = _header_block(
+        request,
+        {m.address for m in request.recipients},
+        dispatch_id=_A_DISPATCH_ID,
+        sender=sender,
+        date=format_datetime(_ANY_DATE),
+        message_id=f"<{_LONGEST_MSGID_LOCAL_PART}@{_message_id_domain(sender)}>",
+        unsubscribe_headers=unsubscribe_headers,
+    )
     body = _entity(request, attachments, _text_part_size, [_base64_size(part.size) for part in attachments])
     return len(head) + sum(piece if isinstance(piece, int) else len(piece) for piece in body)
 
 
-def _header_block(request: EmailRequest, kept: set[str], *, dispatch_id: str, sender: Sender, date: str,
-                  message_id: str, unsubscribe_headers: Mapping[str, str] | None) -> bytes:
+def _header_block(
+    request: EmailRequest,
+    kept: set[str],
+    *,
+    dispatch_id: str,
+    sender: Sender,
+    date: str,
+    message_id: str,
+    unsubscribe_headers: Mapping[str, str] | None,
+) -> bytes:
     lines = [_list_header("From", [_address(Mailbox(sender.address, sender.name), "from_address")])]
     for name, mailboxes in (("To", request.to), ("Cc", request.cc)):
         addresses = [_address(m, f"{name.lower()}[{i}]") for i, m in enumerate(mailboxes) if m.address in kept]
@@ -130,9 +160,14 @@ def _header_block(request: EmailRequest, kept: set[str], *, dispatch_id: str, se
     # notifications leave the original headers out.
     tags = ((DISPATCH_ID_TAG, dispatch_id), *request.tags)
     lines.append(_list_header(SES_TAGS_HEADER, [f"{name}={value}" for name, value in tags]))
-    lines += [f"{name}: {_safe(value, field_name)}" for name, value, field_name in (
-        (CONFIGURATION_SET_HEADER, sender.configuration_set, "ses_configuration_set"),
-        (TENANT_HEADER, sender.tenant, "ses_tenant")) if value]
+    lines += [
+        f"{name}: {_safe(value, field_name)}"
+        for name, value, field_name in (
+            (CONFIGURATION_SET_HEADER, sender.configuration_set, "ses_configuration_set"),
+            (TENANT_HEADER, sender.tenant, "ses_tenant"),
+        )
+        if value
+    ]
     if (list_id := list_id_value(request, sender.address)) is not None:
         lines.append(f"{LIST_ID_HEADER}: {list_id}")
     lines += [_text_header(name, _safe(value, f"headers[{name}]")) for name, value in request.headers]
@@ -183,16 +218,23 @@ def _verbatim_header(name: str, value: str) -> str:
     return f"{name}: " + f",{_CRLF} ".join(part.strip() for part in value.split(","))
 
 
-def _entity(request: EmailRequest, parts: Sequence[AttachmentMetadata], text_part: Callable[[str, str], Piece],
-            contents: Sequence[Piece]) -> list[Piece]:
+def _entity(
+    request: EmailRequest,
+    parts: Sequence[AttachmentMetadata],
+    text_part: Callable[[str, str], Piece],
+    contents: Sequence[Piece],
+) -> list[Piece]:
     """The message's MIME entity: its top Content-Type onwards."""
     body = _text_entity(request, text_part)
     inline = [_file_part(part, "inline", content) for part, content in zip(parts, contents) if part.inline]
     regular = [_file_part(part, "attachment", content) for part, content in zip(parts, contents) if not part.inline]
     if inline:
         # RFC 2387: `type` names the root part, the body the inline parts belong to.
-        root_type = "multipart/alternative" if request.text_body and request.html_body else \
-            f"text/{'plain' if request.text_body else 'html'}"
+        root_type = (
+            "multipart/alternative"
+            if request.text_body and request.html_body
+            else f"text/{'plain' if request.text_body else 'html'}"
+        )
         body = _multipart("related", [body, *inline], root_type=root_type)
     if regular:
         body = _multipart("mixed", [body, *regular])
@@ -201,16 +243,18 @@ def _entity(request: EmailRequest, parts: Sequence[AttachmentMetadata], text_par
 
 def _text_entity(request: EmailRequest, text_part: Callable[[str, str], Piece]) -> list[Piece]:
     if request.text_body and request.html_body:
-        return _multipart("alternative", [[text_part("plain", request.text_body)],
-                                          [text_part("html", request.html_body)]])
+        return _multipart(
+            "alternative", [[text_part("plain", request.text_body)], [text_part("html", request.html_body)]]
+        )
     return [text_part("plain" if request.text_body else "html", request.text_body or request.html_body)]
 
 
 def _multipart(subtype: str, entities: list[list[Piece]], *, root_type: str = "") -> list[Piece]:
-    boundary = f"=_postroom_{os.urandom(12).hex()}"    # "=_" occurs in neither base64 nor quoted-printable
+    boundary = f"=_postroom_{os.urandom(12).hex()}"  # "=_" occurs in neither base64 nor quoted-printable
     type_parameter = f';{_CRLF} type="{root_type}"' if root_type else ""
-    pieces: list[Piece] = [f'Content-Type: multipart/{subtype}; boundary="{boundary}"{type_parameter}{_CRLF}{_CRLF}'
-                           .encode("ascii")]
+    pieces: list[Piece] = [
+        f'Content-Type: multipart/{subtype}; boundary="{boundary}"{type_parameter}{_CRLF}{_CRLF}'.encode("ascii")
+    ]
     for entity in entities:
         pieces += [f"--{boundary}{_CRLF}".encode("ascii"), *entity, _CRLF.encode("ascii")]
     pieces.append(f"--{boundary}--{_CRLF}".encode("ascii"))
@@ -218,9 +262,11 @@ def _multipart(subtype: str, entities: list[list[Piece]], *, root_type: str = ""
 
 
 def _file_part(part: AttachmentMetadata, disposition: str, content: Piece) -> list[Piece]:
-    lines = [_parameterized("Content-Type", part.media_type, [_name_parameter(part.filename)]),
-             "Content-Transfer-Encoding: base64",
-             _parameterized("Content-Disposition", disposition, _filename_parameters(part.filename))]
+    lines = [
+        _parameterized("Content-Type", part.media_type, [_name_parameter(part.filename)]),
+        "Content-Transfer-Encoding: base64",
+        _parameterized("Content-Disposition", disposition, _filename_parameters(part.filename)),
+    ]
     if part.content_id:
         lines.append(f"Content-ID: <{part.content_id}>")
     return [(_CRLF.join(lines) + _CRLF + _CRLF).encode("ascii"), content]
@@ -248,7 +294,7 @@ def _filename_parameters(filename: str) -> list[str]:
     if _plain(filename):
         return [f'filename="{_quoted(filename)}"']
     segments, segment = [], "utf-8''"
-    for char in filename:    # a segment ends between characters, never inside one's %XX run
+    for char in filename:  # a segment ends between characters, never inside one's %XX run
         encoded = _percent_encoded(char)
         if len(segment) + len(encoded) > _PARAMETER_VALUE_CHARS:
             segments.append(segment)
@@ -310,7 +356,7 @@ def _text_part(subtype: str, text: str) -> bytes:
     return _part(subtype, text).encode("ascii")
 
 
-@functools.lru_cache(maxsize=4)    # holds at most four bodies alive: a batch's text and HTML, twice over
+@functools.lru_cache(maxsize=4)  # holds at most four bodies alive: a batch's text and HTML, twice over
 def _text_part_size(subtype: str, text: str) -> int:
     return len(_part(subtype, text))
 
@@ -326,8 +372,10 @@ def _part(subtype: str, text: str) -> str:
         content = quoprimime.body_encode(text.encode("utf-8").decode("latin-1"), eol=_CRLF)  # bytes as chars
     if not content.endswith(_CRLF):
         content += _CRLF
-    return (f'Content-Type: text/{subtype}; charset="utf-8"{_CRLF}Content-Transfer-Encoding: {encoding}{_CRLF}'
-            f"{_CRLF}{content}")
+    return (
+        f'Content-Type: text/{subtype}; charset="utf-8"{_CRLF}Content-Transfer-Encoding: {encoding}{_CRLF}'
+        f"{_CRLF}{content}"
+    )
 
 
 def _safe(value: str, field_name: str) -> str:

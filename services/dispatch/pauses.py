@@ -50,11 +50,15 @@ def is_active(cause: Cause, paused_seq: int, saved_seq: int) -> bool:
 def ses_account_pause(enforcement_status: str, sending_enabled: bool) -> str | None:
     """The reason SES's own account state stops the provider, or None when SES sends its mail."""
     if enforcement_status == "SHUTDOWN":
-        return ("SES has shut down sending for this provider's account (GetAccount EnforcementStatus SHUTDOWN): "
-                "its mail waits. Answer the case in the AWS console's Virtual Deliverability Manager / "
-                "Account dashboard; Postroom resumes by itself when SES reports the account HEALTHY again.")
+        return (
+            "SES has shut down sending for this provider's account (GetAccount EnforcementStatus SHUTDOWN): "
+            "its mail waits. Answer the case in the AWS console's Virtual Deliverability Manager / "
+            "Account dashboard; Postroom resumes by itself when SES reports the account HEALTHY again."
+        )
     if not sending_enabled:
-        return ("SES reports sending disabled for this provider's account (GetAccount SendingEnabled false): its "
-                "mail waits. Re-enable sending in the SES account dashboard; Postroom resumes by itself when "
-                "SES reports it enabled.")
+        return (
+            "SES reports sending disabled for this provider's account (GetAccount SendingEnabled false): its "
+            "mail waits. Re-enable sending in the SES account dashboard; Postroom resumes by itself when "
+            "SES reports it enabled."
+        )
     return None

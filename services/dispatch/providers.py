@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from services.core.event_store import EventStore
 from services.core.projection import ProjectionRunner
 from services.core.secret_box import SecretBox, SecretBoxError, provider_secret_aad
-from services.dispatch.domain import (DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MESSAGES_PER_CONNECTION, ProviderConfig)
+from services.dispatch.domain import DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MESSAGES_PER_CONNECTION, ProviderConfig
 from services.dispatch.metrics import provider_paused, ses_account_sending
 from services.dispatch.pauses import Cause, Pause, holding
 from services.dispatch.projection import DispatchReadModel
@@ -22,8 +22,8 @@ READ_YOUR_WRITES_SECONDS = 5.0
 class ProviderLookup:
     config: ProviderConfig | None
     pauses: tuple[Pause, ...] = ()
-    problem: str = ""            # why a found provider cannot be used
-    as_of: int = 0               # the read model's checkpoint when it was read
+    problem: str = ""  # why a found provider cannot be used
+    as_of: int = 0  # the read model's checkpoint when it was read
 
     @property
     def paused_reason(self) -> str:
@@ -51,8 +51,11 @@ class ProviderDirectory:
     async def get(self, account_id: str, provider_id: str) -> ProviderLookup:
         key = (account_id, provider_id)
         cached = self._cache.get(key)
-        if cached is None or time.monotonic() - cached[0] > CACHE_SECONDS or \
-                (cached[1].done() and cached[1].exception() is not None):
+        if (
+            cached is None
+            or time.monotonic() - cached[0] > CACHE_SECONDS
+            or (cached[1].done() and cached[1].exception() is not None)
+        ):
             # One load for every concurrent caller: hundreds of sends ask at the same moment.
             cached = (time.monotonic(), asyncio.ensure_future(self._load(account_id, provider_id)))
             self._cache[key] = cached
@@ -66,14 +69,16 @@ class ProviderDirectory:
         key = (account_id, provider_id)
         cached = self._cache.get(key)
         if cached is not None and not _covers(cached[1], last.stream_seq if last is not None else 0):
-            self._cache.pop(key, None)           # loaded before the provider's last event
+            self._cache.pop(key, None)  # loaded before the provider's last event
         return await self.get(account_id, provider_id)
 
     def pause_locally(self, config: ProviderConfig, pause: Pause) -> None:
         """Pause at once in this process, until the read model holds the ProviderPaused that tells
         the others (`pause.paused_seq` once it is appended; 0 while it is on its way)."""
-        self._local_pauses.setdefault((config.account_id, config.provider_id), {})[pause.cause] = \
-            (config.saved_seq, pause)
+        self._local_pauses.setdefault((config.account_id, config.provider_id), {})[pause.cause] = (
+            config.saved_seq,
+            pause,
+        )
         provider_paused(config.provider_id).set(1)
 
     def forget_local_pause(self, account_id: str, provider_id: str, cause: Cause) -> None:
@@ -85,7 +90,7 @@ class ProviderDirectory:
             return lookup
         for cause, (saved_seq, pause) in list(local.items()):
             if saved_seq != lookup.config.saved_seq or (pause.paused_seq and lookup.as_of >= pause.paused_seq):
-                del local[cause]                 # saved again, or the read model has the event now
+                del local[cause]  # saved again, or the read model has the event now
             elif not any(p.cause is cause for p in lookup.pauses):
                 lookup = ProviderLookup(lookup.config, (*lookup.pauses, pause), as_of=lookup.as_of)
         return lookup
@@ -121,14 +126,23 @@ def _covers(loading: asyncio.Future[ProviderLookup], last_seq: int) -> bool:
 
 def _config(row, password: str) -> ProviderConfig:
     return ProviderConfig(
-        account_id=row["account_id"], provider_id=row["provider_id"], smtp_host=row["smtp_host"],
-        smtp_port=row["smtp_port"], smtp_username=row["smtp_username"], smtp_password=password,
-        from_address=row["from_address"], from_name=row["from_name"], max_send_rate=row["max_send_rate"] or 14.0,
+        account_id=row["account_id"],
+        provider_id=row["provider_id"],
+        smtp_host=row["smtp_host"],
+        smtp_port=row["smtp_port"],
+        smtp_username=row["smtp_username"],
+        smtp_password=password,
+        from_address=row["from_address"],
+        from_name=row["from_name"],
+        max_send_rate=row["max_send_rate"] or 14.0,
         max_connections=row["max_connections"] or 10,
         max_message_bytes=row["max_message_bytes"] or DEFAULT_MAX_MESSAGE_BYTES,
         max_messages_per_connection=row["max_messages_per_connection"] or DEFAULT_MESSAGES_PER_CONNECTION,
-        saved_seq=row["saved_seq"], ses_configuration_set=row["ses_configuration_set"], ses_tenant=row["ses_tenant"],
-        fallback_provider_ids=row["fallback_provider_ids"])
+        saved_seq=row["saved_seq"],
+        ses_configuration_set=row["ses_configuration_set"],
+        ses_tenant=row["ses_tenant"],
+        fallback_provider_ids=row["fallback_provider_ids"],
+    )
 
 
 @dataclass

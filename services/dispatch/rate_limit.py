@@ -22,17 +22,17 @@ import math
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
-BURST_SECONDS = 1.0             # tokens that may be saved up, in seconds of rate
-RESERVE_AHEAD_SECONDS = 0.5     # how far ahead of now tokens may be reserved
-BLOCK_SECONDS = 0.2             # one round trip takes this much rate (at least the tokens one send needs)
+BURST_SECONDS = 1.0  # tokens that may be saved up, in seconds of rate
+RESERVE_AHEAD_SECONDS = 0.5  # how far ahead of now tokens may be reserved
+BLOCK_SECONDS = 0.2  # one round trip takes this much rate (at least the tokens one send needs)
 MAX_BLOCK = 500
-CUT_FACTOR = 0.5                # a throttling answer halves the rate...
-CUT_COOLDOWN_SECONDS = 1.0      # ...at most once a second...
-RECOVERY_PER_SECOND = 0.1       # ...and it grows back by 10% of the limit each second
+CUT_FACTOR = 0.5  # a throttling answer halves the rate...
+CUT_COOLDOWN_SECONDS = 1.0  # ...at most once a second...
+RECOVERY_PER_SECOND = 0.1  # ...and it grows back by 10% of the limit each second
 MIN_FACTOR = 0.05
-MIN_RATE = 0.1                  # recipients per second: never stop altogether on throttling
+MIN_RATE = 0.1  # recipients per second: never stop altogether on throttling
 QUOTA_BUCKET_SECONDS = 900
-QUOTA_CAREFUL_BLOCKS = 10       # with less quota left than this many blocks, reserve per send
+QUOTA_CAREFUL_BLOCKS = 10  # with less quota left than this many blocks, reserve per send
 DAY_SECONDS = 86_400
 
 
@@ -47,22 +47,33 @@ class ProviderLimits:
 
 @dataclass(frozen=True)
 class RateState:
-    tat: float = 0.0                            # unix seconds at which the next token is due
-    cut_factor: float = 1.0                     # the fraction of the limit right after the last cut
+    tat: float = 0.0  # unix seconds at which the next token is due
+    cut_factor: float = 1.0  # the fraction of the limit right after the last cut
     cut_at: float = 0.0
-    sent: tuple[tuple[int, int], ...] = ()      # (15-minute bucket, recipients) within the last day
+    sent: tuple[tuple[int, int], ...] = ()  # (15-minute bucket, recipients) within the last day
 
     def to_json(self) -> bytes:
-        return json.dumps({"tat": self.tat, "cut_factor": self.cut_factor, "cut_at": self.cut_at,
-                           "sent": [list(bucket) for bucket in self.sent]}, separators=(",", ":")).encode()
+        return json.dumps(
+            {
+                "tat": self.tat,
+                "cut_factor": self.cut_factor,
+                "cut_at": self.cut_at,
+                "sent": [list(bucket) for bucket in self.sent],
+            },
+            separators=(",", ":"),
+        ).encode()
 
     @classmethod
     def from_json(cls, data: bytes | None) -> "RateState":
         if not data:
             return cls()
         raw = json.loads(data)
-        return cls(float(raw["tat"]), float(raw["cut_factor"]), float(raw["cut_at"]),
-                   tuple((int(b), int(n)) for b, n in raw.get("sent", ())))
+        return cls(
+            float(raw["tat"]),
+            float(raw["cut_factor"]),
+            float(raw["cut_at"]),
+            tuple((int(b), int(n)) for b, n in raw.get("sent", ())),
+        )
 
 
 @dataclass(frozen=True)
@@ -94,8 +105,10 @@ class QuotaReached:
 
     def reason(self) -> str:
         at = datetime.fromtimestamp(self.until, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-        return (f"SES daily sending quota reached: {self.used:,} of {self.quota:,} recipients in the last 24 hours "
-                f"(Max24HourSend); sending resumes about {at}, as the 24-hour window rolls on")
+        return (
+            f"SES daily sending quota reached: {self.used:,} of {self.quota:,} recipients in the last 24 hours "
+            f"(Max24HourSend); sending resumes about {at}, as the 24-hour window rolls on"
+        )
 
 
 def rate_factor(state: RateState, now: float) -> float:
@@ -111,8 +124,9 @@ def block_size(rate: float, needed: int) -> int:
     return max(needed, min(MAX_BLOCK, math.ceil(rate * BLOCK_SECONDS)))
 
 
-def reserve(state: RateState, now: float, needed: int, limits: ProviderLimits
-            ) -> tuple[RateState, Grant | Wait | QuotaReached]:
+def reserve(
+    state: RateState, now: float, needed: int, limits: ProviderLimits
+) -> tuple[RateState, Grant | Wait | QuotaReached]:
     """Take a block of at least `needed` tokens, or say when to ask again. The state comes back
     unchanged unless tokens were granted."""
     rate = effective_rate(limits, state, now)

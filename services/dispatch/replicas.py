@@ -52,9 +52,17 @@ class DispatchReplicas:
         self.is_sending = is_sending
         self.replica_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}".replace(".", "-")
         self.subject = f"{store.prefix}-control.dispatch.sending"
-        self._heartbeats = ReopenedBucket(store.js, js_api.KeyValueConfig(
-            bucket=f"{store.stream}-dispatch-replicas", history=1, ttl=HEARTBEAT_TTL_SECONDS, replicas=store.replicas,
-            storage=js_api.StorageType.FILE, description="Postroom dispatch: live replicas (heartbeats)"))
+        self._heartbeats = ReopenedBucket(
+            store.js,
+            js_api.KeyValueConfig(
+                bucket=f"{store.stream}-dispatch-replicas",
+                history=1,
+                ttl=HEARTBEAT_TTL_SECONDS,
+                replicas=store.replicas,
+                storage=js_api.StorageType.FILE,
+                description="Postroom dispatch: live replicas (heartbeats)",
+            ),
+        )
         self._tasks: list[asyncio.Task] = []
         self._subscription = None
         self._live: tuple[float, frozenset[str]] = (0.0, frozenset())
@@ -71,7 +79,7 @@ class DispatchReplicas:
         if self._subscription is not None:
             with contextlib.suppress(Exception):
                 await self._subscription.unsubscribe()
-        with contextlib.suppress(Exception):     # a clean stop leaves no heartbeat to wait out
+        with contextlib.suppress(Exception):  # a clean stop leaves no heartbeat to wait out
             await self._heartbeats.use(lambda kv: kv.delete(self.replica_id))
 
     async def who_sends(self, dispatch_id: str) -> Sender:
@@ -127,7 +135,6 @@ class DispatchReplicas:
     async def _beat(self) -> None:
         beat = json.dumps({"since": time.time()}).encode()
         await self._heartbeats.use(lambda kv: kv.put(self.replica_id, beat))
-
 
     async def _keep_beating(self) -> None:
         await every(HEARTBEAT_EVERY_SECONDS, self._beat, "dispatch heartbeat")

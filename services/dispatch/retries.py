@@ -10,15 +10,22 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from services.core.email_address import text_problem
-from services.core.errors import (FailedPrecondition, FieldViolation, NotFound, PostroomError, PreconditionViolation,
-                                  Unavailable, require)
+from services.core.errors import (
+    FailedPrecondition,
+    FieldViolation,
+    NotFound,
+    PostroomError,
+    PreconditionViolation,
+    Unavailable,
+    require,
+)
 from services.core.event_store import NEW_AGGREGATE, ConcurrencyConflict, LogUnavailable, PendingAppend
 from services.dispatch import domain, events
 from services.dispatch.context import DispatchContext
 from services.dispatch.domain import FAILED, QUEUED
 from services.dispatch.listing import MAX_RETRIED_PER_CALL, DispatchFilter, retry_idempotency_key
 
-MAX_RETRY_KEY_CHARS = domain.MAX_KEY_CHARS - 80     # room for "retry:" and the original's id
+MAX_RETRY_KEY_CHARS = domain.MAX_KEY_CHARS - 80  # room for "retry:" and the original's id
 
 
 @dataclass(frozen=True)
@@ -33,8 +40,9 @@ class FailedDispatchRetries:
     def __init__(self, context: DispatchContext) -> None:
         self.context = context
 
-    async def retry(self, account_id: str, retry_key: str, dispatch_ids: list[str],
-                    wanted: DispatchFilter | None) -> list[Retried]:
+    async def retry(
+        self, account_id: str, retry_key: str, dispatch_ids: list[str], wanted: DispatchFilter | None
+    ) -> list[Retried]:
         require(_request_violations(account_id, retry_key, dispatch_ids, wanted))
         originals = await (self._by_filter(account_id, wanted) if wanted else self._by_id(account_id, dispatch_ids))
         found = [row for row in originals if isinstance(row, dict)]
@@ -48,9 +56,15 @@ class FailedDispatchRetries:
             if row is None or row["account_id"] != account_id:
                 originals.append(Retried(dispatch_id, error=NotFound(f"dispatch {dispatch_id} not found")))
             elif row["status"] != FAILED:
-                originals.append(Retried(dispatch_id, error=FailedPrecondition(
-                    f"dispatch {dispatch_id} is {row['status']}: only FAILED dispatches are retried",
-                    [PreconditionViolation("NOT_FAILED", f"dispatch_ids[{dispatch_id}]", row["status"])])))
+                originals.append(
+                    Retried(
+                        dispatch_id,
+                        error=FailedPrecondition(
+                            f"dispatch {dispatch_id} is {row['status']}: only FAILED dispatches are retried",
+                            [PreconditionViolation("NOT_FAILED", f"dispatch_ids[{dispatch_id}]", row["status"])],
+                        ),
+                    )
+                )
             else:
                 originals.append(row)
         return originals
@@ -62,7 +76,8 @@ class FailedDispatchRetries:
             raise FailedPrecondition(
                 f"the filter matches more than {MAX_RETRIED_PER_CALL} FAILED dispatches: narrow it "
                 "(for example with queued_before) and retry each part with its own retry_key",
-                [PreconditionViolation("TOO_MANY", "filter", f"more than {MAX_RETRIED_PER_CALL}")])
+                [PreconditionViolation("TOO_MANY", "filter", f"more than {MAX_RETRIED_PER_CALL}")],
+            )
         return list(rows)
 
     async def _requeue(self, account_id: str, retry_key: str, rows: list[dict]) -> dict[str, Retried]:
@@ -70,52 +85,75 @@ class FailedDispatchRetries:
         pending: list[tuple[str, str, PendingAppend]] = []
         for row in rows:
             original = await self.context.store.patiently(
-                lambda seq=row["queued_seq"]: self.context.store.event_at(seq), self.context.settings.append_patience)
+                lambda seq=row["queued_seq"]: self.context.store.event_at(seq), self.context.settings.append_patience
+            )
             if original is None or original.event.WhichOneof("payload") != "email_queued":
-                results[row["dispatch_id"]] = Retried(row["dispatch_id"], error=FailedPrecondition(
-                    f"dispatch {row['dispatch_id']}: its EmailQueued is no longer in the event log"))
+                results[row["dispatch_id"]] = Retried(
+                    row["dispatch_id"],
+                    error=FailedPrecondition(
+                        f"dispatch {row['dispatch_id']}: its EmailQueued is no longer in the event log"
+                    ),
+                )
                 continue
             if not await self.context.content.held(await self.context.read_model.content_digests(row["dispatch_id"])):
-                results[row["dispatch_id"]] = Retried(row["dispatch_id"], error=FailedPrecondition(
-                    f"dispatch {row['dispatch_id']}: its bodies or attachments were removed from the content store "
-                    "(POSTROOM_CONTENT_RETENTION_DAYS after its outcome): send the email again instead",
-                    [PreconditionViolation("CONTENT_REMOVED", f"dispatch_ids[{row['dispatch_id']}]", "content")]))
+                results[row["dispatch_id"]] = Retried(
+                    row["dispatch_id"],
+                    error=FailedPrecondition(
+                        f"dispatch {row['dispatch_id']}: its bodies or attachments were removed from the content store "
+                        "(POSTROOM_CONTENT_RETENTION_DAYS after its outcome): send the email again instead",
+                        [PreconditionViolation("CONTENT_REMOVED", f"dispatch_ids[{row['dispatch_id']}]", "content")],
+                    ),
+                )
                 continue
             key = retry_idempotency_key(retry_key, row["dispatch_id"])
             new_id = domain.dispatch_id_for(account_id, key)
-            pending.append((row["dispatch_id"], new_id,
-                            PendingAppend(events.requeued_event(original.event, new_id, key), NEW_AGGREGATE)))
-        appended = await self.context.store.append_many_durably([item for _, _, item in pending],
-                                                                patience=self.context.settings.append_patience)
+            pending.append(
+                (
+                    row["dispatch_id"],
+                    new_id,
+                    PendingAppend(events.requeued_event(original.event, new_id, key), NEW_AGGREGATE),
+                )
+            )
+        appended = await self.context.store.append_many_durably(
+            [item for _, _, item in pending], patience=self.context.settings.append_patience
+        )
         for (original_id, new_id, _), outcome in zip(pending, appended):
             results[original_id] = await self._result(original_id, new_id, outcome)
         return results
 
     async def _result(self, original_id: str, new_id: str, outcome) -> Retried:
-        if isinstance(outcome, ConcurrencyConflict):              # this key re-queued it before
+        if isinstance(outcome, ConcurrencyConflict):  # this key re-queued it before
             row = await self.context.read_model.dispatch(new_id)
             return Retried(original_id, new_id, row["status"] if row else QUEUED)
         if isinstance(outcome, LogUnavailable):
-            return Retried(original_id, error=Unavailable(
-                f"{outcome.message.split(';')[0]}; retry with the same retry_key: that never queues an email twice"))
+            return Retried(
+                original_id,
+                error=Unavailable(
+                    f"{outcome.message.split(';')[0]}; retry with the same retry_key: that never queues an email twice"
+                ),
+            )
         if isinstance(outcome, Exception):
             return Retried(original_id, error=FailedPrecondition(f"the event log did not accept the retry: {outcome}"))
         return Retried(original_id, new_id, QUEUED)
 
 
-def _request_violations(account_id: str, retry_key: str, dispatch_ids: list[str],
-                        wanted: DispatchFilter | None) -> list[FieldViolation]:
+def _request_violations(
+    account_id: str, retry_key: str, dispatch_ids: list[str], wanted: DispatchFilter | None
+) -> list[FieldViolation]:
     violations = domain.identity_violations(account_id, "p")
     if not retry_key:
         violations.append(FieldViolation("retry_key", "is required: the same key never re-queues a dispatch twice"))
     elif problem := text_problem(retry_key, max_length=MAX_RETRY_KEY_CHARS):
         violations.append(FieldViolation("retry_key", problem))
     if bool(dispatch_ids) == (wanted is not None):
-        violations.append(FieldViolation("dispatch_ids", "give either dispatch_ids or a filter, not both"
-                                         if dispatch_ids else "give dispatch_ids or a filter"))
+        violations.append(
+            FieldViolation(
+                "dispatch_ids",
+                "give either dispatch_ids or a filter, not both" if dispatch_ids else "give dispatch_ids or a filter",
+            )
+        )
     if len(dispatch_ids) > MAX_RETRIED_PER_CALL:
         violations.append(FieldViolation("dispatch_ids", f"at most {MAX_RETRIED_PER_CALL} per call"))
     if wanted is not None and set(wanted.statuses) - {FAILED}:
         violations.append(FieldViolation("filter.statuses", "a retry covers FAILED dispatches only"))
     return violations
-

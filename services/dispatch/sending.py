@@ -51,11 +51,11 @@ READ_MODEL_WAIT_SECONDS = 30.0
 class SendTimings:
     """Delays that tests shorten; production uses the defaults."""
 
-    ack_wait: float = 60.0               # a crashed worker's mail is redelivered after this
+    ack_wait: float = 60.0  # a crashed worker's mail is redelivered after this
     backoff_base: float = 1.0
     backoff_cap: float = 60.0
-    paused_recheck: float = 10.0         # how soon a paused provider's mail is looked at again
-    quota_recheck: float = 60.0          # ...and mail held by SES's daily quota (the window rolls on)
+    paused_recheck: float = 10.0  # how soon a paused provider's mail is looked at again
+    quota_recheck: float = 60.0  # ...and mail held by SES's daily quota (the window rolls on)
 
     @classmethod
     def for_settings(cls, settings: Settings) -> "SendTimings":
@@ -96,18 +96,27 @@ class QueuedEmailSender:
         lookup = await self._provider_as_of(queued.account_id, request.provider_id, seq)
         if lookup.config is None:
             reason = lookup.problem or "the provider was deleted or never saved"
-            return events.failed_event(queued, None, _fixed_diagnosis(f"Dispatch Failed: {reason}",
-                                       "Save the provider again (or send through another one)."), 0)
+            return events.failed_event(
+                queued,
+                None,
+                _fixed_diagnosis(
+                    f"Dispatch Failed: {reason}", "Save the provider again (or send through another one)."
+                ),
+                0,
+            )
         sender = await self._sender_for(queued, request, lookup)
         entries = await self.suppressions.entries(
-            queued.account_id, [recipient_hash(m.address) for m in request.recipients])
+            queued.account_id, [recipient_hash(m.address) for m in request.recipients]
+        )
         if seen and (receipt := await self.context.read_model.ses_receipt(queued.aggregate_id)):
             # Read after the suppressions: feedback that suppressed a recipient is in the same
             # projection batch as its receipt, so an email SES bounced is not called SUPPRESSED.
-            return events.dispatched_per_feedback(queued, receipt["ses_message_id"], receipt["evidence"],
-                                                  attempts_made)
-        kept = tuple(m for m in request.recipients
-                     if suppression_reason(entries.get(recipient_hash(m.address), []), request.list_id) is None)
+            return events.dispatched_per_feedback(queued, receipt["ses_message_id"], receipt["evidence"], attempts_made)
+        kept = tuple(
+            m
+            for m in request.recipients
+            if suppression_reason(entries.get(recipient_hash(m.address), []), request.list_id) is None
+        )
         if not kept:
             first = recipient_hash(request.recipients[0].address)
             return events.suppressed_event(queued, first, suppression_reason(entries[first], request.list_id) or "")
@@ -117,7 +126,7 @@ class QueuedEmailSender:
         request, attachments = content
         message = self._message_for(queued, request, lookup.config, sender, kept, attachments)
         if isinstance(message, Event):
-            return message                       # refused before any SMTP work
+            return message  # refused before any SMTP work
         return await self._attempt_until_done(queued, message, sender, attempts_made)
 
     async def _sender_for(self, queued: Event, request: domain.EmailRequest, lookup: ProviderLookup) -> ProviderConfig:
@@ -127,11 +136,16 @@ class QueuedEmailSender:
         if not reason:
             return lookup.config
         primary = lookup.config
-        fallbacks = [await self.context.providers.get(primary.account_id, provider_id)
-                     for provider_id in primary.fallback_provider_ids]
-        candidates = [Candidate(f.config.provider_id, f.config.from_address, f.pauses) if f.config is not None
-                      else Candidate(provider_id, "", exists=False)
-                      for provider_id, f in zip(primary.fallback_provider_ids, fallbacks)]
+        fallbacks = [
+            await self.context.providers.get(primary.account_id, provider_id)
+            for provider_id in primary.fallback_provider_ids
+        ]
+        candidates = [
+            Candidate(f.config.provider_id, f.config.from_address, f.pauses)
+            if f.config is not None
+            else Candidate(provider_id, "", exists=False)
+            for provider_id, f in zip(primary.fallback_provider_ids, fallbacks)
+        ]
         chosen = choose_sender(primary.from_address, candidates, request.transactional)
         if chosen is None:
             self._hold(queued, reason)
@@ -148,45 +162,75 @@ class QueuedEmailSender:
             raise Requeue(1.0)
         return await self.context.providers.get(account_id, provider_id)
 
-    async def _content_of(self, queued: Event, request: domain.EmailRequest
-                          ) -> tuple[domain.EmailRequest, list[AttachmentContent]] | Event:
+    async def _content_of(
+        self, queued: Event, request: domain.EmailRequest
+    ) -> tuple[domain.EmailRequest, list[AttachmentContent]] | Event:
         """The bodies and parts from the content store (events from before it carry the bodies)."""
         try:
             return await self.context.content.fetch(request, events.refs_of(queued))
         except ContentMissing as missing:
-            return events.failed_event(queued, None, _fixed_diagnosis(
-                f"Dispatch Failed: its content ({missing}) is no longer in the content store",
-                "Send the email again."), 0)
+            return events.failed_event(
+                queued,
+                None,
+                _fixed_diagnosis(
+                    f"Dispatch Failed: its content ({missing}) is no longer in the content store",
+                    "Send the email again.",
+                ),
+                0,
+            )
         except LogUnavailable:
             raise Requeue(1.0, "the content store is not answering") from None
 
-    def _message_for(self, queued: Event, request: domain.EmailRequest, primary: ProviderConfig,
-                     config: ProviderConfig, kept: tuple[domain.Mailbox, ...],
-                     attachments: list[AttachmentContent]) -> BuiltMessage | Event:
+    def _message_for(
+        self,
+        queued: Event,
+        request: domain.EmailRequest,
+        primary: ProviderConfig,
+        config: ProviderConfig,
+        kept: tuple[domain.Mailbox, ...],
+        attachments: list[AttachmentContent],
+    ) -> BuiltMessage | Event:
         """The message to send through `config`, From the primary's address (a fallback too sends
         as the primary, with its own configuration set and tenant), or the DispatchFailed that
         refuses it before SMTP."""
         try:
             message = build_message(
-                request, dispatch_id=queued.aggregate_id,
+                request,
+                dispatch_id=queued.aggregate_id,
                 sender=replace(Sender.of(config), address=primary.from_address, name=primary.from_name),
-                now=datetime.now(timezone.utc), recipients=kept, attachments=attachments,
-                unsubscribe_headers=self.context.unsubscribe.headers_for(request, queued.aggregate_id,
-                                                                         kept[0].address))
+                now=datetime.now(timezone.utc),
+                recipients=kept,
+                attachments=attachments,
+                unsubscribe_headers=self.context.unsubscribe.headers_for(request, queued.aggregate_id, kept[0].address),
+            )
         except UnsafeHeader as error:
-            return events.failed_event(queued, None, _fixed_diagnosis(
-                f"Dispatch Failed: {error}", "Remove line breaks from the provider's From name and address."), 0)
-        except InvalidArgument as error:          # parts of an event the API of today would refuse
-            return events.failed_event(queued, None, _fixed_diagnosis(f"Dispatch Failed: {error.message}",
-                                                                      "Correct the attachments and send again."), 0)
+            return events.failed_event(
+                queued,
+                None,
+                _fixed_diagnosis(
+                    f"Dispatch Failed: {error}", "Remove line breaks from the provider's From name and address."
+                ),
+                0,
+            )
+        except InvalidArgument as error:  # parts of an event the API of today would refuse
+            return events.failed_event(
+                queued,
+                None,
+                _fixed_diagnosis(f"Dispatch Failed: {error.message}", "Correct the attachments and send again."),
+                0,
+            )
         if len(message.data) > config.max_message_bytes:
-            outcome = SmtpOutcome(552, f"message is {len(message.data)} bytes; the provider accepts "
-                                       f"{config.max_message_bytes} (refused before sending)")
+            outcome = SmtpOutcome(
+                552,
+                f"message is {len(message.data)} bytes; the provider accepts "
+                f"{config.max_message_bytes} (refused before sending)",
+            )
             return events.failed_event(queued, outcome, domain.diagnose(outcome), 0)
         return message
 
-    async def _attempt_until_done(self, queued: Event, message: BuiltMessage, config: ProviderConfig,
-                                  attempts_made: int) -> Event:
+    async def _attempt_until_done(
+        self, queued: Event, message: BuiltMessage, config: ProviderConfig, attempts_made: int
+    ) -> Event:
         """Send, retrying 4xx with backoff, until delivered, refused for good, or out of attempts."""
         pool = self._pool_for(config)
         live = self.context.live.by_dispatch.setdefault(queued.aggregate_id, LiveAttempt())
@@ -204,7 +248,7 @@ class QueuedEmailSender:
                 QUEUE_TO_SENT.observe(max(0.0, time.time() - queued.occurred_at.ToNanoseconds() / 1e9))
                 return events.dispatched_event(queued, outcome, attempt, message.recipients, config.provider_id)
             if diagnosis.verdict is Verdict.WAIT:
-                raise Requeue(self.timings.quota_recheck, diagnosis.message)   # no attempt spent on SES's quota
+                raise Requeue(self.timings.quota_recheck, diagnosis.message)  # no attempt spent on SES's quota
             if diagnosis.case is domain.Case.THROTTLING:
                 await self.context.rates.throttled(_rate_key(config))
             if diagnosis.verdict is Verdict.PROVIDER_DOWN:
@@ -212,8 +256,11 @@ class QueuedEmailSender:
             if diagnosis.verdict is Verdict.FAILED or attempt >= self.context.settings.dispatch_max_attempts:
                 return events.failed_event(queued, outcome, diagnosis, attempt)
             await self._record_attempt(events.attempt_failed_event(queued, outcome, diagnosis, attempt))
-            await asyncio.sleep(domain.backoff_seconds(attempt, base=self.timings.backoff_base,
-                                                       cap=self.timings.backoff_cap, jitter=random.random()))
+            await asyncio.sleep(
+                domain.backoff_seconds(
+                    attempt, base=self.timings.backoff_base, cap=self.timings.backoff_cap, jitter=random.random()
+                )
+            )
 
     async def _within_rate(self, queued: Event, config: ProviderConfig, recipients: int) -> None:
         """Wait for the provider's shared rate; with SES's daily quota used up, hold the email."""
@@ -222,8 +269,10 @@ class QueuedEmailSender:
             await self._pacer_for(config).acquire(recipients, limits)
         except QuotaExhausted as exhausted:
             self._hold(queued, exhausted.reached.reason())
-            raise Requeue(min(self.timings.quota_recheck, max(0.1, exhausted.reached.until - time.time())),
-                          exhausted.reached.reason()) from None
+            raise Requeue(
+                min(self.timings.quota_recheck, max(0.1, exhausted.reached.until - time.time())),
+                exhausted.reached.reason(),
+            ) from None
 
     def _hold(self, queued: Event, reason: str) -> None:
         """GetDispatch on this replica says why the email waits."""
@@ -245,15 +294,24 @@ class QueuedEmailSender:
                 self.context.providers.pause_locally(config, pause)
                 pool = self._pools.get((config.account_id, config.provider_id))
                 if pool is not None and pool.provider.saved_seq == config.saved_seq:
-                    pool.pause(outcome)          # the sends queued for a connection stay away from SES too
-                paused = events.paused_event(config.account_id, config.provider_id, reason, failures=failures,
-                                             cause=Cause.FAILURES, scope=Scope.ALL)
+                    pool.pause(outcome)  # the sends queued for a connection stay away from SES too
+                paused = events.paused_event(
+                    config.account_id,
+                    config.provider_id,
+                    reason,
+                    failures=failures,
+                    cause=Cause.FAILURES,
+                    scope=Scope.ALL,
+                )
                 appended = await self.context.store.append_durably(paused, patience=None)
                 self.context.providers.pause_locally(config, replace(pause, paused_seq=appended.stream_seq))
                 log.warning("provider paused", extra={"provider_id": config.provider_id, "failures": failures})
             raise Requeue(self.timings.paused_recheck)
-        raise Requeue(domain.backoff_seconds(failures, base=self.timings.backoff_base, cap=self.timings.backoff_cap,
-                                             jitter=random.random()))
+        raise Requeue(
+            domain.backoff_seconds(
+                failures, base=self.timings.backoff_base, cap=self.timings.backoff_cap, jitter=random.random()
+            )
+        )
 
     def _pool_for(self, config: ProviderConfig) -> ProviderConnections:
         key = (config.account_id, config.provider_id)
@@ -262,8 +320,11 @@ class QueuedEmailSender:
         if pool is None or pool.provider.saved_seq != config.saved_seq or pool.paused:
             if pool is not None:
                 asyncio.get_running_loop().create_task(pool.close())
-            pool = ProviderConnections(config, timeout=self.context.settings.smtp_timeout,
-                                       tls_context=client_context(self.context.settings.smtp_ca_file))
+            pool = ProviderConnections(
+                config,
+                timeout=self.context.settings.smtp_timeout,
+                tls_context=client_context(self.context.settings.smtp_ca_file),
+            )
             self._pools[key] = pool
         return pool
 

@@ -43,10 +43,13 @@ class SesLimits:
             return cached[1]
         try:
             last = await self.store.last_event(SES_ACCOUNT_AGGREGATE, provider_id)
-        except Exception as error:       # the log is away: keep what was known
+        except Exception as error:  # the log is away: keep what was known
             log.warning("SES account state not read", extra={"provider_id": provider_id, "error": repr(error)})
             return cached[1] if cached else None
-        observed = last.event.ses_account_observed if last is not None and last.event.account_id == account_id \
-            and last.event.HasField("ses_account_observed") else None
+        observed = (
+            last.event.ses_account_observed
+            if last is not None and last.event.account_id == account_id and last.event.HasField("ses_account_observed")
+            else None
+        )
         self._observed[provider_id] = (time.monotonic(), observed)
         return observed

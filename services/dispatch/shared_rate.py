@@ -47,7 +47,7 @@ def rate_key(account_id: str, provider_id: str) -> str:
 @dataclass
 class _Entry:
     state: RateState
-    revision: int                    # 0: no entry yet
+    revision: int  # 0: no entry yet
     read_at: float
 
 
@@ -56,9 +56,16 @@ class SharedRates:
 
     def __init__(self, store: EventStore) -> None:
         self.store = store
-        self.bucket = ReopenedBucket(store.js, js_api.KeyValueConfig(
-            bucket=bucket_name(store), history=1, replicas=store.replicas, storage=js_api.StorageType.FILE,
-            description="Postroom dispatch: each provider's shared send rate and daily quota use"))
+        self.bucket = ReopenedBucket(
+            store.js,
+            js_api.KeyValueConfig(
+                bucket=bucket_name(store),
+                history=1,
+                replicas=store.replicas,
+                storage=js_api.StorageType.FILE,
+                description="Postroom dispatch: each provider's shared send rate and daily quota use",
+            ),
+        )
         self._known: dict[str, _Entry] = {}
 
     async def reserve(self, key: str, needed: int, limits: ProviderLimits) -> Grant | Wait | QuotaReached:
@@ -72,7 +79,7 @@ class SharedRates:
             if await self._write(key, entry, state):
                 self._publish(key, state, limits, now)
                 return answer
-        return Wait(time.time() + 0.05)                       # contended: come back in a moment
+        return Wait(time.time() + 0.05)  # contended: come back in a moment
 
     async def throttled(self, key: str) -> None:
         """SES said `454 Throttling`: cut the shared rate (once, however many replicas saw it)."""
@@ -83,8 +90,10 @@ class SharedRates:
                 return
             if await self._write(key, entry, state):
                 RATE_CUTS.labels(key).inc()
-                log.warning("shared send rate cut after a throttling answer",
-                            extra={"provider": key, "factor": round(state.cut_factor, 3)})
+                log.warning(
+                    "shared send rate cut after a throttling answer",
+                    extra={"provider": key, "factor": round(state.cut_factor, 3)},
+                )
                 return
 
     async def state_of(self, key: str) -> RateState:
@@ -138,7 +147,7 @@ class ProviderPacer:
         self.rates = rates
         self.key = key
         self._due: collections.deque[float] = collections.deque()
-        self._granted_at = 0.0                  # when the tokens in hand were granted
+        self._granted_at = 0.0  # when the tokens in hand were granted
         self._refilling = asyncio.Lock()
 
     async def acquire(self, recipients: int, limits: ProviderLimits) -> None:

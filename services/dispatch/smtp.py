@@ -26,13 +26,18 @@ class _Session:
     def __init__(self, client: aiosmtplib.SMTP) -> None:
         self.client = client
         self.sent = 0
-        self.unfinished = False     # a transaction was left half-done on it: RSET before the next
+        self.unfinished = False  # a transaction was left half-done on it: RSET before the next
 
 
 async def _open(provider: ProviderConfig, timeout: float, tls_context: ssl.SSLContext) -> _Session | SmtpOutcome:
-    client = aiosmtplib.SMTP(hostname=provider.smtp_host, port=provider.smtp_port, timeout=timeout,
-                             use_tls=provider.implicit_tls, start_tls=not provider.implicit_tls,
-                             tls_context=tls_context)
+    client = aiosmtplib.SMTP(
+        hostname=provider.smtp_host,
+        port=provider.smtp_port,
+        timeout=timeout,
+        use_tls=provider.implicit_tls,
+        start_tls=not provider.implicit_tls,
+        tls_context=tls_context,
+    )
     try:
         await client.connect()
         await client.login(provider.smtp_username, provider.smtp_password)
@@ -60,7 +65,7 @@ async def _transact(session: _Session, message: BuiltMessage) -> SmtpOutcome:
         return SmtpOutcome(553, "an envelope address is not ASCII (refused before sending)")
     client = session.client
     if session.unfinished:
-        await client.rset()                    # clears the half-done envelope (RFC 5321 4.1.1.5)
+        await client.rset()  # clears the half-done envelope (RFC 5321 4.1.1.5)
     # A session SES dropped while idle fails at MAIL, before any mail is staked on it, and the pool
     # tries again on a fresh one: no RSET round trip is needed to find out first.
     session.unfinished = True
@@ -73,7 +78,7 @@ async def _transact(session: _Session, message: BuiltMessage) -> SmtpOutcome:
         if reply.code in (250, 251):
             accepted += 1
         elif refused.code == 250:
-            refused = reply                    # the first refusal speaks for all when none is accepted
+            refused = reply  # the first refusal speaks for all when none is accepted
     if not accepted:
         return SmtpOutcome(refused.code, refused.message)
     try:
@@ -86,12 +91,15 @@ async def _transact(session: _Session, message: BuiltMessage) -> SmtpOutcome:
 
 
 def _envelope(message: BuiltMessage) -> tuple[bytes, list[bytes]]:
-    return (b"FROM:<" + message.envelope_from.encode("ascii") + b">",
-            [b"TO:<" + address.encode("ascii") + b">" for address in message.recipients])
+    return (
+        b"FROM:<" + message.envelope_from.encode("ascii") + b">",
+        [b"TO:<" + address.encode("ascii") + b">" for address in message.recipients],
+    )
 
 
-async def send_once(provider: ProviderConfig, message: BuiltMessage, *, timeout: float,
-                    tls_context: ssl.SSLContext) -> SmtpOutcome:
+async def send_once(
+    provider: ProviderConfig, message: BuiltMessage, *, timeout: float, tls_context: ssl.SSLContext
+) -> SmtpOutcome:
     """One connection, one message, then QUIT: the product page's "Send a test email"."""
     session = await _open(provider, timeout, tls_context)
     if isinstance(session, SmtpOutcome):
@@ -151,7 +159,7 @@ class ProviderConnections:
             await _close(session.client)
             return SmtpOutcome(0, f"connection lost: {_describe(error)}")
         except asyncio.CancelledError:
-            session.client.close()               # mid-transaction: neither reusable nor to be left open
+            session.client.close()  # mid-transaction: neither reusable nor to be left open
             raise
         self._release(session, reusable=outcome.code != 421)
         return outcome
@@ -184,4 +192,3 @@ def _describe(error: BaseException) -> str:
     if isinstance(error, asyncio.TimeoutError):
         return "timed out"
     return str(error) or type(error).__name__
-

@@ -25,6 +25,7 @@ class UnsubscribeLinks:
     def headers_for(self, request: EmailRequest, dispatch_id: str, recipient: str) -> dict[str, str] | None:
         if self.tokens is None or request.transactional or not self.public_url:
             return None
-        token = self.tokens.issue(request.account_id, recipient, request.list_id, dispatch_id,
-                                  issued_at=datetime.now(timezone.utc))
+        token = self.tokens.issue(
+            request.account_id, recipient, request.list_id, dispatch_id, issued_at=datetime.now(timezone.utc)
+        )
         return list_unsubscribe_headers(self.public_url, token, self.mailto)

@@ -19,8 +19,7 @@ from services.core.generated.postroom.v1 import events_pb2
 from services.core.event_store import ConcurrencyConflict
 from services.dispatch import events
 from services.dispatch.context import DispatchContext
-from services.dispatch.metrics import (IN_FLIGHT, QUEUE_ACK_PENDING, QUEUE_PENDING, REDELIVERIES_LEFT_TO_SENDER,
-                                       outcomes)
+from services.dispatch.metrics import IN_FLIGHT, QUEUE_ACK_PENDING, QUEUE_PENDING, REDELIVERIES_LEFT_TO_SENDER, outcomes
 from services.dispatch.shared_rate import rate_key
 from services.dispatch.replicas import DispatchReplicas, Sender
 from services.dispatch.sending import QueuedEmailSender, SendTimings
@@ -28,8 +27,8 @@ from services.dispatch.sending import QueuedEmailSender, SendTimings
 log = logging.getLogger(__name__)
 
 DURABLE = "dispatch-workers"
-SENDER_RECHECK_SECONDS = 2.0     # a redelivery another replica is still sending is looked at again after this
-QUEUE_DEPTH_SECONDS = 5.0        # how often the queue's depth is read from the consumer for /metrics
+SENDER_RECHECK_SECONDS = 2.0  # a redelivery another replica is still sending is looked at again after this
+QUEUE_DEPTH_SECONDS = 5.0  # how often the queue's depth is read from the consumer for /metrics
 
 
 class DispatchWorker:
@@ -37,11 +36,16 @@ class DispatchWorker:
         self.context = context
         self.timings = timings or SendTimings.for_settings(context.settings)
         self.sender = QueuedEmailSender(context, self.timings)
-        plan = ConsumerPlan(durable=DURABLE, aggregate_type=events.AGGREGATE, concurrency=max(1, context.settings.dispatch_concurrency), ack_wait=self.timings.ack_wait,
-                            retry_delay=self.timings.backoff_cap)
+        plan = ConsumerPlan(
+            durable=DURABLE,
+            aggregate_type=events.AGGREGATE,
+            concurrency=max(1, context.settings.dispatch_concurrency),
+            ack_wait=self.timings.ack_wait,
+            retry_delay=self.timings.backoff_cap,
+        )
         self.consumer = DurableWorker(context.store, plan, self)
         self.replicas = DispatchReplicas(context.store, self.consumer.is_working_on)
-        IN_FLIGHT.set_function(lambda: self.consumer.in_flight)    # read when scraped, not per email
+        IN_FLIGHT.set_function(lambda: self.consumer.in_flight)  # read when scraped, not per email
 
     async def start(self) -> None:
         await self.replicas.start()
@@ -60,7 +64,7 @@ class DispatchWorker:
                 info = await self.context.store.js.consumer_info(self.context.store.stream, DURABLE)
                 QUEUE_PENDING.set(info.num_pending or 0)
                 QUEUE_ACK_PENDING.set(info.num_ack_pending or 0)
-            except Exception as error:               # the consumer not made yet, or the log away: next time
+            except Exception as error:  # the consumer not made yet, or the log away: next time
                 log.debug("queue depth unread", extra={"error": repr(error)})
             await asyncio.sleep(QUEUE_DEPTH_SECONDS)
 
@@ -81,13 +85,13 @@ class DispatchWorker:
             await self.context.store.append_durably(outcome, expected_sequence=seq, patience=None)
             outcomes(outcome.type, rate_key(queued.account_id, payload.provider_id)).inc()
         except ConcurrencyConflict:
-            pass                                 # another worker recorded the outcome first
+            pass  # another worker recorded the outcome first
 
     async def _settled_or_taken(self, delivery: Delivery) -> bool:
         """True when the email has its outcome already; Requeue while another replica sends it."""
         last = await self.context.store.last_event(events.AGGREGATE, delivery.event.aggregate_id)
         if last is not None and last.stream_seq != delivery.stream_seq:
-            return True                          # an outcome exists: send nothing
+            return True  # an outcome exists: send nothing
         if delivery.redelivered:
             sender = await self.replicas.who_sends(delivery.event.aggregate_id)
             if sender is not Sender.NOBODY:

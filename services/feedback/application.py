@@ -25,10 +25,22 @@ from services.core.settings import Settings
 from services.feedback import domain
 from services.core.suppression_rule import Reason
 from services.feedback.domain import ProviderTopics, TopicDecision
-from services.feedback.metrics import (BOUNCE_RATE, COMPLAINT_RATE, FEEDBACK_NOT_RECORDED, feedback_recorded,
-                                       SNS_DUPLICATES, SUBSCRIPTIONS)
-from services.feedback.projection import (RECORD_KINDS, DeliveryContext, DeliveryContextReader, FeedbackFilter,
-                                         FeedbackReadModel, FeedbackRecordView)
+from services.feedback.metrics import (
+    BOUNCE_RATE,
+    COMPLAINT_RATE,
+    FEEDBACK_NOT_RECORDED,
+    feedback_recorded,
+    SNS_DUPLICATES,
+    SUBSCRIPTIONS,
+)
+from services.feedback.projection import (
+    RECORD_KINDS,
+    DeliveryContext,
+    DeliveryContextReader,
+    FeedbackFilter,
+    FeedbackReadModel,
+    FeedbackRecordView,
+)
 from services.feedback.ses_feedback import IgnoredFeedback, OtherFeedback, parse_ses_feedback
 from services.feedback.sns_confirmation import SubscriptionConfirmer
 from services.feedback.sns_message import SnsMessage, SnsMessageError, SnsMessageType, parse_sns_message
@@ -68,9 +80,15 @@ class RecipientStatus:
 
 
 class FeedbackApplication:
-    def __init__(self, settings: Settings, store: EventStore, runner: ProjectionRunner,
-                 verifier: SnsSignatureVerifier, confirmer: SubscriptionConfirmer,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: EventStore,
+        runner: ProjectionRunner,
+        verifier: SnsSignatureVerifier,
+        confirmer: SubscriptionConfirmer,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         self.settings = settings
         self.store = store
         self.runner = runner
@@ -97,23 +115,35 @@ class FeedbackApplication:
             return await self._subscription(account_id, provider_id, provider, context, message)
         return await self._unsubscribe(account_id, provider_id, provider, context, message)
 
-    async def _notification(self, account_id: str, provider_id: str, provider: ProviderTopics,
-                            context: DeliveryContext, message: SnsMessage) -> Accepted:
+    async def _notification(
+        self, account_id: str, provider_id: str, provider: ProviderTopics, context: DeliveryContext, message: SnsMessage
+    ) -> Accepted:
         _require_topic(provider, message.topic_arn, confirming=False)
         if context.already_recorded:
             SNS_DUPLICATES.labels("read_model").inc()
             return Accepted(message.type.value, "already recorded")
         items = parse_ses_feedback(message.message)
         dispatch_ids = await self._dispatch_ids(account_id, domain.ses_message_ids_without_dispatch_id(items))
-        events = domain.feedback_events(items, provider_id=provider_id, sns_message_id=message.message_id,
-                                        dispatch_id_of=dispatch_ids.get)
+        events = domain.feedback_events(
+            items, provider_id=provider_id, sns_message_id=message.message_id, dispatch_id_of=dispatch_ids.get
+        )
         _count_unrecorded(items)
         if not events:
             return Accepted(message.type.value, "nothing to record")
         if tracing.enabled():
             await self._link_dispatch_traces(account_id, events)
-        pending = [PendingAppend(new_event(e.payload, account_id=account_id, aggregate_type=domain.FEEDBACK_AGGREGATE,
-                                           aggregate_id=e.aggregate_id), msg_id=e.msg_id) for e in events]
+        pending = [
+            PendingAppend(
+                new_event(
+                    e.payload,
+                    account_id=account_id,
+                    aggregate_type=domain.FEEDBACK_AGGREGATE,
+                    aggregate_id=e.aggregate_id,
+                ),
+                msg_id=e.msg_id,
+            )
+            for e in events
+        ]
         duplicates = await self._append(pending)
         for event in events:
             feedback_recorded(event.payload.DESCRIPTOR.name).inc()
@@ -127,8 +157,9 @@ class FeedbackApplication:
         for dispatch_id, trace_parent in (await self.read_model.trace_parents(account_id, dispatch_ids)).items():
             tracing.link_current_span(trace_parent, **{"postroom.dispatch_id": dispatch_id})
 
-    async def _subscription(self, account_id: str, provider_id: str, provider: ProviderTopics,
-                            context: DeliveryContext, message: SnsMessage) -> Accepted:
+    async def _subscription(
+        self, account_id: str, provider_id: str, provider: ProviderTopics, context: DeliveryContext, message: SnsMessage
+    ) -> Accepted:
         decision = _require_topic(provider, message.topic_arn, confirming=True)
         if context.already_recorded:
             SNS_DUPLICATES.labels("read_model").inc()
@@ -138,19 +169,22 @@ class FeedbackApplication:
             await self._claim_first_topic(account_id, provider_id, message.topic_arn)
         await self.confirmer.confirm(message.subscribe_url)
         confirmed = events_pb2.SnsSubscriptionConfirmed(
-            provider_id=provider_id, topic_arn=message.topic_arn, sns_message_id=message.message_id)
+            provider_id=provider_id, topic_arn=message.topic_arn, sns_message_id=message.message_id
+        )
         await self._append_subscription_event(account_id, provider_id, confirmed, message.message_id)
         SUBSCRIPTIONS.labels("confirmed").inc()
         log.info("sns subscription confirmed", extra={"provider_id": provider_id, "topic_arn": message.topic_arn})
         return Accepted(message.type.value, "subscription confirmed")
 
-    async def _unsubscribe(self, account_id: str, provider_id: str, provider: ProviderTopics,
-                           context: DeliveryContext, message: SnsMessage) -> Accepted:
+    async def _unsubscribe(
+        self, account_id: str, provider_id: str, provider: ProviderTopics, context: DeliveryContext, message: SnsMessage
+    ) -> Accepted:
         # Never visit this message's SubscribeURL: it would subscribe the endpoint again (listmonk's bug).
         _require_topic(provider, message.topic_arn, confirming=False)
         if not context.already_recorded:
             received = events_pb2.SnsUnsubscribeReceived(
-                provider_id=provider_id, topic_arn=message.topic_arn, sns_message_id=message.message_id)
+                provider_id=provider_id, topic_arn=message.topic_arn, sns_message_id=message.message_id
+            )
             await self._append_subscription_event(account_id, provider_id, received, message.message_id)
             SUBSCRIPTIONS.labels("unsubscribed").inc()
             log.warning("sns subscription removed", extra={"provider_id": provider_id, "topic_arn": message.topic_arn})
@@ -170,11 +204,18 @@ class FeedbackApplication:
             decision = _require_topic(_provider_of(context, account_id, provider_id), topic_arn, confirming=True)
             if decision is TopicDecision.ALLOWED:
                 return
-            allowed = new_event(events_pb2.ProviderTopicAllowed(provider_id=provider_id, topic_arn=topic_arn),
-                                account_id=account_id, aggregate_type="provider", aggregate_id=provider_id)
+            allowed = new_event(
+                events_pb2.ProviderTopicAllowed(provider_id=provider_id, topic_arn=topic_arn),
+                account_id=account_id,
+                aggregate_type="provider",
+                aggregate_id=provider_id,
+            )
             try:
-                appended = await self._guarded(self.store.append_durably(
-                    allowed, expected_sequence=last.stream_seq, patience=self.settings.append_patience))
+                appended = await self._guarded(
+                    self.store.append_durably(
+                        allowed, expected_sequence=last.stream_seq, patience=self.settings.append_patience
+                    )
+                )
             except ConcurrencyConflict:
                 continue
             # so the topic's first Notification, right behind this confirmation, finds it allowed
@@ -184,16 +225,16 @@ class FeedbackApplication:
         raise ServiceUnavailableError("the provider kept changing while this topic was being recorded; retry")
 
     async def _append_subscription_event(self, account_id: str, provider_id: str, payload, sns_message_id: str) -> None:
-        event = new_event(payload, account_id=account_id, aggregate_type=domain.SUBSCRIPTION_AGGREGATE,
-                          aggregate_id=provider_id)
+        event = new_event(
+            payload, account_id=account_id, aggregate_type=domain.SUBSCRIPTION_AGGREGATE, aggregate_id=provider_id
+        )
         await self._append([PendingAppend(event, msg_id=domain.subscription_msg_id(provider_id, sns_message_id))])
 
     async def _append(self, pending: list[PendingAppend]) -> int:
         """Append all, durably, retried through the log's hiccups within POSTROOM_APPEND_PATIENCE
         (SNS waits 15 s for an answer); returns how many JetStream dropped as duplicates. Not
         confirmed in time: 503, and SNS delivers again (the MessageId dedupes it)."""
-        outcomes = await self._guarded(self.store.append_many_durably(pending,
-                                                                      patience=self.settings.append_patience))
+        outcomes = await self._guarded(self.store.append_many_durably(pending, patience=self.settings.append_patience))
         failures = [outcome for outcome in outcomes if isinstance(outcome, Exception)]
         if failures:
             log.warning("feedback append failed", extra={"error": repr(failures[0])})
@@ -234,23 +275,34 @@ class FeedbackApplication:
         hashed = recipient_hash(email)
         evidence = await self.read_model.recipient_evidence(account_id, hashed)
         recent = await self.read_model.list_records(
-            FeedbackFilter(account_id=account_id, recipient_hash=hashed), RECENT_RECORDS)
-        reason = domain.suppression_reason(evidence, soft_bounce_threshold=self.settings.soft_bounce_threshold,
-                                           soft_bounce_window_days=self.settings.soft_bounce_window_days)
+            FeedbackFilter(account_id=account_id, recipient_hash=hashed), RECENT_RECORDS
+        )
+        reason = domain.suppression_reason(
+            evidence,
+            soft_bounce_threshold=self.settings.soft_bounce_threshold,
+            soft_bounce_window_days=self.settings.soft_bounce_window_days,
+        )
         soft = domain.recent_soft_bounces(evidence, self.settings.soft_bounce_window_days)
         return RecipientStatus(account_id, hashed, reason, soft, recent)
 
-    async def list_feedback(self, account_id: str, provider_id: str, kind: str, email: str, page_size: int,
-                            page_token: str) -> tuple[list[FeedbackRecordView], str]:
+    async def list_feedback(
+        self, account_id: str, provider_id: str, kind: str, email: str, page_size: int, page_token: str
+    ) -> tuple[list[FeedbackRecordView], str]:
         require(_list_violations(account_id, provider_id, kind, email, page_token))
         size = min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
-        where = FeedbackFilter(account_id=account_id, provider_id=provider_id, kind=kind,
-                               recipient_hash=recipient_hash(email) if email else "",
-                               before_sequence=int(page_token) if page_token else 0)
+        where = FeedbackFilter(
+            account_id=account_id,
+            provider_id=provider_id,
+            kind=kind,
+            recipient_hash=recipient_hash(email) if email else "",
+            before_sequence=int(page_token) if page_token else 0,
+        )
         views = await self.read_model.list_records(where, size)
         return views, (str(views[-1].sequence) if len(views) == size else "")
 
-    async def provider_stats(self, account_id: str, provider_id: str, window_days: int) -> tuple[domain.ProviderRates, int]:
+    async def provider_stats(
+        self, account_id: str, provider_id: str, window_days: int
+    ) -> tuple[domain.ProviderRates, int]:
         violations = _account_violations(account_id) + _provider_violations(provider_id, required=True)
         if problem := domain.window_violation(window_days):
             violations.append(FieldViolation("window_days", problem))
@@ -260,7 +312,6 @@ class FeedbackApplication:
         if counts == domain.FeedbackCounts() and not await self.read_model.provider_exists(account_id, provider_id):
             raise NotFound(f"provider {provider_id} not found")
         return domain.provider_rates(counts), days
-
 
 
 async def publish_reputation_rates(read_model: FeedbackReadModel, now: datetime) -> None:

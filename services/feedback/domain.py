@@ -17,8 +17,13 @@ from google.protobuf.message import Message
 
 from services.core.generated.postroom.v1 import events_pb2
 from services.core.ids import recipient_hash
-from services.core.suppression_rule import (Reason, gravest, ses_list_reason,
-                                            soft_bounces_in_window, soft_bounces_suppress_since)
+from services.core.suppression_rule import (
+    Reason,
+    gravest,
+    ses_list_reason,
+    soft_bounces_in_window,
+    soft_bounces_suppress_since,
+)
 from services.feedback.ses_feedback import Bounce, Complaint, Delivery, FeedbackItem
 
 BOUNCE_REVIEW_RATE = 0.05
@@ -62,8 +67,10 @@ def topic_decision(provider: ProviderTopics, topic_arn: str, *, confirming: bool
 
 def refused_topic_reason(provider: ProviderTopics, topic_arn: str) -> str:
     if provider.allow_first_topic and not provider.topic_arns:
-        return (f"topic {topic_arn} has not confirmed a subscription for this provider; "
-                "SNS must deliver its SubscriptionConfirmation here first")
+        return (
+            f"topic {topic_arn} has not confirmed a subscription for this provider; "
+            "SNS must deliver its SubscriptionConfirmation here first"
+        )
     return f"topic {topic_arn} is not one of this provider's SNS topics; add it to the provider's sns_topic_arns"
 
 
@@ -115,8 +122,9 @@ def feedback_events(
     return events
 
 
-def _payload_for(item: FeedbackItem, provider_id: str, sns_message_id: str,
-                 dispatch_id_of: Callable[[str], str | None]) -> Message | None:
+def _payload_for(
+    item: FeedbackItem, provider_id: str, sns_message_id: str, dispatch_id_of: Callable[[str], str | None]
+) -> Message | None:
     if not isinstance(item, (Bounce, Complaint, Delivery)):
         return None
     common = dict(
@@ -129,12 +137,18 @@ def _payload_for(item: FeedbackItem, provider_id: str, sns_message_id: str,
     )
     if isinstance(item, Bounce):
         payload = events_pb2.BounceReceived(
-            **common, bounce_type=item.bounce_type.value, bounce_subtype=item.bounce_subtype,
-            status=item.status or "", diagnostic_code=item.diagnostic_code or "", feedback_id=item.feedback_id)
+            **common,
+            bounce_type=item.bounce_type.value,
+            bounce_subtype=item.bounce_subtype,
+            status=item.status or "",
+            diagnostic_code=item.diagnostic_code or "",
+            feedback_id=item.feedback_id,
+        )
         payload.bounced_at.FromDatetime(item.timestamp)
     elif isinstance(item, Complaint):
         payload = events_pb2.ComplaintReceived(
-            **common, feedback_type=item.complaint_feedback_type or "", feedback_id=item.feedback_id)
+            **common, feedback_type=item.complaint_feedback_type or "", feedback_id=item.feedback_id
+        )
         payload.complained_at.FromDatetime(item.timestamp)
     else:
         payload = events_pb2.DeliveryReceived(**common, smtp_response=item.smtp_response)
@@ -144,11 +158,17 @@ def _payload_for(item: FeedbackItem, provider_id: str, sns_message_id: str,
 
 def ses_message_ids_without_dispatch_id(items: list[FeedbackItem]) -> list[str]:
     """The SES message ids whose dispatch must be looked up (the headers did not carry it)."""
-    return sorted({item.ses_message_id for item in items
-                   if isinstance(item, (Bounce, Complaint, Delivery)) and not item.dispatch_id})
+    return sorted(
+        {
+            item.ses_message_id
+            for item in items
+            if isinstance(item, (Bounce, Complaint, Delivery)) and not item.dispatch_id
+        }
+    )
 
 
 # ---- recipient status ----
+
 
 @dataclass(frozen=True, slots=True)
 class RecipientEvidence:
@@ -157,17 +177,22 @@ class RecipientEvidence:
     hard_bounced: bool = False
     complained: bool = False
     soft_bounce_times: tuple[datetime, ...] = ()
-    ses_reasons: tuple[str, ...] = ()          # SES's suppression-list reasons (BOUNCE, COMPLAINT)
+    ses_reasons: tuple[str, ...] = ()  # SES's suppression-list reasons (BOUNCE, COMPLAINT)
 
 
-def suppression_reason(evidence: RecipientEvidence, *, soft_bounce_threshold: int,
-                       soft_bounce_window_days: int) -> Reason | None:
+def suppression_reason(
+    evidence: RecipientEvidence, *, soft_bounce_threshold: int, soft_bounce_window_days: int
+) -> Reason | None:
     """Why mail to a recipient must stop, by the rule dispatch applies too (gravest first)."""
-    reasons = [reason for reason, holds in ((Reason.COMPLAINT, evidence.complained),
-                                            (Reason.HARD_BOUNCE, evidence.hard_bounced)) if holds]
+    reasons = [
+        reason
+        for reason, holds in ((Reason.COMPLAINT, evidence.complained), (Reason.HARD_BOUNCE, evidence.hard_bounced))
+        if holds
+    ]
     reasons += [r for r in map(ses_list_reason, evidence.ses_reasons) if r is not None]
-    if soft_bounces_suppress_since(evidence.soft_bounce_times, threshold=soft_bounce_threshold,
-                                   window_days=soft_bounce_window_days):
+    if soft_bounces_suppress_since(
+        evidence.soft_bounce_times, threshold=soft_bounce_threshold, window_days=soft_bounce_window_days
+    ):
         reasons.append(Reason.SOFT_BOUNCES)
     return gravest(reasons)
 
@@ -178,18 +203,23 @@ def recent_soft_bounces(evidence: RecipientEvidence, window_days: int) -> int:
 
 # ---- provider stats ----
 
+
 @dataclass(frozen=True, slots=True)
 class FeedbackCounts:
     sent: int = 0
     delivered: int = 0
-    bounced: int = 0        # hard bounces
+    bounced: int = 0  # hard bounces
     soft_bounced: int = 0
     complained: int = 0
 
     def __add__(self, other: FeedbackCounts) -> FeedbackCounts:
-        return FeedbackCounts(self.sent + other.sent, self.delivered + other.delivered,
-                              self.bounced + other.bounced, self.soft_bounced + other.soft_bounced,
-                              self.complained + other.complained)
+        return FeedbackCounts(
+            self.sent + other.sent,
+            self.delivered + other.delivered,
+            self.bounced + other.bounced,
+            self.soft_bounced + other.soft_bounced,
+            self.complained + other.complained,
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,8 +36,9 @@ async def _receive(app: FeedbackApplication, request: web.Request) -> web.Respon
     try:
         with tracing.span(f"POST {SNS_ROUTE}", kind="SERVER", attributes={"sns.message_type": message_type}):
             body = await request.read()
-            accepted = await app.receive(request.match_info["account_id"], request.match_info["provider_id"],
-                                         body, request.headers)
+            accepted = await app.receive(
+                request.match_info["account_id"], request.match_info["provider_id"], body, request.headers
+            )
     except web.HTTPRequestEntityTooLarge:
         return _answer(message_type, 413, "the body is larger than 256 KiB, the most an SNS message can be")
     except (SnsMessageError, SesFeedbackError) as refusal:

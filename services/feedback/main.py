@@ -21,8 +21,12 @@ from services.feedback.http import sns_app
 from services.feedback.projection import feedback_projections
 from services.feedback.sns_confirmation import SubscriptionConfirmer
 from services.feedback.sns_connector import sns_connector
-from services.feedback.sns_verifier import (CertificateSource, HttpsCertificateFetcher, PinnedCertificateDirectory,
-                                            SnsSignatureVerifier)
+from services.feedback.sns_verifier import (
+    CertificateSource,
+    HttpsCertificateFetcher,
+    PinnedCertificateDirectory,
+    SnsSignatureVerifier,
+)
 
 
 NAME = "feedback"
@@ -33,8 +37,9 @@ def projections(_settings: Settings) -> list[Projection]:
     return feedback_projections()
 
 
-async def build(settings: Settings, store: EventStore, engine: AsyncEngine, *,
-                connector: aiohttp.BaseConnector | None = None) -> ServiceComponents:
+async def build(
+    settings: Settings, store: EventStore, engine: AsyncEngine, *, connector: aiohttp.BaseConnector | None = None
+) -> ServiceComponents:
     """`connector` carries outbound HTTPS to SNS (certificates, confirmations); tests pass one
     whose resolver and SSL context lead to a local stand-in for SNS."""
     session = aiohttp.ClientSession(connector=connector or sns_connector(settings), trust_env=False)
@@ -43,18 +48,37 @@ async def build(settings: Settings, store: EventStore, engine: AsyncEngine, *,
     app = FeedbackApplication(settings, store, runner, verifier, SubscriptionConfirmer(session))
     servicer = FeedbackServicer(app)
     grpc_server = GrpcServer(
-        settings.bind_host, settings.ports.feedback_grpc, settings.access_tokens,
+        settings.bind_host,
+        settings.ports.feedback_grpc,
+        settings.access_tokens,
         [feedback_pb2.DESCRIPTOR.services_by_name["FeedbackService"].full_name],
-        lambda server: feedback_pb2_grpc.add_FeedbackServiceServicer_to_server(servicer, server))
-    http = HttpEndpoint(sns_app(app), settings.bind_host, settings.ports.feedback_http,
-                        lambda: runner.caught_up.is_set(), runner.describe_start)
+        lambda server: feedback_pb2_grpc.add_FeedbackServiceServicer_to_server(servicer, server),
+    )
+    http = HttpEndpoint(
+        sns_app(app),
+        settings.bind_host,
+        settings.ports.feedback_http,
+        lambda: runner.caught_up.is_set(),
+        runner.describe_start,
+    )
+
     async def publish_rates_every_minute() -> None:
         await runner.caught_up.wait()
-        await every(RATES_INTERVAL_SECONDS, lambda: publish_reputation_rates(app.read_model, app.clock()),
-                    "publishing the reputation rates", first_at_once=True)
+        await every(
+            RATES_INTERVAL_SECONDS,
+            lambda: publish_reputation_rates(app.read_model, app.clock()),
+            "publishing the reputation rates",
+            first_at_once=True,
+        )
 
-    return ServiceComponents(grpc=grpc_server, projections=[runner], http=[http], workers=[publish_rates_every_minute],
-                             on_start=[app.context_reader.start], on_stop=[app.context_reader.stop, session.close])
+    return ServiceComponents(
+        grpc=grpc_server,
+        projections=[runner],
+        http=[http],
+        workers=[publish_rates_every_minute],
+        on_start=[app.context_reader.start],
+        on_stop=[app.context_reader.stop, session.close],
+    )
 
 
 def certificate_source(settings: Settings, session: aiohttp.ClientSession) -> CertificateSource:

@@ -23,27 +23,33 @@ class ConfirmationUnavailableError(SnsMessageError):
 
 
 class SubscriptionConfirmer:
-    def __init__(self, session: aiohttp.ClientSession, *, timeout_seconds: float = CONFIRMATION_TIMEOUT_SECONDS) -> None:
+    def __init__(
+        self, session: aiohttp.ClientSession, *, timeout_seconds: float = CONFIRMATION_TIMEOUT_SECONDS
+    ) -> None:
         self._session = session
         self._timeout = aiohttp.ClientTimeout(total=timeout_seconds)
 
     async def confirm(self, subscribe_url: str) -> None:
         if not subscribe_url_is_allowed(subscribe_url):
             raise SnsVerificationError(
-                f"SubscribeURL {subscribe_url!r} is not an https URL on sns.<region>.amazonaws.com[.cn]; not visited")
+                f"SubscribeURL {subscribe_url!r} is not an https URL on sns.<region>.amazonaws.com[.cn]; not visited"
+            )
         try:
-            async with self._session.get(URL(subscribe_url, encoded=True), allow_redirects=False,
-                                         timeout=self._timeout) as response:
+            async with self._session.get(
+                URL(subscribe_url, encoded=True), allow_redirects=False, timeout=self._timeout
+            ) as response:
                 await response.content.read(64 * 1024)
                 _require_confirmed(response.status)
         except aiohttp.ClientConnectorDNSError as error:
             # The message is signed by SNS already, so its host is SNS's: a failed look-up is our
             # resolver or network, and SNS must deliver the confirmation again (a 4xx would drop it).
             raise ConfirmationUnavailableError(
-                "cannot resolve the host of the SubscribeURL from here (DNS); retry later") from error
+                "cannot resolve the host of the SubscribeURL from here (DNS); retry later"
+            ) from error
         except (aiohttp.ClientError, TimeoutError) as error:
             raise ConfirmationUnavailableError(
-                f"could not reach SNS to confirm the subscription: {type(error).__name__}") from error
+                f"could not reach SNS to confirm the subscription: {type(error).__name__}"
+            ) from error
 
 
 def _require_confirmed(status: int) -> None:
@@ -53,4 +59,5 @@ def _require_confirmed(status: int) -> None:
         raise ConfirmationUnavailableError(f"SNS answered {status} to the subscription confirmation; retry later")
     raise SnsVerificationError(
         f"SNS answered {status} to the subscription confirmation (redirects are not followed); the token may "
-        "have expired: use 'Request confirmation' on the subscription in the SNS console")
+        "have expired: use 'Request confirmation' on the subscription in the SNS console"
+    )

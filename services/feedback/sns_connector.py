@@ -28,8 +28,16 @@ class PinnedHostResolver(AbstractResolver):
         if pinned is None:
             return await self._fallback.resolve(host, port, family)
         address, pinned_port = pinned
-        return [ResolveResult(hostname=host, host=address, port=pinned_port, family=socket.AF_INET, proto=0,
-                              flags=socket.AI_NUMERICHOST)]
+        return [
+            ResolveResult(
+                hostname=host,
+                host=address,
+                port=pinned_port,
+                family=socket.AF_INET,
+                proto=0,
+                flags=socket.AI_NUMERICHOST,
+            )
+        ]
 
     async def close(self) -> None:
         await self._fallback.close()

@@ -96,7 +96,7 @@ def parse_strict_json(text: str | bytes) -> Any:
     and the signature check must see the same message as the code that acts on it.
     """
     try:
-        if isinstance(text, bytes):   # as json.loads does it, without building a decoder per call
+        if isinstance(text, bytes):  # as json.loads does it, without building a decoder per call
             text = text.decode(json.detect_encoding(text), "surrogatepass")
         return _STRICT_DECODER.decode(text)
     except RecursionError as error:

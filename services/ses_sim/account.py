@@ -56,16 +56,21 @@ class AccountChange:
     def problems(self) -> list[InvalidValue]:
         found = []
         if self.enforcement_status is not None and self.enforcement_status not in ENFORCEMENT_STATUSES:
-            found.append(InvalidValue("enforcement_status", f"enforcement_status must be one of "
-                                      f"{', '.join(ENFORCEMENT_STATUSES)}, not {self.enforcement_status!r}"))
+            found.append(
+                InvalidValue(
+                    "enforcement_status",
+                    f"enforcement_status must be one of "
+                    f"{', '.join(ENFORCEMENT_STATUSES)}, not {self.enforcement_status!r}",
+                )
+            )
         for name in ("sending_enabled", "production_access_enabled"):
             if getattr(self, name) is not None and not isinstance(getattr(self, name), bool):
                 found.append(InvalidValue(name, f"{name} must be true or false"))
         rate = self.max_send_rate
-        if rate is not None and (isinstance(rate, bool) or not isinstance(rate, (int, float))
-                                 or not math.isfinite(rate) or rate <= 0):
-            found.append(InvalidValue("max_send_rate", "max_send_rate must be a number of messages per second "
-                                                       "above 0"))
+        if rate is not None and (
+            isinstance(rate, bool) or not isinstance(rate, (int, float)) or not math.isfinite(rate) or rate <= 0
+        ):
+            found.append(InvalidValue("max_send_rate", "max_send_rate must be a number of messages per second above 0"))
         quota = self.max_24_hour_send
         if quota is not None and (isinstance(quota, bool) or not isinstance(quota, int) or quota < 0):
             found.append(InvalidValue("max_24_hour_send", "max_24_hour_send must be a whole number, 0 or more"))
@@ -105,10 +110,15 @@ class SesAccount:
 
     def standing(self) -> dict:
         """The account as the control endpoint shows it."""
-        return {"region": self.region, "enforcement_status": self.enforcement_status,
-                "sending_enabled": self.sending_enabled, "production_access_enabled": not self.sandbox,
-                "max_send_rate": self.max_send_rate, "max_24_hour_send": self.daily_quota,
-                "verified_identities": [identity.name for identity in self.identities]}
+        return {
+            "region": self.region,
+            "enforcement_status": self.enforcement_status,
+            "sending_enabled": self.sending_enabled,
+            "production_access_enabled": not self.sandbox,
+            "max_send_rate": self.max_send_rate,
+            "max_24_hour_send": self.daily_quota,
+            "verified_identities": [identity.name for identity in self.identities],
+        }
 
     def identity(self, name: str) -> Identity | None:
         """The verified identity called exactly `name` (an address or a domain), if any."""

@@ -25,8 +25,14 @@ class MessagePart:
     disposition: str | None  # attachment, inline, or None
 
     def summary(self) -> dict[str, Any]:
-        return {"index": self.index, "filename": self.filename, "media_type": self.media_type, "size": self.size,
-                "content_id": self.content_id, "disposition": self.disposition}
+        return {
+            "index": self.index,
+            "filename": self.filename,
+            "media_type": self.media_type,
+            "size": self.size,
+            "content_id": self.content_id,
+            "disposition": self.disposition,
+        }
 
 
 def _decoded_filename(part: Message) -> str | None:
@@ -73,8 +79,14 @@ def listed_parts(data: bytes) -> list[Message]:
 
 
 def _described(index: int, part: Message) -> MessagePart:
-    return MessagePart(index, _decoded_filename(part), part.get_content_type(), len(_payload(part)),
-                       _content_id(part), part.get_content_disposition())
+    return MessagePart(
+        index,
+        _decoded_filename(part),
+        part.get_content_type(),
+        len(_payload(part)),
+        _content_id(part),
+        part.get_content_disposition(),
+    )
 
 
 def message_parts(data: bytes) -> list[MessagePart]:

@@ -20,18 +20,31 @@ from services.ses_sim.suppression_list import SUPPRESSION_REASONS
 MAX_PAGE_SIZE = 1000
 # SES: ASCII letters, digits, underscores and dashes, at most 64 characters.
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,64}", re.ASCII)
-OPTION_NAMES = ("TrackingOptions", "DeliveryOptions", "ReputationOptions", "SendingOptions", "Tags",
-                "SuppressionOptions", "VdmOptions", "ArchivingOptions", "MessageSecurityOptions")
+OPTION_NAMES = (
+    "TrackingOptions",
+    "DeliveryOptions",
+    "ReputationOptions",
+    "SendingOptions",
+    "Tags",
+    "SuppressionOptions",
+    "VdmOptions",
+    "ArchivingOptions",
+    "MessageSecurityOptions",
+)
 # What GetConfigurationSet answers for options a set was created without.
-_DEFAULTS: dict[str, Any] = {"DeliveryOptions": {"TlsPolicy": "OPTIONAL"},
-                             "ReputationOptions": {"ReputationMetricsEnabled": False},
-                             "SendingOptions": {"SendingEnabled": True}, "Tags": []}
+_DEFAULTS: dict[str, Any] = {
+    "DeliveryOptions": {"TlsPolicy": "OPTIONAL"},
+    "ReputationOptions": {"ReputationMetricsEnabled": False},
+    "SendingOptions": {"SendingEnabled": True},
+    "Tags": [],
+}
 
 
 def require_configuration_set_name(name: object, field_name: str = "ConfigurationSetName") -> str:
     if not isinstance(name, str) or not _NAME.fullmatch(name):
-        raise InvalidValue(field_name, f"{field_name} must be 1 to 64 ASCII letters, digits, underscores or dashes, "
-                                       f"not {name!r}.")
+        raise InvalidValue(
+            field_name, f"{field_name} must be 1 to 64 ASCII letters, digits, underscores or dashes, not {name!r}."
+        )
     return name
 
 
@@ -90,8 +103,9 @@ class ConfigurationSets:
     def delete(self, name: str) -> ConfigurationSet:
         return self._sets.pop(self.get(name).name)
 
-    def page(self, name_contains: str, page_size: int | None,
-             next_token: str | None) -> tuple[list[ConfigurationSet], str | None]:
+    def page(
+        self, name_contains: str, page_size: int | None, next_token: str | None
+    ) -> tuple[list[ConfigurationSet], str | None]:
         size = page_size_of(page_size, MAX_PAGE_SIZE, MAX_PAGE_SIZE)
         matching = [s for s in self._sets.values() if name_contains in s.name]
         return one_page(matching, lambda s: s.name, size, next_token)

@@ -43,21 +43,31 @@ PREFIX = "/_sim"
 
 def _error(error: SimulatorError) -> web.Response:
     status = 404 if isinstance(error, NotFound) else 409 if isinstance(error, AlreadyExists) else 400
-    return web.json_response({"error": error.message, **({"field": error.field}
-                                                         if isinstance(error, InvalidValue) else {})}, status=status)
+    return web.json_response(
+        {"error": error.message, **({"field": error.field} if isinstance(error, InvalidValue) else {})}, status=status
+    )
 
 
 def suppressed_json(entry: SuppressedDestination) -> dict[str, Any]:
-    return {"email_address": entry.email_address, "reason": entry.reason,
-            "last_update_time": entry.last_update_time.isoformat()}
+    return {
+        "email_address": entry.email_address,
+        "reason": entry.reason,
+        "last_update_time": entry.last_update_time.isoformat(),
+    }
 
 
 def tenant_json(tenant: Tenant) -> dict[str, Any]:
-    return {"name": tenant.name, "arn": tenant.arn, "tenant_id": tenant.tenant_id,
-            "sending_status": tenant.sending_status, "ses_managed_status": tenant.ses_status.status,
-            "customer_managed_status": tenant.customer_status.status if tenant.customer_status else None,
-            "cause": tenant.ses_status.cause, "suppression_scope": tenant.suppression_scope,
-            "resources": list(tenant.resources)}
+    return {
+        "name": tenant.name,
+        "arn": tenant.arn,
+        "tenant_id": tenant.tenant_id,
+        "sending_status": tenant.sending_status,
+        "ses_managed_status": tenant.ses_status.status,
+        "customer_managed_status": tenant.customer_status.status if tenant.customer_status else None,
+        "cause": tenant.ses_status.cause,
+        "suppression_scope": tenant.suppression_scope,
+        "resources": list(tenant.resources),
+    }
 
 
 def _timestamp(value: Any) -> datetime:
@@ -76,6 +86,7 @@ def _handled(handler: Callable) -> Callable:
             return await handler(control, request, control.regions.get(request.query.get("region")))
         except SimulatorError as error:
             return _error(error)
+
     return answer
 
 
@@ -85,24 +96,33 @@ class SimulatorControl:
         self._smtp_ports = smtp_ports
 
     def routes(self) -> list[web.RouteDef]:
-        return [web.get(PREFIX, self.overview),
-                web.get(f"{PREFIX}/account", self.get_account), web.put(f"{PREFIX}/account", self.change_account),
-                web.put(f"{PREFIX}/identities", self.set_identities),
-                web.get(f"{PREFIX}/suppressed", self.list_suppressed),
-                web.put(f"{PREFIX}/suppressed/{{address}}", self.suppress),
-                web.delete(f"{PREFIX}/suppressed/{{address}}", self.unsuppress),
-                web.get(f"{PREFIX}/configuration-sets", self.list_configuration_sets),
-                web.put(f"{PREFIX}/configuration-sets/{{name}}", self.add_configuration_set),
-                web.delete(f"{PREFIX}/configuration-sets/{{name}}", self.delete_configuration_set),
-                web.get(f"{PREFIX}/tenants", self.list_tenants),
-                web.put(f"{PREFIX}/tenants/{{name}}", self.put_tenant),
-                web.delete(f"{PREFIX}/tenants/{{name}}", self.delete_tenant)]
+        return [
+            web.get(PREFIX, self.overview),
+            web.get(f"{PREFIX}/account", self.get_account),
+            web.put(f"{PREFIX}/account", self.change_account),
+            web.put(f"{PREFIX}/identities", self.set_identities),
+            web.get(f"{PREFIX}/suppressed", self.list_suppressed),
+            web.put(f"{PREFIX}/suppressed/{{address}}", self.suppress),
+            web.delete(f"{PREFIX}/suppressed/{{address}}", self.unsuppress),
+            web.get(f"{PREFIX}/configuration-sets", self.list_configuration_sets),
+            web.put(f"{PREFIX}/configuration-sets/{{name}}", self.add_configuration_set),
+            web.delete(f"{PREFIX}/configuration-sets/{{name}}", self.delete_configuration_set),
+            web.get(f"{PREFIX}/tenants", self.list_tenants),
+            web.put(f"{PREFIX}/tenants/{{name}}", self.put_tenant),
+            web.delete(f"{PREFIX}/tenants/{{name}}", self.delete_tenant),
+        ]
 
     @_handled
     async def overview(self, _: web.Request, default: SesRegion) -> web.Response:
-        return web.json_response({"default_region": default.name, "regions": [
-            {"name": region.name, "smtp_ports": self._smtp_ports(region.name), "topic_arn": region.topic_arn}
-            for region in self.regions]})
+        return web.json_response(
+            {
+                "default_region": default.name,
+                "regions": [
+                    {"name": region.name, "smtp_ports": self._smtp_ports(region.name), "topic_arn": region.topic_arn}
+                    for region in self.regions
+                ],
+            }
+        )
 
     @_handled
     async def get_account(self, _: web.Request, region: SesRegion) -> web.Response:
@@ -134,7 +154,10 @@ class SimulatorControl:
     async def suppress(self, request: web.Request, region: SesRegion) -> web.Response:
         document = await json_object(request)
         entry = region.tenant_suppression_list(request.query.get("tenant")).put(
-            request.match_info["address"], document.get("reason", "BOUNCE"), _timestamp(document.get("last_update_time")))
+            request.match_info["address"],
+            document.get("reason", "BOUNCE"),
+            _timestamp(document.get("last_update_time")),
+        )
         return web.json_response(suppressed_json(entry))
 
     @_handled

@@ -64,16 +64,28 @@ class KeptMessage:
         return found
 
     def summary(self) -> dict[str, Any]:
-        return {"id": self.ses_message_id, "received_at": aws_timestamp(self.received_at),
-                "mail_from": self.mail_from, "recipients": list(self.recipients), "from": self.header("From"),
-                "to": self.header("To"), "subject": self.header("Subject"), "size": len(self.data),
-                "region": self.region, "configuration_set": self.configuration_set, "tenant": self.tenant,
-                "attachments": [{**part.summary(), "url": self.part_url(part)} for part in self.parts]}
+        return {
+            "id": self.ses_message_id,
+            "received_at": aws_timestamp(self.received_at),
+            "mail_from": self.mail_from,
+            "recipients": list(self.recipients),
+            "from": self.header("From"),
+            "to": self.header("To"),
+            "subject": self.header("Subject"),
+            "size": len(self.data),
+            "region": self.region,
+            "configuration_set": self.configuration_set,
+            "tenant": self.tenant,
+            "attachments": [{**part.summary(), "url": self.part_url(part)} for part in self.parts],
+        }
 
     def details(self) -> dict[str, Any]:
         raw_headers = BytesHeaderParser(policy=policy.compat32).parsebytes(self.data).items()
-        return {**self.summary(), "headers": [{"name": name, "value": str(value)} for name, value in raw_headers],
-                **self.bodies()}
+        return {
+            **self.summary(),
+            "headers": [{"name": name, "value": str(value)} for name, value in raw_headers],
+            **self.bodies(),
+        }
 
 
 class Inbox:

@@ -13,7 +13,8 @@ SIMULATOR_DOMAIN = "simulator.amazonses.com"
 SUPPRESSION_LIST_DIAGNOSTIC = (
     "Amazon SES did not send the message to this address because it is on the suppression list for your "
     "account. For more information about removing addresses from the suppression list, see the Amazon SES "
-    "Developer Guide at https://docs.aws.amazon.com/ses/latest/DeveloperGuide/sending-email-suppression-list.html")
+    "Developer Guide at https://docs.aws.amazon.com/ses/latest/DeveloperGuide/sending-email-suppression-list.html"
+)
 
 
 @dataclass(frozen=True)
@@ -48,13 +49,19 @@ class SimulatedOutcome:
 
 
 def _hard_bounce(address: str) -> SimulatedBounce:
-    return SimulatedBounce("Permanent", "General", "5.1.1", f"smtp; 550 5.1.1 user unknown <{address}>",
-                           "dns; a8-70.smtp-out.amazonses.com")
+    return SimulatedBounce(
+        "Permanent",
+        "General",
+        "5.1.1",
+        f"smtp; 550 5.1.1 user unknown <{address}>",
+        "dns; a8-70.smtp-out.amazonses.com",
+    )
 
 
 def suppression_list_bounce(_: str) -> SimulatedBounce:
-    return SimulatedBounce("Permanent", "OnAccountSuppressionList", "5.1.1", SUPPRESSION_LIST_DIAGNOSTIC,
-                           "dns; amazonses.com")
+    return SimulatedBounce(
+        "Permanent", "OnAccountSuppressionList", "5.1.1", SUPPRESSION_LIST_DIAGNOSTIC, "dns; amazonses.com"
+    )
 
 
 def mailbox_of(address: str) -> str | None:

@@ -132,8 +132,15 @@ class SesSimulator:
     def set_identities(self, names: list[str], region: str | None = None) -> None:
         self.region(region).set_identities(names)
 
-    def suppress(self, address: str, reason: str = "BOUNCE", *, region: str | None = None, tenant: str | None = None,
-                 at: datetime | None = None) -> SuppressedDestination:
+    def suppress(
+        self,
+        address: str,
+        reason: str = "BOUNCE",
+        *,
+        region: str | None = None,
+        tenant: str | None = None,
+        at: datetime | None = None,
+    ) -> SuppressedDestination:
         return self.region(region).tenant_suppression_list(tenant).put(address, reason, at or datetime.now(UTC))
 
     def unsuppress(self, address: str, *, region: str | None = None, tenant: str | None = None) -> None:
@@ -152,8 +159,9 @@ class SesSimulator:
         target.add_tenant_for_everything(name, datetime.now(UTC))
         return target.tenants.get(name)
 
-    def set_tenant_status(self, name: str, sending_status: str, region: str | None = None,
-                          cause: str | None = None) -> Tenant:
+    def set_tenant_status(
+        self, name: str, sending_status: str, region: str | None = None, cause: str | None = None
+    ) -> Tenant:
         """The status SES manages for a tenant: DISABLED is SES pausing it, ENABLED or REINSTATED lets it send."""
         return self.region(region).tenants.set_ses_status(name, sending_status, datetime.now(UTC), cause)
 
@@ -169,11 +177,13 @@ class SesSimulator:
 
     async def start(self) -> None:
         certificates = await asyncio.to_thread(
-            SimulatorCertificates.load_or_create, self.settings.state_dir, self.settings.ca_file)
+            SimulatorCertificates.load_or_create, self.settings.state_dir, self.settings.ca_file
+        )
         self.signing = await asyncio.to_thread(certificates.sns_signing_identity)
         self.signing.pin_in(self.settings.pinned_cert_dir)
-        self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=certificates.client_context()),
-                                              trust_env=False)
+        self._session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(ssl=certificates.client_context()), trust_env=False
+        )
         signer = SnsSigner(self.signing.key, self.signing.url)
         self.publisher = SnsPublisher(self.topics, signer, self._session, retry_delays=self._sns_retry_delays)
         try:
@@ -186,19 +196,33 @@ class SesSimulator:
 
     async def _start_smtp(self, certificates: SimulatorCertificates) -> None:
         host = self.settings.host
-        names = [host, "127.0.0.1", "localhost", *(f"email-smtp.{name}.amazonaws.com"
-                                                   for name in self.settings.region_names)]
+        names = [
+            host,
+            "127.0.0.1",
+            "localhost",
+            *(f"email-smtp.{name}.amazonaws.com" for name in self.settings.region_names),
+        ]
         tls = certificates.server_context("smtp", names)
         for seed in self.settings.regions():
-            handler = SesSmtpHandler(self.settings.smtp_username, self.settings.smtp_password,
-                                     self.regions.get(seed.name), self._accepted,
-                                     max_message_bytes=self.settings.max_message_bytes)
+            handler = SesSmtpHandler(
+                self.settings.smtp_username,
+                self.settings.smtp_password,
+                self.regions.get(seed.name),
+                self._accepted,
+                max_message_bytes=self.settings.max_message_bytes,
+            )
             ports = {}
             for name, port, implicit in (("smtp", seed.smtp_port, False), ("smtp_tls", seed.smtp_tls_port, True)):
-                server = await start_smtp_server(handler, host, port, tls, implicit_tls=implicit,
-                                                 hostname=f"email-smtp.{seed.name}.amazonaws.com",
-                                                 max_message_bytes=self.settings.max_message_bytes,
-                                                 max_messages_per_session=self.settings.max_messages_per_session)
+                server = await start_smtp_server(
+                    handler,
+                    host,
+                    port,
+                    tls,
+                    implicit_tls=implicit,
+                    hostname=f"email-smtp.{seed.name}.amazonaws.com",
+                    max_message_bytes=self.settings.max_message_bytes,
+                    max_messages_per_session=self.settings.max_messages_per_session,
+                )
                 self._servers.append(server)
                 ports[name] = server.sockets[0].getsockname()[1]
             self.region_ports[seed.name] = ports
@@ -207,19 +231,29 @@ class SesSimulator:
     async def _start_web(self) -> None:
         app = new_app()
         app.router.add_routes(InboxWeb(self.inbox, self.publisher, self.topic_arn).routes())
-        for api in (SesApi(self.regions), SuppressionApi(self.regions), ConfigurationSetApi(self.regions),
-                    TenantApi(self.regions), SimulatorControl(self.regions, self.smtp_ports_of)):
+        for api in (
+            SesApi(self.regions),
+            SuppressionApi(self.regions),
+            ConfigurationSetApi(self.regions),
+            TenantApi(self.regions),
+            SimulatorControl(self.regions, self.smtp_ports_of),
+        ):
             app.router.add_routes(api.routes())
         self._web = HttpEndpoint(app, self.settings.host, self.settings.web_port, lambda: True)
         await self._web.start()
         self.ports["web"] = self._web.port
 
     async def _start_sns_endpoint(self, certificates: SimulatorCertificates) -> None:
-        names = [*(f"sns.{name}.amazonaws.com" for name in self.settings.region_names), *sns_host_names(),
-                 "localhost", "127.0.0.1"]
+        names = [
+            *(f"sns.{name}.amazonaws.com" for name in self.settings.region_names),
+            *sns_host_names(),
+            "localhost",
+            "127.0.0.1",
+        ]
         tls: ssl.SSLContext = certificates.server_context("sns", names)
-        self._sns_runner = web.AppRunner(sns_endpoint_app(self.publisher, self.signing), access_log=None,
-                                        shutdown_timeout=1)
+        self._sns_runner = web.AppRunner(
+            sns_endpoint_app(self.publisher, self.signing), access_log=None, shutdown_timeout=1
+        )
         await self._sns_runner.setup()
         await web.TCPSite(self._sns_runner, self.settings.host, self.settings.sns_https_port, ssl_context=tls).start()
         self.ports["sns_https"] = self._sns_runner.addresses[0][1]
@@ -228,22 +262,46 @@ class SesSimulator:
 
     def _accepted(self, message: AcceptedMessage) -> None:
         headers = message.ses_headers
-        self.inbox.keep(KeptMessage(message.ses_message_id, message.accepted_at, message.mail_from,
-                                    message.recipients, message.data, message.region, headers.configuration_set,
-                                    headers.tenant))
+        self.inbox.keep(
+            KeptMessage(
+                message.ses_message_id,
+                message.accepted_at,
+                message.mail_from,
+                message.recipients,
+                message.data,
+                message.region,
+                headers.configuration_set,
+                headers.tenant,
+            )
+        )
         region = self.regions.get(message.region)
-        outcomes = [(recipient, outcome) for recipient in message.recipients
-                    if (outcome := reported_outcome(recipient, suppressed=region.is_suppressed(
-                        recipient, headers.configuration_set, headers.tenant))) is not None]
+        outcomes = [
+            (recipient, outcome)
+            for recipient in message.recipients
+            if (
+                outcome := reported_outcome(
+                    recipient, suppressed=region.is_suppressed(recipient, headers.configuration_set, headers.tenant)
+                )
+            )
+            is not None
+        ]
         if outcomes and self.publisher is not None:
             self.publisher.in_background(self._report(region, self._sent_mail(region, message), outcomes))
 
     def _sent_mail(self, region: SesRegion, message: AcceptedMessage) -> SentMail:
         identity = region.account.verifying_identity(message.mail_from)
         source_arn = region.account.identity_arn(identity) if identity else ""
-        return SentMail(message.ses_message_id, message.accepted_at, message.mail_from, source_arn,
-                        message.peer_ip, self.settings.aws_account, CALLER_IDENTITY, message.recipients,
-                        message.data)
+        return SentMail(
+            message.ses_message_id,
+            message.accepted_at,
+            message.mail_from,
+            source_arn,
+            message.peer_ip,
+            self.settings.aws_account,
+            CALLER_IDENTITY,
+            message.recipients,
+            message.data,
+        )
 
     async def _report(self, region: SesRegion, mail: SentMail, outcomes) -> None:
         """Publish what SES would report for each such recipient, in SES's order, to the region's topic."""
@@ -271,22 +329,38 @@ class SesSimulator:
 
 def banner(simulator: SesSimulator) -> str:
     settings = simulator.settings
-    actual = replace(settings, smtp_port=simulator.smtp_port, smtp_tls_port=simulator.smtp_tls_port,
-                     web_port=simulator.web_port, sns_https_port=simulator.sns_https_port)
-    described = [(name, value) for name, value in actual.described()
-                 if not name.startswith(("POSTROOM_SIM_SMTP_PORT_", "POSTROOM_SIM_SMTP_TLS_PORT_"))]
+    actual = replace(
+        settings,
+        smtp_port=simulator.smtp_port,
+        smtp_tls_port=simulator.smtp_tls_port,
+        web_port=simulator.web_port,
+        sns_https_port=simulator.sns_https_port,
+    )
+    described = [
+        (name, value)
+        for name, value in actual.described()
+        if not name.startswith(("POSTROOM_SIM_SMTP_PORT_", "POSTROOM_SIM_SMTP_TLS_PORT_"))
+    ]
     for region in list(simulator.regions)[1:]:  # a further region's ports, as bound
         ports, suffix = simulator.smtp_ports_of(region.name), region_suffix(region.name)
-        described += [(f"POSTROOM_SIM_SMTP_PORT_{suffix}", f"{settings.host}:{ports['smtp']} (STARTTLS, {region.name})"),
-                      (f"POSTROOM_SIM_SMTP_TLS_PORT_{suffix}", f"{settings.host}:{ports['smtp_tls']} (TLS, {region.name})")]
-    described += [(f"SNS topic{'' if region is simulator.regions.default else ' ' + region.name}", region.topic_arn)
-                  for region in simulator.regions]
-    described += [("CA certificate (trust it)", str(settings.ca_file)),
-                  ("SNS signing certificate", simulator.signing_cert_url)]
+        described += [
+            (f"POSTROOM_SIM_SMTP_PORT_{suffix}", f"{settings.host}:{ports['smtp']} (STARTTLS, {region.name})"),
+            (f"POSTROOM_SIM_SMTP_TLS_PORT_{suffix}", f"{settings.host}:{ports['smtp_tls']} (TLS, {region.name})"),
+        ]
+    described += [
+        (f"SNS topic{'' if region is simulator.regions.default else ' ' + region.name}", region.topic_arn)
+        for region in simulator.regions
+    ]
+    described += [
+        ("CA certificate (trust it)", str(settings.ca_file)),
+        ("SNS signing certificate", simulator.signing_cert_url),
+    ]
     width = max(len(name) for name, _ in described) + 2
     lines = "\n".join(f"  {name:<{width}}{value}" for name, value in described)
-    return (f"Postroom SES simulator is running (Ctrl-C stops it).\n{lines}\n"
-            f"Mailbox simulator: success@, bounce@, ooto@, complaint@, suppressionlist@simulator.amazonses.com")
+    return (
+        f"Postroom SES simulator is running (Ctrl-C stops it).\n{lines}\n"
+        f"Mailbox simulator: success@, bounce@, ooto@, complaint@, suppressionlist@simulator.amazonses.com"
+    )
 
 
 async def serve_until_signalled(settings: SimulatorSettings) -> None:

@@ -40,8 +40,9 @@ def page_size_of(value: int | None, default: int, maximum: int) -> int:
     return value
 
 
-def one_page(items: Sequence[Item], key: Callable[[Item], str], page_size: int,
-             next_token: str | None) -> tuple[list[Item], str | None]:
+def one_page(
+    items: Sequence[Item], key: Callable[[Item], str], page_size: int, next_token: str | None
+) -> tuple[list[Item], str | None]:
     """The page of `items` (sorted by `key`) that `next_token` starts, and the token for the page after it."""
     ordered = sorted(items, key=key)
     if next_token:

@@ -45,13 +45,26 @@ class SesRegion:
     topic_arn: str
 
     @classmethod
-    def starting_with(cls, seed: RegionSettings, settings: SimulatorSettings, *, now: datetime,
-                      clock: float) -> "SesRegion":
-        account = SesAccount(identities_named(seed.verified_identities), settings.sandbox, seed.name,
-                             settings.aws_account, settings.max_send_rate, settings.max_24_hour_send)
-        region = cls(seed.name, account, SendingLimits.of(account.max_send_rate, account.daily_quota, clock),
-                     SuppressionList(), ConfigurationSets(seed.name, settings.aws_account),
-                     Tenants(seed.name, settings.aws_account), settings.topic_arn_of(seed.name))
+    def starting_with(
+        cls, seed: RegionSettings, settings: SimulatorSettings, *, now: datetime, clock: float
+    ) -> "SesRegion":
+        account = SesAccount(
+            identities_named(seed.verified_identities),
+            settings.sandbox,
+            seed.name,
+            settings.aws_account,
+            settings.max_send_rate,
+            settings.max_24_hour_send,
+        )
+        region = cls(
+            seed.name,
+            account,
+            SendingLimits.of(account.max_send_rate, account.daily_quota, clock),
+            SuppressionList(),
+            ConfigurationSets(seed.name, settings.aws_account),
+            Tenants(seed.name, settings.aws_account),
+            settings.topic_arn_of(seed.name),
+        )
         region.suppression_list.seed(seed.suppressed, now)
         for name in seed.configuration_sets:
             region.configuration_sets.create(name, {}, now)
@@ -82,8 +95,9 @@ class SesRegion:
 
     def resource_arns(self) -> list[str]:
         """Every identity and configuration set, by ARN."""
-        return ([self.account.identity_arn(identity) for identity in self.account.identities]
-                + [self.configuration_sets.arn(s) for s in self.configuration_sets.all()])
+        return [self.account.identity_arn(identity) for identity in self.account.identities] + [
+            self.configuration_sets.arn(s) for s in self.configuration_sets.all()
+        ]
 
     def require_resource(self, arn: str) -> str:
         if self.account.identity_by_arn(arn) is None and self.configuration_sets.by_arn(arn) is None:
@@ -102,8 +116,9 @@ class SesRegion:
 
     # --- suppression -----------------------------------------------------------------------------
 
-    def suppression_for(self, configuration_set: str | None,
-                        tenant: str | None) -> tuple[SuppressionList, tuple[str, ...]]:
+    def suppression_for(
+        self, configuration_set: str | None, tenant: str | None
+    ) -> tuple[SuppressionList, tuple[str, ...]]:
         """The list a message's recipients are checked against, and the reasons it honours: a tenant's
         own list when its scope is TENANT, else the account's, narrowed by the configuration set's
         suppression options when it has any."""
@@ -111,8 +126,11 @@ class SesRegion:
         if found_tenant is not None and found_tenant.suppression_scope == "TENANT":
             return found_tenant.suppression_list, found_tenant.suppressed_reasons
         found_set = self.configuration_sets.find(configuration_set) if configuration_set else None
-        reasons = found_set.suppressed_reasons if found_set and found_set.suppressed_reasons is not None \
+        reasons = (
+            found_set.suppressed_reasons
+            if found_set and found_set.suppressed_reasons is not None
             else SUPPRESSION_REASONS
+        )
         return self.suppression_list, reasons
 
     def is_suppressed(self, address: str, configuration_set: str | None, tenant: str | None) -> bool:
@@ -143,8 +161,10 @@ class Regions:
             return self.default
         region = self._regions.get(name)
         if region is None:
-            raise UnservedRegion(f"The simulator does not serve region {name}; it serves {', '.join(self._regions)} "
-                                 "(POSTROOM_SIM_REGIONS).")
+            raise UnservedRegion(
+                f"The simulator does not serve region {name}; it serves {', '.join(self._regions)} "
+                "(POSTROOM_SIM_REGIONS)."
+            )
         return region
 
     def signed_for(self, authorization: str) -> SesRegion:

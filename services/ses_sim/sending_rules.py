@@ -23,8 +23,10 @@ MESSAGE_TOO_LONG = "552 Message too long"
 RATE_EXCEEDED = "454 Throttling failure: Maximum sending rate exceeded"
 QUOTA_EXCEEDED = "454 Throttling failure: Daily message quota exceeded"
 # What SES answers (at the end of DATA) while it has paused the account's sending, as users quote it.
-SENDING_PAUSED = ("554 Message rejected: Sending paused for this account. For more information, please check the "
-                  "inbox of the email address associated with your AWS account.")
+SENDING_PAUSED = (
+    "554 Message rejected: Sending paused for this account. For more information, please check the "
+    "inbox of the email address associated with your AWS account."
+)
 # Past its per-session message limit SES answers the next MAIL FROM with this and closes the connection.
 SESSION_LIMIT_REACHED = "421 Connection closed by server. Maximum message count per session reached."
 
@@ -34,8 +36,10 @@ def accepted(ses_message_id: str) -> str:
 
 
 def not_verified(identities: Sequence[str], region: str) -> str:
-    return ("554 Message rejected: Email address is not verified. The following identities failed the check "
-            f"in region {region.upper()}: {', '.join(identities)}")
+    return (
+        "554 Message rejected: Email address is not verified. The following identities failed the check "
+        f"in region {region.upper()}: {', '.join(identities)}"
+    )
 
 
 def configuration_set_missing(name: str) -> str:
@@ -56,7 +60,7 @@ def tenant_resource_not_associated(name: str, resource_arn: str) -> str:
     return f"554 Message rejected: Resource <{resource_arn}> is not associated with tenant <{name}>."
 
 
-NO_SES_HEADERS = SesHeaders()    # a message that carries no X-SES-* header
+NO_SES_HEADERS = SesHeaders()  # a message that carries no X-SES-* header
 
 
 @dataclass(frozen=True)
@@ -70,8 +74,13 @@ class Submission:
     ses_headers: SesHeaders = NO_SES_HEADERS
 
     @classmethod
-    def of(cls, mail_from: str, from_header_values: Sequence[str], recipients: Sequence[str],
-           ses_headers: SesHeaders = NO_SES_HEADERS) -> "Submission":
+    def of(
+        cls,
+        mail_from: str,
+        from_header_values: Sequence[str],
+        recipients: Sequence[str],
+        ses_headers: SesHeaders = NO_SES_HEADERS,
+    ) -> "Submission":
         addresses = tuple(address for _, address in getaddresses(list(from_header_values)) if address)
         return cls(mail_from, addresses, tuple(recipients), ses_headers)
 
@@ -86,8 +95,11 @@ def verification_rejection(submission: Submission, account: SesAccount) -> str |
     if unverified_senders:
         return not_verified(unverified_senders, account.region)
     if account.sandbox:
-        unverified_recipients = [address for address in submission.recipients
-                                 if not is_simulator_address(address) and not account.is_verified(address)]
+        unverified_recipients = [
+            address
+            for address in submission.recipients
+            if not is_simulator_address(address) and not account.is_verified(address)
+        ]
         if unverified_recipients:
             return not_verified(unverified_recipients, account.region)
     return None
@@ -103,8 +115,11 @@ def tenant_rejection(submission: Submission, region: "SesRegion") -> str | None:
         return tenant_missing(name)
     if not tenant.may_send:
         return tenant_paused(name)
-    used = [region.account.identity_arn(identity) for address in submission.senders
-            if (identity := region.account.verifying_identity(address)) is not None]
+    used = [
+        region.account.identity_arn(identity)
+        for address in submission.senders
+        if (identity := region.account.verifying_identity(address)) is not None
+    ]
     if (set_name := submission.ses_headers.configuration_set) is not None:
         used.append(region.configuration_sets.arn(region.configuration_sets.get(set_name)))
     missing = next((arn for arn in dict.fromkeys(used) if arn not in tenant.resources), None)

@@ -70,8 +70,12 @@ def _common_headers(parsed: Message) -> dict[str, Any]:
     for name, key in (("From", "from"), ("Reply-To", "replyTo"), ("To", "to"), ("Cc", "cc")):
         if values := parsed.get_all(name):
             common[key] = [_unfolded(str(value)) for value in values]
-    for name, key in (("Return-Path", "returnPath"), ("Date", "date"), ("Message-ID", "messageId"),
-                      ("Subject", "subject")):
+    for name, key in (
+        ("Return-Path", "returnPath"),
+        ("Date", "date"),
+        ("Message-ID", "messageId"),
+        ("Subject", "subject"),
+    ):
         if (value := parsed.get(name)) is not None:
             common[key] = _unfolded(str(value)).strip("<>") if key == "messageId" else _unfolded(str(value))
     return common
@@ -85,24 +89,54 @@ def notifications_for(mail: SentMail, recipient: str, outcome: SimulatedOutcome,
 
 def _delivery(mail: SentMail, recipient: str, _: SimulatedOutcome, now: datetime) -> dict:
     elapsed = max(0, int((now - mail.accepted_at) / timedelta(milliseconds=1)))
-    return {"notificationType": "Delivery", "mail": mail.mail_object(), "delivery": {
-        "timestamp": aws_timestamp(now), "processingTimeMillis": elapsed, "recipients": [recipient],
-        "smtpResponse": DELIVERY_SMTP_RESPONSE, "reportingMTA": "a8-70.smtp-out.amazonses.com",
-        "remoteMtaIp": SIMULATOR_MTA_IP}}
+    return {
+        "notificationType": "Delivery",
+        "mail": mail.mail_object(),
+        "delivery": {
+            "timestamp": aws_timestamp(now),
+            "processingTimeMillis": elapsed,
+            "recipients": [recipient],
+            "smtpResponse": DELIVERY_SMTP_RESPONSE,
+            "reportingMTA": "a8-70.smtp-out.amazonses.com",
+            "remoteMtaIp": SIMULATOR_MTA_IP,
+        },
+    }
 
 
 def _bounce(mail: SentMail, recipient: str, outcome: SimulatedOutcome, now: datetime) -> dict:
     bounce: SimulatedBounce = outcome.bounce  # type: ignore[assignment]
-    return {"notificationType": "Bounce", "mail": mail.mail_object(), "bounce": {
-        "bounceType": bounce.bounce_type, "bounceSubType": bounce.bounce_subtype,
-        "bouncedRecipients": [{"emailAddress": recipient, "action": "failed", "status": bounce.status,
-                               "diagnosticCode": bounce.diagnostic_code}],
-        "timestamp": aws_timestamp(now), "feedbackId": ses_message_id(now, uuid.uuid4()),
-        "reportingMTA": bounce.reporting_mta, "remoteMtaIp": SIMULATOR_MTA_IP}}
+    return {
+        "notificationType": "Bounce",
+        "mail": mail.mail_object(),
+        "bounce": {
+            "bounceType": bounce.bounce_type,
+            "bounceSubType": bounce.bounce_subtype,
+            "bouncedRecipients": [
+                {
+                    "emailAddress": recipient,
+                    "action": "failed",
+                    "status": bounce.status,
+                    "diagnosticCode": bounce.diagnostic_code,
+                }
+            ],
+            "timestamp": aws_timestamp(now),
+            "feedbackId": ses_message_id(now, uuid.uuid4()),
+            "reportingMTA": bounce.reporting_mta,
+            "remoteMtaIp": SIMULATOR_MTA_IP,
+        },
+    }
 
 
 def _complaint(mail: SentMail, recipient: str, outcome: SimulatedOutcome, now: datetime) -> dict:
-    return {"notificationType": "Complaint", "mail": mail.mail_object(), "complaint": {
-        "userAgent": "Amazon SES Mailbox Simulator", "complainedRecipients": [{"emailAddress": recipient}],
-        "complaintFeedbackType": outcome.complaint_feedback_type, "arrivalDate": aws_timestamp(now),
-        "timestamp": aws_timestamp(now), "feedbackId": ses_message_id(now, uuid.uuid4())}}
+    return {
+        "notificationType": "Complaint",
+        "mail": mail.mail_object(),
+        "complaint": {
+            "userAgent": "Amazon SES Mailbox Simulator",
+            "complainedRecipients": [{"emailAddress": recipient}],
+            "complaintFeedbackType": outcome.complaint_feedback_type,
+            "arrivalDate": aws_timestamp(now),
+            "timestamp": aws_timestamp(now),
+            "feedbackId": ses_message_id(now, uuid.uuid4()),
+        },
+    }

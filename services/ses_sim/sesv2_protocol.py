@@ -23,8 +23,12 @@ Handler = Callable[[Any, web.Request, SesRegion], Awaitable[web.Response]]
 
 
 def error_response(status: int, code: str, message: str) -> web.Response:
-    return web.Response(status=status, content_type="application/json", headers={"x-amzn-ErrorType": code},
-                        text=json.dumps({"message": message}))
+    return web.Response(
+        status=status,
+        content_type="application/json",
+        headers={"x-amzn-ErrorType": code},
+        text=json.dumps({"message": message}),
+    )
 
 
 def missing_authentication() -> web.Response:
@@ -49,8 +53,9 @@ def sesv2_operation(invalid_token_code: str = "BadRequestException") -> Callable
                 return await handler(api, request, region)
             except UnservedRegion as error:
                 # What AWS says to a request signed for another region than the endpoint's.
-                return error_response(403, "InvalidSignatureException",
-                                      f"Credential should be scoped to a valid region. {error.message}")
+                return error_response(
+                    403, "InvalidSignatureException", f"Credential should be scoped to a valid region. {error.message}"
+                )
             except InvalidNextToken as error:
                 return error_response(400, invalid_token_code, error.message)
             except NotFound as error:

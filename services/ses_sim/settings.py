@@ -161,8 +161,10 @@ class SimulatorSettings:
     def regions(self) -> tuple[RegionSettings, ...]:
         """Every served region, the default first, with what it starts with."""
         overrides = {override.region: override for override in self.region_overrides}
-        return tuple(self._region(index, name, overrides.get(name, RegionOverride(name)))
-                     for index, name in enumerate(self.region_names))
+        return tuple(
+            self._region(index, name, overrides.get(name, RegionOverride(name)))
+            for index, name in enumerate(self.region_names)
+        )
 
     def _region(self, index: int, name: str, own: RegionOverride) -> RegionSettings:
         def pick(value, default):
@@ -172,9 +174,14 @@ class SimulatorSettings:
             return port + index if port and index else port
 
         return RegionSettings(
-            name, pick(own.smtp_port, shifted(self.smtp_port)), pick(own.smtp_tls_port, shifted(self.smtp_tls_port)),
-            pick(own.verified_identities, self.verified_identities), pick(own.suppressed, self.suppressed),
-            pick(own.configuration_sets, self.configuration_sets), pick(own.tenants, self.tenants))
+            name,
+            pick(own.smtp_port, shifted(self.smtp_port)),
+            pick(own.smtp_tls_port, shifted(self.smtp_tls_port)),
+            pick(own.verified_identities, self.verified_identities),
+            pick(own.suppressed, self.suppressed),
+            pick(own.configuration_sets, self.configuration_sets),
+            pick(own.tenants, self.tenants),
+        )
 
     @property
     def state_dir(self) -> Path:
@@ -223,8 +230,10 @@ class SimulatorSettings:
         ]
         for region in self.regions()[1:]:
             suffix = region_suffix(region.name)
-            lines += [(f"POSTROOM_SIM_SMTP_PORT_{suffix}", f"{self.host}:{region.smtp_port} (STARTTLS, {region.name})"),
-                      (f"POSTROOM_SIM_SMTP_TLS_PORT_{suffix}", f"{self.host}:{region.smtp_tls_port} (TLS, {region.name})")]
+            lines += [
+                (f"POSTROOM_SIM_SMTP_PORT_{suffix}", f"{self.host}:{region.smtp_port} (STARTTLS, {region.name})"),
+                (f"POSTROOM_SIM_SMTP_TLS_PORT_{suffix}", f"{self.host}:{region.smtp_tls_port} (TLS, {region.name})"),
+            ]
         return lines
 
 
@@ -237,8 +246,10 @@ def _regions_from_env() -> tuple[str, tuple[str, ...]]:
     if len(set(listed)) != len(listed):
         raise SystemExit(f"POSTROOM_SIM_REGIONS names a region twice: {','.join(listed)}")
     if single and single != listed[0]:
-        raise SystemExit(f"POSTROOM_SIM_REGION={single} but POSTROOM_SIM_REGIONS starts with {listed[0]}: the "
-                         "first of POSTROOM_SIM_REGIONS is the default region; set one of the two")
+        raise SystemExit(
+            f"POSTROOM_SIM_REGION={single} but POSTROOM_SIM_REGIONS starts with {listed[0]}: the "
+            "first of POSTROOM_SIM_REGIONS is the default region; set one of the two"
+        )
     return listed[0], tuple(listed[1:])
 
 
@@ -254,7 +265,11 @@ def _override_from_env(region: str) -> RegionOverride:
     identities, suppressed = own("POSTROOM_SIM_VERIFIED_IDENTITIES"), own("POSTROOM_SIM_SUPPRESSED")
     sets, tenants = own("POSTROOM_SIM_CONFIGURATION_SETS"), own("POSTROOM_SIM_TENANTS")
     return RegionOverride(
-        region, port("POSTROOM_SIM_SMTP_PORT"), port("POSTROOM_SIM_SMTP_TLS_PORT"),
+        region,
+        port("POSTROOM_SIM_SMTP_PORT"),
+        port("POSTROOM_SIM_SMTP_TLS_PORT"),
         None if identities is None else _names(identities),
         None if suppressed is None else parse_suppressed(suppressed, f"POSTROOM_SIM_SUPPRESSED_{suffix}"),
-        None if sets is None else _names(sets), None if tenants is None else _names(tenants))
+        None if sets is None else _names(sets),
+        None if tenants is None else _names(tenants),
+    )

@@ -20,8 +20,14 @@ from email.parser import BytesHeaderParser
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
 from services.ses_sim.regions import SesRegion
-from services.ses_sim.sending_rules import (AUTH_INVALID, MESSAGE_TOO_LONG, SESSION_LIMIT_REACHED, Submission,
-                                            accepted, message_rejection)
+from services.ses_sim.sending_rules import (
+    AUTH_INVALID,
+    MESSAGE_TOO_LONG,
+    SESSION_LIMIT_REACHED,
+    Submission,
+    accepted,
+    message_rejection,
+)
 from services.ses_sim.ses_headers import SesHeaders, read_ses_headers, without_ses_headers
 from services.ses_sim.ses_ids import ses_message_id
 
@@ -58,9 +64,16 @@ class SesSmtp(SMTP):
 
 
 class SesSmtpHandler:
-    def __init__(self, username: str, password: str, region: SesRegion,
-                 on_accepted: Callable[[AcceptedMessage], None], *, max_message_bytes: int,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        username: str,
+        password: str,
+        region: SesRegion,
+        on_accepted: Callable[[AcceptedMessage], None],
+        *,
+        max_message_bytes: int,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._username = username.encode()
         self._password = password.encode()
         self.region = region
@@ -69,8 +82,11 @@ class SesSmtpHandler:
         self._clock = clock
 
     def authenticate(self, server, session, envelope, mechanism, auth_data) -> AuthResult:
-        ok = isinstance(auth_data, LoginPassword) and hmac.compare_digest(auth_data.login, self._username) \
+        ok = (
+            isinstance(auth_data, LoginPassword)
+            and hmac.compare_digest(auth_data.login, self._username)
             and hmac.compare_digest(auth_data.password, self._password)
+        )
         return AuthResult(success=True) if ok else AuthResult(success=False, handled=False, message=AUTH_INVALID)
 
     async def handle_DATA(self, server: SesSmtp, session, envelope) -> str:
@@ -79,22 +95,38 @@ class SesSmtpHandler:
             return MESSAGE_TOO_LONG
         from_values = BytesHeaderParser(policy=policy.compat32).parsebytes(data).get_all("From", [])
         submission = Submission.of(envelope.mail_from or "", from_values, envelope.rcpt_tos, read_ses_headers(data))
-        refusal = message_rejection(submission, self.region) \
-            or self.region.limits.admit(len(envelope.rcpt_tos), self._clock())
+        refusal = message_rejection(submission, self.region) or self.region.limits.admit(
+            len(envelope.rcpt_tos), self._clock()
+        )
         if refusal:
             return refusal
         now = datetime.now(UTC)
-        message = AcceptedMessage(ses_message_id(now), now, submission.mail_from, submission.recipients,
-                                  without_ses_headers(data), (session.peer or ("",))[0], self.region.name,
-                                  submission.ses_headers)
+        message = AcceptedMessage(
+            ses_message_id(now),
+            now,
+            submission.mail_from,
+            submission.recipients,
+            without_ses_headers(data),
+            (session.peer or ("",))[0],
+            self.region.name,
+            submission.ses_headers,
+        )
         server.messages_accepted += 1
         self._on_accepted(message)
         return accepted(message.ses_message_id)
 
 
-async def start_smtp_server(handler: SesSmtpHandler, host: str, port: int, tls: ssl.SSLContext, *,
-                            implicit_tls: bool, hostname: str, max_message_bytes: int,
-                            max_messages_per_session: int) -> asyncio.Server:
+async def start_smtp_server(
+    handler: SesSmtpHandler,
+    host: str,
+    port: int,
+    tls: ssl.SSLContext,
+    *,
+    implicit_tls: bool,
+    hostname: str,
+    max_message_bytes: int,
+    max_messages_per_session: int,
+) -> asyncio.Server:
     """STARTTLS (required before AUTH) or, with `implicit_tls`, TLS from the first byte."""
     loop = asyncio.get_running_loop()
 
@@ -103,10 +135,18 @@ async def start_smtp_server(handler: SesSmtpHandler, host: str, port: int, tls: 
         # every byte is already encrypted, so AUTH is offered from the start, as SES does.
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # "AUTH without TLS": TLS is the socket's own here
-            return SesSmtp(handler, hostname=hostname, ident="SimpleEmailService-postroom-simulator",
-                           data_size_limit=max_message_bytes, authenticator=handler.authenticate,
-                           auth_required=True, auth_require_tls=not implicit_tls, require_starttls=not implicit_tls,
-                           tls_context=None if implicit_tls else tls, loop=loop,
-                           max_messages_per_session=max_messages_per_session)
+            return SesSmtp(
+                handler,
+                hostname=hostname,
+                ident="SimpleEmailService-postroom-simulator",
+                data_size_limit=max_message_bytes,
+                authenticator=handler.authenticate,
+                auth_required=True,
+                auth_require_tls=not implicit_tls,
+                require_starttls=not implicit_tls,
+                tls_context=None if implicit_tls else tls,
+                loop=loop,
+                max_messages_per_session=max_messages_per_session,
+            )
 
     return await loop.create_server(session, host, port, ssl=tls if implicit_tls else None)

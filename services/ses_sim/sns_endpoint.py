@@ -27,9 +27,12 @@ def _metadata() -> str:
 
 
 def _error(code: str, message: str, status: int = 400) -> web.Response:
-    return _xml(status, f'<ErrorResponse xmlns="{_NAMESPACE}"><Error><Type>Sender</Type><Code>{escape(code)}</Code>'
-                        f"<Message>{escape(message)}</Message></Error><RequestId>{uuid.uuid4()}</RequestId>"
-                        "</ErrorResponse>")
+    return _xml(
+        status,
+        f'<ErrorResponse xmlns="{_NAMESPACE}"><Error><Type>Sender</Type><Code>{escape(code)}</Code>'
+        f"<Message>{escape(message)}</Message></Error><RequestId>{uuid.uuid4()}</RequestId>"
+        "</ErrorResponse>",
+    )
 
 
 def sns_endpoint_app(publisher: SnsPublisher, signing: SnsSigningCertificate) -> web.Application:
@@ -60,9 +63,12 @@ def _confirmed(publisher: SnsPublisher, parameters: dict) -> web.Response:
     if not parameters.get("TopicArn") or not parameters.get("Token"):
         return _error("InvalidParameter", "Invalid parameter: TopicArn and Token are required")
     subscription = publisher.topics.confirm(str(parameters["TopicArn"]), str(parameters["Token"]))
-    return _xml(200, f'<ConfirmSubscriptionResponse xmlns="{_NAMESPACE}"><ConfirmSubscriptionResult>'
-                     f"<SubscriptionArn>{escape(subscription.arn)}</SubscriptionArn></ConfirmSubscriptionResult>"
-                     f"{_metadata()}</ConfirmSubscriptionResponse>")
+    return _xml(
+        200,
+        f'<ConfirmSubscriptionResponse xmlns="{_NAMESPACE}"><ConfirmSubscriptionResult>'
+        f"<SubscriptionArn>{escape(subscription.arn)}</SubscriptionArn></ConfirmSubscriptionResult>"
+        f"{_metadata()}</ConfirmSubscriptionResponse>",
+    )
 
 
 def _unsubscribed(publisher: SnsPublisher, parameters: dict) -> web.Response:

@@ -52,30 +52,50 @@ class SnsSigner:
 
     def sign(self, message: dict[str, Any]) -> dict[str, Any]:
         signature = self.key.sign(string_to_sign(message), padding.PKCS1v15(), hashes.SHA256())
-        return {**message, "SignatureVersion": "2", "Signature": base64.b64encode(signature).decode("ascii"),
-                "SigningCertURL": self.signing_cert_url(region_of(message["TopicArn"]))}
+        return {
+            **message,
+            "SignatureVersion": "2",
+            "Signature": base64.b64encode(signature).decode("ascii"),
+            "SigningCertURL": self.signing_cert_url(region_of(message["TopicArn"])),
+        }
 
 
 def notification(topic_arn: str, subscription_arn: str, message: str, now: datetime) -> dict[str, Any]:
-    return {"Type": "Notification", "MessageId": str(uuid.uuid4()), "TopicArn": topic_arn, "Message": message,
-            "Timestamp": aws_timestamp(now), "UnsubscribeURL": unsubscribe_url(subscription_arn)}
+    return {
+        "Type": "Notification",
+        "MessageId": str(uuid.uuid4()),
+        "TopicArn": topic_arn,
+        "Message": message,
+        "Timestamp": aws_timestamp(now),
+        "UnsubscribeURL": unsubscribe_url(subscription_arn),
+    }
 
 
 def subscription_confirmation(topic_arn: str, token: str, now: datetime) -> dict[str, Any]:
-    return {"Type": "SubscriptionConfirmation", "MessageId": str(uuid.uuid4()), "Token": token,
-            "TopicArn": topic_arn,
-            "Message": f"You have chosen to subscribe to the topic {topic_arn}.\n"
-                       "To confirm the subscription, visit the SubscribeURL included in this message.",
-            "SubscribeURL": subscribe_url(topic_arn, token), "Timestamp": aws_timestamp(now)}
+    return {
+        "Type": "SubscriptionConfirmation",
+        "MessageId": str(uuid.uuid4()),
+        "Token": token,
+        "TopicArn": topic_arn,
+        "Message": f"You have chosen to subscribe to the topic {topic_arn}.\n"
+        "To confirm the subscription, visit the SubscribeURL included in this message.",
+        "SubscribeURL": subscribe_url(topic_arn, token),
+        "Timestamp": aws_timestamp(now),
+    }
 
 
 def unsubscribe_confirmation(topic_arn: str, token: str, now: datetime) -> dict[str, Any]:
-    return {"Type": "UnsubscribeConfirmation", "MessageId": str(uuid.uuid4()), "Token": token,
-            "TopicArn": topic_arn,
-            "Message": f"You have chosen to deactivate subscription to the topic {topic_arn}.\n"
-                       "To cancel this operation and restore the subscription, visit the SubscribeURL included "
-                       "in this message.",
-            "SubscribeURL": subscribe_url(topic_arn, token), "Timestamp": aws_timestamp(now)}
+    return {
+        "Type": "UnsubscribeConfirmation",
+        "MessageId": str(uuid.uuid4()),
+        "Token": token,
+        "TopicArn": topic_arn,
+        "Message": f"You have chosen to deactivate subscription to the topic {topic_arn}.\n"
+        "To cancel this operation and restore the subscription, visit the SubscribeURL included "
+        "in this message.",
+        "SubscribeURL": subscribe_url(topic_arn, token),
+        "Timestamp": aws_timestamp(now),
+    }
 
 
 def http_body(message: dict[str, Any]) -> bytes:

@@ -32,9 +32,15 @@ def _utc_now() -> datetime:
 
 
 class SnsPublisher:
-    def __init__(self, topics: Topics, signer: SnsSigner, session: aiohttp.ClientSession, *,
-                 retry_delays: tuple[float, ...] = SNS_RETRY_DELAYS,
-                 clock: Callable[[], datetime] = _utc_now) -> None:
+    def __init__(
+        self,
+        topics: Topics,
+        signer: SnsSigner,
+        session: aiohttp.ClientSession,
+        *,
+        retry_delays: tuple[float, ...] = SNS_RETRY_DELAYS,
+        clock: Callable[[], datetime] = _utc_now,
+    ) -> None:
         self.topics = topics
         self._signer = signer
         self._session = session
@@ -63,17 +69,23 @@ class SnsPublisher:
 
     async def publish(self, topic_arn: str, message: str) -> None:
         """One Notification to every confirmed subscription of the topic (each gets its own MessageId)."""
-        deliveries = [self._deliver(subscription, sns_messages.notification(
-            topic_arn, subscription.arn, message, self._clock())) for subscription in self.topics.confirmed(topic_arn)]
+        deliveries = [
+            self._deliver(subscription, sns_messages.notification(topic_arn, subscription.arn, message, self._clock()))
+            for subscription in self.topics.confirmed(topic_arn)
+        ]
         await asyncio.gather(*deliveries)
 
     async def send_subscription_confirmation(self, subscription: Subscription) -> None:
-        await self._deliver(subscription, sns_messages.subscription_confirmation(
-            subscription.topic_arn, subscription.token, self._clock()))
+        await self._deliver(
+            subscription,
+            sns_messages.subscription_confirmation(subscription.topic_arn, subscription.token, self._clock()),
+        )
 
     async def send_unsubscribe_confirmation(self, subscription: Subscription) -> None:
-        await self._deliver(subscription, sns_messages.unsubscribe_confirmation(
-            subscription.topic_arn, subscription.token, self._clock()))
+        await self._deliver(
+            subscription,
+            sns_messages.unsubscribe_confirmation(subscription.topic_arn, subscription.token, self._clock()),
+        )
 
     async def _deliver(self, subscription: Subscription, message: dict[str, Any]) -> bool:
         signed = self._signer.sign(message)
@@ -84,17 +96,31 @@ class SnsPublisher:
             if problem is None:
                 self.delivered += 1
                 return True
-            log.warning("SNS delivery failed", extra={"endpoint": subscription.endpoint, "attempt": attempt,
-                                                      "type": signed["Type"], "problem": problem})
+            log.warning(
+                "SNS delivery failed",
+                extra={
+                    "endpoint": subscription.endpoint,
+                    "attempt": attempt,
+                    "type": signed["Type"],
+                    "problem": problem,
+                },
+            )
         self.failed += 1
-        log.error("SNS delivery given up", extra={"endpoint": subscription.endpoint, "type": signed["Type"],
-                                                  "sns_message_id": signed["MessageId"]})
+        log.error(
+            "SNS delivery given up",
+            extra={"endpoint": subscription.endpoint, "type": signed["Type"], "sns_message_id": signed["MessageId"]},
+        )
         return False
 
     async def _post(self, endpoint: str, body: bytes, headers: dict[str, str]) -> str | None:
         try:
-            async with self._session.post(endpoint, data=body, headers=headers, allow_redirects=False,
-                                          timeout=aiohttp.ClientTimeout(total=DELIVERY_TIMEOUT_SECONDS)) as answer:
+            async with self._session.post(
+                endpoint,
+                data=body,
+                headers=headers,
+                allow_redirects=False,
+                timeout=aiohttp.ClientTimeout(total=DELIVERY_TIMEOUT_SECONDS),
+            ) as answer:
                 await answer.read()
                 return None if 200 <= answer.status < 300 else f"HTTP {answer.status}"
         except (aiohttp.ClientError, TimeoutError, OSError) as error:

@@ -29,9 +29,13 @@ class Subscription:
     confirmed: bool = False
 
     def as_json(self) -> dict:
-        return {"subscription_arn": self.arn if self.confirmed else "PendingConfirmation",
-                "topic_arn": self.topic_arn, "endpoint": self.endpoint, "confirmed": self.confirmed,
-                "id": self.arn}
+        return {
+            "subscription_arn": self.arn if self.confirmed else "PendingConfirmation",
+            "topic_arn": self.topic_arn,
+            "endpoint": self.endpoint,
+            "confirmed": self.confirmed,
+            "id": self.arn,
+        }
 
 
 def _endpoint_problem(endpoint: object) -> str | None:

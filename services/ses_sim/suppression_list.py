@@ -52,9 +52,11 @@ class SuppressionQuery:
     end: datetime | None = None
 
     def matches(self, entry: SuppressedDestination) -> bool:
-        return ((not self.reasons or entry.reason in self.reasons)
-                and (self.start is None or entry.last_update_time >= self.start)
-                and (self.end is None or entry.last_update_time <= self.end))
+        return (
+            (not self.reasons or entry.reason in self.reasons)
+            and (self.start is None or entry.last_update_time >= self.start)
+            and (self.end is None or entry.last_update_time <= self.end)
+        )
 
 
 class SuppressionList:
@@ -87,8 +89,9 @@ class SuppressionList:
         entry = self._entries.get(_key(address))
         return entry if entry is not None and entry.reason in tuple(reasons) else None
 
-    def page(self, query: SuppressionQuery, page_size: int | None,
-             next_token: str | None) -> tuple[list[SuppressedDestination], str | None]:
+    def page(
+        self, query: SuppressionQuery, page_size: int | None, next_token: str | None
+    ) -> tuple[list[SuppressedDestination], str | None]:
         size = page_size_of(page_size, MAX_PAGE_SIZE, MAX_PAGE_SIZE)
         matching = [entry for entry in self._entries.values() if query.matches(entry)]
         return one_page(matching, lambda entry: _key(entry.email_address), size, next_token)

@@ -24,8 +24,7 @@ from services.ses_sim.suppression_list import SUPPRESSION_REASONS, SuppressionLi
 SENDING_STATUSES = ("ENABLED", "REINSTATED", "DISABLED")
 SUPPRESSION_SCOPES = ("ACCOUNT", "TENANT")
 REPUTATION_POLICIES = ("none", "standard", "strict")  # SES-managed; a new tenant has "none"
-RESOURCE_TYPES = {"identity": "EMAIL_IDENTITY", "configuration-set": "CONFIGURATION_SET",
-                  "template": "EMAIL_TEMPLATE"}
+RESOURCE_TYPES = {"identity": "EMAIL_IDENTITY", "configuration-set": "CONFIGURATION_SET", "template": "EMAIL_TEMPLATE"}
 CUSTOMER_UPDATE_CAUSE = "Status manually updated."  # what SES records when the owner sets a status
 MAX_PAGE_SIZE = 100
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,64}", re.ASCII)
@@ -33,8 +32,9 @@ _NAME = re.compile(r"[A-Za-z0-9_-]{1,64}", re.ASCII)
 
 def require_tenant_name(name: object, field_name: str = "TenantName") -> str:
     if not isinstance(name, str) or not _NAME.fullmatch(name):
-        raise InvalidValue(field_name, f"{field_name} must be 1 to 64 letters, digits, hyphens or underscores, "
-                                       f"not {name!r}.")
+        raise InvalidValue(
+            field_name, f"{field_name} must be 1 to 64 letters, digits, hyphens or underscores, not {name!r}."
+        )
     return name
 
 
@@ -105,8 +105,9 @@ class Tenants:
 
     # --- the tenants themselves ----------------------------------------------------------------
 
-    def create(self, name: object, now: datetime, *, tags: list | None = None,
-               suppression: dict[str, Any] | None = None) -> Tenant:
+    def create(
+        self, name: object, now: datetime, *, tags: list | None = None, suppression: dict[str, Any] | None = None
+    ) -> Tenant:
         name = require_tenant_name(name)
         if name in self._tenants:
             raise AlreadyExists(f"Tenant {name} already exists.")
@@ -114,9 +115,16 @@ class Tenants:
             raise InvalidValue("Tags", "Tags must be a list of {Key, Value}.")
         scope, reasons = _suppression_settings(suppression)
         tenant_id = "tn-" + secrets.token_hex(15)[:29]
-        tenant = Tenant(name, tenant_id, f"arn:aws:ses:{self.region}:{self.account_id}:tenant/{name}/{tenant_id}",
-                        now, StatusRecord("ENABLED", now), tags=list(tags or []), suppression_scope=scope,
-                        suppressed_reasons=reasons)
+        tenant = Tenant(
+            name,
+            tenant_id,
+            f"arn:aws:ses:{self.region}:{self.account_id}:tenant/{name}/{tenant_id}",
+            now,
+            StatusRecord("ENABLED", now),
+            tags=list(tags or []),
+            suppression_scope=scope,
+            suppressed_reasons=reasons,
+        )
         self._tenants[name] = tenant
         return tenant
 
@@ -132,14 +140,18 @@ class Tenants:
     def delete(self, name: str) -> Tenant:
         return self._tenants.pop(self.get(name).name)
 
-    def page(self, filters: dict[str, str], page_size: int | None,
-             next_token: str | None) -> tuple[list[Tenant], str | None]:
+    def page(
+        self, filters: dict[str, str], page_size: int | None, next_token: str | None
+    ) -> tuple[list[Tenant], str | None]:
         unknown = sorted(set(filters) - {"TENANT_NAME_CONTAINS", "SENDING_STATUS"})
         if unknown:
             raise InvalidValue("Filter", f"Unknown ListTenants filter {unknown[0]}.")
-        matching = [t for t in self._tenants.values()
-                    if filters.get("TENANT_NAME_CONTAINS", "") in t.name
-                    and filters.get("SENDING_STATUS", t.sending_status) == t.sending_status]
+        matching = [
+            t
+            for t in self._tenants.values()
+            if filters.get("TENANT_NAME_CONTAINS", "") in t.name
+            and filters.get("SENDING_STATUS", t.sending_status) == t.sending_status
+        ]
         return one_page(matching, lambda t: t.name, page_size_of(page_size, MAX_PAGE_SIZE, MAX_PAGE_SIZE), next_token)
 
     def all(self) -> list[Tenant]:
@@ -176,21 +188,27 @@ class Tenants:
         tenant = self.by_arn(arn)
         policy = next((p for p in REPUTATION_POLICIES if self.policy_arn(p) == policy_arn), None)
         if policy is None:
-            raise InvalidValue("ReputationEntityPolicy", f"ReputationEntityPolicy must be one of "
-                               f"{', '.join(self.policy_arn(p) for p in REPUTATION_POLICIES)}.")
+            raise InvalidValue(
+                "ReputationEntityPolicy",
+                f"ReputationEntityPolicy must be one of {', '.join(self.policy_arn(p) for p in REPUTATION_POLICIES)}.",
+            )
         tenant.policy = policy
         return tenant
 
-    def entity_page(self, filters: dict[str, str], page_size: int | None,
-                    next_token: str | None) -> tuple[list[Tenant], str | None]:
+    def entity_page(
+        self, filters: dict[str, str], page_size: int | None, next_token: str | None
+    ) -> tuple[list[Tenant], str | None]:
         known = {"ENTITY_TYPE", "REPUTATION_IMPACT", "SENDING_STATUS", "ENTITY_REFERENCE_PREFIX"}
         if unknown := sorted(set(filters) - known):
             raise InvalidValue("Filter", f"Unknown ListReputationEntities filter {unknown[0]}.")
-        matching = [t for t in self._tenants.values()
-                    if filters.get("ENTITY_TYPE", "RESOURCE") == "RESOURCE"
-                    and filters.get("REPUTATION_IMPACT", "NONE") == "NONE"
-                    and filters.get("SENDING_STATUS", t.sending_status) == t.sending_status
-                    and t.arn.startswith(filters.get("ENTITY_REFERENCE_PREFIX", ""))]
+        matching = [
+            t
+            for t in self._tenants.values()
+            if filters.get("ENTITY_TYPE", "RESOURCE") == "RESOURCE"
+            and filters.get("REPUTATION_IMPACT", "NONE") == "NONE"
+            and filters.get("SENDING_STATUS", t.sending_status) == t.sending_status
+            and t.arn.startswith(filters.get("ENTITY_REFERENCE_PREFIX", ""))
+        ]
         return one_page(matching, lambda t: t.arn, page_size_of(page_size, MAX_PAGE_SIZE, MAX_PAGE_SIZE), next_token)
 
     # --- resources associated with a tenant ------------------------------------------------------
@@ -216,16 +234,18 @@ class Tenants:
         if tenant.resources.pop(resource_arn, None) is None:
             raise NotFound(f"Resource {resource_arn} is not associated with tenant {name}.")
 
-    def resource_page(self, name: str, filters: dict[str, str], page_size: int | None,
-                      next_token: str | None) -> tuple[list[str], str | None]:
+    def resource_page(
+        self, name: str, filters: dict[str, str], page_size: int | None, next_token: str | None
+    ) -> tuple[list[str], str | None]:
         if unknown := sorted(set(filters) - {"RESOURCE_TYPE"}):
             raise InvalidValue("Filter", f"Unknown ListTenantResources filter {unknown[0]}.")
         wanted = filters.get("RESOURCE_TYPE")
         arns = [arn for arn in self.get(name).resources if wanted is None or resource_type_of(arn) == wanted]
         return one_page(arns, lambda arn: arn, page_size_of(page_size, MAX_PAGE_SIZE, MAX_PAGE_SIZE), next_token)
 
-    def tenants_of_page(self, resource_arn: str, page_size: int | None,
-                        next_token: str | None) -> tuple[list[Tenant], str | None]:
+    def tenants_of_page(
+        self, resource_arn: str, page_size: int | None, next_token: str | None
+    ) -> tuple[list[Tenant], str | None]:
         holding = [t for t in self._tenants.values() if resource_arn in t.resources]
         return one_page(holding, lambda t: t.name, page_size_of(page_size, MAX_PAGE_SIZE, MAX_PAGE_SIZE), next_token)
 

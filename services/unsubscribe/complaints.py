@@ -34,10 +34,16 @@ class ComplaintReactor:
     def __init__(self, app: UnsubscribeApplication, store: EventStore) -> None:
         self.app = app
         # One recipient's complaints are taken one at a time (the key), different recipients at once.
-        plan = ConsumerPlan(durable=DURABLE_NAME, aggregate_type=FEEDBACK_AGGREGATE, concurrency=CONCURRENCY,
-                            ack_wait=ACK_WAIT_SECONDS, retry_delay=RETRY_DELAY_SECONDS)
-        self.consumer = DurableWorker(store, plan, self,
-                                      key=lambda event: f"{event.account_id}/{event.complaint_received.recipient_hash}")
+        plan = ConsumerPlan(
+            durable=DURABLE_NAME,
+            aggregate_type=FEEDBACK_AGGREGATE,
+            concurrency=CONCURRENCY,
+            ack_wait=ACK_WAIT_SECONDS,
+            retry_delay=RETRY_DELAY_SECONDS,
+        )
+        self.consumer = DurableWorker(
+            store, plan, self, key=lambda event: f"{event.account_id}/{event.complaint_received.recipient_hash}"
+        )
 
     async def run(self) -> None:
         await self.consumer.run()
@@ -50,11 +56,12 @@ class ComplaintReactor:
         event = delivery.event
         try:
             await self._unsubscribe(event)
-        except InvalidArgument as error:     # retrying cannot help: record why and move on
+        except InvalidArgument as error:  # retrying cannot help: record why and move on
             log.error("complaint cannot be applied", extra={"error": error.message, "event_id": event.event_id})
         except Exception as error:
-            log.warning("complaint not yet applied; will retry", extra={"error": repr(error),
-                                                                        "event_id": event.event_id})
+            log.warning(
+                "complaint not yet applied; will retry", extra={"error": repr(error), "event_id": event.event_id}
+            )
             raise Requeue(RETRY_DELAY_SECONDS) from error
 
     async def _unsubscribe(self, event: Event) -> None:
@@ -64,7 +71,12 @@ class ComplaintReactor:
             log.warning("complaint without a recipient ignored", extra={"event_id": event.event_id})
             return
         changed = await self.app.unsubscribe_for_complaint(
-            event.account_id, payload, causation_id=event.event_id,
-            correlation_id=event.correlation_id or event.event_id)
-        log.info("complaint unsubscribed the recipient", extra={
-            "account_id": event.account_id, "recipient_hash": payload.recipient_hash, "changed": changed})
+            event.account_id,
+            payload,
+            causation_id=event.event_id,
+            correlation_id=event.correlation_id or event.event_id,
+        )
+        log.info(
+            "complaint unsubscribed the recipient",
+            extra={"account_id": event.account_id, "recipient_hash": payload.recipient_hash, "changed": changed},
+        )

@@ -16,10 +16,10 @@ from services.core.generated.postroom.v1 import events_pb2
 from services.core.ids import IDENTIFIER_RULE, is_identifier, name_based_id, normalize_email, recipient_hash
 
 AGGREGATE_TYPE = "subscription"
-ONE_CLICK = "one-click"     # RFC 8058 POST from a mailbox provider
-LINK = "link"               # the landing page's button
+ONE_CLICK = "one-click"  # RFC 8058 POST from a mailbox provider
+LINK = "link"  # the landing page's button
 API = "api"
-COMPLAINT = "complaint"     # an SES complaint: the recipient marked the mail as spam
+COMPLAINT = "complaint"  # an SES complaint: the recipient marked the mail as spam
 UNSUBSCRIBE_SOURCES = frozenset({ONE_CLICK, LINK, API, COMPLAINT})
 RESUBSCRIBE_SOURCES = frozenset({LINK, API})
 MAX_LIST_ID = 128
@@ -49,7 +49,7 @@ class SubscriptionState:
     globally_unsubscribed: bool
     unsubscribed_lists: tuple[str, ...]
     changed: bool = False
-    ses_suppressed_by: tuple[str, ...] = ()   # providers whose SES suppression list holds the address
+    ses_suppressed_by: tuple[str, ...] = ()  # providers whose SES suppression list holds the address
     ses_removal_requested: bool = False
 
     def blocks(self, list_id: str) -> bool:
@@ -128,14 +128,19 @@ def _identity_violations(account_id: str, email: str, list_id: str) -> list[Fiel
 
 def unsubscribed_payload(command: UnsubscribeCommand) -> events_pb2.Unsubscribed:
     return events_pb2.Unsubscribed(
-        recipient_hash=command.recipient_hash, recipient=normalize_email(command.email),
-        list_id=command.list_id, reason=command.reason, source=command.source,
-        dispatch_id=command.dispatch_id)
+        recipient_hash=command.recipient_hash,
+        recipient=normalize_email(command.email),
+        list_id=command.list_id,
+        reason=command.reason,
+        source=command.source,
+        dispatch_id=command.dispatch_id,
+    )
 
 
 def resubscribed_payload(email: str, list_id: str, source: str) -> events_pb2.Resubscribed:
-    return events_pb2.Resubscribed(recipient_hash=recipient_hash(email), recipient=normalize_email(email),
-                                   list_id=list_id, source=source)
+    return events_pb2.Resubscribed(
+        recipient_hash=recipient_hash(email), recipient=normalize_email(email), list_id=list_id, source=source
+    )
 
 
 def complaint_unsubscribe(complaint: events_pb2.ComplaintReceived) -> events_pb2.Unsubscribed | None:
@@ -144,6 +149,11 @@ def complaint_unsubscribe(complaint: events_pb2.ComplaintReceived) -> events_pb2
     if not _RECIPIENT_HASH.fullmatch(hash_hex):
         return None
     reason = f"complaint: {complaint.feedback_type}" if complaint.feedback_type else "complaint"
-    return events_pb2.Unsubscribed(recipient_hash=hash_hex, recipient="", list_id="",
-                                   reason=reason[:MAX_REASON], source=COMPLAINT,
-                                   dispatch_id=complaint.dispatch_id)
+    return events_pb2.Unsubscribed(
+        recipient_hash=hash_hex,
+        recipient="",
+        list_id="",
+        reason=reason[:MAX_REASON],
+        source=COMPLAINT,
+        dispatch_id=complaint.dispatch_id,
+    )

@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": pages.CONTENT_SECURITY_POLICY,
-    "Referrer-Policy": "no-referrer",          # the token in the URL must not leak to anyone
+    "Referrer-Policy": "no-referrer",  # the token in the URL must not leak to anyone
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Cache-Control": "no-store",
@@ -31,8 +31,10 @@ SECURITY_HEADERS = {
 }
 HTML = "text/html"
 TEXT = "text/plain"
-NOT_ONE_CLICK = ("expected the body List-Unsubscribe=One-Click (RFC 8058), as "
-                 "application/x-www-form-urlencoded or multipart/form-data")
+NOT_ONE_CLICK = (
+    "expected the body List-Unsubscribe=One-Click (RFC 8058), as "
+    "application/x-www-form-urlencoded or multipart/form-data"
+)
 
 
 class UnsubscribeHttp:
@@ -62,7 +64,7 @@ class UnsubscribeHttp:
                 await self.app.record_resubscribe(claims.account_id, claims.email, claims.list_id, domain.LINK)
                 return web.Response(text=pages.resubscribed_page(claims.list_id), content_type=HTML)
         except InvalidArgument:
-            raise _invalid_link() from None     # a token we signed for an address we now refuse
+            raise _invalid_link() from None  # a token we signed for an address we now refuse
         except (FailedPrecondition, ConcurrencyConflict, Unavailable) as error:
             log.warning("unsubscribe not recorded", extra={"error": str(error)})
             raise web.HTTPServiceUnavailable(text="temporarily unavailable, retry later\n") from None
@@ -70,8 +72,10 @@ class UnsubscribeHttp:
 
     async def _one_click(self, claims: TokenClaims) -> web.Response:
         changed, _seq = await self.app.record_unsubscribe(self.app.command_from_token(claims, domain.ONE_CLICK))
-        log.info("one-click unsubscribe", extra={"account_id": claims.account_id, "changed": changed,
-                                                 "recipient_hash": claims.recipient_hash})
+        log.info(
+            "one-click unsubscribe",
+            extra={"account_id": claims.account_id, "changed": changed, "recipient_hash": claims.recipient_hash},
+        )
         return web.Response(text=pages.ONE_CLICK_DONE, content_type=TEXT)
 
     def _claims(self, request: web.Request) -> TokenClaims:

@@ -28,11 +28,20 @@ async def build(settings: Settings, store: EventStore, engine: AsyncEngine) -> S
     app = UnsubscribeApplication(settings, store, runner, load_tokens(settings.unsubscribe_keys))
     servicer = UnsubscribeServicer(app)
     grpc_server = GrpcServer(
-        settings.bind_host, settings.ports.unsubscribe_grpc, settings.access_tokens,
+        settings.bind_host,
+        settings.ports.unsubscribe_grpc,
+        settings.access_tokens,
         [unsubscribe_pb2.DESCRIPTOR.services_by_name["UnsubscribeService"].full_name],
-        lambda server: unsubscribe_pb2_grpc.add_UnsubscribeServiceServicer_to_server(servicer, server))
-    http = build_endpoint(app, settings.bind_host, settings.ports.unsubscribe_http, runner.caught_up.is_set,
-                          runner.describe_start)
+        lambda server: unsubscribe_pb2_grpc.add_UnsubscribeServiceServicer_to_server(servicer, server),
+    )
+    http = build_endpoint(
+        app, settings.bind_host, settings.ports.unsubscribe_http, runner.caught_up.is_set, runner.describe_start
+    )
     complaints = ComplaintReactor(app, store)
-    return ServiceComponents(grpc=grpc_server, projections=[runner], http=[http], workers=[complaints.run],
-                             draining=[complaints.finish_in_flight])
+    return ServiceComponents(
+        grpc=grpc_server,
+        projections=[runner],
+        http=[http],
+        workers=[complaints.run],
+        draining=[complaints.finish_in_flight],
+    )

@@ -24,7 +24,7 @@ unsubscribes = Table(
     metadata,
     Column("account_id", String(64), primary_key=True),
     Column("recipient_hash", String(64), primary_key=True),
-    Column("list_id", String(128), primary_key=True),     # "" = every list
+    Column("list_id", String(128), primary_key=True),  # "" = every list
     Column("reason", String(500), nullable=False),
     Column("source", String(16), nullable=False),
     Column("dispatch_id", String(64), nullable=False),
@@ -41,7 +41,7 @@ class UnsubscribeProjection(Projection):
     metadata = metadata
 
     def new_changes(self) -> dict[Key, dict[str, Any] | None]:
-        return {}                  # the batch coalesced: each subscription's final state
+        return {}  # the batch coalesced: each subscription's final state
 
     @handles(events_pb2.Unsubscribed)
     def unsubscribed(self, final: dict, stored: StoredEvent, payload: events_pb2.Unsubscribed) -> None:
@@ -55,17 +55,26 @@ class UnsubscribeProjection(Projection):
     async def write(self, conn: AsyncConnection, final: dict[Key, dict[str, Any] | None]) -> None:
         removed = [key for key, row in final.items() if row is None]
         if removed:
-            await conn.execute(delete(unsubscribes).where(
-                tuple_(unsubscribes.c.account_id, unsubscribes.c.recipient_hash, unsubscribes.c.list_id).in_(removed)))
-        await upsert(conn, unsubscribes, [row for row in final.values() if row is not None],
-                     ["account_id", "recipient_hash", "list_id"])
+            await conn.execute(
+                delete(unsubscribes).where(
+                    tuple_(unsubscribes.c.account_id, unsubscribes.c.recipient_hash, unsubscribes.c.list_id).in_(
+                        removed
+                    )
+                )
+            )
+        await upsert(
+            conn,
+            unsubscribes,
+            [row for row in final.values() if row is not None],
+            ["account_id", "recipient_hash", "list_id"],
+        )
 
 
 class UnsubscribeSesListingsProjection(SesListingsProjection):
     """As config imported them: SES drops mail to these addresses whatever Postroom says."""
 
     name = "unsubscribe.ses_listings"
-    version = 2                 # 2: the shared columns of services/core/ses_listings.py
+    version = 2  # 2: the shared columns of services/core/ses_listings.py
     table = ses_listings_table("unsubscribe_ses_listings")
 
 
@@ -91,24 +100,32 @@ class UnsubscribeReadModel:
 
     async def status(self, account_id: str, recipient_hash: str) -> SubscriptionState:
         query = select(unsubscribes.c.list_id).where(
-            unsubscribes.c.account_id == account_id, unsubscribes.c.recipient_hash == recipient_hash)
+            unsubscribes.c.account_id == account_id, unsubscribes.c.recipient_hash == recipient_hash
+        )
         listed_by = select(ses_listings.c.provider_id).where(
-            ses_listings.c.account_id == account_id, ses_listings.c.recipient_hash == recipient_hash)
+            ses_listings.c.account_id == account_id, ses_listings.c.recipient_hash == recipient_hash
+        )
         async with self.engine.connect() as conn:
             lists = sorted(row[0] for row in await conn.execute(query))
             providers = tuple(sorted(row[0] for row in await conn.execute(listed_by)))
-        return SubscriptionState(account_id=account_id, recipient_hash=recipient_hash,
-                                 globally_unsubscribed="" in lists,
-                                 unsubscribed_lists=tuple(name for name in lists if name),
-                                 ses_suppressed_by=providers)
+        return SubscriptionState(
+            account_id=account_id,
+            recipient_hash=recipient_hash,
+            globally_unsubscribed="" in lists,
+            unsubscribed_lists=tuple(name for name in lists if name),
+            ses_suppressed_by=providers,
+        )
 
     async def page(self, account_id: str, size: int, after: tuple[str, str] | None) -> list[UnsubscribeEntry]:
         query = select(unsubscribes).where(unsubscribes.c.account_id == account_id)
         if after is not None:
             after_hash, after_list = after
-            query = query.where(or_(unsubscribes.c.recipient_hash > after_hash,
-                                    and_(unsubscribes.c.recipient_hash == after_hash,
-                                         unsubscribes.c.list_id > after_list)))
+            query = query.where(
+                or_(
+                    unsubscribes.c.recipient_hash > after_hash,
+                    and_(unsubscribes.c.recipient_hash == after_hash, unsubscribes.c.list_id > after_list),
+                )
+            )
         query = query.order_by(unsubscribes.c.recipient_hash, unsubscribes.c.list_id).limit(size)
         async with self.engine.connect() as conn:
             return [_entry(row) for row in (await conn.execute(query)).mappings()]
@@ -116,7 +133,13 @@ class UnsubscribeReadModel:
 
 def _entry(row: Any) -> UnsubscribeEntry:
     moment = row["unsubscribed_at"]
-    if moment.tzinfo is None:              # SQLite keeps no zone; every stored time is UTC
+    if moment.tzinfo is None:  # SQLite keeps no zone; every stored time is UTC
         moment = moment.replace(tzinfo=timezone.utc)
-    return UnsubscribeEntry(recipient_hash=row["recipient_hash"], list_id=row["list_id"], reason=row["reason"],
-                            source=row["source"], dispatch_id=row["dispatch_id"], unsubscribed_at=moment)
+    return UnsubscribeEntry(
+        recipient_hash=row["recipient_hash"],
+        list_id=row["list_id"],
+        reason=row["reason"],
+        source=row["source"],
+        dispatch_id=row["dispatch_id"],
+        unsubscribed_at=moment,
+    )

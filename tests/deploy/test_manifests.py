@@ -258,7 +258,8 @@ def test_services_have_named_ports_that_exist_on_the_pods(overlay):
     deployments = by_name(docs, "Deployment")
     for name, service in by_name(docs, "Service").items():
         pods = [
-            d["spec"]["template"] for d in deployments.values()
+            d["spec"]["template"]
+            for d in deployments.values()
             if selects({"matchLabels": service["spec"]["selector"]}, d["spec"]["template"]["metadata"]["labels"])
         ]
         assert len(pods) == 1, f"{name} selects {len(pods)} Deployments"
@@ -294,8 +295,15 @@ def test_settings_and_secret_references(overlay):
     assert not of_kind(docs, "Secret"), "Secrets are referenced by name only, never rendered"
     configmaps = by_name(docs, "ConfigMap")
     settings = configmaps["postroom-settings"]["data"]
-    for key in ("POSTROOM_NATS_URL", "POSTROOM_BIND_HOST", "POSTROOM_METRICS_PORT", "POSTROOM_DATA_DIR",
-                "POSTROOM_STREAM_REPLICAS", "POSTROOM_PUBLIC_URL", "POSTROOM_UNSUBSCRIBE_PUBLIC_URL"):
+    for key in (
+        "POSTROOM_NATS_URL",
+        "POSTROOM_BIND_HOST",
+        "POSTROOM_METRICS_PORT",
+        "POSTROOM_DATA_DIR",
+        "POSTROOM_STREAM_REPLICAS",
+        "POSTROOM_PUBLIC_URL",
+        "POSTROOM_UNSUBSCRIBE_PUBLIC_URL",
+    ):
         assert key in settings, key
     assert settings["POSTROOM_BIND_HOST"] == "0.0.0.0" and settings["POSTROOM_METRICS_PORT"] == "9090"
     assert settings["POSTROOM_DATA_DIR"] == "/var/lib/postroom"
@@ -310,8 +318,9 @@ def test_settings_and_secret_references(overlay):
         env = env_of(c)
         for var in ("POSTROOM_API_TOKEN", "POSTROOM_API_TOKENS"):
             assert env[var]["valueFrom"]["secretKeyRef"]["name"] == "postroom-api", where
-        assert env["POSTROOM_API_TOKENS"]["valueFrom"]["secretKeyRef"].get("optional") is True, \
+        assert env["POSTROOM_API_TOKENS"]["valueFrom"]["secretKeyRef"].get("optional") is True, (
             f"{where}: scoped tokens are optional, so a deployment with one token keeps starting"
+        )
         for var, e in env.items():
             if re.search(r"TOKEN|_KEY$|DATABASE_URL", var):
                 assert "secretKeyRef" in e.get("valueFrom", {}), f"{where}: {var} is not from a Secret"
@@ -354,7 +363,8 @@ def test_autoscaling_and_disruption_budgets(overlay):
         assert "replicas" not in deployments[name]["spec"], f"{name}: replicas fights the HPA"
     (dispatch,) = deployments["postroom-dispatch"]["spec"]["template"]["spec"]["containers"]
     assert "POSTROOM_DISPATCH_PROCESSES" not in env_of(dispatch), (
-        "replicas share the SES rate through NATS: no setting may hold the replica count")
+        "replicas share the SES rate through NATS: no setting may hold the replica count"
+    )
     pdbs = of_kind(docs, "PodDisruptionBudget")
     for name, deploy in deployments.items():
         labels = deploy["spec"]["template"]["metadata"]["labels"]
@@ -388,7 +398,7 @@ def test_ingress_routes_only_the_two_public_paths_over_tls(overlay):
     settings = by_name(docs, "ConfigMap")["postroom-settings"]["data"]
     for key in ("POSTROOM_PUBLIC_URL", "POSTROOM_UNSUBSCRIBE_PUBLIC_URL"):
         url = settings[key]
-        assert url.startswith("https://") and url[len("https://"):].split("/")[0] in hosts, f"{key}={url}"
+        assert url.startswith("https://") and url[len("https://") :].split("/")[0] in hosts, f"{key}={url}"
 
 
 @needs_renderer
@@ -397,16 +407,18 @@ def test_network_policies_deny_by_default_then_allow_only_what_is_needed(overlay
     docs = rendered(overlay)
     policies = of_kind(docs, "NetworkPolicy")
     default_deny = [
-        p for p in policies
-        if p["spec"]["podSelector"] == {} and set(p["spec"]["policyTypes"]) == {"Ingress", "Egress"}
-        and not p["spec"].get("ingress") and not p["spec"].get("egress")
+        p
+        for p in policies
+        if p["spec"]["podSelector"] == {}
+        and set(p["spec"]["policyTypes"]) == {"Ingress", "Egress"}
+        and not p["spec"].get("ingress")
+        and not p["spec"].get("egress")
     ]
     assert default_deny, "no default-deny NetworkPolicy"
 
     def allowed(labels: dict, direction: str) -> list[dict]:
         return [
-            rule for p in policies if selects(p["spec"]["podSelector"], labels)
-            for rule in p["spec"].get(direction, [])
+            rule for p in policies if selects(p["spec"]["podSelector"], labels) for rule in p["spec"].get(direction, [])
         ]
 
     def ports(rules: list[dict]) -> set[int]:

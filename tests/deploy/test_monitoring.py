@@ -45,20 +45,29 @@ def test_the_prometheus_rule_and_the_dashboard_configmap_carry_the_sources():
     assert rule["spec"] == yaml.safe_load((DEPLOY / "prometheus" / "postroom-rules.yml").read_text())
     configmap = yaml.safe_load((DEPLOY / "k8s" / "monitoring" / "grafana-dashboard.yaml").read_text())
     assert configmap["metadata"]["labels"]["grafana_dashboard"] == "1"
-    assert json.loads(configmap["data"]["postroom.json"]) == json.loads((DEPLOY / "grafana" / "postroom-dashboard.json").read_text())
+    assert json.loads(configmap["data"]["postroom.json"]) == json.loads(
+        (DEPLOY / "grafana" / "postroom-dashboard.json").read_text()
+    )
 
 
-@pytest.mark.skipif(shutil.which("promtool") is None,
-                    reason="promtool is not installed (Debian package `prometheus`; `make test` installs it as root)")
+@pytest.mark.skipif(
+    shutil.which("promtool") is None,
+    reason="promtool is not installed (Debian package `prometheus`; `make test` installs it as root)",
+)
 def test_alert_rules_fire_over_their_lines_and_stay_quiet_under_them():
     for command in (["check", "rules", "postroom-rules.yml"], ["test", "rules", "postroom-rules.test.yml"]):
-        done = subprocess.run(["promtool", *command], cwd=DEPLOY / "prometheus", capture_output=True, text=True, timeout=120)
+        done = subprocess.run(
+            ["promtool", *command], cwd=DEPLOY / "prometheus", capture_output=True, text=True, timeout=120
+        )
         assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_the_rule_tests_cover_every_rule():
-    rules = {rule["alert"] for group in yaml.safe_load((DEPLOY / "prometheus" / "postroom-rules.yml").read_text())["groups"]
-             for rule in group["rules"]}
+    rules = {
+        rule["alert"]
+        for group in yaml.safe_load((DEPLOY / "prometheus" / "postroom-rules.yml").read_text())["groups"]
+        for rule in group["rules"]
+    }
     tests = yaml.safe_load((DEPLOY / "prometheus" / "postroom-rules.test.yml").read_text())["tests"]
     tested = {case["alertname"] for test in tests for case in test["alert_rule_test"] if case.get("exp_alerts")}
     assert tested == rules
@@ -70,8 +79,15 @@ def test_the_rate_panels_draw_ses_review_and_pause_lines():
     for title, lines in (("Bounce rate", [0.05, 0.10]), ("Complaint rate", [0.001, 0.005])):
         steps = by_title[title]["fieldConfig"]["defaults"]["thresholds"]["steps"]
         assert [step["value"] for step in steps[1:]] == lines, title
-    for title in ("Sends/s against the allowed rate", "Paused providers", "Queue depth", "Outcomes by status",
-                  "Projection lag", "SNS answers by status code", "gRPC errors by method"):
+    for title in (
+        "Sends/s against the allowed rate",
+        "Paused providers",
+        "Queue depth",
+        "Outcomes by status",
+        "Projection lag",
+        "SNS answers by status code",
+        "gRPC errors by method",
+    ):
         assert title in by_title, title
 
 
@@ -83,8 +99,13 @@ def test_every_expression_names_one_metric_and_its_labels():
 
 def test_the_rules_use_ses_lines_as_the_feedback_domain_states_them():
     from services.feedback import domain
-    lines = {(expr.split("(")[-1].split(")")[0], float(expr.rsplit(">=", 1)[1])) for expr in rule_exprs() if ">=" in expr}
-    assert lines == {("postroom_feedback_bounce_rate", domain.BOUNCE_REVIEW_RATE),
-                     ("postroom_feedback_bounce_rate", domain.BOUNCE_PAUSE_RATE),
-                     ("postroom_feedback_complaint_rate", domain.COMPLAINT_REVIEW_RATE),
-                     ("postroom_feedback_complaint_rate", domain.COMPLAINT_PAUSE_RATE)}
+
+    lines = {
+        (expr.split("(")[-1].split(")")[0], float(expr.rsplit(">=", 1)[1])) for expr in rule_exprs() if ">=" in expr
+    }
+    assert lines == {
+        ("postroom_feedback_bounce_rate", domain.BOUNCE_REVIEW_RATE),
+        ("postroom_feedback_bounce_rate", domain.BOUNCE_PAUSE_RATE),
+        ("postroom_feedback_complaint_rate", domain.COMPLAINT_REVIEW_RATE),
+        ("postroom_feedback_complaint_rate", domain.COMPLAINT_PAUSE_RATE),
+    }

@@ -47,16 +47,27 @@ class Suite:
         self.nats = EmbeddedNatsServer(free_port(), self.root / "nats")
         self.sim_host = unused_loopback_host(2587)
         ports = {f"POSTROOM_{name.upper()}_GRPC_PORT": str(free_port()) for name in SERVICES}
-        ports.update(POSTROOM_FEEDBACK_HTTP_PORT=str(free_port()), POSTROOM_UNSUBSCRIBE_HTTP_PORT=str(free_port()),
-                     POSTROOM_SIM_WEB_PORT=str(free_port()), POSTROOM_SIM_SNS_HTTPS_PORT=str(free_port()))
+        ports.update(
+            POSTROOM_FEEDBACK_HTTP_PORT=str(free_port()),
+            POSTROOM_UNSUBSCRIBE_HTTP_PORT=str(free_port()),
+            POSTROOM_SIM_WEB_PORT=str(free_port()),
+            POSTROOM_SIM_SNS_HTTPS_PORT=str(free_port()),
+        )
         env = dict(os.environ, **ports)
         env.update(
-            POSTROOM_DATA_DIR=str(data), POSTROOM_NATS_URL=self.nats.url, POSTROOM_API_TOKEN=TEST_TOKEN,
-            POSTROOM_SECRET_KEY=generate_key_spec("k1"), POSTROOM_UNSUBSCRIBE_KEY=generate_key_spec("u1"),
+            POSTROOM_DATA_DIR=str(data),
+            POSTROOM_NATS_URL=self.nats.url,
+            POSTROOM_API_TOKEN=TEST_TOKEN,
+            POSTROOM_SECRET_KEY=generate_key_spec("k1"),
+            POSTROOM_UNSUBSCRIBE_KEY=generate_key_spec("u1"),
             POSTROOM_PUBLIC_URL=f"http://127.0.0.1:{ports['POSTROOM_FEEDBACK_HTTP_PORT']}",
             POSTROOM_UNSUBSCRIBE_PUBLIC_URL=f"http://127.0.0.1:{ports['POSTROOM_UNSUBSCRIBE_HTTP_PORT']}",
-            POSTROOM_METRICS_PORT="0", POSTROOM_SHUTDOWN_GRACE="2", POSTROOM_SIM_HOST=self.sim_host,
-            POSTROOM_SIM_NOTIFICATION_DELAY="0.1", **self.overrides)
+            POSTROOM_METRICS_PORT="0",
+            POSTROOM_SHUTDOWN_GRACE="2",
+            POSTROOM_SIM_HOST=self.sim_host,
+            POSTROOM_SIM_NOTIFICATION_DELAY="0.1",
+            **self.overrides,
+        )
         env.update(simulator_environment(data, env))
         self.env = env
         self.metrics_ports = {name: free_port() for name in SERVICES}
@@ -76,8 +87,9 @@ class Suite:
         command = ["ses-sim"] if name == "ses-sim" else ["serve", name]
         log = open(self.root / "logs" / f"{name}.log", "ab")
         env = dict(self.env, POSTROOM_METRICS_PORT=str(self.metrics_ports[name])) if name in SERVICES else self.env
-        self.processes[name] = subprocess.Popen([sys.executable, "-m", "services.cli.main", *command],
-                                                env=env, stdout=log, stderr=log)
+        self.processes[name] = subprocess.Popen(
+            [sys.executable, "-m", "services.cli.main", *command], env=env, stdout=log, stderr=log
+        )
         if name == "ses-sim":
             self._wait_for_url(f"{self.sim_url}/healthz", self.processes[name])
 
@@ -115,7 +127,10 @@ class Suite:
                 if self.processes[name].poll() is not None:
                     raise RuntimeError(f"{name} exited: {self.log(name)[-2000:]}")
                 try:
-                    if health.Check(health_pb2.HealthCheckRequest(), timeout=1).status == health_pb2.HealthCheckResponse.SERVING:
+                    if (
+                        health.Check(health_pb2.HealthCheckRequest(), timeout=1).status
+                        == health_pb2.HealthCheckResponse.SERVING
+                    ):
                         return
                 except grpc.RpcError:
                     pass
@@ -164,9 +179,16 @@ class Suite:
         path = self.root / "logs" / f"{name}.log"
         return path.read_text(errors="replace") if path.exists() else ""
 
-    def cli(self, *args: str, extra_env: dict[str, str] | None = None, check: bool = True) -> subprocess.CompletedProcess:
-        completed = subprocess.run([sys.executable, "-m", "services.cli.main", *args], env=dict(self.env, **(extra_env or {})),
-                                   capture_output=True, text=True, timeout=120)
+    def cli(
+        self, *args: str, extra_env: dict[str, str] | None = None, check: bool = True
+    ) -> subprocess.CompletedProcess:
+        completed = subprocess.run(
+            [sys.executable, "-m", "services.cli.main", *args],
+            env=dict(self.env, **(extra_env or {})),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         if check and completed.returncode != 0:
             raise AssertionError(f"postroom {' '.join(args)} failed: {completed.stderr}")
         return completed

@@ -20,9 +20,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _become_terminal_session(terminal: int):
-    def setup() -> None:            # a login shell's job: its own session, the pty its controlling terminal
+    def setup() -> None:  # a login shell's job: its own session, the pty its controlling terminal
         os.setsid()
         fcntl.ioctl(terminal, termios.TIOCSCTTY, 0)
+
     return setup
 
 
@@ -42,21 +43,36 @@ def test_ctrl_c_stops_the_suite_and_make_exits_0(tmp_path):
     makefile = tmp_path / "Makefile"
     makefile.write_text(f"run:\n\t{sys.executable} -m services.cli.main dev\n")
     ports = {f"POSTROOM_{name.upper()}_GRPC_PORT": str(free_port()) for name in SERVICES}
-    env = dict(os.environ, **ports, POSTROOM_FEEDBACK_HTTP_PORT=str(free_port()),
-               POSTROOM_UNSUBSCRIBE_HTTP_PORT=str(free_port()), POSTROOM_NATS_PORT=str(free_port()),
-               POSTROOM_SIM_WEB_PORT=str(free_port()), POSTROOM_SIM_SNS_HTTPS_PORT=str(free_port()),
-               POSTROOM_SIM_HOST=unused_loopback_host(2587), POSTROOM_METRICS_PORT="0",
-               POSTROOM_DATA_DIR=str(tmp_path / "data"), POSTROOM_SHUTDOWN_GRACE="2", PYTHONPATH=str(ROOT))
+    env = dict(
+        os.environ,
+        **ports,
+        POSTROOM_FEEDBACK_HTTP_PORT=str(free_port()),
+        POSTROOM_UNSUBSCRIBE_HTTP_PORT=str(free_port()),
+        POSTROOM_NATS_PORT=str(free_port()),
+        POSTROOM_SIM_WEB_PORT=str(free_port()),
+        POSTROOM_SIM_SNS_HTTPS_PORT=str(free_port()),
+        POSTROOM_SIM_HOST=unused_loopback_host(2587),
+        POSTROOM_METRICS_PORT="0",
+        POSTROOM_DATA_DIR=str(tmp_path / "data"),
+        POSTROOM_SHUTDOWN_GRACE="2",
+        PYTHONPATH=str(ROOT),
+    )
     env.pop("POSTROOM_NATS_URL", None)
     master, terminal = pty.openpty()
-    shell = subprocess.Popen(["sh", "-c", f"make -s -f {makefile} run; echo make-exit=$?"], cwd=tmp_path, env=env,
-                             stdin=terminal, stdout=terminal, stderr=terminal,
-                             preexec_fn=_become_terminal_session(terminal))
+    shell = subprocess.Popen(
+        ["sh", "-c", f"make -s -f {makefile} run; echo make-exit=$?"],
+        cwd=tmp_path,
+        env=env,
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+        preexec_fn=_become_terminal_session(terminal),
+    )
     os.close(terminal)
     try:
         started = read_until(master, "Postroom is running", 90)
         assert "Postroom is running" in started, started[-3000:]
-        os.write(master, b"\x03")                     # Ctrl-C, as the terminal's line discipline sends it
+        os.write(master, b"\x03")  # Ctrl-C, as the terminal's line discipline sends it
         stopped = read_until(master, "make-exit=", 60)
         shell.wait(30)
     finally:

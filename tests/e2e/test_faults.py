@@ -20,7 +20,7 @@ from tests.support.event_log import every_event
 EMAILS = 2000
 BOUNCE_EVERY = 10
 OUTCOMES = {"EmailDispatched", "DispatchFailed", "EmailSuppressed"}
-IN_FLIGHT_AT_MOST = 200     # POSTROOM_DISPATCH_CONCURRENCY's default: what a killed dispatch can leave half-sent
+IN_FLIGHT_AT_MOST = 200  # POSTROOM_DISPATCH_CONCURRENCY's default: what a killed dispatch can leave half-sent
 
 
 async def read_all_events(suite: Suite) -> list[Event]:
@@ -37,15 +37,24 @@ async def count_outcomes(suite: Suite) -> int:
 
 
 def recipients_of(count: int) -> list[str]:
-    return [f"bounce+{i}@simulator.amazonses.com" if i % BOUNCE_EVERY == 0 else f"reader{i}@example.net"
-            for i in range(count)]
+    return [
+        f"bounce+{i}@simulator.amazonses.com" if i % BOUNCE_EVERY == 0 else f"reader{i}@example.net"
+        for i in range(count)
+    ]
 
 
 async def test_no_email_or_bounce_is_lost_or_doubled_through_kills_and_a_nats_restart(tmp_path):
     # One email in ten bounces so that bounces cross the faults too; the deliverability guard would
     # rightly pause such a campaign, so it is kept out of this test (test_dispatch_guard.py has its own).
-    suite = Suite(tmp_path, overrides={"POSTROOM_SIM_MAX_SEND_RATE": "5000", "POSTROOM_SIM_DAILY_QUOTA": "10000000",
-                                       "POSTROOM_SMTP_TIMEOUT": "3", "POSTROOM_GUARD_MIN_SENDS": "1000000"}).start()
+    suite = Suite(
+        tmp_path,
+        overrides={
+            "POSTROOM_SIM_MAX_SEND_RATE": "5000",
+            "POSTROOM_SIM_DAILY_QUOTA": "10000000",
+            "POSTROOM_SMTP_TIMEOUT": "3",
+            "POSTROOM_GUARD_MIN_SENDS": "1000000",
+        },
+    ).start()
     try:
         provider = await save_provider_and_subscribe(suite)
         dispatch_ids = await queue_emails(suite, provider, recipients_of(EMAILS))
@@ -77,8 +86,12 @@ async def test_no_email_or_bounce_is_lost_or_doubled_through_kills_and_a_nats_re
         # Only a bounce that names no dispatch (SES left the headers out) can make a redelivered
         # email end SUPPRESSED rather than DISPATCHED: that is the only other outcome allowed.
         not_dispatched = [e for e in events if e.type in OUTCOMES and e.type != "EmailDispatched"]
-        assert all(e.type == "EmailSuppressed" and e.email_suppressed.reason == "hard_bounce"
-                   and e.email_suppressed.recipient_hash in bounced for e in not_dispatched), not_dispatched[:3]
+        assert all(
+            e.type == "EmailSuppressed"
+            and e.email_suppressed.reason == "hard_bounce"
+            and e.email_suppressed.recipient_hash in bounced
+            for e in not_dispatched
+        ), not_dispatched[:3]
         expected = {recipient_hash(r) for r in recipients_of(EMAILS) if r.startswith("bounce")}
         assert set(bounced) == expected
         # Each of SES's bounces is recorded once. An email in flight when dispatch was killed may
@@ -91,10 +104,29 @@ async def test_no_email_or_bounce_is_lost_or_doubled_through_kills_and_a_nats_re
 
 
 async def save_provider_and_subscribe(suite: Suite) -> str:
-    saved = suite.cli("provider", "save", "--account", "load", "--name", "Local SES", "--host", suite.sim_host,
-                      "--port", "2587", "--username", SIM_USERNAME, "--from", "sender@example.com",
-                      "--max-send-rate", "2000", "--max-connections", "10", "--sns-topic-arn", SIM_TOPIC,
-                      extra_env={"POSTROOM_SMTP_PASSWORD": SIM_PASSWORD})
+    saved = suite.cli(
+        "provider",
+        "save",
+        "--account",
+        "load",
+        "--name",
+        "Local SES",
+        "--host",
+        suite.sim_host,
+        "--port",
+        "2587",
+        "--username",
+        SIM_USERNAME,
+        "--from",
+        "sender@example.com",
+        "--max-send-rate",
+        "2000",
+        "--max-connections",
+        "10",
+        "--sns-topic-arn",
+        SIM_TOPIC,
+        extra_env={"POSTROOM_SMTP_PASSWORD": SIM_PASSWORD},
+    )
     provider = json.loads(saved.stdout)["provider"]
     suite.cli("ses-sim", "--url", suite.sim_url, "subscribe", "--endpoint", provider["callback_url"])
     return provider["provider_id"]
@@ -105,11 +137,19 @@ async def queue_emails(suite: Suite, provider_id: str, recipients: list[str]) ->
     async with suite.channel("dispatch") as channel:
         dispatch = dispatch_pb2_grpc.DispatchServiceStub(channel)
         for start in range(0, len(recipients), 1000):
-            batch = dispatch_pb2.SendEmailBatchRequest(messages=[
-                dispatch_pb2.SendEmailRequest(account_id="load", provider_id=provider_id,
-                                              to=[events_pb2.EmailAddress(address=address)], subject=f"Load {i}",
-                                              text_body="Hello", idempotency_key=f"load-{i}")
-                for i, address in enumerate(recipients[start:start + 1000], start=start)])
+            batch = dispatch_pb2.SendEmailBatchRequest(
+                messages=[
+                    dispatch_pb2.SendEmailRequest(
+                        account_id="load",
+                        provider_id=provider_id,
+                        to=[events_pb2.EmailAddress(address=address)],
+                        subject=f"Load {i}",
+                        text_body="Hello",
+                        idempotency_key=f"load-{i}",
+                    )
+                    for i, address in enumerate(recipients[start : start + 1000], start=start)
+                ]
+            )
             answer = await dispatch.SendEmailBatch(batch, metadata=AUTH)
             assert all(r.error_code == 0 for r in answer.results), [r for r in answer.results if r.error_code][:3]
             ids += [r.dispatch_id for r in answer.results]

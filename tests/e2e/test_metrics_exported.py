@@ -46,39 +46,77 @@ def suite(tmp_path_factory):
 
 
 async def test_every_metric_the_dashboard_and_rules_name_is_exported_with_its_labels(suite):
-    saved = suite.cli("provider", "save", "--account", ACCOUNT, "--name", "Local SES", "--host", suite.sim_host,
-                      "--port", "2587", "--username", SIM_USERNAME, "--from", "sender@example.com", "--region",
-                      "us-east-1", "--ses-access-key-id", SIM_USERNAME, "--sns-topic-arn", SIM_TOPIC, extra_env=SECRETS)
+    saved = suite.cli(
+        "provider",
+        "save",
+        "--account",
+        ACCOUNT,
+        "--name",
+        "Local SES",
+        "--host",
+        suite.sim_host,
+        "--port",
+        "2587",
+        "--username",
+        SIM_USERNAME,
+        "--from",
+        "sender@example.com",
+        "--region",
+        "us-east-1",
+        "--ses-access-key-id",
+        SIM_USERNAME,
+        "--sns-topic-arn",
+        SIM_TOPIC,
+        extra_env=SECRETS,
+    )
     provider = json.loads(saved.stdout)["provider"]
     suite.cli("ses-sim", "--url", suite.sim_url, "subscribe", "--endpoint", provider["callback_url"])
     async with suite.channel("dispatch") as channel:
         dispatch = dispatch_pb2_grpc.DispatchServiceStub(channel)
-        await dispatch.SendEmail(dispatch_pb2.SendEmailRequest(
-            account_id=ACCOUNT, provider_id=provider["provider_id"], subject="Hello", text_body="Hi",
-            to=[events_pb2.EmailAddress(address="bounce@simulator.amazonses.com")]), metadata=AUTH)
-        with pytest.raises(grpc.aio.AioRpcError):          # an error, for the gRPC errors panel
-            await dispatch.GetDispatch(dispatch_pb2.GetDispatchRequest(account_id=ACCOUNT, dispatch_id="none"),
-                                       metadata=AUTH)
+        await dispatch.SendEmail(
+            dispatch_pb2.SendEmailRequest(
+                account_id=ACCOUNT,
+                provider_id=provider["provider_id"],
+                subject="Hello",
+                text_body="Hi",
+                to=[events_pb2.EmailAddress(address="bounce@simulator.amazonses.com")],
+            ),
+            metadata=AUTH,
+        )
+        with pytest.raises(grpc.aio.AioRpcError):  # an error, for the gRPC errors panel
+            await dispatch.GetDispatch(
+                dispatch_pb2.GetDispatchRequest(account_id=ACCOUNT, dispatch_id="none"), metadata=AUTH
+            )
 
         async def bounced():
-            answer = await dispatch.GetRecipientSuppression(dispatch_pb2.GetRecipientSuppressionRequest(
-                account_id=ACCOUNT, email="bounce@simulator.amazonses.com"), metadata=AUTH)
+            answer = await dispatch.GetRecipientSuppression(
+                dispatch_pb2.GetRecipientSuppressionRequest(account_id=ACCOUNT, email="bounce@simulator.amazonses.com"),
+                metadata=AUTH,
+            )
             return answer.suppressed
+
         await eventually(bounced, timeout=60)
     before_restart = exported(suite)  # the counters of the SNS deliveries so far
-    suite.restart("feedback")         # publishes every provider's rates once caught up (then each minute)
+    suite.restart("feedback")  # publishes every provider's rates once caught up (then each minute)
 
     wanted = named_by_dashboard_and_rules()
 
     async def all_exported():
         have = exported(suite, before_restart)
-        missing = {metric: labels - have.get(metric, set()) for metric, labels in wanted.items()
-                   if metric not in have or not labels <= have[metric]}
+        missing = {
+            metric: labels - have.get(metric, set())
+            for metric, labels in wanted.items()
+            if metric not in have or not labels <= have[metric]
+        }
         return not missing or None
+
     try:
         await eventually(all_exported, timeout=30, interval=0.5)
     except AssertionError:
         have = exported(suite, before_restart)
-        missing = {metric: sorted(labels - have.get(metric, set())) if metric in have else "not exported"
-                   for metric, labels in wanted.items() if metric not in have or not labels <= have[metric]}
+        missing = {
+            metric: sorted(labels - have.get(metric, set())) if metric in have else "not exported"
+            for metric, labels in wanted.items()
+            if metric not in have or not labels <= have[metric]
+        }
         raise AssertionError(f"named by the dashboard or rules but not exported as used: {missing}") from None

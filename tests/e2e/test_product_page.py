@@ -10,8 +10,13 @@ import aiohttp
 import grpc
 import pytest
 
-from services.core.generated.postroom.v1 import (dispatch_pb2, dispatch_pb2_grpc, events_pb2, unsubscribe_pb2,
-                                                 unsubscribe_pb2_grpc)
+from services.core.generated.postroom.v1 import (
+    dispatch_pb2,
+    dispatch_pb2_grpc,
+    events_pb2,
+    unsubscribe_pb2,
+    unsubscribe_pb2_grpc,
+)
 from services.cli.catalog import service_module
 from services.core.database import create_engine, dump_tables, read_checkpoint
 from services.core.read_model_generations import open_live
@@ -32,10 +37,31 @@ def suite(tmp_path_factory):
 
 
 def save_provider(suite: Suite, *extra: str, host: str = "", password_env: dict | None = None):
-    return suite.cli("provider", "save", "--account", ACCOUNT, "--name", "Local SES", "--host", host or suite.sim_host,
-                     "--port", "2587", "--username", SIM_USERNAME, "--from", "sender@example.com", "--region",
-                     "us-east-1", "--ses-access-key-id", SIM_USERNAME, "--sns-topic-arn", SIM_TOPIC, *extra,
-                     extra_env=password_env or SECRETS, check=False)
+    return suite.cli(
+        "provider",
+        "save",
+        "--account",
+        ACCOUNT,
+        "--name",
+        "Local SES",
+        "--host",
+        host or suite.sim_host,
+        "--port",
+        "2587",
+        "--username",
+        SIM_USERNAME,
+        "--from",
+        "sender@example.com",
+        "--region",
+        "us-east-1",
+        "--ses-access-key-id",
+        SIM_USERNAME,
+        "--sns-topic-arn",
+        SIM_TOPIC,
+        *extra,
+        extra_env=password_env or SECRETS,
+        check=False,
+    )
 
 
 def sim_subscriptions(suite: Suite) -> list[dict]:
@@ -48,20 +74,30 @@ def email(address: str) -> events_pb2.EmailAddress:
 
 
 async def send(dispatch, provider_id: str, to: str, **fields) -> str:
-    answer = await dispatch.SendEmail(dispatch_pb2.SendEmailRequest(
-        account_id=ACCOUNT, provider_id=provider_id, to=[email(to)], subject=fields.pop("subject", "Hello from Postroom"),
-        text_body="Hi!", **fields), metadata=AUTH)
+    answer = await dispatch.SendEmail(
+        dispatch_pb2.SendEmailRequest(
+            account_id=ACCOUNT,
+            provider_id=provider_id,
+            to=[email(to)],
+            subject=fields.pop("subject", "Hello from Postroom"),
+            text_body="Hi!",
+            **fields,
+        ),
+        metadata=AUTH,
+    )
     return answer.dispatch_id
 
 
 async def status_of(dispatch, dispatch_id: str) -> dispatch_pb2.Dispatch:
-    return await dispatch.GetDispatch(dispatch_pb2.GetDispatchRequest(account_id=ACCOUNT, dispatch_id=dispatch_id),
-                                      metadata=AUTH)
+    return await dispatch.GetDispatch(
+        dispatch_pb2.GetDispatchRequest(account_id=ACCOUNT, dispatch_id=dispatch_id), metadata=AUTH
+    )
 
 
 async def suppression_of(dispatch, address: str) -> dispatch_pb2.Suppression:
     return await dispatch.GetRecipientSuppression(
-        dispatch_pb2.GetRecipientSuppressionRequest(account_id=ACCOUNT, email=address), metadata=AUTH)
+        dispatch_pb2.GetRecipientSuppressionRequest(account_id=ACCOUNT, email=address), metadata=AUTH
+    )
 
 
 async def test_the_product_page_step_by_step(suite):
@@ -71,13 +107,18 @@ async def test_the_product_page_step_by_step(suite):
     answer = json.loads(saved.stdout)
     provider = answer["provider"]
     assert {c["name"]: c.get("passed", False) for c in answer["checks"]} == {
-        "smtp_login": True, "ses_identity": True, "ses_sandbox": True}
+        "smtp_login": True,
+        "ses_identity": True,
+        "ses_sandbox": True,
+    }
     callback_url = provider["callback_url"]
     assert callback_url == f"{suite.env['POSTROOM_PUBLIC_URL']}/sns/{ACCOUNT}/{provider['provider_id']}"
 
     # Bounce and complaint processing: subscribe the callback URL; the handshake confirms it.
     suite.cli("ses-sim", "--url", suite.sim_url, "subscribe", "--endpoint", callback_url)
-    await eventually(_async(lambda: any(s["confirmed"] and s["endpoint"] == callback_url for s in sim_subscriptions(suite))))
+    await eventually(
+        _async(lambda: any(s["confirmed"] and s["endpoint"] == callback_url for s in sim_subscriptions(suite)))
+    )
 
     async with suite.channel("dispatch") as dispatch_channel, suite.channel("unsubscribe") as unsubscribe_channel:
         dispatch = dispatch_pb2_grpc.DispatchServiceStub(dispatch_channel)
@@ -85,8 +126,12 @@ async def test_the_product_page_step_by_step(suite):
         provider_id = provider["provider_id"]
 
         # Step 8: "Send a test email".
-        test = await dispatch.SendTestEmail(dispatch_pb2.SendTestEmailRequest(
-            account_id=ACCOUNT, provider_id=provider_id, to="success@simulator.amazonses.com"), metadata=AUTH)
+        test = await dispatch.SendTestEmail(
+            dispatch_pb2.SendTestEmailRequest(
+                account_id=ACCOUNT, provider_id=provider_id, to="success@simulator.amazonses.com"
+            ),
+            metadata=AUTH,
+        )
         assert test.delivered and test.ses_message_id, test
 
         # A bounce suppresses the address.
@@ -103,8 +148,9 @@ async def test_the_product_page_step_by_step(suite):
 
         # The one-click link unsubscribes a third.
         reader = "reader@example.net"
-        link = await unsubscribe.CreateUnsubscribeLink(unsubscribe_pb2.CreateUnsubscribeLinkRequest(
-            account_id=ACCOUNT, email=reader), metadata=AUTH)
+        link = await unsubscribe.CreateUnsubscribeLink(
+            unsubscribe_pb2.CreateUnsubscribeLinkRequest(account_id=ACCOUNT, email=reader), metadata=AUTH
+        )
         async with aiohttp.ClientSession() as http:
             async with http.post(link.url, data={"List-Unsubscribe": "One-Click"}, allow_redirects=False) as response:
                 assert response.status == 200
@@ -122,7 +168,9 @@ async def test_the_product_page_step_by_step(suite):
 
 
 async def test_troubleshooting_cases_give_the_pages_answers(suite):
-    wrong = save_provider(suite, password_env=dict(SECRETS, POSTROOM_SMTP_PASSWORD="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"))
+    wrong = save_provider(
+        suite, password_env=dict(SECRETS, POSTROOM_SMTP_PASSWORD="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+    )
     assert wrong.returncode == 1
     assert "Invalid Credentials: these must be your SES SMTP credentials, not your AWS access keys" in wrong.stderr
 
@@ -134,13 +182,21 @@ async def test_troubleshooting_cases_give_the_pages_answers(suite):
     async with suite.channel("dispatch") as channel:
         dispatch = dispatch_pb2_grpc.DispatchServiceStub(channel)
         with pytest.raises(grpc.aio.AioRpcError) as newline:
-            await send(dispatch, saved["provider_id"], "someone@example.net", subject="Hello\r\nBcc: victim@example.org")
+            await send(
+                dispatch, saved["provider_id"], "someone@example.net", subject="Hello\r\nBcc: victim@example.org"
+            )
         assert newline.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         assert "subject" in newline.value.details()
 
-        dead = json.loads(save_provider(suite, "--skip-verification", host=unused_loopback_host(2587)).stdout)["provider"]
-        test = await dispatch.SendTestEmail(dispatch_pb2.SendTestEmailRequest(
-            account_id=ACCOUNT, provider_id=dead["provider_id"], to="success@simulator.amazonses.com"), metadata=AUTH)
+        dead = json.loads(save_provider(suite, "--skip-verification", host=unused_loopback_host(2587)).stdout)[
+            "provider"
+        ]
+        test = await dispatch.SendTestEmail(
+            dispatch_pb2.SendTestEmailRequest(
+                account_id=ACCOUNT, provider_id=dead["provider_id"], to="success@simulator.amazonses.com"
+            ),
+            metadata=AUTH,
+        )
         assert not test.delivered and test.troubleshooting_case == "provider_unreachable"
         assert "could not be reached" in test.hint or "could not be reached" in test.smtp_reply
 
@@ -158,6 +214,7 @@ def test_a_sandboxed_account_is_refused_with_the_pages_answer(tmp_path):
 def _async(predicate):
     async def check():
         return predicate()
+
     return check
 
 
@@ -171,8 +228,11 @@ async def _settled(dispatch, dispatch_id: str):
         current = await status_of(dispatch, dispatch_id)
     except grpc.aio.AioRpcError:
         return None
-    return current if current.status not in (dispatch_pb2.QUEUED, dispatch_pb2.SENDING,
-                                              dispatch_pb2.DISPATCH_STATUS_UNSPECIFIED) else None
+    return (
+        current
+        if current.status not in (dispatch_pb2.QUEUED, dispatch_pb2.SENDING, dispatch_pb2.DISPATCH_STATUS_UNSPECIFIED)
+        else None
+    )
 
 
 async def _suppressed(dispatch, address: str):
@@ -181,8 +241,9 @@ async def _suppressed(dispatch, address: str):
 
 
 async def _globally_unsubscribed(unsubscribe, address: str):
-    status = await unsubscribe.GetStatus(unsubscribe_pb2.GetStatusRequest(account_id=ACCOUNT, email=address),
-                                         metadata=AUTH)
+    status = await unsubscribe.GetStatus(
+        unsubscribe_pb2.GetStatusRequest(account_id=ACCOUNT, email=address), metadata=AUTH
+    )
     return status if status.globally_unsubscribed else None
 
 
@@ -214,6 +275,7 @@ async def wait_until_quiet(suite: Suite, timeout: float = 30) -> None:
     settings = suite.env_settings()
     store = await EventStore.connect(settings)
     try:
+
         async def all_caught_up():
             last = await store.last_sequence()
             for name in SERVICES:
@@ -227,6 +289,7 @@ async def wait_until_quiet(suite: Suite, timeout: float = 30) -> None:
                     return False
             await asyncio.sleep(1.0)
             return await store.last_sequence() == last
+
         await eventually(all_caught_up, timeout=timeout, interval=0.3)
     finally:
         await store.close()

@@ -21,26 +21,58 @@ def suite(tmp_path_factory):
 
 
 def metrics_env(suite: Suite) -> dict[str, str]:
-    return {f"POSTROOM_{name.upper()}_METRICS_URL": f"http://127.0.0.1:{port}/metrics"
-            for name, port in suite.metrics_ports.items()}
+    return {
+        f"POSTROOM_{name.upper()}_METRICS_URL": f"http://127.0.0.1:{port}/metrics"
+        for name, port in suite.metrics_ports.items()
+    }
 
 
 async def test_status_shows_each_provider_projection_and_the_stream(suite):
-    saved = suite.cli("provider", "save", "--account", ACCOUNT, "--name", "Local SES", "--host", suite.sim_host,
-                      "--port", "2587", "--username", SIM_USERNAME, "--from", "sender@example.com", "--region",
-                      "us-east-1", "--ses-access-key-id", SIM_USERNAME, "--sns-topic-arn", SIM_TOPIC,
-                      "--max-send-rate", "7", extra_env=SECRETS)
+    saved = suite.cli(
+        "provider",
+        "save",
+        "--account",
+        ACCOUNT,
+        "--name",
+        "Local SES",
+        "--host",
+        suite.sim_host,
+        "--port",
+        "2587",
+        "--username",
+        SIM_USERNAME,
+        "--from",
+        "sender@example.com",
+        "--region",
+        "us-east-1",
+        "--ses-access-key-id",
+        SIM_USERNAME,
+        "--sns-topic-arn",
+        SIM_TOPIC,
+        "--max-send-rate",
+        "7",
+        extra_env=SECRETS,
+    )
     provider_id = json.loads(saved.stdout)["provider"]["provider_id"]
     async with suite.channel("dispatch") as channel:
         dispatch = dispatch_pb2_grpc.DispatchServiceStub(channel)
-        sent = await dispatch.SendEmail(dispatch_pb2.SendEmailRequest(
-            account_id=ACCOUNT, provider_id=provider_id, subject="Hello", text_body="Hi",
-            to=[events_pb2.EmailAddress(address="success@simulator.amazonses.com")]), metadata=AUTH)
+        sent = await dispatch.SendEmail(
+            dispatch_pb2.SendEmailRequest(
+                account_id=ACCOUNT,
+                provider_id=provider_id,
+                subject="Hello",
+                text_body="Hi",
+                to=[events_pb2.EmailAddress(address="success@simulator.amazonses.com")],
+            ),
+            metadata=AUTH,
+        )
 
         async def dispatched():
-            answer = await dispatch.GetDispatch(dispatch_pb2.GetDispatchRequest(account_id=ACCOUNT, dispatch_id=sent.dispatch_id),
-                                                metadata=AUTH)
+            answer = await dispatch.GetDispatch(
+                dispatch_pb2.GetDispatchRequest(account_id=ACCOUNT, dispatch_id=sent.dispatch_id), metadata=AUTH
+            )
             return answer.status == dispatch_pb2.DISPATCHED
+
         await eventually(dispatched, timeout=60)
 
     report = json.loads(suite.cli("status", "--json", "--sample", "0.2", extra_env=metrics_env(suite)).stdout)
@@ -48,7 +80,9 @@ async def test_status_shows_each_provider_projection_and_the_stream(suite):
     assert provider["account_id"] == ACCOUNT and provider["paused"] is False
     assert provider["allowed_per_second"] == 7.0 and provider["sends_per_second"] is not None
     assert report["lines"]["bounce"] == {"review": 0.05, "pause": 0.10}
-    assert {"config", "dispatch", "feedback", "unsubscribe"} <= {name.split(".")[0] for name in report["projection_lag"]}
+    assert {"config", "dispatch", "feedback", "unsubscribe"} <= {
+        name.split(".")[0] for name in report["projection_lag"]
+    }
     assert report["stream"]["messages"] > 0 and report["stream"]["bytes"] > 0 and report["stream"]["replicas"] == 1
     assert report["queue_pending"] is not None and report["unreachable"] == {}
 

@@ -23,9 +23,17 @@ from services.unsubscribe.main import build
 from tests.support.unsubscribe import subscription_events, tokens_of, with_unsubscribe_key
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-HEADLESS_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
-                  "--remote-debugging-port=0")
+HEADLESS_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+    "--remote-debugging-port=0",
+)
 
 
 def chromium_binary() -> str | None:
@@ -39,8 +47,11 @@ class Chromium:
     """One headless browser with a fresh profile, and one page target spoken to over CDP."""
 
     def __init__(self, binary: str, profile: Path) -> None:
-        self.process = subprocess.Popen([binary, *HEADLESS_FLAGS, f"--user-data-dir={profile}", "about:blank"],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.process = subprocess.Popen(
+            [binary, *HEADLESS_FLAGS, f"--user-data-dir={profile}", "about:blank"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         self.profile = profile
         self._ids = itertools.count(1)
         self._pending: dict[int, asyncio.Future] = {}
@@ -109,7 +120,9 @@ async def test_the_page_button_unsubscribes_in_a_real_browser(settings, tmp_path
     service = await start_service("unsubscribe", unsubscribe_settings, build)
     store = await EventStore.connect(unsubscribe_settings, name="browser-test-reader")
     browser = Chromium(binary, tmp_path / "profile")
-    token = tokens_of(unsubscribe_settings).issue("acme", "reader@example.com", "Weekly news", issued_at=datetime.now(UTC))
+    token = tokens_of(unsubscribe_settings).issue(
+        "acme", "reader@example.com", "Weekly news", issued_at=datetime.now(UTC)
+    )
     url = f"http://127.0.0.1:{service.components.http[0].port}/u/{token}"
     try:
         async with aiohttp.ClientSession() as session:
@@ -117,16 +130,18 @@ async def test_the_page_button_unsubscribes_in_a_real_browser(settings, tmp_path
             await browser.send("Page.navigate", url=url)
             await browser.wait_for_load()
             assert "Weekly news" in await browser.evaluate("document.querySelector('h1').innerText")
-            assert await subscription_events(store) == []        # loading the page changed nothing
+            assert await subscription_events(store) == []  # loading the page changed nothing
             # The inline style applies: its hash in the Content-Security-Policy is right.
-            assert await browser.evaluate(
-                "getComputedStyle(document.querySelector('button')).backgroundColor") == "rgb(26, 26, 26)"
+            assert (
+                await browser.evaluate("getComputedStyle(document.querySelector('button')).backgroundColor")
+                == "rgb(26, 26, 26)"
+            )
 
             await browser.evaluate("document.querySelector('button[type=submit]').click()")
             await browser.wait_for_load()
             assert await browser.evaluate("document.getElementById('outcome').innerText") == "You are unsubscribed"
             assert "Weekly news" in await browser.evaluate("document.querySelector('[role=status]').innerText")
-            assert await browser.evaluate("!!document.querySelector('button[type=submit]')")   # resubscribe
+            assert await browser.evaluate("!!document.querySelector('button[type=submit]')")  # resubscribe
     finally:
         await browser.close()
         await store.close()

@@ -15,8 +15,12 @@ from services.core.generated.postroom.v1 import events_pb2
 from services.core.projection import Projection
 
 metadata = MetaData()
-table = Table("test_counts", metadata, Column("aggregate_id", String(64), primary_key=True),
-              Column("applied", Integer, nullable=False))
+table = Table(
+    "test_counts",
+    metadata,
+    Column("aggregate_id", String(64), primary_key=True),
+    Column("applied", Integer, nullable=False),
+)
 
 
 class CountingProjection(Projection):
@@ -34,8 +38,12 @@ class CountingProjection(Projection):
 
     async def write(self, conn, changes: Counter) -> None:
         existing = dict((await conn.execute(select(table).where(table.c.aggregate_id.in_(list(changes))))).all())
-        await upsert(conn, table, [{"aggregate_id": key, "applied": existing.get(key, 0) + delta}
-                                   for key, delta in changes.items()], ["aggregate_id"])
+        await upsert(
+            conn,
+            table,
+            [{"aggregate_id": key, "applied": existing.get(key, 0) + delta} for key, delta in changes.items()],
+            ["aggregate_id"],
+        )
 
 
 def counting_projection(name: str = "test.counts", version: int = 1) -> CountingProjection:

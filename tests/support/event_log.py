@@ -15,8 +15,9 @@ async def every_event(js: JetStreamContext, stream: str, subject_prefix: str, ti
     return [stored.event for stored in await every_stored_event(js, stream, subject_prefix, timeout)]
 
 
-async def every_stored_event(js: JetStreamContext, stream: str, subject_prefix: str,
-                             timeout: float = 60.0) -> list[StoredEvent]:
+async def every_stored_event(
+    js: JetStreamContext, stream: str, subject_prefix: str, timeout: float = 60.0
+) -> list[StoredEvent]:
     """Every event under `subject_prefix` with its stream sequence, in stream order, through one
     ordered push consumer (thousands of events in well under a second, where a get per sequence
     takes seconds)."""
@@ -30,8 +31,9 @@ async def every_stored_event(js: JetStreamContext, stream: str, subject_prefix: 
         if seq >= total:
             done.set()
 
-    subscription = await js.subscribe(f"{subject_prefix}.>", stream=stream, cb=collect, ordered_consumer=True,
-                                      deliver_policy=js_api.DeliverPolicy.ALL)
+    subscription = await js.subscribe(
+        f"{subject_prefix}.>", stream=stream, cb=collect, ordered_consumer=True, deliver_policy=js_api.DeliverPolicy.ALL
+    )
     try:
         if total:
             await asyncio.wait_for(done.wait(), timeout)

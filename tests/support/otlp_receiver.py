@@ -8,7 +8,7 @@ from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_serv
 
 class OtlpTraceReceiver(trace_service_pb2_grpc.TraceServiceServicer):
     def __init__(self) -> None:
-        self.spans: list[tuple[str, object]] = []        # (service.name, Span)
+        self.spans: list[tuple[str, object]] = []  # (service.name, Span)
         self.server: grpc.aio.Server | None = None
         self.endpoint = ""
 
@@ -26,8 +26,9 @@ class OtlpTraceReceiver(trace_service_pb2_grpc.TraceServiceServicer):
 
     async def Export(self, request, context):
         for resource_spans in request.resource_spans:
-            service = next((a.value.string_value for a in resource_spans.resource.attributes
-                            if a.key == "service.name"), "")
+            service = next(
+                (a.value.string_value for a in resource_spans.resource.attributes if a.key == "service.name"), ""
+            )
             for scope_spans in resource_spans.scope_spans:
                 self.spans += [(service, span) for span in scope_spans.spans]
         return trace_service_pb2.ExportTraceServiceResponse()

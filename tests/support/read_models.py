@@ -37,8 +37,9 @@ async def dump_live(registry: AsyncEngine, model: str, projections: Sequence[Pro
         await engine.dispose()
 
 
-async def dump_rebuilt(projections: Sequence[Projection], store: EventStore, registry: AsyncEngine,
-                       model: str) -> dict[str, list[tuple]]:
+async def dump_rebuilt(
+    projections: Sequence[Projection], store: EventStore, registry: AsyncEngine, model: str
+) -> dict[str, list[tuple]]:
     """The projections replayed from sequence 1 as a read model of their own (`<model>_scratch`,
     on the same database), so the one being served is left alone."""
     scratch = f"{model}_scratch"
@@ -64,8 +65,9 @@ async def wait_until_live_includes(registry: AsyncEngine, model: str, stream_seq
         await engine.dispose()
 
 
-async def assert_live_equals_rebuilt(registry: AsyncEngine, model: str, projections: Sequence[Projection],
-                                     store: EventStore) -> None:
+async def assert_live_equals_rebuilt(
+    registry: AsyncEngine, model: str, projections: Sequence[Projection], store: EventStore
+) -> None:
     """Once the live generation of `model` has applied the whole stream, it equals a build from
     scratch, row for row."""
     await wait_until_live_includes(registry, model, await store.last_sequence())

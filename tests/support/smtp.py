@@ -69,13 +69,13 @@ class SesLikeHandler:
     password: str
     received: list[ReceivedMessage] = field(default_factory=list)
     scripted_replies: deque[str] = field(default_factory=deque)
-    refused_recipients: dict[str, str] = field(default_factory=dict)   # address -> the RCPT reply
+    refused_recipients: dict[str, str] = field(default_factory=dict)  # address -> the RCPT reply
     auth_attempts: int = 0
     resets: int = 0
-    data_delay: float = 0.0            # seconds before answering DATA: a slow SES
+    data_delay: float = 0.0  # seconds before answering DATA: a slow SES
     data_started: int = 0
     throttled: int = 0
-    _throttle: tuple[float, float] = (0.0, 0.0)   # (fraction of sends answered 454, until when: monotonic)
+    _throttle: tuple[float, float] = (0.0, 0.0)  # (fraction of sends answered 454, until when: monotonic)
 
     def throttle(self, fraction: float, seconds: float) -> None:
         """For `seconds` from now, answer `fraction` of the messages with 454 Throttling, as SES does
@@ -88,8 +88,11 @@ class SesLikeHandler:
 
     def authenticate(self, server, session, envelope, mechanism, auth_data) -> AuthResult:
         self.auth_attempts += 1
-        ok = isinstance(auth_data, LoginPassword) and auth_data.login.decode() == self.username \
+        ok = (
+            isinstance(auth_data, LoginPassword)
+            and auth_data.login.decode() == self.username
             and auth_data.password.decode() == self.password
+        )
         return AuthResult(success=ok, handled=False)
 
     async def handle_RSET(self, server, session, envelope) -> str:
@@ -112,22 +115,34 @@ class SesLikeHandler:
             self.throttled += 1
             return THROTTLED
         message_id = f"0100{uuid.uuid4().hex}-{uuid.uuid4()}-000000"
-        self.received.append(ReceivedMessage(envelope.mail_from, list(envelope.rcpt_tos), envelope.content,
-                                             message_id))
+        self.received.append(ReceivedMessage(envelope.mail_from, list(envelope.rcpt_tos), envelope.content, message_id))
         return f"250 Ok {message_id}"
 
 
 class SesLikeSmtpServer:
-    def __init__(self, *, port: int, tls_context: ssl.SSLContext, implicit_tls: bool,
-                 username: str = "AKIATESTSMTPUSER0001", password: str = "BSmtpPasswordForTests0123456789abcdefghijk",
-                 host: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        port: int,
+        tls_context: ssl.SSLContext,
+        implicit_tls: bool,
+        username: str = "AKIATESTSMTPUSER0001",
+        password: str = "BSmtpPasswordForTests0123456789abcdefghijk",
+        host: str | None = None,
+    ) -> None:
         self.host = host or unused_loopback_host(port)
         self.port = port
         self.handler = SesLikeHandler(username, password)
         # aiosmtpd only knows about TLS it negotiated itself (STARTTLS); on an implicit-TLS port
         # every byte is already encrypted, so AUTH is offered from the start, as SES does.
-        options = dict(hostname=self.host, port=port, authenticator=self.handler.authenticate,
-                       auth_required=True, auth_require_tls=not implicit_tls, server_hostname="email-smtp.test")
+        options = dict(
+            hostname=self.host,
+            port=port,
+            authenticator=self.handler.authenticate,
+            auth_required=True,
+            auth_require_tls=not implicit_tls,
+            server_hostname="email-smtp.test",
+        )
         if implicit_tls:
             self.controller = Controller(self.handler, ssl_context=tls_context, **options)
         else:

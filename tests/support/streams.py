@@ -11,8 +11,9 @@ async def delete_test_streams(store: EventStore) -> None:
     """The test's event stream and its KV / Object Store buckets (named after the stream)."""
     names = [info.config.name for info in await store.js.streams_info()]
     for name in names:
-        if name == store.stream or name.startswith(tuple(f"{kind}_{store.stream}{sep}" for kind in ("KV", "OBJ")
-                                                         for sep in "-_")):
+        if name == store.stream or name.startswith(
+            tuple(f"{kind}_{store.stream}{sep}" for kind in ("KV", "OBJ") for sep in "-_")
+        ):
             with contextlib.suppress(Exception):
                 await store.js.delete_stream(name)
 

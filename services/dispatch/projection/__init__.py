@@ -28,7 +28,11 @@ __all__ = ["QUEUED", "DispatchReadModel", "SuppressionChecks", "dispatch_project
 
 
 def dispatch_projections(settings: Settings) -> list[Projection]:
-    return [DispatchProvidersProjection(), DispatchesProjection(),
-            SuppressionsProjection(settings.soft_bounce_threshold, settings.soft_bounce_window_days),
-            SesReceiptsProjection(), ContentHoldsProjection(),
-            GuardProjection()]
+    return [
+        DispatchProvidersProjection(),
+        DispatchesProjection(),
+        SuppressionsProjection(settings.soft_bounce_threshold, settings.soft_bounce_window_days),
+        SesReceiptsProjection(),
+        ContentHoldsProjection(),
+        GuardProjection(),
+    ]

@@ -19,10 +19,11 @@ from services.dispatch import events
 metadata = MetaData()
 
 content_holds = Table(
-    "dispatch_content_holds", metadata,
+    "dispatch_content_holds",
+    metadata,
     Column("sha256", String(64), primary_key=True),
     Column("dispatch_id", String(64), primary_key=True),
-    Column("settled_at", Float, nullable=True),     # seconds since the epoch of its outcome; NULL while open
+    Column("settled_at", Float, nullable=True),  # seconds since the epoch of its outcome; NULL while open
 )
 
 
@@ -44,8 +45,7 @@ class ContentHoldsProjection(Projection):
     def queued(self, changes: HoldChanges, stored: StoredEvent, _queued: events_pb2.EmailQueued) -> None:
         dispatch_id = stored.event.aggregate_id
         for digest in events.refs_of(stored.event).digests:
-            changes.new_rows[(digest, dispatch_id)] = {"sha256": digest, "dispatch_id": dispatch_id,
-                                                       "settled_at": None}
+            changes.new_rows[(digest, dispatch_id)] = {"sha256": digest, "dispatch_id": dispatch_id, "settled_at": None}
 
     @handles(events_pb2.EmailDispatched)
     def dispatched(self, changes: HoldChanges, stored: StoredEvent, _sent: events_pb2.EmailDispatched) -> None:
@@ -61,8 +61,12 @@ class ContentHoldsProjection(Projection):
 
     async def write(self, conn: AsyncConnection, changes: HoldChanges) -> None:
         await upsert(conn, content_holds, list(changes.new_rows.values()), ["sha256", "dispatch_id"])
-        await update_rows(conn, content_holds, [{"dispatch_id": dispatch_id, "settled_at": at}
-                                                for dispatch_id, at in changes.settled.items()], ["dispatch_id"])
+        await update_rows(
+            conn,
+            content_holds,
+            [{"dispatch_id": dispatch_id, "settled_at": at} for dispatch_id, at in changes.settled.items()],
+            ["dispatch_id"],
+        )
 
 
 def _settle(changes: HoldChanges, stored: StoredEvent) -> None:

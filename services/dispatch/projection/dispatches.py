@@ -20,7 +20,8 @@ from services.dispatch.domain import DISPATCHED, FAILED, QUEUED, SUPPRESSED
 metadata = MetaData()
 
 dispatches = Table(
-    "dispatch_dispatches", metadata,
+    "dispatch_dispatches",
+    metadata,
     Column("dispatch_id", String(64), primary_key=True),
     Column("account_id", String(64), nullable=False),
     Column("provider_id", String(64), nullable=False),
@@ -33,12 +34,13 @@ dispatches = Table(
     Column("list_id", Text, nullable=False),
     Column("queued_at_ms", BigInteger, nullable=False),
     Column("retry_of", String(64), nullable=False),
-    Column("sent_by_provider_id", String(64), nullable=False),    # provider_id, or the fallback that sent it
+    Column("sent_by_provider_id", String(64), nullable=False),  # provider_id, or the fallback that sent it
     Index("dispatch_dispatches_by_account", "account_id", "queued_seq"),
 )
 
 dispatch_recipients = Table(
-    "dispatch_recipients", metadata,
+    "dispatch_recipients",
+    metadata,
     Column("dispatch_id", String(64), primary_key=True),
     Column("recipient_hash", String(64), primary_key=True),
     Column("account_id", String(64), nullable=False),
@@ -47,14 +49,14 @@ dispatch_recipients = Table(
 )
 
 dispatch_tags = Table(
-    "dispatch_tags", metadata,
+    "dispatch_tags",
+    metadata,
     Column("dispatch_id", String(64), primary_key=True),
     Column("name", String(256), primary_key=True),
     Column("account_id", String(64), nullable=False),
     Column("value", Text, nullable=False),
     Index("dispatch_tags_by_name", "account_id", "name"),
 )
-
 
 
 @dataclass
@@ -85,7 +87,7 @@ class DispatchChanges:
 
 class DispatchesProjection(Projection):
     name = "dispatch.dispatches"
-    version = 3                 # 2: recipients, tags, list, queue time, retry_of; 3: sent_by_provider_id
+    version = 3  # 2: recipients, tags, list, queue time, retry_of; 3: sent_by_provider_id
     metadata = metadata
 
     def new_changes(self) -> DispatchChanges:
@@ -95,50 +97,99 @@ class DispatchesProjection(Projection):
     def queued(self, changes: DispatchChanges, stored: StoredEvent, queued: events_pb2.EmailQueued) -> None:
         dispatch_id, account_id = stored.event.aggregate_id, stored.event.account_id
         changes.new_rows[dispatch_id] = {
-            "dispatch_id": dispatch_id, "account_id": account_id, "provider_id": queued.provider_id,
-            "status": QUEUED, "ses_message_id": "", "attempts": 0, "last_smtp_reply": "", "hint": "",
-            "queued_seq": stored.stream_seq, "list_id": queued.list_id,
-            "queued_at_ms": stored.event.occurred_at.ToMilliseconds(), "retry_of": queued.retry_of,
-            "sent_by_provider_id": ""}
+            "dispatch_id": dispatch_id,
+            "account_id": account_id,
+            "provider_id": queued.provider_id,
+            "status": QUEUED,
+            "ses_message_id": "",
+            "attempts": 0,
+            "last_smtp_reply": "",
+            "hint": "",
+            "queued_seq": stored.stream_seq,
+            "list_id": queued.list_id,
+            "queued_at_ms": stored.event.occurred_at.ToMilliseconds(),
+            "retry_of": queued.retry_of,
+            "sent_by_provider_id": "",
+        }
         addresses = {recipient_hash(m.address): m.address for m in (*queued.to, *queued.cc, *queued.bcc)}
-        changes.recipients += [{"dispatch_id": dispatch_id, "recipient_hash": hashed, "account_id": account_id,
-                                "recipient": address} for hashed, address in addresses.items()]
-        changes.tags += [{"dispatch_id": dispatch_id, "name": name, "account_id": account_id, "value": value}
-                         for name, value in queued.tags.items()]
+        changes.recipients += [
+            {"dispatch_id": dispatch_id, "recipient_hash": hashed, "account_id": account_id, "recipient": address}
+            for hashed, address in addresses.items()
+        ]
+        changes.tags += [
+            {"dispatch_id": dispatch_id, "name": name, "account_id": account_id, "value": value}
+            for name, value in queued.tags.items()
+        ]
 
     @handles(events_pb2.DispatchAttemptFailed)
-    def attempt_failed(self, changes: DispatchChanges, stored: StoredEvent,
-                       attempt: events_pb2.DispatchAttemptFailed) -> None:
-        changes.attempt(stored.event.aggregate_id, {"attempts": attempt.attempt, "last_smtp_reply": attempt.smtp_reply,
-                                                    "hint": attempt.hint})
+    def attempt_failed(
+        self, changes: DispatchChanges, stored: StoredEvent, attempt: events_pb2.DispatchAttemptFailed
+    ) -> None:
+        changes.attempt(
+            stored.event.aggregate_id,
+            {"attempts": attempt.attempt, "last_smtp_reply": attempt.smtp_reply, "hint": attempt.hint},
+        )
 
     @handles(events_pb2.EmailDispatched)
     def dispatched(self, changes: DispatchChanges, stored: StoredEvent, sent: events_pb2.EmailDispatched) -> None:
-        changes.outcome(stored.event.aggregate_id, {
-            "status": DISPATCHED, "ses_message_id": sent.ses_message_id, "attempts": sent.attempts,
-            "last_smtp_reply": sent.smtp_reply, "hint": "", "sent_by_provider_id": sent.sent_by_provider_id or sent.provider_id})
+        changes.outcome(
+            stored.event.aggregate_id,
+            {
+                "status": DISPATCHED,
+                "ses_message_id": sent.ses_message_id,
+                "attempts": sent.attempts,
+                "last_smtp_reply": sent.smtp_reply,
+                "hint": "",
+                "sent_by_provider_id": sent.sent_by_provider_id or sent.provider_id,
+            },
+        )
 
     @handles(events_pb2.DispatchFailed)
     def failed(self, changes: DispatchChanges, stored: StoredEvent, failed: events_pb2.DispatchFailed) -> None:
         reply = f"{failed.smtp_code} {failed.smtp_text}".strip() if failed.smtp_code else failed.smtp_text
-        changes.outcome(stored.event.aggregate_id, {
-            "status": FAILED, "ses_message_id": "", "attempts": failed.attempts, "last_smtp_reply": reply,
-            "hint": failed.hint, "sent_by_provider_id": ""})
+        changes.outcome(
+            stored.event.aggregate_id,
+            {
+                "status": FAILED,
+                "ses_message_id": "",
+                "attempts": failed.attempts,
+                "last_smtp_reply": reply,
+                "hint": failed.hint,
+                "sent_by_provider_id": "",
+            },
+        )
 
     @handles(events_pb2.EmailSuppressed)
-    def suppressed(self, changes: DispatchChanges, stored: StoredEvent,
-                   suppressed: events_pb2.EmailSuppressed) -> None:
-        changes.outcome(stored.event.aggregate_id, {
-            "status": SUPPRESSED, "ses_message_id": "", "attempts": 0, "last_smtp_reply": "",
-            "hint": f"not sent: the recipient is suppressed ({suppressed.reason})", "sent_by_provider_id": ""})
+    def suppressed(self, changes: DispatchChanges, stored: StoredEvent, suppressed: events_pb2.EmailSuppressed) -> None:
+        changes.outcome(
+            stored.event.aggregate_id,
+            {
+                "status": SUPPRESSED,
+                "ses_message_id": "",
+                "attempts": 0,
+                "last_smtp_reply": "",
+                "hint": f"not sent: the recipient is suppressed ({suppressed.reason})",
+                "sent_by_provider_id": "",
+            },
+        )
 
     async def write(self, conn: AsyncConnection, changes: DispatchChanges) -> None:
         await upsert(conn, dispatches, list(changes.new_rows.values()), ["dispatch_id"])
         await upsert(conn, dispatch_recipients, changes.recipients, ["dispatch_id", "recipient_hash"])
         await upsert(conn, dispatch_tags, changes.tags, ["dispatch_id", "name"])
-        await update_rows(conn, dispatches, [{"dispatch_id": dispatch_id, **values}
-                                             for dispatch_id, values in changes.outcomes.items()], ["dispatch_id"])
+        await update_rows(
+            conn,
+            dispatches,
+            [{"dispatch_id": dispatch_id, **values} for dispatch_id, values in changes.outcomes.items()],
+            ["dispatch_id"],
+        )
         # An attempt never overwrites an outcome, even one another replica recorded first.
-        await update_rows(conn, dispatches, [{"dispatch_id": dispatch_id, "status": QUEUED, **values}
-                                             for dispatch_id, values in changes.attempts.items()],
-                          ["dispatch_id", "status"])
+        await update_rows(
+            conn,
+            dispatches,
+            [
+                {"dispatch_id": dispatch_id, "status": QUEUED, **values}
+                for dispatch_id, values in changes.attempts.items()
+            ],
+            ["dispatch_id", "status"],
+        )

@@ -19,7 +19,8 @@ from services.core.projection import Projection
 metadata = MetaData()
 
 guard_sends = Table(
-    "dispatch_guard_sends", metadata,
+    "dispatch_guard_sends",
+    metadata,
     Column("dispatch_id", String(64), primary_key=True),
     Column("account_id", String(64), nullable=False),
     Column("provider_id", String(64), nullable=False),
@@ -31,7 +32,8 @@ guard_sends = Table(
 )
 
 guard_resets = Table(
-    "dispatch_guard_resets", metadata,
+    "dispatch_guard_resets",
+    metadata,
     Column("account_id", String(64), primary_key=True),
     Column("provider_id", String(64), primary_key=True),
     Column("resumed_seq", BigInteger, nullable=False),
@@ -41,7 +43,7 @@ guard_resets = Table(
 @dataclass
 class GuardChanges:
     sends: dict[str, dict[str, Any]] = field(default_factory=dict)
-    bounced: set[str] = field(default_factory=set)       # dispatches sent in earlier batches
+    bounced: set[str] = field(default_factory=set)  # dispatches sent in earlier batches
     complained: set[str] = field(default_factory=set)
     resets: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
 
@@ -63,13 +65,18 @@ class GuardProjection(Projection):
     @handles(events_pb2.EmailDispatched)
     def dispatched(self, changes: GuardChanges, stored: StoredEvent, sent: events_pb2.EmailDispatched) -> None:
         changes.sends[stored.event.aggregate_id] = {
-            "dispatch_id": stored.event.aggregate_id, "account_id": stored.event.account_id,
-            "provider_id": sent.sent_by_provider_id or sent.provider_id, "sent_seq": stored.stream_seq,
-            "sent_at": stored.event.occurred_at.ToNanoseconds() / 1e9, "bounced": False, "complained": False}
+            "dispatch_id": stored.event.aggregate_id,
+            "account_id": stored.event.account_id,
+            "provider_id": sent.sent_by_provider_id or sent.provider_id,
+            "sent_seq": stored.stream_seq,
+            "sent_at": stored.event.occurred_at.ToNanoseconds() / 1e9,
+            "bounced": False,
+            "complained": False,
+        }
 
     @handles(events_pb2.BounceReceived)
     def bounce(self, changes: GuardChanges, _stored: StoredEvent, bounce: events_pb2.BounceReceived) -> None:
-        if bounce.bounce_type == "Permanent" and 0 < len(bounce.dispatch_id) <= 64:   # SES counts hard bounces
+        if bounce.bounce_type == "Permanent" and 0 < len(bounce.dispatch_id) <= 64:  # SES counts hard bounces
             changes.mark(bounce.dispatch_id, "bounced")
 
     @handles(events_pb2.ComplaintReceived)
@@ -86,6 +93,7 @@ class GuardProjection(Projection):
         await upsert(conn, guard_sends, list(changes.sends.values()), ["dispatch_id"])
         for column, ids in (("bounced", changes.bounced), ("complained", changes.complained)):
             if ids:
-                await conn.execute(update(guard_sends).where(guard_sends.c.dispatch_id.in_(sorted(ids)))
-                                   .values({column: True}))
+                await conn.execute(
+                    update(guard_sends).where(guard_sends.c.dispatch_id.in_(sorted(ids))).values({column: True})
+                )
         await upsert(conn, guard_resets, list(changes.resets.values()), ["account_id", "provider_id"])

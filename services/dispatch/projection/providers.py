@@ -7,8 +7,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import (BigInteger, Column, Float, Integer, LargeBinary, MetaData, String, Table, Text, delete,
-                        tuple_)
+from sqlalchemy import BigInteger, Column, Float, Integer, LargeBinary, MetaData, String, Table, Text, delete, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.core.database import upsert
@@ -22,7 +21,8 @@ from services.dispatch.pauses import Cause, ses_account_pause
 metadata = MetaData()
 
 providers = Table(
-    "dispatch_providers", metadata,
+    "dispatch_providers",
+    metadata,
     Column("account_id", String(64), primary_key=True),
     Column("provider_id", String(64), primary_key=True),
     Column("smtp_host", String(253), nullable=False),
@@ -38,11 +38,12 @@ providers = Table(
     Column("saved_seq", BigInteger, nullable=False),
     Column("ses_configuration_set", String(64), nullable=False),
     Column("ses_tenant", String(64), nullable=False),
-    Column("fallback_provider_ids", Text, nullable=False),     # a JSON list, in the order they are tried
+    Column("fallback_provider_ids", Text, nullable=False),  # a JSON list, in the order they are tried
 )
 
 provider_pauses = Table(
-    "dispatch_provider_pauses", metadata,
+    "dispatch_provider_pauses",
+    metadata,
     Column("account_id", String(64), primary_key=True),
     Column("provider_id", String(64), primary_key=True),
     Column("cause", String(16), primary_key=True),
@@ -66,7 +67,7 @@ class ProviderChanges:
 
 class DispatchProvidersProjection(Projection):
     name = "dispatch.providers"
-    version = 3                 # 2: ses_configuration_set, ses_tenant; 3: pauses by cause, fallbacks
+    version = 3  # 2: ses_configuration_set, ses_tenant; 3: pauses by cause, fallbacks
     metadata = metadata
 
     def new_changes(self) -> ProviderChanges:
@@ -76,13 +77,21 @@ class DispatchProvidersProjection(Projection):
     def saved(self, changes: ProviderChanges, stored: StoredEvent, saved: events_pb2.ProviderSaved) -> None:
         account_id = stored.event.account_id
         changes.final[(account_id, stored.event.aggregate_id)] = {
-            "account_id": account_id, "provider_id": saved.provider_id, "smtp_host": saved.smtp_host,
-            "smtp_port": saved.smtp_port, "smtp_username": saved.smtp_username,
-            "smtp_password_sealed": saved.smtp_password_sealed, "from_address": saved.from_address,
-            "from_name": saved.from_name, "max_send_rate": saved.max_send_rate,
-            "max_connections": saved.max_connections, "max_message_bytes": saved.max_message_bytes,
-            "max_messages_per_connection": saved.max_messages_per_connection, "saved_seq": stored.stream_seq,
-            "ses_configuration_set": saved.ses_configuration_set[:64], "ses_tenant": saved.ses_tenant[:64],
+            "account_id": account_id,
+            "provider_id": saved.provider_id,
+            "smtp_host": saved.smtp_host,
+            "smtp_port": saved.smtp_port,
+            "smtp_username": saved.smtp_username,
+            "smtp_password_sealed": saved.smtp_password_sealed,
+            "from_address": saved.from_address,
+            "from_name": saved.from_name,
+            "max_send_rate": saved.max_send_rate,
+            "max_connections": saved.max_connections,
+            "max_message_bytes": saved.max_message_bytes,
+            "max_messages_per_connection": saved.max_messages_per_connection,
+            "saved_seq": stored.stream_seq,
+            "ses_configuration_set": saved.ses_configuration_set[:64],
+            "ses_tenant": saved.ses_tenant[:64],
             "fallback_provider_ids": json.dumps(list(saved.fallback_provider_ids)),
         }
 
@@ -92,7 +101,7 @@ class DispatchProvidersProjection(Projection):
 
     @handles(events_pb2.ProviderPaused)
     def paused(self, changes: ProviderChanges, stored: StoredEvent, paused: events_pb2.ProviderPaused) -> None:
-        cause = paused.cause or Cause.FAILURES.value          # pauses recorded before the guard existed
+        cause = paused.cause or Cause.FAILURES.value  # pauses recorded before the guard existed
         _pause(changes, stored, paused.provider_id, cause, paused.scope or Scope.ALL.value, paused.reason)
 
     @handles(events_pb2.ProviderResumed)
@@ -102,8 +111,9 @@ class DispatchProvidersProjection(Projection):
                 changes.pauses[(stored.event.account_id, resumed.provider_id, cause.value)] = None
 
     @handles(events_pb2.SesAccountObserved)
-    def ses_account(self, changes: ProviderChanges, stored: StoredEvent,
-                    observed: events_pb2.SesAccountObserved) -> None:
+    def ses_account(
+        self, changes: ProviderChanges, stored: StoredEvent, observed: events_pb2.SesAccountObserved
+    ) -> None:
         reason = ses_account_pause(observed.enforcement_status, observed.sending_enabled)
         if reason is None:
             changes.pauses[(stored.event.account_id, observed.provider_id, Cause.SES_ACCOUNT.value)] = None
@@ -113,21 +123,38 @@ class DispatchProvidersProjection(Projection):
     async def write(self, conn: AsyncConnection, changes: ProviderChanges) -> None:
         gone = [key for key, row in changes.final.items() if row is None]
         if gone:
-            await conn.execute(delete(providers).where(
-                tuple_(providers.c.account_id, providers.c.provider_id).in_(gone)))
-        await upsert(conn, providers, [row for row in changes.final.values() if row is not None],
-                     ["account_id", "provider_id"])
+            await conn.execute(
+                delete(providers).where(tuple_(providers.c.account_id, providers.c.provider_id).in_(gone))
+            )
+        await upsert(
+            conn, providers, [row for row in changes.final.values() if row is not None], ["account_id", "provider_id"]
+        )
         lifted = [key for key, row in changes.pauses.items() if row is None]
         if lifted:
-            await conn.execute(delete(provider_pauses).where(tuple_(
-                provider_pauses.c.account_id, provider_pauses.c.provider_id, provider_pauses.c.cause).in_(lifted)))
-        await upsert(conn, provider_pauses, [row for row in changes.pauses.values() if row is not None],
-                     ["account_id", "provider_id", "cause"])
+            await conn.execute(
+                delete(provider_pauses).where(
+                    tuple_(provider_pauses.c.account_id, provider_pauses.c.provider_id, provider_pauses.c.cause).in_(
+                        lifted
+                    )
+                )
+            )
+        await upsert(
+            conn,
+            provider_pauses,
+            [row for row in changes.pauses.values() if row is not None],
+            ["account_id", "provider_id", "cause"],
+        )
 
 
-def _pause(changes: ProviderChanges, stored: StoredEvent, provider_id: str, cause: str, scope: str,
-           reason: str) -> None:
+def _pause(
+    changes: ProviderChanges, stored: StoredEvent, provider_id: str, cause: str, scope: str, reason: str
+) -> None:
     account_id = stored.event.account_id
     changes.pauses[(account_id, provider_id, cause)] = {
-        "account_id": account_id, "provider_id": provider_id, "cause": cause, "scope": scope,
-        "paused_seq": stored.stream_seq, "reason": reason}
+        "account_id": account_id,
+        "provider_id": provider_id,
+        "cause": cause,
+        "scope": scope,
+        "paused_seq": stored.stream_seq,
+        "reason": reason,
+    }

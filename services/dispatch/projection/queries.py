@@ -24,7 +24,7 @@ from services.dispatch.projection.ses_receipts import ses_receipts
 from services.dispatch.projection.suppressions import as_utc, suppressions
 from services.core.suppression_rule import SuppressionEntry
 
-_IN_CHUNK = 500   # bound parameters per query, well under SQLite's and PostgreSQL's limits
+_IN_CHUNK = 500  # bound parameters per query, well under SQLite's and PostgreSQL's limits
 
 
 class SuppressionChecks:
@@ -46,7 +46,7 @@ class SuppressionChecks:
     async def _flush(self) -> None:
         try:
             while self._waiting:
-                await asyncio.sleep(0)             # let every ready sender add its recipients
+                await asyncio.sleep(0)  # let every ready sender add its recipients
                 waiting, self._waiting = self._waiting, defaultdict(list)
                 for account_id, items in waiting.items():
                     await self._answer(account_id, items)
@@ -71,7 +71,11 @@ class DispatchReadModel:
     async def dispatch(self, dispatch_id: str) -> dict[str, Any] | None:
         """The dispatch's row with its recipients and tags."""
         async with self.engine.connect() as conn:
-            row = (await conn.execute(select(dispatches).where(dispatches.c.dispatch_id == dispatch_id))).mappings().first()
+            row = (
+                (await conn.execute(select(dispatches).where(dispatches.c.dispatch_id == dispatch_id)))
+                .mappings()
+                .first()
+            )
             return (await _with_details(conn, [dict(row)]))[0] if row else None
 
     async def content_digests(self, dispatch_id: str) -> set[str]:
@@ -85,28 +89,50 @@ class DispatchReadModel:
         holds: dict[str, Hold] = {}
         async with self.engine.connect() as conn:
             for start in range(0, len(wanted), _IN_CHUNK):
-                rows = await conn.execute(select(content_holds).where(
-                    content_holds.c.sha256.in_(wanted[start:start + _IN_CHUNK])))
+                rows = await conn.execute(
+                    select(content_holds).where(content_holds.c.sha256.in_(wanted[start : start + _IN_CHUNK]))
+                )
                 for row in rows:
                     before = holds.get(row.sha256, Hold(False, 0.0))
-                    holds[row.sha256] = Hold(before.open or row.settled_at is None,
-                                             max(before.last_settled_at, row.settled_at or 0.0))
+                    holds[row.sha256] = Hold(
+                        before.open or row.settled_at is None, max(before.last_settled_at, row.settled_at or 0.0)
+                    )
         return holds
 
     async def provider(self, account_id: str, provider_id: str) -> tuple[dict[str, Any] | None, tuple[Pause, ...]]:
         """The provider's row (its fallbacks a list) and the pauses in force on it."""
         async with self.engine.connect() as conn:
-            row = (await conn.execute(select(providers).where(
-                providers.c.account_id == account_id, providers.c.provider_id == provider_id))).mappings().first()
+            row = (
+                (
+                    await conn.execute(
+                        select(providers).where(
+                            providers.c.account_id == account_id, providers.c.provider_id == provider_id
+                        )
+                    )
+                )
+                .mappings()
+                .first()
+            )
             if row is None:
                 return None, ()
-            pause_rows = (await conn.execute(select(provider_pauses).where(
-                provider_pauses.c.account_id == account_id, provider_pauses.c.provider_id == provider_id)
-                .order_by(provider_pauses.c.paused_seq))).mappings().all()
+            pause_rows = (
+                (
+                    await conn.execute(
+                        select(provider_pauses)
+                        .where(provider_pauses.c.account_id == account_id, provider_pauses.c.provider_id == provider_id)
+                        .order_by(provider_pauses.c.paused_seq)
+                    )
+                )
+                .mappings()
+                .all()
+            )
         found = dict(row)
         found["fallback_provider_ids"] = tuple(json.loads(found["fallback_provider_ids"] or "[]"))
-        pauses = tuple(Pause(Cause(p["cause"]), Scope(p["scope"]), p["reason"], p["paused_seq"]) for p in pause_rows
-                       if is_active(Cause(p["cause"]), p["paused_seq"], row["saved_seq"]))
+        pauses = tuple(
+            Pause(Cause(p["cause"]), Scope(p["scope"]), p["reason"], p["paused_seq"])
+            for p in pause_rows
+            if is_active(Cause(p["cause"]), p["paused_seq"], row["saved_seq"])
+        )
         return found, pauses
 
     async def provider_keys(self) -> list[tuple[str, str]]:
@@ -117,19 +143,35 @@ class DispatchReadModel:
     async def guard_records(self, account_id: str, provider_id: str, limit: int) -> list[SendRecord]:
         """The provider's newest sends since it was last resumed, newest first."""
         async with self.engine.connect() as conn:
-            resumed = await conn.scalar(select(guard_resets.c.resumed_seq).where(
-                guard_resets.c.account_id == account_id, guard_resets.c.provider_id == provider_id)) or 0
-            query = (select(guard_sends.c.sent_at, guard_sends.c.bounced, guard_sends.c.complained)
-                     .where(guard_sends.c.account_id == account_id, guard_sends.c.provider_id == provider_id,
-                            guard_sends.c.sent_seq > resumed)
-                     .order_by(guard_sends.c.sent_seq.desc()).limit(limit))
+            resumed = (
+                await conn.scalar(
+                    select(guard_resets.c.resumed_seq).where(
+                        guard_resets.c.account_id == account_id, guard_resets.c.provider_id == provider_id
+                    )
+                )
+                or 0
+            )
+            query = (
+                select(guard_sends.c.sent_at, guard_sends.c.bounced, guard_sends.c.complained)
+                .where(
+                    guard_sends.c.account_id == account_id,
+                    guard_sends.c.provider_id == provider_id,
+                    guard_sends.c.sent_seq > resumed,
+                )
+                .order_by(guard_sends.c.sent_seq.desc())
+                .limit(limit)
+            )
             rows = (await conn.execute(query)).all()
         return [SendRecord(sent_at, bool(bounced), bool(complained)) for sent_at, bounced, complained in rows]
 
     async def ses_receipt(self, dispatch_id: str) -> dict[str, Any] | None:
         """SES's feedback about this dispatch, if any has arrived: proof that it was sent."""
         async with self.engine.connect() as conn:
-            row = (await conn.execute(select(ses_receipts).where(ses_receipts.c.dispatch_id == dispatch_id))).mappings().first()
+            row = (
+                (await conn.execute(select(ses_receipts).where(ses_receipts.c.dispatch_id == dispatch_id)))
+                .mappings()
+                .first()
+            )
         return dict(row) if row else None
 
     async def suppression_entries(self, account_id: str, hashes: Iterable[str]) -> dict[str, list[SuppressionEntry]]:
@@ -137,16 +179,19 @@ class DispatchReadModel:
         found: dict[str, list[SuppressionEntry]] = defaultdict(list)
         async with self.engine.connect() as conn:
             for start in range(0, len(wanted), _IN_CHUNK):
-                query = select(suppressions.c.recipient_hash, suppressions.c.reason, suppressions.c.list_id,
-                               suppressions.c.since).where(
+                query = select(
+                    suppressions.c.recipient_hash, suppressions.c.reason, suppressions.c.list_id, suppressions.c.since
+                ).where(
                     suppressions.c.account_id == account_id,
-                    suppressions.c.recipient_hash.in_(wanted[start:start + _IN_CHUNK]))
+                    suppressions.c.recipient_hash.in_(wanted[start : start + _IN_CHUNK]),
+                )
                 for recipient_hash, reason, list_id, since in (await conn.execute(query)).all():
                     found[recipient_hash].append(SuppressionEntry(reason, list_id, as_utc(since)))
         return found
 
-    async def list_suppressions(self, account_id: str, page_size: int, after: tuple[str, str, str, str] | None
-                                ) -> list[dict[str, Any]]:
+    async def list_suppressions(
+        self, account_id: str, page_size: int, after: tuple[str, str, str, str] | None
+    ) -> list[dict[str, Any]]:
         key = tuple_(suppressions.c.recipient_hash, suppressions.c.list_id, suppressions.c.reason)
         query = select(suppressions).where(suppressions.c.account_id == account_id)
         if after:
@@ -155,8 +200,9 @@ class DispatchReadModel:
         async with self.engine.connect() as conn:
             return [dict(row) for row in (await conn.execute(query.limit(page_size))).mappings()]
 
-    async def list_dispatches(self, account_id: str, wanted: DispatchFilter, limit: int,
-                              before_seq: int | None = None) -> list[dict[str, Any]]:
+    async def list_dispatches(
+        self, account_id: str, wanted: DispatchFilter, limit: int, before_seq: int | None = None
+    ) -> list[dict[str, Any]]:
         """The account's dispatches that `wanted` matches, newest first, each with its recipients and tags."""
         query = select(dispatches).where(dispatches.c.account_id == account_id, *_conditions(account_id, wanted))
         if before_seq is not None:
@@ -169,10 +215,18 @@ class DispatchReadModel:
 async def _with_details(conn, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """`rows` with each dispatch's recipients and tags added."""
     ids = [row["dispatch_id"] for row in rows]
-    recipients = await _by_dispatch(conn, select(dispatch_recipients.c.dispatch_id, dispatch_recipients.c.recipient)
-                                    .where(dispatch_recipients.c.dispatch_id.in_(ids)))
-    tags = await _by_dispatch(conn, select(dispatch_tags.c.dispatch_id, dispatch_tags.c.name, dispatch_tags.c.value)
-                              .where(dispatch_tags.c.dispatch_id.in_(ids)))
+    recipients = await _by_dispatch(
+        conn,
+        select(dispatch_recipients.c.dispatch_id, dispatch_recipients.c.recipient).where(
+            dispatch_recipients.c.dispatch_id.in_(ids)
+        ),
+    )
+    tags = await _by_dispatch(
+        conn,
+        select(dispatch_tags.c.dispatch_id, dispatch_tags.c.name, dispatch_tags.c.value).where(
+            dispatch_tags.c.dispatch_id.in_(ids)
+        ),
+    )
     for row in rows:
         row["recipients"] = sorted(recipients.get(row["dispatch_id"], []))
         row["tags"] = dict(tags.get(row["dispatch_id"], []))
@@ -192,9 +246,13 @@ def _conditions(account_id: str, wanted: DispatchFilter) -> list:
     if wanted.queued_before_ms is not None:
         conditions.append(dispatches.c.queued_at_ms < wanted.queued_before_ms)
     if wanted.recipient_hash:
-        conditions.append(exists().where(dispatch_recipients.c.account_id == account_id,
-                                         dispatch_recipients.c.recipient_hash == wanted.recipient_hash,
-                                         dispatch_recipients.c.dispatch_id == dispatches.c.dispatch_id))
+        conditions.append(
+            exists().where(
+                dispatch_recipients.c.account_id == account_id,
+                dispatch_recipients.c.recipient_hash == wanted.recipient_hash,
+                dispatch_recipients.c.dispatch_id == dispatches.c.dispatch_id,
+            )
+        )
     if wanted.tag_name:
         tag = [dispatch_tags.c.dispatch_id == dispatches.c.dispatch_id, dispatch_tags.c.name == wanted.tag_name]
         if wanted.tag_value is not None:

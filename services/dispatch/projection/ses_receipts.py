@@ -17,7 +17,8 @@ from services.core.projection import Projection
 metadata = MetaData()
 
 ses_receipts = Table(
-    "dispatch_ses_receipts", metadata,
+    "dispatch_ses_receipts",
+    metadata,
     Column("dispatch_id", String(64), primary_key=True),
     Column("ses_message_id", String(128), nullable=False),
     Column("evidence", String(32), nullable=False),
@@ -54,7 +55,10 @@ class SesReceiptsProjection(Projection):
 def _note(receipts: Receipts, stored: StoredEvent, feedback, evidence: str) -> None:
     # The latest feedback is kept, in a batch as across batches: a rebuild, whose batches are cut
     # elsewhere, ends with the same rows.
-    if 0 < len(feedback.dispatch_id) <= 64:             # longer is none of ours
+    if 0 < len(feedback.dispatch_id) <= 64:  # longer is none of ours
         receipts[feedback.dispatch_id] = {
-            "dispatch_id": feedback.dispatch_id, "ses_message_id": feedback.ses_message_id[:128],
-            "evidence": evidence, "stream_seq": stored.stream_seq}
+            "dispatch_id": feedback.dispatch_id,
+            "ses_message_id": feedback.ses_message_id[:128],
+            "evidence": evidence,
+            "stream_seq": stored.stream_seq,
+        }

@@ -16,13 +16,21 @@ from services.core.event_routes import handles
 from services.core.events import StoredEvent, occurred_at
 from services.core.generated.postroom.v1 import events_pb2
 from services.core.projection import Projection
-from services.core.suppression_rule import (GLOBAL, SES_LIST_REASONS, Reason, bounce_reason, feedback_once_key, ses_list_reason,
-                                            soft_bounces_suppress_since)
+from services.core.suppression_rule import (
+    GLOBAL,
+    SES_LIST_REASONS,
+    Reason,
+    bounce_reason,
+    feedback_once_key,
+    ses_list_reason,
+    soft_bounces_suppress_since,
+)
 
 metadata = MetaData()
 
 suppressions = Table(
-    "dispatch_suppressions", metadata,
+    "dispatch_suppressions",
+    metadata,
     Column("account_id", String(64), primary_key=True),
     Column("recipient_hash", String(64), primary_key=True),
     Column("list_id", String(128), primary_key=True),
@@ -35,7 +43,8 @@ suppressions = Table(
 # One row per recipient of one SNS message, as feedback counts them: a retry that JetStream's
 # duplicate window no longer caught must not count twice.
 soft_bounces = Table(
-    "dispatch_soft_bounces", metadata,
+    "dispatch_soft_bounces",
+    metadata,
     Column("account_id", String(64), primary_key=True),
     Column("recipient_hash", String(64), primary_key=True),
     Column("provider_id", String(64), primary_key=True),
@@ -46,7 +55,8 @@ soft_bounces = Table(
 # SES's suppression list, per provider (each may be another SES account or region): an address is
 # on it with one reason at a time, and suppressed here while any provider's list holds it.
 ses_listed = Table(
-    "dispatch_ses_listed", metadata,
+    "dispatch_ses_listed",
+    metadata,
     Column("account_id", String(64), primary_key=True),
     Column("recipient_hash", String(64), primary_key=True),
     Column("provider_id", String(64), primary_key=True),
@@ -78,14 +88,14 @@ class _SoftBounce:
 class _SesListChange:
     key: RecipientKey
     provider_id: str
-    listed: dict[str, Any] | None     # the ses_listed row; None: taken off the list
+    listed: dict[str, Any] | None  # the ses_listed row; None: taken off the list
 
 
 @dataclass(frozen=True)
 class _Lift:
     key: RecipientKey
     reasons: tuple[str, ...]
-    list_id: str = GLOBAL       # GLOBAL: whatever list
+    list_id: str = GLOBAL  # GLOBAL: whatever list
 
 
 class SuppressionsProjection(Projection):
@@ -93,7 +103,7 @@ class SuppressionsProjection(Projection):
     depends on the ones before it, and a resubscribe lifts only what came before it."""
 
     name = "dispatch.suppressions"
-    version = 2                 # soft bounces once per SNS message, in any order; SES's list
+    version = 2  # soft bounces once per SNS message, in any order; SES's list
     metadata = metadata
 
     def __init__(self, soft_bounce_threshold: int, soft_bounce_window_days: int) -> None:
@@ -109,34 +119,62 @@ class SuppressionsProjection(Projection):
         if reason := bounce_reason(bounce.bounce_type):
             changes.append(_suppress(key, reason, bounce.recipient, at, stored.stream_seq))
         else:
-            changes.append(_SoftBounce(key, bounce.recipient, bounce.provider_id,
-                                       feedback_once_key(bounce.sns_message_id, stored.event.event_id), at,
-                                       stored.stream_seq))
+            changes.append(
+                _SoftBounce(
+                    key,
+                    bounce.recipient,
+                    bounce.provider_id,
+                    feedback_once_key(bounce.sns_message_id, stored.event.event_id),
+                    at,
+                    stored.stream_seq,
+                )
+            )
 
     @handles(events_pb2.ComplaintReceived)
     def complaint(self, changes: list, stored: StoredEvent, complaint: events_pb2.ComplaintReceived) -> None:
-        changes.append(_suppress((stored.event.account_id, complaint.recipient_hash), Reason.COMPLAINT,
-                                 complaint.recipient, _time_or(complaint.complained_at, stored), stored.stream_seq))
+        changes.append(
+            _suppress(
+                (stored.event.account_id, complaint.recipient_hash),
+                Reason.COMPLAINT,
+                complaint.recipient,
+                _time_or(complaint.complained_at, stored),
+                stored.stream_seq,
+            )
+        )
 
     @handles(events_pb2.Unsubscribed)
     def unsubscribed(self, changes: list, stored: StoredEvent, unsubscribed: events_pb2.Unsubscribed) -> None:
-        changes.append(_suppress((stored.event.account_id, unsubscribed.recipient_hash), Reason.UNSUBSCRIBED,
-                                 unsubscribed.recipient, occurred_at(stored.event), stored.stream_seq,
-                                 unsubscribed.list_id))
+        changes.append(
+            _suppress(
+                (stored.event.account_id, unsubscribed.recipient_hash),
+                Reason.UNSUBSCRIBED,
+                unsubscribed.recipient,
+                occurred_at(stored.event),
+                stored.stream_seq,
+                unsubscribed.list_id,
+            )
+        )
 
     @handles(events_pb2.Resubscribed)
     def resubscribed(self, changes: list, stored: StoredEvent, resubscribed: events_pb2.Resubscribed) -> None:
-        changes.append(_Lift((stored.event.account_id, resubscribed.recipient_hash), (Reason.UNSUBSCRIBED,),
-                             resubscribed.list_id))
+        changes.append(
+            _Lift((stored.event.account_id, resubscribed.recipient_hash), (Reason.UNSUBSCRIBED,), resubscribed.list_id)
+        )
 
     @handles(events_pb2.SesSuppressionImported)
     def ses_listed(self, changes: list, stored: StoredEvent, imported: events_pb2.SesSuppressionImported) -> None:
         reason = ses_list_reason(imported.ses_reason)
         if reason is not None:
             key = (stored.event.account_id, imported.recipient_hash)
-            row = {"account_id": key[0], "recipient_hash": key[1], "provider_id": imported.provider_id,
-                   "reason": reason, "recipient": imported.recipient,
-                   "since": _time_or(imported.last_update_time, stored), "stream_seq": stored.stream_seq}
+            row = {
+                "account_id": key[0],
+                "recipient_hash": key[1],
+                "provider_id": imported.provider_id,
+                "reason": reason,
+                "recipient": imported.recipient,
+                "since": _time_or(imported.last_update_time, stored),
+                "stream_seq": stored.stream_seq,
+            }
             changes.append(_SesListChange(key, imported.provider_id, row))
 
     @handles(events_pb2.SesSuppressionRemoved)
@@ -144,7 +182,7 @@ class SuppressionsProjection(Projection):
         changes.append(_SesListChange((stored.event.account_id, removed.recipient_hash), removed.provider_id, None))
 
     async def write(self, conn: AsyncConnection, changes: list) -> None:
-        pending: list[dict[str, Any]] = []        # consecutive suppressions go in one statement
+        pending: list[dict[str, Any]] = []  # consecutive suppressions go in one statement
         for change in changes:
             if isinstance(change, _Suppress):
                 pending.append(change.row)
@@ -153,8 +191,7 @@ class SuppressionsProjection(Projection):
             pending = []
             if isinstance(change, _SoftBounce):
                 if since := await self._soft_bounces_suppress_since(conn, change):
-                    pending.append(_suppress(change.key, Reason.SOFT_BOUNCES, change.recipient, since,
-                                             change.seq).row)
+                    pending.append(_suppress(change.key, Reason.SOFT_BOUNCES, change.recipient, since, change.seq).row)
             elif isinstance(change, _SesListChange):
                 await _change_ses_list(conn, change)
             else:
@@ -163,20 +200,46 @@ class SuppressionsProjection(Projection):
 
     async def _soft_bounces_suppress_since(self, conn: AsyncConnection, bounce: _SoftBounce) -> datetime | None:
         account_id, recipient_hash = bounce.key
-        await upsert(conn, soft_bounces, [{"account_id": account_id, "recipient_hash": recipient_hash,
-                                           "provider_id": bounce.provider_id, "sns_message_id": bounce.sns_message_id,
-                                           "bounced_at": bounce.at}],
-                     ["account_id", "recipient_hash", "provider_id", "sns_message_id"])
-        times = (await conn.execute(select(soft_bounces.c.bounced_at).where(
-            soft_bounces.c.account_id == account_id, soft_bounces.c.recipient_hash == recipient_hash))).scalars()
-        return soft_bounces_suppress_since([as_utc(t) for t in times], threshold=self.soft_bounce_threshold,
-                                           window_days=self.soft_bounce_window_days)
+        await upsert(
+            conn,
+            soft_bounces,
+            [
+                {
+                    "account_id": account_id,
+                    "recipient_hash": recipient_hash,
+                    "provider_id": bounce.provider_id,
+                    "sns_message_id": bounce.sns_message_id,
+                    "bounced_at": bounce.at,
+                }
+            ],
+            ["account_id", "recipient_hash", "provider_id", "sns_message_id"],
+        )
+        times = (
+            await conn.execute(
+                select(soft_bounces.c.bounced_at).where(
+                    soft_bounces.c.account_id == account_id, soft_bounces.c.recipient_hash == recipient_hash
+                )
+            )
+        ).scalars()
+        return soft_bounces_suppress_since(
+            [as_utc(t) for t in times], threshold=self.soft_bounce_threshold, window_days=self.soft_bounce_window_days
+        )
 
 
-def _suppress(key: RecipientKey, reason: str, recipient: str, since: datetime, seq: int,
-              list_id: str = GLOBAL) -> _Suppress:
-    return _Suppress({"account_id": key[0], "recipient_hash": key[1], "list_id": list_id, "reason": reason,
-                      "recipient": recipient, "since": since, "stream_seq": seq})
+def _suppress(
+    key: RecipientKey, reason: str, recipient: str, since: datetime, seq: int, list_id: str = GLOBAL
+) -> _Suppress:
+    return _Suppress(
+        {
+            "account_id": key[0],
+            "recipient_hash": key[1],
+            "list_id": list_id,
+            "reason": reason,
+            "recipient": recipient,
+            "since": since,
+            "stream_seq": seq,
+        }
+    )
 
 
 async def _upsert_suppressions(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
@@ -184,8 +247,11 @@ async def _upsert_suppressions(conn: AsyncConnection, rows: list[dict[str, Any]]
 
 
 async def _lift(conn: AsyncConnection, change: _Lift) -> None:
-    where = and_(suppressions.c.account_id == change.key[0], suppressions.c.recipient_hash == change.key[1],
-                 suppressions.c.reason.in_(change.reasons))
+    where = and_(
+        suppressions.c.account_id == change.key[0],
+        suppressions.c.recipient_hash == change.key[1],
+        suppressions.c.reason.in_(change.reasons),
+    )
     if change.list_id != GLOBAL:
         where = and_(where, suppressions.c.list_id == change.list_id)
     await conn.execute(delete(suppressions).where(where))
@@ -201,8 +267,12 @@ async def _change_ses_list(conn: AsyncConnection, change: _SesListChange) -> Non
     await _lift(conn, _Lift(change.key, tuple(SES_LIST_REASONS)))
     rows = {}
     for listed in (await conn.execute(select(ses_listed).where(mine).order_by(ses_listed.c.since))).mappings():
-        rows.setdefault(listed["reason"], _suppress(change.key, listed["reason"], listed["recipient"],
-                                                    as_utc(listed["since"]), listed["stream_seq"]).row)
+        rows.setdefault(
+            listed["reason"],
+            _suppress(
+                change.key, listed["reason"], listed["recipient"], as_utc(listed["since"]), listed["stream_seq"]
+            ).row,
+        )
     await _upsert_suppressions(conn, list(rows.values()))
 
 

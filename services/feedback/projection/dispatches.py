@@ -23,7 +23,7 @@ dispatches = Table(
     Column("account_id", String(64), nullable=False),
     Column("dispatch_id", Text, nullable=False),
     Column("provider_id", String(64), nullable=False),
-    Column("trace_parent", Text, nullable=False),        # the dispatch's trace, for feedback to link to
+    Column("trace_parent", Text, nullable=False),  # the dispatch's trace, for feedback to link to
     Index("feedback_dispatches_by_dispatch", "dispatch_id"),
 )
 
@@ -37,13 +37,17 @@ class FeedbackDispatchesProjection(Projection):
         return {}
 
     @handles(events_pb2.EmailDispatched)
-    def dispatched(self, rows: dict[str, dict[str, Any]], stored: StoredEvent,
-                   dispatched: events_pb2.EmailDispatched) -> None:
+    def dispatched(
+        self, rows: dict[str, dict[str, Any]], stored: StoredEvent, dispatched: events_pb2.EmailDispatched
+    ) -> None:
         if dispatched.ses_message_id:
             rows[dispatched.ses_message_id] = {
-                "ses_message_id": dispatched.ses_message_id, "account_id": stored.event.account_id,
-                "dispatch_id": dispatched.dispatch_id, "provider_id": dispatched.provider_id,
-                "trace_parent": stored.event.trace_parent}
+                "ses_message_id": dispatched.ses_message_id,
+                "account_id": stored.event.account_id,
+                "dispatch_id": dispatched.dispatch_id,
+                "provider_id": dispatched.provider_id,
+                "trace_parent": stored.event.trace_parent,
+            }
 
     async def write(self, conn: AsyncConnection, rows: dict[str, dict[str, Any]]) -> None:
         await upsert(conn, dispatches, list(rows.values()), ["ses_message_id"])

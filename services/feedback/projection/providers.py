@@ -47,9 +47,12 @@ class FeedbackProvidersProjection(Projection):
     @handles(events_pb2.ProviderSaved)
     def saved(self, changes: TopicChanges, stored: StoredEvent, saved: events_pb2.ProviderSaved) -> None:
         provider_id = stored.event.aggregate_id
-        changes.final[provider_id] = {"provider_id": provider_id, "account_id": stored.event.account_id,
-                                      "topic_arns": list(saved.sns_topic_arns),
-                                      "allow_first_topic": saved.allow_first_sns_topic}
+        changes.final[provider_id] = {
+            "provider_id": provider_id,
+            "account_id": stored.event.account_id,
+            "topic_arns": list(saved.sns_topic_arns),
+            "allow_first_topic": saved.allow_first_sns_topic,
+        }
         changes.topics_added.pop(provider_id, None)
 
     @handles(events_pb2.ProviderDeleted)
@@ -58,8 +61,9 @@ class FeedbackProvidersProjection(Projection):
         changes.topics_added.pop(stored.event.aggregate_id, None)
 
     @handles(events_pb2.ProviderTopicAllowed)
-    def topic_allowed(self, changes: TopicChanges, stored: StoredEvent,
-                      allowed: events_pb2.ProviderTopicAllowed) -> None:
+    def topic_allowed(
+        self, changes: TopicChanges, stored: StoredEvent, allowed: events_pb2.ProviderTopicAllowed
+    ) -> None:
         provider_id, topic_arn = stored.event.aggregate_id, allowed.topic_arn
         row = changes.final.get(provider_id)
         if row is not None:
@@ -79,8 +83,9 @@ class FeedbackProvidersProjection(Projection):
                 continue
             merged = list(json_list(current))
             merged += [arn for arn in dict.fromkeys(topics) if arn not in merged]
-            await conn.execute(providers.update().where(providers.c.provider_id == provider_id)
-                               .values(topic_arns=merged))
+            await conn.execute(
+                providers.update().where(providers.c.provider_id == provider_id).values(topic_arns=merged)
+            )
 
 
 def json_list(value: Any) -> list[str]:

@@ -65,7 +65,8 @@ class FeedbackReadModel:
         if not ids:
             return {}
         query = select(dispatches.c.ses_message_id, dispatches.c.dispatch_id).where(
-            dispatches.c.ses_message_id.in_(ids), dispatches.c.account_id == account_id)
+            dispatches.c.ses_message_id.in_(ids), dispatches.c.account_id == account_id
+        )
         async with self.engine.connect() as conn:
             return {row.ses_message_id: row.dispatch_id for row in await conn.execute(query)}
 
@@ -75,7 +76,8 @@ class FeedbackReadModel:
         if not ids:
             return {}
         query = select(dispatches.c.dispatch_id, dispatches.c.trace_parent).where(
-            dispatches.c.dispatch_id.in_(ids), dispatches.c.account_id == account_id, dispatches.c.trace_parent != "")
+            dispatches.c.dispatch_id.in_(ids), dispatches.c.account_id == account_id, dispatches.c.trace_parent != ""
+        )
         async with self.engine.connect() as conn:
             return {row.dispatch_id: row.trace_parent for row in await conn.execute(query)}
 
@@ -97,11 +99,14 @@ class FeedbackReadModel:
         mine = and_(records.c.account_id == account_id, records.c.recipient_hash == recipient_hash)
         flags = select(
             exists().where(mine, records.c.kind == "bounce", records.c.bounce_type == HARD_BOUNCE_TYPE).label("hard"),
-            exists().where(mine, records.c.kind == "complaint").label("complained"))
-        soft = select(records.c.occurred_at_ms).where(mine, records.c.kind == "bounce",
-                                                      records.c.bounce_type != HARD_BOUNCE_TYPE)
-        listed = select(ses_suppressions.c.ses_reason).where(ses_suppressions.c.account_id == account_id,
-                                                              ses_suppressions.c.recipient_hash == recipient_hash)
+            exists().where(mine, records.c.kind == "complaint").label("complained"),
+        )
+        soft = select(records.c.occurred_at_ms).where(
+            mine, records.c.kind == "bounce", records.c.bounce_type != HARD_BOUNCE_TYPE
+        )
+        listed = select(ses_suppressions.c.ses_reason).where(
+            ses_suppressions.c.account_id == account_id, ses_suppressions.c.recipient_hash == recipient_hash
+        )
         async with self.engine.connect() as conn:
             row = (await conn.execute(flags)).one()
             soft_times = tuple(datetime.fromtimestamp(ms / 1000, UTC) for ms in (await conn.execute(soft)).scalars())
@@ -110,16 +115,20 @@ class FeedbackReadModel:
 
     async def counts(self, account_id: str, provider_id: str, first_day: date) -> FeedbackCounts:
         query = select(*(func.coalesce(func.sum(daily_counts.c[c]), 0) for c in COUNT_COLUMNS)).where(
-            daily_counts.c.account_id == account_id, daily_counts.c.provider_id == provider_id,
-            daily_counts.c.day >= first_day.isoformat())
+            daily_counts.c.account_id == account_id,
+            daily_counts.c.provider_id == provider_id,
+            daily_counts.c.day >= first_day.isoformat(),
+        )
         async with self.engine.connect() as conn:
             row = (await conn.execute(query)).one()
         return FeedbackCounts(*(int(value) for value in row))
 
     async def provider_keys(self) -> list[tuple[str, str]]:
         async with self.engine.connect() as conn:
-            return [(row.account_id, row.provider_id)
-                    for row in await conn.execute(select(providers.c.account_id, providers.c.provider_id))]
+            return [
+                (row.account_id, row.provider_id)
+                for row in await conn.execute(select(providers.c.account_id, providers.c.provider_id))
+            ]
 
     async def provider_exists(self, account_id: str, provider_id: str) -> bool:
         query = select(exists().where(providers.c.account_id == account_id, providers.c.provider_id == provider_id))
@@ -128,9 +137,17 @@ class FeedbackReadModel:
 
 
 _DELIVERY_CONTEXT = (
-    select(providers.c.account_id, providers.c.topic_arns, providers.c.allow_first_topic,
-           exists().where(sns_messages.c.provider_id == bindparam("provider_id"),
-                          sns_messages.c.sns_message_id == bindparam("sns_message_id")).label("recorded"))
+    select(
+        providers.c.account_id,
+        providers.c.topic_arns,
+        providers.c.allow_first_topic,
+        exists()
+        .where(
+            sns_messages.c.provider_id == bindparam("provider_id"),
+            sns_messages.c.sns_message_id == bindparam("sns_message_id"),
+        )
+        .label("recorded"),
+    )
     .select_from(select(literal_column("1").label("one")).subquery("one"))
     .outerjoin(providers, providers.c.provider_id == bindparam("provider_id"))
 )
@@ -177,7 +194,7 @@ class DeliveryContextReader:
 
     async def stop(self) -> None:
         if self._sqlite is not None:
-            self._flush_lookups()                # ahead of the close on the same thread
+            self._flush_lookups()  # ahead of the close on the same thread
             connection, thread, self._sqlite, self._sqlite_thread = self._sqlite, self._sqlite_thread, None, None
             await asyncio.get_running_loop().run_in_executor(thread, connection.close)
             thread.shutdown(wait=False)
@@ -210,8 +227,9 @@ class DeliveryContextReader:
         asked, self._asked = self._asked, []
         if not asked:
             return
-        done = asyncio.get_running_loop().run_in_executor(self._sqlite_thread, _sqlite_lookups, self._sqlite,
-                                                          self._sql, [params for params, _ in asked])
+        done = asyncio.get_running_loop().run_in_executor(
+            self._sqlite_thread, _sqlite_lookups, self._sqlite, self._sql, [params for params, _ in asked]
+        )
         done.add_done_callback(partial(_answer_lookups, [answer for _, answer in asked]))
 
     async def _connect(self) -> None:
@@ -223,13 +241,22 @@ class DeliveryContextReader:
             # rather than queueing every lookup behind it.
             self._sqlite_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="feedback-lookups")
             self._sqlite = await asyncio.get_running_loop().run_in_executor(
-                self._sqlite_thread, partial(sqlite3.connect, url.database or ":memory:", isolation_level=None,
-                                             timeout=0.2, check_same_thread=False))
+                self._sqlite_thread,
+                partial(
+                    sqlite3.connect,
+                    url.database or ":memory:",
+                    isolation_level=None,
+                    timeout=0.2,
+                    check_same_thread=False,
+                ),
+            )
         else:
             import asyncpg
+
             dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
-            self._postgres = await asyncpg.create_pool(dsn, min_size=1, max_size=4,
-                                                       server_settings={"search_path": self.engine.schema})
+            self._postgres = await asyncpg.create_pool(
+                dsn, min_size=1, max_size=4, server_settings={"search_path": self.engine.schema}
+            )
         self._opened_for = generation
 
 
@@ -241,7 +268,7 @@ def _answer_lookups(answers: list[asyncio.Future], done: asyncio.Future) -> None
     error = done.exception()
     rows = done.result() if error is None else [None] * len(answers)
     for answer, row in zip(answers, rows):
-        if answer.done():                        # its request was cancelled meanwhile
+        if answer.done():  # its request was cancelled meanwhile
             continue
         if error is not None:
             answer.set_exception(error)
@@ -251,8 +278,16 @@ def _answer_lookups(answers: list[asyncio.Future], done: asyncio.Future) -> None
 
 def _record_view(row: Any) -> FeedbackRecordView:
     return FeedbackRecordView(
-        sequence=row["stream_seq"], kind=row["kind"], provider_id=row["provider_id"], recipient=row["recipient"],
-        bounce_type=row["bounce_type"], bounce_subtype=row["bounce_subtype"], status=row["status"],
-        feedback_type=row["feedback_type"], diagnostic_code=row["diagnostic_code"],
-        ses_message_id=row["ses_message_id"], dispatch_id=row["dispatch_id"],
-        occurred_at=datetime.fromtimestamp(row["occurred_at_ms"] / 1000, UTC))
+        sequence=row["stream_seq"],
+        kind=row["kind"],
+        provider_id=row["provider_id"],
+        recipient=row["recipient"],
+        bounce_type=row["bounce_type"],
+        bounce_subtype=row["bounce_subtype"],
+        status=row["status"],
+        feedback_type=row["feedback_type"],
+        diagnostic_code=row["diagnostic_code"],
+        ses_message_id=row["ses_message_id"],
+        dispatch_id=row["dispatch_id"],
+        occurred_at=datetime.fromtimestamp(row["occurred_at_ms"] / 1000, UTC),
+    )

@@ -63,10 +63,18 @@ daily_counts = Table(
 )
 
 COUNT_COLUMNS = ("sent", "delivered", "bounced", "soft_bounced", "complained")
-_RECORD_TEXT_FIELDS = ("recipient", "bounce_type", "bounce_subtype", "status", "feedback_type", "diagnostic_code",
-                       "ses_message_id", "dispatch_id")
+_RECORD_TEXT_FIELDS = (
+    "recipient",
+    "bounce_type",
+    "bounce_subtype",
+    "status",
+    "feedback_type",
+    "diagnostic_code",
+    "ses_message_id",
+    "dispatch_id",
+)
 
-CountKey = tuple[str, str, str]                                 # account, provider, day
+CountKey = tuple[str, str, str]  # account, provider, day
 
 
 @dataclass
@@ -84,7 +92,8 @@ class _Candidate:
 class RecordChanges:
     candidates: list[_Candidate] = field(default_factory=list)
     counts: dict[CountKey, dict[str, int]] = field(
-        default_factory=lambda: defaultdict(lambda: dict.fromkeys(COUNT_COLUMNS, 0)))
+        default_factory=lambda: defaultdict(lambda: dict.fromkeys(COUNT_COLUMNS, 0))
+    )
 
 
 class FeedbackRecordsProjection(Projection):
@@ -104,19 +113,22 @@ class FeedbackRecordsProjection(Projection):
 
     @handles(events_pb2.ComplaintReceived)
     def complaint(self, changes: RecordChanges, stored: StoredEvent, complaint: events_pb2.ComplaintReceived) -> None:
-        _collect(changes, stored, complaint, record_kind(events_pb2.ComplaintReceived), complaint.complained_at,
-                 "complained")
+        _collect(
+            changes, stored, complaint, record_kind(events_pb2.ComplaintReceived), complaint.complained_at, "complained"
+        )
 
     @handles(events_pb2.DeliveryReceived)
     def delivery(self, changes: RecordChanges, stored: StoredEvent, delivery: events_pb2.DeliveryReceived) -> None:
-        _collect(changes, stored, delivery, record_kind(events_pb2.DeliveryReceived), delivery.delivered_at,
-                 "delivered")
+        _collect(
+            changes, stored, delivery, record_kind(events_pb2.DeliveryReceived), delivery.delivered_at, "delivered"
+        )
 
     @handles(events_pb2.EmailDispatched)
     def dispatched(self, changes: RecordChanges, stored: StoredEvent, dispatched: events_pb2.EmailDispatched) -> None:
         day = _day(_millis(stored.event.occurred_at))
-        changes.counts[(stored.event.account_id, dispatched.provider_id, day)]["sent"] += \
-            max(1, len(dispatched.recipient_hashes))
+        changes.counts[(stored.event.account_id, dispatched.provider_id, day)]["sent"] += max(
+            1, len(dispatched.recipient_hashes)
+        )
 
     async def write(self, conn: AsyncConnection, changes: RecordChanges) -> None:
         fresh = await _not_yet_recorded(conn, changes.candidates)
@@ -136,8 +148,9 @@ def _record_kinds() -> tuple[str, ...]:
     """What ListFeedback may filter by: the kinds of the SES feedback events (`...Received`) this
     projection declares, so a new one is filterable as soon as it has its handler."""
     declared = EventRoutes.of(FeedbackRecordsProjection(), arguments=3).declared
-    return tuple(record_kind(payload_type) for payload_type in declared
-                 if payload_type.DESCRIPTOR.name.endswith("Received"))
+    return tuple(
+        record_kind(payload_type) for payload_type in declared if payload_type.DESCRIPTOR.name.endswith("Received")
+    )
 
 
 RECORD_KINDS = _record_kinds()
@@ -147,8 +160,12 @@ def _collect(changes: RecordChanges, stored: StoredEvent, payload, kind: str, at
     occurred_ms = _millis(at if at.seconds else stored.event.occurred_at)
     event = stored.event
     row = {
-        "stream_seq": stored.stream_seq, "account_id": event.account_id, "recipient_hash": payload.recipient_hash,
-        "provider_id": payload.provider_id, "kind": kind, "occurred_at_ms": occurred_ms,
+        "stream_seq": stored.stream_seq,
+        "account_id": event.account_id,
+        "recipient_hash": payload.recipient_hash,
+        "provider_id": payload.provider_id,
+        "kind": kind,
+        "occurred_at_ms": occurred_ms,
         "sns_message_id": feedback_once_key(payload.sns_message_id, event.event_id),
         **{name: _storable(getattr(payload, name, "")) for name in _RECORD_TEXT_FIELDS},
     }
@@ -161,9 +178,14 @@ async def _not_yet_recorded(conn: AsyncConnection, candidates: list[_Candidate])
     if not candidates:
         return []
     key = tuple_(records.c.provider_id, records.c.sns_message_id, records.c.recipient_hash)
-    seen = {tuple(found) for found in await conn.execute(
-        select(records.c.provider_id, records.c.sns_message_id, records.c.recipient_hash)
-        .where(key.in_([candidate.once_key for candidate in candidates])))}
+    seen = {
+        tuple(found)
+        for found in await conn.execute(
+            select(records.c.provider_id, records.c.sns_message_id, records.c.recipient_hash).where(
+                key.in_([candidate.once_key for candidate in candidates])
+            )
+        )
+    }
     fresh = []
     for candidate in candidates:
         if candidate.once_key not in seen:
@@ -186,7 +208,11 @@ async def _add_counts(conn: AsyncConnection, deltas: dict[CountKey, dict[str, in
     rows = []
     for (account_id, provider_id, day), delta in deltas.items():
         row = totals.get((account_id, provider_id, day)) or {
-            "account_id": account_id, "provider_id": provider_id, "day": day, **dict.fromkeys(COUNT_COLUMNS, 0)}
+            "account_id": account_id,
+            "provider_id": provider_id,
+            "day": day,
+            **dict.fromkeys(COUNT_COLUMNS, 0),
+        }
         rows.append({**row, **{c: row[c] + delta[c] for c in COUNT_COLUMNS}})
     await upsert(conn, daily_counts, rows, ["account_id", "provider_id", "day"])
 

@@ -8,7 +8,7 @@ from services.core.ses_listings import SesListingsProjection, ses_listings_table
 
 class FeedbackSesSuppressionsProjection(SesListingsProjection):
     name = "feedback.ses_suppressions"
-    version = 2                 # 2: the shared columns of services/core/ses_listings.py
+    version = 2  # 2: the shared columns of services/core/ses_listings.py
     table = ses_listings_table("feedback_ses_suppressions")
 
 

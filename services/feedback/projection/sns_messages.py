@@ -22,7 +22,7 @@ sns_messages = Table(
     Column("stream_seq", BigInteger, nullable=False),
 )
 
-Recorded = dict[tuple[str, str], int]      # (provider id, SNS MessageId) -> stream sequence
+Recorded = dict[tuple[str, str], int]  # (provider id, SNS MessageId) -> stream sequence
 
 
 class SnsMessagesProjection(Projection):
@@ -46,16 +46,24 @@ class SnsMessagesProjection(Projection):
         recorded[(delivery.provider_id, delivery.sns_message_id)] = stored.stream_seq
 
     @handles(events_pb2.SnsSubscriptionConfirmed)
-    def confirmed(self, recorded: Recorded, stored: StoredEvent,
-                  confirmed: events_pb2.SnsSubscriptionConfirmed) -> None:
+    def confirmed(
+        self, recorded: Recorded, stored: StoredEvent, confirmed: events_pb2.SnsSubscriptionConfirmed
+    ) -> None:
         recorded[(confirmed.provider_id, confirmed.sns_message_id)] = stored.stream_seq
 
     @handles(events_pb2.SnsUnsubscribeReceived)
-    def unsubscribe_received(self, recorded: Recorded, stored: StoredEvent,
-                             received: events_pb2.SnsUnsubscribeReceived) -> None:
+    def unsubscribe_received(
+        self, recorded: Recorded, stored: StoredEvent, received: events_pb2.SnsUnsubscribeReceived
+    ) -> None:
         recorded[(received.provider_id, received.sns_message_id)] = stored.stream_seq
 
     async def write(self, conn: AsyncConnection, recorded: Recorded) -> None:
-        await upsert(conn, sns_messages, [{"provider_id": provider_id, "sns_message_id": message_id, "stream_seq": seq}
-                                          for (provider_id, message_id), seq in recorded.items()],
-                     ["provider_id", "sns_message_id"])
+        await upsert(
+            conn,
+            sns_messages,
+            [
+                {"provider_id": provider_id, "sns_message_id": message_id, "stream_seq": seq}
+                for (provider_id, message_id), seq in recorded.items()
+            ],
+            ["provider_id", "sns_message_id"],
+        )

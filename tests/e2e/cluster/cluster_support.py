@@ -47,8 +47,9 @@ def dispatch_environment(settings, **extra: str) -> dict[str, str]:
 
 
 async def start_dispatchers(processes, settings, count: int, **extra):
-    started = [processes.start("dispatch", dispatch_environment(settings, **extra), name=f"dispatch-{i}")
-               for i in range(count)]
+    started = [
+        processes.start("dispatch", dispatch_environment(settings, **extra), name=f"dispatch-{i}") for i in range(count)
+    ]
     for process in started:
         await process.wait_until_serving()
     return started
@@ -59,9 +60,15 @@ async def queue(process, count: int, prefix: str = "user") -> set[str]:
     async with grpc.aio.insecure_channel(process.grpc_address) as channel:
         stub = dispatch_pb2_grpc.DispatchServiceStub(channel)
         for start in range(0, count, 1000):
-            answer = await stub.SendEmailBatch(dispatch_pb2.SendEmailBatchRequest(
-                messages=[email(to=f"{prefix}{i}@example.org", idempotency_key=f"{prefix}-{i}")
-                          for i in range(start, min(count, start + 1000))]), metadata=METADATA)
+            answer = await stub.SendEmailBatch(
+                dispatch_pb2.SendEmailBatchRequest(
+                    messages=[
+                        email(to=f"{prefix}{i}@example.org", idempotency_key=f"{prefix}-{i}")
+                        for i in range(start, min(count, start + 1000))
+                    ]
+                ),
+                metadata=METADATA,
+            )
             assert all(r.error_code == 0 for r in answer.results), [r for r in answer.results if r.error_code][:3]
             ids |= {r.dispatch_id for r in answer.results}
     return ids
@@ -88,7 +95,7 @@ def _without_outcome(missing: set[str], events: list, processes) -> str:
     lines = [f"{len(missing)} emails without an outcome: {sorted(missing)[:5]}"]
     for dispatch_id in sorted(missing)[:3]:
         lines.append(f"  {dispatch_id}: {[e.type for e in events if e.aggregate_id == dispatch_id]}")
-    for process in (processes.processes if processes is not None else []):
+    for process in processes.processes if processes is not None else []:
         logged = process.log().splitlines()
         about = [line for line in logged if any(d in line for d in missing)]
         trouble = [line for line in logged if '"level": "info"' not in line]

@@ -53,6 +53,7 @@ def processes(tmp_path):
 @pytest.fixture
 def sink(test_ca):
     from tests.integration.dispatch.dispatch_support import start_sink
+
     server = start_sink(test_ca)
     yield server
     server.stop()

@@ -26,8 +26,9 @@ EMAILS = 150
 SENDERS = 4
 
 
-async def test_attachments_go_through_a_kill_of_the_content_buckets_leader(nats_cluster, cluster_settings,
-                                                                          cluster_store, processes, sink):
+async def test_attachments_go_through_a_kill_of_the_content_buckets_leader(
+    nats_cluster, cluster_settings, cluster_store, processes, sink
+):
     await save_provider(cluster_store, cluster_settings, sink, max_send_rate=100_000.0, max_connections=4)
     dispatchers = await start_dispatchers(processes, cluster_settings, 2)
     content = ContentStore.beside(cluster_store, patience=30.0)
@@ -44,8 +45,15 @@ async def test_attachments_go_through_a_kill_of_the_content_buckets_leader(nats_
         async with grpc.aio.insecure_channel(address) as channel:
             stub = dispatch_pb2_grpc.DispatchServiceStub(channel)
             for i in numbers:
-                request = email(to=f"user{i}@example.org", idempotency_key=f"file-{i}", attachments=[
-                    dispatch_pb2.Attachment(filename=f"file-{i}.pdf", media_type="application/pdf", content=files[i])])
+                request = email(
+                    to=f"user{i}@example.org",
+                    idempotency_key=f"file-{i}",
+                    attachments=[
+                        dispatch_pb2.Attachment(
+                            filename=f"file-{i}.pdf", media_type="application/pdf", content=files[i]
+                        )
+                    ],
+                )
                 while True:
                     try:
                         sent[(await stub.SendEmail(request, metadata=METADATA)).dispatch_id] = files[i]

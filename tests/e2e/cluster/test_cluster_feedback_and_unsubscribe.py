@@ -23,15 +23,21 @@ from tests.support.event_log import every_event
 from tests.support.events import provider_saved
 from tests.support.service_process import service_environment
 from tests.support.ses_feedback_messages import bounce
-from tests.support.sns_signing import (DEFAULT_TOPIC_ARN, SnsSigningAuthority, SnsSigningIdentity, http_body,
-                                       http_headers, notification)
+from tests.support.sns_signing import (
+    DEFAULT_TOPIC_ARN,
+    SnsSigningAuthority,
+    SnsSigningIdentity,
+    http_body,
+    http_headers,
+    notification,
+)
 from tests.support.unsubscribe import tokens_of, with_unsubscribe_key
 
 pytestmark = pytest.mark.slow
 
 ACCOUNT = "acme"
-DELIVERIES = 240            # of each kind
-SENDERS = 6                 # concurrent SNS / mail-client connections of each kind
+DELIVERIES = 240  # of each kind
+SENDERS = 6  # concurrent SNS / mail-client connections of each kind
 ONE_CLICK = {"List-Unsubscribe": "One-Click"}
 
 
@@ -51,7 +57,8 @@ async def deliver_until_200(session: aiohttp.ClientSession, urls, body, headers=
 
 
 async def test_every_delivery_answered_200_is_recorded_once_through_a_leader_kill(
-        nats_cluster, cluster_settings, cluster_store, processes, tmp_path):
+    nats_cluster, cluster_settings, cluster_store, processes, tmp_path
+):
     settings = with_unsubscribe_key(cluster_settings)
     signer = SnsSigningIdentity.issued_by(SnsSigningAuthority.create())
     pinned = tmp_path / "sns-certs"
@@ -60,8 +67,9 @@ async def test_every_delivery_answered_200_is_recorded_once_through_a_leader_kil
     provider_id = str(uuid.uuid4())
     await cluster_store.append(provider_saved(ACCOUNT, provider_id, sns_topic_arns=[DEFAULT_TOPIC_ARN]))
     env = service_environment(settings, POSTROOM_SNS_CERT_DIR=str(pinned))
-    started = [processes.start(service, env, name=f"{service}-{i}") for service in ("feedback", "unsubscribe")
-               for i in (0, 1)]
+    started = [
+        processes.start(service, env, name=f"{service}-{i}") for service in ("feedback", "unsubscribe") for i in (0, 1)
+    ]
     for process in started:
         await process.wait_until_serving()
     feedback = [p for p in started if p.service == "feedback"]
@@ -106,7 +114,8 @@ async def test_every_delivery_answered_200_is_recorded_once_through_a_leader_kil
     retried = sum(process.metric("postroom_event_append_retries_total") for process in started)
     assert retried > 0 or max(tries) > 1, "the kill must have caught requests in flight"
     events = await cluster_store.patiently(
-        lambda: every_event(cluster_store.js, cluster_store.stream, cluster_store.prefix), patience=60)
+        lambda: every_event(cluster_store.js, cluster_store.stream, cluster_store.prefix), patience=60
+    )
     recorded = Counter(e.bounce_received.sns_message_id for e in events if e.type == "BounceReceived")
     assert {n["MessageId"] for n in notifications} == set(recorded)
     assert set(recorded.values()) == {1}, "an SNS delivery answered 200 was recorded twice"

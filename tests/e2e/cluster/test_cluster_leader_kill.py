@@ -12,8 +12,14 @@ import asyncio
 
 import pytest
 
-from tests.e2e.cluster.cluster_support import (outcomes_recorded, queue, received_once_each, start_dispatchers,
-                                               stream_leader, until)
+from tests.e2e.cluster.cluster_support import (
+    outcomes_recorded,
+    queue,
+    received_once_each,
+    start_dispatchers,
+    stream_leader,
+    until,
+)
 from tests.integration.dispatch.dispatch_support import assert_one_outcome_each, save_provider
 
 pytestmark = pytest.mark.slow
@@ -21,10 +27,17 @@ pytestmark = pytest.mark.slow
 EMAILS = 2000
 
 
-async def test_killing_the_stream_leader_mid_run_sends_no_email_twice(nats_cluster, cluster_settings, cluster_store,
-                                                                      processes, sink):
-    await save_provider(cluster_store, cluster_settings, sink, max_send_rate=100_000.0, max_connections=8,
-                        max_messages_per_connection=1000)
+async def test_killing_the_stream_leader_mid_run_sends_no_email_twice(
+    nats_cluster, cluster_settings, cluster_store, processes, sink
+):
+    await save_provider(
+        cluster_store,
+        cluster_settings,
+        sink,
+        max_send_rate=100_000.0,
+        max_connections=8,
+        max_messages_per_connection=1000,
+    )
     dispatchers = await start_dispatchers(processes, cluster_settings, 3)
     ids = await queue(dispatchers[0], EMAILS)
     await until(lambda: len(sink.received) >= EMAILS // 4, 60, "a quarter of the emails sent")
@@ -38,7 +51,7 @@ async def test_killing_the_stream_leader_mid_run_sends_no_email_twice(nats_clust
     events = await outcomes_recorded(cluster_store, ids, timeout=120, processes=processes)
     assert sent_at_kill < EMAILS, "the leader must die while mail is in flight"
     assert_one_outcome_each(events, ids)
-    await asyncio.sleep(3)                       # a second send would show up now
+    await asyncio.sleep(3)  # a second send would show up now
     counts = received_once_each(sink)
     assert set(counts) == ids
     assert max(counts.values()) == 1, f"{sum(n > 1 for n in counts.values())} emails reached SES twice"

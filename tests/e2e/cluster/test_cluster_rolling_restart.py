@@ -17,13 +17,15 @@ from tests.integration.dispatch.dispatch_support import assert_one_outcome_each,
 pytestmark = pytest.mark.slow
 
 EMAILS = 2000
-RATE = 100.0                # the run lasts about 20 s: long enough for three restarts
+RATE = 100.0  # the run lasts about 20 s: long enough for three restarts
 
 
-async def test_a_rolling_restart_of_every_nats_server_sends_no_email_twice(nats_cluster, cluster_settings,
-                                                                           cluster_store, processes, sink):
-    await save_provider(cluster_store, cluster_settings, sink, max_send_rate=RATE, max_connections=8,
-                        max_messages_per_connection=1000)
+async def test_a_rolling_restart_of_every_nats_server_sends_no_email_twice(
+    nats_cluster, cluster_settings, cluster_store, processes, sink
+):
+    await save_provider(
+        cluster_store, cluster_settings, sink, max_send_rate=RATE, max_connections=8, max_messages_per_connection=1000
+    )
     dispatchers = await start_dispatchers(processes, cluster_settings, 3)
     ids = await queue(dispatchers[0], EMAILS)
     await until(lambda: len(sink.received) >= 100, 60, "sending under way")
@@ -39,7 +41,7 @@ async def test_a_rolling_restart_of_every_nats_server_sends_no_email_twice(nats_
     events = await outcomes_recorded(cluster_store, ids, timeout=120, processes=processes)
     assert sent_during_restarts[-1] < EMAILS, f"the restarts must land while mail flows: {sent_during_restarts}"
     assert_one_outcome_each(events, ids)
-    await asyncio.sleep(3)                       # a second send would show up now
+    await asyncio.sleep(3)  # a second send would show up now
     counts = received_once_each(sink)
     assert set(counts) == ids
     assert max(counts.values()) == 1, f"{sum(n > 1 for n in counts.values())} emails reached SES twice"

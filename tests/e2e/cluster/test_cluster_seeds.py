@@ -13,13 +13,14 @@ from tests.integration.dispatch.dispatch_support import METADATA, email, save_pr
 pytestmark = pytest.mark.slow
 
 
-async def test_a_service_starts_and_sends_with_the_first_seed_down(nats_cluster, cluster_settings, cluster_store,
-                                                                    processes, sink):
+async def test_a_service_starts_and_sends_with_the_first_seed_down(
+    nats_cluster, cluster_settings, cluster_store, processes, sink
+):
     await save_provider(cluster_store, cluster_settings, sink)
     # The content bucket, like the stream, is made while the whole cluster is up: placing an R3
     # bucket takes three servers, and this test is about seeds, not about a cluster's first day.
     await ContentStore.beside(cluster_store, patience=30).held_bytes()
-    nats_cluster.nodes[0].stop()                              # the first URL of POSTROOM_NATS_URL
+    nats_cluster.nodes[0].stop()  # the first URL of POSTROOM_NATS_URL
     dispatch = processes.start("dispatch", dispatch_environment(cluster_settings))
     await dispatch.wait_until_serving()
     async with grpc.aio.insecure_channel(dispatch.grpc_address) as channel:

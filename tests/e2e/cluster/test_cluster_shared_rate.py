@@ -13,8 +13,13 @@ import time
 
 import pytest
 
-from tests.e2e.cluster.cluster_support import (dispatch_environment, outcomes_recorded, queue, received_once_each,
-                                               window_counts)
+from tests.e2e.cluster.cluster_support import (
+    dispatch_environment,
+    outcomes_recorded,
+    queue,
+    received_once_each,
+    window_counts,
+)
 from tests.integration.dispatch.dispatch_support import assert_one_outcome_each, save_provider
 
 pytestmark = pytest.mark.slow
@@ -28,8 +33,9 @@ ENVIRONMENT = dict(POSTROOM_DISPATCH_ACK_WAIT="8", POSTROOM_DISPATCH_CONCURRENCY
 
 
 async def test_replicas_coming_and_going_share_one_rate(cluster_settings, cluster_store, processes, sink):
-    await save_provider(cluster_store, cluster_settings, sink, max_send_rate=RATE, max_connections=4,
-                        max_messages_per_connection=1000)
+    await save_provider(
+        cluster_store, cluster_settings, sink, max_send_rate=RATE, max_connections=4, max_messages_per_connection=1000
+    )
     env = dispatch_environment(cluster_settings, **ENVIRONMENT)
     first = await processes.start("dispatch", env, name="dispatch-0").wait_until_serving()
     ids = await queue(first, EMAILS)
@@ -43,7 +49,7 @@ async def test_replicas_coming_and_going_share_one_rate(cluster_settings, cluste
     more[0].kill()
     await asyncio.sleep(6)
     left_at_scale_down = EMAILS - len(sink.received)
-    more[1].stop()                               # SIGTERM: a scale-down
+    more[1].stop()  # SIGTERM: a scale-down
     assert left_at_scale_down > RATE * 2 * WINDOW, "the scaling must happen while mail is waiting"
 
     events = await outcomes_recorded(cluster_store, ids, timeout=120, processes=processes)
@@ -56,4 +62,5 @@ async def test_replicas_coming_and_going_share_one_rate(cluster_settings, cluste
     assert busiest <= WINDOW * RATE * 1.1 + RATE, f"{busiest} in {WINDOW} s at {RATE}/s"
     while_waiting = window_counts(times, WINDOW, times[0], times[-1] - WINDOW)
     assert min(while_waiting) >= 0.85 * RATE * WINDOW, (
-        f"slowest {WINDOW} s window while mail waited: {min(while_waiting)} (windows: {while_waiting[::4]})")
+        f"slowest {WINDOW} s window while mail waited: {min(while_waiting)} (windows: {while_waiting[::4]})"
+    )

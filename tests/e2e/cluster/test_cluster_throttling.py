@@ -21,10 +21,12 @@ STORM_SECONDS = 10.0
 RATE_METRIC = "postroom_dispatch_send_rate"
 
 
-async def test_a_throttling_storm_lowers_the_shared_rate_which_then_recovers(cluster_settings, cluster_store,
-                                                                            processes, sink):
-    await save_provider(cluster_store, cluster_settings, sink, max_send_rate=RATE, max_connections=4,
-                        max_messages_per_connection=1000)
+async def test_a_throttling_storm_lowers_the_shared_rate_which_then_recovers(
+    cluster_settings, cluster_store, processes, sink
+):
+    await save_provider(
+        cluster_store, cluster_settings, sink, max_send_rate=RATE, max_connections=4, max_messages_per_connection=1000
+    )
     dispatchers = await start_dispatchers(processes, cluster_settings, 2, POSTROOM_DISPATCH_CONCURRENCY="50")
     ids = await queue(dispatchers[0], EMAILS)
     await until(lambda: len(sink.received) >= 100, 60, "sending under way")

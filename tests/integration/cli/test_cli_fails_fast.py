@@ -17,12 +17,16 @@ from services.core.settings import SERVICES
 NATS_COMMANDS = [["replay", "config"], ["events", "tail"], ["cluster"], ["status"]]
 SERVICE_COMMANDS = {
     "config": [["provider", "list", "--account", "a"], ["provider", "get", "--account", "a", "--provider", "p"]],
-    "dispatch": [["send", "--account", "a", "--provider", "p", "--to", "x@example.com", "--text", "hi"],
-                 ["suppression", "--account", "a"]],
-    "unsubscribe": [["unsubscribe", "--account", "a", "--email", "x@example.com"],
-                    ["resubscribe", "--account", "a", "--email", "x@example.com"],
-                    ["unsubscribe", "status", "--account", "a", "--email", "x@example.com"],
-                    ["status", "--account", "a", "--email", "x@example.com"]],
+    "dispatch": [
+        ["send", "--account", "a", "--provider", "p", "--to", "x@example.com", "--text", "hi"],
+        ["suppression", "--account", "a"],
+    ],
+    "unsubscribe": [
+        ["unsubscribe", "--account", "a", "--email", "x@example.com"],
+        ["resubscribe", "--account", "a", "--email", "x@example.com"],
+        ["unsubscribe", "status", "--account", "a", "--email", "x@example.com"],
+        ["status", "--account", "a", "--email", "x@example.com"],
+    ],
 }
 
 
@@ -35,8 +39,12 @@ def silent_port():
 
 
 def environment(tmp_path, nats_port: int, grpc_port: int | None = None) -> dict[str, str]:
-    env = dict(os.environ, POSTROOM_DATA_DIR=str(tmp_path), POSTROOM_API_TOKEN="some-token",
-               POSTROOM_NATS_URL=f"nats://127.0.0.1:{nats_port}")
+    env = dict(
+        os.environ,
+        POSTROOM_DATA_DIR=str(tmp_path),
+        POSTROOM_API_TOKEN="some-token",
+        POSTROOM_NATS_URL=f"nats://127.0.0.1:{nats_port}",
+    )
     for name in SERVICES:
         env[f"POSTROOM_{name.upper()}_GRPC_PORT"] = str(grpc_port or free_port())
     return env
@@ -44,13 +52,19 @@ def environment(tmp_path, nats_port: int, grpc_port: int | None = None) -> dict[
 
 def run_postroom(arguments: list[str], env: dict[str, str]) -> tuple[subprocess.CompletedProcess, float]:
     started = time.monotonic()
-    done = subprocess.run([sys.executable, "-m", "services.cli.main", *arguments], env=env, capture_output=True,
-                          text=True, timeout=30, stdin=subprocess.DEVNULL)
+    done = subprocess.run(
+        [sys.executable, "-m", "services.cli.main", *arguments],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        stdin=subprocess.DEVNULL,
+    )
     return done, time.monotonic() - started
 
 
 def assert_one_line_within_5_s(done: subprocess.CompletedProcess, seconds: float, names: str) -> None:
-    notice = "`postroom status --account A --email E` is now"      # the old form says where it moved, then fails
+    notice = "`postroom status --account A --email E` is now"  # the old form says where it moved, then fails
     lines = [line for line in done.stderr.splitlines() if line.strip() and notice not in line]
     assert done.returncode != 0 and seconds < 5, (done.returncode, seconds, done.stderr)
     assert len(lines) == 1, done.stderr
@@ -71,24 +85,31 @@ def test_commands_that_need_nats_end_fast_when_it_never_answers(tmp_path, silent
     assert_one_line_within_5_s(done, seconds, f"NATS at nats://127.0.0.1:{silent_port}")
 
 
-@pytest.mark.parametrize(("service", "arguments"),
-                         [(service, arguments) for service, commands in SERVICE_COMMANDS.items() for arguments in commands],
-                         ids=lambda value: " ".join(value) if isinstance(value, list) else value)
+@pytest.mark.parametrize(
+    ("service", "arguments"),
+    [(service, arguments) for service, commands in SERVICE_COMMANDS.items() for arguments in commands],
+    ids=lambda value: " ".join(value) if isinstance(value, list) else value,
+)
 def test_commands_that_need_a_service_end_fast_when_it_is_down(tmp_path, service, arguments):
     env = environment(tmp_path, free_port())
     done, seconds = run_postroom(arguments, env)
-    assert_one_line_within_5_s(done, seconds, f"the {service} service at 127.0.0.1:{env[f'POSTROOM_{service.upper()}_GRPC_PORT']}")
+    assert_one_line_within_5_s(
+        done, seconds, f"the {service} service at 127.0.0.1:{env[f'POSTROOM_{service.upper()}_GRPC_PORT']}"
+    )
 
 
 def test_a_service_that_never_answers_ends_the_command_fast(tmp_path, silent_port):
-    done, seconds = run_postroom(["provider", "list", "--account", "a"], environment(tmp_path, free_port(), silent_port))
+    done, seconds = run_postroom(
+        ["provider", "list", "--account", "a"], environment(tmp_path, free_port(), silent_port)
+    )
     assert_one_line_within_5_s(done, seconds, f"the config service at 127.0.0.1:{silent_port}")
 
 
 def test_a_nats_without_jetstream_is_named_in_one_line(tmp_path):
     port = free_port()
-    server = subprocess.Popen([nats_server_binary(), "-a", "127.0.0.1", "-p", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [nats_server_binary(), "-a", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         wait_until_listening(port)
         done, seconds = run_postroom(["cluster"], environment(tmp_path, port))

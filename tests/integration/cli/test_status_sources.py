@@ -22,8 +22,11 @@ async def store(settings):
 
 async def test_the_reason_of_a_pause_is_its_last_provider_paused_event(store):
     await store.append(paused_event("acme", "p1", "first reason", cause=Cause.FAILURES, scope=Scope.ALL, failures=5))
-    await store.append(paused_event("acme", "p1", "535 Authentication Credentials Invalid", cause=Cause.FAILURES, scope=Scope.ALL,
-                                    failures=5))
+    await store.append(
+        paused_event(
+            "acme", "p1", "535 Authentication Credentials Invalid", cause=Cause.FAILURES, scope=Scope.ALL, failures=5
+        )
+    )
     assert await _paused_reasons(store, ["p1", "p2"]) == {"p1": "535 Authentication Credentials Invalid"}
 
 

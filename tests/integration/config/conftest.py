@@ -12,8 +12,7 @@ from moto.server import ThreadedMotoServer
 
 from services.config import main as config_main
 from services.config.main import build
-from services.core.generated.postroom.v1 import (config_pb2, config_pb2_grpc, dispatch_pb2_grpc,
-                                                 unsubscribe_pb2_grpc)
+from services.core.generated.postroom.v1 import config_pb2, config_pb2_grpc, dispatch_pb2_grpc, unsubscribe_pb2_grpc
 from services.core.nats_server import free_port
 from services.core.runtime import start_service
 from services.dispatch import main as dispatch_main
@@ -92,8 +91,9 @@ async def production_ses_api():
     async def identity(request):
         name = request.match_info["identity"]
         if name not in verified:
-            return web.json_response({"message": "not found"}, status=404,
-                                     headers={"x-amzn-ErrorType": "NotFoundException"})
+            return web.json_response(
+                {"message": "not found"}, status=404, headers={"x-amzn-ErrorType": "NotFoundException"}
+            )
         return web.json_response({"IdentityType": "EMAIL_ADDRESS", "VerifiedForSendingStatus": True})
 
     app = web.Application()
@@ -108,17 +108,29 @@ async def production_ses_api():
 
 
 def provider_settings(smtp: SesLikeSmtpServer | None = None, **overrides) -> config_pb2.ProviderSettings:
-    values = dict(name="Amazon SES", smtp_host="email-smtp.us-east-1.amazonaws.com", smtp_port=587,
-                  smtp_username="AKIATESTSMTPUSER0001", smtp_password="BSmtpPasswordForTests0123456789abcdefghijk",
-                  from_address="sender@example.com", from_name="Acme", region="")
+    values = dict(
+        name="Amazon SES",
+        smtp_host="email-smtp.us-east-1.amazonaws.com",
+        smtp_port=587,
+        smtp_username="AKIATESTSMTPUSER0001",
+        smtp_password="BSmtpPasswordForTests0123456789abcdefghijk",
+        from_address="sender@example.com",
+        from_name="Acme",
+        region="",
+    )
     if smtp:
-        values.update(smtp_host=smtp.host, smtp_port=smtp.port, smtp_username=smtp.handler.username,
-                      smtp_password=smtp.handler.password)
+        values.update(
+            smtp_host=smtp.host,
+            smtp_port=smtp.port,
+            smtp_username=smtp.handler.username,
+            smtp_password=smtp.handler.password,
+        )
     values.update(overrides)
     return config_pb2.ProviderSettings(**values)
 
 
 # ---- config, dispatch and unsubscribe against ses-sim (SES's API and its SMTP interface) ----
+
 
 @pytest.fixture
 async def ses_sim(tmp_path):
@@ -129,25 +141,37 @@ async def ses_sim(tmp_path):
 
 @pytest.fixture
 async def ses_suite(read_model_settings, ses_sim):
-    settings = with_unsubscribe_key(replace(read_model_settings, ses_endpoint_url=ses_sim.web_url,
-                                            smtp_ca_file=str(ses_sim.ca_file)))
+    settings = with_unsubscribe_key(
+        replace(read_model_settings, ses_endpoint_url=ses_sim.web_url, smtp_ca_file=str(ses_sim.ca_file))
+    )
     config = await start_service("config", settings, config_main.build)
     dispatch = await start_service("dispatch", settings, functools.partial(dispatch_main.build, timings=FAST))
     unsubscribe = await start_service("unsubscribe", settings, unsubscribe_main.build)
-    channels = [grpc.aio.insecure_channel(f"127.0.0.1:{service.grpc_port}")
-                for service in (config, dispatch, unsubscribe)]
-    yield (config, config_pb2_grpc.ConfigServiceStub(channels[0]), dispatch_pb2_grpc.DispatchServiceStub(channels[1]),
-           unsubscribe_pb2_grpc.UnsubscribeServiceStub(channels[2]))
+    channels = [
+        grpc.aio.insecure_channel(f"127.0.0.1:{service.grpc_port}") for service in (config, dispatch, unsubscribe)
+    ]
+    yield (
+        config,
+        config_pb2_grpc.ConfigServiceStub(channels[0]),
+        dispatch_pb2_grpc.DispatchServiceStub(channels[1]),
+        unsubscribe_pb2_grpc.UnsubscribeServiceStub(channels[2]),
+    )
     for channel in channels:
         await channel.close()
     await stop_then_delete_streams(settings, (unsubscribe, dispatch, config))
 
 
 def ses_provider_settings(sim: SesSimulator, **fields) -> config_pb2.ProviderSettings:
-    values = dict(name="SES", smtp_host=sim.settings.host, smtp_port=2587, smtp_username=sim.settings.smtp_username,
-                  smtp_password=sim.settings.smtp_password, from_address="sender@example.com", region="us-east-1",
-                  ses_access_key_id="AKIAPOSTROOMSESSIM01", ses_secret_access_key="local-sim-secret",
-                  max_send_rate=100)
+    values = dict(
+        name="SES",
+        smtp_host=sim.settings.host,
+        smtp_port=2587,
+        smtp_username=sim.settings.smtp_username,
+        smtp_password=sim.settings.smtp_password,
+        from_address="sender@example.com",
+        region="us-east-1",
+        ses_access_key_id="AKIAPOSTROOMSESSIM01",
+        ses_secret_access_key="local-sim-secret",
+        max_send_rate=100,
+    )
     return config_pb2.ProviderSettings(**{**values, **fields})
-
-

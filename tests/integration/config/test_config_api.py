@@ -23,9 +23,12 @@ def violations(error: grpc.aio.AioRpcError) -> dict[str, str]:
 
 
 async def save(config, settings_pb, account="acme", provider_id="", version=0, skip=True):
-    return await config.SaveProvider(config_pb2.SaveProviderRequest(
-        account_id=account, provider_id=provider_id, version=version, settings=settings_pb,
-        skip_verification=skip), metadata=AUTH)
+    return await config.SaveProvider(
+        config_pb2.SaveProviderRequest(
+            account_id=account, provider_id=provider_id, version=version, settings=settings_pb, skip_verification=skip
+        ),
+        metadata=AUTH,
+    )
 
 
 async def test_save_get_list_delete(config_on_each_backend):
@@ -37,18 +40,23 @@ async def test_save_get_list_delete(config_on_each_backend):
     assert saved.max_send_rate == 14 and saved.max_connections == 10
     assert saved.has_smtp_password
 
-    got = await config.GetProvider(config_pb2.GetProviderRequest(account_id="acme", provider_id=saved.provider_id),
-                                   metadata=AUTH)
+    got = await config.GetProvider(
+        config_pb2.GetProviderRequest(account_id="acme", provider_id=saved.provider_id), metadata=AUTH
+    )
     assert got == saved
     listed = await config.ListProviders(config_pb2.ListProvidersRequest(account_id="acme"), metadata=AUTH)
     assert [p.provider_id for p in listed.providers] == [saved.provider_id]
-    assert not (await config.ListProviders(config_pb2.ListProvidersRequest(account_id="other"), metadata=AUTH)).providers
+    assert not (
+        await config.ListProviders(config_pb2.ListProvidersRequest(account_id="other"), metadata=AUTH)
+    ).providers
 
-    await config.DeleteProvider(config_pb2.DeleteProviderRequest(account_id="acme", provider_id=saved.provider_id),
-                                metadata=AUTH)
+    await config.DeleteProvider(
+        config_pb2.DeleteProviderRequest(account_id="acme", provider_id=saved.provider_id), metadata=AUTH
+    )
     with pytest.raises(grpc.aio.AioRpcError) as missing:
-        await config.GetProvider(config_pb2.GetProviderRequest(account_id="acme", provider_id=saved.provider_id),
-                                 metadata=AUTH)
+        await config.GetProvider(
+            config_pb2.GetProviderRequest(account_id="acme", provider_id=saved.provider_id), metadata=AUTH
+        )
     assert missing.value.code() == grpc.StatusCode.NOT_FOUND
 
 
@@ -73,16 +81,20 @@ async def test_another_account_cannot_see_or_change_a_provider(config_on_each_ba
     config = config_on_each_backend
     saved = (await save(config, provider_settings())).provider
     with pytest.raises(grpc.aio.AioRpcError) as error:
-        await config.GetProvider(config_pb2.GetProviderRequest(account_id="mallory", provider_id=saved.provider_id),
-                                 metadata=AUTH)
+        await config.GetProvider(
+            config_pb2.GetProviderRequest(account_id="mallory", provider_id=saved.provider_id), metadata=AUTH
+        )
     assert error.value.code() == grpc.StatusCode.NOT_FOUND
     with pytest.raises(grpc.aio.AioRpcError) as error:
         await save(config, provider_settings(), account="mallory", provider_id=saved.provider_id, version=saved.version)
     assert error.value.code() == grpc.StatusCode.NOT_FOUND
 
 
-@pytest.mark.parametrize("metadata", [(), (("authorization", "Bearer wrong"),), (("authorization", "test-api-token-0123456789"),)],
-                         ids=["none", "wrong", "no-bearer"])
+@pytest.mark.parametrize(
+    "metadata",
+    [(), (("authorization", "Bearer wrong"),), (("authorization", "test-api-token-0123456789"),)],
+    ids=["none", "wrong", "no-bearer"],
+)
 async def test_calls_without_the_right_token_are_unauthenticated(config, metadata):
     with pytest.raises(grpc.aio.AioRpcError) as error:
         await config.ListProviders(config_pb2.ListProvidersRequest(account_id="acme"), metadata=metadata)
@@ -131,7 +143,10 @@ BAD_FIELDS = [
     ({"max_send_rate": float("inf")}, "settings.max_send_rate"),
     ({"max_connections": 1000}, "settings.max_connections"),
     ({"sns_topic_arns": ["not-an-arn"]}, "settings.sns_topic_arns[0]"),
-    ({"sns_topic_arns": ["arn:aws:sns:us-east-1:123456789012:ok", "arn:aws:s3:::bucket"]}, "settings.sns_topic_arns[1]"),
+    (
+        {"sns_topic_arns": ["arn:aws:sns:us-east-1:123456789012:ok", "arn:aws:s3:::bucket"]},
+        "settings.sns_topic_arns[1]",
+    ),
 ]
 
 
@@ -149,8 +164,10 @@ async def test_each_bad_field_is_invalid_argument_naming_the_field(config, overr
     assert field in violations(error.value), violations(error.value)
 
 
-@pytest.mark.parametrize("account,provider", [("", ""), ("a" * 65, ""), ("acme.corp", ""), ("acme", "bad id"),
-                                               ("acme", "p" * 65), ("acme\n", "")])
+@pytest.mark.parametrize(
+    "account,provider",
+    [("", ""), ("a" * 65, ""), ("acme.corp", ""), ("acme", "bad id"), ("acme", "p" * 65), ("acme\n", "")],
+)
 async def test_bad_identifiers_are_invalid_argument(config, account, provider):
     with pytest.raises(grpc.aio.AioRpcError) as error:
         await save(config, provider_settings(), account=account, provider_id=provider, version=1 if provider else 0)
@@ -161,8 +178,14 @@ async def test_bad_identifiers_are_invalid_argument(config, account, provider):
 async def test_every_problem_is_reported_at_once(config):
     with pytest.raises(grpc.aio.AioRpcError) as error:
         await save(config, config_pb2.ProviderSettings())
-    assert {"settings.name", "settings.smtp_host", "settings.smtp_port", "settings.smtp_username",
-            "settings.smtp_password", "settings.from_address"} <= set(violations(error.value))
+    assert {
+        "settings.name",
+        "settings.smtp_host",
+        "settings.smtp_port",
+        "settings.smtp_username",
+        "settings.smtp_password",
+        "settings.from_address",
+    } <= set(violations(error.value))
 
 
 async def test_a_request_of_the_wrong_shape_is_refused_cleanly(config_service):

@@ -26,8 +26,9 @@ async def test_a_provider_names_fallbacks_in_order_and_reads_them_back(config):
     ap = (await save(config, provider_settings(smtp_host="email-smtp.ap-south-1.amazonaws.com"))).provider
     primary = (await save(config, provider_settings(fallback_provider_ids=[eu.provider_id, ap.provider_id]))).provider
     assert list(primary.fallback_provider_ids) == [eu.provider_id, ap.provider_id]
-    got = await config.GetProvider(config_pb2.GetProviderRequest(account_id="acme", provider_id=primary.provider_id),
-                                   metadata=AUTH)
+    got = await config.GetProvider(
+        config_pb2.GetProviderRequest(account_id="acme", provider_id=primary.provider_id), metadata=AUTH
+    )
     assert list(got.fallback_provider_ids) == [eu.provider_id, ap.provider_id]
     assert not got.ses_account.observed, "no SES API keys: SES's standing is not known"
 
@@ -45,8 +46,12 @@ async def test_a_fallback_twice_or_itself_is_invalid(config):
         await save(config, provider_settings(fallback_provider_ids=[eu.provider_id, eu.provider_id]))
     assert "twice" in violations(twice.value)["settings.fallback_provider_ids[1]"]
     with pytest.raises(grpc.aio.AioRpcError) as itself:
-        await save(config, provider_settings(fallback_provider_ids=[eu.provider_id]), provider_id=eu.provider_id,
-                   version=eu.version)
+        await save(
+            config,
+            provider_settings(fallback_provider_ids=[eu.provider_id]),
+            provider_id=eu.provider_id,
+            version=eu.version,
+        )
     assert itself.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "itself" in violations(itself.value)["settings.fallback_provider_ids[0]"]
 
@@ -64,8 +69,12 @@ async def test_a_fallback_loop_is_refused_with_its_path(config):
     b = (await save(config, provider_settings(fallback_provider_ids=[a.provider_id]))).provider
     c = (await save(config, provider_settings(fallback_provider_ids=[b.provider_id]))).provider
     with pytest.raises(grpc.aio.AioRpcError) as refused:
-        await save(config, provider_settings(fallback_provider_ids=[c.provider_id]), provider_id=a.provider_id,
-                   version=a.version)
+        await save(
+            config,
+            provider_settings(fallback_provider_ids=[c.provider_id]),
+            provider_id=a.provider_id,
+            version=a.version,
+        )
     assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert precondition_subjects(refused.value) == {"settings.fallback_provider_ids": "FALLBACK_LOOP"}
     assert f"{a.provider_id} -> {c.provider_id} -> {b.provider_id} -> {a.provider_id}" in refused.value.details()

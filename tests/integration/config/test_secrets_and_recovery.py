@@ -47,22 +47,33 @@ async def test_the_smtp_password_is_never_stored_or_logged_in_plain_text(setting
         service = await start_service("config", settings, build)
         async with grpc.aio.insecure_channel(f"127.0.0.1:{service.grpc_port}") as channel:
             from services.core.generated.postroom.v1 import config_pb2_grpc
+
             config = config_pb2_grpc.ConfigServiceStub(channel)
-            saved = (await config.SaveProvider(config_pb2.SaveProviderRequest(
-                account_id="acme", settings=provider_settings(starttls_smtp, smtp_password=PASSWORD)), metadata=AUTH)).provider
-            got = await config.GetProvider(config_pb2.GetProviderRequest(account_id="acme", provider_id=saved.provider_id),
-                                           metadata=AUTH)
+            saved = (
+                await config.SaveProvider(
+                    config_pb2.SaveProviderRequest(
+                        account_id="acme", settings=provider_settings(starttls_smtp, smtp_password=PASSWORD)
+                    ),
+                    metadata=AUTH,
+                )
+            ).provider
+            got = await config.GetProvider(
+                config_pb2.GetProviderRequest(account_id="acme", provider_id=saved.provider_id), metadata=AUTH
+            )
             try:  # a failing login: the password travels through the error path too
-                await config.SaveProvider(config_pb2.SaveProviderRequest(
-                    account_id="acme", settings=provider_settings(starttls_smtp, smtp_password=PASSWORD + "x")),
-                    metadata=AUTH)
+                await config.SaveProvider(
+                    config_pb2.SaveProviderRequest(
+                        account_id="acme", settings=provider_settings(starttls_smtp, smtp_password=PASSWORD + "x")
+                    ),
+                    metadata=AUTH,
+                )
             except grpc.aio.AioRpcError as error:
                 assert PASSWORD not in error.details()
         logging.getLogger("leak-probe").error("should be masked: %s", PASSWORD)
         await service.stop()
     finally:
         logging.getLogger().removeHandler(handler)
-        logging.getLogger().setLevel(level_before)     # left at DEBUG, every later test logs each SMTP line
+        logging.getLogger().setLevel(level_before)  # left at DEBUG, every later test logs each SMTP line
 
     assert PASSWORD not in str(got)
     needle = PASSWORD.encode()
@@ -77,7 +88,9 @@ async def test_the_smtp_password_is_never_stored_or_logged_in_plain_text(setting
 async def test_health_is_not_serving_until_the_read_model_has_caught_up(settings):
     store = await EventStore.connect(settings)
     for start in range(0, 20_000, 1000):
-        await store.append_many([PendingAppend(provider_saved("acme", f"p{i % 300}")) for i in range(start, start + 1000)])
+        await store.append_many(
+            [PendingAppend(provider_saved("acme", f"p{i % 300}")) for i in range(start, start + 1000)]
+        )
     await store.close()
     service = await start_service("config", settings, build)
     try:
@@ -86,7 +99,9 @@ async def test_health_is_not_serving_until_the_read_model_has_caught_up(settings
             first = await health.Check(health_pb2.HealthCheckRequest())
             assert first.status == health_pb2.HealthCheckResponse.NOT_SERVING
             for _ in range(300):
-                if (await health.Check(health_pb2.HealthCheckRequest())).status == health_pb2.HealthCheckResponse.SERVING:
+                if (
+                    await health.Check(health_pb2.HealthCheckRequest())
+                ).status == health_pb2.HealthCheckResponse.SERVING:
                     break
                 await asyncio.sleep(0.05)
             else:
@@ -96,10 +111,17 @@ async def test_health_is_not_serving_until_the_read_model_has_caught_up(settings
 
 
 def service_environment(settings, database_url: str) -> dict[str, str]:
-    return dict(os.environ, POSTROOM_NATS_URL=settings.nats_url, POSTROOM_STREAM=settings.stream_name,
-                POSTROOM_SUBJECT_PREFIX=settings.subject_prefix, POSTROOM_DATABASE_URL=database_url,
-                POSTROOM_API_TOKEN=TEST_TOKEN, POSTROOM_SECRET_KEY=settings.secret_keys,
-                POSTROOM_CONFIG_GRPC_PORT=str(settings.ports.config_grpc), POSTROOM_DATA_DIR=str(settings.data_dir))
+    return dict(
+        os.environ,
+        POSTROOM_NATS_URL=settings.nats_url,
+        POSTROOM_STREAM=settings.stream_name,
+        POSTROOM_SUBJECT_PREFIX=settings.subject_prefix,
+        POSTROOM_DATABASE_URL=database_url,
+        POSTROOM_API_TOKEN=TEST_TOKEN,
+        POSTROOM_SECRET_KEY=settings.secret_keys,
+        POSTROOM_CONFIG_GRPC_PORT=str(settings.ports.config_grpc),
+        POSTROOM_DATA_DIR=str(settings.data_dir),
+    )
 
 
 def checkpoint(data_dir: Path) -> int:
@@ -119,8 +141,12 @@ async def test_kill_9_mid_projection_then_restart_equals_a_clean_replay(settings
     store = await EventStore.connect(settings)
     total = 60_000
     for start in range(0, total, 2000):
-        batch = [provider_deleted("acme", f"p{i % 500}") if i % 7 == 0 else provider_saved("acme", f"p{i % 500}", name=f"n{i}")
-                 for i in range(start, start + 2000)]
+        batch = [
+            provider_deleted("acme", f"p{i % 500}")
+            if i % 7 == 0
+            else provider_saved("acme", f"p{i % 500}", name=f"n{i}")
+            for i in range(start, start + 2000)
+        ]
         await store.append_many([PendingAppend(e) for e in batch])
     live_db = tmp_path / "live.db"
     command = [sys.executable, "-m", "services.cli.main", "serve", "config"]
@@ -159,12 +185,17 @@ async def test_kill_9_mid_projection_then_restart_equals_a_clean_replay(settings
 
 async def test_postroom_replay_rebuilds_the_live_tables_row_for_row(read_model_settings):
     from services.core.generated.postroom.v1 import config_pb2_grpc
+
     service = await start_service("config", read_model_settings, build)
     async with grpc.aio.insecure_channel(f"127.0.0.1:{service.grpc_port}") as channel:
         config = config_pb2_grpc.ConfigServiceStub(channel)
         for index in range(5):
-            await config.SaveProvider(config_pb2.SaveProviderRequest(
-                account_id="acme", settings=provider_settings(name=f"p{index}"), skip_verification=True), metadata=AUTH)
+            await config.SaveProvider(
+                config_pb2.SaveProviderRequest(
+                    account_id="acme", settings=provider_settings(name=f"p{index}"), skip_verification=True
+                ),
+                metadata=AUTH,
+            )
     before = service.components.projections[0].generation
     await service.stop()
     registry = create_engine(read_model_settings.database_url_for("config"))
@@ -172,13 +203,18 @@ async def test_postroom_replay_rebuilds_the_live_tables_row_for_row(read_model_s
     live = await dump_tables(old, metadata)
     await old.dispose()
     env = service_environment(read_model_settings, read_model_settings.database_url_for("config"))
-    completed = subprocess.run([sys.executable, "-m", "services.cli.main", "replay", "config"], env=env,
-                               capture_output=True, text=True, timeout=120)
+    completed = subprocess.run(
+        [sys.executable, "-m", "services.cli.main", "replay", "config"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert completed.returncode == 0, completed.stderr
     assert "5/5 events" in completed.stderr and "####" in completed.stderr and "ETA 0:00:00" in completed.stderr
     rebuilt = await open_live(registry, "config")
     assert await dump_tables(rebuilt, metadata) == live
     generations = ReadModelGenerations(registry, "config", holder="test")
-    assert [g.number for g in await generations.every()] == [before.number + 1]   # the old one is dropped
+    assert [g.number for g in await generations.every()] == [before.number + 1]  # the old one is dropped
     await rebuilt.dispose()
     await registry.dispose()

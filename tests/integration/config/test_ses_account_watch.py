@@ -23,9 +23,10 @@ METADATA = (("authorization", f"Bearer {TEST_TOKEN}"),)
 
 @pytest.fixture
 async def sim(tmp_path):
-    host = unused_loopback_host(2587)                        # SES's own port, on an address of its own
-    async with SesSimulator(simulator_settings(tmp_path / "sim", host=host, smtp_port=2587, max_send_rate=20.0,
-                                               daily_quota=5000)) as running:
+    host = unused_loopback_host(2587)  # SES's own port, on an address of its own
+    async with SesSimulator(
+        simulator_settings(tmp_path / "sim", host=host, smtp_port=2587, max_send_rate=20.0, daily_quota=5000)
+    ) as running:
         yield running
 
 
@@ -39,23 +40,39 @@ async def config(settings, sim):
 
 
 async def observations(store) -> list:
-    return [e.ses_account_observed for e in await every_event(store.js, store.stream, store.prefix)
-            if e.aggregate_type == SES_ACCOUNT_AGGREGATE]
+    return [
+        e.ses_account_observed
+        for e in await every_event(store.js, store.stream, store.prefix)
+        if e.aggregate_type == SES_ACCOUNT_AGGREGATE
+    ]
 
 
 async def test_a_save_with_ses_keys_records_the_accounts_limits_and_a_poll_records_changes_once(config, sim):
     service, stub = config
     settings = config_pb2.ProviderSettings(
-        name="SES", smtp_host=sim.settings.host, smtp_port=2587, smtp_username=sim.settings.smtp_username,
-        smtp_password=sim.settings.smtp_password, from_address="sender@example.com", region="us-east-1",
-        ses_access_key_id="AKIAPOSTROOMSESSIM01", ses_secret_access_key="local-sim-secret", max_send_rate=100)
-    saved = await stub.SaveProvider(config_pb2.SaveProviderRequest(account_id="acme", settings=settings),
-                                    metadata=METADATA)
+        name="SES",
+        smtp_host=sim.settings.host,
+        smtp_port=2587,
+        smtp_username=sim.settings.smtp_username,
+        smtp_password=sim.settings.smtp_password,
+        from_address="sender@example.com",
+        region="us-east-1",
+        ses_access_key_id="AKIAPOSTROOMSESSIM01",
+        ses_secret_access_key="local-sim-secret",
+        max_send_rate=100,
+    )
+    saved = await stub.SaveProvider(
+        config_pb2.SaveProviderRequest(account_id="acme", settings=settings), metadata=METADATA
+    )
     (first,) = await observations(service.store)
-    assert (first.provider_id, first.max_send_rate, first.max_24_hour_send) == (saved.provider.provider_id, 20.0, 5000.0)
+    assert (first.provider_id, first.max_send_rate, first.max_24_hour_send) == (
+        saved.provider.provider_id,
+        20.0,
+        5000.0,
+    )
     assert first.enforcement_status == "HEALTHY" and first.sending_enabled
 
-    watch = service.components.workers[0].__self__          # the running service's SesAccountWatch
+    watch = service.components.workers[0].__self__  # the running service's SesAccountWatch
     await watch.poll_once()
     assert len(await observations(service.store)) == 1, "nothing changed: nothing recorded"
 

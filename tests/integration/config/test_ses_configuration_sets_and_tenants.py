@@ -33,22 +33,32 @@ def precondition_subjects(error: grpc.aio.AioRpcError) -> dict[str, str]:
 
 
 async def save(stub, settings: config_pb2.ProviderSettings):
-    return await stub.SaveProvider(config_pb2.SaveProviderRequest(account_id=ACCOUNT, settings=settings),
-                                   metadata=METADATA)
+    return await stub.SaveProvider(
+        config_pb2.SaveProviderRequest(account_id=ACCOUNT, settings=settings), metadata=METADATA
+    )
 
 
 async def test_the_configuration_set_and_tenant_headers_reach_ses(ses_suite, ses_sim):
     _config, config_stub, dispatch, _unsubscribe = ses_suite
     ses_sim.add_configuration_set("marketing")
     ses_sim.add_tenant("customer-a")
-    saved = await save(config_stub, ses_provider_settings(ses_sim, ses_configuration_set="marketing",
-                                                          ses_tenant="customer-a"))
+    saved = await save(
+        config_stub, ses_provider_settings(ses_sim, ses_configuration_set="marketing", ses_tenant="customer-a")
+    )
     assert (saved.provider.ses_configuration_set, saved.provider.ses_tenant) == ("marketing", "customer-a")
     assert {c.name for c in saved.checks if c.passed} >= {"ses_configuration_set", "ses_tenant"}
 
-    accepted = await dispatch.SendEmail(dispatch_pb2.SendEmailRequest(
-        account_id=ACCOUNT, provider_id=saved.provider.provider_id, subject="Hi", text_body="Hello",
-        to=[events_pb2.EmailAddress(address="jane@customer.test")], transactional=True), metadata=METADATA)
+    accepted = await dispatch.SendEmail(
+        dispatch_pb2.SendEmailRequest(
+            account_id=ACCOUNT,
+            provider_id=saved.provider.provider_id,
+            subject="Hi",
+            text_body="Hello",
+            to=[events_pb2.EmailAddress(address="jane@customer.test")],
+            transactional=True,
+        ),
+        metadata=METADATA,
+    )
     deadline = time.monotonic() + 20
     while not len(ses_sim.inbox) and time.monotonic() < deadline:
         await asyncio.sleep(0.1)
@@ -69,12 +79,18 @@ async def test_a_name_ses_does_not_know_is_refused_naming_the_field(ses_suite, s
     assert f"settings.{field}" in subjects[field] and f"no {kind} named 'no-such-name'" in subjects[field]
 
 
-@pytest.mark.parametrize("fields, field, wording", [
-    ({"ses_configuration_set": "has spaces"}, "settings.ses_configuration_set", "letters, digits"),
-    ({"ses_tenant": "t" * 65}, "settings.ses_tenant", "1 to 64"),
-    ({"ses_tenant": "customer-a", "ses_access_key_id": "", "ses_secret_access_key": ""}, "settings.ses_tenant",
-     "needs the SES API keys"),
-])
+@pytest.mark.parametrize(
+    "fields, field, wording",
+    [
+        ({"ses_configuration_set": "has spaces"}, "settings.ses_configuration_set", "letters, digits"),
+        ({"ses_tenant": "t" * 65}, "settings.ses_tenant", "1 to 64"),
+        (
+            {"ses_tenant": "customer-a", "ses_access_key_id": "", "ses_secret_access_key": ""},
+            "settings.ses_tenant",
+            "needs the SES API keys",
+        ),
+    ],
+)
 async def test_malformed_names_are_invalid_arguments(ses_suite, ses_sim, fields, field, wording):
     _config, config_stub, _dispatch, _unsubscribe = ses_suite
     with pytest.raises(grpc.aio.AioRpcError) as refused:
@@ -87,10 +103,17 @@ async def test_a_caller_cannot_set_the_ses_headers_itself(ses_suite, ses_sim):
     _config, config_stub, dispatch, _unsubscribe = ses_suite
     saved = await save(config_stub, ses_provider_settings(ses_sim))
     with pytest.raises(grpc.aio.AioRpcError) as refused:
-        await dispatch.SendEmail(dispatch_pb2.SendEmailRequest(
-            account_id=ACCOUNT, provider_id=saved.provider.provider_id, subject="Hi", text_body="Hello",
-            to=[events_pb2.EmailAddress(address="jane@customer.test")], headers={"X-SES-TENANT": "someone-else"}),
-            metadata=METADATA)
+        await dispatch.SendEmail(
+            dispatch_pb2.SendEmailRequest(
+                account_id=ACCOUNT,
+                provider_id=saved.provider.provider_id,
+                subject="Hi",
+                text_body="Hello",
+                to=[events_pb2.EmailAddress(address="jane@customer.test")],
+                headers={"X-SES-TENANT": "someone-else"},
+            ),
+            metadata=METADATA,
+        )
     assert refused.value.code() is grpc.StatusCode.INVALID_ARGUMENT
     assert "headers" in " ".join(violations(refused.value))
 
@@ -99,8 +122,8 @@ async def test_the_tenants_sending_status_is_recorded_at_save_and_on_each_change
     config, config_stub, _dispatch, _unsubscribe = ses_suite
     ses_sim.add_tenant("customer-a")
     saved = await save(config_stub, ses_provider_settings(ses_sim, ses_tenant="customer-a"))
-    watch = config.components.workers[3].__self__            # the running service's SesTenantWatch
-    await watch.poll_once()                                   # nothing changed: nothing recorded
+    watch = config.components.workers[3].__self__  # the running service's SesTenantWatch
+    await watch.poll_once()  # nothing changed: nothing recorded
 
     ses_sim.set_tenant_status("customer-a", "DISABLED", cause="bounce rate")
     await watch.poll_once()
@@ -108,8 +131,10 @@ async def test_the_tenants_sending_status_is_recorded_at_save_and_on_each_change
     ses_sim.set_tenant_status("customer-a", "REINSTATED")
     await watch.poll_once()
 
-    observed = [e.ses_tenant_observed for e in await every_event(config.store.js, config.store.stream,
-                                                                 config.store.prefix)
-                if e.aggregate_type == SES_TENANT_AGGREGATE]
+    observed = [
+        e.ses_tenant_observed
+        for e in await every_event(config.store.js, config.store.stream, config.store.prefix)
+        if e.aggregate_type == SES_TENANT_AGGREGATE
+    ]
     assert [(o.provider_id, o.tenant_name) for o in observed] == [(saved.provider.provider_id, "customer-a")] * 3
     assert [o.sending_status for o in observed] == ["ENABLED", "DISABLED", "REINSTATED"]

@@ -26,8 +26,12 @@ from tests.support.unsubscribe import with_unsubscribe_key
 
 ALICE_TOKEN = "alice-token-5b1c0f3e9d8a7c6b5a4f3e2d1c0b9a87"
 BOTH_TOKEN = "both-token-0f1e2d3c4b5a69788796a5b4c3d2e1f0"
-SERVICES = {"config": (config_pb2, config_main), "dispatch": (dispatch_pb2, dispatch_main),
-            "feedback": (feedback_pb2, feedback_main), "unsubscribe": (unsubscribe_pb2, unsubscribe_main)}
+SERVICES = {
+    "config": (config_pb2, config_main),
+    "dispatch": (dispatch_pb2, dispatch_main),
+    "feedback": (feedback_pb2, feedback_main),
+    "unsubscribe": (unsubscribe_pb2, unsubscribe_main),
+}
 
 
 def every_rpc():
@@ -65,8 +69,11 @@ def tokens_file(tmp_path_factory):
 
 @pytest.fixture
 async def suite(settings, tokens_file):
-    scoped = replace(with_unsubscribe_key(settings), api_tokens=token_entry(BOTH_TOKEN, ["alice", "bob"]),
-                     api_tokens_file=str(tokens_file))
+    scoped = replace(
+        with_unsubscribe_key(settings),
+        api_tokens=token_entry(BOTH_TOKEN, ["alice", "bob"]),
+        api_tokens_file=str(tokens_file),
+    )
     running = {}
     try:
         for name, (_module, main) in SERVICES.items():
@@ -84,8 +91,9 @@ async def call(service, method, request: Message, token: str) -> grpc.StatusCode
     response_class = GetMessageClass(method.output_type)
     path = f"/{method.containing_service.full_name}/{method.name}"
     async with grpc.aio.insecure_channel(f"127.0.0.1:{service.grpc_port}") as channel:
-        rpc = channel.unary_unary(path, request_serializer=type(request).SerializeToString,
-                                  response_deserializer=response_class.FromString)
+        rpc = channel.unary_unary(
+            path, request_serializer=type(request).SerializeToString, response_deserializer=response_class.FromString
+        )
         try:
             await rpc(request, metadata=(("authorization", f"Bearer {token}"),), timeout=10)
         except grpc.aio.AioRpcError as error:
@@ -101,14 +109,16 @@ async def test_a_token_for_another_account_is_denied_in_every_rpc(suite, service
     gate = (grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.UNAUTHENTICATED)
     assert await call(service, method, request_for(method, "alice"), ALICE_TOKEN) not in gate
     assert await call(service, method, request_for(method, "bob"), BOTH_TOKEN) not in gate
-    assert await call(service, method, request_for(method, "bob"), TEST_TOKEN) not in gate, \
+    assert await call(service, method, request_for(method, "bob"), TEST_TOKEN) not in gate, (
         "the single POSTROOM_API_TOKEN is an all-accounts token"
+    )
     assert await call(service, method, request_for(method, "bob"), "unknown-token") == grpc.StatusCode.UNAUTHENTICATED
 
 
 async def test_a_batch_naming_another_account_in_any_item_is_denied(suite):
-    batch = dispatch_pb2.SendEmailBatchRequest(messages=[dispatch_pb2.SendEmailRequest(account_id="alice"),
-                                                         dispatch_pb2.SendEmailRequest(account_id="bob")])
+    batch = dispatch_pb2.SendEmailBatchRequest(
+        messages=[dispatch_pb2.SendEmailRequest(account_id="alice"), dispatch_pb2.SendEmailRequest(account_id="bob")]
+    )
     method = dispatch_pb2.DESCRIPTOR.services_by_name["DispatchService"].methods_by_name["SendEmailBatch"]
     denied = GRPC_REQUESTS.labels("SendEmailBatch", "PERMISSION_DENIED")
     before = denied._value.get()

@@ -124,7 +124,7 @@ async def test_a_lease_is_kept_while_the_handler_works_longer_than_ack_wait(stor
     async def slow(delivery: Delivery) -> None:
         nonlocal runs
         runs += 1
-        await asyncio.sleep(4.0)               # twice the lease: the in-progress acks keep it
+        await asyncio.sleep(4.0)  # twice the lease: the in-progress acks keep it
 
     worker = DurableWorker(store, plan(ack_wait=2.0), SavedProviders(slow))
     task = await run_worker(worker)
@@ -167,11 +167,12 @@ async def test_a_service_reports_not_serving_while_an_owed_append_is_overdue(set
                 return (await health.Check(health_pb2.HealthCheckRequest())).status
 
             await until_async(lambda: status_is(status, health_pb2.HealthCheckResponse.SERVING))
-            await service.store.js.delete_stream(service.store.stream)          # the log goes away
-            owed = asyncio.create_task(service.store.append_durably(
-                provider_saved("acme", str(uuid7())), patience=None))
+            await service.store.js.delete_stream(service.store.stream)  # the log goes away
+            owed = asyncio.create_task(
+                service.store.append_durably(provider_saved("acme", str(uuid7())), patience=None)
+            )
             await until_async(lambda: status_is(status, health_pb2.HealthCheckResponse.NOT_SERVING))
-            await service.store.ensure_stream()                                 # ... and comes back
+            await service.store.ensure_stream()  # ... and comes back
             await asyncio.wait_for(owed, 10)
             await until_async(lambda: status_is(status, health_pb2.HealthCheckResponse.SERVING))
     finally:

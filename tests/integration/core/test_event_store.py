@@ -7,8 +7,14 @@ import time
 
 import pytest
 
-from services.core.event_store import (NEW_AGGREGATE, ConcurrencyConflict, EventStore, EventTooLarge, LogUnavailable,
-                                       PendingAppend)
+from services.core.event_store import (
+    NEW_AGGREGATE,
+    ConcurrencyConflict,
+    EventStore,
+    EventTooLarge,
+    LogUnavailable,
+    PendingAppend,
+)
 from services.core.ids import uuid7
 from tests.support.events import provider_saved
 from tests.support.streams import delete_test_streams
@@ -66,8 +72,9 @@ async def test_expected_sequence_conflict_is_its_own_exception(store):
 
 async def test_concurrent_creates_of_one_aggregate_let_exactly_one_win(store):
     provider_id = str(uuid7())
-    outcomes = await store.append_many([PendingAppend(provider_saved("acme", provider_id, name=f"n{i}"), NEW_AGGREGATE)
-                                        for i in range(20)])
+    outcomes = await store.append_many(
+        [PendingAppend(provider_saved("acme", provider_id, name=f"n{i}"), NEW_AGGREGATE) for i in range(20)]
+    )
     assert sum(not isinstance(o, Exception) for o in outcomes) == 1
     assert all(isinstance(o, ConcurrencyConflict) for o in outcomes if isinstance(o, Exception))
 
@@ -85,20 +92,22 @@ async def test_unknown_aggregate_has_no_last_event(store):
 
 # ---- appends retried until durable ----
 
+
 async def test_a_durable_append_whose_first_try_landed_is_recognised_within_the_duplicate_window(store):
     provider_id = str(uuid7())
     event = provider_saved("acme", provider_id)
-    first = await store.append(event, expected_sequence=NEW_AGGREGATE)      # its ack "lost"
+    first = await store.append(event, expected_sequence=NEW_AGGREGATE)  # its ack "lost"
     retried = await store.append_durably(event, expected_sequence=NEW_AGGREGATE, patience=5)
     assert retried.duplicate and retried.stream_seq == first.stream_seq
     assert await store.last_sequence() == first.stream_seq
 
 
 async def test_after_the_duplicate_window_the_subject_itself_shows_the_append_was_ours(settings):
-    store = await EventStore.connect(settings)   # the stream with a short window, made before anything else
+    store = await EventStore.connect(settings)  # the stream with a short window, made before anything else
     await store.js.delete_stream(settings.stream_name)
-    await store.js.add_stream(name=settings.stream_name, subjects=[f"{settings.subject_prefix}.>"],
-                              duplicate_window=0.2)
+    await store.js.add_stream(
+        name=settings.stream_name, subjects=[f"{settings.subject_prefix}.>"], duplicate_window=0.2
+    )
     try:
         event = provider_saved("acme", str(uuid7()))
         first = await store.append(event, expected_sequence=NEW_AGGREGATE)
@@ -106,7 +115,7 @@ async def test_after_the_duplicate_window_the_subject_itself_shows_the_append_wa
         retried = await store.append_durably(event, expected_sequence=NEW_AGGREGATE, patience=5)
         assert retried.duplicate and retried.stream_seq == first.stream_seq
         other = provider_saved("acme", event.aggregate_id, name="someone else")
-        with pytest.raises(ConcurrencyConflict):        # a real conflict stays one
+        with pytest.raises(ConcurrencyConflict):  # a real conflict stays one
             await store.append_durably(other, expected_sequence=NEW_AGGREGATE, patience=5)
     finally:
         await store.js.delete_stream(settings.stream_name)
@@ -114,11 +123,10 @@ async def test_after_the_duplicate_window_the_subject_itself_shows_the_append_wa
 
 
 async def test_a_request_append_gives_up_after_its_patience_saying_the_outcome_is_unknown(store):
-    await store.js.delete_stream(store.stream)           # the log is away: nothing answers
+    await store.js.delete_stream(store.stream)  # the log is away: nothing answers
     started = time.monotonic()
     with pytest.raises(LogUnavailable) as refused:
-        await store.append_durably(provider_saved("acme", str(uuid7())), expected_sequence=NEW_AGGREGATE,
-                                   patience=0.5)
+        await store.append_durably(provider_saved("acme", str(uuid7())), expected_sequence=NEW_AGGREGATE, patience=0.5)
     assert 0.5 <= time.monotonic() - started < 5
     assert "may or may not have been recorded" in refused.value.message
     await store.ensure_stream()

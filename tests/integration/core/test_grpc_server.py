@@ -20,6 +20,6 @@ async def test_a_port_already_taken_is_named_and_the_half_made_server_stopped():
         with pytest.raises(OSError, match=f"cannot listen on 127.0.0.1:{port}"):
             await server.start()
         assert server.server is None and server.port == 0
-        await server.stop(0)                       # stopping one that never started is harmless
+        await server.stop(0)  # stopping one that never started is harmless
     finally:
         taken.close()

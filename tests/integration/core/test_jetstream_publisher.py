@@ -49,8 +49,9 @@ async def test_a_stream_error_settles_the_publish_with_the_api_error(connection,
     subject = f"{settings.subject_prefix}.a.1"
     await publisher.publish(subject, b"x", expect_stream(settings))
     with pytest.raises(APIError) as raised:
-        await asyncio.wait_for(publisher.publish(
-            subject, b"y", expect_stream(settings, **{"Nats-Expected-Last-Subject-Sequence": "0"})), 5)
+        await asyncio.wait_for(
+            publisher.publish(subject, b"y", expect_stream(settings, **{"Nats-Expected-Last-Subject-Sequence": "0"})), 5
+        )
     assert raised.value.err_code == WRONG_LAST_SEQUENCE
     await publisher.close()
 

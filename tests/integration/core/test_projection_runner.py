@@ -26,7 +26,7 @@ async def append_events(store: EventStore, total: int, aggregates: int = 50) -> 
         expected[aggregate] += 1
         batch.append(PendingAppend(provider_saved("acme", aggregate, name=f"n{i}")))
     for start in range(0, total, 500):
-        outcomes = await store.append_many(batch[start:start + 500])
+        outcomes = await store.append_many(batch[start : start + 500])
         assert not [o for o in outcomes if isinstance(o, Exception)]
     return expected
 
@@ -108,7 +108,7 @@ async def test_replay_rebuilds_the_same_rows(settings, store):
     assert seen[-1] == (1000, 1000)
     generations = ReadModelGenerations(engine, "test_counts", holder="test")
     assert (await generations.live()).number == first.number + 1
-    assert [g.number for g in await generations.every()] == [first.number + 1]   # the old one is dropped
+    assert [g.number for g in await generations.every()] == [first.number + 1]  # the old one is dropped
     await rebuilt.dispose()
     await engine.dispose()
 

@@ -27,8 +27,12 @@ FROM_SCRATCH = "replayed the stream from sequence 1"
 
 def unsubscribed(email: str) -> events_pb2.Event:
     hashed = recipient_hash(email)
-    return new_event(events_pb2.Unsubscribed(recipient_hash=hashed, recipient=email, source="api"),
-                     account_id="acme", aggregate_type="subscription", aggregate_id=hashed)
+    return new_event(
+        events_pb2.Unsubscribed(recipient_hash=hashed, recipient=email, source="api"),
+        account_id="acme",
+        aggregate_type="subscription",
+        aggregate_id=hashed,
+    )
 
 
 async def append_unsubscribes(store: EventStore, first: int, count: int) -> None:
@@ -74,7 +78,7 @@ async def test_a_new_pod_restores_the_snapshot_of_its_version_and_equals_a_full_
     await wait_for_snapshot_at(store, await store.last_sequence())
     await first.stop()
 
-    await append_unsubscribes(store, 30, 5)              # the tail a new pod replays
+    await append_unsubscribes(store, 30, 5)  # the tail a new pod replays
     second = await start_service("unsubscribe", pod(settings, "second", tmp_path), build)
     try:
         await asyncio.wait_for(runner_of(second).caught_up.wait(), 20)
@@ -119,5 +123,10 @@ async def mislabel_snapshot(store: EventStore, found: dict, tmp_path: Path) -> N
     path.write_bytes((await bucket.get(found["name"])).data)
     with sqlite3.connect(path) as db:
         db.execute("UPDATE read_model_versions SET version = 7")
-    await bucket.put(found["name"], path.read_bytes(), meta=js_api.ObjectMeta(
-        name=found["name"], description=json.dumps({"version_key": found["version_key"], "checkpoint": 99})))
+    await bucket.put(
+        found["name"],
+        path.read_bytes(),
+        meta=js_api.ObjectMeta(
+            name=found["name"], description=json.dumps({"version_key": found["version_key"], "checkpoint": 99})
+        ),
+    )

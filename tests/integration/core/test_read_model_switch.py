@@ -48,6 +48,7 @@ async def test_replicas_sharing_a_read_model_through_a_switch_apply_every_event_
             added += await append(store, 10_000 + round_ * 50, 50)
             await asyncio.sleep(0.05)
         return added
+
     appending = asyncio.create_task(keep_appending())
     await replay(counting_projection(), store, engine, model=MODEL)
     expected += await appending
@@ -88,7 +89,7 @@ async def test_a_version_bump_builds_a_new_generation_on_the_next_start(read_mod
     await generations.sweep()
     assert [(g.number, g.state) for g in await generations.every()] == [(old.number + 1, "live")]
 
-    runner = ProjectionRunner(counting_projection(version=2), store, engine)     # the same version again
+    runner = ProjectionRunner(counting_projection(version=2), store, engine)  # the same version again
     await runner.start()
     assert runner.start_path == "resumed the live read model at sequence 600"
     await runner.stop()

@@ -27,11 +27,11 @@ async def test_it_reads_every_event_in_order_through_many_pulls_and_holds_a_boun
             batch = await reader.take(1500, timeout=5)
             assert batch and len(batch) <= 1500
             seen += [seq for seq, _subject, _data in batch]
-            await asyncio.sleep(0.02)              # a slow caller: the buffer must not grow past its limit
+            await asyncio.sleep(0.02)  # a slow caller: the buffer must not grow past its limit
             largest_buffer = max(largest_buffer, len(reader.messages))
         assert seen == list(range(1, 12_001))
         assert largest_buffer <= reader.limit
-        assert await reader.take(1500, timeout=0.3) == []      # at the head: nothing, after the timeout
+        assert await reader.take(1500, timeout=0.3) == []  # at the head: nothing, after the timeout
     finally:
         await reader.close()
         await store.close()

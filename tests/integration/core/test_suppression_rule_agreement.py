@@ -16,8 +16,13 @@ from hypothesis import HealthCheck, given, settings as hypothesis_settings, stra
 
 from services.core.database import create_engine
 from services.core.events import StoredEvent, new_event
-from services.core.generated.postroom.v1 import (dispatch_pb2, dispatch_pb2_grpc, events_pb2, feedback_pb2,
-                                                 feedback_pb2_grpc)
+from services.core.generated.postroom.v1 import (
+    dispatch_pb2,
+    dispatch_pb2_grpc,
+    events_pb2,
+    feedback_pb2,
+    feedback_pb2_grpc,
+)
 from services.core.ids import recipient_hash
 from services.core.live_engine import LiveEngine
 from services.core.projection import ProjectionSet
@@ -33,7 +38,7 @@ from tests.conftest import TEST_TOKEN
 from tests.support.read_models import runner_of
 from tests.support.streams import stop_then_delete_streams
 
-RULE = Settings()                      # the default soft-bounce threshold and window
+RULE = Settings()  # the default soft-bounce threshold and window
 START = datetime(2026, 1, 1, tzinfo=UTC)
 RECIPIENT = "pat@example.com"
 HASH = recipient_hash(RECIPIENT)
@@ -42,8 +47,9 @@ HASH = recipient_hash(RECIPIENT)
 # (the same message twice) happen, and a window of days, so soft bounces fall in and out of it.
 # Provider ids are the account's own, as real ones (UUIDs) are.
 _happening = st.tuples(
-    st.sampled_from(["hard", "soft", "undetermined", "complaint", "delivery", "ses_bounce", "ses_complaint",
-                     "ses_removed"]),
+    st.sampled_from(
+        ["hard", "soft", "undetermined", "complaint", "delivery", "ses_bounce", "ses_complaint", "ses_removed"]
+    ),
     st.integers(min_value=0, max_value=90 * 24 * 60),
     st.sampled_from(["p1", "p2"]),
     st.integers(min_value=0, max_value=12),
@@ -64,11 +70,13 @@ def _payload(kind: str, at: datetime, provider: str, message: int):
         payload = events_pb2.DeliveryReceived(**common)
         payload.delivered_at.FromDatetime(at)
     elif kind == "ses_removed":
-        payload = events_pb2.SesSuppressionRemoved(provider_id=provider, recipient_hash=HASH, recipient=RECIPIENT,
-                                                   source="resubscribe")
+        payload = events_pb2.SesSuppressionRemoved(
+            provider_id=provider, recipient_hash=HASH, recipient=RECIPIENT, source="resubscribe"
+        )
     else:
-        payload = events_pb2.SesSuppressionImported(provider_id=provider, recipient_hash=HASH, recipient=RECIPIENT,
-                                                    ses_reason=kind.removeprefix("ses_").upper())
+        payload = events_pb2.SesSuppressionImported(
+            provider_id=provider, recipient_hash=HASH, recipient=RECIPIENT, ses_reason=kind.removeprefix("ses_").upper()
+        )
         payload.last_update_time.FromDatetime(at)
     return payload
 
@@ -85,11 +93,19 @@ def _as_sns_delivers(history):
 
 def _stored(history, account_id: str, first_seq: int) -> list[StoredEvent]:
     history = list(_as_sns_delivers(history))
-    return [StoredEvent(first_seq + n, f"t.recipient.{HASH}",
-                        new_event(_payload(kind, START + timedelta(minutes=minutes), f"{account_id}-{provider}",
-                                           message),
-                                  account_id=account_id, aggregate_type="recipient", aggregate_id=HASH))
-            for n, (kind, minutes, provider, message) in enumerate(history)]
+    return [
+        StoredEvent(
+            first_seq + n,
+            f"t.recipient.{HASH}",
+            new_event(
+                _payload(kind, START + timedelta(minutes=minutes), f"{account_id}-{provider}", message),
+                account_id=account_id,
+                aggregate_type="recipient",
+                aggregate_id=HASH,
+            ),
+        )
+        for n, (kind, minutes, provider, message) in enumerate(history)
+    ]
 
 
 async def _apply_in_batches(projections: ProjectionSet, engine, events: list[StoredEvent], cuts: list[int]) -> None:
@@ -106,7 +122,7 @@ def _live(engine) -> LiveEngine:
 
 
 async def _answers(url: str, history, cuts: list[int], seq: int) -> tuple[str | None, str | None]:
-    account_id = f"a{uuid.uuid4().hex[:12]}"            # each example is its own account
+    account_id = f"a{uuid.uuid4().hex[:12]}"  # each example is its own account
     engine = create_engine(url)
     try:
         dispatch = ProjectionSet(dispatch_projections(RULE))
@@ -121,8 +137,10 @@ async def _answers(url: str, history, cuts: list[int], seq: int) -> tuple[str | 
         dispatch_reason = suppression_reason(entries.get(HASH, []), GLOBAL)
         evidence = await FeedbackReadModel(_live(engine)).recipient_evidence(account_id, HASH)
         feedback_reason = feedback_domain.suppression_reason(
-            evidence, soft_bounce_threshold=RULE.soft_bounce_threshold,
-            soft_bounce_window_days=RULE.soft_bounce_window_days)
+            evidence,
+            soft_bounce_threshold=RULE.soft_bounce_threshold,
+            soft_bounce_window_days=RULE.soft_bounce_window_days,
+        )
         return dispatch_reason, feedback_reason
     finally:
         await engine.dispose()
@@ -134,8 +152,11 @@ _sequence = itertools.count(1, 100)
 def test_dispatch_and_feedback_agree_on_every_history(read_model_settings, tmp_path) -> None:
     url = read_model_settings.database_url_for("agreement")
 
-    @hypothesis_settings(max_examples=150, deadline=None,
-                         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+    @hypothesis_settings(
+        max_examples=150,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
     @given(history=_history, cuts=st.lists(st.integers(min_value=1, max_value=13), max_size=4))
     def agree(history, cuts) -> None:
         dispatch_reason, feedback_reason = asyncio.run(_answers(url, history, cuts, next(_sequence)))
@@ -164,32 +185,43 @@ def _recipient_event(payload, address: str) -> events_pb2.Event:
 
 
 def _bounce(address: str, bounce_type: str, at: datetime, message: str) -> events_pb2.Event:
-    payload = events_pb2.BounceReceived(provider_id="p1", recipient_hash=recipient_hash(address), recipient=address,
-                                        bounce_type=bounce_type, sns_message_id=message)
+    payload = events_pb2.BounceReceived(
+        provider_id="p1",
+        recipient_hash=recipient_hash(address),
+        recipient=address,
+        bounce_type=bounce_type,
+        sns_message_id=message,
+    )
     payload.bounced_at.FromDatetime(at)
     return _recipient_event(payload, address)
 
 
 def _complaint(address: str, at: datetime, message: str) -> events_pb2.Event:
-    payload = events_pb2.ComplaintReceived(provider_id="p1", recipient_hash=recipient_hash(address),
-                                           recipient=address, sns_message_id=message)
+    payload = events_pb2.ComplaintReceived(
+        provider_id="p1", recipient_hash=recipient_hash(address), recipient=address, sns_message_id=message
+    )
     payload.complained_at.FromDatetime(at)
     return _recipient_event(payload, address)
 
 
 def _ses_listed(address: str, reason: str) -> events_pb2.Event:
-    payload = events_pb2.SesSuppressionImported(provider_id="p1", recipient_hash=recipient_hash(address),
-                                                recipient=address, ses_reason=reason)
+    payload = events_pb2.SesSuppressionImported(
+        provider_id="p1", recipient_hash=recipient_hash(address), recipient=address, ses_reason=reason
+    )
     payload.last_update_time.FromDatetime(LONG_AGO)
     return _recipient_event(payload, address)
 
 
 # Where the two services used to answer differently, and what the one rule says.
 _CASES = {
-    "both@example.org": ([_bounce("both@example.org", "Permanent", LONG_AGO, "m1"),
-                          _complaint("both@example.org", LONG_AGO, "m2")], "complaint"),
-    "old-soft@example.org": ([_bounce("old-soft@example.org", "Transient", LONG_AGO + timedelta(hours=n), f"m{3 + n}")
-                              for n in range(3)], "soft_bounces"),
+    "both@example.org": (
+        [_bounce("both@example.org", "Permanent", LONG_AGO, "m1"), _complaint("both@example.org", LONG_AGO, "m2")],
+        "complaint",
+    ),
+    "old-soft@example.org": (
+        [_bounce("old-soft@example.org", "Transient", LONG_AGO + timedelta(hours=n), f"m{3 + n}") for n in range(3)],
+        "soft_bounces",
+    ),
     "retried@example.org": ([_bounce("retried@example.org", "Transient", LONG_AGO, "m9")] * 3, None),
     "listed@example.org": ([_ses_listed("listed@example.org", "COMPLAINT")], "ses_complaint"),
 }
@@ -200,7 +232,11 @@ async def dispatch_and_feedback(read_model_settings):
     dispatch = await start_service("dispatch", read_model_settings, dispatch_main.build)
     feedback = await start_service("feedback", read_model_settings, feedback_main.build)
     channels = [grpc.aio.insecure_channel(f"127.0.0.1:{service.grpc_port}") for service in (dispatch, feedback)]
-    yield dispatch, dispatch_pb2_grpc.DispatchServiceStub(channels[0]), feedback_pb2_grpc.FeedbackServiceStub(channels[1])
+    yield (
+        dispatch,
+        dispatch_pb2_grpc.DispatchServiceStub(channels[0]),
+        feedback_pb2_grpc.FeedbackServiceStub(channels[1]),
+    )
     for channel in channels:
         await channel.close()
     await stop_then_delete_streams(read_model_settings, (feedback, dispatch))
@@ -217,21 +253,26 @@ async def test_the_two_services_answer_the_same_over_grpc(dispatch_and_feedback)
 
     answers = {}
     for address in _CASES:
-        suppression = await dispatch.GetRecipientSuppression(dispatch_pb2.GetRecipientSuppressionRequest(
-            account_id="acme", email=address), metadata=METADATA)
+        suppression = await dispatch.GetRecipientSuppression(
+            dispatch_pb2.GetRecipientSuppressionRequest(account_id="acme", email=address), metadata=METADATA
+        )
         status = await _status_once_applied(feedback, address, last)
-        answers[address] = ((suppression.suppressed, suppression.reason),
-                            (status.suppressed, status.suppression_reason))
+        answers[address] = (
+            (suppression.suppressed, suppression.reason),
+            (status.suppressed, status.suppression_reason),
+        )
 
-    assert answers == {address: (((expected is not None), expected or ""),) * 2
-                       for address, (_events, expected) in _CASES.items()}
+    assert answers == {
+        address: (((expected is not None), expected or ""),) * 2 for address, (_events, expected) in _CASES.items()
+    }
 
 
 async def _status_once_applied(feedback, address: str, last: int):
     deadline = asyncio.get_running_loop().time() + 20
     while True:
-        status = await feedback.GetRecipientStatus(feedback_pb2.GetRecipientStatusRequest(
-            account_id="acme", email=address), metadata=METADATA)
+        status = await feedback.GetRecipientStatus(
+            feedback_pb2.GetRecipientStatusRequest(account_id="acme", email=address), metadata=METADATA
+        )
         if status.recent or status.suppressed or asyncio.get_running_loop().time() > deadline:
             return status
         await asyncio.sleep(0.1)

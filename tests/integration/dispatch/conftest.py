@@ -39,8 +39,7 @@ async def store(dispatch_settings):
 
 @pytest.fixture
 async def service(dispatch_settings, store):
-    running = await start_service("dispatch", dispatch_settings,
-                                  functools.partial(dispatch_main.build, timings=FAST))
+    running = await start_service("dispatch", dispatch_settings, functools.partial(dispatch_main.build, timings=FAST))
     yield running
     await running.stop()
 
@@ -49,8 +48,6 @@ async def service(dispatch_settings, store):
 async def stub(service):
     async with grpc.aio.insecure_channel(f"127.0.0.1:{service.grpc_port}") as channel:
         yield dispatch_pb2_grpc.DispatchServiceStub(channel)
-
-
 
 
 @pytest.fixture

@@ -24,31 +24,53 @@ PROVIDER = "ses-main"
 def start_sink(test_ca, implicit_tls: bool = False) -> SesLikeSmtpServer:
     port = 2465 if implicit_tls else 2587
     host = unused_loopback_host(port)
-    return SesLikeSmtpServer(port=port, tls_context=test_ca.server_context(host), implicit_tls=implicit_tls,
-                             host=host).start()
+    return SesLikeSmtpServer(
+        port=port, tls_context=test_ca.server_context(host), implicit_tls=implicit_tls, host=host
+    ).start()
 
 
-async def save_provider(store: EventStore, settings, sink: SesLikeSmtpServer, *, password: str | None = None,
-                        provider_id: str = PROVIDER, **overrides) -> int:
+async def save_provider(
+    store: EventStore,
+    settings,
+    sink: SesLikeSmtpServer,
+    *,
+    password: str | None = None,
+    provider_id: str = PROVIDER,
+    **overrides,
+) -> int:
     """Append ProviderSaved as the config service would, the password sealed with the shared box."""
     box = SecretBox.from_spec(settings.secret_keys)
-    sealed = box.seal(password if password is not None else sink.handler.password,
-                      provider_secret_aad(ACCOUNT, provider_id, "smtp_password"))
-    fields = dict(provider_id=provider_id, name="SES", type="SES", smtp_host=sink.host, smtp_port=sink.port,
-                  smtp_username=sink.handler.username, smtp_password_sealed=sealed, from_address="sender@example.com",
-                  from_name="Acme Mail", region="us-east-1", max_send_rate=1000.0, max_connections=4,
-                  max_message_bytes=10 * 1024 * 1024, max_messages_per_connection=50)
+    sealed = box.seal(
+        password if password is not None else sink.handler.password,
+        provider_secret_aad(ACCOUNT, provider_id, "smtp_password"),
+    )
+    fields = dict(
+        provider_id=provider_id,
+        name="SES",
+        type="SES",
+        smtp_host=sink.host,
+        smtp_port=sink.port,
+        smtp_username=sink.handler.username,
+        smtp_password_sealed=sealed,
+        from_address="sender@example.com",
+        from_name="Acme Mail",
+        region="us-east-1",
+        max_send_rate=1000.0,
+        max_connections=4,
+        max_message_bytes=10 * 1024 * 1024,
+        max_messages_per_connection=50,
+    )
     fields.update(overrides)
     last = await store.last_event("provider", provider_id)
-    event = new_event(events_pb2.ProviderSaved(**fields), account_id=ACCOUNT, aggregate_type="provider",
-                      aggregate_id=provider_id)
+    event = new_event(
+        events_pb2.ProviderSaved(**fields), account_id=ACCOUNT, aggregate_type="provider", aggregate_id=provider_id
+    )
     return (await store.append(event, expected_sequence=last.stream_seq if last else 0)).stream_seq
 
 
 def email(to: str | list = "bob@example.org", **fields) -> dispatch_pb2.SendEmailRequest:
     recipients = [events_pb2.EmailAddress(address=to)] if isinstance(to, str) else to
-    values = dict(account_id=ACCOUNT, provider_id=PROVIDER, to=recipients,
-                  subject="Hello", text_body="Hi Bob")
+    values = dict(account_id=ACCOUNT, provider_id=PROVIDER, to=recipients, subject="Hello", text_body="Hi Bob")
     values.update(fields)
     return dispatch_pb2.SendEmailRequest(**values)
 
@@ -56,8 +78,9 @@ def email(to: str | list = "bob@example.org", **fields) -> dispatch_pb2.SendEmai
 async def wait_for_status(stub, dispatch_id: str, wanted: int, timeout: float = 30.0) -> dispatch_pb2.Dispatch:
     deadline = time.monotonic() + timeout
     while True:
-        dispatch = await stub.GetDispatch(dispatch_pb2.GetDispatchRequest(account_id=ACCOUNT, dispatch_id=dispatch_id),
-                                          metadata=METADATA)
+        dispatch = await stub.GetDispatch(
+            dispatch_pb2.GetDispatchRequest(account_id=ACCOUNT, dispatch_id=dispatch_id), metadata=METADATA
+        )
         if dispatch.status == wanted or time.monotonic() > deadline:
             return dispatch
         await asyncio.sleep(0.05)

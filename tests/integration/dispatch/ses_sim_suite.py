@@ -35,8 +35,7 @@ class SnsHostsAreTheSimulatorAt(SnsHostsAreTheSimulator):
         self._host = host
 
     async def resolve(self, host: str, port: int = 0, family=socket.AF_INET) -> list[ResolveResult]:
-        return [ResolveResult(**{**answer, "host": self._host})
-                for answer in await super().resolve(host, port, family)]
+        return [ResolveResult(**{**answer, "host": self._host}) for answer in await super().resolve(host, port, family)]
 
 
 @dataclass
@@ -49,13 +48,24 @@ class SimSuite:
     feedback_port: int
 
     async def save_provider(self, **overrides) -> config_pb2.Provider:
-        values = dict(name="SES", smtp_host=self.sim.settings.host, smtp_port=2587,
-                      smtp_username=self.sim.settings.smtp_username, smtp_password=self.sim.settings.smtp_password,
-                      from_address="sender@example.com", region="us-east-1", ses_access_key_id="AKIAPOSTROOMSESSIM01",
-                      ses_secret_access_key="local-sim-secret", max_send_rate=40, sns_topic_arns=[self.sim.topic_arn])
+        values = dict(
+            name="SES",
+            smtp_host=self.sim.settings.host,
+            smtp_port=2587,
+            smtp_username=self.sim.settings.smtp_username,
+            smtp_password=self.sim.settings.smtp_password,
+            from_address="sender@example.com",
+            region="us-east-1",
+            ses_access_key_id="AKIAPOSTROOMSESSIM01",
+            ses_secret_access_key="local-sim-secret",
+            max_send_rate=40,
+            sns_topic_arns=[self.sim.topic_arn],
+        )
         values.update(overrides)
-        saved = await self.config.SaveProvider(config_pb2.SaveProviderRequest(
-            account_id=ACCOUNT, settings=config_pb2.ProviderSettings(**values)), metadata=METADATA)
+        saved = await self.config.SaveProvider(
+            config_pb2.SaveProviderRequest(account_id=ACCOUNT, settings=config_pb2.ProviderSettings(**values)),
+            metadata=METADATA,
+        )
         return saved.provider
 
     async def subscribe_feedback(self, provider_id: str) -> None:
@@ -70,22 +80,38 @@ class SimSuite:
 async def sim_suite(settings, tmp_path, *, sim_rate: float = 60.0, **overrides):
     """The three services on `settings` (with `overrides`), the simulator on SES's own port."""
     host = unused_loopback_host(2587)
-    async with SesSimulator(simulator_settings(tmp_path / "sim", host=host, smtp_port=2587,
-                                               max_send_rate=sim_rate)) as sim:
-        settings = replace(settings, ses_endpoint_url=sim.web_url, smtp_ca_file=str(sim.ca_file),
-                           sns_cert_dir=str(sim.settings.pinned_cert_dir), **overrides)
-        connector = aiohttp.TCPConnector(resolver=SnsHostsAreTheSimulatorAt(host, sim.sns_https_port),
-                                         ssl=ssl.create_default_context(cafile=str(sim.ca_file)))
+    async with SesSimulator(
+        simulator_settings(tmp_path / "sim", host=host, smtp_port=2587, max_send_rate=sim_rate)
+    ) as sim:
+        settings = replace(
+            settings,
+            ses_endpoint_url=sim.web_url,
+            smtp_ca_file=str(sim.ca_file),
+            sns_cert_dir=str(sim.settings.pinned_cert_dir),
+            **overrides,
+        )
+        connector = aiohttp.TCPConnector(
+            resolver=SnsHostsAreTheSimulatorAt(host, sim.sns_https_port),
+            ssl=ssl.create_default_context(cafile=str(sim.ca_file)),
+        )
         config = await start_service("config", settings, config_main.build)
-        feedback = await start_service("feedback", settings, functools.partial(feedback_main.build,
-                                                                               connector=connector))
+        feedback = await start_service(
+            "feedback", settings, functools.partial(feedback_main.build, connector=connector)
+        )
         dispatch = await start_service("dispatch", settings, functools.partial(dispatch_main.build, timings=FAST))
         try:
-            async with grpc.aio.insecure_channel(f"127.0.0.1:{config.grpc_port}") as config_channel, \
-                    grpc.aio.insecure_channel(f"127.0.0.1:{dispatch.grpc_port}") as dispatch_channel:
-                yield SimSuite(sim, config_pb2_grpc.ConfigServiceStub(config_channel),
-                               dispatch_pb2_grpc.DispatchServiceStub(dispatch_channel), dispatch, dispatch.store,
-                               feedback.components.http[0].port)
+            async with (
+                grpc.aio.insecure_channel(f"127.0.0.1:{config.grpc_port}") as config_channel,
+                grpc.aio.insecure_channel(f"127.0.0.1:{dispatch.grpc_port}") as dispatch_channel,
+            ):
+                yield SimSuite(
+                    sim,
+                    config_pb2_grpc.ConfigServiceStub(config_channel),
+                    dispatch_pb2_grpc.DispatchServiceStub(dispatch_channel),
+                    dispatch,
+                    dispatch.store,
+                    feedback.components.http[0].port,
+                )
         finally:
             await dispatch.stop()
             await feedback.stop()

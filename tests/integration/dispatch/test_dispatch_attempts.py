@@ -17,8 +17,15 @@ from services.dispatch.domain import EmailRequest, Mailbox, SmtpOutcome, diagnos
 from services.dispatch.projection.dispatches import QUEUED, DispatchesProjection, dispatches
 from services.core.generated.postroom.v1 import dispatch_pb2
 from services.dispatch import main as dispatch_main
-from tests.integration.dispatch.dispatch_support import (ACCOUNT, FAST, METADATA, PROVIDER, email, save_provider,
-                                                         wait_for_status)
+from tests.integration.dispatch.dispatch_support import (
+    ACCOUNT,
+    FAST,
+    METADATA,
+    PROVIDER,
+    email,
+    save_provider,
+    wait_for_status,
+)
 
 THROTTLED = SmtpOutcome(454, "Throttling failure: Maximum sending rate exceeded.")
 
@@ -40,8 +47,9 @@ async def test_attempts_made_before_a_redelivery_count_toward_the_limit(store, d
     # A worker made every attempt but the last, then died: its EmailQueued is in the backlog of a
     # consumer created anew, as after a restart. The limit holds across the two deliveries.
     await save_provider(store, dispatch_settings, sink)
-    queued = events.queued_event(EmailRequest(ACCOUNT, PROVIDER, to=(Mailbox("bob@example.org"),), subject="Hi",
-                                              text_body="Hi"), "d-redelivered")
+    queued = events.queued_event(
+        EmailRequest(ACCOUNT, PROVIDER, to=(Mailbox("bob@example.org"),), subject="Hi", text_body="Hi"), "d-redelivered"
+    )
     queued_seq = (await store.append(queued, expected_sequence=NEW_AGGREGATE)).stream_seq
     limit = dispatch_settings.dispatch_max_attempts
     await store.append(events.attempt_failed_event(queued, THROTTLED, diagnose(THROTTLED), limit - 1))
@@ -69,8 +77,9 @@ async def test_the_read_model_shows_attempts_until_the_outcome_and_never_after(r
     engine = create_engine(read_model_settings.database_url_for("dispatch-attempts"))
     projection = ProjectionSet([DispatchesProjection()])
     await projection.create_tables(engine)
-    queued = events.queued_event(EmailRequest("acme", "ses", to=(Mailbox("bob@example.org"),), subject="Hi",
-                                              text_body="Hi"), "d-1")
+    queued = events.queued_event(
+        EmailRequest("acme", "ses", to=(Mailbox("bob@example.org"),), subject="Hi", text_body="Hi"), "d-1"
+    )
     attempt = [events.attempt_failed_event(queued, THROTTLED, diagnose(THROTTLED), n) for n in (1, 2, 3)]
     sent = events.dispatched_event(queued, SmtpOutcome(250, "Ok 0100-abc"), 3, ("bob@example.org",), "ses-main")
 
@@ -87,7 +96,7 @@ async def test_the_read_model_shows_attempts_until_the_outcome_and_never_after(r
     assert (row["status"], row["attempts"]) == (QUEUED, 2)
     row = await apply((4, sent), (5, attempt[2]))
     assert (row["status"], row["attempts"], row["last_smtp_reply"]) == ("DISPATCHED", 3, "250 Ok 0100-abc")
-    row = await apply((6, attempt[2]))            # a replica's late report changes nothing
+    row = await apply((6, attempt[2]))  # a replica's late report changes nothing
     assert (row["status"], row["attempts"], row["hint"]) == ("DISPATCHED", 3, "")
     await engine.dispose()
 

@@ -21,8 +21,14 @@ from services.core.event_store import EventStore
 from services.core.generated.postroom.v1 import dispatch_pb2, dispatch_pb2_grpc
 from services.dispatch import events
 from services.dispatch.domain import dispatch_id_for
-from tests.integration.dispatch.dispatch_support import (ACCOUNT, METADATA, dispatch_events, email, save_provider,
-                                                         wait_for_status)
+from tests.integration.dispatch.dispatch_support import (
+    ACCOUNT,
+    METADATA,
+    dispatch_events,
+    email,
+    save_provider,
+    wait_for_status,
+)
 from tests.support.service_process import ServiceProcess, service_environment
 
 pytestmark = pytest.mark.slow
@@ -49,28 +55,33 @@ async def until(predicate, timeout: float = 30.0) -> None:
 
 
 async def test_kill_9_between_the_content_and_its_email_queued_leaves_an_orphan_that_is_swept(
-        settings, stream_store, sink, processes, tmp_path):
+    settings, stream_store, sink, processes, tmp_path
+):
     store, content = stream_store, ContentStore.beside(stream_store, patience=10.0)
     await save_provider(store, settings, sink)
     first = dispatch_process(settings, tmp_path, "first", POSTROOM_CONTENT_ORPHAN_GRACE="3600")
     processes.append(first)
     await first.wait_until_serving()
-    request = email(idempotency_key="invoice-7", attachments=[dispatch_pb2.Attachment(
-        filename="invoice.pdf", media_type="application/pdf", content=ATTACHMENT)])
+    request = email(
+        idempotency_key="invoice-7",
+        attachments=[dispatch_pb2.Attachment(filename="invoice.pdf", media_type="application/pdf", content=ATTACHMENT)],
+    )
     dispatch_id = dispatch_id_for(ACCOUNT, "invoice-7")
     digest = sha256_of(ATTACHMENT)
 
-    await set_subjects(store, [f"{store.prefix}-aside.>"])       # appends now meet "no responders"
+    await set_subjects(store, [f"{store.prefix}-aside.>"])  # appends now meet "no responders"
     async with grpc.aio.insecure_channel(first.grpc_address) as channel:
-        call = asyncio.ensure_future(dispatch_pb2_grpc.DispatchServiceStub(channel).SendEmail(request,
-                                                                                              metadata=METADATA))
+        call = asyncio.ensure_future(
+            dispatch_pb2_grpc.DispatchServiceStub(channel).SendEmail(request, metadata=METADATA)
+        )
 
         async def content_stored() -> bool:
             return digest in {item.sha256 for item in await content.list()}
+
         await until(content_stored)
         assert await store.last_event(events.AGGREGATE, dispatch_id) is None, "in flight: no EmailQueued yet"
         assert not call.done()
-        first.kill()                                              # SIGKILL, mid-request
+        first.kill()  # SIGKILL, mid-request
         with pytest.raises(grpc.aio.AioRpcError):
             await call
     await set_subjects(store, [f"{store.prefix}.>"])
@@ -80,13 +91,15 @@ async def test_kill_9_between_the_content_and_its_email_queued_leaves_an_orphan_
         for ref in events.refs_of(queued).digests:
             assert await content.info(ref) is not None, "an EmailQueued names content that is not held"
 
-    second = dispatch_process(settings, tmp_path, "second", POSTROOM_CONTENT_ORPHAN_GRACE="1",
-                              POSTROOM_CONTENT_SWEEP_INTERVAL="0.3")
+    second = dispatch_process(
+        settings, tmp_path, "second", POSTROOM_CONTENT_ORPHAN_GRACE="1", POSTROOM_CONTENT_SWEEP_INTERVAL="0.3"
+    )
     processes.append(second)
     await second.wait_until_serving()
 
     async def swept() -> bool:
         return await content.list() == []
+
     await until(swept)
 
     async with grpc.aio.insecure_channel(second.grpc_address) as channel:

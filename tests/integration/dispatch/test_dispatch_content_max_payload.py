@@ -30,10 +30,13 @@ MAX_PAYLOAD = 64 * 1024
 def small_nats(tmp_path):
     port = free_port()
     config = tmp_path / "nats.conf"
-    config.write_text(f'port: {port}\nhost: "127.0.0.1"\nmax_payload: {MAX_PAYLOAD}\n'
-                      f'jetstream {{ store_dir: "{tmp_path / "store"}" }}\n')
-    process = subprocess.Popen([nats_server_binary(), "-c", str(config)], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+    config.write_text(
+        f'port: {port}\nhost: "127.0.0.1"\nmax_payload: {MAX_PAYLOAD}\n'
+        f'jetstream {{ store_dir: "{tmp_path / "store"}" }}\n'
+    )
+    process = subprocess.Popen(
+        [nats_server_binary(), "-c", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.monotonic() + 15
     while True:
         try:
@@ -47,8 +50,7 @@ def small_nats(tmp_path):
     process.wait(10)
 
 
-async def test_an_email_queued_over_the_servers_max_payload_is_refused_naming_it(small_nats, settings, test_ca,
-                                                                                  sink):
+async def test_an_email_queued_over_the_servers_max_payload_is_refused_naming_it(small_nats, settings, test_ca, sink):
     small = replace(settings, nats_url=small_nats)
     store = await EventStore.connect(small)
     service = await start_service("dispatch", small, functools.partial(dispatch_main.build, timings=FAST))
@@ -56,16 +58,24 @@ async def test_an_email_queued_over_the_servers_max_payload_is_refused_naming_it
         await save_provider(store, small, sink)
         async with grpc.aio.insecure_channel(f"127.0.0.1:{service.grpc_port}") as channel:
             stub = dispatch_pb2_grpc.DispatchServiceStub(channel)
-            crowded = email(to=[events_pb2.EmailAddress(address=f"reader{i}@example.org", name="N" * 200)
-                                for i in range(50)], headers={f"X-Note-{i}": "v" * 998 for i in range(50)},
-                            tags={f"t{i}" + "k" * 250: "v" * 256 for i in range(49)})
+            crowded = email(
+                to=[events_pb2.EmailAddress(address=f"reader{i}@example.org", name="N" * 200) for i in range(50)],
+                headers={f"X-Note-{i}": "v" * 998 for i in range(50)},
+                tags={f"t{i}" + "k" * 250: "v" * 256 for i in range(49)},
+            )
             error = await refused(stub.SendEmail(crowded, metadata=METADATA))
             assert error.code() is grpc.StatusCode.INVALID_ARGUMENT
             assert "NATS max_payload" in violations(error)["message"], violations(error)
 
-            attachment = os.urandom(300_000)                 # five chunks, each within 64 KB
-            accepted = await stub.SendEmail(email(attachments=[dispatch_pb2.Attachment(
-                filename="a.pdf", media_type="application/pdf", content=attachment)]), metadata=METADATA)
+            attachment = os.urandom(300_000)  # five chunks, each within 64 KB
+            accepted = await stub.SendEmail(
+                email(
+                    attachments=[
+                        dispatch_pb2.Attachment(filename="a.pdf", media_type="application/pdf", content=attachment)
+                    ]
+                ),
+                metadata=METADATA,
+            )
             sent = await wait_for_status(stub, accepted.dispatch_id, dispatch_pb2.DISPATCHED)
             assert sent.status == dispatch_pb2.DISPATCHED, sent
             (part,) = [p for p in sink.received[0].parsed().walk() if p.get_filename() == "a.pdf"]

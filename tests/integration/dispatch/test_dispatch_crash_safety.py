@@ -16,14 +16,19 @@ import pytest
 
 from services.core.event_store import EventStore
 from services.core.generated.postroom.v1 import dispatch_pb2, dispatch_pb2_grpc
-from tests.integration.dispatch.dispatch_support import (METADATA, assert_one_outcome_each, dispatch_events, email,
-                                                         save_provider)
+from tests.integration.dispatch.dispatch_support import (
+    METADATA,
+    assert_one_outcome_each,
+    dispatch_events,
+    email,
+    save_provider,
+)
 from tests.support.service_process import ServiceProcess, service_environment
 
 pytestmark = pytest.mark.slow
 
 EMAILS = 2000
-CONCURRENCY = 100          # the most a killed process can have in flight
+CONCURRENCY = 100  # the most a killed process can have in flight
 
 
 def dispatch_process(settings, root: Path, name: str, data: str) -> ServiceProcess:
@@ -38,8 +43,12 @@ async def queue_emails(grpc_port: int) -> set[str]:
         stub = dispatch_pb2_grpc.DispatchServiceStub(channel)
         ids: set[str] = set()
         for start in range(0, EMAILS, 1000):
-            answer = await stub.SendEmailBatch(dispatch_pb2.SendEmailBatchRequest(
-                messages=[email(to=f"user{i}@example.org") for i in range(start, start + 1000)]), metadata=METADATA)
+            answer = await stub.SendEmailBatch(
+                dispatch_pb2.SendEmailBatchRequest(
+                    messages=[email(to=f"user{i}@example.org") for i in range(start, start + 1000)]
+                ),
+                metadata=METADATA,
+            )
             assert all(r.error_code == 0 for r in answer.results)
             ids |= {r.dispatch_id for r in answer.results}
     return ids
@@ -56,10 +65,12 @@ def sink_counts(sink) -> collections.Counter:
     return collections.Counter(m.parsed()["X-Postroom-Dispatch-Id"] for m in list(sink.received))
 
 
-async def test_kill_9_mid_flight_then_restart_delivers_everything_once(settings, stream_store, sink, processes,
-                                                                          tmp_path):
-    await save_provider(stream_store, settings, sink, max_send_rate=100_000.0, max_connections=8,
-                        max_messages_per_connection=1000)
+async def test_kill_9_mid_flight_then_restart_delivers_everything_once(
+    settings, stream_store, sink, processes, tmp_path
+):
+    await save_provider(
+        stream_store, settings, sink, max_send_rate=100_000.0, max_connections=8, max_messages_per_connection=1000
+    )
     first = dispatch_process(settings, tmp_path, "a", data="a")
     processes.append(first)
     await first.wait_until_serving()
@@ -83,10 +94,12 @@ async def test_kill_9_mid_flight_then_restart_delivers_everything_once(settings,
     assert duplicates <= CONCURRENCY, f"{duplicates} duplicates; at most {CONCURRENCY} were in flight"
 
 
-async def test_two_processes_split_the_work_and_never_send_one_email_twice(settings, stream_store, sink,
-                                                                             processes, tmp_path):
-    await save_provider(stream_store, settings, sink, max_send_rate=100_000.0, max_connections=8,
-                        max_messages_per_connection=1000)
+async def test_two_processes_split_the_work_and_never_send_one_email_twice(
+    settings, stream_store, sink, processes, tmp_path
+):
+    await save_provider(
+        stream_store, settings, sink, max_send_rate=100_000.0, max_connections=8, max_messages_per_connection=1000
+    )
     pair = [dispatch_process(settings, tmp_path, name, data=name) for name in ("a", "b")]
     processes.extend(pair)
     for process in pair:

@@ -26,19 +26,27 @@ SES_MESSAGE_ID = "010001900000abcd-1111-2222-3333-444455556666-000000"
 
 
 def feedback_naming(dispatch_id: str, address: str, kind: str) -> events_pb2.Event:
-    common = dict(provider_id=PROVIDER, recipient_hash=recipient_hash(address), recipient=address,
-                  ses_message_id=SES_MESSAGE_ID, dispatch_id=dispatch_id)
-    payload = {"bounce": lambda: events_pb2.BounceReceived(bounce_type="Permanent", **common),
-               "complaint": lambda: events_pb2.ComplaintReceived(feedback_type="abuse", **common),
-               "delivery": lambda: events_pb2.DeliveryReceived(smtp_response="250 ok", **common)}[kind]()
+    common = dict(
+        provider_id=PROVIDER,
+        recipient_hash=recipient_hash(address),
+        recipient=address,
+        ses_message_id=SES_MESSAGE_ID,
+        dispatch_id=dispatch_id,
+    )
+    payload = {
+        "bounce": lambda: events_pb2.BounceReceived(bounce_type="Permanent", **common),
+        "complaint": lambda: events_pb2.ComplaintReceived(feedback_type="abuse", **common),
+        "delivery": lambda: events_pb2.DeliveryReceived(smtp_response="250 ok", **common),
+    }[kind]()
     return new_event(payload, account_id=ACCOUNT, aggregate_type="recipient", aggregate_id=recipient_hash(address))
 
 
 async def queue_directly(store, address: str) -> str:
     """EmailQueued as the API appends it, with no dispatch service running to take it."""
     dispatch_id = str(uuid7())
-    request = EmailRequest(account_id=ACCOUNT, provider_id=PROVIDER, to=(Mailbox(address),), subject="Hello",
-                           text_body="Hi")
+    request = EmailRequest(
+        account_id=ACCOUNT, provider_id=PROVIDER, to=(Mailbox(address),), subject="Hello", text_body="Hi"
+    )
     await store.append(events.queued_event(request, dispatch_id), expected_sequence=NEW_AGGREGATE)
     return dispatch_id
 
@@ -48,7 +56,7 @@ async def test_feedback_that_names_a_queued_email_means_it_was_sent(kind, store,
     await save_provider(store, dispatch_settings, sink)
     answered = await queue_directly(store, "bob@example.org")
     await store.append(feedback_naming(answered, "bob@example.org", kind))
-    unanswered = await queue_directly(store, "carol@example.org")     # no feedback: sent as usual
+    unanswered = await queue_directly(store, "carol@example.org")  # no feedback: sent as usual
 
     service = await start_service("dispatch", dispatch_settings, functools.partial(dispatch_main.build, timings=FAST))
     try:

@@ -15,8 +15,15 @@ from services.config import main as config_main
 from services.core.generated.postroom.v1 import config_pb2, config_pb2_grpc, dispatch_pb2, dispatch_pb2_grpc
 from services.core.runtime import start_service
 from services.dispatch import main as dispatch_main
-from tests.integration.dispatch.dispatch_support import (ACCOUNT, FAST, METADATA, email, start_sink, wait_for_status,
-                                                         wait_until)
+from tests.integration.dispatch.dispatch_support import (
+    ACCOUNT,
+    FAST,
+    METADATA,
+    email,
+    start_sink,
+    wait_for_status,
+    wait_until,
+)
 from tests.support.event_log import every_event
 
 
@@ -31,29 +38,49 @@ def second_sink(test_ca):
 async def services(dispatch_settings, store):
     config = await start_service("config", dispatch_settings, config_main.build)
     dispatch = await start_service("dispatch", dispatch_settings, functools.partial(dispatch_main.build, timings=FAST))
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{config.grpc_port}") as config_channel, \
-            grpc.aio.insecure_channel(f"127.0.0.1:{dispatch.grpc_port}") as dispatch_channel:
+    async with (
+        grpc.aio.insecure_channel(f"127.0.0.1:{config.grpc_port}") as config_channel,
+        grpc.aio.insecure_channel(f"127.0.0.1:{dispatch.grpc_port}") as dispatch_channel,
+    ):
         yield config_pb2_grpc.ConfigServiceStub(config_channel), dispatch_pb2_grpc.DispatchServiceStub(dispatch_channel)
     await dispatch.stop()
     await config.stop()
 
 
 def settings_for(sink, **overrides) -> config_pb2.ProviderSettings:
-    values = dict(name="SES", smtp_host=sink.host, smtp_port=sink.port, smtp_username=sink.handler.username,
-                  smtp_password=sink.handler.password, from_address="sender@example.com", from_name="Acme Mail",
-                  region="us-east-1", max_send_rate=200)
+    values = dict(
+        name="SES",
+        smtp_host=sink.host,
+        smtp_port=sink.port,
+        smtp_username=sink.handler.username,
+        smtp_password=sink.handler.password,
+        from_address="sender@example.com",
+        from_name="Acme Mail",
+        region="us-east-1",
+        max_send_rate=200,
+    )
     values.update(overrides)
     return config_pb2.ProviderSettings(**values)
 
 
 async def save(config, settings, provider_id: str = "", version: int = 0) -> config_pb2.Provider:
-    return (await config.SaveProvider(config_pb2.SaveProviderRequest(
-        account_id=ACCOUNT, provider_id=provider_id, version=version, settings=settings), metadata=METADATA)).provider
+    return (
+        await config.SaveProvider(
+            config_pb2.SaveProviderRequest(
+                account_id=ACCOUNT, provider_id=provider_id, version=version, settings=settings
+            ),
+            metadata=METADATA,
+        )
+    ).provider
 
 
 async def send(dispatch, provider_id: str, tag: str, count: int) -> list[str]:
-    answer = await dispatch.SendEmailBatch(dispatch_pb2.SendEmailBatchRequest(messages=[
-        email(to=f"{tag}{i}@example.org", provider_id=provider_id) for i in range(count)]), metadata=METADATA)
+    answer = await dispatch.SendEmailBatch(
+        dispatch_pb2.SendEmailBatchRequest(
+            messages=[email(to=f"{tag}{i}@example.org", provider_id=provider_id) for i in range(count)]
+        ),
+        metadata=METADATA,
+    )
     return [result.dispatch_id for result in answer.results]
 
 
@@ -64,8 +91,9 @@ async def test_a_paused_primarys_mail_fails_over_and_comes_back_after_a_save(ser
 
     before = await send(dispatch, primary.provider_id, "before", 5)
     for dispatch_id in before:
-        assert (await wait_for_status(dispatch, dispatch_id, dispatch_pb2.DISPATCHED)).sent_by_provider_id == \
-            primary.provider_id
+        assert (
+            await wait_for_status(dispatch, dispatch_id, dispatch_pb2.DISPATCHED)
+        ).sent_by_provider_id == primary.provider_id
     assert len(second_sink.received) == 0
 
     # The SMTP password is rotated elsewhere: open sessions are closed (421) and every new login fails.
@@ -80,12 +108,17 @@ async def test_a_paused_primarys_mail_fails_over_and_comes_back_after_a_save(ser
     assert all(m.parsed()["From"].addresses[0].addr_spec == "sender@example.com" for m in via_fallback)
 
     sink.handler.password = good_password
-    await save(config, settings_for(sink, fallback_provider_ids=[fallback.provider_id], max_connections=2),
-               provider_id=primary.provider_id, version=primary.version)
+    await save(
+        config,
+        settings_for(sink, fallback_provider_ids=[fallback.provider_id], max_connections=2),
+        provider_id=primary.provider_id,
+        version=primary.version,
+    )
     after = await send(dispatch, primary.provider_id, "after", 5)
     for dispatch_id in after:
-        assert (await wait_for_status(dispatch, dispatch_id, dispatch_pb2.DISPATCHED)).sent_by_provider_id == \
-            primary.provider_id
+        assert (
+            await wait_for_status(dispatch, dispatch_id, dispatch_pb2.DISPATCHED)
+        ).sent_by_provider_id == primary.provider_id
 
     assert await wait_until(lambda: len(sink.received) + len(second_sink.received) >= 20)
     delivered = collections.Counter(m.dispatch_id for m in [*sink.received, *second_sink.received])

@@ -18,8 +18,10 @@ THROTTLED = "454 Throttling failure: Maximum sending rate exceeded."
 
 
 async def send_many(stub, count: int, **fields) -> list[str]:
-    answer = await stub.SendEmailBatch(dispatch_pb2.SendEmailBatchRequest(
-        messages=[email(to=f"user{i}@example.org", **fields) for i in range(count)]), metadata=METADATA)
+    answer = await stub.SendEmailBatch(
+        dispatch_pb2.SendEmailBatchRequest(messages=[email(to=f"user{i}@example.org", **fields) for i in range(count)]),
+        metadata=METADATA,
+    )
     assert all(r.error_code == 0 for r in answer.results)
     return [r.dispatch_id for r in answer.results]
 
@@ -36,8 +38,10 @@ async def test_throttling_is_retried_until_everything_is_delivered(stub, store, 
 
 async def test_a_5xx_answer_is_not_retried(stub, store, dispatch_settings, sink):
     await save_provider(store, dispatch_settings, sink)
-    sink.script("554 Message rejected: Email address is not verified. The following identities failed the check "
-                "in region US-EAST-1: bob@example.org")
+    sink.script(
+        "554 Message rejected: Email address is not verified. The following identities failed the check "
+        "in region US-EAST-1: bob@example.org"
+    )
     accepted = await stub.SendEmail(email(), metadata=METADATA)
     failed = await wait_for_status(stub, accepted.dispatch_id, dispatch_pb2.FAILED)
     assert failed.status == dispatch_pb2.FAILED and failed.attempts == 1
@@ -65,7 +69,7 @@ async def test_an_email_whose_every_recipient_is_refused_fails_with_that_reply(s
     failed = await wait_for_status(stub, accepted.dispatch_id, dispatch_pb2.FAILED)
     assert (failed.status, failed.attempts) == (dispatch_pb2.FAILED, 1)
     assert failed.last_smtp_reply.startswith("550 Mailbox unavailable")
-    later = await stub.SendEmail(email(), metadata=METADATA)       # the session was reset: the next one goes
+    later = await stub.SendEmail(email(), metadata=METADATA)  # the session was reset: the next one goes
     await wait_for_status(stub, later.dispatch_id, dispatch_pb2.DISPATCHED)
     assert [m.recipients for m in sink.received] == [["bob@example.org"]]
 
@@ -130,13 +134,16 @@ def violations(error: grpc.aio.AioRpcError) -> dict[str, str]:
     return {v.field: v.description for v in bad.field_violations}
 
 
-@pytest.mark.parametrize("fields, field_name", [
-    ({"subject": "Hi\r\nBcc: victim@example.org"}, "subject"),
-    ({"to": [events_pb2.EmailAddress(address="bob@example.org\r\nBcc: x@example.org")]}, "to[0].address"),
-    ({"to": [events_pb2.EmailAddress(address="bob@example.org", name="Bob\nBcc: x@example.org")]}, "to[0].name"),
-    ({"headers": {"X-Campaign": "spring\r\nBcc: x@example.org"}}, "headers[X-Campaign]"),
-    ({"reply_to": events_pb2.EmailAddress(address="r@example.org\n")}, "reply_to.address"),
-])
+@pytest.mark.parametrize(
+    "fields, field_name",
+    [
+        ({"subject": "Hi\r\nBcc: victim@example.org"}, "subject"),
+        ({"to": [events_pb2.EmailAddress(address="bob@example.org\r\nBcc: x@example.org")]}, "to[0].address"),
+        ({"to": [events_pb2.EmailAddress(address="bob@example.org", name="Bob\nBcc: x@example.org")]}, "to[0].name"),
+        ({"headers": {"X-Campaign": "spring\r\nBcc: x@example.org"}}, "headers[X-Campaign]"),
+        ({"reply_to": events_pb2.EmailAddress(address="r@example.org\n")}, "reply_to.address"),
+    ],
+)
 async def test_a_line_break_in_a_header_is_refused(stub, store, dispatch_settings, sink, fields, field_name):
     await save_provider(store, dispatch_settings, sink)
     with pytest.raises(grpc.aio.AioRpcError) as refused:
@@ -146,8 +153,9 @@ async def test_a_line_break_in_a_header_is_refused(stub, store, dispatch_setting
     assert not sink.received
 
 
-async def test_more_than_50_recipients_or_a_message_over_the_size_limit_is_refused(stub, store, dispatch_settings,
-                                                                                      sink):
+async def test_more_than_50_recipients_or_a_message_over_the_size_limit_is_refused(
+    stub, store, dispatch_settings, sink
+):
     await save_provider(store, dispatch_settings, sink, max_message_bytes=20_000)
     many = [events_pb2.EmailAddress(address=f"u{i}@example.org") for i in range(51)]
     with pytest.raises(grpc.aio.AioRpcError) as too_many:

@@ -14,8 +14,13 @@ from services.core.generated.postroom.v1 import dispatch_pb2, dispatch_pb2_grpc
 from services.core.runtime import start_service
 from services.dispatch import main as dispatch_main
 from services.dispatch.sending import SendTimings
-from tests.integration.dispatch.dispatch_support import (METADATA, assert_one_outcome_each, dispatch_events, email,
-                                                         save_provider)
+from tests.integration.dispatch.dispatch_support import (
+    METADATA,
+    assert_one_outcome_each,
+    dispatch_events,
+    email,
+    save_provider,
+)
 
 EMAILS = 6
 # A lease far longer than the test: mail that waited for it to lapse would fail the test.
@@ -30,7 +35,8 @@ async def queue_emails(service) -> set[str]:
     async with grpc.aio.insecure_channel(f"127.0.0.1:{service.grpc_port}") as channel:
         answer = await dispatch_pb2_grpc.DispatchServiceStub(channel).SendEmailBatch(
             dispatch_pb2.SendEmailBatchRequest(messages=[email(to=f"user{i}@example.org") for i in range(EMAILS)]),
-            metadata=METADATA)
+            metadata=METADATA,
+        )
     return {result.dispatch_id for result in answer.results}
 
 
@@ -43,10 +49,10 @@ async def wait_for(condition, timeout: float = 30.0) -> None:
 
 async def test_a_graceful_stop_lets_the_sends_in_flight_finish(store, dispatch_settings, sink):
     await save_provider(store, dispatch_settings, sink)
-    sink.handler.data_delay = 1.0                      # every DATA takes SES a second to answer
+    sink.handler.data_delay = 1.0  # every DATA takes SES a second to answer
     service = await start_dispatch(replace(dispatch_settings, shutdown_grace=15.0))
     ids = await queue_emails(service)
-    await wait_for(lambda: sink.handler.data_started >= 4)   # max_connections sends under way
+    await wait_for(lambda: sink.handler.data_started >= 4)  # max_connections sends under way
 
     await service.stop()
 
@@ -60,7 +66,7 @@ async def test_what_cannot_finish_in_the_grace_is_put_back_at_once(store, dispat
     first = await start_dispatch(replace(dispatch_settings, shutdown_grace=0.5))
     ids = await queue_emails(first)
     await wait_for(lambda: sink.handler.data_started >= 4)
-    await first.stop()                                 # the sends under way are cut off
+    await first.stop()  # the sends under way are cut off
 
     sink.handler.data_delay = 0.0
     second = await start_dispatch(dispatch_settings)

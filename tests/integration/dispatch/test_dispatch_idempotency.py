@@ -13,15 +13,24 @@ from services.core.runtime import start_service
 from services.dispatch import main as dispatch_main
 from services.dispatch import events
 from services.dispatch.domain import EmailRequest, Mailbox, dispatch_id_for
-from tests.integration.dispatch.dispatch_support import (ACCOUNT, FAST, METADATA, PROVIDER, email, save_provider,
-                                                         wait_for_status, wait_until)
+from tests.integration.dispatch.dispatch_support import (
+    ACCOUNT,
+    FAST,
+    METADATA,
+    PROVIDER,
+    email,
+    save_provider,
+    wait_for_status,
+    wait_until,
+)
 from tests.support.read_models import dump_from_scratch, dump_runner, runner_of
 
 
 async def test_the_same_idempotency_key_gives_the_same_dispatch_and_sends_once(stub, store, dispatch_settings, sink):
     await save_provider(store, dispatch_settings, sink)
-    answers = await asyncio.gather(*(stub.SendEmail(email(idempotency_key="order-42"), metadata=METADATA)
-                                     for _ in range(10)))
+    answers = await asyncio.gather(
+        *(stub.SendEmail(email(idempotency_key="order-42"), metadata=METADATA) for _ in range(10))
+    )
     assert len({a.dispatch_id for a in answers}) == 1
     await wait_for_status(stub, answers[0].dispatch_id, dispatch_pb2.DISPATCHED)
     again = await stub.SendEmail(email(idempotency_key="order-42"), metadata=METADATA)
@@ -39,9 +48,14 @@ async def test_a_queued_email_whose_outcome_exists_is_not_sent_again(store, disp
     request = EmailRequest(ACCOUNT, PROVIDER, to=(Mailbox("bob@example.org"),), subject="s", text_body="b")
     dispatch_id = dispatch_id_for(ACCOUNT, "already-sent")
     queued_at = await store.append(events.queued_event(request, dispatch_id), expected_sequence=0)
-    outcome = new_event(events_pb2.EmailDispatched(dispatch_id=dispatch_id, provider_id=PROVIDER, ses_message_id="x",
-                                                   attempts=1, smtp_reply="250 Ok x"),
-                        account_id=ACCOUNT, aggregate_type="dispatch", aggregate_id=dispatch_id)
+    outcome = new_event(
+        events_pb2.EmailDispatched(
+            dispatch_id=dispatch_id, provider_id=PROVIDER, ses_message_id="x", attempts=1, smtp_reply="250 Ok x"
+        ),
+        account_id=ACCOUNT,
+        aggregate_type="dispatch",
+        aggregate_id=dispatch_id,
+    )
     await store.append(outcome, expected_sequence=queued_at.stream_seq)
     service = await start_service("dispatch", dispatch_settings, functools.partial(dispatch_main.build, timings=FAST))
     try:
@@ -57,8 +71,10 @@ async def test_a_queued_email_whose_outcome_exists_is_not_sent_again(store, disp
 
 async def test_replay_rebuilds_the_read_model_row_for_row(stub, store, dispatch_settings, sink, service):
     await save_provider(store, dispatch_settings, sink)
-    answer = await stub.SendEmailBatch(dispatch_pb2.SendEmailBatchRequest(
-        messages=[email(to=f"u{i}@example.org") for i in range(20)]), metadata=METADATA)
+    answer = await stub.SendEmailBatch(
+        dispatch_pb2.SendEmailBatchRequest(messages=[email(to=f"u{i}@example.org") for i in range(20)]),
+        metadata=METADATA,
+    )
     for result in answer.results:
         await wait_for_status(stub, result.dispatch_id, dispatch_pb2.DISPATCHED)
     assert await wait_until(lambda: len(sink.received) == 20)
@@ -67,17 +83,18 @@ async def test_replay_rebuilds_the_read_model_row_for_row(stub, store, dispatch_
 
 
 async def test_while_the_log_is_away_send_email_is_unavailable_and_a_retry_with_the_key_queues_it_once(
-        stub, store, dispatch_settings, sink, service):
+    stub, store, dispatch_settings, sink, service
+):
     await save_provider(store, dispatch_settings, sink)
     await asyncio.sleep(0.2)
-    await store.js.delete_stream(store.stream)                 # the log is away
+    await store.js.delete_stream(store.stream)  # the log is away
     try:
         await stub.SendEmail(email(idempotency_key="order-77"), metadata=METADATA)
         raise AssertionError("accepted without a durable EmailQueued")
     except grpc.aio.AioRpcError as error:
         assert error.code() is grpc.StatusCode.UNAVAILABLE
         assert "same idempotency_key" in error.details() and "not known" in error.details()
-    await store.ensure_stream()                                # back, empty: save the provider again
+    await store.ensure_stream()  # back, empty: save the provider again
     await save_provider(store, dispatch_settings, sink)
     first = await stub.SendEmail(email(idempotency_key="order-77"), metadata=METADATA)
     again = await stub.SendEmail(email(idempotency_key="order-77"), metadata=METADATA)

@@ -7,8 +7,14 @@ import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from services.core.generated.postroom.v1 import dispatch_pb2
-from tests.integration.dispatch.dispatch_support import (ACCOUNT, METADATA, email, save_provider, wait_for_status,
-                                                         wait_until)
+from tests.integration.dispatch.dispatch_support import (
+    ACCOUNT,
+    METADATA,
+    email,
+    save_provider,
+    wait_for_status,
+    wait_until,
+)
 from tests.support.service_process import cli_output
 
 GONE = [f"gone{i}@example.org" for i in range(3)]
@@ -22,9 +28,15 @@ async def send(stub, to: str, **fields) -> str:
 async def listed(stub, page_size: int = 0, **filter_fields) -> list[dispatch_pb2.Dispatch]:
     found, token = [], ""
     while True:
-        page = await stub.ListDispatches(dispatch_pb2.ListDispatchesRequest(
-            account_id=ACCOUNT, filter=dispatch_pb2.DispatchFilter(**filter_fields), page_size=page_size,
-            page_token=token), metadata=METADATA)
+        page = await stub.ListDispatches(
+            dispatch_pb2.ListDispatchesRequest(
+                account_id=ACCOUNT,
+                filter=dispatch_pb2.DispatchFilter(**filter_fields),
+                page_size=page_size,
+                page_token=token,
+            ),
+            metadata=METADATA,
+        )
         found += page.dispatches
         token = page.next_page_token
         if not token:
@@ -32,8 +44,9 @@ async def listed(stub, page_size: int = 0, **filter_fields) -> list[dispatch_pb2
 
 
 async def retry(stub, **fields) -> dispatch_pb2.RetryDispatchesResponse:
-    return await stub.RetryDispatches(dispatch_pb2.RetryDispatchesRequest(account_id=ACCOUNT, **fields),
-                                      metadata=METADATA)
+    return await stub.RetryDispatches(
+        dispatch_pb2.RetryDispatchesRequest(account_id=ACCOUNT, **fields), metadata=METADATA
+    )
 
 
 @pytest.fixture
@@ -43,8 +56,10 @@ async def history(stub, store, dispatch_settings, sink):
     for address in GONE:
         sink.handler.refused_recipients[address] = "550 Mailbox unavailable"
     failed = [await send(stub, a, tags={"campaign": "spring"}, list_id="news.acme.example") for a in GONE]
-    sent = [await send(stub, a, tags={"campaign": "spring" if i % 2 else "summer"}, transactional=True)
-            for i, a in enumerate(FINE)]
+    sent = [
+        await send(stub, a, tags={"campaign": "spring" if i % 2 else "summer"}, transactional=True)
+        for i, a in enumerate(FINE)
+    ]
     for dispatch_id in failed:
         assert (await wait_for_status(stub, dispatch_id, dispatch_pb2.FAILED)).status == dispatch_pb2.FAILED
     for dispatch_id in sent:
@@ -73,7 +88,7 @@ async def test_a_listing_filters_by_status_tag_list_recipient_and_time(stub, his
 
 async def test_failed_dispatches_are_retried_once_per_key(stub, history, sink):
     failed, sent = history
-    sink.handler.refused_recipients.clear()                  # the mailboxes are back
+    sink.handler.refused_recipients.clear()  # the mailboxes are back
     first = await retry(stub, retry_key="spring-resend", filter=dispatch_pb2.DispatchFilter(tag="campaign=spring"))
     assert {r.original_dispatch_id for r in first.retried} == set(failed)
     assert all(r.error_code == 0 and r.dispatch_id not in failed for r in first.retried)
@@ -83,8 +98,9 @@ async def test_failed_dispatches_are_retried_once_per_key(stub, history, sink):
     assert await wait_until(lambda: len(sink.received) == len(FINE) + len(GONE), timeout=10)
 
     again = await retry(stub, retry_key="spring-resend", dispatch_ids=failed)
-    assert {(r.original_dispatch_id, r.dispatch_id) for r in again.retried} == \
-        {(r.original_dispatch_id, r.dispatch_id) for r in first.retried}
+    assert {(r.original_dispatch_id, r.dispatch_id) for r in again.retried} == {
+        (r.original_dispatch_id, r.dispatch_id) for r in first.retried
+    }
     assert all(r.status == dispatch_pb2.DISPATCHED for r in again.retried)
     originals = {d.dispatch_id: d for d in await listed(stub, statuses=[dispatch_pb2.FAILED])}
     assert set(originals) == set(failed), "the originals keep their FAILED status and history"
@@ -100,13 +116,19 @@ async def test_only_failed_dispatches_are_retried(stub, history):
     assert by_original["no-such-dispatch"].error_code == grpc.StatusCode.NOT_FOUND.value[0]
 
 
-@pytest.mark.parametrize("fields, field", [
-    (dict(dispatch_ids=["x"]), "retry_key"),
-    (dict(retry_key="k", dispatch_ids=["x"], filter=dispatch_pb2.DispatchFilter(tag="a")), "dispatch_ids"),
-    (dict(retry_key="k"), "dispatch_ids"),
-    (dict(retry_key="k", filter=dispatch_pb2.DispatchFilter(statuses=[dispatch_pb2.DISPATCHED])), "filter.statuses"),
-    (dict(retry_key="k", filter=dispatch_pb2.DispatchFilter(recipient="not an address")), "filter.recipient"),
-])
+@pytest.mark.parametrize(
+    "fields, field",
+    [
+        (dict(dispatch_ids=["x"]), "retry_key"),
+        (dict(retry_key="k", dispatch_ids=["x"], filter=dispatch_pb2.DispatchFilter(tag="a")), "dispatch_ids"),
+        (dict(retry_key="k"), "dispatch_ids"),
+        (
+            dict(retry_key="k", filter=dispatch_pb2.DispatchFilter(statuses=[dispatch_pb2.DISPATCHED])),
+            "filter.statuses",
+        ),
+        (dict(retry_key="k", filter=dispatch_pb2.DispatchFilter(recipient="not an address")), "filter.recipient"),
+    ],
+)
 async def test_a_malformed_retry_is_refused_with_the_field_named(stub, service, fields, field):
     with pytest.raises(grpc.aio.AioRpcError) as refused:
         await retry(stub, **fields)
@@ -114,17 +136,27 @@ async def test_a_malformed_retry_is_refused_with_the_field_named(stub, service, 
     assert field in refused.value.details()
 
 
-@pytest.mark.parametrize("request_fields, field", [
-    (dict(page_token="garbage"), "page_token"),
-    (dict(filter=dispatch_pb2.DispatchFilter(statuses=[0])), "filter.statuses"),
-    (dict(filter=dispatch_pb2.DispatchFilter(tag="=x")), "filter.tag"),
-    (dict(filter=dispatch_pb2.DispatchFilter(queued_after=Timestamp(seconds=20), queued_before=Timestamp(seconds=10))),
-     "filter.queued_before"),
-])
+@pytest.mark.parametrize(
+    "request_fields, field",
+    [
+        (dict(page_token="garbage"), "page_token"),
+        (dict(filter=dispatch_pb2.DispatchFilter(statuses=[0])), "filter.statuses"),
+        (dict(filter=dispatch_pb2.DispatchFilter(tag="=x")), "filter.tag"),
+        (
+            dict(
+                filter=dispatch_pb2.DispatchFilter(
+                    queued_after=Timestamp(seconds=20), queued_before=Timestamp(seconds=10)
+                )
+            ),
+            "filter.queued_before",
+        ),
+    ],
+)
 async def test_a_malformed_listing_is_refused_with_the_field_named(stub, service, request_fields, field):
     with pytest.raises(grpc.aio.AioRpcError) as refused:
-        await stub.ListDispatches(dispatch_pb2.ListDispatchesRequest(account_id=ACCOUNT, **request_fields),
-                                  metadata=METADATA)
+        await stub.ListDispatches(
+            dispatch_pb2.ListDispatchesRequest(account_id=ACCOUNT, **request_fields), metadata=METADATA
+        )
     assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert field in refused.value.details()
 
@@ -138,7 +170,8 @@ async def test_postroom_dispatches_prints_the_table_and_retries(stub, history, s
     assert all("gone" in row and "550 Mailbox unavailable" in row for row in rows)
 
     sink.handler.refused_recipients.clear()
-    retried, _ = await cli_output(dispatch_settings, "dispatches", "--account", ACCOUNT, "--status", "FAILED",
-                                  "--retry", "cli-1")
+    retried, _ = await cli_output(
+        dispatch_settings, "dispatches", "--account", ACCOUNT, "--status", "FAILED", "--retry", "cli-1"
+    )
     assert sorted(line.split()[0] for line in retried.splitlines()[1:]) == sorted(failed)
     assert await wait_until(lambda: len(sink.received) == len(FINE) + len(GONE), timeout=20)

@@ -26,13 +26,15 @@ async def test_sending_resumes_after_the_nats_server_restarts(settings, sink, tm
             stub = dispatch_pb2_grpc.DispatchServiceStub(channel)
             await save_provider(store, own, sink)
             before = await stub.SendEmail(email(), metadata=METADATA)
-            assert (await wait_for_status(stub, before.dispatch_id, dispatch_pb2.DISPATCHED)).status == \
-                dispatch_pb2.DISPATCHED
+            assert (
+                await wait_for_status(stub, before.dispatch_id, dispatch_pb2.DISPATCHED)
+            ).status == dispatch_pb2.DISPATCHED
             nats.stop()
             nats.start()
             after = await _send_when_nats_is_back(stub)
-            assert (await wait_for_status(stub, after, dispatch_pb2.DISPATCHED, timeout=20)).status == \
-                dispatch_pb2.DISPATCHED
+            assert (
+                await wait_for_status(stub, after, dispatch_pb2.DISPATCHED, timeout=20)
+            ).status == dispatch_pb2.DISPATCHED
         assert len(sink.received) == 2
     finally:
         await store.close()
@@ -42,6 +44,7 @@ async def test_sending_resumes_after_the_nats_server_restarts(settings, sink, tm
 
 async def _send_when_nats_is_back(stub) -> str:
     import asyncio
+
     for _ in range(100):
         try:
             return (await stub.SendEmail(email(to="after@example.org"), metadata=METADATA)).dispatch_id

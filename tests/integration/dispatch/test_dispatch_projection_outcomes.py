@@ -17,8 +17,9 @@ from services.dispatch.projection.queries import DispatchReadModel
 
 
 def queued(n: int):
-    return events.queued_event(EmailRequest("acme", "primary", to=(Mailbox(f"r{n}@example.org"),), subject="Hi",
-                                            text_body="Hi"), f"d-{n}")
+    return events.queued_event(
+        EmailRequest("acme", "primary", to=(Mailbox(f"r{n}@example.org"),), subject="Hi", text_body="Hi"), f"d-{n}"
+    )
 
 
 def feedback(payload) -> events_pb2.Event:
@@ -45,11 +46,17 @@ async def test_a_batch_of_mixed_outcomes_records_who_sent_each_and_the_guard_cou
     async with engine.begin() as conn:
         await projection.apply(conn, [StoredEvent(seq + 10, "", event) for seq, event in enumerate(outcomes)])
     async with engine.connect() as conn:
-        rows = {r["dispatch_id"]: (r["status"], r["sent_by_provider_id"])
-                for r in (await conn.execute(select(dispatches))).mappings()}
-    assert rows == {"d-0": ("DISPATCHED", "primary"), "d-1": ("DISPATCHED", "fallback"), "d-2": ("FAILED", ""),
-                    "d-3": ("SUPPRESSED", "")}
-    read_model = DispatchReadModel(engine)       # it only ever connects
+        rows = {
+            r["dispatch_id"]: (r["status"], r["sent_by_provider_id"])
+            for r in (await conn.execute(select(dispatches))).mappings()
+        }
+    assert rows == {
+        "d-0": ("DISPATCHED", "primary"),
+        "d-1": ("DISPATCHED", "fallback"),
+        "d-2": ("FAILED", ""),
+        "d-3": ("SUPPRESSED", ""),
+    }
+    read_model = DispatchReadModel(engine)  # it only ever connects
     primary = await read_model.guard_records("acme", "primary", 10)
     fallback = await read_model.guard_records("acme", "fallback", 10)
     assert [(r.bounced, r.complained) for r in primary] == [(False, True)], "a soft bounce is not SES's bounce rate"
@@ -58,8 +65,9 @@ async def test_a_batch_of_mixed_outcomes_records_who_sent_each_and_the_guard_cou
     resumed = events.resumed_event("acme", "fallback", "ops", "list cleaned")
     later = events.dispatched_event(queued(9), ok, 1, ("r9@example.org",), "fallback")
     async with engine.begin() as conn:
-        await projection.apply(conn, [StoredEvent(30, "", resumed), StoredEvent(31, "", queued(9)),
-                                      StoredEvent(32, "", later)])
+        await projection.apply(
+            conn, [StoredEvent(30, "", resumed), StoredEvent(31, "", queued(9)), StoredEvent(32, "", later)]
+        )
     assert len(await read_model.guard_records("acme", "fallback", 10)) == 1, "the guard counts afresh after a resume"
     await engine.dispose()
 
@@ -89,22 +97,36 @@ async def test_pauses_by_cause_and_what_lifts_each(read_model_settings):
         return {(p.cause, p.scope) for p in pauses}
 
     def observed(status: str, enabled: bool = True):
-        return new_event(events_pb2.SesAccountObserved(provider_id="p1", enforcement_status=status,
-                                                       sending_enabled=enabled),
-                         account_id="acme", aggregate_type=SES_ACCOUNT_AGGREGATE, aggregate_id="p1")
+        return new_event(
+            events_pb2.SesAccountObserved(provider_id="p1", enforcement_status=status, sending_enabled=enabled),
+            account_id="acme",
+            aggregate_type=SES_ACCOUNT_AGGREGATE,
+            aggregate_id="p1",
+        )
 
-    legacy = new_event(events_pb2.ProviderPaused(provider_id="p1", reason="logins fail", consecutive_failures=5),
-                       account_id="acme", aggregate_type="provider_health", aggregate_id="p1")
-    guard_pause = events.paused_event("acme", "p1", "bounce rate 4.1%", cause=Cause.GUARD,
-                                      scope=Scope.NON_TRANSACTIONAL)
-    assert await apply(provider_saved("acme", "p1", fallback_provider_ids=["p2"]), legacy) == \
-        {(Cause.FAILURES, Scope.ALL)}, "a pause recorded before causes existed is a failures pause of all mail"
+    legacy = new_event(
+        events_pb2.ProviderPaused(provider_id="p1", reason="logins fail", consecutive_failures=5),
+        account_id="acme",
+        aggregate_type="provider_health",
+        aggregate_id="p1",
+    )
+    guard_pause = events.paused_event(
+        "acme", "p1", "bounce rate 4.1%", cause=Cause.GUARD, scope=Scope.NON_TRANSACTIONAL
+    )
+    assert await apply(provider_saved("acme", "p1", fallback_provider_ids=["p2"]), legacy) == {
+        (Cause.FAILURES, Scope.ALL)
+    }, "a pause recorded before causes existed is a failures pause of all mail"
     row, _ = await read_model.provider("acme", "p1")
     assert row["fallback_provider_ids"] == ("p2",)
-    assert await apply(guard_pause, observed("SHUTDOWN")) == \
-        {(Cause.FAILURES, Scope.ALL), (Cause.GUARD, Scope.NON_TRANSACTIONAL), (Cause.SES_ACCOUNT, Scope.ALL)}
-    assert await apply(provider_saved("acme", "p1")) == \
-        {(Cause.GUARD, Scope.NON_TRANSACTIONAL), (Cause.SES_ACCOUNT, Scope.ALL)}, "a save lifts failures only"
+    assert await apply(guard_pause, observed("SHUTDOWN")) == {
+        (Cause.FAILURES, Scope.ALL),
+        (Cause.GUARD, Scope.NON_TRANSACTIONAL),
+        (Cause.SES_ACCOUNT, Scope.ALL),
+    }
+    assert await apply(provider_saved("acme", "p1")) == {
+        (Cause.GUARD, Scope.NON_TRANSACTIONAL),
+        (Cause.SES_ACCOUNT, Scope.ALL),
+    }, "a save lifts failures only"
     assert await apply(events.resumed_event("acme", "p1", "ops", "list cleaned")) == {(Cause.SES_ACCOUNT, Scope.ALL)}
     assert await apply(observed("PROBATION")) == set(), "SES reviewing is not SES pausing"
     assert await apply(observed("HEALTHY", enabled=False)) == {(Cause.SES_ACCOUNT, Scope.ALL)}

@@ -31,29 +31,45 @@ from tests.support.service_process import ServiceProcess, replay_under_load
 
 pytestmark = pytest.mark.slow
 
-HISTORY = 20_000         # suppressions already in the log: what the rebuild replays first
+HISTORY = 20_000  # suppressions already in the log: what the rebuild replays first
 OUTCOMES = ("EmailDispatched", "DispatchFailed", "EmailSuppressed")
 
 
 def hard_bounce(address: str) -> Event:
-    return new_event(events_pb2.BounceReceived(provider_id=PROVIDER, recipient_hash=recipient_hash(address),
-                                               recipient=address, bounce_type="Permanent",
-                                               sns_message_id=str(uuid.uuid4())),
-                     account_id=ACCOUNT, aggregate_type="feedback", aggregate_id=uuid.uuid4().hex)
+    return new_event(
+        events_pb2.BounceReceived(
+            provider_id=PROVIDER,
+            recipient_hash=recipient_hash(address),
+            recipient=address,
+            bounce_type="Permanent",
+            sns_message_id=str(uuid.uuid4()),
+        ),
+        account_id=ACCOUNT,
+        aggregate_type="feedback",
+        aggregate_id=uuid.uuid4().hex,
+    )
 
 
 def unsubscribed(address: str) -> Event:
     hashed = recipient_hash(address)
-    return new_event(events_pb2.Unsubscribed(recipient_hash=hashed, recipient=address, source="api"),
-                     account_id=ACCOUNT, aggregate_type="subscription", aggregate_id=hashed)
+    return new_event(
+        events_pb2.Unsubscribed(recipient_hash=hashed, recipient=address, source="api"),
+        account_id=ACCOUNT,
+        aggregate_type="subscription",
+        aggregate_id=hashed,
+    )
 
 
 async def append_history(store: EventStore) -> None:
-    events = [hard_bounce(f"old{i}@example.org") if i % 2 else unsubscribed(f"old{i}@example.org")
-              for i in range(HISTORY)]
+    events = [
+        hard_bounce(f"old{i}@example.org") if i % 2 else unsubscribed(f"old{i}@example.org") for i in range(HISTORY)
+    ]
     for start in range(0, HISTORY, 1000):
-        assert not [o for o in await store.append_many([PendingAppend(e) for e in events[start:start + 1000]])
-                    if isinstance(o, Exception)]
+        assert not [
+            o
+            for o in await store.append_many([PendingAppend(e) for e in events[start : start + 1000]])
+            if isinstance(o, Exception)
+        ]
 
 
 async def send_and_bounce(service: ServiceProcess, store: EventStore, stop: asyncio.Event) -> set[str]:
@@ -68,8 +84,10 @@ async def send_and_bounce(service: ServiceProcess, store: EventStore, stop: asyn
             recipients = [f"old{(n * 7 + k) % HISTORY}@example.org" for k in range(5)]
             recipients += [f"late{n - k}@example.org" for k in range(3) if n - k >= 0]
             recipients += [f"fresh{n}-{k}@example.org" for k in range(12)]
-            answer = await stub.SendEmailBatch(dispatch_pb2.SendEmailBatchRequest(
-                messages=[email(to=address) for address in recipients]), metadata=METADATA)
+            answer = await stub.SendEmailBatch(
+                dispatch_pb2.SendEmailBatchRequest(messages=[email(to=address) for address in recipients]),
+                metadata=METADATA,
+            )
             assert all(result.error_code == 0 for result in answer.results)
             queued |= {result.dispatch_id for result in answer.results}
             await store.append(hard_bounce(f"late{n}@example.org"))
@@ -113,8 +131,9 @@ def assert_never_sent_to_a_suppressed_address(stored: list) -> tuple[int, int]:
 async def test_rebuilding_dispatch_while_mail_flows_and_bounces_arrive(settings, sink, tmp_path):
     settings = replace(settings, shutdown_grace=2.0)
     store = await EventStore.connect(settings)
-    await save_provider(store, settings, sink, max_send_rate=100_000.0, max_connections=8,
-                        max_messages_per_connection=1000)
+    await save_provider(
+        store, settings, sink, max_send_rate=100_000.0, max_connections=8, max_messages_per_connection=1000
+    )
     await append_history(store)
     service = ServiceProcess.for_settings("dispatch", settings, tmp_path / "dispatch.log").start()
     registry = create_engine(settings.database_url_for("dispatch"))

@@ -42,7 +42,7 @@ async def test_a_replica_that_stopped_cleanly_is_not_waited_for(stores):
     asking = await started(stores[0], set())
     leaving = await started(stores[1], {"dispatch-1"})
     await leaving.stop()
-    asking._live = (0.0, frozenset())                       # no cached view of the live replicas
+    asking._live = (0.0, frozenset())  # no cached view of the live replicas
     try:
         assert await asking.who_sends("dispatch-1") is Sender.NOBODY
     finally:

@@ -23,7 +23,8 @@ async def test_an_email_is_queued_then_dispatched_with_the_ses_message_id(stub, 
 
 
 async def test_one_session_carries_several_messages_and_rsets_only_after_one_left_unfinished(
-        stub, store, dispatch_settings, sink):
+    stub, store, dispatch_settings, sink
+):
     await save_provider(store, dispatch_settings, sink, max_connections=1, max_messages_per_connection=50)
     for _ in range(3):
         accepted = await stub.SendEmail(email(), metadata=METADATA)
@@ -44,10 +45,15 @@ async def test_one_session_carries_several_messages_and_rsets_only_after_one_lef
 async def test_a_utf8_subject_with_spaces_and_emoji_arrives_intact(stub, store, dispatch_settings, sink):
     await save_provider(store, dispatch_settings, sink)
     subject = "Grüße  aus Köln 🎉 — two  spaces, then more words to make the header fold ✉️ at least once"
-    accepted = await stub.SendEmail(email(subject=subject, to=[events_pb2.EmailAddress(address="bob@example.org",
-                                                                                       name="Zoë Ünal")],
-                                          text_body="Hallo Zoë 👋", html_body="<p>Hallo Zoë 👋</p>"),
-                                    metadata=METADATA)
+    accepted = await stub.SendEmail(
+        email(
+            subject=subject,
+            to=[events_pb2.EmailAddress(address="bob@example.org", name="Zoë Ünal")],
+            text_body="Hallo Zoë 👋",
+            html_body="<p>Hallo Zoë 👋</p>",
+        ),
+        metadata=METADATA,
+    )
     await wait_for_status(stub, accepted.dispatch_id, dispatch_pb2.DISPATCHED)
     raw = sink.received[0].data
     assert raw.isascii(), "SES gets 7-bit headers: RFC 2047 encoded words"
@@ -60,6 +66,7 @@ async def test_a_utf8_subject_with_spaces_and_emoji_arrives_intact(stub, store, 
 
 async def test_implicit_tls_port_delivers(stub, store, dispatch_settings, test_ca):
     from tests.integration.dispatch.dispatch_support import start_sink
+
     tls_sink = start_sink(test_ca, implicit_tls=True)
     try:
         await save_provider(store, dispatch_settings, tls_sink)
@@ -84,8 +91,12 @@ async def test_list_unsubscribe_headers_on_campaign_mail_only(store, dispatch_se
     from tests.integration.dispatch.dispatch_support import FAST
 
     key = generate_key_spec("u1")
-    configured = replace(dispatch_settings, unsubscribe_keys=key, unsubscribe_public_url="https://u.example.test",
-                         unsubscribe_mailto="unsubscribe@example.com")
+    configured = replace(
+        dispatch_settings,
+        unsubscribe_keys=key,
+        unsubscribe_public_url="https://u.example.test",
+        unsubscribe_mailto="unsubscribe@example.com",
+    )
     service = await start_service("dispatch", configured, functools.partial(dispatch_main.build, timings=FAST))
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{service.grpc_port}") as channel:
@@ -104,19 +115,26 @@ async def test_list_unsubscribe_headers_on_campaign_mail_only(store, dispatch_se
     assert link.startswith("https://u.example.test/u/")
     assert mailto == "mailto:unsubscribe@example.com?subject=unsubscribe"
     claims = UnsubscribeTokens.from_spec(key).verify(link.rsplit("/", 1)[1], now=__import__("datetime").datetime.now())
-    assert (claims.account_id, claims.email, claims.list_id, claims.dispatch_id) == \
-        ("acme", "bob@example.org", "news", campaign.dispatch_id)
+    assert (claims.account_id, claims.email, claims.list_id, claims.dispatch_id) == (
+        "acme",
+        "bob@example.org",
+        "news",
+        campaign.dispatch_id,
+    )
     assert "List-Unsubscribe" not in by_id[receipt.dispatch_id]
 
 
 async def test_a_batch_answers_each_message_on_its_own(stub, store, dispatch_settings, sink):
     await save_provider(store, dispatch_settings, sink)
-    batch = dispatch_pb2.SendEmailBatchRequest(messages=[
-        email(to=f"user{i}@example.org") for i in range(30)] + [email(to="not an address"),
-                                                                  email(provider_id="missing")])
+    batch = dispatch_pb2.SendEmailBatchRequest(
+        messages=[email(to=f"user{i}@example.org") for i in range(30)]
+        + [email(to="not an address"), email(provider_id="missing")]
+    )
     answer = await stub.SendEmailBatch(batch, metadata=METADATA)
-    assert [r.error_code for r in answer.results] == [0] * 30 + [3, 5]   # INVALID_ARGUMENT, NOT_FOUND
+    assert [r.error_code for r in answer.results] == [0] * 30 + [3, 5]  # INVALID_ARGUMENT, NOT_FOUND
     assert "to[0].address" in answer.results[30].error_message
     for result in answer.results[:30]:
-        assert (await wait_for_status(stub, result.dispatch_id, dispatch_pb2.DISPATCHED)).status == dispatch_pb2.DISPATCHED
+        assert (
+            await wait_for_status(stub, result.dispatch_id, dispatch_pb2.DISPATCHED)
+        ).status == dispatch_pb2.DISPATCHED
     assert sorted(m.recipients[0] for m in sink.received) == sorted(f"user{i}@example.org" for i in range(30))

@@ -19,9 +19,14 @@ POLL = 0.5
 
 
 def receipt(provider_id: str, n: int) -> dispatch_pb2.SendEmailRequest:
-    return dispatch_pb2.SendEmailRequest(account_id=ACCOUNT, provider_id=provider_id, subject=f"Receipt {n}",
-                                         to=[events_pb2.EmailAddress(address=f"buyer{n}@customer.test")],
-                                         text_body="Thank you", transactional=True)
+    return dispatch_pb2.SendEmailRequest(
+        account_id=ACCOUNT,
+        provider_id=provider_id,
+        subject=f"Receipt {n}",
+        to=[events_pb2.EmailAddress(address=f"buyer{n}@customer.test")],
+        text_body="Thank you",
+        transactional=True,
+    )
 
 
 @pytest.fixture
@@ -31,8 +36,9 @@ async def suite(settings, tmp_path):
 
 
 async def standing(suite, provider_id: str) -> config_pb2.SesAccountStanding:
-    provider = await suite.config.GetProvider(config_pb2.GetProviderRequest(account_id=ACCOUNT,
-                                                                            provider_id=provider_id), metadata=METADATA)
+    provider = await suite.config.GetProvider(
+        config_pb2.GetProviderRequest(account_id=ACCOUNT, provider_id=provider_id), metadata=METADATA
+    )
     return provider.ses_account
 
 
@@ -51,8 +57,9 @@ async def paused_within(suite, provider_id: str, seconds: float) -> float:
 async def test_a_shut_down_account_holds_mail_until_ses_says_healthy_again(suite):
     provider = await suite.save_provider()
     first = await suite.dispatch.SendEmail(receipt(provider.provider_id, 0), metadata=METADATA)
-    assert (await wait_for_status(suite.dispatch, first.dispatch_id, dispatch_pb2.DISPATCHED)).status == \
-        dispatch_pb2.DISPATCHED
+    assert (
+        await wait_for_status(suite.dispatch, first.dispatch_id, dispatch_pb2.DISPATCHED)
+    ).status == dispatch_pb2.DISPATCHED
     assert (await standing(suite, provider.provider_id)).enforcement_status == "HEALTHY"
 
     suite.sim.set_account(enforcement_status="SHUTDOWN")
@@ -62,24 +69,30 @@ async def test_a_shut_down_account_holds_mail_until_ses_says_healthy_again(suite
     assert (shown.observed, shown.enforcement_status, shown.sending_paused) == (True, "SHUTDOWN", True)
     held = await suite.dispatch.SendEmail(receipt(provider.provider_id, 1), metadata=METADATA)
     await asyncio.sleep(1.0)
-    view = await suite.dispatch.GetDispatch(dispatch_pb2.GetDispatchRequest(account_id=ACCOUNT,
-                                                                            dispatch_id=held.dispatch_id),
-                                            metadata=METADATA)
+    view = await suite.dispatch.GetDispatch(
+        dispatch_pb2.GetDispatchRequest(account_id=ACCOUNT, dispatch_id=held.dispatch_id), metadata=METADATA
+    )
     assert view.status == dispatch_pb2.QUEUED, "held, not sent into SES's 554 refusal and failed"
     assert "SHUTDOWN" in view.waiting_reason and "SHUTDOWN" in view.provider_paused_reason
-    assert REGISTRY.get_sample_value("postroom_provider_ses_account_sending",
-                                     {"provider_id": provider.provider_id}) == 0
+    assert (
+        REGISTRY.get_sample_value("postroom_provider_ses_account_sending", {"provider_id": provider.provider_id}) == 0
+    )
     with pytest.raises(grpc.aio.AioRpcError) as refused:
-        await suite.dispatch.ResumeProvider(dispatch_pb2.ResumeProviderRequest(
-            account_id=ACCOUNT, provider_id=provider.provider_id, resumed_by="ops", reason="try anyway"),
-            metadata=METADATA)
+        await suite.dispatch.ResumeProvider(
+            dispatch_pb2.ResumeProviderRequest(
+                account_id=ACCOUNT, provider_id=provider.provider_id, resumed_by="ops", reason="try anyway"
+            ),
+            metadata=METADATA,
+        )
     assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION and "SHUTDOWN" in refused.value.details()
 
     suite.sim.set_account(enforcement_status="HEALTHY")
-    assert (await wait_for_status(suite.dispatch, held.dispatch_id, dispatch_pb2.DISPATCHED)).status == \
-        dispatch_pb2.DISPATCHED
-    assert REGISTRY.get_sample_value("postroom_provider_ses_account_sending",
-                                     {"provider_id": provider.provider_id}) == 1
+    assert (
+        await wait_for_status(suite.dispatch, held.dispatch_id, dispatch_pb2.DISPATCHED)
+    ).status == dispatch_pb2.DISPATCHED
+    assert (
+        REGISTRY.get_sample_value("postroom_provider_ses_account_sending", {"provider_id": provider.provider_id}) == 1
+    )
     assert (await standing(suite, provider.provider_id)).enforcement_status == "HEALTHY"
 
 
@@ -89,13 +102,14 @@ async def test_sending_disabled_holds_mail_too(suite):
     await paused_within(suite, provider.provider_id, POLL + 2.0)
     held = await suite.dispatch.SendEmail(receipt(provider.provider_id, 2), metadata=METADATA)
     await asyncio.sleep(0.8)
-    view = await suite.dispatch.GetDispatch(dispatch_pb2.GetDispatchRequest(account_id=ACCOUNT,
-                                                                            dispatch_id=held.dispatch_id),
-                                            metadata=METADATA)
+    view = await suite.dispatch.GetDispatch(
+        dispatch_pb2.GetDispatchRequest(account_id=ACCOUNT, dispatch_id=held.dispatch_id), metadata=METADATA
+    )
     assert view.status == dispatch_pb2.QUEUED and "SendingEnabled false" in view.waiting_reason
     suite.sim.set_account(sending_enabled=True)
-    assert (await wait_for_status(suite.dispatch, held.dispatch_id, dispatch_pb2.DISPATCHED)).status == \
-        dispatch_pb2.DISPATCHED
+    assert (
+        await wait_for_status(suite.dispatch, held.dispatch_id, dispatch_pb2.DISPATCHED)
+    ).status == dispatch_pb2.DISPATCHED
 
 
 async def test_mail_sent_before_the_next_poll_sees_the_pause_waits_too(settings, tmp_path):
@@ -106,10 +120,11 @@ async def test_mail_sent_before_the_next_poll_sees_the_pause_waits_too(settings,
         suite.sim.set_account(enforcement_status="SHUTDOWN")
         held = await suite.dispatch.SendEmail(receipt(provider.provider_id, 3), metadata=METADATA)
         await asyncio.sleep(1.5)
-        view = await suite.dispatch.GetDispatch(dispatch_pb2.GetDispatchRequest(account_id=ACCOUNT,
-                                                                                dispatch_id=held.dispatch_id),
-                                                metadata=METADATA)
+        view = await suite.dispatch.GetDispatch(
+            dispatch_pb2.GetDispatchRequest(account_id=ACCOUNT, dispatch_id=held.dispatch_id), metadata=METADATA
+        )
         assert view.status in (dispatch_pb2.QUEUED, dispatch_pb2.SENDING), view
         suite.sim.set_account(enforcement_status="HEALTHY")
-        assert (await wait_for_status(suite.dispatch, held.dispatch_id, dispatch_pb2.DISPATCHED)).status == \
-            dispatch_pb2.DISPATCHED
+        assert (
+            await wait_for_status(suite.dispatch, held.dispatch_id, dispatch_pb2.DISPATCHED)
+        ).status == dispatch_pb2.DISPATCHED

@@ -47,13 +47,13 @@ async def test_a_replica_that_stops_leaves_its_share_to_the_others(replicas):
     staying = asyncio.create_task(send_for(ProviderPacer(replicas[1], KEY), limits, 4.0, sent))
     await stopping
     await staying
-    after = [t for t in sent if t > sent[0] + 2.0]       # once the first replica is long gone
+    after = [t for t in sent if t > sent[0] + 2.0]  # once the first replica is long gone
     assert len(after) >= (sent[-1] - sent[0] - 2.0) * 40 * 0.85
 
 
 async def test_a_throttling_answer_anywhere_lowers_the_rate_everywhere(replicas):
     await replicas[0].throttled(KEY)
-    await replicas[1].throttled(KEY)                      # the same moment: one cut, not two
+    await replicas[1].throttled(KEY)  # the same moment: one cut, not two
     state = await replicas[2].state_of(KEY)
     assert rate_limit.rate_factor(state, time.time()) == pytest.approx(0.5, abs=0.02)
 

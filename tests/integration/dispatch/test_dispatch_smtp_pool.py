@@ -9,22 +9,35 @@ from services.dispatch.domain import ProviderConfig, SmtpOutcome
 from services.dispatch.message import BuiltMessage
 from services.dispatch.smtp import ProviderConnections
 
-MESSAGE = BuiltMessage("sender@example.com", ("bob@example.org",),
-                       b"From: sender@example.com\r\nTo: bob@example.org\r\nSubject: Hi\r\n\r\nHi\r\n")
+MESSAGE = BuiltMessage(
+    "sender@example.com",
+    ("bob@example.org",),
+    b"From: sender@example.com\r\nTo: bob@example.org\r\nSubject: Hi\r\n\r\nHi\r\n",
+)
 
 
 def one_connection_pool(sink, test_ca) -> ProviderConnections:
     provider = ProviderConfig(
-        account_id="acme", provider_id="ses-main", smtp_host=sink.host, smtp_port=sink.port,
-        smtp_username=sink.handler.username, smtp_password=sink.handler.password, from_address="sender@example.com",
-        from_name="", max_send_rate=1000.0, max_connections=1, max_message_bytes=10 * 1024 * 1024,
-        max_messages_per_connection=50, saved_seq=1)
+        account_id="acme",
+        provider_id="ses-main",
+        smtp_host=sink.host,
+        smtp_port=sink.port,
+        smtp_username=sink.handler.username,
+        smtp_password=sink.handler.password,
+        from_address="sender@example.com",
+        from_name="",
+        max_send_rate=1000.0,
+        max_connections=1,
+        max_message_bytes=10 * 1024 * 1024,
+        max_messages_per_connection=50,
+        saved_seq=1,
+    )
     return ProviderConnections(provider, timeout=5.0, tls_context=client_context(str(test_ca.ca_file)))
 
 
 async def test_sends_waiting_for_a_connection_get_the_pauses_cause_without_contacting_ses(sink, test_ca):
     pool = one_connection_pool(sink, test_ca)
-    sink.handler.data_delay = 0.5                    # the first send holds the only connection a while
+    sink.handler.data_delay = 0.5  # the first send holds the only connection a while
     first = asyncio.create_task(pool.send(MESSAGE))
     while sink.handler.data_started < 1:
         await asyncio.sleep(0.01)
@@ -33,7 +46,7 @@ async def test_sends_waiting_for_a_connection_get_the_pauses_cause_without_conta
 
     pool.pause(cause)
 
-    assert (await first).code == 250                 # the send under way finishes
+    assert (await first).code == 250  # the send under way finishes
     assert await asyncio.gather(*waiting) == [cause] * 3
     assert sink.handler.data_started == 1 and sink.handler.auth_attempts == 1
     await pool.close()

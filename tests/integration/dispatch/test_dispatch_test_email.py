@@ -11,8 +11,9 @@ from tests.integration.dispatch.dispatch_support import ACCOUNT, METADATA, PROVI
 
 
 async def send_test(stub, to: str = "me@example.org") -> dispatch_pb2.SendTestEmailResponse:
-    return await stub.SendTestEmail(dispatch_pb2.SendTestEmailRequest(account_id=ACCOUNT, provider_id=PROVIDER, to=to),
-                                    metadata=METADATA)
+    return await stub.SendTestEmail(
+        dispatch_pb2.SendTestEmailRequest(account_id=ACCOUNT, provider_id=PROVIDER, to=to), metadata=METADATA
+    )
 
 
 async def test_a_test_email_is_sent_at_once(stub, store, dispatch_settings, sink):
@@ -23,12 +24,19 @@ async def test_a_test_email_is_sent_at_once(stub, store, dispatch_settings, sink
     assert sink.received[0].parsed()["Subject"] == "Postroom test email"
 
 
-@pytest.mark.parametrize("reply, case, words", [
-    ("554 Message rejected: Email address is not verified. The following identities failed the check in region "
-     "US-EAST-1: me@example.org", "unverified_identity", "Verified identities"),
-    ("454 Throttling failure: Maximum sending rate exceeded.", "throttling", "max send rate"),
-    ("552 Message size exceeds fixed limit", "message_too_long", "40 MB"),
-])
+@pytest.mark.parametrize(
+    "reply, case, words",
+    [
+        (
+            "554 Message rejected: Email address is not verified. The following identities failed the check in region "
+            "US-EAST-1: me@example.org",
+            "unverified_identity",
+            "Verified identities",
+        ),
+        ("454 Throttling failure: Maximum sending rate exceeded.", "throttling", "max send rate"),
+        ("552 Message size exceeds fixed limit", "message_too_long", "40 MB"),
+    ],
+)
 async def test_each_failure_names_its_case_and_fix(stub, store, dispatch_settings, sink, reply, case, words):
     await save_provider(store, dispatch_settings, sink)
     sink.script(reply)
@@ -55,8 +63,9 @@ async def test_an_unreachable_provider_is_dispatch_failed(stub, store, dispatch_
 
 async def test_a_tls_failure_is_dispatch_failed(stub, store, dispatch_settings, test_ca):
     host = unused_loopback_host(2587)
-    impostor = SesLikeSmtpServer(port=2587, host=host, implicit_tls=False,
-                                 tls_context=test_ca.server_context("some-other-host.example")).start()
+    impostor = SesLikeSmtpServer(
+        port=2587, host=host, implicit_tls=False, tls_context=test_ca.server_context("some-other-host.example")
+    ).start()
     try:
         await save_provider(store, dispatch_settings, impostor)
         answer = await send_test(stub)

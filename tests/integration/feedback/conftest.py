@@ -27,7 +27,13 @@ from services.core.settings import Settings
 from services.feedback.main import build
 from tests.support import certificates
 from tests.support.events import provider_saved
-from tests.support.sns_signing import DEFAULT_TOPIC_ARN, SnsSigningAuthority, SnsSigningIdentity, http_body, http_headers
+from tests.support.sns_signing import (
+    DEFAULT_TOPIC_ARN,
+    SnsSigningAuthority,
+    SnsSigningIdentity,
+    http_body,
+    http_headers,
+)
 
 SNS_HOST = "sns.us-east-1.amazonaws.com"
 ACCOUNT = "acct-1"
@@ -39,14 +45,23 @@ class EveryHostIsTheLocalServer(AbstractResolver):
         self._lookups = lookups
         self._failing = failing_lookups if failing_lookups is not None else [0]
 
-    async def resolve(self, host: str, port: int = 0,
-                      family: socket.AddressFamily = socket.AF_INET) -> list[ResolveResult]:
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
         self._lookups.append(host)
-        if self._failing[0] > 0:               # our resolver is down: a fault on our side of the network
+        if self._failing[0] > 0:  # our resolver is down: a fault on our side of the network
             self._failing[0] -= 1
             raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
-        return [ResolveResult(hostname=host, host="127.0.0.1", port=self._port, family=socket.AF_INET, proto=0,
-                              flags=socket.AI_NUMERICHOST)]
+        return [
+            ResolveResult(
+                hostname=host,
+                host="127.0.0.1",
+                port=self._port,
+                family=socket.AF_INET,
+                proto=0,
+                flags=socket.AI_NUMERICHOST,
+            )
+        ]
 
     async def close(self) -> None:
         pass
@@ -62,7 +77,7 @@ class LocalSns:
     confirmations: list[dict[str, str]] = field(default_factory=list)
     confirm_status: int = 200
     certificate_status: int = 200
-    failing_lookups: list[int] = field(default_factory=lambda: [0])   # the next N look-ups fail
+    failing_lookups: list[int] = field(default_factory=lambda: [0])  # the next N look-ups fail
     port: int = 0
 
     def app(self) -> web.Application:
@@ -86,9 +101,14 @@ class LocalSns:
             return web.Response(status=400, text="unknown action")
         self.confirmations.append(dict(request.query))
         arn = f"{request.query.get('TopicArn', '')}:{uuid.uuid4()}"
-        return web.Response(status=self.confirm_status, content_type="text/xml", text=(
-            "<ConfirmSubscriptionResponse><ConfirmSubscriptionResult>"
-            f"<SubscriptionArn>{arn}</SubscriptionArn></ConfirmSubscriptionResult></ConfirmSubscriptionResponse>"))
+        return web.Response(
+            status=self.confirm_status,
+            content_type="text/xml",
+            text=(
+                "<ConfirmSubscriptionResponse><ConfirmSubscriptionResult>"
+                f"<SubscriptionArn>{arn}</SubscriptionArn></ConfirmSubscriptionResult></ConfirmSubscriptionResponse>"
+            ),
+        )
 
     @property
     def requests(self) -> int:
@@ -96,8 +116,11 @@ class LocalSns:
 
     def connector(self, authority: certificates.TestCertificateAuthority) -> aiohttp.TCPConnector:
         trusting = ssl.create_default_context(cafile=str(authority.ca_file))
-        return aiohttp.TCPConnector(resolver=EveryHostIsTheLocalServer(self.port, self.lookups, self.failing_lookups),
-                                    ssl=trusting, use_dns_cache=False)
+        return aiohttp.TCPConnector(
+            resolver=EveryHostIsTheLocalServer(self.port, self.lookups, self.failing_lookups),
+            ssl=trusting,
+            use_dns_cache=False,
+        )
 
 
 @dataclass
@@ -113,10 +136,20 @@ class FeedbackHarness:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.service.components.http[0].port}/sns/{self.account_id}/{self.provider_id}"
 
-    async def save_provider(self, topics: tuple[str, ...] = (DEFAULT_TOPIC_ARN,), *, allow_first: bool = False,
-                            provider_id: str | None = None, account_id: str | None = None) -> int:
-        event = provider_saved(account_id or self.account_id, provider_id or self.provider_id,
-                               sns_topic_arns=list(topics), allow_first_sns_topic=allow_first)
+    async def save_provider(
+        self,
+        topics: tuple[str, ...] = (DEFAULT_TOPIC_ARN,),
+        *,
+        allow_first: bool = False,
+        provider_id: str | None = None,
+        account_id: str | None = None,
+    ) -> int:
+        event = provider_saved(
+            account_id or self.account_id,
+            provider_id or self.provider_id,
+            sns_topic_arns=list(topics),
+            allow_first_sns_topic=allow_first,
+        )
         appended = await self.service.store.append(event)
         await self.settle(appended.stream_seq)
         return appended.stream_seq
@@ -126,8 +159,9 @@ class FeedbackHarness:
         target = stream_seq or await self.service.store.last_sequence()
         assert await self.service.components.projections[0].wait_for(target, 10)
 
-    async def post(self, message: dict[str, Any] | bytes, headers: dict[str, str] | None = None,
-                   url: str | None = None) -> tuple[int, str]:
+    async def post(
+        self, message: dict[str, Any] | bytes, headers: dict[str, str] | None = None, url: str | None = None
+    ) -> tuple[int, str]:
         body = message if isinstance(message, bytes) else http_body(message)
         sent_headers = headers if headers is not None else http_headers(message)  # type: ignore[arg-type]
         async with self.client.post(url or self.url, data=body, headers=sent_headers) as response:
@@ -173,16 +207,18 @@ async def start_feedback(settings: Settings, sns: LocalSns, test_ca) -> RunningS
 
 
 @pytest.fixture
-async def feedback(settings: Settings, local_sns: LocalSns, test_ca,
-                   signing_identity: SnsSigningIdentity) -> AsyncIterator[FeedbackHarness]:
+async def feedback(
+    settings: Settings, local_sns: LocalSns, test_ca, signing_identity: SnsSigningIdentity
+) -> AsyncIterator[FeedbackHarness]:
     """The service downloading certificates from the local SNS, as it does by default."""
     async for harness in _harness(settings, local_sns, test_ca, signing_identity):
         yield harness
 
 
 @pytest.fixture
-async def pinned_feedback(read_model_settings: Settings, local_sns: LocalSns, test_ca,
-                          signing_identity: SnsSigningIdentity, tmp_path: Path) -> AsyncIterator[FeedbackHarness]:
+async def pinned_feedback(
+    read_model_settings: Settings, local_sns: LocalSns, test_ca, signing_identity: SnsSigningIdentity, tmp_path: Path
+) -> AsyncIterator[FeedbackHarness]:
     """The service with a pinned-certificate directory (POSTROOM_SNS_CERT_DIR), on each read-model backend."""
     pinned = tmp_path / "sns-certs"
     pinned.mkdir()
@@ -192,8 +228,9 @@ async def pinned_feedback(read_model_settings: Settings, local_sns: LocalSns, te
         yield harness
 
 
-async def _harness(settings: Settings, sns: LocalSns, test_ca,
-                   identity: SnsSigningIdentity) -> AsyncIterator[FeedbackHarness]:
+async def _harness(
+    settings: Settings, sns: LocalSns, test_ca, identity: SnsSigningIdentity
+) -> AsyncIterator[FeedbackHarness]:
     service = await start_feedback(settings, sns, test_ca)
     try:
         async with aiohttp.ClientSession() as client:

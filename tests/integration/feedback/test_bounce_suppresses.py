@@ -23,7 +23,8 @@ from tests.support.sns_signing import notification
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("services.dispatch") is None,
-    reason="services.dispatch does not exist yet: this test runs once the dispatch service lands")
+    reason="services.dispatch does not exist yet: this test runs once the dispatch service lands",
+)
 
 METADATA = (("authorization", f"Bearer {TEST_TOKEN}"),)
 SUPPRESSION_SECONDS = 10.0
@@ -31,7 +32,8 @@ SUPPRESSION_SECONDS = 10.0
 
 async def suppression(stub: dispatch_pb2_grpc.DispatchServiceStub, email: str) -> dispatch_pb2.Suppression:
     return await stub.GetRecipientSuppression(
-        dispatch_pb2.GetRecipientSuppressionRequest(account_id="acct-1", email=email), metadata=METADATA)
+        dispatch_pb2.GetRecipientSuppressionRequest(account_id="acct-1", email=email), metadata=METADATA
+    )
 
 
 async def eventually_suppressed(stub: dispatch_pb2_grpc.DispatchServiceStub, email: str) -> dispatch_pb2.Suppression:
@@ -43,15 +45,17 @@ async def eventually_suppressed(stub: dispatch_pb2_grpc.DispatchServiceStub, ema
         await asyncio.sleep(0.05)
 
 
-async def test_permanent_bounce_makes_dispatch_refuse_the_address(pinned_feedback: FeedbackHarness,
-                                                                  tmp_path: Path) -> None:
+async def test_permanent_bounce_makes_dispatch_refuse_the_address(
+    pinned_feedback: FeedbackHarness, tmp_path: Path
+) -> None:
     from services.dispatch.main import build as build_dispatch
 
     harness = pinned_feedback
     await harness.save_provider()
     # Its own data directory: each service keeps its own read model, as in production.
-    dispatch = await start_service("dispatch", replace(harness.service.settings, data_dir=tmp_path / "dispatch"),
-                                   build_dispatch)
+    dispatch = await start_service(
+        "dispatch", replace(harness.service.settings, data_dir=tmp_path / "dispatch"), build_dispatch
+    )
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{dispatch.grpc_port}") as channel:
             stub = dispatch_pb2_grpc.DispatchServiceStub(channel)

@@ -32,10 +32,18 @@ HISTORY = 15_000
 
 def recorded_bounce(provider_id: str, n: int) -> events_pb2.Event:
     address = f"earlier{n}@example.org"
-    return new_event(events_pb2.BounceReceived(provider_id=provider_id, recipient_hash=recipient_hash(address),
-                                               recipient=address, bounce_type="Permanent",
-                                               sns_message_id=str(uuid.uuid4())),
-                     account_id=ACCOUNT, aggregate_type="feedback", aggregate_id=uuid.uuid4().hex)
+    return new_event(
+        events_pb2.BounceReceived(
+            provider_id=provider_id,
+            recipient_hash=recipient_hash(address),
+            recipient=address,
+            bounce_type="Permanent",
+            sns_message_id=str(uuid.uuid4()),
+        ),
+        account_id=ACCOUNT,
+        aggregate_type="feedback",
+        aggregate_id=uuid.uuid4().hex,
+    )
 
 
 async def test_rebuilding_feedback_under_sns_load_refuses_no_post(settings, signing_identity, tmp_path):
@@ -48,7 +56,7 @@ async def test_rebuilding_feedback_under_sns_load_refuses_no_post(settings, sign
     await store.append(provider_saved(ACCOUNT, provider_id, sns_topic_arns=[DEFAULT_TOPIC_ARN]))
     history = [recorded_bounce(provider_id, n) for n in range(HISTORY)]
     for start in range(0, HISTORY, 1000):
-        await store.append_many([PendingAppend(event) for event in history[start:start + 1000]])
+        await store.append_many([PendingAppend(event) for event in history[start : start + 1000]])
     service = ServiceProcess.for_settings("feedback", settings, tmp_path / "feedback.log").start()
     registry = create_engine(settings.database_url_for("feedback"))
     url = f"http://127.0.0.1:{settings.ports.feedback_http}/sns/{ACCOUNT}/{provider_id}"

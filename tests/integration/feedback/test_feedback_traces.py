@@ -19,7 +19,7 @@ from tests.support.sns_signing import notification
 @pytest.fixture
 async def receiver():
     started = await OtlpTraceReceiver().start()
-    tracing.configure(started.endpoint, "feedback")       # this process: the in-process service
+    tracing.configure(started.endpoint, "feedback")  # this process: the in-process service
     yield started
     await asyncio.to_thread(tracing.shutdown)
     await started.stop()
@@ -29,8 +29,9 @@ async def sent_in_a_trace(harness: FeedbackHarness, dispatch_id: str, ses_messag
     """EmailDispatched recorded inside a span, as a traced dispatch process records it; its trace id."""
     with tracing.span("dispatch-workers EmailQueued"):
         trace_id = bytes.fromhex(tracing.current_trace_parent().split("-")[1])
-        sent = events_pb2.EmailDispatched(dispatch_id=dispatch_id, provider_id=harness.provider_id,
-                                          ses_message_id=ses_message_id, recipient_hashes=[])
+        sent = events_pb2.EmailDispatched(
+            dispatch_id=dispatch_id, provider_id=harness.provider_id, ses_message_id=ses_message_id, recipient_hashes=[]
+        )
         event = new_event(sent, account_id=harness.account_id, aggregate_type="dispatch", aggregate_id=dispatch_id)
         appended = await harness.service.store.append(event)
     await harness.settle(appended.stream_seq)
@@ -41,8 +42,9 @@ async def test_a_bounce_links_to_the_trace_its_dispatch_was_sent_in(receiver, fe
     await feedback.save_provider()
     dispatch_id, ses_message_id = str(uuid.uuid4()), f"0100{uuid.uuid4().hex}-000000"
     dispatch_trace = await sent_in_a_trace(feedback, dispatch_id, ses_message_id)
-    status, _ = await feedback.post_signed(notification(ses.bounce(["gone@example.com"], dispatch_id=dispatch_id,
-                                                                   ses_message_id=ses_message_id)))
+    status, _ = await feedback.post_signed(
+        notification(ses.bounce(["gone@example.com"], dispatch_id=dispatch_id, ses_message_id=ses_message_id))
+    )
     assert status == 200
     await asyncio.to_thread(tracing.flush)
     for _ in range(100):

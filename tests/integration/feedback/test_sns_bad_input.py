@@ -100,8 +100,9 @@ async def test_malformed_body_is_refused(feedback: FeedbackHarness, case: str) -
     await feedback.save_provider()
     body, expected = RAW_CASES[case]
 
-    status, reason = await feedback.post(body, headers={"x-amz-sns-message-type": "Notification",
-                                                        "Content-Type": "text/plain; charset=UTF-8"})
+    status, reason = await feedback.post(
+        body, headers={"x-amz-sns-message-type": "Notification", "Content-Type": "text/plain; charset=UTF-8"}
+    )
 
     assert (status, feedback.sns.requests) == (expected, 0), reason
 

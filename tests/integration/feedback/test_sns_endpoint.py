@@ -34,16 +34,28 @@ async def test_permanent_bounce_is_recorded_durably_and_suppresses(feedback: Fee
     [event] = await feedback.events("BounceReceived")
     bounce = event.bounce_received
     assert (event.account_id, event.aggregate_type, event.aggregate_id) == (
-        "acct-1", "feedback", recipient_hash("jane@example.com"))
+        "acct-1",
+        "feedback",
+        recipient_hash("jane@example.com"),
+    )
     assert (bounce.recipient, bounce.bounce_type, bounce.bounce_subtype, bounce.status) == (
-        "Jane@example.com", "Permanent", "General", "5.1.1")
+        "Jane@example.com",
+        "Permanent",
+        "General",
+        "5.1.1",
+    )
     assert (bounce.dispatch_id, bounce.ses_message_id, bounce.provider_id, bounce.sns_message_id) == (
-        "dispatch-42", "ses-1", feedback.provider_id, message["MessageId"])
+        "dispatch-42",
+        "ses-1",
+        feedback.provider_id,
+        message["MessageId"],
+    )
     await feedback.settle()
     channel, stub = feedback_stub(feedback)
     async with channel:
         status = await stub.GetRecipientStatus(
-            feedback_pb2.GetRecipientStatusRequest(account_id="acct-1", email="jane@EXAMPLE.com"), metadata=METADATA)
+            feedback_pb2.GetRecipientStatusRequest(account_id="acct-1", email="jane@EXAMPLE.com"), metadata=METADATA
+        )
     assert (status.suppressed, status.suppression_reason) == (True, "hard_bounce")
     assert [(r.kind, r.bounce_type, r.dispatch_id) for r in status.recent] == [("bounce", "Permanent", "dispatch-42")]
 
@@ -62,18 +74,23 @@ async def test_the_same_notification_delivered_three_times_is_one_event(feedback
 
 
 async def test_bounce_without_a_dispatch_header_is_correlated_through_email_dispatched(
-        feedback: FeedbackHarness) -> None:
+    feedback: FeedbackHarness,
+) -> None:
     from services.core.events import new_event
     from services.core.generated.postroom.v1 import events_pb2
 
     await feedback.save_provider()
-    dispatched = events_pb2.EmailDispatched(dispatch_id="d-7", provider_id=feedback.provider_id,
-                                            ses_message_id="ses-77", recipient_hashes=["h"])
-    await feedback.service.store.append(new_event(dispatched, account_id="acct-1", aggregate_type="dispatch",
-                                                  aggregate_id="d-7"))
+    dispatched = events_pb2.EmailDispatched(
+        dispatch_id="d-7", provider_id=feedback.provider_id, ses_message_id="ses-77", recipient_hashes=["h"]
+    )
+    await feedback.service.store.append(
+        new_event(dispatched, account_id="acct-1", aggregate_type="dispatch", aggregate_id="d-7")
+    )
     await feedback.settle()
 
-    assert (await feedback.post_signed(notification(ses.complaint(["b@example.com"], ses_message_id="ses-77"))))[0] == 200
+    assert (await feedback.post_signed(notification(ses.complaint(["b@example.com"], ses_message_id="ses-77"))))[
+        0
+    ] == 200
 
     [event] = await feedback.events("ComplaintReceived")
     assert (event.complaint_received.dispatch_id, event.complaint_received.feedback_type) == ("d-7", "abuse")
@@ -84,8 +101,11 @@ async def test_every_ses_shape_is_accepted(pinned_feedback: FeedbackHarness, exa
     await pinned_feedback.save_provider()
     document = json.loads(example.read_text())
     kind = document.get("eventType") or document.get("notificationType")
-    recipients = {"Bounce": ("bounce", "bouncedRecipients"), "Complaint": ("complaint", "complainedRecipients"),
-                  "Delivery": ("delivery", "recipients")}
+    recipients = {
+        "Bounce": ("bounce", "bouncedRecipients"),
+        "Complaint": ("complaint", "complainedRecipients"),
+        "Delivery": ("delivery", "recipients"),
+    }
 
     status, _ = await pinned_feedback.post_signed(notification(example.read_text()), "2")
 
@@ -148,7 +168,8 @@ async def test_subscription_to_an_allowed_topic_is_confirmed_once(feedback: Feed
 
 
 async def test_an_unreachable_subscribe_url_is_a_5xx_and_a_later_delivery_confirms(
-        pinned_feedback: FeedbackHarness) -> None:
+    pinned_feedback: FeedbackHarness,
+) -> None:
     """Our resolver failing is our side of the network: SNS must retry, not drop the confirmation."""
     from tests.support.sns_signing import subscription_confirmation
 
@@ -160,7 +181,7 @@ async def test_an_unreachable_subscribe_url_is_a_5xx_and_a_later_delivery_confir
     assert status == 503, reason
     assert "retry" in reason and await feedback.events("SnsSubscriptionConfirmed") == []
 
-    assert await feedback.post(signed) == (200, "subscription confirmed\n")     # SNS delivers it again
+    assert await feedback.post(signed) == (200, "subscription confirmed\n")  # SNS delivers it again
     assert [c["Token"] for c in feedback.sns.confirmations] == ["dns" * 20]
 
 

@@ -31,16 +31,45 @@ from services.feedback.main import build
 from tests.integration.feedback.conftest import SNS_HOST, LocalSns
 from tests.support import ses_feedback_messages as ses
 from tests.support.events import provider_saved
-from tests.support.sns_signing import (DEFAULT_TOPIC_ARN, SnsSigningIdentity, http_body, http_headers, notification,
-                                       subscription_confirmation)
+from tests.support.sns_signing import (
+    DEFAULT_TOPIC_ARN,
+    SnsSigningIdentity,
+    http_body,
+    http_headers,
+    notification,
+    subscription_confirmation,
+)
 
 FUZZ = settings(max_examples=250, deadline=None, suppress_health_check=list(HealthCheck))
 ACCOUNT = "fuzz-account"
-SNS_FIELDS = ["Type", "MessageId", "TopicArn", "Subject", "Message", "Timestamp", "SignatureVersion", "Signature",
-              "SigningCertURL", "SubscribeURL", "Token", "UnsubscribeURL"]
+SNS_FIELDS = [
+    "Type",
+    "MessageId",
+    "TopicArn",
+    "Subject",
+    "Message",
+    "Timestamp",
+    "SignatureVersion",
+    "Signature",
+    "SigningCertURL",
+    "SubscribeURL",
+    "Token",
+    "UnsubscribeURL",
+]
 TYPES = ["Notification", "SubscriptionConfirmation", "UnsubscribeConfirmation"]
-SES_KINDS = ["Bounce", "Complaint", "Delivery", "DeliveryDelay", "Reject", "Rendering Failure", "Send", "Open",
-             "Click", "Subscription", "Other"]
+SES_KINDS = [
+    "Bounce",
+    "Complaint",
+    "Delivery",
+    "DeliveryDelay",
+    "Reject",
+    "Rendering Failure",
+    "Send",
+    "Open",
+    "Click",
+    "Subscription",
+    "Other",
+]
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40),
@@ -108,8 +137,9 @@ def endpoint(settings: Settings, tmp_path: Path, fuzz_identity: SnsSigningIdenti
         await sns_runner.setup()
         await web.TCPSite(sns_runner, "127.0.0.1", 0, ssl_context=test_ca.server_context(SNS_HOST)).start()
         sns.port = sns_runner.addresses[0][1]
-        service = await start_service("feedback", replace(settings, sns_cert_dir=str(tmp_path)),
-                                      partial(build, connector=sns.connector(test_ca)))
+        service = await start_service(
+            "feedback", replace(settings, sns_cert_dir=str(tmp_path)), partial(build, connector=sns.connector(test_ca))
+        )
         appended = await service.store.append(provider_saved(ACCOUNT, provider_id, sns_topic_arns=[DEFAULT_TOPIC_ARN]))
         await service.components.projections[0].wait_for(appended.stream_seq, 10)
         return service, sns_runner
@@ -140,8 +170,11 @@ def deliveries(draw, identity: SnsSigningIdentity) -> tuple[str, bytes, dict[str
         return path, json.dumps(document).encode(), draw(header_maps)
     if shape == "signed-random-ses":
         kind = draw(st.sampled_from(SES_KINDS))
-        fields = draw(st.dictionaries(st.sampled_from(["mail", "bounce", "complaint", "delivery", "eventType"]),
-                                      json_values, max_size=4))
+        fields = draw(
+            st.dictionaries(
+                st.sampled_from(["mail", "bounce", "complaint", "delivery", "eventType"]), json_values, max_size=4
+            )
+        )
         signed = identity.sign(notification(random_ses_document(kind, fields)), draw(st.sampled_from(["1", "2"])))
         return path, http_body(signed), http_headers(signed)
     if shape == "signed-real-ses":
@@ -160,7 +193,10 @@ def deliveries(draw, identity: SnsSigningIdentity) -> tuple[str, bytes, dict[str
         return path, http_body(signed), http_headers(signed)
     signed = identity.sign(notification(ses.bounce(["a@example.com"])))
     signed[draw(st.sampled_from(SNS_FIELDS))] = draw(json_values)
-    headers = draw(header_maps) or {"x-amz-sns-message-type": "Notification", "Content-Type": "text/plain; charset=UTF-8"}
+    headers = draw(header_maps) or {
+        "x-amz-sns-message-type": "Notification",
+        "Content-Type": "text/plain; charset=UTF-8",
+    }
     return path, json.dumps(signed).encode(), headers
 
 

@@ -24,8 +24,9 @@ from services.ses_sim.settings import SimulatorSettings
 
 
 def simulator_settings(tmp_path, **overrides) -> SimulatorSettings:
-    base = SimulatorSettings(data_dir=tmp_path, smtp_port=0, smtp_tls_port=0, web_port=0, sns_https_port=0,
-                             notification_delay=0.0)
+    base = SimulatorSettings(
+        data_dir=tmp_path, smtp_port=0, smtp_tls_port=0, web_port=0, sns_https_port=0, notification_delay=0.0
+    )
     return replace(base, **overrides)
 
 
@@ -35,8 +36,9 @@ async def simulator(tmp_path):
         yield running
 
 
-def email(sender="News <news@example.com>", to="jane@customer.test", subject="Hello", body="Hi Jane",
-          **headers) -> EmailMessage:
+def email(
+    sender="News <news@example.com>", to="jane@customer.test", subject="Hello", body="Hi Jane", **headers
+) -> EmailMessage:
     message = EmailMessage()
     message["From"], message["To"], message["Subject"] = sender, to, subject
     for name, value in headers.items():
@@ -48,10 +50,11 @@ def email(sender="News <news@example.com>", to="jane@customer.test", subject="He
 def ses_client(sim: SesSimulator, service: str = "sesv2", region: str = "us-east-1", *, validate: bool = True):
     """A real boto3 client for the simulator's SES API; `region` signs its requests, and so picks the region.
     Without `validate`, boto3 sends what it is given, so the simulator's own checks can be tested."""
-    return boto3.session.Session(aws_access_key_id="AKIAEXAMPLE", aws_secret_access_key="secret",
-                                 region_name=region).client(
-        service, endpoint_url=sim.web_url,
-        config=Config(retries={"max_attempts": 1}, parameter_validation=validate))
+    return boto3.session.Session(
+        aws_access_key_id="AKIAEXAMPLE", aws_secret_access_key="secret", region_name=region
+    ).client(
+        service, endpoint_url=sim.web_url, config=Config(retries={"max_attempts": 1}, parameter_validation=validate)
+    )
 
 
 async def call(client, operation: str, **parameters) -> dict:
@@ -66,11 +69,14 @@ async def error_code(client, operation: str, **parameters) -> str:
     return refused.value.response["Error"]["Code"]
 
 
-async def control(sim: SesSimulator, method: str, path: str, body: dict | None = None,
-                  **query: str) -> tuple[int, dict]:
+async def control(
+    sim: SesSimulator, method: str, path: str, body: dict | None = None, **query: str
+) -> tuple[int, dict]:
     """The control endpoint: (status, JSON answer)."""
-    async with aiohttp.ClientSession() as http, http.request(
-            method, f"{sim.web_url}/_sim{'/' + path if path else ''}", json=body, params=query) as answer:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.request(method, f"{sim.web_url}/_sim{'/' + path if path else ''}", json=body, params=query) as answer,
+    ):
         return answer.status, await answer.json()
 
 
@@ -82,19 +88,26 @@ def with_attachments() -> EmailMessage:
     """An invoice: text and HTML bodies, an inline logo the HTML shows by cid:, a PDF with a non-ASCII name."""
     message = email(subject="Invoice", body="See attached")
     message.add_alternative("<p>Logo: <img src='cid:logo@example.com'></p>", subtype="html")
-    message.get_payload()[1].add_related(PNG, "image", "png", cid="<logo@example.com>", filename="logo.png",
-                                          disposition="inline")
+    message.get_payload()[1].add_related(
+        PNG, "image", "png", cid="<logo@example.com>", filename="logo.png", disposition="inline"
+    )
     message.add_attachment(PDF, maintype="application", subtype="pdf", filename="Rechnung März.pdf")
     return message
 
 
-async def smtp_session(sim: SesSimulator, *, implicit_tls=False, password: str | None = None,
-                       region: str | None = None) -> aiosmtplib.SMTP:
+async def smtp_session(
+    sim: SesSimulator, *, implicit_tls=False, password: str | None = None, region: str | None = None
+) -> aiosmtplib.SMTP:
     trusting = ssl.create_default_context(cafile=str(sim.ca_file))
     ports = sim.smtp_ports_of(region)
-    client = aiosmtplib.SMTP(hostname="127.0.0.1",
-                             port=ports["smtp_tls"] if implicit_tls else ports["smtp"],
-                             use_tls=implicit_tls, start_tls=not implicit_tls, tls_context=trusting, timeout=10)
+    client = aiosmtplib.SMTP(
+        hostname="127.0.0.1",
+        port=ports["smtp_tls"] if implicit_tls else ports["smtp"],
+        use_tls=implicit_tls,
+        start_tls=not implicit_tls,
+        tls_context=trusting,
+        timeout=10,
+    )
     await client.connect()
     await client.login(sim.settings.smtp_username, password or sim.settings.smtp_password)
     return client
@@ -124,8 +137,16 @@ class SnsHostsAreTheSimulator(AbstractResolver):
 
     async def resolve(self, host: str, port: int = 0, family=socket.AF_INET) -> list[ResolveResult]:
         assert host.startswith("sns.") and host.endswith(".amazonaws.com"), host
-        return [ResolveResult(hostname=host, host="127.0.0.1", port=self._port, family=socket.AF_INET, proto=0,
-                              flags=socket.AI_NUMERICHOST)]
+        return [
+            ResolveResult(
+                hostname=host,
+                host="127.0.0.1",
+                port=self._port,
+                family=socket.AF_INET,
+                proto=0,
+                flags=socket.AI_NUMERICHOST,
+            )
+        ]
 
     async def close(self) -> None:
         pass
@@ -145,8 +166,10 @@ class SnsReceiver:
     _session: aiohttp.ClientSession | None = None
 
     async def start(self) -> "SnsReceiver":
-        connector = aiohttp.TCPConnector(resolver=SnsHostsAreTheSimulator(self.sim.sns_https_port),
-                                         ssl=ssl.create_default_context(cafile=str(self.sim.ca_file)))
+        connector = aiohttp.TCPConnector(
+            resolver=SnsHostsAreTheSimulator(self.sim.sns_https_port),
+            ssl=ssl.create_default_context(cafile=str(self.sim.ca_file)),
+        )
         self._session = aiohttp.ClientSession(connector=connector)
         app = web.Application()
         app.router.add_post("/sns", self._receive)
@@ -169,14 +192,16 @@ class SnsReceiver:
 
     async def visit_subscribe_url(self, index: int) -> str:
         import json
+
         subscribe_url = json.loads(self.received[index][1])["SubscribeURL"]
         async with self._session.get(subscribe_url) as answer:
             assert answer.status == 200, await answer.text()
             return await answer.text()
 
     def of_type(self, message_type: str) -> list[tuple[dict, bytes]]:
-        return [(headers, body) for headers, body in self.received
-                if headers.get("x-amz-sns-message-type") == message_type]
+        return [
+            (headers, body) for headers, body in self.received if headers.get("x-amz-sns-message-type") == message_type
+        ]
 
     async def stop(self) -> None:
         await self._session.close()

@@ -18,8 +18,11 @@ async def test_sesv2_answers_account_and_identities(simulator):
     assert account["ProductionAccessEnabled"] is True
     assert account["SendQuota"] == {"Max24HourSend": 50000.0, "MaxSendRate": 14.0, "SentLast24Hours": 2.0}
     identity = await asyncio.to_thread(v2.get_email_identity, EmailIdentity="example.com")
-    assert (identity["IdentityType"], identity["VerificationStatus"], identity["VerifiedForSendingStatus"]) == \
-        ("DOMAIN", "SUCCESS", True)
+    assert (identity["IdentityType"], identity["VerificationStatus"], identity["VerifiedForSendingStatus"]) == (
+        "DOMAIN",
+        "SUCCESS",
+        True,
+    )
     with pytest.raises(ClientError) as missing:
         await asyncio.to_thread(v2.get_email_identity, EmailIdentity="other.test")
     assert missing.value.response["Error"]["Code"] == "NotFoundException"
@@ -28,15 +31,19 @@ async def test_sesv2_answers_account_and_identities(simulator):
 
 
 async def test_ses_v1_answers_quota_and_verification(tmp_path):
-    async with SesSimulator(simulator_settings(tmp_path, sandbox=True,
-                                               verified_identities=("example.com", "me@mine.test"))) as sim:
+    async with SesSimulator(
+        simulator_settings(tmp_path, sandbox=True, verified_identities=("example.com", "me@mine.test"))
+    ) as sim:
         v1 = ses_client(sim, "ses")
         quota = await asyncio.to_thread(v1.get_send_quota)
         assert (quota["Max24HourSend"], quota["MaxSendRate"], quota["SentLast24Hours"]) == (200.0, 14.0, 0.0)
-        attributes = await asyncio.to_thread(v1.get_identity_verification_attributes,
-                                             Identities=["example.com", "me@mine.test", "nope.test"])
-        assert {name: a["VerificationStatus"] for name, a in attributes["VerificationAttributes"].items()} == \
-            {"example.com": "Success", "me@mine.test": "Success"}
+        attributes = await asyncio.to_thread(
+            v1.get_identity_verification_attributes, Identities=["example.com", "me@mine.test", "nope.test"]
+        )
+        assert {name: a["VerificationStatus"] for name, a in attributes["VerificationAttributes"].items()} == {
+            "example.com": "Success",
+            "me@mine.test": "Success",
+        }
         assert (await asyncio.to_thread(v1.list_identities))["Identities"] == ["example.com", "me@mine.test"]
         domains = await asyncio.to_thread(v1.list_identities, IdentityType="Domain")
         assert domains["Identities"] == ["example.com"]

@@ -8,18 +8,31 @@ from botocore.exceptions import ClientError
 from services.ses_sim.main import SesSimulator
 from tests.integration.ses_sim.conftest import call, control, email, send, ses_client, simulator_settings, smtp_session
 
-PAUSED = ("Message rejected: Sending paused for this account. For more information, please check the inbox of the "
-          "email address associated with your AWS account.")
+PAUSED = (
+    "Message rejected: Sending paused for this account. For more information, please check the inbox of the "
+    "email address associated with your AWS account."
+)
 
 
 async def test_get_account_answers_what_the_control_endpoint_set(simulator):
-    status, standing = await control(simulator, "PUT", "account", {
-        "enforcement_status": "PROBATION", "max_send_rate": 50, "max_24_hour_send": 1000,
-        "production_access_enabled": False})
+    status, standing = await control(
+        simulator,
+        "PUT",
+        "account",
+        {
+            "enforcement_status": "PROBATION",
+            "max_send_rate": 50,
+            "max_24_hour_send": 1000,
+            "production_access_enabled": False,
+        },
+    )
     assert status == 200 and standing["enforcement_status"] == "PROBATION"
     account = await call(ses_client(simulator), "get_account")
-    assert (account["EnforcementStatus"], account["SendingEnabled"], account["ProductionAccessEnabled"]) == \
-        ("PROBATION", True, False)
+    assert (account["EnforcementStatus"], account["SendingEnabled"], account["ProductionAccessEnabled"]) == (
+        "PROBATION",
+        True,
+        False,
+    )
     assert account["SendQuota"] == {"Max24HourSend": 1000.0, "MaxSendRate": 50.0, "SentLast24Hours": 0.0}
     quota = await call(ses_client(simulator, "ses"), "get_send_quota")
     assert (quota["Max24HourSend"], quota["MaxSendRate"]) == (1000.0, 50.0)
@@ -55,8 +68,10 @@ async def test_a_lowered_rate_holds_for_the_next_message_on_an_open_session(tmp_
             with pytest.raises(aiosmtplib.SMTPResponseException) as throttled:
                 for _ in range(3):
                     await client.send_message(email())
-            assert (throttled.value.code, throttled.value.message) == \
-                (454, "Throttling failure: Maximum sending rate exceeded")
+            assert (throttled.value.code, throttled.value.message) == (
+                454,
+                "Throttling failure: Maximum sending rate exceeded",
+            )
         finally:
             client.close()
 
@@ -69,11 +84,16 @@ async def test_a_lowered_daily_quota_holds_at_once_and_counts_what_was_sent(simu
     assert (await call(ses_client(simulator), "get_account"))["SendQuota"]["SentLast24Hours"] == 3.0
 
 
-@pytest.mark.parametrize("body, field", [({"enforcement_status": "PAUSED"}, "enforcement_status"),
-                                         ({"max_send_rate": 0}, "max_send_rate"),
-                                         ({"max_24_hour_send": "lots"}, "max_24_hour_send"),
-                                         ({"sending_enabled": "no"}, "sending_enabled"),
-                                         ({"colour": "red"}, "colour")])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"enforcement_status": "PAUSED"}, "enforcement_status"),
+        ({"max_send_rate": 0}, "max_send_rate"),
+        ({"max_24_hour_send": "lots"}, "max_24_hour_send"),
+        ({"sending_enabled": "no"}, "sending_enabled"),
+        ({"colour": "red"}, "colour"),
+    ],
+)
 async def test_bad_account_changes_are_refused_and_change_nothing(simulator, body, field):
     status, answer = await control(simulator, "PUT", "account", {"max_send_rate": 2, **body})
     assert status == 400 and answer["field"] == field

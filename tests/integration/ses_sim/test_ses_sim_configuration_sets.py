@@ -9,10 +9,17 @@ from tests.integration.ses_sim.conftest import call, control, email, error_code,
 
 async def test_create_get_list_and_delete(simulator):
     v2 = ses_client(simulator)
-    await call(v2, "create_configuration_set", ConfigurationSetName="marketing",
-               SendingOptions={"SendingEnabled": True}, Tags=[{"Key": "team", "Value": "growth"}])
+    await call(
+        v2,
+        "create_configuration_set",
+        ConfigurationSetName="marketing",
+        SendingOptions={"SendingEnabled": True},
+        Tags=[{"Key": "team", "Value": "growth"}],
+    )
     described = await call(v2, "get_configuration_set", ConfigurationSetName="marketing")
-    assert described["ConfigurationSetName"] == "marketing" and described["Tags"] == [{"Key": "team", "Value": "growth"}]
+    assert described["ConfigurationSetName"] == "marketing" and described["Tags"] == [
+        {"Key": "team", "Value": "growth"}
+    ]
     assert described["DeliveryOptions"] == {"TlsPolicy": "OPTIONAL"}
     for name in ("transactional", "alerts", "billing"):
         await call(v2, "create_configuration_set", ConfigurationSetName=name)
@@ -36,8 +43,7 @@ async def test_refusals_carry_ses_error_codes(simulator):
     v2 = ses_client(simulator)
     await call(v2, "create_configuration_set", ConfigurationSetName="taken")
     assert await error_code(v2, "create_configuration_set", ConfigurationSetName="taken") == "AlreadyExistsException"
-    assert await error_code(v2, "create_configuration_set", ConfigurationSetName="no spaces") == \
-        "BadRequestException"
+    assert await error_code(v2, "create_configuration_set", ConfigurationSetName="no spaces") == "BadRequestException"
     assert await error_code(v2, "list_configuration_sets", NextToken="bogus") == "BadRequestException"
     assert await error_code(v2, "list_configuration_sets", PageSize=0) == "BadRequestException"
     assert [s.name for s in simulator.region().configuration_sets.all()] == ["taken"]
@@ -45,15 +51,18 @@ async def test_refusals_carry_ses_error_codes(simulator):
 
 async def test_seeded_by_a_setting_and_by_the_control_endpoint(tmp_path):
     async with SesSimulator(simulator_settings(tmp_path, configuration_sets=("seeded",))) as sim:
-        status, created = await control(sim, "PUT", "configuration-sets/added",
-                                        {"SuppressionOptions": {"SuppressedReasons": ["COMPLAINT"]}})
+        status, created = await control(
+            sim, "PUT", "configuration-sets/added", {"SuppressionOptions": {"SuppressedReasons": ["COMPLAINT"]}}
+        )
         assert status == 201 and created["SuppressionOptions"] == {"SuppressedReasons": ["COMPLAINT"]}
         assert (await control(sim, "PUT", "configuration-sets/added"))[0] == 200
         assert (await control(sim, "PUT", "configuration-sets/bad%20name"))[0] == 400
         assert (await call(ses_client(sim), "list_configuration_sets"))["ConfigurationSets"] == ["added", "seeded"]
         assert (await control(sim, "DELETE", "configuration-sets/seeded"))[0] == 200
-        assert [s["ConfigurationSetName"] for s in (await control(sim, "GET", "configuration-sets"))[1][
-            "configuration_sets"]] == ["added"]
+        assert [
+            s["ConfigurationSetName"]
+            for s in (await control(sim, "GET", "configuration-sets"))[1]["configuration_sets"]
+        ] == ["added"]
 
 
 async def test_an_unknown_set_is_refused_in_ses_words(simulator):

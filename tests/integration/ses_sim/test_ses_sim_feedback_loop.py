@@ -25,14 +25,15 @@ async def event_types(store) -> list[str]:
 
 async def test_a_simulated_bounce_reaches_the_feedback_service(settings, tmp_path):
     async with SesSimulator(simulator_settings(tmp_path / "sim")) as sim:
-        connector = aiohttp.TCPConnector(resolver=SnsHostsAreTheSimulator(sim.sns_https_port),
-                                         ssl=ssl.create_default_context(cafile=str(sim.ca_file)))
+        connector = aiohttp.TCPConnector(
+            resolver=SnsHostsAreTheSimulator(sim.sns_https_port),
+            ssl=ssl.create_default_context(cafile=str(sim.ca_file)),
+        )
         feedback_settings = replace(settings, sns_cert_dir=str(sim.settings.pinned_cert_dir))
         service = await start_service("feedback", feedback_settings, partial(build, connector=connector))
         try:
             provider_id = str(uuid.uuid4())
-            appended = await service.store.append(provider_saved("acme", provider_id,
-                                                                 sns_topic_arns=[sim.topic_arn]))
+            appended = await service.store.append(provider_saved("acme", provider_id, sns_topic_arns=[sim.topic_arn]))
             assert await service.components.projections[0].wait_for(appended.stream_seq, 10)
             sim.subscribe(f"http://127.0.0.1:{service.components.http[0].port}/sns/acme/{provider_id}")
             await eventually(lambda: sim.topics.confirmed(sim.topic_arn), timeout=30)

@@ -8,13 +8,25 @@ import ssl
 
 from services.ses_sim.main import SesSimulator
 from services.ses_sim.settings import RegionOverride
-from tests.integration.ses_sim.conftest import (call, control, email, error_code, eventually, send, ses_client,
-                                                simulator_settings)
+from tests.integration.ses_sim.conftest import (
+    call,
+    control,
+    email,
+    error_code,
+    eventually,
+    send,
+    ses_client,
+    simulator_settings,
+)
 
 
 def two_regions(tmp_path, **overrides):
-    return simulator_settings(tmp_path, extra_regions=("eu-west-1",), region_overrides=(
-        RegionOverride("eu-west-1", verified_identities=("example.eu",)),), **overrides)
+    return simulator_settings(
+        tmp_path,
+        extra_regions=("eu-west-1",),
+        region_overrides=(RegionOverride("eu-west-1", verified_identities=("example.eu",)),),
+        **overrides,
+    )
 
 
 async def test_each_region_has_its_own_account_and_lists(tmp_path):
@@ -31,10 +43,12 @@ async def test_each_region_has_its_own_account_and_lists(tmp_path):
         assert (await call(us, "list_configuration_sets"))["ConfigurationSets"] == []
         assert (await call(us, "list_tenants"))["Tenants"] == []
         assert (await call(eu, "get_tenant", TenantName="eu-tenant"))["Tenant"]["TenantArn"].startswith(
-            "arn:aws:ses:eu-west-1:")
+            "arn:aws:ses:eu-west-1:"
+        )
 
-        assert [i["IdentityName"] for i in (await call(eu, "list_email_identities"))["EmailIdentities"]] == \
-            ["example.eu"]
+        assert [i["IdentityName"] for i in (await call(eu, "list_email_identities"))["EmailIdentities"]] == [
+            "example.eu"
+        ]
         assert (await call(ses_client(sim, "ses", "eu-west-1"), "list_identities"))["Identities"] == ["example.eu"]
         assert await error_code(ses_client(sim, region="ap-south-1"), "get_account") == "InvalidSignatureException"
 
@@ -45,12 +59,16 @@ async def test_smtp_of_the_second_region_checks_its_own_identities_and_quota(tmp
         assert set(eu_ports.values()).isdisjoint(us_ports.values())
         sim.set_account(region="eu-west-1", max_24_hour_send=1)
         assert await send(sim, email(), region="eu-west-1") == (
-            554, "Message rejected: Email address is not verified. The following identities failed the check in "
-                 "region EU-WEST-1: news@example.com")
+            554,
+            "Message rejected: Email address is not verified. The following identities failed the check in "
+            "region EU-WEST-1: news@example.com",
+        )
         eu_mail = email(sender="news@example.eu")
         assert (await send(sim, eu_mail, region="eu-west-1", implicit_tls=True))[0] == 250
-        assert await send(sim, email(sender="news@example.eu"), region="eu-west-1") == \
-            (454, "Throttling failure: Daily message quota exceeded")
+        assert await send(sim, email(sender="news@example.eu"), region="eu-west-1") == (
+            454,
+            "Throttling failure: Daily message quota exceeded",
+        )
         assert (await send(sim, email()))[0] == 250  # us-east-1's quota is its own
         assert [m.region for m in sim.inbox.newest_first()] == ["us-east-1", "eu-west-1"]
         eu_quota = (await call(ses_client(sim, region="eu-west-1"), "get_account"))["SendQuota"]
@@ -63,7 +81,8 @@ async def test_the_certificate_covers_every_region_smtp_host(tmp_path):
         for region in ("us-east-1", "eu-west-1"):
             host = f"email-smtp.{region}.amazonaws.com"
             reader, writer = await asyncio.open_connection(
-                "127.0.0.1", sim.smtp_ports_of(region)["smtp_tls"], ssl=trusting, server_hostname=host)
+                "127.0.0.1", sim.smtp_ports_of(region)["smtp_tls"], ssl=trusting, server_hostname=host
+            )
             greeting = await reader.readline()
             writer.close()
             assert greeting.startswith(f"220 {host} ".encode())
@@ -83,7 +102,9 @@ async def test_notifications_go_to_the_region_topic_signed_for_that_region(tmp_p
         await eventually(lambda: receiver.of_type("Notification"))
         notification = json.loads(receiver.of_type("Notification")[0][1])
         assert notification["TopicArn"] == eu_topic
-        assert notification["SigningCertURL"].startswith("https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-")
+        assert notification["SigningCertURL"].startswith(
+            "https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-"
+        )
         mail = json.loads(notification["Message"])["mail"]
         assert mail["sourceArn"] == "arn:aws:ses:eu-west-1:123456789012:identity/example.eu"
 
@@ -94,14 +115,16 @@ async def test_the_overview_names_every_region_with_its_ports_and_topic(tmp_path
         assert status == 200 and overview["default_region"] == "us-east-1"
         assert [(r["name"], r["smtp_ports"], r["topic_arn"]) for r in overview["regions"]] == [
             ("us-east-1", sim.smtp_ports_of(), "arn:aws:sns:us-east-1:123456789012:ses-feedback"),
-            ("eu-west-1", sim.smtp_ports_of("eu-west-1"), "arn:aws:sns:eu-west-1:123456789012:ses-feedback")]
+            ("eu-west-1", sim.smtp_ports_of("eu-west-1"), "arn:aws:sns:eu-west-1:123456789012:ses-feedback"),
+        ]
         assert (await control(sim, "GET", "account", region="ap-south-1"))[0] == 404
 
 
 async def test_identities_of_a_region_change_while_it_runs(tmp_path):
     async with SesSimulator(two_regions(tmp_path)) as sim:
-        status, standing = await control(sim, "PUT", "identities", {"identities": ["example.com", "Ops@Other.test"]},
-                                         region="eu-west-1")
+        status, standing = await control(
+            sim, "PUT", "identities", {"identities": ["example.com", "Ops@Other.test"]}, region="eu-west-1"
+        )
         assert status == 200 and standing["verified_identities"] == ["example.com", "ops@other.test"]
         assert (await send(sim, email(), region="eu-west-1"))[0] == 250
         sim.set_identities(["example.eu"], region="eu-west-1")

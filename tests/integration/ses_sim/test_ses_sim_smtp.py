@@ -36,8 +36,10 @@ async def test_a_wrong_password_is_535(simulator, implicit_tls):
 async def test_an_unverified_from_is_554(simulator):
     code, reply = await send(simulator, email(sender="eve@unverified.test"))
     assert code == 554
-    assert reply == ("Message rejected: Email address is not verified. The following identities failed the check "
-                     "in region US-EAST-1: eve@unverified.test")
+    assert reply == (
+        "Message rejected: Email address is not verified. The following identities failed the check "
+        "in region US-EAST-1: eve@unverified.test"
+    )
     assert len(simulator.inbox) == 0
 
 
@@ -89,8 +91,10 @@ async def test_past_the_per_session_limit_ses_says_421_and_closes_the_session(tm
                 await client.send_message(email())
             with pytest.raises(aiosmtplib.SMTPResponseException) as closed:
                 await client.send_message(email())
-            assert (closed.value.code, closed.value.message) == \
-                (421, "Connection closed by server. Maximum message count per session reached.")
+            assert (closed.value.code, closed.value.message) == (
+                421,
+                "Connection closed by server. Maximum message count per session reached.",
+            )
             with pytest.raises(aiosmtplib.SMTPServerDisconnected):
                 await client.noop()
         finally:

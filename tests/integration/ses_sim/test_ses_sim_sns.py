@@ -71,8 +71,9 @@ async def test_a_complaint_is_reported_after_its_delivery_to_every_confirmed_end
     await send(simulator, email(to="complaint+x@simulator.amazonses.com"))
     for receiver in receivers:
         await eventually(lambda receiver=receiver: len(receiver.of_type("Notification")) == 2)
-        kinds = [type(parse_ses_feedback(json.loads(body)["Message"])[0])
-                 for _, body in receiver.of_type("Notification")]
+        kinds = [
+            type(parse_ses_feedback(json.loads(body)["Message"])[0]) for _, body in receiver.of_type("Notification")
+        ]
         assert kinds == [Delivery, Complaint]
 
 

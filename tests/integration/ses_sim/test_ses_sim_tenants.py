@@ -23,8 +23,9 @@ async def test_create_get_list_and_delete_tenants(simulator):
     pages = v2.get_paginator("list_tenants").paginate(PaginationConfig={"PageSize": 3})
     listed = [t["TenantName"] for page in await asyncio.to_thread(list, pages) for t in page["Tenants"]]
     assert listed == ["acme", "beta", "delta", "gamma"]
-    assert [t["TenantName"] for t in (await call(v2, "list_tenants", Filter={"TENANT_NAME_CONTAINS": "ta"}))[
-        "Tenants"]] == ["beta", "delta"]
+    assert [
+        t["TenantName"] for t in (await call(v2, "list_tenants", Filter={"TENANT_NAME_CONTAINS": "ta"}))["Tenants"]
+    ] == ["beta", "delta"]
 
     await call(v2, "delete_tenant", TenantName="beta")
     assert await error_code(v2, "get_tenant", TenantName="beta") == "NotFoundException"
@@ -40,69 +41,120 @@ async def test_resources_are_associated_listed_and_dissociated(simulator):
     await call(v2, "create_tenant", TenantName="acme")
     await call(v2, "create_tenant_resource_association", TenantName="acme", ResourceArn=IDENTITY)
     await call(v2, "create_tenant_resource_association", TenantName="acme", ResourceArn=SET)
-    assert await error_code(v2, "create_tenant_resource_association", TenantName="acme", ResourceArn=SET) == \
-        "AlreadyExistsException"
-    assert await error_code(v2, "create_tenant_resource_association", TenantName="acme",
-                            ResourceArn=SET.replace("acme-mail", "missing")) == "NotFoundException"
-    assert await error_code(v2, "create_tenant_resource_association", TenantName="ghost", ResourceArn=SET) == \
-        "NotFoundException"
+    assert (
+        await error_code(v2, "create_tenant_resource_association", TenantName="acme", ResourceArn=SET)
+        == "AlreadyExistsException"
+    )
+    assert (
+        await error_code(
+            v2, "create_tenant_resource_association", TenantName="acme", ResourceArn=SET.replace("acme-mail", "missing")
+        )
+        == "NotFoundException"
+    )
+    assert (
+        await error_code(v2, "create_tenant_resource_association", TenantName="ghost", ResourceArn=SET)
+        == "NotFoundException"
+    )
 
     resources = await call(v2, "list_tenant_resources", TenantName="acme")
-    assert {(r["ResourceType"], r["ResourceArn"]) for r in resources["TenantResources"]} == \
-        {("EMAIL_IDENTITY", IDENTITY), ("CONFIGURATION_SET", SET)}
+    assert {(r["ResourceType"], r["ResourceArn"]) for r in resources["TenantResources"]} == {
+        ("EMAIL_IDENTITY", IDENTITY),
+        ("CONFIGURATION_SET", SET),
+    }
     identities = await call(v2, "list_tenant_resources", TenantName="acme", Filter={"RESOURCE_TYPE": "EMAIL_IDENTITY"})
     assert [r["ResourceArn"] for r in identities["TenantResources"]] == [IDENTITY]
     holders = await call(v2, "list_resource_tenants", ResourceArn=SET)
     assert [t["TenantName"] for t in holders["ResourceTenants"]] == ["acme"]
 
     await call(v2, "delete_tenant_resource_association", TenantName="acme", ResourceArn=SET)
-    assert await error_code(v2, "delete_tenant_resource_association", TenantName="acme", ResourceArn=SET) == \
-        "NotFoundException"
+    assert (
+        await error_code(v2, "delete_tenant_resource_association", TenantName="acme", ResourceArn=SET)
+        == "NotFoundException"
+    )
     assert (await call(v2, "list_resource_tenants", ResourceArn=SET))["ResourceTenants"] == []
 
 
 async def test_a_tenant_is_a_reputation_entity_with_two_statuses(simulator):
     v2 = ses_client(simulator)
     arn = (await call(v2, "create_tenant", TenantName="acme"))["TenantArn"]
-    entity = (await call(v2, "get_reputation_entity", ReputationEntityType="RESOURCE",
-                         ReputationEntityReference=arn))["ReputationEntity"]
+    entity = (await call(v2, "get_reputation_entity", ReputationEntityType="RESOURCE", ReputationEntityReference=arn))[
+        "ReputationEntity"
+    ]
     assert entity["ReputationManagementPolicy"] == "arn:aws:ses:us-east-1:aws:reputation-policy/none"
     assert (entity["SendingStatusAggregate"], entity["AwsSesManagedStatus"]["Status"]) == ("ENABLED", "ENABLED")
     assert "CustomerManagedStatus" not in entity
 
-    status, paused = await control(simulator, "PUT", "tenants/acme", {"sending_status": "DISABLED",
-                                                                       "cause": "bounce rate 11%"})
+    status, paused = await control(
+        simulator, "PUT", "tenants/acme", {"sending_status": "DISABLED", "cause": "bounce rate 11%"}
+    )
     assert status == 200 and paused["sending_status"] == "DISABLED"
-    entity = (await call(v2, "get_reputation_entity", ReputationEntityType="RESOURCE",
-                         ReputationEntityReference=arn))["ReputationEntity"]
-    assert entity["AwsSesManagedStatus"]["Cause"] == "bounce rate 11%" and entity["SendingStatusAggregate"] == "DISABLED"
+    entity = (await call(v2, "get_reputation_entity", ReputationEntityType="RESOURCE", ReputationEntityReference=arn))[
+        "ReputationEntity"
+    ]
+    assert (
+        entity["AwsSesManagedStatus"]["Cause"] == "bounce rate 11%" and entity["SendingStatusAggregate"] == "DISABLED"
+    )
     assert (await call(v2, "get_tenant", TenantName="acme"))["Tenant"]["SendingStatus"] == "DISABLED"
 
     simulator.set_tenant_status("acme", "ENABLED")
-    await call(v2, "update_reputation_entity_customer_managed_status", ReputationEntityType="RESOURCE",
-               ReputationEntityReference=arn, SendingStatus="REINSTATED")
+    await call(
+        v2,
+        "update_reputation_entity_customer_managed_status",
+        ReputationEntityType="RESOURCE",
+        ReputationEntityReference=arn,
+        SendingStatus="REINSTATED",
+    )
     entity = (await call(v2, "list_reputation_entities", Filter={"SENDING_STATUS": "REINSTATED"}))[
-        "ReputationEntities"][0]
+        "ReputationEntities"
+    ][0]
     assert entity["CustomerManagedStatus"]["Cause"] == "Status manually updated."
-    await call(v2, "update_reputation_entity_policy", ReputationEntityType="RESOURCE", ReputationEntityReference=arn,
-               ReputationEntityPolicy="arn:aws:ses:us-east-1:aws:reputation-policy/strict")
+    await call(
+        v2,
+        "update_reputation_entity_policy",
+        ReputationEntityType="RESOURCE",
+        ReputationEntityReference=arn,
+        ReputationEntityPolicy="arn:aws:ses:us-east-1:aws:reputation-policy/strict",
+    )
     assert (await call(v2, "get_reputation_entity", ReputationEntityType="RESOURCE", ReputationEntityReference=arn))[
-        "ReputationEntity"]["ReputationManagementPolicy"].endswith("/strict")
+        "ReputationEntity"
+    ]["ReputationManagementPolicy"].endswith("/strict")
 
-    assert await error_code(v2, "get_reputation_entity", ReputationEntityType="RESOURCE",
-                            ReputationEntityReference=arn + "x") == "NotFoundException"
-    assert await error_code(v2, "update_reputation_entity_policy", ReputationEntityType="RESOURCE",
-                            ReputationEntityReference=arn, ReputationEntityPolicy="arn:aws:ses:::nope") == \
-        "BadRequestException"
-    assert await error_code(ses_client(simulator, validate=False), "update_reputation_entity_customer_managed_status",
-                            ReputationEntityType="RESOURCE", ReputationEntityReference=arn,
-                            SendingStatus="PAUSED") == "BadRequestException"
+    assert (
+        await error_code(
+            v2, "get_reputation_entity", ReputationEntityType="RESOURCE", ReputationEntityReference=arn + "x"
+        )
+        == "NotFoundException"
+    )
+    assert (
+        await error_code(
+            v2,
+            "update_reputation_entity_policy",
+            ReputationEntityType="RESOURCE",
+            ReputationEntityReference=arn,
+            ReputationEntityPolicy="arn:aws:ses:::nope",
+        )
+        == "BadRequestException"
+    )
+    assert (
+        await error_code(
+            ses_client(simulator, validate=False),
+            "update_reputation_entity_customer_managed_status",
+            ReputationEntityType="RESOURCE",
+            ReputationEntityReference=arn,
+            SendingStatus="PAUSED",
+        )
+        == "BadRequestException"
+    )
 
 
 async def test_a_tenant_suppression_list_of_its_own(simulator):
     v2 = ses_client(simulator)
-    await call(v2, "create_tenant", TenantName="acme", SuppressionAttributes={"SuppressionScope": "TENANT",
-                                                                               "SuppressedReasons": ["BOUNCE"]})
+    await call(
+        v2,
+        "create_tenant",
+        TenantName="acme",
+        SuppressionAttributes={"SuppressionScope": "TENANT", "SuppressedReasons": ["BOUNCE"]},
+    )
     await call(v2, "put_suppressed_destination", EmailAddress="t@customer.test", Reason="BOUNCE", TenantName="acme")
     own = await call(v2, "list_suppressed_destinations", TenantName="acme")
     assert [e["EmailAddress"] for e in own["SuppressedDestinationSummaries"]] == ["t@customer.test"]
@@ -111,7 +163,8 @@ async def test_a_tenant_suppression_list_of_its_own(simulator):
     assert found["SuppressedDestination"]["TenantName"] == "acme"
     await call(v2, "put_tenant_suppression_attributes", TenantName="acme", SuppressionScope="ACCOUNT")
     assert (await call(v2, "get_tenant", TenantName="acme"))["Tenant"]["SuppressionAttributes"][
-        "SuppressionScope"] == "ACCOUNT"
+        "SuppressionScope"
+    ] == "ACCOUNT"
 
 
 async def test_smtp_honours_the_tenant_header(tmp_path):
@@ -122,13 +175,17 @@ async def test_smtp_honours_the_tenant_header(tmp_path):
         [kept] = sim.inbox.newest_first()
         assert (kept.tenant, kept.configuration_set) == ("acme", "acme-mail") and b"X-SES-TENANT" not in kept.data
 
-        assert await send(sim, email(X_SES_TENANT="ghost")) == \
-            (554, "Message rejected: Tenant <ghost> does not exist.")
+        assert await send(sim, email(X_SES_TENANT="ghost")) == (554, "Message rejected: Tenant <ghost> does not exist.")
         await call(ses_client(sim), "create_tenant", TenantName="bare")
-        assert await send(sim, email(X_SES_TENANT="bare")) == \
-            (554, f"Message rejected: Resource <{IDENTITY}> is not associated with tenant <bare>.")
+        assert await send(sim, email(X_SES_TENANT="bare")) == (
+            554,
+            f"Message rejected: Resource <{IDENTITY}> is not associated with tenant <bare>.",
+        )
         await control(sim, "PUT", "tenants/acme", {"sending_status": "DISABLED"})
-        assert await send(sim, email(X_SES_TENANT="acme")) == (554, "Message rejected: Sending paused for tenant <acme>.")
+        assert await send(sim, email(X_SES_TENANT="acme")) == (
+            554,
+            "Message rejected: Sending paused for tenant <acme>.",
+        )
         assert (await send(sim, email()))[0] == 250  # the rest of the account keeps sending
         await control(sim, "PUT", "tenants/acme", {"sending_status": "ENABLED"})
         assert (await send(sim, email(X_SES_TENANT="acme")))[0] == 250

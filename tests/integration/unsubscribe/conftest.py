@@ -18,8 +18,11 @@ AUTH = (("authorization", f"Bearer {TEST_TOKEN}"),)
 
 @pytest.fixture
 def unsubscribe_settings(read_model_settings):
-    return with_unsubscribe_key(read_model_settings, unsubscribe_public_url="https://unsubscribe.example.test",
-                                unsubscribe_mailto="unsubscribe@example.test")
+    return with_unsubscribe_key(
+        read_model_settings,
+        unsubscribe_public_url="https://unsubscribe.example.test",
+        unsubscribe_mailto="unsubscribe@example.test",
+    )
 
 
 @pytest.fixture
@@ -52,4 +55,3 @@ async def store(unsubscribe_settings):
     store = await EventStore.connect(unsubscribe_settings, name="unsubscribe-test-reader")
     yield store
     await store.close()
-

@@ -35,8 +35,9 @@ def violations(error: grpc.aio.AioRpcError) -> dict[str, str]:
 
 
 async def unsub(stub, email, list_id="", **extra):
-    return await stub.Unsubscribe(unsubscribe_pb2.UnsubscribeRequest(
-        account_id=ACCOUNT, email=email, list_id=list_id, **extra), metadata=AUTH)
+    return await stub.Unsubscribe(
+        unsubscribe_pb2.UnsubscribeRequest(account_id=ACCOUNT, email=email, list_id=list_id, **extra), metadata=AUTH
+    )
 
 
 async def status_of(stub, email, account=ACCOUNT):
@@ -46,20 +47,25 @@ async def status_of(stub, email, account=ACCOUNT):
 async def test_unsubscribe_per_list_and_global_then_resubscribe(unsubscribe, store):
     first = await unsub(unsubscribe, "Ann@Example.com", "news", reason="too many")
     assert first.changed and list(first.unsubscribed_lists) == ["news"] and not first.globally_unsubscribed
-    assert not (await unsub(unsubscribe, "ann@example.com ", "news")).changed      # same address, normalised
+    assert not (await unsub(unsubscribe, "ann@example.com ", "news")).changed  # same address, normalised
     both = await unsub(unsubscribe, "ann@example.com")
     assert both.globally_unsubscribed and list(both.unsubscribed_lists) == ["news"]
     assert both.recipient_hash == recipient_hash("ann@example.com")
 
-    again = await unsubscribe.Resubscribe(unsubscribe_pb2.ResubscribeRequest(
-        account_id=ACCOUNT, email="ann@example.com"), metadata=AUTH)
+    again = await unsubscribe.Resubscribe(
+        unsubscribe_pb2.ResubscribeRequest(account_id=ACCOUNT, email="ann@example.com"), metadata=AUTH
+    )
     assert again.changed and not again.globally_unsubscribed and list(again.unsubscribed_lists) == ["news"]
-    by_hash = await unsubscribe.GetStatus(unsubscribe_pb2.GetStatusRequest(
-        account_id=ACCOUNT, recipient_hash=recipient_hash("ann@example.com")), metadata=AUTH)
+    by_hash = await unsubscribe.GetStatus(
+        unsubscribe_pb2.GetStatusRequest(account_id=ACCOUNT, recipient_hash=recipient_hash("ann@example.com")),
+        metadata=AUTH,
+    )
     assert list(by_hash.unsubscribed_lists) == ["news"]
 
-    kinds = [(e.event.WhichOneof("payload"), e.event.unsubscribed.source or e.event.resubscribed.source)
-             for e in await subscription_events(store)]
+    kinds = [
+        (e.event.WhichOneof("payload"), e.event.unsubscribed.source or e.event.resubscribed.source)
+        for e in await subscription_events(store)
+    ]
     assert kinds == [("unsubscribed", "api"), ("unsubscribed", "api"), ("resubscribed", "api")]
     assert (await subscription_events(store))[0].event.unsubscribed.reason == "too many"
 
@@ -70,8 +76,9 @@ async def test_list_unsubscribes_pages_through_everything(unsubscribe):
         await unsub(unsubscribe, email, "news")
     seen, token = [], ""
     while True:
-        page = await unsubscribe.ListUnsubscribes(unsubscribe_pb2.ListUnsubscribesRequest(
-            account_id=ACCOUNT, page_size=3, page_token=token), metadata=AUTH)
+        page = await unsubscribe.ListUnsubscribes(
+            unsubscribe_pb2.ListUnsubscribesRequest(account_id=ACCOUNT, page_size=3, page_token=token), metadata=AUTH
+        )
         seen += [(e.recipient_hash, e.list_id, e.source) for e in page.entries]
         assert all(e.unsubscribed_at.seconds > 0 for e in page.entries)
         token = page.next_page_token
@@ -80,13 +87,16 @@ async def test_list_unsubscribes_pages_through_everything(unsubscribe):
     assert sorted(seen) == sorted((recipient_hash(e), "news", "api") for e in emails)
 
 
-@pytest.mark.parametrize("request_fields, field", [
-    (dict(account_id="", email="a@example.com"), "account_id"),
-    (dict(account_id=ACCOUNT, email="not-an-address"), "email"),
-    (dict(account_id=ACCOUNT, email="a@example.com", list_id="bad\nlist"), "list_id"),
-    (dict(account_id=ACCOUNT, email="a@example.com", source="carrier-pigeon"), "source"),
-    (dict(account_id=ACCOUNT, email="a@example.com", reason="x" * 501), "reason"),
-])
+@pytest.mark.parametrize(
+    "request_fields, field",
+    [
+        (dict(account_id="", email="a@example.com"), "account_id"),
+        (dict(account_id=ACCOUNT, email="not-an-address"), "email"),
+        (dict(account_id=ACCOUNT, email="a@example.com", list_id="bad\nlist"), "list_id"),
+        (dict(account_id=ACCOUNT, email="a@example.com", source="carrier-pigeon"), "source"),
+        (dict(account_id=ACCOUNT, email="a@example.com", reason="x" * 501), "reason"),
+    ],
+)
 async def test_bad_requests_name_the_field(unsubscribe, request_fields, field):
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await unsubscribe.Unsubscribe(unsubscribe_pb2.UnsubscribeRequest(**request_fields), metadata=AUTH)
@@ -95,11 +105,14 @@ async def test_bad_requests_name_the_field(unsubscribe, request_fields, field):
 
 
 async def test_create_link_gives_headers_and_a_working_link(unsubscribe, unsubscribe_service, store):
-    link = await unsubscribe.CreateUnsubscribeLink(unsubscribe_pb2.CreateUnsubscribeLinkRequest(
-        account_id=ACCOUNT, email="Bob@Example.com", list_id="news", dispatch_id="d-9"), metadata=AUTH)
+    link = await unsubscribe.CreateUnsubscribeLink(
+        unsubscribe_pb2.CreateUnsubscribeLinkRequest(
+            account_id=ACCOUNT, email="Bob@Example.com", list_id="news", dispatch_id="d-9"
+        ),
+        metadata=AUTH,
+    )
     assert link.url == f"https://unsubscribe.example.test/u/{link.token}"
-    assert link.list_unsubscribe_header == (
-        f"<{link.url}>, <mailto:unsubscribe@example.test?subject=unsubscribe>")
+    assert link.list_unsubscribe_header == (f"<{link.url}>, <mailto:unsubscribe@example.test?subject=unsubscribe>")
     assert link.list_unsubscribe_post_header == "List-Unsubscribe=One-Click"
     assert "bob" not in link.url.lower()
 
@@ -113,14 +126,17 @@ async def test_create_link_gives_headers_and_a_working_link(unsubscribe, unsubsc
 
 
 async def test_create_link_without_a_key_says_what_to_set(settings):
-    service = await start_service("unsubscribe", settings, build)      # no POSTROOM_UNSUBSCRIBE_KEY
+    service = await start_service("unsubscribe", settings, build)  # no POSTROOM_UNSUBSCRIBE_KEY
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{service.grpc_port}") as channel:
             from services.core.generated.postroom.v1 import unsubscribe_pb2_grpc
+
             stub = unsubscribe_pb2_grpc.UnsubscribeServiceStub(channel)
             with pytest.raises(grpc.aio.AioRpcError) as caught:
-                await stub.CreateUnsubscribeLink(unsubscribe_pb2.CreateUnsubscribeLinkRequest(
-                    account_id=ACCOUNT, email="a@example.com"), metadata=AUTH)
+                await stub.CreateUnsubscribeLink(
+                    unsubscribe_pb2.CreateUnsubscribeLinkRequest(account_id=ACCOUNT, email="a@example.com"),
+                    metadata=AUTH,
+                )
         assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
         assert "POSTROOM_UNSUBSCRIBE_KEY" in caught.value.details()
     finally:
@@ -128,8 +144,14 @@ async def test_create_link_without_a_key_says_what_to_set(settings):
 
 
 def complaint_event(account: str, email: str) -> events_pb2.Event:
-    payload = events_pb2.ComplaintReceived(provider_id="p1", recipient_hash=recipient_hash(email), recipient=email,
-                                           feedback_type="abuse", ses_message_id="ses-1", dispatch_id="d-1")
+    payload = events_pb2.ComplaintReceived(
+        provider_id="p1",
+        recipient_hash=recipient_hash(email),
+        recipient=email,
+        feedback_type="abuse",
+        ses_message_id="ses-1",
+        dispatch_id="d-1",
+    )
     return new_event(payload, account_id=account, aggregate_type="feedback", aggregate_id=recipient_hash(email))
 
 
@@ -146,10 +168,11 @@ async def wait_until(predicate, timeout: float = 30.0, explain=None) -> None:
 async def test_a_complaint_unsubscribes_globally_once(unsubscribe_settings, unsubscribe, store, unsubscribe_service):
     complaint = complaint_event(ACCOUNT, "Carol@Example.com")
     await store.append(complaint)
-    await unsub(unsubscribe, "dave@example.com", "news")                 # unrelated traffic
+    await unsub(unsubscribe, "dave@example.com", "news")  # unrelated traffic
 
     async def unsubscribed() -> bool:
         return (await status_of(unsubscribe, "carol@example.com")).globally_unsubscribed
+
     await wait_until(unsubscribed, explain=lambda: reactor_state(store))
     [event] = [e for e in await subscription_events(store) if e.event.unsubscribed.source == "complaint"]
     assert event.event.causation_id == complaint.event_id
@@ -159,8 +182,9 @@ async def test_a_complaint_unsubscribes_globally_once(unsubscribe_settings, unsu
     second = await start_service("unsubscribe", unsubscribe_settings, _with_free_ports(build))
     try:
         redelivered = await store.append(complaint, msg_id=f"redelivered-{complaint.event_id}")
-        await wait_until(lambda: reactor_has_acknowledged(store, redelivered.stream_seq),
-                         explain=lambda: reactor_state(store))
+        await wait_until(
+            lambda: reactor_has_acknowledged(store, redelivered.stream_seq), explain=lambda: reactor_state(store)
+        )
     finally:
         await second.stop()
     complaints = [e for e in await subscription_events(store) if e.event.unsubscribed.source == "complaint"]
@@ -174,9 +198,11 @@ async def reactor_has_acknowledged(store: EventStore, stream_seq: int) -> bool:
 
 async def reactor_state(store: EventStore) -> str:
     info = await store.js.consumer_info(store.stream, DURABLE_NAME)
-    return (f"reactor consumer: delivered {info.delivered.stream_seq}, ack floor {info.ack_floor.stream_seq}, "
-            f"pending acks {info.num_ack_pending}, redelivered {info.num_redelivered}, "
-            f"waiting pulls {info.num_waiting}; stream last {await store.last_sequence()}")
+    return (
+        f"reactor consumer: delivered {info.delivered.stream_seq}, ack floor {info.ack_floor.stream_seq}, "
+        f"pending acks {info.num_ack_pending}, redelivered {info.num_redelivered}, "
+        f"waiting pulls {info.num_waiting}; stream last {await store.last_sequence()}"
+    )
 
 
 def _with_free_ports(build_fn):
@@ -185,19 +211,23 @@ def _with_free_ports(build_fn):
 
     async def build_on_free_ports(settings, store, engine):
         return await build_fn(replace(settings, ports=free_ports()), store, engine)
+
     return build_on_free_ports
 
 
-async def test_replay_rebuilds_the_same_rows_and_has_no_side_effects(unsubscribe_settings, unsubscribe,
-                                                                       unsubscribe_service, store):
+async def test_replay_rebuilds_the_same_rows_and_has_no_side_effects(
+    unsubscribe_settings, unsubscribe, unsubscribe_service, store
+):
     for i in range(5):
         await unsub(unsubscribe, f"r{i}@example.com", "news" if i % 2 else "")
-    await unsubscribe.Resubscribe(unsubscribe_pb2.ResubscribeRequest(
-        account_id=ACCOUNT, email="r1@example.com", list_id="news"), metadata=AUTH)
+    await unsubscribe.Resubscribe(
+        unsubscribe_pb2.ResubscribeRequest(account_id=ACCOUNT, email="r1@example.com", list_id="news"), metadata=AUTH
+    )
     await store.append(complaint_event(ACCOUNT, "r9@example.com"))
 
     async def complained() -> bool:
         return (await status_of(unsubscribe, "r9@example.com")).globally_unsubscribed
+
     await wait_until(complained, explain=lambda: reactor_state(store))
     runner = runner_of(unsubscribe_service)
     live = await dump_runner(runner)
@@ -207,6 +237,7 @@ async def test_replay_rebuilds_the_same_rows_and_has_no_side_effects(unsubscribe
 
     async def switched() -> bool:
         return runner.generation.number != before.number
+
     await wait_until(switched)
     assert await dump_runner(runner) == live
     assert await store.last_sequence() == events_before
@@ -220,10 +251,21 @@ async def test_cli_unsubscribe_status_resubscribe(unsubscribe_settings, unsubscr
         args = build_parser().parse_args(list(argv))
         assert args.handler(args, unsubscribe_settings) == 0
         import json
+
         return json.loads(capsys.readouterr().out)
 
-    done = await asyncio.to_thread(run, "unsubscribe", "--account", ACCOUNT, "--email", "cli@example.com",
-                                   "--list", "news", "--reason", "asked by phone")
+    done = await asyncio.to_thread(
+        run,
+        "unsubscribe",
+        "--account",
+        ACCOUNT,
+        "--email",
+        "cli@example.com",
+        "--list",
+        "news",
+        "--reason",
+        "asked by phone",
+    )
     assert done["unsubscribed_lists"] == ["news"] and done["changed"]
     status = await asyncio.to_thread(run, "unsubscribe", "status", "--account", ACCOUNT, "--email", "cli@example.com")
     assert status["unsubscribed_lists"] == ["news"]
@@ -232,10 +274,13 @@ async def test_cli_unsubscribe_status_resubscribe(unsubscribe_settings, unsubscr
         args = build_parser().parse_args(["status", "--account", ACCOUNT, "--email", "cli@example.com"])
         assert args.handler(args, unsubscribe_settings) == 0
         import json
+
         captured = capsys.readouterr()
         return json.loads(captured.out), captured.err
+
     old, notice = await asyncio.to_thread(run_old_form)
     assert old == status and "is now `postroom unsubscribe status --account A --email E`" in notice
-    lifted = await asyncio.to_thread(run, "resubscribe", "--account", ACCOUNT, "--email", "cli@example.com",
-                                     "--list", "news")
+    lifted = await asyncio.to_thread(
+        run, "resubscribe", "--account", ACCOUNT, "--email", "cli@example.com", "--list", "news"
+    )
     assert "unsubscribed_lists" not in lifted and lifted["changed"]

@@ -42,8 +42,9 @@ class Answer:
 
 
 async def one_click(http, base_url: str, token: str) -> Answer:
-    async with http.post(f"{base_url}/u/{token}", data=ONE_CLICK_BODY, headers=GMAIL_HEADERS,
-                         allow_redirects=False) as response:
+    async with http.post(
+        f"{base_url}/u/{token}", data=ONE_CLICK_BODY, headers=GMAIL_HEADERS, allow_redirects=False
+    ) as response:
         return Answer(response.status, dict(response.headers), await response.read())
 
 
@@ -61,7 +62,10 @@ async def test_gmail_one_click_twice_appends_one_event(http, base_url, token, st
     assert event.unsubscribed.recipient_hash == recipient_hash(EMAIL)
     assert event.unsubscribed.recipient == "reader@example.com"
     assert (event.unsubscribed.list_id, event.unsubscribed.source, event.unsubscribed.dispatch_id) == (
-        "weekly-news", "one-click", "d-1")
+        "weekly-news",
+        "one-click",
+        "d-1",
+    )
 
 
 async def test_multipart_one_click(http, base_url, token, store):
@@ -81,7 +85,7 @@ async def test_racing_one_click_posts_append_one_event(http, base_url, token, st
 
 
 async def test_get_shows_the_list_and_changes_nothing(http, base_url, token, store):
-    for _ in range(3):                        # a scanner, a previewer, the person
+    for _ in range(3):  # a scanner, a previewer, the person
         async with http.get(f"{base_url}/u/{token}") as response:
             assert response.status == 200
             page = await response.text()
@@ -96,27 +100,36 @@ async def test_page_unsubscribe_then_resubscribe(http, base_url, token, store, u
         assert response.status == 200
         page = await response.text()
     assert "You are unsubscribed" in page and "weekly-news" in page and 'value="resubscribe"' in page
-    status = await unsubscribe.GetStatus(unsubscribe_pb2.GetStatusRequest(account_id=ACCOUNT, email=EMAIL),
-                                         metadata=AUTH)
+    status = await unsubscribe.GetStatus(
+        unsubscribe_pb2.GetStatusRequest(account_id=ACCOUNT, email=EMAIL), metadata=AUTH
+    )
     assert list(status.unsubscribed_lists) == ["weekly-news"] and not status.globally_unsubscribed
 
     async with http.post(f"{base_url}/u/{token}", data={"action": "resubscribe"}) as response:
         assert response.status == 200
         assert "subscribed again" in await response.text()
     assert [e.event.unsubscribed.source or e.event.resubscribed.source for e in await subscription_events(store)] == [
-        "link", "link"]
-    status = await unsubscribe.GetStatus(unsubscribe_pb2.GetStatusRequest(account_id=ACCOUNT, email=EMAIL),
-                                         metadata=AUTH)
+        "link",
+        "link",
+    ]
+    status = await unsubscribe.GetStatus(
+        unsubscribe_pb2.GetStatusRequest(account_id=ACCOUNT, email=EMAIL), metadata=AUTH
+    )
     assert list(status.unsubscribed_lists) == []
 
 
 def tampered_tokens(token: str, settings) -> dict[str, str]:
     def flip(i: int) -> str:
-        return token[:i] + ("A" if token[i] != "A" else "B") + token[i + 1:]
+        return token[:i] + ("A" if token[i] != "A" else "B") + token[i + 1 :]
+
     old = datetime.now(UTC) - timedelta(days=400)
     return {
-        "first-char": flip(0), "middle-char": flip(len(token) // 2), "last-char": flip(len(token) - 1),
-        "truncated": token[:-3], "extended": token + "AA", "empty-ish": "x",
+        "first-char": flip(0),
+        "middle-char": flip(len(token) // 2),
+        "last-char": flip(len(token) - 1),
+        "truncated": token[:-3],
+        "extended": token + "AA",
+        "empty-ish": "x",
         "rekeyed": UnsubscribeTokens.from_spec(generate_key_spec("u1")).issue(ACCOUNT, EMAIL, issued_at=NOW),
         "unknown-kid": UnsubscribeTokens.from_spec(generate_key_spec("zz")).issue(ACCOUNT, EMAIL, issued_at=NOW),
         "expired": tokens_of(settings).issue(ACCOUNT, EMAIL, issued_at=old),
@@ -132,12 +145,17 @@ async def test_bad_tokens_are_refused_alike_and_append_nothing(http, token, stor
     try:
         bodies = set()
         for name, bad in tampered_tokens(token, unsubscribe_settings).items():
-            async with http.request(method, URL(f"{base}/u/{bad}", encoded=True), data=ONE_CLICK_BODY,
-                                    headers=GMAIL_HEADERS, allow_redirects=False) as response:
+            async with http.request(
+                method,
+                URL(f"{base}/u/{bad}", encoded=True),
+                data=ONE_CLICK_BODY,
+                headers=GMAIL_HEADERS,
+                allow_redirects=False,
+            ) as response:
                 assert response.status == 400, name
                 bodies.add(await response.text())
                 assert response.headers["Content-Security-Policy"] == SECURITY_HEADERS["Content-Security-Policy"]
-        assert len(bodies) == 1                      # no hint which check failed
+        assert len(bodies) == 1  # no hint which check failed
         assert await subscription_events(store) == []
         # the untouched token still works on the expiring service
         async with http.post(f"{base}/u/{token}", data=ONE_CLICK_BODY, headers=GMAIL_HEADERS) as response:
@@ -146,22 +164,25 @@ async def test_bad_tokens_are_refused_alike_and_append_nothing(http, token, stor
         await service.stop()
 
 
-async def test_a_token_for_account_a_cannot_act_on_account_b(http, base_url, unsubscribe_settings, store,
-                                                            unsubscribe):
+async def test_a_token_for_account_a_cannot_act_on_account_b(http, base_url, unsubscribe_settings, store, unsubscribe):
     token_a = tokens_of(unsubscribe_settings).issue("account-a", EMAIL, issued_at=NOW)
     assert (await one_click(http, base_url, token_a)).status == 200
     events = await subscription_events(store)
     assert [e.event.account_id for e in events] == ["account-a"]
     for account, expected in (("account-a", True), ("account-b", False)):
-        status = await unsubscribe.GetStatus(unsubscribe_pb2.GetStatusRequest(account_id=account, email=EMAIL),
-                                             metadata=AUTH)
+        status = await unsubscribe.GetStatus(
+            unsubscribe_pb2.GetStatusRequest(account_id=account, email=EMAIL), metadata=AUTH
+        )
         assert status.globally_unsubscribed is expected
 
 
 async def test_post_without_one_click_body_is_refused(http, base_url, token, store):
-    for data, headers in ((b"", GMAIL_HEADERS), (b"List-Unsubscribe=Two-Clicks", GMAIL_HEADERS),
-                          (b'{"List-Unsubscribe": "One-Click"}', {"Content-Type": "application/json"}),
-                          (b"--x\r\nbroken", {"Content-Type": "multipart/form-data; boundary=x"})):
+    for data, headers in (
+        (b"", GMAIL_HEADERS),
+        (b"List-Unsubscribe=Two-Clicks", GMAIL_HEADERS),
+        (b'{"List-Unsubscribe": "One-Click"}', {"Content-Type": "application/json"}),
+        (b"--x\r\nbroken", {"Content-Type": "multipart/form-data; boundary=x"}),
+    ):
         async with http.post(f"{base_url}/u/{token}", data=data, headers=headers) as response:
             assert response.status == 400
             assert "List-Unsubscribe=One-Click" in await response.text()
@@ -169,8 +190,15 @@ async def test_post_without_one_click_body_is_refused(http, base_url, token, sto
 
 
 async def test_security_headers_everywhere_and_no_redirects(http, base_url, token):
-    for path in (f"/u/{token}", f"/u/{token}?next=https://evil.example", "/u/bad", "/nope", "//evil.example/",
-                 f"/u/{token}/extra", "/u/"):
+    for path in (
+        f"/u/{token}",
+        f"/u/{token}?next=https://evil.example",
+        "/u/bad",
+        "/nope",
+        "//evil.example/",
+        f"/u/{token}/extra",
+        "/u/",
+    ):
         async with http.get(f"{base_url}{path}", allow_redirects=False) as response:
             assert response.status in (200, 400, 404), path
             assert "Location" not in response.headers
@@ -188,14 +216,19 @@ async def test_fuzzed_paths_never_give_a_5xx(base_url, token):
     host, port = base_url.removeprefix("http://").split(":")
     statuses = []
 
-    @hypothesis_settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck),
-                         database=None)
-    @given(method=st.sampled_from(["GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS", "PATCH"]),
-           prefix=st.sampled_from(["/u/", "/", "/u/" + token, "/u/" + token[:20], "/healthz/"]),
-           tail=st.text(PATH_CHARS, max_size=60), body=st.binary(max_size=200))
+    @hypothesis_settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    @given(
+        method=st.sampled_from(["GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS", "PATCH"]),
+        prefix=st.sampled_from(["/u/", "/", "/u/" + token, "/u/" + token[:20], "/healthz/"]),
+        tail=st.text(PATH_CHARS, max_size=60),
+        body=st.binary(max_size=200),
+    )
     def fuzz(method, prefix, tail, body):
-        statuses.append(asyncio.run_coroutine_threadsafe(
-            raw_request(host, int(port), method, prefix + tail, body), loop).result(timeout=10))
+        statuses.append(
+            asyncio.run_coroutine_threadsafe(raw_request(host, int(port), method, prefix + tail, body), loop).result(
+                timeout=10
+            )
+        )
 
     loop = asyncio.get_running_loop()
     await asyncio.to_thread(fuzz)
@@ -205,8 +238,10 @@ async def test_fuzzed_paths_never_give_a_5xx(base_url, token):
 async def raw_request(host: str, port: int, method: str, path: str, body: bytes) -> int:
     reader, writer = await asyncio.open_connection(host, port)
     target = path.encode("latin-1", errors="replace").replace(b" ", b"%20").replace(b"\x00", b"%00")
-    writer.write(b"%s %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
-                 b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (method.encode(), target, len(body), body))
+    writer.write(
+        b"%s %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+        b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (method.encode(), target, len(body), body)
+    )
     await writer.drain()
     status_line = await reader.readline()
     writer.close()

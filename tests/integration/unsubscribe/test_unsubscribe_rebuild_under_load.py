@@ -30,9 +30,12 @@ ONE_CLICK = {"Content-Type": "application/x-www-form-urlencoded"}
 def unsubscribed(n: int) -> events_pb2.Event:
     address = f"earlier{n}@example.org"
     hashed = recipient_hash(address)
-    return new_event(events_pb2.Unsubscribed(recipient_hash=hashed, recipient=address, list_id=f"list-{n % 7}",
-                                             source="api"),
-                     account_id=ACCOUNT, aggregate_type="subscription", aggregate_id=hashed)
+    return new_event(
+        events_pb2.Unsubscribed(recipient_hash=hashed, recipient=address, list_id=f"list-{n % 7}", source="api"),
+        account_id=ACCOUNT,
+        aggregate_type="subscription",
+        aggregate_id=hashed,
+    )
 
 
 async def test_rebuilding_unsubscribe_under_one_click_load_refuses_no_post(settings, tmp_path):
@@ -40,7 +43,7 @@ async def test_rebuilding_unsubscribe_under_one_click_load_refuses_no_post(setti
     store = await EventStore.connect(settings)
     history = [unsubscribed(n) for n in range(HISTORY)]
     for start in range(0, HISTORY, 1000):
-        await store.append_many([PendingAppend(event) for event in history[start:start + 1000]])
+        await store.append_many([PendingAppend(event) for event in history[start : start + 1000]])
     service = ServiceProcess.for_settings("unsubscribe", settings, tmp_path / "unsubscribe.log").start()
     registry = create_engine(settings.database_url_for("unsubscribe"))
     tokens = tokens_of(settings)

@@ -22,11 +22,20 @@ if importlib.util.find_spec("services.dispatch") is None:
 async def test_unsubscribe_through_the_link_then_send_email_is_suppressed(settings, test_ca):
     from services.core.generated.postroom.v1 import dispatch_pb2, dispatch_pb2_grpc
     from services.dispatch import main as dispatch_main
-    from tests.integration.dispatch.dispatch_support import (FAST, METADATA, email, save_provider, start_sink,
-                                                             wait_for_status)
+    from tests.integration.dispatch.dispatch_support import (
+        FAST,
+        METADATA,
+        email,
+        save_provider,
+        start_sink,
+        wait_for_status,
+    )
 
-    suite = with_unsubscribe_key(settings, unsubscribe_public_url=f"http://127.0.0.1:{settings.ports.unsubscribe_http}",
-                                 unsubscribe_mailto="unsubscribe@example.com")
+    suite = with_unsubscribe_key(
+        settings,
+        unsubscribe_public_url=f"http://127.0.0.1:{settings.ports.unsubscribe_http}",
+        unsubscribe_mailto="unsubscribe@example.com",
+    )
     sink = start_sink(test_ca)
     store = await EventStore.connect(suite, name="suppression-test")
     unsubscribe = await start_service("unsubscribe", suite, build_unsubscribe)
@@ -43,18 +52,26 @@ async def test_unsubscribe_through_the_link_then_send_email_is_suppressed(settin
             link = str(headers["List-Unsubscribe"]).split(",")[0].strip(" <>")
 
             async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as http:
-                async with http.post(link, data="List-Unsubscribe=One-Click", allow_redirects=False,
-                                     headers={"Content-Type": "application/x-www-form-urlencoded"}) as response:
+                async with http.post(
+                    link,
+                    data="List-Unsubscribe=One-Click",
+                    allow_redirects=False,
+                    headers={"Content-Type": "application/x-www-form-urlencoded"},
+                ) as response:
                     assert response.status == 200
             [event] = await subscription_events(store, "unsubscribed")
             assert (event.event.unsubscribed.list_id, event.event.unsubscribed.dispatch_id) == (
-                "news", first.dispatch_id)
+                "news",
+                first.dispatch_id,
+            )
 
             second = await stub.SendEmail(email(to="reader@example.org", list_id="news"), metadata=METADATA)
             suppressed = await wait_for_status(stub, second.dispatch_id, dispatch_pb2.SUPPRESSED)
             assert suppressed.status == dispatch_pb2.SUPPRESSED, suppressed
             other_list = await stub.SendEmail(email(to="reader@example.org", list_id="offers"), metadata=METADATA)
-            assert (await wait_for_status(stub, other_list.dispatch_id, dispatch_pb2.DISPATCHED)).status == dispatch_pb2.DISPATCHED
+            assert (
+                await wait_for_status(stub, other_list.dispatch_id, dispatch_pb2.DISPATCHED)
+            ).status == dispatch_pb2.DISPATCHED
         assert len(sink.received) == 2
     finally:
         await dispatch.stop()

@@ -1,30 +1,64 @@
 import pytest
 
-from services.config.domain import (ProviderInput, callback_url, credentials_hint, host_problem, identity_violations,
-                                    region_of_host, settings_violations, tls_mode, with_defaults)
+from services.config.domain import (
+    ProviderInput,
+    callback_url,
+    credentials_hint,
+    host_problem,
+    identity_violations,
+    region_of_host,
+    settings_violations,
+    tls_mode,
+    with_defaults,
+)
 
-VALID = ProviderInput(name="SES", smtp_host="email-smtp.eu-west-1.amazonaws.com", smtp_port=587,
-                      smtp_username="AKIAEXAMPLE", smtp_password="pw", from_address="a@example.com")
+VALID = ProviderInput(
+    name="SES",
+    smtp_host="email-smtp.eu-west-1.amazonaws.com",
+    smtp_port=587,
+    smtp_username="AKIAEXAMPLE",
+    smtp_password="pw",
+    from_address="a@example.com",
+)
 
 
 def problems(**changes) -> set[str]:
     from dataclasses import replace
-    return {v.field for v in settings_violations(replace(VALID, **changes), password_stored=False,
-                                                 secret_key_stored=False, allow_custom_host=False)}
+
+    return {
+        v.field
+        for v in settings_violations(
+            replace(VALID, **changes), password_stored=False, secret_key_stored=False, allow_custom_host=False
+        )
+    }
 
 
 def test_a_valid_provider_has_no_problems():
     assert problems() == set()
 
 
-@pytest.mark.parametrize("host", ["email-smtp.us-east-1.amazonaws.com", "email-smtp-fips.us-gov-west-1.amazonaws.com",
-                                  "email-smtp.ap-southeast-2.amazonaws.com"])
+@pytest.mark.parametrize(
+    "host",
+    [
+        "email-smtp.us-east-1.amazonaws.com",
+        "email-smtp-fips.us-gov-west-1.amazonaws.com",
+        "email-smtp.ap-southeast-2.amazonaws.com",
+    ],
+)
 def test_ses_hosts_are_accepted(host):
     assert host_problem(host, allow_custom_host=False) is None
 
 
-@pytest.mark.parametrize("host", ["smtp.gmail.com", "email-smtp.us-east-1.amazonaws.com.evil.com",
-                                  "email-smtp.us-east-1.amazonaws.com\n", "EMAIL-SMTP.US-EAST-1.AMAZONAWS.COM.", ""])
+@pytest.mark.parametrize(
+    "host",
+    [
+        "smtp.gmail.com",
+        "email-smtp.us-east-1.amazonaws.com.evil.com",
+        "email-smtp.us-east-1.amazonaws.com\n",
+        "EMAIL-SMTP.US-EAST-1.AMAZONAWS.COM.",
+        "",
+    ],
+)
 def test_other_hosts_are_refused_unless_allowed(host):
     assert host_problem(host, allow_custom_host=False)
 
@@ -34,7 +68,9 @@ def test_custom_hosts_need_the_override_and_still_a_hostname():
     assert host_problem("bad host", allow_custom_host=True)
 
 
-@pytest.mark.parametrize("port,mode", [(25, "STARTTLS"), (587, "STARTTLS"), (2587, "STARTTLS"), (465, "TLS"), (2465, "TLS")])
+@pytest.mark.parametrize(
+    "port,mode", [(25, "STARTTLS"), (587, "STARTTLS"), (2587, "STARTTLS"), (465, "TLS"), (2465, "TLS")]
+)
 def test_ports_and_their_tls_modes(port, mode):
     assert problems(smtp_port=port) == set()
     assert tls_mode(port) == mode
@@ -53,6 +89,7 @@ def test_defaults_fill_region_rate_and_connections():
 
 def test_password_is_required_only_when_none_is_stored():
     from dataclasses import replace
+
     keep = replace(VALID, smtp_password="")
     assert not settings_violations(keep, password_stored=True, secret_key_stored=False, allow_custom_host=False)
     assert settings_violations(keep, password_stored=False, secret_key_stored=False, allow_custom_host=False)
@@ -84,6 +121,7 @@ def test_ses_configuration_set_and_tenant_names(field):
 
 def test_fallback_loops_are_found_through_saved_providers():
     from services.config.domain import fallback_loop
+
     saved = {"b": ("c",), "c": ("a",), "d": ()}
     assert fallback_loop("a", ("d", "b"), saved) == ["a", "b", "c", "a"]
     assert fallback_loop("a", ("d",), saved) is None

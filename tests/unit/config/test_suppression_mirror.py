@@ -17,8 +17,12 @@ def test_new_entries_are_imported_with_reason_and_date():
     changes = mirror_changes("p1", [SesListedAddress("Pat@Example.com", "BOUNCE", T)], {})
     (imported,) = changes.payloads
     assert isinstance(imported, events_pb2.SesSuppressionImported)
-    assert (imported.provider_id, imported.recipient_hash, imported.recipient, imported.ses_reason) == \
-        ("p1", recipient_hash("pat@example.com"), "Pat@Example.com", "BOUNCE")
+    assert (imported.provider_id, imported.recipient_hash, imported.recipient, imported.ses_reason) == (
+        "p1",
+        recipient_hash("pat@example.com"),
+        "Pat@Example.com",
+        "BOUNCE",
+    )
     assert imported.last_update_time.ToDatetime(tzinfo=UTC) == T
 
 
@@ -38,8 +42,11 @@ def test_an_entry_gone_from_ses_is_removed():
 
 
 def test_entries_postroom_cannot_hold_are_skipped_and_counted():
-    changes = mirror_changes("p1", [SesListedAddress("not an address", "BOUNCE", T),
-                                    SesListedAddress("pat@example.com", "SOMETHING_NEW", T)], {})
+    changes = mirror_changes(
+        "p1",
+        [SesListedAddress("not an address", "BOUNCE", T), SesListedAddress("pat@example.com", "SOMETHING_NEW", T)],
+        {},
+    )
     assert (changes.payloads, changes.skipped) == ([], 2)
 
 

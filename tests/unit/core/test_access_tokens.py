@@ -35,8 +35,9 @@ def test_no_token_at_all_is_refused_at_start():
 
 
 def test_a_batch_names_every_item_account_and_each_must_be_granted():
-    batch = dispatch_pb2.SendEmailBatchRequest(messages=[dispatch_pb2.SendEmailRequest(account_id="a"),
-                                                         dispatch_pb2.SendEmailRequest(account_id="b")])
+    batch = dispatch_pb2.SendEmailBatchRequest(
+        messages=[dispatch_pb2.SendEmailRequest(account_id="a"), dispatch_pb2.SendEmailRequest(account_id="b")]
+    )
     assert accounts_named_by(batch) == ["a", "b"]
     grant = AccessTokens.from_sources(entries=token_entry("t", ["a"])).grant_for("t")
     assert "'b'" in refusal(grant, batch)

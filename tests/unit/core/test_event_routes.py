@@ -84,8 +84,12 @@ def test_the_filter_is_what_the_projections_declare_and_an_event_reaches_each_of
     changes = projections.new_changes()
     assert projections.collect(changes, 1, "", provider_saved("acme", "p1"))
     assert projections.collect(changes, 2, "", provider_deleted("acme", "p1"))
-    assert not projections.collect(changes, 3, "", new_event(events_pb2.Resubscribed(recipient_hash="h"),
-                                                            account_id="acme", aggregate_type="s", aggregate_id="a"))
+    assert not projections.collect(
+        changes,
+        3,
+        "",
+        new_event(events_pb2.Resubscribed(recipient_hash="h"), account_id="acme", aggregate_type="s", aggregate_id="a"),
+    )
     assert changes == [{"p1": 1}, [(1, "p1"), (2, "deleted")]]
 
 

@@ -24,6 +24,7 @@ def test_good_identifiers_pass():
 
 def test_an_unsubscribe_token_with_a_trailing_newline_is_refused():
     from datetime import datetime, timezone
+
     tokens = UnsubscribeTokens.from_spec(generate_key_spec("u1"))
     now = datetime.now(timezone.utc)
     token = tokens.issue("acme", "a@example.com", issued_at=now)

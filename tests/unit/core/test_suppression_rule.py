@@ -6,9 +6,20 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from services.core.suppression_rule import (GLOBAL, SES_REASON_NAMES, Reason, SuppressionEntry, bounce_reason,
-                                            gravest, gravest_entry, lifted_by_resubscribe, ses_list_reason, soft_bounces_in_window,
-                                            soft_bounces_suppress_since, suppression_reason)
+from services.core.suppression_rule import (
+    GLOBAL,
+    SES_REASON_NAMES,
+    Reason,
+    SuppressionEntry,
+    bounce_reason,
+    gravest,
+    gravest_entry,
+    lifted_by_resubscribe,
+    ses_list_reason,
+    soft_bounces_in_window,
+    soft_bounces_suppress_since,
+    suppression_reason,
+)
 
 T = datetime(2026, 3, 1, tzinfo=timezone.utc)
 
@@ -37,7 +48,7 @@ def test_ses_list_reasons_map_to_their_own_names():
 def test_soft_bounces_suppress_from_the_one_that_makes_the_threshold_within_the_window():
     times = [T - timedelta(days=20), T - timedelta(days=1), T]
     assert soft_bounces_suppress_since(times, threshold=3, window_days=30) == T
-    assert soft_bounces_suppress_since(times, threshold=3, window_days=20) is None   # 20 days apart is outside
+    assert soft_bounces_suppress_since(times, threshold=3, window_days=20) is None  # 20 days apart is outside
     assert soft_bounces_suppress_since(times, threshold=2, window_days=10) == T
     assert soft_bounces_suppress_since(times[1:], threshold=3, window_days=30) is None
     assert soft_bounces_suppress_since(times, threshold=0, window_days=30) is None
@@ -47,7 +58,7 @@ def test_soft_bounces_count_the_same_in_any_order_and_never_expire_by_the_clock(
     times = [T, T - timedelta(days=40), T - timedelta(days=2), T - timedelta(days=41)]
     since = soft_bounces_suppress_since(times, threshold=2, window_days=3)
     assert since == soft_bounces_suppress_since(list(reversed(times)), threshold=2, window_days=3)
-    assert since == T - timedelta(days=40)          # the first pair, 1 day apart, suppressed for good
+    assert since == T - timedelta(days=40)  # the first pair, 1 day apart, suppressed for good
 
 
 def test_soft_bounces_in_window_count_back_from_the_newest():
@@ -64,8 +75,11 @@ def test_a_list_unsubscribe_applies_to_that_list_only():
 
 
 def test_global_entries_apply_to_every_list_and_the_gravest_reason_wins():
-    entries = [SuppressionEntry(Reason.UNSUBSCRIBED), SuppressionEntry(Reason.COMPLAINT),
-               SuppressionEntry(Reason.HARD_BOUNCE)]
+    entries = [
+        SuppressionEntry(Reason.UNSUBSCRIBED),
+        SuppressionEntry(Reason.COMPLAINT),
+        SuppressionEntry(Reason.HARD_BOUNCE),
+    ]
     assert suppression_reason(entries, "news") is Reason.COMPLAINT
     assert suppression_reason([], "news") is None
 
@@ -76,12 +90,15 @@ def test_the_gravest_entry_carries_its_date():
     assert gravest_entry([SuppressionEntry(Reason.UNSUBSCRIBED, "news")], "offers") is None
 
 
-@pytest.mark.parametrize("entry, list_id, lifted", [
-    (SuppressionEntry(Reason.UNSUBSCRIBED, "news"), "news", True),
-    (SuppressionEntry(Reason.UNSUBSCRIBED, "news"), GLOBAL, True),
-    (SuppressionEntry(Reason.UNSUBSCRIBED, "news"), "offers", False),
-    (SuppressionEntry(Reason.HARD_BOUNCE), GLOBAL, False),
-    (SuppressionEntry(Reason.SES_BOUNCE), GLOBAL, False),
-])
+@pytest.mark.parametrize(
+    "entry, list_id, lifted",
+    [
+        (SuppressionEntry(Reason.UNSUBSCRIBED, "news"), "news", True),
+        (SuppressionEntry(Reason.UNSUBSCRIBED, "news"), GLOBAL, True),
+        (SuppressionEntry(Reason.UNSUBSCRIBED, "news"), "offers", False),
+        (SuppressionEntry(Reason.HARD_BOUNCE), GLOBAL, False),
+        (SuppressionEntry(Reason.SES_BOUNCE), GLOBAL, False),
+    ],
+)
 def test_a_resubscribe_lifts_unsubscribes_only(entry, list_id, lifted):
     assert lifted_by_resubscribe(entry, list_id) is lifted

@@ -20,8 +20,9 @@ def test_content_no_dispatch_names_is_an_orphan_once_the_grace_is_over():
 
 
 def test_content_of_an_open_dispatch_stays_however_old():
-    assert not removable(NOW - 30 * DAY, Hold(open=True, last_settled_at=NOW - 20 * DAY), NOW, retention=DAY,
-                         orphan_grace=60)
+    assert not removable(
+        NOW - 30 * DAY, Hold(open=True, last_settled_at=NOW - 20 * DAY), NOW, retention=DAY, orphan_grace=60
+    )
 
 
 def test_content_goes_once_the_retention_after_the_last_outcome_is_over():
@@ -32,18 +33,35 @@ def test_content_goes_once_the_retention_after_the_last_outcome_is_over():
 def test_references_are_sha256_and_64_lower_case_hex_digits():
     digest = sha256_of(b"hello")
     assert digest_of_reference(reference_of(digest)) == digest
-    for bad in ("", digest, "sha256:" + digest.upper(), "sha256:" + digest[:-1], "md5:" + digest,
-                "sha256:" + digest + "0", "sha256:../" + digest[3:]):
+    for bad in (
+        "",
+        digest,
+        "sha256:" + digest.upper(),
+        "sha256:" + digest[:-1],
+        "md5:" + digest,
+        "sha256:" + digest + "0",
+        "sha256:../" + digest[3:],
+    ):
         assert digest_of_reference(bad) is None, bad
 
 
 def test_an_email_queued_names_its_content_and_carries_no_body():
-    request = EmailRequest("acme", "ses", to=(Mailbox("bob@example.org"),), subject="Hi", text_body="Hello",
-                           html_body="<p>" + "x" * 50_000 + "</p>")
-    refs = ContentRefs(text=ContentRef("a" * 64, 5, 'text/plain; charset="utf-8"'),
-                       html=ContentRef("b" * 64, 50_007, 'text/html; charset="utf-8"'),
-                       parts=(QueuedPart("Größe.pdf", "", ContentRef("c" * 64, 2 * 1024 * 1024, "application/pdf")),
-                              QueuedPart("logo.png", "logo@acme.example", ContentRef("d" * 64, 300, "image/png"))))
+    request = EmailRequest(
+        "acme",
+        "ses",
+        to=(Mailbox("bob@example.org"),),
+        subject="Hi",
+        text_body="Hello",
+        html_body="<p>" + "x" * 50_000 + "</p>",
+    )
+    refs = ContentRefs(
+        text=ContentRef("a" * 64, 5, 'text/plain; charset="utf-8"'),
+        html=ContentRef("b" * 64, 50_007, 'text/html; charset="utf-8"'),
+        parts=(
+            QueuedPart("Größe.pdf", "", ContentRef("c" * 64, 2 * 1024 * 1024, "application/pdf")),
+            QueuedPart("logo.png", "logo@acme.example", ContentRef("d" * 64, 300, "image/png")),
+        ),
+    )
     event = events.queued_event(request, "0" * 36, refs)
     assert not event.email_queued.text_body and not event.email_queued.html_body
     assert events.refs_of(event) == refs

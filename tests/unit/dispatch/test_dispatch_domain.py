@@ -10,19 +10,27 @@ from services.dispatch import domain
 from services.dispatch.domain import Case, EmailRequest, Mailbox, SmtpOutcome, Verdict
 
 
-@pytest.mark.parametrize("code, text, verdict, case", [
-    (250, "Ok 0100018c-abc", Verdict.DELIVERED, Case.NONE),
-    (454, "Throttling failure: Maximum sending rate exceeded.", Verdict.RETRY, Case.THROTTLING),
-    (454, "Throttling failure: Daily message quota exceeded.", Verdict.WAIT, Case.DAILY_QUOTA),
-    (421, "Maximum message count per session exceeded", Verdict.RETRY, Case.TEMPORARY),
-    (451, "Temporary service failure", Verdict.RETRY, Case.TEMPORARY),
-    (535, "Authentication Credentials Invalid", Verdict.PROVIDER_DOWN, Case.INVALID_CREDENTIALS),
-    (554, "Message rejected: Email address is not verified.", Verdict.FAILED, Case.UNVERIFIED_IDENTITY),
-    (554, "Message rejected: Sending paused for this account. For more information, please check the inbox of the "
-          "email address associated with your AWS account.", Verdict.WAIT, Case.ACCOUNT_PAUSED),
-    (552, "Message size exceeds fixed limit", Verdict.FAILED, Case.MESSAGE_TOO_LONG),
-    (550, "Mailbox unavailable", Verdict.FAILED, Case.REJECTED),
-])
+@pytest.mark.parametrize(
+    "code, text, verdict, case",
+    [
+        (250, "Ok 0100018c-abc", Verdict.DELIVERED, Case.NONE),
+        (454, "Throttling failure: Maximum sending rate exceeded.", Verdict.RETRY, Case.THROTTLING),
+        (454, "Throttling failure: Daily message quota exceeded.", Verdict.WAIT, Case.DAILY_QUOTA),
+        (421, "Maximum message count per session exceeded", Verdict.RETRY, Case.TEMPORARY),
+        (451, "Temporary service failure", Verdict.RETRY, Case.TEMPORARY),
+        (535, "Authentication Credentials Invalid", Verdict.PROVIDER_DOWN, Case.INVALID_CREDENTIALS),
+        (554, "Message rejected: Email address is not verified.", Verdict.FAILED, Case.UNVERIFIED_IDENTITY),
+        (
+            554,
+            "Message rejected: Sending paused for this account. For more information, please check the inbox of the "
+            "email address associated with your AWS account.",
+            Verdict.WAIT,
+            Case.ACCOUNT_PAUSED,
+        ),
+        (552, "Message size exceeds fixed limit", Verdict.FAILED, Case.MESSAGE_TOO_LONG),
+        (550, "Mailbox unavailable", Verdict.FAILED, Case.REJECTED),
+    ],
+)
 def test_each_reply_has_a_verdict_and_a_case(code, text, verdict, case):
     diagnosis = domain.diagnose(SmtpOutcome(code, text))
     assert (diagnosis.verdict, diagnosis.case) == (verdict, case)
@@ -43,10 +51,15 @@ def test_invalid_credentials_says_smtp_credentials_not_aws_keys():
     assert "SMTP credentials" in diagnosis.hint and "AWS access keys" in diagnosis.hint
 
 
-@pytest.mark.parametrize("reply, expected", [
-    ("Ok 0100018c7a3f1e2d-1b2c3d4e-0000-000000", "0100018c7a3f1e2d-1b2c3d4e-0000-000000"),
-    ("OK abc-123", "abc-123"), ("2.0.0 queued as 12345", ""), ("", ""),
-])
+@pytest.mark.parametrize(
+    "reply, expected",
+    [
+        ("Ok 0100018c7a3f1e2d-1b2c3d4e-0000-000000", "0100018c7a3f1e2d-1b2c3d4e-0000-000000"),
+        ("OK abc-123", "abc-123"),
+        ("2.0.0 queued as 12345", ""),
+        ("", ""),
+    ],
+)
 def test_ses_message_id_comes_from_250_ok(reply, expected):
     assert domain.ses_message_id(reply) == expected
 
@@ -64,8 +77,9 @@ def test_backoff_stays_within_half_a_step_and_a_step(attempt, jitter):
 
 
 def request(**overrides) -> EmailRequest:
-    values = dict(account_id="acme", provider_id="ses-1", to=(Mailbox("bob@example.org"),), subject="Hi",
-                  text_body="Hello")
+    values = dict(
+        account_id="acme", provider_id="ses-1", to=(Mailbox("bob@example.org"),), subject="Hi", text_body="Hello"
+    )
     values.update(overrides)
     return EmailRequest(**values)
 
@@ -75,27 +89,39 @@ def fields(req: EmailRequest) -> set[str]:
 
 
 def test_a_good_request_has_no_violations():
-    assert domain.request_violations(request(headers=(("X-Campaign", "spring"),), tags=(("campaign", "spring"),),
-                                             list_id="news", reply_to=Mailbox("r@example.org", "Réponse"))) == []
+    assert (
+        domain.request_violations(
+            request(
+                headers=(("X-Campaign", "spring"),),
+                tags=(("campaign", "spring"),),
+                list_id="news",
+                reply_to=Mailbox("r@example.org", "Réponse"),
+            )
+        )
+        == []
+    )
 
 
-@pytest.mark.parametrize("overrides, field", [
-    ({"subject": "Hi\r\nBcc: x@example.org"}, "subject"),
-    ({"subject": "Hi\nthere"}, "subject"),
-    ({"to": (Mailbox("bob@example.org\n"),)}, "to[0].address"),
-    ({"cc": (Mailbox("c@example.org", "C\rD"),)}, "cc[0].name"),
-    ({"headers": (("X-A", "b\r\nBcc: x@example.org"),)}, "headers[X-A]"),
-    ({"headers": (("Bcc", "x@example.org"),)}, "headers[Bcc]"),
-    ({"headers": (("X A:", "v"),)}, "headers['X A:']"),
-    ({"tags": (("bad tag", "v"),)}, "tags[bad tag]"),
-    ({"tags": (("postroom-dispatch-id", "forged"),)}, "tags[postroom-dispatch-id]"),
-    ({"tags": tuple((f"t{i}", "v") for i in range(50))}, "tags"),
-    ({"to": ()}, "to"),
-    ({"to": tuple(Mailbox(f"u{i}@example.org") for i in range(51))}, "to"),
-    ({"text_body": ""}, "text_body"),
-    ({"account_id": ""}, "account_id"),
-    ({"subject": ""}, "subject"),
-])
+@pytest.mark.parametrize(
+    "overrides, field",
+    [
+        ({"subject": "Hi\r\nBcc: x@example.org"}, "subject"),
+        ({"subject": "Hi\nthere"}, "subject"),
+        ({"to": (Mailbox("bob@example.org\n"),)}, "to[0].address"),
+        ({"cc": (Mailbox("c@example.org", "C\rD"),)}, "cc[0].name"),
+        ({"headers": (("X-A", "b\r\nBcc: x@example.org"),)}, "headers[X-A]"),
+        ({"headers": (("Bcc", "x@example.org"),)}, "headers[Bcc]"),
+        ({"headers": (("X A:", "v"),)}, "headers['X A:']"),
+        ({"tags": (("bad tag", "v"),)}, "tags[bad tag]"),
+        ({"tags": (("postroom-dispatch-id", "forged"),)}, "tags[postroom-dispatch-id]"),
+        ({"tags": tuple((f"t{i}", "v") for i in range(50))}, "tags"),
+        ({"to": ()}, "to"),
+        ({"to": tuple(Mailbox(f"u{i}@example.org") for i in range(51))}, "to"),
+        ({"text_body": ""}, "text_body"),
+        ({"account_id": ""}, "account_id"),
+        ({"subject": ""}, "subject"),
+    ],
+)
 def test_each_problem_names_its_field(overrides, field):
     assert field in fields(request(**overrides))
 

@@ -17,9 +17,13 @@ def test_an_identity_covers_the_same_address_or_domain():
 
 
 def test_the_first_healthy_fallback_with_the_identity_is_chosen():
-    candidates = [Candidate("gone", "", exists=False), Candidate("down", "news@example.com", PAUSED),
-                  Candidate("elsewhere", "news@other.test"), Candidate("eu", "news@example.com"),
-                  Candidate("ap", "news@example.com")]
+    candidates = [
+        Candidate("gone", "", exists=False),
+        Candidate("down", "news@example.com", PAUSED),
+        Candidate("elsewhere", "news@other.test"),
+        Candidate("eu", "news@example.com"),
+        Candidate("ap", "news@example.com"),
+    ]
     assert choose_sender("news@example.com", candidates, transactional=False).provider_id == "eu"
 
 

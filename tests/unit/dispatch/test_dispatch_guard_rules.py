@@ -26,7 +26,7 @@ def test_the_defaults_come_from_the_settings():
 
 def test_the_window_is_the_last_n_sends_for_a_busy_sender():
     lines = GuardLines(window_sends=1000)
-    newest_first = sends(1000) + sends(1000, bounced=1000)       # old bounces beyond the last 1,000
+    newest_first = sends(1000) + sends(1000, bounced=1000)  # old bounces beyond the last 1,000
     assert guard.trailing_rates(newest_first, NOW, lines) == TrailingRates(1000, 0, 0)
 
 

@@ -21,7 +21,10 @@ def test_a_list_id_names_the_list_within_the_account_under_the_senders_domain():
 
 
 def test_list_ids_that_are_not_dot_atoms_become_one():
-    assert list_id_value(request(list_id="Promo:2026/Q1+vip@x"), "n@example.com") == "<promo-2026-q1-vip-x.acme.example.com>"
+    assert (
+        list_id_value(request(list_id="Promo:2026/Q1+vip@x"), "n@example.com")
+        == "<promo-2026-q1-vip-x.acme.example.com>"
+    )
     assert list_id_value(request(list_id="a..b"), "n@example.com") == "<a.b.acme.example.com>"
 
 
@@ -31,8 +34,9 @@ def test_other_list_mail_gets_the_accounts_list_and_transactional_mail_none():
 
 
 def test_the_header_is_in_the_message_and_callers_cannot_set_it():
-    built = build_message(request(list_id="weekly"), dispatch_id="d-1", sender=Sender("news@example.com"),
-                          now=datetime.now(timezone.utc))
+    built = build_message(
+        request(list_id="weekly"), dispatch_id="d-1", sender=Sender("news@example.com"), now=datetime.now(timezone.utc)
+    )
     assert message_from_bytes(built.data, policy=policy.default)["List-Id"] == "<weekly.acme.example.com>"
     refused = request_violations(request(headers=(("List-Id", "<x.example.com>"),)))
     assert [v.field for v in refused] == ["headers[List-Id]"]

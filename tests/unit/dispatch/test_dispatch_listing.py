@@ -19,12 +19,15 @@ def test_a_filter_normalises_the_recipient_and_splits_the_tag():
     assert listing.dispatch_filter(tag="campaign=").tag_value == ""
 
 
-@pytest.mark.parametrize("fields, field", [
-    (dict(statuses=("LOST",)), "filter.statuses"),
-    (dict(recipient="bob"), "filter.recipient"),
-    (dict(tag="=spring"), "filter.tag"),
-    (dict(queued_after_ms=10, queued_before_ms=10), "filter.queued_before"),
-])
+@pytest.mark.parametrize(
+    "fields, field",
+    [
+        (dict(statuses=("LOST",)), "filter.statuses"),
+        (dict(recipient="bob"), "filter.recipient"),
+        (dict(tag="=spring"), "filter.tag"),
+        (dict(queued_after_ms=10, queued_before_ms=10), "filter.queued_before"),
+    ],
+)
 def test_a_wrong_filter_names_its_field(fields, field):
     with pytest.raises(InvalidArgument) as refused:
         listing.dispatch_filter(**fields)

@@ -17,8 +17,9 @@ SENDER = Sender("news@example.com", "Acme News")
 
 
 def build(**overrides):
-    values = dict(account_id="acme", provider_id="p", to=(Mailbox("bob@example.org", "Bob"),), subject="Hello",
-                  text_body="Hi Bob")
+    values = dict(
+        account_id="acme", provider_id="p", to=(Mailbox("bob@example.org", "Bob"),), subject="Hello", text_body="Hi Bob"
+    )
     values.update(overrides)
     return build_message(EmailRequest(**values), dispatch_id="d-1", sender=SENDER, now=NOW)
 
@@ -28,8 +29,12 @@ def parse(data: bytes):
 
 
 def test_the_message_carries_its_dispatch_id_message_id_and_date():
-    built = build(cc=(Mailbox("c@example.org"),), bcc=(Mailbox("hidden@example.org"),),
-                  headers=(("X-Campaign", "spring"),), tags=(("campaign", "spring"), ("kind", "news")))
+    built = build(
+        cc=(Mailbox("c@example.org"),),
+        bcc=(Mailbox("hidden@example.org"),),
+        headers=(("X-Campaign", "spring"),),
+        tags=(("campaign", "spring"), ("kind", "news")),
+    )
     parsed = parse(built.data)
     assert parsed[DISPATCH_ID_HEADER] == "d-1"
     assert parsed["Message-ID"].endswith("@example.com>")
@@ -44,6 +49,7 @@ def test_the_message_carries_its_dispatch_id_message_id_and_date():
 
 def test_the_dispatch_id_tag_is_the_one_feedback_reads_back():
     from services.feedback.ses_feedback import DISPATCH_ID_TAG as FEEDBACK_READS
+
     assert DISPATCH_ID_TAG == FEEDBACK_READS
     assert parse(build().data)["X-SES-MESSAGE-TAGS"] == f"{DISPATCH_ID_TAG}=d-1"
 
@@ -64,11 +70,14 @@ def test_a_utf8_subject_with_spaces_and_emoji_is_rfc2047_encoded():
     assert parse(built.data)["To"].addresses[0].display_name == "Zoë"
 
 
-@pytest.mark.parametrize("overrides", [
-    {"subject": "Hi\r\nBcc: x@example.org"},
-    {"to": (Mailbox("bob@example.org", "Bob\nBcc: x@example.org"),)},
-    {"headers": (("X-A", "v\rBcc: x@example.org"),)},
-])
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"subject": "Hi\r\nBcc: x@example.org"},
+        {"to": (Mailbox("bob@example.org", "Bob\nBcc: x@example.org"),)},
+        {"headers": (("X-A", "v\rBcc: x@example.org"),)},
+    ],
+)
 def test_a_line_break_anywhere_in_a_header_is_refused(overrides):
     with pytest.raises(UnsafeHeader):
         build(**overrides)
@@ -76,16 +85,27 @@ def test_a_line_break_anywhere_in_a_header_is_refused(overrides):
 
 def test_an_unsafe_sender_name_is_refused_too():
     with pytest.raises(UnsafeHeader) as refused:
-        build_message(EmailRequest("acme", "p", to=(Mailbox("b@example.org"),), subject="s", text_body="t"),
-                      dispatch_id="d", sender=Sender("a@example.com", "Evil\r\nBcc: x@example.org"), now=NOW)
+        build_message(
+            EmailRequest("acme", "p", to=(Mailbox("b@example.org"),), subject="s", text_body="t"),
+            dispatch_id="d",
+            sender=Sender("a@example.com", "Evil\r\nBcc: x@example.org"),
+            now=NOW,
+        )
     assert refused.value.field_name == "from_address.name"
 
 
 def test_list_unsubscribe_headers_are_added_as_given():
-    headers = {"List-Unsubscribe": "<https://u.example/u/tok>, <mailto:u@example.com?subject=unsubscribe>",
-               "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
-    built = build_message(EmailRequest("acme", "p", to=(Mailbox("b@example.org"),), subject="s", text_body="t"),
-                          dispatch_id="d", sender=SENDER, now=NOW, unsubscribe_headers=headers)
+    headers = {
+        "List-Unsubscribe": "<https://u.example/u/tok>, <mailto:u@example.com?subject=unsubscribe>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }
+    built = build_message(
+        EmailRequest("acme", "p", to=(Mailbox("b@example.org"),), subject="s", text_body="t"),
+        dispatch_id="d",
+        sender=SENDER,
+        now=NOW,
+        unsubscribe_headers=headers,
+    )
     parsed = parse(built.data)
     assert parsed["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert parsed["List-Unsubscribe"] == headers["List-Unsubscribe"]
@@ -93,11 +113,17 @@ def test_list_unsubscribe_headers_are_added_as_given():
 
 def test_a_long_unsubscribe_url_stays_whole_and_unencoded():
     url = "https://unsubscribe.example.com/u/" + "A1b2-_" * 40
-    headers = {"List-Unsubscribe": f"<{url}>, <mailto:u@example.com?subject=unsubscribe>",
-               "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
-    built = build_message(EmailRequest("acme", "p", to=(Mailbox("b@example.org"),), subject="s", text_body="t",
-                                       html_body="<p>t</p>"),
-                          dispatch_id="d", sender=SENDER, now=NOW, unsubscribe_headers=headers)
+    headers = {
+        "List-Unsubscribe": f"<{url}>, <mailto:u@example.com?subject=unsubscribe>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }
+    built = build_message(
+        EmailRequest("acme", "p", to=(Mailbox("b@example.org"),), subject="s", text_body="t", html_body="<p>t</p>"),
+        dispatch_id="d",
+        sender=SENDER,
+        now=NOW,
+        unsubscribe_headers=headers,
+    )
     assert f"List-Unsubscribe: <{url}>,\r\n <mailto:".encode() in built.data
     assert b"=?utf-8?" not in built.data
     assert parse(built.data).get_body(("html",)).get_content().strip() == "<p>t</p>"
@@ -112,7 +138,11 @@ def test_html_only_and_both_bodies():
 
 
 def test_suppressed_recipients_leave_the_envelope_and_the_headers():
-    built = build_message(EmailRequest("acme", "p", to=(Mailbox("a@example.org"), Mailbox("b@example.org")),
-                                       subject="s", text_body="t"),
-                          dispatch_id="d", sender=SENDER, now=NOW, recipients=(Mailbox("b@example.org"),))
+    built = build_message(
+        EmailRequest("acme", "p", to=(Mailbox("a@example.org"), Mailbox("b@example.org")), subject="s", text_body="t"),
+        dispatch_id="d",
+        sender=SENDER,
+        now=NOW,
+        recipients=(Mailbox("b@example.org"),),
+    )
     assert built.recipients == ("b@example.org",) and b"a@example.org" not in built.data

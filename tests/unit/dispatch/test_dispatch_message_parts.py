@@ -24,11 +24,18 @@ HTML = '<p>Ihre Rechnung</p><img src="cid:logo@example.com" alt="Acme">'
 
 
 def build(attachments, **overrides):
-    values = dict(account_id="acme", provider_id="p", to=(Mailbox("bob@example.org", "Bob"),),
-                  subject="Ihre Rechnung", text_body="Ihre Rechnung liegt bei.", html_body=HTML)
+    values = dict(
+        account_id="acme",
+        provider_id="p",
+        to=(Mailbox("bob@example.org", "Bob"),),
+        subject="Ihre Rechnung",
+        text_body="Ihre Rechnung liegt bei.",
+        html_body=HTML,
+    )
     values.update(overrides)
-    return build_message(EmailRequest(**values), dispatch_id="d-1", sender=SENDER, now=NOW,
-                         attachments=tuple(attachments))
+    return build_message(
+        EmailRequest(**values), dispatch_id="d-1", sender=SENDER, now=NOW, attachments=tuple(attachments)
+    )
 
 
 def parse(data: bytes):
@@ -48,22 +55,32 @@ def filename_of(part) -> str:
 
 
 def test_attachments_and_inline_parts_nest_mixed_related_alternative():
-    built = build([AttachmentContent("Rechnung.pdf", "application/pdf", PDF),
-                   AttachmentContent("logo.png", "image/png", PNG, content_id="logo@example.com")])
+    built = build(
+        [
+            AttachmentContent("Rechnung.pdf", "application/pdf", PDF),
+            AttachmentContent("logo.png", "image/png", PNG, content_id="logo@example.com"),
+        ]
+    )
     message = parse(built.data)
-    assert structure(message) == ("multipart/mixed", [
-        ("multipart/related", [("multipart/alternative", ["text/plain", "text/html"]), "image/png"]),
-        "application/pdf"])
+    assert structure(message) == (
+        "multipart/mixed",
+        [
+            ("multipart/related", [("multipart/alternative", ["text/plain", "text/html"]), "image/png"]),
+            "application/pdf",
+        ],
+    )
     related = next(message.iter_parts())
-    assert related["Content-Type"].params["type"] == "multipart/alternative"   # RFC 2387: the root's type
+    assert related["Content-Type"].params["type"] == "multipart/alternative"  # RFC 2387: the root's type
     assert message.defects == [] and all(part.defects == [] for part in message.walk())
     assert message.get_body(("html",)).get_content().strip() == HTML
 
 
 def test_the_inline_image_is_the_one_the_html_refers_to():
     message = parse(build([AttachmentContent("logo.png", "image/png", PNG, content_id="logo@example.com")]).data)
-    assert structure(message) == ("multipart/related", [("multipart/alternative", ["text/plain", "text/html"]),
-                                                        "image/png"])
+    assert structure(message) == (
+        "multipart/related",
+        [("multipart/alternative", ["text/plain", "text/html"]), "image/png"],
+    )
     html = message.get_body(("html",)).get_content()
     image = next(part for part in message.walk() if part.get_content_type() == "image/png")
     assert image["Content-ID"] == "<logo@example.com>"
@@ -83,8 +100,15 @@ def test_inline_parts_around_a_single_html_or_text_body():
 
 
 def test_attachments_alone_sit_in_mixed_beside_the_body():
-    message = parse(build([AttachmentContent("a.pdf", "application/pdf", PDF),
-                           AttachmentContent("b.bin", "application/octet-stream", EVERY_BYTE)], html_body="").data)
+    message = parse(
+        build(
+            [
+                AttachmentContent("a.pdf", "application/pdf", PDF),
+                AttachmentContent("b.bin", "application/octet-stream", EVERY_BYTE),
+            ],
+            html_body="",
+        ).data
+    )
     assert structure(message) == ("multipart/mixed", ["text/plain", "application/pdf", "application/octet-stream"])
     first, second = message.iter_attachments()
     assert (first.get_content_disposition(), filename_of(first), first.get_content()) == ("attachment", "a.pdf", PDF)
@@ -98,8 +122,9 @@ def test_no_attachments_is_the_message_of_old():
 
 
 def test_parts_keep_their_order_within_each_kind():
-    images = [AttachmentContent(f"{n}.png", "image/png", bytes([n]) * 10, content_id=f"{n}@example.com")
-              for n in range(3)]
+    images = [
+        AttachmentContent(f"{n}.png", "image/png", bytes([n]) * 10, content_id=f"{n}@example.com") for n in range(3)
+    ]
     files = [AttachmentContent(f"{n}.pdf", "application/pdf", bytes([n]) * 10) for n in range(3)]
     message = parse(build([files[0], images[0], files[1], images[1], files[2], images[2]]).data)
     related, *attached = message.iter_parts()
@@ -107,28 +132,47 @@ def test_parts_keep_their_order_within_each_kind():
     assert [filename_of(p) for p in list(related.iter_parts())[1:]] == ["0.png", "1.png", "2.png"]
 
 
-@pytest.mark.parametrize("filename", [
-    "Überweisung März.pdf", "请求.pdf", "Grüße 🎉.txt", "Facture n°12 — été.pdf",
-    "请求书" * 80 + ".pdf",                                       # 245 characters, 731 bytes of UTF-8
-    "Überweisung " * 20 + ".pdf",                                  # long, mostly ASCII
-    "quarterly-report-" * 14 + ".pdf",                             # long plain ASCII
-    'the "final" one.pdf', "it's 100% (done); really, [v2] {x} @home = ok?.pdf",
-    "=?utf-8?q?looks_encoded?=.pdf", '"quoted".pdf"', "<angled>.pdf", "<report>",
-])
+@pytest.mark.parametrize(
+    "filename",
+    [
+        "Überweisung März.pdf",
+        "请求.pdf",
+        "Grüße 🎉.txt",
+        "Facture n°12 — été.pdf",
+        "请求书" * 80 + ".pdf",  # 245 characters, 731 bytes of UTF-8
+        "Überweisung " * 20 + ".pdf",  # long, mostly ASCII
+        "quarterly-report-" * 14 + ".pdf",  # long plain ASCII
+        'the "final" one.pdf',
+        "it's 100% (done); really, [v2] {x} @home = ok?.pdf",
+        "=?utf-8?q?looks_encoded?=.pdf",
+        '"quoted".pdf"',
+        "<angled>.pdf",
+        "<report>",
+    ],
+)
 def test_file_names_arrive_as_given(filename):
     message = parse(build([AttachmentContent(filename, "application/pdf", PDF)]).data)
     [part] = message.iter_attachments()
     assert filename_of(part) == filename
-    assert part["Content-Type"].params["name"] == filename        # the RFC 2047 `name` old clients read
-    legacy = [p for p in message_from_bytes(build([AttachmentContent(filename, "application/pdf", PDF)]).data,
-                                             policy=policy.compat32).walk() if p.get_filename()]
+    assert part["Content-Type"].params["name"] == filename  # the RFC 2047 `name` old clients read
+    legacy = [
+        p
+        for p in message_from_bytes(
+            build([AttachmentContent(filename, "application/pdf", PDF)]).data, policy=policy.compat32
+        ).walk()
+        if p.get_filename()
+    ]
     assert legacy[0].get_filename() == filename
 
 
 def test_ascii_names_are_plain_quoted_and_others_rfc_2231():
-    data = build([AttachmentContent('the "final" one.pdf', "application/pdf", PDF),
-                  AttachmentContent("Überweisung März.pdf", "application/pdf", PDF),
-                  AttachmentContent("请求书" * 40 + ".pdf", "application/pdf", PDF)]).data
+    data = build(
+        [
+            AttachmentContent('the "final" one.pdf', "application/pdf", PDF),
+            AttachmentContent("Überweisung März.pdf", "application/pdf", PDF),
+            AttachmentContent("请求书" * 40 + ".pdf", "application/pdf", PDF),
+        ]
+    ).data
     assert b'filename="the \\"final\\" one.pdf"' in data and b'name="the \\"final\\" one.pdf"' in data
     assert b"filename*=utf-8''%C3%9Cberweisung%20M%C3%A4rz.pdf" in data
     assert b'name="=?utf-8?b?w5xiZXJ3ZWlzdW5nIE3DpHJ6LnBkZg==?="' in data
@@ -136,9 +180,13 @@ def test_ascii_names_are_plain_quoted_and_others_rfc_2231():
 
 
 def test_every_line_is_short_and_the_message_is_ascii():
-    built = build([AttachmentContent("请求书" * 80 + ".pdf", "application/pdf", EVERY_BYTE * 10),
-                   AttachmentContent("x" * 251 + ".pdf", "application/pdf", PDF),
-                   AttachmentContent("logo.png", "image/png", PNG, content_id="l" * 60 + "@example.com")])
+    built = build(
+        [
+            AttachmentContent("请求书" * 80 + ".pdf", "application/pdf", EVERY_BYTE * 10),
+            AttachmentContent("x" * 251 + ".pdf", "application/pdf", PDF),
+            AttachmentContent("logo.png", "image/png", PNG, content_id="l" * 60 + "@example.com"),
+        ]
+    )
     assert built.data.isascii()
     lines = built.data.split(b"\r\n")
     assert b"\n" not in b"".join(lines) and b"\r" not in b"".join(lines)
@@ -159,8 +207,12 @@ def test_base64_lines_are_76_characters_with_crlf():
 
 def test_a_multi_megabyte_part_arrives_byte_for_byte():
     content = random.Random(12).randbytes(6 * 1024 * 1024 + 1)
-    built = build([AttachmentContent("video.mp4", "video/mp4", content),
-                   AttachmentContent("every-byte.bin", "application/octet-stream", EVERY_BYTE)])
+    built = build(
+        [
+            AttachmentContent("video.mp4", "video/mp4", content),
+            AttachmentContent("every-byte.bin", "application/octet-stream", EVERY_BYTE),
+        ]
+    )
     video, every = parse(built.data).iter_attachments()
     assert video.get_content() == content
     assert every.get_content() == EVERY_BYTE
@@ -173,19 +225,26 @@ def test_empty_content_is_an_empty_file():
 
 def test_media_type_parameters_are_kept_beside_the_name():
     invite = b"BEGIN:VCALENDAR\r\nMETHOD:REQUEST\r\nEND:VCALENDAR\r\n"
-    [part] = parse(build([AttachmentContent("invite.ics", "text/calendar; method=REQUEST; charset=UTF-8",
-                                            invite)]).data).iter_attachments()
+    [part] = parse(
+        build([AttachmentContent("invite.ics", "text/calendar; method=REQUEST; charset=UTF-8", invite)]).data
+    ).iter_attachments()
     assert part.get_content_type() == "text/calendar"
     assert dict(part["Content-Type"].params) == {"method": "REQUEST", "charset": "UTF-8", "name": "invite.ics"}
     assert part.get_payload(decode=True) == invite
 
 
-@pytest.mark.parametrize("attachment, field", [
-    (AttachmentContent("setup.exe", "application/octet-stream", b"MZ"), "attachments[0].filename"),
-    (AttachmentContent("a.pdf\r\nBcc: x@example.org", "application/pdf", b""), "attachments[0].filename"),
-    (AttachmentContent("a.pdf", "application/pdf\r\nBcc: x@example.org", b""), "attachments[0].media_type"),
-    (AttachmentContent("a.png", "image/png", b"", content_id="a>\r\nBcc: x@example.org"), "attachments[0].content_id"),
-])
+@pytest.mark.parametrize(
+    "attachment, field",
+    [
+        (AttachmentContent("setup.exe", "application/octet-stream", b"MZ"), "attachments[0].filename"),
+        (AttachmentContent("a.pdf\r\nBcc: x@example.org", "application/pdf", b""), "attachments[0].filename"),
+        (AttachmentContent("a.pdf", "application/pdf\r\nBcc: x@example.org", b""), "attachments[0].media_type"),
+        (
+            AttachmentContent("a.png", "image/png", b"", content_id="a>\r\nBcc: x@example.org"),
+            "attachments[0].content_id",
+        ),
+    ],
+)
 def test_the_builder_refuses_what_the_rules_refuse(attachment, field):
     # Whatever path a part took (an event of an older version, a caller that skipped validation),
     # it never reaches SES as an injected header or a type SES refuses.
@@ -198,8 +257,12 @@ def test_the_builder_refuses_duplicate_content_ids():
     twice = [AttachmentContent(f"{n}.png", "image/png", b"", content_id="logo@example.com") for n in range(2)]
     with pytest.raises(InvalidArgument) as refused:
         build(twice)
-    assert refused.value.violations == [FieldViolation(
-        "attachments[1].content_id", "duplicates attachments[0].content_id: each inline part needs its own Content-ID")]
+    assert refused.value.violations == [
+        FieldViolation(
+            "attachments[1].content_id",
+            "duplicates attachments[0].content_id: each inline part needs its own Content-ID",
+        )
+    ]
 
 
 valid_filenames = st.one_of(
@@ -223,8 +286,11 @@ def test_any_valid_file_name_survives_both_parsers(filename):
 @settings(max_examples=100, deadline=None)
 @given(contents=st.lists(st.binary(max_size=5000), min_size=1, max_size=4), inline=st.booleans())
 def test_any_contents_arrive_byte_for_byte(contents, inline):
-    attachments = [AttachmentContent(f"part{n}.bin", "application/octet-stream", content,
-                                     content_id=f"part{n}@example.com" if inline else "")
-                   for n, content in enumerate(contents)]
+    attachments = [
+        AttachmentContent(
+            f"part{n}.bin", "application/octet-stream", content, content_id=f"part{n}@example.com" if inline else ""
+        )
+        for n, content in enumerate(contents)
+    ]
     parts = [part for part in parse(build(attachments).data).walk() if part.get_filename()]
     assert [part.get_payload(decode=True) for part in parts] == contents

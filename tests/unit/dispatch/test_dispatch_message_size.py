@@ -17,66 +17,108 @@ from services.dispatch.message import Sender, build_message, message_size_bound
 
 # Only the Message-ID's digits vary between two builds of one request.
 SLACK = 64
-UNSUBSCRIBE = {"List-Unsubscribe": f"<https://u.example.com/u/{'Tok3n_-' * 30}>, <mailto:u@example.com?subject=unsub>",
-               "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+UNSUBSCRIBE = {
+    "List-Unsubscribe": f"<https://u.example.com/u/{'Tok3n_-' * 30}>, <mailto:u@example.com?subject=unsub>",
+    "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+}
 
 line_text = st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=60)
 bodies = st.one_of(
     st.just(""),
-    st.text(st.characters(blacklist_categories=("Cs",)), max_size=3000),             # anything: QP
+    st.text(st.characters(blacklist_categories=("Cs",)), max_size=3000),  # anything: QP
     st.text(st.characters(max_codepoint=127, blacklist_categories=("Cs",)), max_size=3000),  # mostly 7bit
-    st.builds(lambda line, n: (line + "\n") * n, line_text, st.integers(0, 200)),     # many lines
+    st.builds(lambda line, n: (line + "\n") * n, line_text, st.integers(0, 200)),  # many lines
     st.builds(lambda ch, n: ch * n, st.sampled_from(["a", "é", " ", "=", "\t", "请", "🎉"]), st.integers(0, 3000)),
 )
-mailboxes = st.builds(Mailbox, st.from_regex(r"[a-z0-9.+]{1,30}@[a-z]{1,20}\.example", fullmatch=True),
-                      st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=40))
-filenames = st.one_of(st.text(min_size=1, max_size=255),
-                      st.text(st.characters(max_codepoint=127), min_size=1, max_size=60)
-                      ).filter(lambda name: filename_problem(name) is None)
-media_types = st.sampled_from(["application/pdf", "image/png", "text/calendar; method=REQUEST; charset=UTF-8",
-                               "application/vnd.openxmlformats-officedocument.wordprocessingml.document"])
+mailboxes = st.builds(
+    Mailbox,
+    st.from_regex(r"[a-z0-9.+]{1,30}@[a-z]{1,20}\.example", fullmatch=True),
+    st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=40),
+)
+filenames = st.one_of(
+    st.text(min_size=1, max_size=255), st.text(st.characters(max_codepoint=127), min_size=1, max_size=60)
+).filter(lambda name: filename_problem(name) is None)
+media_types = st.sampled_from(
+    [
+        "application/pdf",
+        "image/png",
+        "text/calendar; method=REQUEST; charset=UTF-8",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ]
+)
 
 
 @st.composite
 def parts(draw):
     count = draw(st.integers(0, 5))
-    return [AttachmentContent(draw(filenames), draw(media_types), draw(st.binary(max_size=3000)),
-                              content_id=f"part{n}@example.com" if draw(st.booleans()) else "")
-            for n in range(count)]
+    return [
+        AttachmentContent(
+            draw(filenames),
+            draw(media_types),
+            draw(st.binary(max_size=3000)),
+            content_id=f"part{n}@example.com" if draw(st.booleans()) else "",
+        )
+        for n in range(count)
+    ]
 
 
 @st.composite
 def requests(draw):
     text_body, html_body = draw(bodies), draw(bodies)
     return EmailRequest(
-        "acme", "p", to=tuple(draw(st.lists(mailboxes, min_size=1, max_size=6, unique_by=lambda m: m.address))),
+        "acme",
+        "p",
+        to=tuple(draw(st.lists(mailboxes, min_size=1, max_size=6, unique_by=lambda m: m.address))),
         cc=tuple(draw(st.lists(mailboxes, max_size=3, unique_by=lambda m: m.address))),
         subject=draw(st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=200)),
-        text_body=text_body if text_body or html_body else "x", html_body=html_body,
+        text_body=text_body if text_body or html_body else "x",
+        html_body=html_body,
         headers=tuple(draw(st.lists(st.tuples(st.sampled_from(["X-Campaign", "X-Ref"]), line_text), max_size=2))),
         reply_to=draw(st.none() | mailboxes),
-        tags=tuple(draw(st.lists(st.tuples(st.from_regex(r"[a-z]{1,20}", fullmatch=True),
-                                           st.from_regex(r"[A-Za-z0-9_-]{1,40}", fullmatch=True)), max_size=5))))
+        tags=tuple(
+            draw(
+                st.lists(
+                    st.tuples(
+                        st.from_regex(r"[a-z]{1,20}", fullmatch=True),
+                        st.from_regex(r"[A-Za-z0-9_-]{1,40}", fullmatch=True),
+                    ),
+                    max_size=5,
+                )
+            )
+        ),
+    )
 
 
 def built_size(request, attachments, *, sender, unsubscribe_headers=None, dispatch_id=None, recipients=None):
-    return len(build_message(request, dispatch_id=dispatch_id or str(uuid7()), sender=sender,
-                             now=datetime.now(timezone.utc), unsubscribe_headers=unsubscribe_headers,
-                             recipients=recipients, attachments=attachments).data)
+    return len(
+        build_message(
+            request,
+            dispatch_id=dispatch_id or str(uuid7()),
+            sender=sender,
+            now=datetime.now(timezone.utc),
+            unsubscribe_headers=unsubscribe_headers,
+            recipients=recipients,
+            attachments=attachments,
+        ).data
+    )
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
-@given(request=requests(), attachments=parts(), sender_name=line_text, unsubscribe=st.booleans(),
-       idempotent=st.booleans())
-def test_the_bound_is_never_under_and_at_most_a_few_bytes_over(request, attachments, sender_name, unsubscribe,
-                                                               idempotent):
+@given(
+    request=requests(), attachments=parts(), sender_name=line_text, unsubscribe=st.booleans(), idempotent=st.booleans()
+)
+def test_the_bound_is_never_under_and_at_most_a_few_bytes_over(
+    request, attachments, sender_name, unsubscribe, idempotent
+):
     sender = Sender("news@mail.example.com", sender_name)
     unsubscribe_headers = UNSUBSCRIBE if unsubscribe else None
     dispatch_id = name_based_id("acme", "key") if idempotent else str(uuid7())
-    bound = message_size_bound(request, sender=sender, attachments=[a.metadata for a in attachments],
-                               unsubscribe_headers=unsubscribe_headers)
-    size = built_size(request, attachments, sender=sender, unsubscribe_headers=unsubscribe_headers,
-                      dispatch_id=dispatch_id)
+    bound = message_size_bound(
+        request, sender=sender, attachments=[a.metadata for a in attachments], unsubscribe_headers=unsubscribe_headers
+    )
+    size = built_size(
+        request, attachments, sender=sender, unsubscribe_headers=unsubscribe_headers, dispatch_id=dispatch_id
+    )
     assert 0 <= bound - size <= SLACK
 
 
@@ -93,8 +135,11 @@ def test_large_parts_are_counted_exactly(size):
     request = EmailRequest("acme", "p", to=(Mailbox("b@example.org"),), subject="s", text_body="t")
     content = random.Random(size).randbytes(size)
     attachments = [AttachmentContent("big.bin", "application/octet-stream", content)]
-    bound = message_size_bound(request, sender=Sender("a@example.com"),
-                               attachments=[AttachmentMetadata("big.bin", "application/octet-stream", size)])
+    bound = message_size_bound(
+        request,
+        sender=Sender("a@example.com"),
+        attachments=[AttachmentMetadata("big.bin", "application/octet-stream", size)],
+    )
     assert 0 <= bound - built_size(request, attachments, sender=Sender("a@example.com")) <= SLACK
 
 
@@ -102,16 +147,28 @@ def test_the_bound_needs_no_content_and_sees_a_message_over_the_limit():
     request = EmailRequest("acme", "p", to=(Mailbox("b@example.org"),), subject="s", html_body="<p>x</p>")
     forty_mb = 40 * 1024 * 1024
     # 30 MiB of content takes 41 MiB in base64 lines: over SES's 40 MiB.
-    bound = message_size_bound(request, sender=Sender("a@example.com"),
-                               attachments=[AttachmentMetadata("video.mp4", "video/mp4", 30 * 1024 * 1024)])
+    bound = message_size_bound(
+        request,
+        sender=Sender("a@example.com"),
+        attachments=[AttachmentMetadata("video.mp4", "video/mp4", 30 * 1024 * 1024)],
+    )
     assert bound > forty_mb
-    assert message_size_bound(request, sender=Sender("a@example.com"),
-                              attachments=[AttachmentMetadata("video.mp4", "video/mp4", 29 * 1024 * 1024)]) < forty_mb
+    assert (
+        message_size_bound(
+            request,
+            sender=Sender("a@example.com"),
+            attachments=[AttachmentMetadata("video.mp4", "video/mp4", 29 * 1024 * 1024)],
+        )
+        < forty_mb
+    )
 
 
 def test_the_bound_refuses_parts_the_builder_would_refuse():
     request = EmailRequest("acme", "p", to=(Mailbox("b@example.org"),), subject="s", text_body="t")
     with pytest.raises(InvalidArgument) as refused:
-        message_size_bound(request, sender=Sender("a@example.com"),
-                           attachments=[AttachmentMetadata("setup.exe", "application/octet-stream", 10)])
+        message_size_bound(
+            request,
+            sender=Sender("a@example.com"),
+            attachments=[AttachmentMetadata("setup.exe", "application/octet-stream", 10)],
+        )
     assert refused.value.violations[0].field == "attachments[0].filename"

@@ -18,7 +18,7 @@ NOW = 1_700_000_000.0
 def test_an_idle_provider_may_spend_one_second_of_saved_up_tokens_at_once():
     state, grant = rate_limit.reserve(RateState(), NOW, 1, LIMITS)
     assert isinstance(grant, Grant)
-    assert grant.count == 10                        # a fifth of a second's worth per round trip
+    assert grant.count == 10  # a fifth of a second's worth per round trip
     assert grant.first == NOW - rate_limit.BURST_SECONDS
     assert state.tat == grant.first + 10 / 50
 
@@ -38,10 +38,10 @@ def test_a_send_of_many_recipients_takes_as_many_tokens():
 def test_a_throttling_answer_halves_the_rate_once_a_second_and_it_grows_back():
     cut = rate_limit.cut(RateState(), NOW)
     assert cut is not None and rate_limit.effective_rate(LIMITS, cut, NOW) == 25.0
-    assert rate_limit.cut(cut, NOW + 0.5) is None                  # the other replicas' 454s of that moment
+    assert rate_limit.cut(cut, NOW + 0.5) is None  # the other replicas' 454s of that moment
     again = rate_limit.cut(cut, NOW + 1.0)
     assert rate_limit.effective_rate(LIMITS, again, NOW + 1.0) == pytest.approx(50 * (0.5 + 0.1) * 0.5)
-    assert rate_limit.effective_rate(LIMITS, cut, NOW + 5.0) == 50.0   # +10% of the limit a second
+    assert rate_limit.effective_rate(LIMITS, cut, NOW + 5.0) == 50.0  # +10% of the limit a second
 
 
 def test_under_throttling_every_second_the_rate_settles_low_but_never_below_the_floor():
@@ -61,12 +61,14 @@ def test_the_daily_quota_stops_reservations_at_the_quota_and_says_when_they_resu
         state, grant = rate_limit.reserve(state, NOW, 1, limits)
         granted += grant.count
         blocks.append(grant.count)
-        state = replace(state, tat=NOW - 1)                          # (no pacing: only the quota is tested)
-    assert granted == 120 and blocks[0] == 2 and blocks[-1] == 1     # near the end, one token per send
+        state = replace(state, tat=NOW - 1)  # (no pacing: only the quota is tested)
+    assert granted == 120 and blocks[0] == 2 and blocks[-1] == 1  # near the end, one token per send
     unchanged, answer = rate_limit.reserve(state, NOW + 60, 1, limits)
     assert isinstance(answer, QuotaReached) and unchanged is state
     assert answer.used == 120 and answer.quota == 120
-    assert NOW + rate_limit.DAY_SECONDS <= answer.until <= NOW + rate_limit.DAY_SECONDS + rate_limit.QUOTA_BUCKET_SECONDS
+    assert (
+        NOW + rate_limit.DAY_SECONDS <= answer.until <= NOW + rate_limit.DAY_SECONDS + rate_limit.QUOTA_BUCKET_SECONDS
+    )
     assert "resumes" in answer.reason() and "Max24HourSend" in answer.reason()
     _, later = rate_limit.reserve(state, answer.until, 1, limits)
     assert isinstance(later, Grant)
@@ -95,7 +97,7 @@ def test_however_replicas_interleave_no_window_gets_more_than_the_rate_plus_the_
         now += chance.uniform(0, 0.2)
         state, answer = rate_limit.reserve(state, now, 1, limits)
         if isinstance(answer, Grant):
-            spent += [max(now, due) for due in answer.due_times()]     # a token is spent no earlier than granted
+            spent += [max(now, due) for due in answer.due_times()]  # a token is spent no earlier than granted
     spent.sort()
     block = rate_limit.block_size(rate, 1)
     end = 0

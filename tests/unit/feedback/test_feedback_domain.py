@@ -15,14 +15,17 @@ MINE = "arn:aws:sns:us-east-1:123456789012:mine"
 OTHER = "arn:aws:sns:us-east-1:123456789012:other"
 
 
-@pytest.mark.parametrize("topics, allow_first, topic, confirming, expected", [
-    ((MINE,), False, MINE, False, TopicDecision.ALLOWED),
-    ((MINE,), False, OTHER, True, TopicDecision.REFUSED),
-    ((), True, OTHER, True, TopicDecision.ALLOW_AS_FIRST),
-    ((), True, OTHER, False, TopicDecision.REFUSED),        # a Notification never claims a topic
-    ((MINE,), True, OTHER, True, TopicDecision.REFUSED),    # the first topic is taken
-    ((), False, MINE, True, TopicDecision.REFUSED),
-])
+@pytest.mark.parametrize(
+    "topics, allow_first, topic, confirming, expected",
+    [
+        ((MINE,), False, MINE, False, TopicDecision.ALLOWED),
+        ((MINE,), False, OTHER, True, TopicDecision.REFUSED),
+        ((), True, OTHER, True, TopicDecision.ALLOW_AS_FIRST),
+        ((), True, OTHER, False, TopicDecision.REFUSED),  # a Notification never claims a topic
+        ((MINE,), True, OTHER, True, TopicDecision.REFUSED),  # the first topic is taken
+        ((), False, MINE, True, TopicDecision.REFUSED),
+    ],
+)
 def test_topic_decision(topics, allow_first, topic, confirming, expected) -> None:
     provider = ProviderTopics("acct", topics, allow_first)
     assert domain.topic_decision(provider, topic, confirming=confirming) is expected
@@ -57,25 +60,31 @@ def test_feedback_that_changes_no_status_makes_no_event() -> None:
 _T = datetime(2026, 3, 1, tzinfo=UTC)
 
 
-@pytest.mark.parametrize("evidence, expected", [
-    (RecipientEvidence(), None),
-    (RecipientEvidence(hard_bounced=True), Reason.HARD_BOUNCE),
-    (RecipientEvidence(hard_bounced=True, complained=True), Reason.COMPLAINT),
-    (RecipientEvidence(soft_bounce_times=(_T, _T)), None),
-    (RecipientEvidence(soft_bounce_times=(_T, _T, _T)), Reason.SOFT_BOUNCES),
-    (RecipientEvidence(soft_bounce_times=(_T, _T + timedelta(days=31), _T + timedelta(days=62))), None),
-    (RecipientEvidence(soft_bounce_times=(_T,) * 3, ses_reasons=("BOUNCE",)), Reason.SES_BOUNCE),
-    (RecipientEvidence(ses_reasons=("BOUNCE", "COMPLAINT")), Reason.SES_COMPLAINT),
-])
+@pytest.mark.parametrize(
+    "evidence, expected",
+    [
+        (RecipientEvidence(), None),
+        (RecipientEvidence(hard_bounced=True), Reason.HARD_BOUNCE),
+        (RecipientEvidence(hard_bounced=True, complained=True), Reason.COMPLAINT),
+        (RecipientEvidence(soft_bounce_times=(_T, _T)), None),
+        (RecipientEvidence(soft_bounce_times=(_T, _T, _T)), Reason.SOFT_BOUNCES),
+        (RecipientEvidence(soft_bounce_times=(_T, _T + timedelta(days=31), _T + timedelta(days=62))), None),
+        (RecipientEvidence(soft_bounce_times=(_T,) * 3, ses_reasons=("BOUNCE",)), Reason.SES_BOUNCE),
+        (RecipientEvidence(ses_reasons=("BOUNCE", "COMPLAINT")), Reason.SES_COMPLAINT),
+    ],
+)
 def test_suppression_reason(evidence, expected) -> None:
     assert domain.suppression_reason(evidence, soft_bounce_threshold=3, soft_bounce_window_days=30) is expected
 
 
-@pytest.mark.parametrize("counts, bounce_over, complaint_over", [
-    (FeedbackCounts(sent=1000, bounced=49, complained=0), False, False),
-    (FeedbackCounts(sent=1000, bounced=50, complained=1), True, True),
-    (FeedbackCounts(sent=0), False, False),
-])
+@pytest.mark.parametrize(
+    "counts, bounce_over, complaint_over",
+    [
+        (FeedbackCounts(sent=1000, bounced=49, complained=0), False, False),
+        (FeedbackCounts(sent=1000, bounced=50, complained=1), True, True),
+        (FeedbackCounts(sent=0), False, False),
+    ],
+)
 def test_review_lines(counts, bounce_over, complaint_over) -> None:
     rates = domain.provider_rates(counts)
     assert (rates.bounce_rate_over_review_line, rates.complaint_rate_over_review_line) == (bounce_over, complaint_over)
@@ -92,7 +101,8 @@ def test_window() -> None:
     assert domain.first_day_of_window(datetime(2026, 3, 10, 23, tzinfo=UTC), 10) == date(2026, 3, 1)
 
 
-@pytest.mark.parametrize("value, valid", [
-    ("4f8b4a5c-5a7e-5e6b-9f7d-0c3d2f1e9b8a", True), ("", False), ("a\r\nb", False), ("a" * 101, False)])
+@pytest.mark.parametrize(
+    "value, valid", [("4f8b4a5c-5a7e-5e6b-9f7d-0c3d2f1e9b8a", True), ("", False), ("a\r\nb", False), ("a" * 101, False)]
+)
 def test_sns_message_id(value, valid) -> None:
     assert domain.sns_message_id_is_valid(value) is valid

@@ -8,8 +8,10 @@ def account() -> SesAccount:
     return SesAccount(identities_named(["example.com"]), False, "us-east-1", "123456789012", 14.0, 50_000)
 
 
-@pytest.mark.parametrize("status, sending, paused", [("HEALTHY", True, False), ("PROBATION", True, False),
-                                                     ("SHUTDOWN", True, True), ("HEALTHY", False, True)])
+@pytest.mark.parametrize(
+    "status, sending, paused",
+    [("HEALTHY", True, False), ("PROBATION", True, False), ("SHUTDOWN", True, True), ("HEALTHY", False, True)],
+)
 def test_sending_is_paused_when_shut_down_or_switched_off(status, sending, paused):
     subject = account()
     subject.apply(AccountChange(enforcement_status=status, sending_enabled=sending))
@@ -19,17 +21,25 @@ def test_sending_is_paused_when_shut_down_or_switched_off(status, sending, pause
 def test_a_change_sets_only_what_it_names():
     subject = account()
     subject.apply(AccountChange(max_send_rate=50, production_access_enabled=False))
-    assert (subject.max_send_rate, subject.sandbox, subject.daily_quota, subject.enforcement_status) == \
-        (50.0, True, 50_000, "HEALTHY")
+    assert (subject.max_send_rate, subject.sandbox, subject.daily_quota, subject.enforcement_status) == (
+        50.0,
+        True,
+        50_000,
+        "HEALTHY",
+    )
 
 
-@pytest.mark.parametrize("fields, bad", [
-    ({"enforcement_status": "PAUSED", "max_24_hour_send": 5}, "enforcement_status"),
-    ({"sending_enabled": "yes", "max_24_hour_send": 5}, "sending_enabled"),
-    ({"max_send_rate": 0, "max_24_hour_send": 5}, "max_send_rate"),
-    ({"max_send_rate": float("nan"), "max_24_hour_send": 5}, "max_send_rate"),
-    ({"max_24_hour_send": -1, "max_send_rate": 2}, "max_24_hour_send"),
-    ({"max_24_hour_send": 10.5, "max_send_rate": 2}, "max_24_hour_send")])
+@pytest.mark.parametrize(
+    "fields, bad",
+    [
+        ({"enforcement_status": "PAUSED", "max_24_hour_send": 5}, "enforcement_status"),
+        ({"sending_enabled": "yes", "max_24_hour_send": 5}, "sending_enabled"),
+        ({"max_send_rate": 0, "max_24_hour_send": 5}, "max_send_rate"),
+        ({"max_send_rate": float("nan"), "max_24_hour_send": 5}, "max_send_rate"),
+        ({"max_24_hour_send": -1, "max_send_rate": 2}, "max_24_hour_send"),
+        ({"max_24_hour_send": 10.5, "max_send_rate": 2}, "max_24_hour_send"),
+    ],
+)
 def test_a_bad_change_names_its_field_and_changes_nothing(fields, bad):
     subject = account()
     with pytest.raises(InvalidValue) as refused:

@@ -18,8 +18,10 @@ def test_bodies_are_not_listed_but_inline_parts_and_attachments_are():
     assert b"filename*=utf-8''" in invoice()  # the name travels RFC 2231-encoded
     parts = message_parts(invoice())
     assert [(p.index, p.filename, p.media_type, p.size, p.content_id) for p in parts] == [
-        (0, None, "image/png", 3, "logo"), (1, "Ünïcode naïve.pdf", "application/pdf", 8, None),
-        (2, None, "text/csv", 4, None)]
+        (0, None, "image/png", 3, "logo"),
+        (1, "Ünïcode naïve.pdf", "application/pdf", 8, None),
+        (2, None, "text/csv", 4, None),
+    ]
 
 
 def test_a_part_comes_back_decoded():

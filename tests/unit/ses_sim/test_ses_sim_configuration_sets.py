@@ -31,8 +31,10 @@ def test_names_follow_ses_rules(name):
         sets().create(name, {}, NOW)
 
 
-@pytest.mark.parametrize("options", [{"Colour": {}}, {"Tags": {}}, {"SendingOptions": []},
-                                     {"SuppressionOptions": {"SuppressedReasons": ["SPAM"]}}])
+@pytest.mark.parametrize(
+    "options",
+    [{"Colour": {}}, {"Tags": {}}, {"SendingOptions": []}, {"SuppressionOptions": {"SuppressedReasons": ["SPAM"]}}],
+)
 def test_unknown_or_malformed_options_are_refused(options):
     with pytest.raises(InvalidValue):
         sets().create("s", options, NOW)

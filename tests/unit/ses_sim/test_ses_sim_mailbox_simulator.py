@@ -3,13 +3,16 @@ import pytest
 from services.ses_sim.mailbox_simulator import is_simulator_address, mailbox_of, reported_outcome, simulated_outcome
 
 
-@pytest.mark.parametrize("address, kinds", [
-    ("success@simulator.amazonses.com", ("Delivery",)),
-    ("ooto@simulator.amazonses.com", ("Delivery",)),
-    ("complaint@simulator.amazonses.com", ("Delivery", "Complaint")),
-    ("bounce@simulator.amazonses.com", ("Bounce",)),
-    ("suppressionlist@simulator.amazonses.com", ("Bounce",)),
-])
+@pytest.mark.parametrize(
+    "address, kinds",
+    [
+        ("success@simulator.amazonses.com", ("Delivery",)),
+        ("ooto@simulator.amazonses.com", ("Delivery",)),
+        ("complaint@simulator.amazonses.com", ("Delivery", "Complaint")),
+        ("bounce@simulator.amazonses.com", ("Bounce",)),
+        ("suppressionlist@simulator.amazonses.com", ("Bounce",)),
+    ],
+)
 def test_each_simulator_address_produces_what_ses_documents(address, kinds):
     assert simulated_outcome(address).notification_types == kinds
 
@@ -30,14 +33,24 @@ def test_complaint_is_abuse_and_ooto_replies():
     assert simulated_outcome("ooto@simulator.amazonses.com").sends_auto_reply
 
 
-@pytest.mark.parametrize("address", ["bounce+order-42@simulator.amazonses.com", "Bounce+x@Simulator.AmazonSES.com",
-                                     " bounce@simulator.amazonses.com "])
+@pytest.mark.parametrize(
+    "address",
+    ["bounce+order-42@simulator.amazonses.com", "Bounce+x@Simulator.AmazonSES.com", " bounce@simulator.amazonses.com "],
+)
 def test_labels_and_case_do_not_matter(address):
     assert mailbox_of(address) == "bounce"
 
 
-@pytest.mark.parametrize("address", ["bounce@example.com", "nobody@simulator.amazonses.com", "simulator.amazonses.com",
-                                     "bounce@simulator.amazonses.com.evil.test", ""])
+@pytest.mark.parametrize(
+    "address",
+    [
+        "bounce@example.com",
+        "nobody@simulator.amazonses.com",
+        "simulator.amazonses.com",
+        "bounce@simulator.amazonses.com.evil.test",
+        "",
+    ],
+)
 def test_other_addresses_are_not_simulated(address):
     assert simulated_outcome(address) is None
     assert not is_simulator_address(address)

@@ -7,12 +7,23 @@ from services.ses_sim.ses_notifications import SentMail, aws_timestamp, notifica
 from services.ses_sim.sns_messages import string_to_sign, subscription_confirmation
 
 ACCEPTED = datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=UTC)
-RAW = (b"From: News <news@example.com>\r\nTo: bounce@simulator.amazonses.com,\r\n success@simulator.amazonses.com\r\n"
-       b"Subject: =?utf-8?q?Caf=C3=A9?=\r\nMessage-ID: <abc@example.com>\r\nX-Postroom-Dispatch-Id: d-123\r\n"
-       b"\r\nhello\r\n")
+RAW = (
+    b"From: News <news@example.com>\r\nTo: bounce@simulator.amazonses.com,\r\n success@simulator.amazonses.com\r\n"
+    b"Subject: =?utf-8?q?Caf=C3=A9?=\r\nMessage-ID: <abc@example.com>\r\nX-Postroom-Dispatch-Id: d-123\r\n"
+    b"\r\nhello\r\n"
+)
 SOURCE_ARN = "arn:aws:ses:us-east-1:123456789012:identity/example.com"
-MAIL = SentMail("0100018f3-id-000000", ACCEPTED, "news@example.com", SOURCE_ARN, "127.0.0.1", "123456789012",
-                "ses-smtp-user", ("bounce@simulator.amazonses.com", "success@simulator.amazonses.com"), RAW)
+MAIL = SentMail(
+    "0100018f3-id-000000",
+    ACCEPTED,
+    "news@example.com",
+    SOURCE_ARN,
+    "127.0.0.1",
+    "123456789012",
+    "ses-smtp-user",
+    ("bounce@simulator.amazonses.com", "success@simulator.amazonses.com"),
+    RAW,
+)
 
 
 def notifications(address):
@@ -56,5 +67,7 @@ def test_the_signed_string_of_a_confirmation_follows_sns():
     message = subscription_confirmation("arn:aws:sns:us-east-1:123456789012:t", "tok", ACCEPTED)
     names = ("Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type")
     assert string_to_sign(message) == "".join(f"{name}\n{message[name]}\n" for name in names).encode()
-    assert message["SubscribeURL"] == ("https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription"
-                                       "&TopicArn=arn:aws:sns:us-east-1:123456789012:t&Token=tok")
+    assert message["SubscribeURL"] == (
+        "https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription"
+        "&TopicArn=arn:aws:sns:us-east-1:123456789012:t&Token=tok"
+    )

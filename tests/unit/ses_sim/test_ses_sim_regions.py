@@ -9,8 +9,10 @@ from services.ses_sim.sending_rules import RATE_EXCEEDED
 from services.ses_sim.settings import RegionOverride, SimulatorSettings
 
 NOW = datetime(2024, 1, 1, tzinfo=UTC)
-SIGNED = ("AWS4-HMAC-SHA256 Credential=AKIAEXAMPLE/20240101/eu-west-1/ses/aws4_request, "
-          "SignedHeaders=host;x-amz-date, Signature=abc")
+SIGNED = (
+    "AWS4-HMAC-SHA256 Credential=AKIAEXAMPLE/20240101/eu-west-1/ses/aws4_request, "
+    "SignedHeaders=host;x-amz-date, Signature=abc"
+)
 
 
 def regions(**settings) -> Regions:
@@ -28,16 +30,20 @@ def test_the_region_is_the_credential_scopes():
 
 
 def test_seeds_apply_to_every_region_unless_a_region_has_its_own():
-    served = regions(suppressed=(("a@x.test", "BOUNCE"),), configuration_sets=("cs",), tenants=("acme",),
-                     region_overrides=(RegionOverride("eu-west-1", verified_identities=("example.eu",),
-                                                      suppressed=()),))
+    served = regions(
+        suppressed=(("a@x.test", "BOUNCE"),),
+        configuration_sets=("cs",),
+        tenants=("acme",),
+        region_overrides=(RegionOverride("eu-west-1", verified_identities=("example.eu",), suppressed=()),),
+    )
     us, eu = served.get("us-east-1"), served.get("eu-west-1")
     assert len(us.suppression_list) == 1 and len(eu.suppression_list) == 0
     assert [i.name for i in eu.account.identities] == ["example.eu"]
     assert eu.topic_arn == "arn:aws:sns:eu-west-1:123456789012:ses-feedback"
     assert set(eu.tenants.get("acme").resources) == {
         "arn:aws:ses:eu-west-1:123456789012:identity/example.eu",
-        "arn:aws:ses:eu-west-1:123456789012:configuration-set/cs"}
+        "arn:aws:ses:eu-west-1:123456789012:configuration-set/cs",
+    }
 
 
 def test_an_account_change_resizes_the_limits_at_once():

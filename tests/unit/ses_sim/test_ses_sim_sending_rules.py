@@ -5,15 +5,21 @@ import pytest
 
 from services.ses_sim.account import AccountChange, SesAccount, identities_named
 from services.ses_sim.regions import Regions, SesRegion
-from services.ses_sim.sending_rules import (SENDING_PAUSED, Submission, accepted, message_rejection,
-                                            verification_rejection)
+from services.ses_sim.sending_rules import (
+    SENDING_PAUSED,
+    Submission,
+    accepted,
+    message_rejection,
+    verification_rejection,
+)
 from services.ses_sim.ses_headers import SesHeaders
 from services.ses_sim.settings import SimulatorSettings
 
 NOW = datetime(2024, 1, 1, tzinfo=UTC)
 
-ACCOUNT = SesAccount(identities_named(("example.com", "Ops@Other.test")), False, "us-east-1", "123456789012", 14.0,
-                     50_000)
+ACCOUNT = SesAccount(
+    identities_named(("example.com", "Ops@Other.test")), False, "us-east-1", "123456789012", 14.0, 50_000
+)
 SANDBOX = replace(ACCOUNT, sandbox=True)
 
 
@@ -29,8 +35,10 @@ def test_a_verified_domain_or_address_may_send():
 
 def test_an_unverified_envelope_sender_gets_ses_wording():
     reply = verification_rejection(submission("x@unverified.test", ()), ACCOUNT)
-    assert reply == ("554 Message rejected: Email address is not verified. The following identities failed the "
-                     "check in region US-EAST-1: x@unverified.test")
+    assert reply == (
+        "554 Message rejected: Email address is not verified. The following identities failed the "
+        "check in region US-EAST-1: x@unverified.test"
+    )
 
 
 def test_an_unverified_header_from_is_refused_too():
@@ -61,8 +69,9 @@ def region_with(**settings) -> SesRegion:
 
 
 def headed(configuration_set=None, tenant=None) -> Submission:
-    return Submission.of("news@example.com", ("news@example.com",), ("jane@customer.test",),
-                         SesHeaders(configuration_set, tenant))
+    return Submission.of(
+        "news@example.com", ("news@example.com",), ("jane@customer.test",), SesHeaders(configuration_set, tenant)
+    )
 
 
 @pytest.mark.parametrize("change", [AccountChange(enforcement_status="SHUTDOWN"), AccountChange(sending_enabled=False)])
@@ -82,10 +91,13 @@ def test_probation_still_sends():
 def test_an_unknown_configuration_set_is_refused_after_the_sender_check():
     region = region_with(configuration_sets=("known",))
     assert message_rejection(headed("known"), region) is None
-    assert message_rejection(headed("gone"), region) == \
-        "554 Configuration Set does not exist: Configuration set <gone> does not exist."
-    assert message_rejection(Submission.of("x@unverified.test", (), ("j@c.test",), SesHeaders("gone")),
-                             region).startswith("554 Message rejected: Email address is not verified.")
+    assert (
+        message_rejection(headed("gone"), region)
+        == "554 Configuration Set does not exist: Configuration set <gone> does not exist."
+    )
+    assert message_rejection(
+        Submission.of("x@unverified.test", (), ("j@c.test",), SesHeaders("gone")), region
+    ).startswith("554 Message rejected: Email address is not verified.")
 
 
 def test_a_tenant_must_exist_send_and_hold_every_resource_used():
@@ -95,10 +107,12 @@ def test_a_tenant_must_exist_send_and_hold_every_resource_used():
     region.tenants.create("bare", NOW)
     assert message_rejection(headed(None, "bare"), region) == (
         "554 Message rejected: Resource <arn:aws:ses:us-east-1:123456789012:identity/example.com> is not associated "
-        "with tenant <bare>.")
+        "with tenant <bare>."
+    )
     region.associate("bare", "arn:aws:ses:us-east-1:123456789012:identity/example.com", NOW)
     assert message_rejection(headed(None, "bare"), region) is None
     assert "configuration-set/shared" in message_rejection(headed("shared", "bare"), region)
     region.tenants.set_ses_status("acme", "DISABLED", NOW)
-    assert message_rejection(headed("shared", "acme"), region) == \
-        "554 Message rejected: Sending paused for tenant <acme>."
+    assert (
+        message_rejection(headed("shared", "acme"), region) == "554 Message rejected: Sending paused for tenant <acme>."
+    )

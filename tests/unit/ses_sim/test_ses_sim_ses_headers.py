@@ -2,8 +2,10 @@ import pytest
 
 from services.ses_sim.ses_headers import SesHeaders, read_ses_headers, without_ses_headers
 
-MESSAGE = (b"From: news@example.com\r\nX-SES-CONFIGURATION-SET: newsletters\r\nx-ses-tenant:  acme\r\n"
-           b"Subject: a folded\r\n subject\r\n\r\nX-SES-TENANT: in the body, not a header\r\n")
+MESSAGE = (
+    b"From: news@example.com\r\nX-SES-CONFIGURATION-SET: newsletters\r\nx-ses-tenant:  acme\r\n"
+    b"Subject: a folded\r\n subject\r\n\r\nX-SES-TENANT: in the body, not a header\r\n"
+)
 
 
 def test_both_headers_are_read_whatever_their_case():
@@ -12,8 +14,9 @@ def test_both_headers_are_read_whatever_their_case():
 
 
 def test_they_are_removed_and_nothing_else_changes():
-    assert without_ses_headers(MESSAGE) == (b"From: news@example.com\r\nSubject: a folded\r\n subject\r\n\r\n"
-                                            b"X-SES-TENANT: in the body, not a header\r\n")
+    assert without_ses_headers(MESSAGE) == (
+        b"From: news@example.com\r\nSubject: a folded\r\n subject\r\n\r\nX-SES-TENANT: in the body, not a header\r\n"
+    )
 
 
 def test_a_folded_ses_header_goes_with_its_continuation_lines():

@@ -10,8 +10,12 @@ def test_defaults_are_a_fresh_production_account(monkeypatch):
     for name in ("POSTROOM_SIM_SANDBOX", "POSTROOM_SIM_DAILY_QUOTA", "POSTROOM_DATA_DIR", "POSTROOM_SNS_CERT_DIR"):
         monkeypatch.delenv(name, raising=False)
     settings = SimulatorSettings.from_env()
-    assert (settings.smtp_port, settings.smtp_tls_port, settings.web_port, settings.sns_https_port) == \
-        (2587, 2465, 8025, 8443)
+    assert (settings.smtp_port, settings.smtp_tls_port, settings.web_port, settings.sns_https_port) == (
+        2587,
+        2465,
+        8025,
+        8443,
+    )
     assert settings.max_24_hour_send == 50_000 and settings.max_send_rate == 14
     assert settings.smtp_username.startswith("AKIA") and len(settings.smtp_password) == 44
     assert settings.ca_file == Path(".postroom/ses-sim-ca.pem")
@@ -33,8 +37,12 @@ def test_environment_overrides(monkeypatch):
 
 
 def test_limits_default_to_ses_own(monkeypatch):
-    for name in ("POSTROOM_SIM_MAX_MESSAGE_BYTES", "POSTROOM_SIM_MAX_MESSAGES_PER_SESSION", "POSTROOM_SIM_REGIONS",
-                 "POSTROOM_SIM_REGION"):
+    for name in (
+        "POSTROOM_SIM_MAX_MESSAGE_BYTES",
+        "POSTROOM_SIM_MAX_MESSAGES_PER_SESSION",
+        "POSTROOM_SIM_REGIONS",
+        "POSTROOM_SIM_REGION",
+    ):
         monkeypatch.delenv(name, raising=False)
     settings = SimulatorSettings.from_env()
     assert settings.max_message_bytes == 40 * 1024 * 1024 and settings.max_messages_per_session == 350
@@ -61,11 +69,15 @@ def test_port_zero_stays_zero_in_every_region():
     assert [(r.smtp_port, r.smtp_tls_port) for r in settings.regions()] == [(0, 0), (0, 0)]
 
 
-@pytest.mark.parametrize("variables, complaint", [
-    ({"POSTROOM_SIM_REGIONS": "us-east-1,Europe"}, "not an AWS region"),
-    ({"POSTROOM_SIM_REGIONS": "us-east-1,us-east-1"}, "twice"),
-    ({"POSTROOM_SIM_REGIONS": "eu-west-1,us-east-1", "POSTROOM_SIM_REGION": "us-east-1"}, "first of"),
-    ({"POSTROOM_SIM_SUPPRESSED": "a@x.test:SPAM"}, "address:BOUNCE")])
+@pytest.mark.parametrize(
+    "variables, complaint",
+    [
+        ({"POSTROOM_SIM_REGIONS": "us-east-1,Europe"}, "not an AWS region"),
+        ({"POSTROOM_SIM_REGIONS": "us-east-1,us-east-1"}, "twice"),
+        ({"POSTROOM_SIM_REGIONS": "eu-west-1,us-east-1", "POSTROOM_SIM_REGION": "us-east-1"}, "first of"),
+        ({"POSTROOM_SIM_SUPPRESSED": "a@x.test:SPAM"}, "address:BOUNCE"),
+    ],
+)
 def test_bad_settings_stop_the_start_with_a_reason(monkeypatch, variables, complaint):
     for name, value in variables.items():
         monkeypatch.setenv(name, value)

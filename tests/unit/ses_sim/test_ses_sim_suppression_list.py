@@ -35,12 +35,16 @@ def test_an_entry_suppresses_only_for_the_reasons_honoured():
     assert suppression_list.suppressing("nobody@x.test", ("BOUNCE", "COMPLAINT")) is None
 
 
-@pytest.mark.parametrize("query, expected", [
-    (SuppressionQuery(), ["a@x.test", "b@x.test", "c@x.test"]),
-    (SuppressionQuery(reasons=("BOUNCE",)), ["a@x.test", "c@x.test"]),
-    (SuppressionQuery(start=T0 + timedelta(days=1)), ["b@x.test", "c@x.test"]),
-    (SuppressionQuery(end=T0 + timedelta(days=1)), ["a@x.test", "b@x.test"]),
-    (SuppressionQuery(reasons=("COMPLAINT",), start=T0 + timedelta(days=2)), [])])
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        (SuppressionQuery(), ["a@x.test", "b@x.test", "c@x.test"]),
+        (SuppressionQuery(reasons=("BOUNCE",)), ["a@x.test", "c@x.test"]),
+        (SuppressionQuery(start=T0 + timedelta(days=1)), ["b@x.test", "c@x.test"]),
+        (SuppressionQuery(end=T0 + timedelta(days=1)), ["a@x.test", "b@x.test"]),
+        (SuppressionQuery(reasons=("COMPLAINT",), start=T0 + timedelta(days=2)), []),
+    ],
+)
 def test_listing_filters_by_reason_and_dates_inclusively(query, expected):
     entries, token = filled().page(query, None, None)
     assert [entry.email_address for entry in entries] == expected and token is None
@@ -55,10 +59,15 @@ def test_delete_and_get_of_an_absent_address_say_not_found():
         suppression_list.delete("a@x.test")
 
 
-@pytest.mark.parametrize("address, reason, field", [("no-at-sign", "BOUNCE", "EmailAddress"),
-                                                    ("a b@x.test", "BOUNCE", "EmailAddress"),
-                                                    ("a@localhost", "BOUNCE", "EmailAddress"),
-                                                    ("a@x.test", "SPAM", "Reason")])
+@pytest.mark.parametrize(
+    "address, reason, field",
+    [
+        ("no-at-sign", "BOUNCE", "EmailAddress"),
+        ("a b@x.test", "BOUNCE", "EmailAddress"),
+        ("a@localhost", "BOUNCE", "EmailAddress"),
+        ("a@x.test", "SPAM", "Reason"),
+    ],
+)
 def test_bad_entries_are_refused(address, reason, field):
     with pytest.raises(InvalidValue) as refused:
         SuppressionList().put(address, reason, T0)

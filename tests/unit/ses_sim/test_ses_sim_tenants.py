@@ -9,10 +9,18 @@ NOW = datetime(2024, 1, 1, tzinfo=UTC)
 IDENTITY = "arn:aws:ses:us-east-1:123456789012:identity/example.com"
 
 
-@pytest.mark.parametrize("customer, ses, aggregate", [
-    (None, "ENABLED", "ENABLED"), ("ENABLED", "ENABLED", "ENABLED"), ("DISABLED", "ENABLED", "DISABLED"),
-    (None, "DISABLED", "DISABLED"), ("REINSTATED", "DISABLED", "DISABLED"), ("REINSTATED", "ENABLED", "REINSTATED"),
-    ("ENABLED", "REINSTATED", "REINSTATED")])
+@pytest.mark.parametrize(
+    "customer, ses, aggregate",
+    [
+        (None, "ENABLED", "ENABLED"),
+        ("ENABLED", "ENABLED", "ENABLED"),
+        ("DISABLED", "ENABLED", "DISABLED"),
+        (None, "DISABLED", "DISABLED"),
+        ("REINSTATED", "DISABLED", "DISABLED"),
+        ("REINSTATED", "ENABLED", "REINSTATED"),
+        ("ENABLED", "REINSTATED", "REINSTATED"),
+    ],
+)
 def test_either_side_disabling_disables_and_reinstating_needs_ses_to_allow_it(customer, ses, aggregate):
     assert aggregate_status(customer, ses) == aggregate
 
@@ -84,9 +92,15 @@ def test_listing_filters_by_name_and_status():
         tenants.page({"COLOUR": "red"}, None, None)
 
 
-@pytest.mark.parametrize("arn, kind", [(IDENTITY, "EMAIL_IDENTITY"),
-                                       ("arn:aws:ses:us-east-1:1:configuration-set/s", "CONFIGURATION_SET"),
-                                       ("arn:aws:ses:us-east-1:1:template/t", "EMAIL_TEMPLATE"),
-                                       ("arn:aws:sns:us-east-1:1:topic", None), ("nonsense", None)])
+@pytest.mark.parametrize(
+    "arn, kind",
+    [
+        (IDENTITY, "EMAIL_IDENTITY"),
+        ("arn:aws:ses:us-east-1:1:configuration-set/s", "CONFIGURATION_SET"),
+        ("arn:aws:ses:us-east-1:1:template/t", "EMAIL_TEMPLATE"),
+        ("arn:aws:sns:us-east-1:1:topic", None),
+        ("nonsense", None),
+    ],
+)
 def test_resource_types_come_from_the_arn(arn, kind):
     assert resource_type_of(arn) == kind

@@ -62,7 +62,7 @@ def test_rotation_first_key_issues_every_key_verifies():
     fresh = rotated.issue(ACCOUNT, "carol@example.com", issued_at=ISSUED)
     assert rotated.issuing_kid == "u2"
     with pytest.raises(InvalidUnsubscribeToken):
-        TOKENS.verify(fresh, now=LATER)                      # u2 unknown to the old keyring
+        TOKENS.verify(fresh, now=LATER)  # u2 unknown to the old keyring
 
 
 def test_rekeyed_token_same_kid_other_secret_is_refused():
@@ -77,8 +77,24 @@ def test_bad_key_specs_are_refused_with_a_reason(spec):
         UnsubscribeTokens.from_spec(spec)
 
 
-@pytest.mark.parametrize("bad", ["", "=", "a", "u1", TOKEN[:-1], TOKEN[:-4], TOKEN + "A", TOKEN + "=",
-                                 TOKEN + "==", TOKEN[1:], "x" * 5000, TOKEN.upper(), f" {TOKEN}"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "",
+        "=",
+        "a",
+        "u1",
+        TOKEN[:-1],
+        TOKEN[:-4],
+        TOKEN + "A",
+        TOKEN + "=",
+        TOKEN + "==",
+        TOKEN[1:],
+        "x" * 5000,
+        TOKEN.upper(),
+        f" {TOKEN}",
+    ],
+)
 def test_malformed_and_truncated_tokens_are_refused(bad):
     with pytest.raises(InvalidUnsubscribeToken):
         TOKENS.verify(bad, now=LATER)
@@ -101,7 +117,7 @@ def test_every_single_base64_substitution_is_refused():
         for char in BASE64URL:
             if char != TOKEN[position]:
                 with pytest.raises(InvalidUnsubscribeToken):
-                    TOKENS.verify(TOKEN[:position] + char + TOKEN[position + 1:], now=LATER)
+                    TOKENS.verify(TOKEN[:position] + char + TOKEN[position + 1 :], now=LATER)
 
 
 @hypothesis_settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -110,7 +126,7 @@ def test_any_single_character_change_is_refused(data):
     position = data.draw(st.integers(0, len(TOKEN) - 1))
     replacement = data.draw(st.characters().filter(lambda c: c != TOKEN[position]))
     with pytest.raises(InvalidUnsubscribeToken):
-        TOKENS.verify(TOKEN[:position] + replacement + TOKEN[position + 1:], now=LATER)
+        TOKENS.verify(TOKEN[:position] + replacement + TOKEN[position + 1 :], now=LATER)
 
 
 @hypothesis_settings(max_examples=200, deadline=None)
@@ -121,13 +137,22 @@ def test_any_single_character_insertion_is_refused(position, inserted):
 
 
 @hypothesis_settings(max_examples=100, deadline=None)
-@given(account=st.text(max_size=60), email=st.emails(), list_id=st.text(max_size=40),
-       dispatch_id=st.text(max_size=40), seconds=st.integers(0, 4_000_000_000))
+@given(
+    account=st.text(max_size=60),
+    email=st.emails(),
+    list_id=st.text(max_size=40),
+    dispatch_id=st.text(max_size=40),
+    seconds=st.integers(0, 4_000_000_000),
+)
 def test_round_trip_for_any_claims(account, email, list_id, dispatch_id, seconds):
     issued = datetime.fromtimestamp(seconds, tz=UTC)
     claims = TOKENS.verify(TOKENS.issue(account, email, list_id, dispatch_id, issued_at=issued), now=issued)
     assert (claims.account_id, claims.list_id, claims.dispatch_id, claims.issued_at) == (
-        account, list_id, dispatch_id, issued)
+        account,
+        list_id,
+        dispatch_id,
+        issued,
+    )
     assert claims.recipient_hash == recipient_hash(email)
 
 
@@ -135,7 +160,7 @@ def test_list_unsubscribe_headers_with_mailto():
     headers = list_unsubscribe_headers("https://u.example.test/", TOKEN, "unsubscribe@example.test")
     assert headers == {
         "List-Unsubscribe": f"<https://u.example.test/u/{TOKEN}>, "
-                            "<mailto:unsubscribe@example.test?subject=unsubscribe>",
+        "<mailto:unsubscribe@example.test?subject=unsubscribe>",
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
     }
 
