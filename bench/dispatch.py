@@ -228,6 +228,7 @@ async def main() -> None:
             appended = await stream_bytes(store)
             content_rate = await content_pipeline(store, grpc_port, CONTENT_EMAILS)
             content_per_email = (await stream_bytes(store) - appended) / CONTENT_EMAILS
+            content_rss = peak_rss_mb(dispatch.pid)
             held = await ContentStore.beside(store, patience=10.0).held_bytes()
             raw_content_rate = await raw_large_messages(host, smtp_port, ca_file, large_message(), CONTENT_EMAILS // 2)
         finally:
@@ -246,7 +247,8 @@ async def main() -> None:
     print(
         f"stream bytes per email: {per_email:,.0f} (plain emails), {content_per_email:,.0f} (100 KB HTML + 1 MB "
         f"attachment, {CONTENT_EMAILS} emails at {content_rate:,.1f}/s, {content_rate / raw_content_rate:.2f} of bare "
-        f"aiosmtplib's {raw_content_rate:,.1f}/s); the content store holds {held:,} bytes"
+        f"aiosmtplib's {raw_content_rate:,.1f}/s, dispatch peak RSS {content_rss:.0f} MB); the content store holds "
+        f"{held:,} bytes"
     )
     print(
         json.dumps(
@@ -272,6 +274,7 @@ async def main() -> None:
                 "content_ratio": round(content_rate / raw_content_rate, 3),
                 "cpu_us_per_email": round(cpu_per_email_us),
                 "tracing_off_us_per_email": round(tracing_us, 2),
+                "content_peak_rss_mb": round(content_rss, 1),
             }
         )
     )

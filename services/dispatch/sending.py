@@ -33,6 +33,7 @@ from services.dispatch.email_content import ContentMissing
 from services.dispatch.domain import Diagnosis, ProviderConfig, SmtpOutcome, Verdict
 from services.dispatch.failover import Candidate, choose_sender
 from services.dispatch.guard import Scope
+from services.dispatch.message_budget import MessageBudget, bytes_in_hand
 from services.dispatch.message import BuiltMessage, Sender, UnsafeHeader, build_message
 from services.dispatch.metrics import QUEUE_TO_SENT, failovers, smtp_replies
 from services.dispatch.pauses import Cause, Pause
@@ -72,6 +73,7 @@ class QueuedEmailSender:
         self.suppressions = SuppressionChecks(context.read_model)
         self._pools: dict[tuple[str, str], ProviderConnections] = {}
         self._pacers: dict[tuple[str, str], ProviderPacer] = {}
+        self.budget = MessageBudget(context.settings.dispatch_message_budget_mb * 1024 * 1024)
 
     async def outcome_for(self, queued: Event, seq: int, seen: bool) -> Event:
         """The outcome event to record for this EmailQueued (at `seq`), or Requeue."""
@@ -120,14 +122,15 @@ class QueuedEmailSender:
         if not kept:
             first = recipient_hash(request.recipients[0].address)
             return events.suppressed_event(queued, first, suppression_reason(entries[first], request.list_id) or "")
-        content = await self._content_of(queued, request)
-        if isinstance(content, Event):
-            return content
-        request, attachments = content
-        message = self._message_for(queued, request, lookup.config, sender, kept, attachments)
-        if isinstance(message, Event):
-            return message  # refused before any SMTP work
-        return await self._attempt_until_done(queued, message, sender, attempts_made)
+        async with self.budget.holding(bytes_in_hand(events.refs_of(queued))):
+            content = await self._content_of(queued, request)
+            if isinstance(content, Event):
+                return content
+            request, attachments = content
+            message = self._message_for(queued, request, lookup.config, sender, kept, attachments)
+            if isinstance(message, Event):
+                return message  # refused before any SMTP work
+            return await self._attempt_until_done(queued, message, sender, attempts_made)
 
     async def _sender_for(self, queued: Event, request: domain.EmailRequest, lookup: ProviderLookup) -> ProviderConfig:
         """The provider itself, or while it holds this email, its first fallback that can take it;

@@ -1,0 +1,61 @@
+import asyncio
+
+from services.dispatch.content import ContentRef, ContentRefs, QueuedPart
+from services.dispatch.message_budget import OVERHEAD_BYTES, MessageBudget, bytes_in_hand
+
+MB = 1024 * 1024
+
+
+def test_an_email_holds_its_content_and_the_encoded_message_built_from_it():
+    refs = ContentRefs(
+        html=ContentRef("h" * 64, 100_000, "text/html"),
+        parts=(QueuedPart("a.pdf", "", ContentRef("a" * 64, MB, "application/pdf")),),
+    )
+    assert bytes_in_hand(refs) == int((100_000 + MB) * 2.4) + OVERHEAD_BYTES
+    assert bytes_in_hand(ContentRefs()) == OVERHEAD_BYTES  # an event from before the store: bodies inline
+
+
+async def test_an_email_waits_for_room_and_goes_once_another_lets_go():
+    budget = MessageBudget(10 * MB)
+    order: list[str] = []
+    first_in = asyncio.Event()
+    release_first = asyncio.Event()
+
+    async def first() -> None:
+        async with budget.holding(6 * MB):
+            order.append("first in")
+            first_in.set()
+            await release_first.wait()
+        order.append("first out")
+
+    async def second() -> None:
+        await first_in.wait()
+        async with budget.holding(6 * MB):
+            order.append("second in")
+
+    tasks = [asyncio.create_task(first()), asyncio.create_task(second())]
+    await first_in.wait()
+    await asyncio.sleep(0.01)
+    assert order == ["first in"] and budget.used == 6 * MB, "no room for the second: it waits"
+    release_first.set()
+    await asyncio.gather(*tasks)
+    assert order == ["first in", "first out", "second in"] and budget.used == 0
+
+
+async def test_an_email_larger_than_the_whole_budget_goes_alone():
+    budget = MessageBudget(10 * MB)
+    async with budget.holding(40 * MB):
+        assert budget.used == 10 * MB
+    async with budget.holding(4 * MB), budget.holding(6 * MB):
+        assert budget.used == 10 * MB
+
+
+async def test_a_cancelled_wait_takes_nothing():
+    budget = MessageBudget(10 * MB)
+    async with budget.holding(8 * MB):
+        waiting = asyncio.create_task(budget.holding(8 * MB).__aenter__())
+        await asyncio.sleep(0.01)
+        waiting.cancel()
+        await asyncio.gather(waiting, return_exceptions=True)
+        assert budget.used == 8 * MB
+    assert budget.used == 0
