@@ -25,20 +25,29 @@ def bytes_in_hand(refs: ContentRefs) -> int:
 
 
 class MessageBudget:
+    """Room is given back without awaiting anything, so a send cancelled at any point (a stopping
+    worker puts its mail back) never keeps its share."""
+
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
         self.used = 0
-        self._changed = asyncio.Condition()
+        self._waiting: list[asyncio.Future[None]] = []
 
     @contextlib.asynccontextmanager
     async def holding(self, size: int) -> AsyncIterator[None]:
         size = min(size, self.capacity)
-        async with self._changed:
-            await self._changed.wait_for(lambda: self.used + size <= self.capacity)
-            self.used += size
+        while self.used + size > self.capacity:
+            woken = asyncio.get_running_loop().create_future()
+            self._waiting.append(woken)
+            try:
+                await woken
+            finally:
+                self._waiting.remove(woken)
+        self.used += size
         try:
             yield
         finally:
-            async with self._changed:
-                self.used -= size
-                self._changed.notify_all()
+            self.used -= size
+            for woken in self._waiting:  # each looks again whether it fits now
+                if not woken.done():
+                    woken.set_result(None)

@@ -59,3 +59,23 @@ async def test_a_cancelled_wait_takes_nothing():
         await asyncio.gather(waiting, return_exceptions=True)
         assert budget.used == 8 * MB
     assert budget.used == 0
+
+
+async def test_a_send_cancelled_while_it_holds_room_gives_it_back():
+    budget = MessageBudget(10 * MB)
+    holding = asyncio.Event()
+
+    async def send() -> None:
+        async with budget.holding(8 * MB):
+            holding.set()
+            await asyncio.sleep(60)
+
+    task = asyncio.create_task(send())
+    await holding.wait()
+    waiting = budget.holding(8 * MB)  # kept: a dropped context manager would give its room back
+    waiter = asyncio.create_task(waiting.__aenter__())
+    await asyncio.sleep(0.01)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    await asyncio.wait_for(waiter, 1)
+    assert budget.used == 8 * MB, "the waiting send got the room the cancelled one gave back"
