@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import enum
 import json
+import logging
 import os
 import socket
 import time
@@ -31,7 +32,10 @@ from nats.js.kv import KeyValue
 
 from services.core.buckets import ReopenedBucket
 from services.core.event_store import EventStore
+from services.core.log_hiccups import is_log_hiccup
 from services.core.periodic import every
+
+log = logging.getLogger(__name__)
 
 
 HEARTBEAT_TTL_SECONDS = 15.0
@@ -69,8 +73,21 @@ class DispatchReplicas:
 
     async def start(self) -> None:
         self._subscription = await self.store.nc.subscribe(self.subject, cb=self._answer)
-        await self._beat()
+        await self._first_beat()
         self._tasks = [asyncio.create_task(self._keep_beating(), name="dispatch-heartbeat")]
+
+    async def _first_beat(self) -> None:
+        """This replica takes no mail before it is among the live ones (the others ask the live
+        replicas before sending a redelivery again); a starting process has nothing in hand, so it
+        waits out a cluster that is electing leaders or catching up rather than exiting."""
+        while True:
+            try:
+                await self._beat()
+                return
+            except Exception as error:
+                if not is_log_hiccup(error):
+                    raise
+                log.warning("no heartbeat recorded yet; trying again", extra={"error": repr(error)})
 
     async def stop(self) -> None:
         for task in self._tasks:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
+import signal
+from dataclasses import replace
 
 import pytest
 
 from services.core.event_store import EventStore
+from services.core.nats_server import EmbeddedNatsServer, free_port
 from services.dispatch.replicas import DispatchReplicas, Sender
 from tests.support.streams import delete_test_streams
 
@@ -58,3 +63,25 @@ async def test_a_live_replica_that_does_not_answer_leaves_the_question_open(stor
         assert await asking.who_sends("dispatch-1") is Sender.UNKNOWN
     finally:
         await asking.stop()
+
+
+async def test_a_starting_replica_waits_out_a_log_that_does_not_answer_instead_of_exiting(settings, tmp_path):
+    """A cluster busy electing leaders answers nothing for a while; a replica starting then used to
+    give up after the bucket's 10 s of patience and the process exited. It waits, and beats once
+    the log answers: a frozen nats-server (SIGSTOP) stands in for the busy cluster."""
+    server = EmbeddedNatsServer(free_port(), tmp_path / "nats")
+    server.start()
+    store = await EventStore.connect(replace(settings, nats_url=server.url), name="starting")
+    try:
+        os.kill(server.process.pid, signal.SIGSTOP)
+        starting = asyncio.create_task(started(store, set()))
+        await asyncio.sleep(12)
+        assert not starting.done(), "still waiting, not failed"
+        os.kill(server.process.pid, signal.SIGCONT)
+        replicas = await asyncio.wait_for(starting, 30)
+        assert replicas.replica_id in await replicas._live_replicas()
+        await replicas.stop()
+    finally:
+        os.kill(server.process.pid, signal.SIGCONT)
+        await store.close()
+        server.stop()
