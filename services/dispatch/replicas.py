@@ -51,7 +51,8 @@ class Sender(enum.Enum):
 
 
 class DispatchReplicas:
-    def __init__(self, store: EventStore, is_sending: Callable[[str], bool]) -> None:
+    def __init__(self, store: EventStore, is_sending: Callable[[str], bool], patience: float = 10.0) -> None:
+        """`patience`: how long one use of the heartbeat bucket rides out the log's hiccups."""
         self.store = store
         self.is_sending = is_sending
         self.replica_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}".replace(".", "-")
@@ -66,6 +67,7 @@ class DispatchReplicas:
                 storage=js_api.StorageType.FILE,
                 description="Postroom dispatch: live replicas (heartbeats)",
             ),
+            patience,
         )
         self._tasks: list[asyncio.Task] = []
         self._subscription = None
