@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections import defaultdict
 from typing import Any, Iterable
 
@@ -22,46 +21,41 @@ from services.dispatch.projection.guard import guard_resets, guard_sends
 from services.dispatch.projection.providers import provider_pauses, providers
 from services.dispatch.projection.ses_receipts import ses_receipts
 from services.dispatch.projection.suppressions import as_utc, suppressions
+from services.core.per_turn import PerTurn
 from services.core.suppression_rule import SuppressionEntry
 
 _IN_CHUNK = 500  # bound parameters per query, well under SQLite's and PostgreSQL's limits
 
 
 class SuppressionChecks:
-    """Coalesces the look-ups of concurrent sends: one query per event-loop turn, not one per email."""
+    """Coalesces the look-ups of concurrent sends: one query per account and event-loop turn, not one per email."""
 
     def __init__(self, read_model: "DispatchReadModel") -> None:
         self.read_model = read_model
-        self._waiting: dict[str, list[tuple[list[str], asyncio.Future]]] = defaultdict(list)
-        self._flushing = False
+        self._per_turn: PerTurn[tuple[str, list[str]], dict[str, list[SuppressionEntry]]] = PerTurn(self._answer_all)
 
     async def entries(self, account_id: str, hashes: list[str]) -> dict[str, list[SuppressionEntry]]:
-        answer = asyncio.get_running_loop().create_future()
-        self._waiting[account_id].append((hashes, answer))
-        if not self._flushing:
-            self._flushing = True
-            asyncio.get_running_loop().create_task(self._flush())
-        return await answer
+        return await self._per_turn.ask((account_id, hashes))
 
-    async def _flush(self) -> None:
-        try:
-            while self._waiting:
-                await asyncio.sleep(0)  # let every ready sender add its recipients
-                waiting, self._waiting = self._waiting, defaultdict(list)
-                for account_id, items in waiting.items():
-                    await self._answer(account_id, items)
-        finally:
-            self._flushing = False
+    async def _answer_all(
+        self, asked: list[tuple[str, list[str]]]
+    ) -> list[dict[str, list[SuppressionEntry]] | BaseException]:
+        found: dict[str, dict[str, list[SuppressionEntry]] | BaseException] = {}
+        for account_id in dict.fromkeys(account for account, _ in asked):
+            hashes = (h for account, wanted in asked if account == account_id for h in wanted)
+            try:
+                found[account_id] = await self.read_model.suppression_entries(account_id, hashes)
+            except Exception as error:  # that account's senders get it; the others their answers
+                found[account_id] = error
+        return [_entries_of(found[account_id], hashes) for account_id, hashes in asked]
 
-    async def _answer(self, account_id: str, items: list[tuple[list[str], asyncio.Future]]) -> None:
-        try:
-            found = await self.read_model.suppression_entries(account_id, (h for hashes, _ in items for h in hashes))
-        except Exception as error:
-            for _, answer in items:
-                answer.set_exception(error)
-            return
-        for hashes, answer in items:
-            answer.set_result({h: found[h] for h in hashes if h in found})
+
+def _entries_of(
+    found: dict[str, list[SuppressionEntry]] | BaseException, hashes: list[str]
+) -> dict[str, list[SuppressionEntry]] | BaseException:
+    if isinstance(found, BaseException):
+        return found
+    return {h: found[h] for h in hashes if h in found}
 
 
 class DispatchReadModel:

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, exists, func, literal_column, select
 
 from services.core.live_engine import LiveEngine
+from services.core.per_turn import PerTurn
 from services.core.suppression_rule import HARD_BOUNCE_TYPE
 from services.feedback.domain import FeedbackCounts, ProviderTopics, RecipientEvidence
 from services.feedback.projection.dispatches import dispatches
@@ -184,7 +185,7 @@ class DeliveryContextReader:
         self._sqlite_thread: ThreadPoolExecutor | None = None
         self._postgres: Any = None
         self._connecting = asyncio.Lock()
-        self._asked: list[tuple[list[str], asyncio.Future]] = []
+        self._sqlite_lookups: PerTurn[list[str], Any] = PerTurn(self._sqlite_rows)
 
     async def start(self) -> None:
         compiled = _DELIVERY_CONTEXT.compile(dialect=self.engine.dialect)
@@ -194,7 +195,7 @@ class DeliveryContextReader:
 
     async def stop(self) -> None:
         if self._sqlite is not None:
-            self._flush_lookups()  # ahead of the close on the same thread
+            await self._sqlite_lookups.settle()  # what was asked is answered before the close
             connection, thread, self._sqlite, self._sqlite_thread = self._sqlite, self._sqlite_thread, None, None
             await asyncio.get_running_loop().run_in_executor(thread, connection.close)
             thread.shutdown(wait=False)
@@ -210,27 +211,16 @@ class DeliveryContextReader:
         values = {"provider_id": provider_id, "sns_message_id": sns_message_id}
         params = [values[name] for name in self._order]
         if self._sqlite is not None:
-            row = await self._sqlite_row(params)
+            row = await self._sqlite_lookups.ask(params)
         else:
             row = await self._postgres.fetchrow(self._sql, *params)
         return _delivery_context_of(row[0], row[1], row[2], row[3])
 
-    async def _sqlite_row(self, params: list[str]) -> Any:
-        """Lookups asked in the same turn of the loop go to the thread together: one hop for all."""
-        answer = asyncio.get_running_loop().create_future()
-        self._asked.append((params, answer))
-        if len(self._asked) == 1:
-            asyncio.get_running_loop().call_soon(self._flush_lookups)
-        return await answer
-
-    def _flush_lookups(self) -> None:
-        asked, self._asked = self._asked, []
-        if not asked:
-            return
-        done = asyncio.get_running_loop().run_in_executor(
-            self._sqlite_thread, _sqlite_lookups, self._sqlite, self._sql, [params for params, _ in asked]
+    async def _sqlite_rows(self, asked: list[list[str]]) -> list[Any]:
+        """The lookups of one loop turn, on the reader's thread in one hop."""
+        return await asyncio.get_running_loop().run_in_executor(
+            self._sqlite_thread, _sqlite_rows, self._sqlite, self._sql, asked
         )
-        done.add_done_callback(partial(_answer_lookups, [answer for _, answer in asked]))
 
     async def _connect(self) -> None:
         await self.stop()
@@ -260,20 +250,8 @@ class DeliveryContextReader:
         self._opened_for = generation
 
 
-def _sqlite_lookups(connection: sqlite3.Connection, sql: str, asked: list[list[str]]) -> list[Any]:
+def _sqlite_rows(connection: sqlite3.Connection, sql: str, asked: list[list[str]]) -> list[Any]:
     return [connection.execute(sql, params).fetchone() for params in asked]
-
-
-def _answer_lookups(answers: list[asyncio.Future], done: asyncio.Future) -> None:
-    error = done.exception()
-    rows = done.result() if error is None else [None] * len(answers)
-    for answer, row in zip(answers, rows):
-        if answer.done():  # its request was cancelled meanwhile
-            continue
-        if error is not None:
-            answer.set_exception(error)
-        else:
-            answer.set_result(row)
 
 
 def _record_view(row: Any) -> FeedbackRecordView:
