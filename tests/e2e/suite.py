@@ -31,6 +31,7 @@ AUTH = (("authorization", f"Bearer {TEST_TOKEN}"),)
 SIM_USERNAME = "AKIAPOSTROOMSESSIM01"
 SIM_PASSWORD = "BPostroomSesSimulatorSmtpPassword0123456789a"
 SIM_TOPIC = "arn:aws:sns:us-east-1:123456789012:ses-feedback"
+SIM_SECRETS = {"POSTROOM_SMTP_PASSWORD": SIM_PASSWORD, "POSTROOM_SES_SECRET_ACCESS_KEY": "local-sim-secret"}
 
 
 @dataclass
@@ -178,6 +179,37 @@ class Suite:
     def log(self, name: str) -> str:
         path = self.root / "logs" / f"{name}.log"
         return path.read_text(errors="replace") if path.exists() else ""
+
+    def save_sim_provider(
+        self, account: str, *extra: str, host: str = "", secrets: dict[str, str] | None = None, check: bool = True
+    ) -> subprocess.CompletedProcess:
+        """`postroom provider save` of the simulator as the account's SES provider: its SMTP
+        endpoint, its SES API and its SNS topic, as the product page's steps have it."""
+        return self.cli(
+            "provider",
+            "save",
+            "--account",
+            account,
+            "--name",
+            "Local SES",
+            "--host",
+            host or self.sim_host,
+            "--port",
+            "2587",
+            "--username",
+            SIM_USERNAME,
+            "--from",
+            "sender@example.com",
+            "--region",
+            "us-east-1",
+            "--ses-access-key-id",
+            SIM_USERNAME,
+            "--sns-topic-arn",
+            SIM_TOPIC,
+            *extra,
+            extra_env=secrets or SIM_SECRETS,
+            check=check,
+        )
 
     def cli(
         self, *args: str, extra_env: dict[str, str] | None = None, check: bool = True

@@ -13,12 +13,11 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from services.core.generated.postroom.v1 import dispatch_pb2, dispatch_pb2_grpc, events_pb2
 from services.core.settings import SERVICES
-from tests.e2e.suite import AUTH, SIM_PASSWORD, SIM_TOPIC, SIM_USERNAME, Suite, eventually
+from tests.e2e.suite import AUTH, Suite, eventually
 from tests.support.promql import needed
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 ACCOUNT = "metrics"
-SECRETS = {"POSTROOM_SMTP_PASSWORD": SIM_PASSWORD, "POSTROOM_SES_SECRET_ACCESS_KEY": "local-sim-secret"}
 
 
 def named_by_dashboard_and_rules() -> dict[str, set[str]]:
@@ -46,29 +45,7 @@ def suite(tmp_path_factory):
 
 
 async def test_every_metric_the_dashboard_and_rules_name_is_exported_with_its_labels(suite):
-    saved = suite.cli(
-        "provider",
-        "save",
-        "--account",
-        ACCOUNT,
-        "--name",
-        "Local SES",
-        "--host",
-        suite.sim_host,
-        "--port",
-        "2587",
-        "--username",
-        SIM_USERNAME,
-        "--from",
-        "sender@example.com",
-        "--region",
-        "us-east-1",
-        "--ses-access-key-id",
-        SIM_USERNAME,
-        "--sns-topic-arn",
-        SIM_TOPIC,
-        extra_env=SECRETS,
-    )
+    saved = suite.save_sim_provider(ACCOUNT)
     provider = json.loads(saved.stdout)["provider"]
     suite.cli("ses-sim", "--url", suite.sim_url, "subscribe", "--endpoint", provider["callback_url"])
     async with suite.channel("dispatch") as channel:

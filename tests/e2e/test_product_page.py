@@ -22,11 +22,10 @@ from services.core.database import create_engine, dump_tables, read_checkpoint
 from services.core.read_model_generations import open_live
 from services.core.event_store import EventStore
 from services.core.settings import SERVICES
-from tests.e2e.suite import AUTH, SIM_PASSWORD, SIM_TOPIC, SIM_USERNAME, Suite, eventually
+from tests.e2e.suite import AUTH, SIM_SECRETS, Suite, eventually
 from tests.support.smtp import unused_loopback_host
 
 ACCOUNT = "demo"
-SECRETS = {"POSTROOM_SMTP_PASSWORD": SIM_PASSWORD, "POSTROOM_SES_SECRET_ACCESS_KEY": "local-sim-secret"}
 
 
 @pytest.fixture(scope="module")
@@ -37,31 +36,7 @@ def suite(tmp_path_factory):
 
 
 def save_provider(suite: Suite, *extra: str, host: str = "", password_env: dict | None = None):
-    return suite.cli(
-        "provider",
-        "save",
-        "--account",
-        ACCOUNT,
-        "--name",
-        "Local SES",
-        "--host",
-        host or suite.sim_host,
-        "--port",
-        "2587",
-        "--username",
-        SIM_USERNAME,
-        "--from",
-        "sender@example.com",
-        "--region",
-        "us-east-1",
-        "--ses-access-key-id",
-        SIM_USERNAME,
-        "--sns-topic-arn",
-        SIM_TOPIC,
-        *extra,
-        extra_env=password_env or SECRETS,
-        check=False,
-    )
+    return suite.save_sim_provider(ACCOUNT, *extra, host=host, secrets=password_env, check=False)
 
 
 def sim_subscriptions(suite: Suite) -> list[dict]:
@@ -169,7 +144,7 @@ async def test_the_product_page_step_by_step(suite):
 
 async def test_troubleshooting_cases_give_the_pages_answers(suite):
     wrong = save_provider(
-        suite, password_env=dict(SECRETS, POSTROOM_SMTP_PASSWORD="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+        suite, password_env=dict(SIM_SECRETS, POSTROOM_SMTP_PASSWORD="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
     )
     assert wrong.returncode == 1
     assert "Invalid Credentials: these must be your SES SMTP credentials, not your AWS access keys" in wrong.stderr

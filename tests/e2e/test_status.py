@@ -7,10 +7,9 @@ import json
 import pytest
 
 from services.core.generated.postroom.v1 import dispatch_pb2, dispatch_pb2_grpc, events_pb2
-from tests.e2e.suite import AUTH, SIM_PASSWORD, SIM_TOPIC, SIM_USERNAME, Suite, eventually
+from tests.e2e.suite import AUTH, Suite, eventually
 
 ACCOUNT = "status"
-SECRETS = {"POSTROOM_SMTP_PASSWORD": SIM_PASSWORD, "POSTROOM_SES_SECRET_ACCESS_KEY": "local-sim-secret"}
 
 
 @pytest.fixture(scope="module")
@@ -28,31 +27,7 @@ def metrics_env(suite: Suite) -> dict[str, str]:
 
 
 async def test_status_shows_each_provider_projection_and_the_stream(suite):
-    saved = suite.cli(
-        "provider",
-        "save",
-        "--account",
-        ACCOUNT,
-        "--name",
-        "Local SES",
-        "--host",
-        suite.sim_host,
-        "--port",
-        "2587",
-        "--username",
-        SIM_USERNAME,
-        "--from",
-        "sender@example.com",
-        "--region",
-        "us-east-1",
-        "--ses-access-key-id",
-        SIM_USERNAME,
-        "--sns-topic-arn",
-        SIM_TOPIC,
-        "--max-send-rate",
-        "7",
-        extra_env=SECRETS,
-    )
+    saved = suite.save_sim_provider(ACCOUNT, "--max-send-rate", "7")
     provider_id = json.loads(saved.stdout)["provider"]["provider_id"]
     async with suite.channel("dispatch") as channel:
         dispatch = dispatch_pb2_grpc.DispatchServiceStub(channel)
