@@ -30,8 +30,12 @@ upgrade-deps:
 run: install
 	$(VENV)/bin/postroom dev
 
+# Two workers, one per core of the machines we run on; a single test file runs as before with
+# `$(PYTHON) -m pytest tests/...`.
+TEST_WORKERS ?= 2
+
 test: install browser promtool
-	$(PYTHON) -m pytest
+	$(PYTHON) -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 # The unsubscribe page is tested in a real headless Chromium (Debian's package); as root we install it.
 browser:

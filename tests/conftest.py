@@ -18,10 +18,20 @@ from services.core.secret_box import generate_key_spec
 from services.core.settings import Ports, Settings
 from tests.support.certificates import LocalCertificateAuthority
 from tests.support.streams import delete_test_streams
+from tests.support.workers import SERIAL_GROUP, worker_name
 
 TEST_TOKEN = "test-api-token-0123456789"
 CALL_FAILED = pytest.StashKey[bool]()
 POSTGRES_URL = os.environ.get("POSTROOM_TEST_DATABASE_URL", "")
+SERIAL_MODULES = {"tests/integration/dispatch/test_dispatch_nats_restart.py"}  # besides tests/e2e and `slow`
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    root = Path(__file__).resolve().parents[1]
+    for item in items:
+        path = Path(item.path).resolve().relative_to(root).as_posix()
+        if path.startswith("tests/e2e/") or path in SERIAL_MODULES or item.get_closest_marker("slow"):
+            item.add_marker(pytest.mark.xdist_group(SERIAL_GROUP))
 
 
 @pytest.fixture(scope="session")
@@ -92,8 +102,28 @@ def read_model_settings(request, settings) -> Settings:
     PostgreSQL is shared by the whole run, so each test starts from an empty database."""
     if request.param == "sqlite":
         return settings
-    asyncio.run(drop_every_read_model(POSTGRES_URL))
-    return replace(settings, database_url=POSTGRES_URL)
+    url = asyncio.run(worker_database(POSTGRES_URL))
+    asyncio.run(drop_every_read_model(url))
+    return replace(settings, database_url=url)
+
+
+async def worker_database(url: str) -> str:
+    """Under xdist, this worker's own database beside the configured one (made on first use), so
+    that one worker emptying its database never drops another's read models."""
+    name = worker_name()
+    if not name:
+        return url
+    from sqlalchemy import make_url, text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    own = make_url(url).set(database=f"{make_url(url).database}_{name}")
+    engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
+    async with engine.connect() as conn:
+        exists = await conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": own.database})
+        if not exists:
+            await conn.execute(text(f'CREATE DATABASE "{own.database}"'))
+    await engine.dispose()
+    return own.render_as_string(hide_password=False)
 
 
 async def drop_every_read_model(url: str) -> None:

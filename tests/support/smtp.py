@@ -24,15 +24,18 @@ from email.message import EmailMessage
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
+from tests.support.workers import worker_index
+
 _loopback_lock = threading.Lock()
 _loopback_hosts = itertools.count(2)
 
 
 def unused_loopback_host(port: int) -> str:
-    """A 127.0.0.N on which `port` is free: SES's real ports (587, 2465...) with no clash between tests."""
+    """A 127.W.0.N on which `port` is free: SES's real ports (587, 2465...) with no clash between tests
+    (W is the xdist worker's own, so two workers never probe the same address)."""
     with _loopback_lock:
         for _ in range(250):
-            host = f"127.0.0.{next(_loopback_hosts) % 250 + 2}"
+            host = f"127.{worker_index()}.0.{next(_loopback_hosts) % 250 + 2}"
             with socket.socket() as probe:
                 try:
                     probe.bind((host, port))
