@@ -114,8 +114,14 @@ class EventStore:
 
     async def close(self) -> None:
         await self.publisher.close()
-        if not self.nc.is_closed:
+        if self.nc.is_closed:
+            return
+        try:
             await self.nc.drain()
+        except nats.errors.ConnectionReconnectingError:
+            # Between servers (a restart, a leader moving) there is nothing to drain to: nats-py
+            # refuses, and the connection must still be closed.
+            await self.nc.close()
 
     async def ensure_stream(self) -> None:
         config = js_api.StreamConfig(
