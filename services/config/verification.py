@@ -9,8 +9,6 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import aiosmtplib
-import boto3
-from botocore.config import Config as BotoConfig
 from botocore.exceptions import BotoCoreError, ClientError
 
 from services.config import domain
@@ -102,6 +100,11 @@ async def read_ses_account(target: SesApiTarget) -> SesAccountState:
 
 
 def _clients(target: SesApiTarget):
+    # boto3 is imported on the first SES call: it is 10 MB of a config process that has no
+    # provider with SES keys yet (make run's, idle).
+    import boto3
+    from botocore.config import Config as BotoConfig
+
     session = boto3.session.Session(
         aws_access_key_id=target.access_key_id,
         aws_secret_access_key=target.secret_access_key,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+
 from operator import itemgetter
 from pathlib import Path
 from dataclasses import dataclass, field
@@ -24,7 +26,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeEngine
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.engine import make_url
 
@@ -200,7 +201,9 @@ _updates: dict[tuple[str, str, tuple[str, ...], tuple[str, ...]], _CompiledUpser
 def _compiled_upsert(conn: AsyncConnection, table: Table, keys: tuple[str, ...]) -> _CompiledUpsert:
     cache_key = (table.name, conn.dialect.name, keys)
     if cache_key not in _upserts:
-        dialect_module = sqlite if conn.dialect.name == "sqlite" else postgresql
+        # The engine's own dialect module, loaded with the engine: a SQLite process never loads
+        # PostgreSQL's (2 MB).
+        dialect_module = importlib.import_module(f"sqlalchemy.dialects.{conn.dialect.name}")
         statement = dialect_module.insert(table)
         updates = {c.name: statement.excluded[c.name] for c in table.columns if c.name not in keys}
         compiled = statement.on_conflict_do_update(index_elements=list(keys), set_=updates).compile(
