@@ -18,7 +18,7 @@ from services.core.secret_box import generate_key_spec
 from services.core.settings import Ports, Settings
 from tests.support.certificates import LocalCertificateAuthority
 from tests.support.streams import delete_test_streams
-from tests.support.workers import SERIAL_GROUP, worker_name
+from tests.support.workers import FAULTS_GROUP, SUITES_GROUP, worker_name
 
 TEST_TOKEN = "test-api-token-0123456789"
 CALL_FAILED = pytest.StashKey[bool]()
@@ -30,8 +30,10 @@ def pytest_collection_modifyitems(config, items) -> None:
     root = Path(__file__).resolve().parents[1]
     for item in items:
         path = Path(item.path).resolve().relative_to(root).as_posix()
-        if path.startswith("tests/e2e/") or path in SERIAL_MODULES or item.get_closest_marker("slow"):
-            item.add_marker(pytest.mark.xdist_group(SERIAL_GROUP))
+        if path.startswith("tests/e2e/"):
+            item.add_marker(pytest.mark.xdist_group(SUITES_GROUP))
+        elif path in SERIAL_MODULES or item.get_closest_marker("slow"):
+            item.add_marker(pytest.mark.xdist_group(FAULTS_GROUP))
 
 
 @pytest.fixture(scope="session")

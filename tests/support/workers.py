@@ -6,9 +6,11 @@ from __future__ import annotations
 import os
 import re
 
-# Tests that start processes, kill them or time what they do run on one worker, one at a time:
-# beside each other on two cores they would measure each other.
-SERIAL_GROUP = "processes"
+# Tests that start suites of processes, kill them or time what they do run one at a time within
+# their group: the suites and clusters of tests/e2e in one, the single-service fault tests of
+# tests/integration in the other. The two groups run beside each other (and beside the rest).
+SUITES_GROUP = "suites"
+FAULTS_GROUP = "faults"
 
 
 def worker_name() -> str:
