@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import os
 import sys
@@ -101,12 +102,18 @@ def database_urls() -> list:
 @pytest.fixture(params=database_urls())
 def read_model_settings(request, settings) -> Settings:
     """The same settings on each read-model backend: SQLite always, PostgreSQL when configured.
-    PostgreSQL is shared by the whole run, so each test starts from an empty database."""
+    PostgreSQL's database is shared by the worker's tests, so each test starts from an empty one."""
     if request.param == "sqlite":
         return settings
-    url = asyncio.run(worker_database(POSTGRES_URL))
+    url = worker_postgres_url()
     asyncio.run(drop_every_read_model(url))
     return replace(settings, database_url=url)
+
+
+@functools.cache
+def worker_postgres_url() -> str:
+    """Looked up (and made) once per worker, not once per test."""
+    return asyncio.run(worker_database(POSTGRES_URL))
 
 
 async def worker_database(url: str) -> str:
@@ -118,7 +125,8 @@ async def worker_database(url: str) -> str:
     from sqlalchemy import make_url, text
     from sqlalchemy.ext.asyncio import create_async_engine
 
-    own = make_url(url).set(database=f"{make_url(url).database}_{name}")
+    configured = make_url(url)
+    own = configured.set(database=f"{configured.database}_{name}")
     engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
     async with engine.connect() as conn:
         exists = await conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": own.database})
