@@ -27,6 +27,7 @@ POSTGRES_URL = os.environ.get("POSTROOM_TEST_DATABASE_URL", "")
 SERIAL_MODULES = {"tests/integration/dispatch/test_dispatch_nats_restart.py"}  # besides tests/e2e and `slow`
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which writes each test's group into its id
 def pytest_collection_modifyitems(config, items) -> None:
     root = Path(__file__).resolve().parents[1]
     for item in items:
@@ -35,6 +36,19 @@ def pytest_collection_modifyitems(config, items) -> None:
             item.add_marker(pytest.mark.xdist_group(SUITES_GROUP))
         elif path in SERIAL_MODULES or item.get_closest_marker("slow"):
             item.add_marker(pytest.mark.xdist_group(FAULTS_GROUP))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(node, ids) -> None:
+    """xdist's scheduler reads a test's group from its id alone; were it missing, the suites would
+    run beside each other without a word, so such a run stops here."""
+    ungrouped = [nodeid for nodeid in ids if nodeid.startswith("tests/e2e/") and f"@{SUITES_GROUP}" not in nodeid]
+    if node.config.getvalue("dist") == "loadgroup" and ungrouped:
+        pytest.exit(
+            f"pytest-xdist left {ungrouped[0]} (and {len(ungrouped) - 1} more) out of its xdist_group: "
+            "this pytest and pytest-xdist do not group together (pytest-dev/pytest-xdist#1386)",
+            returncode=pytest.ExitCode.USAGE_ERROR,
+        )
 
 
 @pytest.fixture(scope="session")
