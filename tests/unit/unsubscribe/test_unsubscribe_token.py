@@ -80,22 +80,24 @@ def test_bad_key_specs_are_refused_with_a_reason(spec):
         UnsubscribeTokens.from_spec(spec)
 
 
+# Ids are named, not made from TOKEN: its key is random, and pytest-xdist needs every worker to
+# collect the same test ids.
 @pytest.mark.parametrize(
     "bad",
     [
-        "",
-        "=",
-        "a",
-        "u1",
-        TOKEN[:-1],
-        TOKEN[:-4],
-        TOKEN + "A",
-        TOKEN + "=",
-        TOKEN + "==",
-        TOKEN[1:],
-        "x" * 5000,
-        TOKEN.upper(),
-        f" {TOKEN}",
+        pytest.param("", id="empty"),
+        pytest.param("=", id="padding"),
+        pytest.param("a", id="one char"),
+        pytest.param("u1", id="key id"),
+        pytest.param(TOKEN[:-1], id="last char cut"),
+        pytest.param(TOKEN[:-4], id="last 4 cut"),
+        pytest.param(TOKEN + "A", id="char added"),
+        pytest.param(TOKEN + "=", id="padded"),
+        pytest.param(TOKEN + "==", id="padded twice"),
+        pytest.param(TOKEN[1:], id="first char cut"),
+        pytest.param("x" * 5000, id="5000 chars"),
+        pytest.param(TOKEN.upper(), id="upper case"),
+        pytest.param(f" {TOKEN}", id="leading space"),
     ],
 )
 def test_malformed_and_truncated_tokens_are_refused(bad):
