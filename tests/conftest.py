@@ -14,17 +14,22 @@ from pathlib import Path
 import pytest
 
 from services.core.event_store import EventStore
-from services.core.nats_server import EmbeddedNatsServer, free_port
+from services.core.nats_server import EmbeddedNatsServer, free_port, take_ports_from
 from services.core.secret_box import generate_key_spec
 from services.core.settings import Ports, Settings
 from tests.support.certificates import LocalCertificateAuthority
 from tests.support.streams import delete_test_streams
-from tests.support.workers import FAULTS_GROUP, SUITES_GROUP, worker_name
+from tests.support.workers import FAULTS_GROUP, SUITES_GROUP, worker_name, worker_ports
 
 TEST_TOKEN = "test-api-token-0123456789"
 CALL_FAILED = pytest.StashKey[bool]()
 POSTGRES_URL = os.environ.get("POSTROOM_TEST_DATABASE_URL", "")
 SERIAL_MODULES = {"tests/integration/dispatch/test_dispatch_nats_restart.py"}  # besides tests/e2e and `slow`
+
+
+def pytest_configure(config) -> None:
+    if (ports := worker_ports()) is not None:
+        take_ports_from(*ports)
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which writes each test's group into its id

@@ -24,10 +24,51 @@ def nats_server_binary() -> str:
     return found
 
 
+class _PortRange:
+    """Ports first..last, handed out in turn, each only while nothing is bound to it."""
+
+    def __init__(self, first: int, last: int) -> None:
+        self.first, self.last = first, last
+        self.next = first
+
+    def take(self) -> int:
+        for _ in range(self.last - self.first + 1):
+            port = self.next
+            self.next = port + 1 if port < self.last else self.first
+            if _bindable(port):
+                return port
+        raise OSError(f"no free loopback port in {self.first}-{self.last}")
+
+
+_port_range: _PortRange | None = None
+
+
+def take_ports_from(first: int, last: int) -> None:
+    """From now on, free_port() hands out ports of first..last in turn, instead of the kernel's pick.
+
+    Two processes asking the kernel can both get a port one of them has picked but not yet bound
+    (it is free until then); processes given disjoint ranges below the kernel's ephemeral range
+    (pytest-xdist workers) never pick each other's, nor a port an outgoing connection holds."""
+    global _port_range
+    _port_range = _PortRange(first, last)
+
+
 def free_port() -> int:
+    """A loopback port nothing listens on, for a server about to start."""
+    if _port_range is not None:
+        return _port_range.take()
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
 
 
 @dataclass(frozen=True)
