@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import itertools
 import logging
 from typing import Awaitable, Callable
 
@@ -29,6 +30,10 @@ from services.core.stream_reader import StreamReader
 from services.core.tasks import cancel_all
 
 log = logging.getLogger(__name__)
+
+# How far past its checkpoint has_read looks through what the feed has read but not written yet:
+# a caller that far behind waits for the writes (the look is repeated at every batch).
+LOOK_AHEAD = 256
 
 
 async def wait_until(progress: asyncio.Condition, reached: Callable[[], bool], timeout: float) -> bool:
@@ -77,6 +82,8 @@ class GenerationFeed:
         self._progress = asyncio.Condition()
         self._task: asyncio.Task | None = None
         self._stopping = False
+        self._reader: StreamReader | None = None
+        self._in_hand: list[tuple[int, str, bytes]] = []  # taken from the reader, not written yet
 
     @property
     def checkpoint_name(self) -> str:
@@ -105,6 +112,26 @@ class GenerationFeed:
         """Wait until this feed's checkpoint is at least `stream_seq`."""
         return await wait_until(self._progress, lambda: self.checkpoint >= stream_seq, timeout)
 
+    def has_read(self, stream_seq: int, unread_by: Callable[[str], bool]) -> bool:
+        """True when every event up to `stream_seq` is written, or read and not written yet but of
+        a subject `unread_by` says the caller's reads do not depend on: such a caller need not wait
+        for the write of events it would not read anyway. A hole in what was read is a wait."""
+        if self.checkpoint >= stream_seq:
+            return True
+        if stream_seq - self.checkpoint > LOOK_AHEAD:
+            return False
+        expected = self.checkpoint + 1
+        buffered = self._reader.messages if self._reader is not None else ()
+        for seq, subject, _ in itertools.chain(self._in_hand, buffered):
+            if seq < expected:
+                continue
+            if seq > expected or not unread_by(subject):
+                return False
+            if seq == stream_seq:
+                return True
+            expected += 1
+        return False
+
     async def _consume(self) -> None:
         backoff = 0.2
         while not self._stopping:
@@ -121,17 +148,19 @@ class GenerationFeed:
                 backoff = min(backoff * 2, 5.0)
 
     async def _consume_one_subscription(self) -> None:
-        reader = StreamReader(self.store, self.checkpoint + 1, self.batch_size)
+        reader = self._reader = StreamReader(self.store, self.checkpoint + 1, self.batch_size)
         try:
             await reader.open()
             while not self._stopping:
-                batch = await reader.take(self.batch_size, self.stall_seconds)
+                batch = self._in_hand = await reader.take(self.batch_size, self.stall_seconds)
                 if batch:
                     if not await self._apply_unless_applied(batch):
                         return  # read again from the checkpoint a replica left
                 elif await self.store.last_sequence() > self.checkpoint:
                     return  # behind yet silent: the consumer was lost (e.g. server restart)
+                self._in_hand = []
         finally:
+            self._reader, self._in_hand = None, []
             await reader.close()
 
     async def _apply_unless_applied(self, batch: list[tuple[int, str, bytes]]) -> bool:

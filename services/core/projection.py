@@ -241,11 +241,20 @@ class ProjectionRunner:
         if self._snapshots is not None:
             await self._snapshots.stop()
 
-    async def wait_for(self, stream_seq: int, timeout: float) -> bool:
-        """Read-your-writes: wait until the read model includes `stream_seq`."""
+    async def wait_for(self, stream_seq: int, timeout: float, unread_by: Callable[[str], bool] | None = None) -> bool:
+        """Read-your-writes: wait until the read model includes `stream_seq`. With `unread_by`,
+        events of the subjects it names (ones the caller does not read) need only be read, not
+        yet written (GenerationFeed.has_read)."""
         if self.checkpoint >= stream_seq:
             return True  # the usual case on a hot path: no timer, no lock
-        return await wait_until(self._progress, lambda: self.checkpoint >= stream_seq, timeout)
+
+        def reached() -> bool:
+            feed = self._current
+            if unread_by is None or feed is None:
+                return self.checkpoint >= stream_seq
+            return feed.has_read(stream_seq, unread_by)
+
+        return await wait_until(self._progress, reached, timeout)
 
     def describe_start(self) -> str:
         state = "ready" if self.caught_up.is_set() else f"catching up ({self.checkpoint}/{self._target})"

@@ -74,6 +74,10 @@ class QueuedEmailSender:
         self._pools: dict[tuple[str, str], ProviderConnections] = {}
         self._pacers: dict[tuple[str, str], ProviderPacer] = {}
         self.budget = MessageBudget(context.settings.dispatch_message_budget_mb * 1024 * 1024)
+        # A send reads providers and suppressions (and a redelivery, SES's receipts); the events of
+        # the dispatches themselves, queued or with their outcomes, change none of those.
+        dispatch_subjects = tuple(context.store.subject_for(kind, "") for kind in (events.AGGREGATE, events.ATTEMPTS))
+        self._unread_by_a_send = lambda subject: subject.startswith(dispatch_subjects)
 
     async def outcome_for(self, queued: Event, seq: int, seen: bool) -> Event:
         """The outcome event to record for this EmailQueued (at `seq`), or Requeue."""
@@ -95,7 +99,7 @@ class QueuedEmailSender:
 
     async def _decide(self, queued: Event, seq: int, attempts_made: int, seen: bool) -> Event:
         request = events.request_of(queued)
-        lookup = await self._provider_as_of(queued.account_id, request.provider_id, seq)
+        lookup = await self._provider_as_of(queued.account_id, request.provider_id, seq, seen)
         if lookup.config is None:
             reason = lookup.problem or "the provider was deleted or never saved"
             return events.failed_event(
@@ -156,12 +160,15 @@ class QueuedEmailSender:
         failovers(primary.provider_id, chosen.provider_id).inc()
         return next(f.config for f in fallbacks if f.config is not None and f.config.provider_id == chosen.provider_id)
 
-    async def _provider_as_of(self, account_id: str, provider_id: str, seq: int) -> ProviderLookup:
+    async def _provider_as_of(self, account_id: str, provider_id: str, seq: int, seen: bool) -> ProviderLookup:
         """The read model must hold everything before the EmailQueued: a bounce or an unsubscribe
         recorded before the email was queued must stop it, however far behind this replica is. The
         EmailQueued itself changes nothing the send reads, so the email need not wait for the read
-        model to take it in too (on a quiet log, that is the projection's whole round trip)."""
-        if not await self.context.runner.wait_for(seq - 1, READ_MODEL_WAIT_SECONDS):
+        model to take it in too (on a quiet log, that is the projection's whole round trip), nor
+        for the write of other dispatches' events the projection has read (the last email's
+        outcome, one at a time). A redelivery reads its SES receipt, so it waits for everything."""
+        unread_by = None if seen else self._unread_by_a_send
+        if not await self.context.runner.wait_for(seq - 1, READ_MODEL_WAIT_SECONDS, unread_by):
             raise Requeue(1.0)
         return await self.context.providers.get(account_id, provider_id)
 

@@ -171,3 +171,49 @@ async def test_a_message_deleted_from_the_stream_does_not_stop_the_read_model(se
     assert sum((await counts(runner.engine)).values()) == sum(expected.values()) - 1
     await runner.stop()
     await engine.dispose()
+
+
+class GatedProjection(type(counting_projection())):
+    """Counts, but each write waits for `gate`: what a caller sees while the feed is writing."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+        self.writing = asyncio.Event()
+
+    async def write(self, conn, changes) -> None:
+        self.writing.set()
+        await self.gate.wait()
+        await super().write(conn, changes)
+
+
+def unread(subject: str) -> bool:
+    return subject.rpartition(".")[2].startswith("unread")
+
+
+async def test_a_caller_need_not_wait_for_the_write_of_events_it_does_not_read(settings, store):
+    engine = create_engine(settings.database_url_for("test"))
+    projection = GatedProjection()
+    runner = ProjectionRunner(projection, store, engine)
+    await runner.start()
+    try:
+        first = await store.append(provider_saved("acme", "unread-1"))
+        await asyncio.wait_for(projection.writing.wait(), 10)  # read, and its write held at the gate
+        assert await runner.wait_for(first.stream_seq, 1.0, unread_by=unread)
+        assert not await runner.wait_for(first.stream_seq, 0.3)
+        assert not await runner.wait_for(first.stream_seq, 0.3, unread_by=lambda subject: False)
+
+        read = await store.append(provider_saved("acme", "read-1"))
+        later = await store.append(provider_saved("acme", "unread-2"))
+        # Read too, behind the write that waits: one the caller reads comes before `later`.
+        assert await runner.wait_for(first.stream_seq, 0.1, unread_by=unread)
+        assert not await runner.wait_for(later.stream_seq, 0.5, unread_by=unread)
+
+        projection.gate.set()
+        assert await runner.wait_for(later.stream_seq, 10)
+        assert runner.checkpoint == later.stream_seq > read.stream_seq
+        assert await counts(runner.engine) == {"unread-1": 1, "read-1": 1, "unread-2": 1}
+    finally:
+        projection.gate.set()
+        await runner.stop()
+        await engine.dispose()
