@@ -1,0 +1,3 @@
+from services.core.nats_without_websockets import import_nats_without_websockets
+
+import_nats_without_websockets()

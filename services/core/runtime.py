@@ -6,7 +6,7 @@ import asyncio
 import logging
 import signal
 from dataclasses import dataclass, field
-from typing import Awaitable, Callable
+from typing import TYPE_CHECKING, Awaitable, Callable
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -14,12 +14,14 @@ from services.core import tracing
 from services.core.database import create_engine
 from services.core.event_store import EventStore
 from services.core.grpc_server import GrpcServer
-from services.core.http_server import HttpEndpoint
 from services.core.log import configure_logging
 from services.core.metrics import start_metrics_server
 from services.core.projection import ProjectionRunner
 from services.core.settings import Settings
 from services.core.tasks import cancel_all
+
+if TYPE_CHECKING:  # aiohttp is loaded by the services that serve HTTP, and only by them
+    from services.core.http_server import HttpEndpoint
 
 log = logging.getLogger(__name__)
 

@@ -9,6 +9,8 @@ from pathlib import Path
 from services.core.access_tokens import AccessTokens, TokenSpecError
 
 SERVICES = ("config", "dispatch", "feedback", "unsubscribe")
+# nats-py is loaded without its WebSocket transport (services/core/nats_without_websockets.py).
+NATS_SCHEMES = ("nats", "tls")
 
 
 def _env(name: str, default: str = "") -> str:
@@ -199,7 +201,14 @@ class Settings:
     @property
     def nats_servers(self) -> list[str]:
         """POSTROOM_NATS_URL is one URL or a comma-separated list of seeds (any one reachable will do)."""
-        return [url.strip() for url in self.nats_url.split(",") if url.strip()]
+        servers = [url.strip() for url in self.nats_url.split(",") if url.strip()]
+        for url in servers:
+            scheme = url.partition("://")[0].lower() if "://" in url else "nats"
+            if scheme not in NATS_SCHEMES:
+                raise SystemExit(
+                    f"POSTROOM_NATS_URL: {scheme}:// is not supported; use nats:// or tls:// (host:port is nats://)"
+                )
+        return servers
 
     def database_url_for(self, service: str) -> str:
         """One SQLite file per service by default; a shared URL (PostgreSQL) when set."""
