@@ -254,7 +254,7 @@ class ProjectionRunner:
                 return self.checkpoint >= stream_seq
             return feed.has_read(stream_seq, unread_by)
 
-        return await wait_until(self._progress, reached, timeout)
+        return reached() or await wait_until(self._progress, reached, timeout)
 
     def describe_start(self) -> str:
         state = "ready" if self.caught_up.is_set() else f"catching up ({self.checkpoint}/{self._target})"
