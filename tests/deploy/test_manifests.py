@@ -480,5 +480,6 @@ def test_dockerfile_is_multistage_non_root_without_compilers():
     assert 'ENTRYPOINT ["postroom"]' in final
     assert 'CMD ["serve", "config"]' in final
     assert "--no-index" in " ".join(final), "final stage installs prebuilt wheels only"
+    assert "MALLOC_ARENA_MAX=2" in " ".join(final), "two malloc arenas, not one per thread (see the Dockerfile)"
     ignored = (ROOT / ".dockerignore").read_text().split()
     assert {".git", ".venv", "tests", "deploy"} <= set(ignored)
