@@ -35,7 +35,7 @@ class _PortRange:
         for _ in range(self.last - self.first + 1):
             port = self.next
             self.next = port + 1 if port < self.last else self.first
-            if _bindable(port):
+            if bindable(port):
                 return port
         raise OSError(f"no free loopback port in {self.first}-{self.last}")
 
@@ -62,10 +62,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _bindable(port: int) -> bool:
+def bindable(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether a server could listen on host:port now (nothing else is bound to it)."""
     with socket.socket() as sock:
         try:
-            sock.bind(("127.0.0.1", port))
+            sock.bind((host, port))
         except OSError:
             return False
         return True

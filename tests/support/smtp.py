@@ -11,7 +11,6 @@ import asyncio
 import itertools
 import random
 import re
-import socket
 import ssl
 import threading
 import time
@@ -24,6 +23,7 @@ from email.message import EmailMessage
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
+from services.core.nats_server import bindable
 from tests.support.workers import worker_index
 
 _loopback_lock = threading.Lock()
@@ -36,12 +36,8 @@ def unused_loopback_host(port: int) -> str:
     with _loopback_lock:
         for _ in range(250):
             host = f"127.{worker_index()}.0.{next(_loopback_hosts) % 250 + 2}"
-            with socket.socket() as probe:
-                try:
-                    probe.bind((host, port))
-                    return host
-                except OSError:
-                    continue
+            if bindable(port, host):
+                return host
     raise RuntimeError(f"no free loopback address for port {port}")
 
 

@@ -34,10 +34,15 @@ def unique(prefix: str) -> str:
 
 
 def received_once_each(sink: SesLikeSmtpServer) -> dict[str, int]:
-    counts: dict[str, int] = {}
+    return {dispatch_id: len(times) for dispatch_id, times in arrivals_by_dispatch(sink).items()}
+
+
+def arrivals_by_dispatch(sink: SesLikeSmtpServer) -> dict[str, list[float]]:
+    """When each copy of each dispatch reached the SMTP server."""
+    arrivals: dict[str, list[float]] = {}
     for message in list(sink.received):
-        counts[message.dispatch_id] = counts.get(message.dispatch_id, 0) + 1
-    return counts
+        arrivals.setdefault(message.dispatch_id, []).append(message.received_at)
+    return arrivals
 
 
 def dispatch_environment(settings, **extra: str) -> dict[str, str]:

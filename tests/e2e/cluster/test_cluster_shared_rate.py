@@ -14,6 +14,7 @@ import time
 import pytest
 
 from tests.e2e.cluster.cluster_support import (
+    arrivals_by_dispatch,
     dispatch_environment,
     outcomes_recorded,
     queue,
@@ -74,10 +75,7 @@ def assert_only_the_killed_replicas_sends_went_twice(sink, killed_at: float, con
     outcome: here, one the killed replica had on the wire (SMTP's 250 in, its outcome not yet
     durable), so the first copy came before the kill and the second after it, and there are at
     most as many as it had in hand."""
-    copies: dict[str, list[float]] = {}
-    for message in list(sink.received):
-        copies.setdefault(message.dispatch_id, []).append(message.received_at)
-    twice = {dispatch_id: times for dispatch_id, times in copies.items() if len(times) > 1}
+    twice = {dispatch_id: times for dispatch_id, times in arrivals_by_dispatch(sink).items() if len(times) > 1}
     assert all(len(times) == 2 for times in twice.values()), twice
     assert len(twice) <= concurrency, f"{len(twice)} sent twice; the killed replica had at most {concurrency}"
     assert all(first <= killed_at < second for first, second in twice.values()), (killed_at, twice)

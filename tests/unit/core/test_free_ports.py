@@ -5,14 +5,14 @@ import socket
 import pytest
 
 from services.core import nats_server
-from services.core.nats_server import free_port, take_ports_from
+from services.core.nats_server import bindable, free_port, take_ports_from
 
 
 @pytest.fixture
 def port_range():
     """Three consecutive ports nothing listens on, as this test's range; the worker's range after."""
     kept = nats_server._port_range
-    first = next(port for port in range(20000, 30000, 3) if all(nats_server._bindable(port + i) for i in range(3)))
+    first = next(port for port in range(20000, 30000, 3) if all(bindable(port + i) for i in range(3)))
     take_ports_from(first, first + 2)
     yield first
     nats_server._port_range = kept
