@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from services.config.application import ConfigApplication
-from services.config.domain import Check, ProviderInput, ProviderView, SesStanding, callback_url
+from services.config.domain import Check, ProviderInput, ProviderView, SesStanding, SesTenantStanding, callback_url
 from services.core.generated.postroom.v1 import config_pb2, config_pb2_grpc
 from services.core.grpc_errors import rpc
 
@@ -80,6 +80,7 @@ class ConfigServicer(config_pb2_grpc.ConfigServiceServicer):
             ses_tenant=view.ses_tenant,
             fallback_provider_ids=list(view.fallback_provider_ids),
             ses_account=_standing(view.ses_account),
+            ses_tenant_standing=_tenant_standing(view.ses_tenant_standing),
         )
 
 
@@ -121,4 +122,15 @@ def _standing(standing: SesStanding | None) -> config_pb2.SesAccountStanding | N
 def _check(check: Check) -> config_pb2.VerificationCheck:
     return config_pb2.VerificationCheck(
         name=check.name, passed=check.passed, message=check.message, hint=check.hint, skipped=check.skipped
+    )
+
+
+def _tenant_standing(standing: SesTenantStanding | None) -> config_pb2.SesTenantStanding | None:
+    if standing is None:
+        return None
+    return config_pb2.SesTenantStanding(
+        observed=True,
+        tenant_name=standing.tenant_name,
+        sending_status=standing.sending_status,
+        sending_paused=standing.sending_paused,
     )

@@ -6,7 +6,14 @@ import asyncio
 from dataclasses import dataclass, replace
 
 from services.config import domain, verification
-from services.config.domain import FALLBACKS_FIELD, Check, ProviderInput, ProviderView, SesStanding
+from services.config.domain import (
+    FALLBACKS_FIELD,
+    Check,
+    ProviderInput,
+    ProviderView,
+    SesStanding,
+    SesTenantStanding,
+)
 from services.config.projection import ProviderReadModel, sealed_secrets, view_from_event
 from services.config.ses_account import SesAccountWatch
 from services.config.ses_listings import SesListingsReadModel
@@ -22,7 +29,7 @@ from services.core.errors import (
     require,
 )
 from services.core.event_store import NEW_AGGREGATE, EventStore
-from services.core.events import SES_ACCOUNT_AGGREGATE, new_event
+from services.core.events import SES_ACCOUNT_AGGREGATE, SES_TENANT_AGGREGATE, new_event
 from services.core.generated.postroom.v1 import events_pb2
 from services.core.ids import uuid7
 from services.core.projection import ProjectionRunner
@@ -96,7 +103,11 @@ class ConfigApplication:
         view = await self.read_model.get(account_id, provider_id)
         if view is None:
             raise NotFound(f"provider {provider_id} not found")
-        return replace(view, ses_account=await self._ses_standing(account_id, provider_id))
+        return replace(
+            view,
+            ses_account=await self._ses_standing(account_id, provider_id),
+            ses_tenant_standing=await self._ses_tenant_standing(account_id, provider_id, view.ses_tenant),
+        )
 
     async def _ses_standing(self, account_id: str, provider_id: str) -> SesStanding | None:
         last = await self.store.last_event(SES_ACCOUNT_AGGREGATE, provider_id)
@@ -106,6 +117,14 @@ class ConfigApplication:
         return SesStanding(
             observed.enforcement_status, observed.sending_enabled, observed.max_send_rate, observed.max_24_hour_send
         )
+
+    async def _ses_tenant_standing(self, account_id: str, provider_id: str, tenant: str) -> SesTenantStanding | None:
+        """The last GetTenant of the tenant the provider names now (none for a tenant it named before)."""
+        last = await self.store.last_event(SES_TENANT_AGGREGATE, provider_id) if tenant else None
+        if last is None or last.event.account_id != account_id or not last.event.HasField("ses_tenant_observed"):
+            return None
+        observed = last.event.ses_tenant_observed
+        return SesTenantStanding(tenant, observed.sending_status) if observed.tenant_name == tenant else None
 
     async def _check_fallbacks(self, account_id: str, provider_id: str, fallbacks: tuple[str, ...]) -> None:
         """Each fallback is a provider of this account, and none leads back to this one."""

@@ -10,6 +10,7 @@ from services.core.email_address import address_problem, text_problem
 from services.core.errors import FieldViolation
 from services.core.ids import IDENTIFIER_RULE, is_identifier
 from services.core.ses_message import MAX_MESSAGE_BYTES
+from services.core.ses_standing import account_sending_paused, tenant_sending_paused
 
 DEFAULT_MAX_SEND_RATE = 14.0  # SES's usual starting production rate, messages per second
 DEFAULT_MAX_CONNECTIONS = 10
@@ -109,6 +110,7 @@ class ProviderView:
     ses_tenant: str = ""
     fallback_provider_ids: tuple[str, ...] = ()
     ses_account: "SesStanding | None" = None  # SES's own view of the account, when observed
+    ses_tenant_standing: "SesTenantStanding | None" = None  # ...and of the tenant, when observed
 
     @property
     def tls_mode(self) -> str:
@@ -353,7 +355,19 @@ class SesStanding:
     @property
     def sending_paused(self) -> bool:
         """SES refuses the account's mail: shut down, or sending switched off."""
-        return self.enforcement_status == "SHUTDOWN" or not self.sending_enabled
+        return account_sending_paused(self.enforcement_status, self.sending_enabled)
+
+
+@dataclass(frozen=True)
+class SesTenantStanding:
+    """SES's last GetTenant answer for a provider's tenant, as GetProvider shows it."""
+
+    tenant_name: str
+    sending_status: str
+
+    @property
+    def sending_paused(self) -> bool:
+        return tenant_sending_paused(self.sending_status)
 
 
 def credentials_hint(password: str) -> str:

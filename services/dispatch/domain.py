@@ -70,6 +70,7 @@ UNVERIFIED_IDENTITY = (
 THROTTLING = "Throttling failure: Maximum sending rate exceeded"
 DAILY_QUOTA = "Throttling failure: Daily message quota exceeded"
 ACCOUNT_PAUSED = "Sending paused: SES has paused sending for this account"
+TENANT_PAUSED = "Sending paused: SES has paused sending for this provider's tenant"
 MESSAGE_TOO_LONG = "Message too long: the message is larger than the provider accepts"
 PROVIDER_UNREACHABLE = "Dispatch Failed: the provider could not be reached"
 
@@ -83,6 +84,7 @@ class Case(str, enum.Enum):
     THROTTLING = "throttling"
     DAILY_QUOTA = "daily_quota"
     ACCOUNT_PAUSED = "account_paused"
+    TENANT_PAUSED = "tenant_paused"
     MESSAGE_TOO_LONG = "message_too_long"
     PROVIDER_UNREACHABLE = "provider_unreachable"
     TEMPORARY = "temporary_failure"
@@ -111,6 +113,11 @@ HINTS = {
         "SES has paused the account (its review found too many bounces or complaints, or sending "
         "was switched off): Postroom holds the mail until SES sends again. Read the notice in the "
         "AWS account's inbox and answer it in the SES console."
+    ),
+    Case.TENANT_PAUSED: (
+        "SES has paused the provider's tenant (the tenant's own reputation, apart from the account's): "
+        "Postroom holds the tenant's mail until SES reinstates it. Read the tenant's findings under "
+        "Amazon SES > Tenants."
     ),
     Case.MESSAGE_TOO_LONG: (
         "SES accepts at most 40 MB per message after encoding: send large files as links, or shrink the images."
@@ -169,6 +176,9 @@ def diagnose(outcome: SmtpOutcome) -> Diagnosis:
         return _diagnosis(Verdict.WAIT, Case.DAILY_QUOTA, DAILY_QUOTA)
     if code == 454 and ("throttl" in lowered or "rate" in lowered):
         return _diagnosis(Verdict.RETRY, Case.THROTTLING, THROTTLING)
+    if code == 554 and "sending paused for tenant" in lowered:
+        # The tenant, not this message: the mail waits, as for the account below.
+        return _diagnosis(Verdict.WAIT, Case.TENANT_PAUSED, TENANT_PAUSED)
     if code == 554 and "sending paused" in lowered:
         # The whole account, not this message: the mail waits (config's next GetAccount poll then
         # pauses the provider), rather than failing in the moment before the poll sees it.

@@ -8,13 +8,20 @@ from services.core.metrics import cached_labels
 
 PROVIDER_PAUSED = Gauge(
     "postroom_provider_paused",
-    "1 while a provider is paused (repeated failures, the bounce/complaint guard, or SES's own account state)",
+    "1 while a provider is paused (repeated failures, the bounce/complaint guard, or SES's own account or "
+    "tenant state)",
     ["provider_id"],
 )
 SES_ACCOUNT_SENDING = Gauge(
     "postroom_provider_ses_account_sending",
     "SES's own account state for a provider: 1 while "
     "SES sends its mail, 0 while the account is SHUTDOWN or sending is disabled",
+    ["provider_id"],
+)
+SES_TENANT_SENDING = Gauge(
+    "postroom_provider_ses_tenant_sending",
+    "SES's standing of a provider's tenant: 1 while SES sends the tenant's mail (or the provider names no "
+    "tenant), 0 while SES has the tenant DISABLED",
     ["provider_id"],
 )
 GUARD_BOUNCE_RATE = Gauge(
@@ -36,6 +43,7 @@ outcomes = cached_labels(OUTCOMES)
 smtp_replies = cached_labels(SMTP_REPLIES)
 provider_paused = cached_labels(PROVIDER_PAUSED)
 ses_account_sending = cached_labels(SES_ACCOUNT_SENDING)
+ses_tenant_sending = cached_labels(SES_TENANT_SENDING)
 guard_bounce_rate = cached_labels(GUARD_BOUNCE_RATE)
 guard_complaint_rate = cached_labels(GUARD_COMPLAINT_RATE)
 failovers = cached_labels(FAILOVERS)

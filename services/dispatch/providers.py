@@ -10,7 +10,7 @@ from services.core.event_store import EventStore
 from services.core.projection import ProjectionRunner
 from services.core.secret_box import SecretBox, SecretBoxError, provider_secret_aad
 from services.dispatch.domain import DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MESSAGES_PER_CONNECTION, ProviderConfig
-from services.dispatch.metrics import provider_paused, ses_account_sending
+from services.dispatch.metrics import provider_paused, ses_account_sending, ses_tenant_sending
 from services.dispatch.pauses import Cause, Pause, holding
 from services.dispatch.projection import DispatchReadModel
 
@@ -99,7 +99,9 @@ class ProviderDirectory:
         if lookup.config is not None:
             provider_id = lookup.config.provider_id
             provider_paused(provider_id).set(1 if lookup.pauses else 0)
-            ses_account_sending(provider_id).set(0 if any(p.cause is Cause.SES_ACCOUNT for p in lookup.pauses) else 1)
+            causes = {pause.cause for pause in lookup.pauses}
+            ses_account_sending(provider_id).set(0 if Cause.SES_ACCOUNT in causes else 1)
+            ses_tenant_sending(provider_id).set(0 if Cause.SES_TENANT in causes else 1)
         return lookup
 
     async def _load(self, account_id: str, provider_id: str) -> ProviderLookup:

@@ -1,5 +1,6 @@
 """Providers as dispatch sends through them, and their pauses: ProviderPaused (repeated failures,
-the guard), ProviderResumed, and SES's own account state (SesAccountObserved)."""
+the guard), ProviderResumed, and SES's own standing of the account (SesAccountObserved) and of the
+provider's tenant (SesTenantObserved)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from services.core.events import StoredEvent
 from services.core.generated.postroom.v1 import events_pb2
 from services.core.projection import Projection
 from services.dispatch.guard import Scope
-from services.dispatch.pauses import Cause, ses_account_pause
+from services.dispatch.pauses import Cause, ses_account_pause, ses_tenant_pause
 
 metadata = MetaData()
 
@@ -50,6 +51,7 @@ provider_pauses = Table(
     Column("scope", String(24), nullable=False),
     Column("paused_seq", BigInteger, nullable=False),
     Column("reason", Text, nullable=False),
+    Column("ses_tenant", String(64), nullable=False),  # the tenant SES disabled, for a ses_tenant pause
 )
 
 ProviderKey = tuple[str, str]
@@ -67,7 +69,7 @@ class ProviderChanges:
 
 class DispatchProvidersProjection(Projection):
     name = "dispatch.providers"
-    version = 3  # 2: ses_configuration_set, ses_tenant; 3: pauses by cause, fallbacks
+    version = 4  # 2: ses_configuration_set, ses_tenant; 3: pauses by cause, fallbacks; 4: tenant pauses
     metadata = metadata
 
     def new_changes(self) -> ProviderChanges:
@@ -120,6 +122,15 @@ class DispatchProvidersProjection(Projection):
         else:
             _pause(changes, stored, observed.provider_id, Cause.SES_ACCOUNT.value, Scope.ALL.value, reason)
 
+    @handles(events_pb2.SesTenantObserved)
+    def ses_tenant(self, changes: ProviderChanges, stored: StoredEvent, observed: events_pb2.SesTenantObserved) -> None:
+        tenant = observed.tenant_name[:64]
+        reason = ses_tenant_pause(tenant, observed.sending_status)
+        if reason is None:
+            changes.pauses[(stored.event.account_id, observed.provider_id, Cause.SES_TENANT.value)] = None
+        else:
+            _pause(changes, stored, observed.provider_id, Cause.SES_TENANT.value, Scope.ALL.value, reason, tenant)
+
     async def write(self, conn: AsyncConnection, changes: ProviderChanges) -> None:
         gone = [key for key, row in changes.final.items() if row is None]
         if gone:
@@ -147,7 +158,13 @@ class DispatchProvidersProjection(Projection):
 
 
 def _pause(
-    changes: ProviderChanges, stored: StoredEvent, provider_id: str, cause: str, scope: str, reason: str
+    changes: ProviderChanges,
+    stored: StoredEvent,
+    provider_id: str,
+    cause: str,
+    scope: str,
+    reason: str,
+    ses_tenant: str = "",
 ) -> None:
     account_id = stored.event.account_id
     changes.pauses[(account_id, provider_id, cause)] = {
@@ -157,4 +174,5 @@ def _pause(
         "scope": scope,
         "paused_seq": stored.stream_seq,
         "reason": reason,
+        "ses_tenant": ses_tenant,
     }

@@ -125,7 +125,13 @@ class DispatchReadModel:
         pauses = tuple(
             Pause(Cause(p["cause"]), Scope(p["scope"]), p["reason"], p["paused_seq"])
             for p in pause_rows
-            if is_active(Cause(p["cause"]), p["paused_seq"], row["saved_seq"])
+            if is_active(
+                Cause(p["cause"]),
+                p["paused_seq"],
+                row["saved_seq"],
+                paused_tenant=p["ses_tenant"],
+                tenant=row["ses_tenant"],
+            )
         )
         return found, pauses
 

@@ -118,6 +118,17 @@ async def test_a_caller_cannot_set_the_ses_headers_itself(ses_suite, ses_sim):
     assert "headers" in " ".join(violations(refused.value))
 
 
+async def standing(stub, provider_id: str) -> tuple[str, str, bool]:
+    """GetProvider's view of the provider's tenant: its name, SES's SendingStatus, and whether SES holds its mail."""
+    shown = (
+        await stub.GetProvider(
+            config_pb2.GetProviderRequest(account_id=ACCOUNT, provider_id=provider_id), metadata=METADATA
+        )
+    ).ses_tenant_standing
+    assert shown.observed
+    return shown.tenant_name, shown.sending_status, shown.sending_paused
+
+
 async def test_the_tenants_sending_status_is_recorded_at_save_and_on_each_change(ses_suite, ses_sim):
     config, config_stub, _dispatch, _unsubscribe = ses_suite
     ses_sim.add_tenant("customer-a")
@@ -125,11 +136,15 @@ async def test_the_tenants_sending_status_is_recorded_at_save_and_on_each_change
     watch = config.components.workers[3].__self__  # the running service's SesTenantWatch
     await watch.poll_once()  # nothing changed: nothing recorded
 
+    assert (await standing(config_stub, saved.provider.provider_id)) == ("customer-a", "ENABLED", False)
+
     ses_sim.set_tenant_status("customer-a", "DISABLED", cause="bounce rate")
     await watch.poll_once()
     await watch.poll_once()
+    assert (await standing(config_stub, saved.provider.provider_id)) == ("customer-a", "DISABLED", True)
     ses_sim.set_tenant_status("customer-a", "REINSTATED")
     await watch.poll_once()
+    assert (await standing(config_stub, saved.provider.provider_id)) == ("customer-a", "REINSTATED", False)
 
     observed = [
         e.ses_tenant_observed

@@ -132,3 +132,47 @@ async def test_pauses_by_cause_and_what_lifts_each(read_model_settings):
     assert await apply(observed("HEALTHY", enabled=False)) == {(Cause.SES_ACCOUNT, Scope.ALL)}
     assert await apply(observed("HEALTHY"), guard_pause, events.resumed_event("acme", "p1", "ops", "ok")) == set()
     await engine.dispose()
+
+
+async def test_a_disabled_tenant_pauses_its_provider_until_ses_reinstates_it(read_model_settings):
+    from services.core.events import SES_TENANT_AGGREGATE
+    from services.dispatch.guard import Scope
+    from services.dispatch.pauses import Cause
+    from services.dispatch.projection.providers import DispatchProvidersProjection
+    from tests.support.events import provider_saved
+
+    engine = create_engine(read_model_settings.database_url_for("dispatch-tenant-pauses"))
+    projection = ProjectionSet([DispatchProvidersProjection()])
+    await projection.create_tables(engine)
+    read_model = DispatchReadModel(engine)
+    seq = 0
+
+    async def apply(*batch) -> list:
+        nonlocal seq
+        async with engine.begin() as conn:
+            stored = []
+            for event in batch:
+                seq += 1
+                stored.append(StoredEvent(seq, "", event))
+            await projection.apply(conn, stored)
+        _, pauses = await read_model.provider("acme", "p1")
+        return [(p.cause, p.scope, p.reason) for p in pauses]
+
+    def observed(tenant: str, status: str):
+        return new_event(
+            events_pb2.SesTenantObserved(provider_id="p1", tenant_name=tenant, sending_status=status),
+            account_id="acme",
+            aggregate_type=SES_TENANT_AGGREGATE,
+            aggregate_id="p1",
+        )
+
+    assert await apply(provider_saved("acme", "p1", ses_tenant="customer-a"), observed("customer-a", "ENABLED")) == []
+    [(cause, scope, reason)] = await apply(observed("customer-a", "DISABLED"))
+    assert (cause, scope) == (Cause.SES_TENANT, Scope.ALL) and "'customer-a'" in reason
+    assert await apply(provider_saved("acme", "p1", ses_tenant="customer-a")) != [], "a save with that tenant holds"
+    assert [c for c, _, _ in await apply(events.resumed_event("acme", "p1", "ops", "try"))] == [Cause.SES_TENANT]
+    assert await apply(observed("customer-a", "REINSTATED")) == []
+    assert (
+        await apply(observed("customer-a", "DISABLED"), provider_saved("acme", "p1", ses_tenant="customer-b")) == []
+    ), "the provider names another tenant now: SES's verdict on the old one no longer holds its mail"
+    await engine.dispose()

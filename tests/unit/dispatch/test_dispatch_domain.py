@@ -27,6 +27,7 @@ from services.dispatch.domain import Case, EmailRequest, Mailbox, SmtpOutcome, V
             Verdict.WAIT,
             Case.ACCOUNT_PAUSED,
         ),
+        (554, "Message rejected: Sending paused for tenant <customer-a>.", Verdict.WAIT, Case.TENANT_PAUSED),
         (552, "Message size exceeds fixed limit", Verdict.FAILED, Case.MESSAGE_TOO_LONG),
         (550, "Mailbox unavailable", Verdict.FAILED, Case.REJECTED),
     ],

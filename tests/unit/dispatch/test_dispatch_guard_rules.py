@@ -5,7 +5,7 @@ from __future__ import annotations
 from services.core.settings import Settings
 from services.dispatch import guard
 from services.dispatch.guard import GuardLines, Scope, SendRecord, TrailingRates
-from services.dispatch.pauses import Cause, Pause, holding, is_active, ses_account_pause
+from services.dispatch.pauses import Cause, Pause, holding, is_active, ses_account_pause, ses_tenant_pause
 
 NOW = 1_800_000_000.0
 DAY = guard.SECONDS_PER_DAY
@@ -78,7 +78,20 @@ def test_a_save_lifts_a_failures_pause_but_not_the_guards():
     assert is_active(Cause.FAILURES, paused_seq=12, saved_seq=10)
     assert is_active(Cause.GUARD, paused_seq=10, saved_seq=12)
     assert Cause.GUARD.lifted_by_resume and Cause.FAILURES.lifted_by_resume
-    assert not Cause.SES_ACCOUNT.lifted_by_resume
+    assert not Cause.SES_ACCOUNT.lifted_by_resume and not Cause.SES_TENANT.lifted_by_resume
+
+
+def test_a_tenant_pause_holds_only_while_the_provider_names_that_tenant():
+    assert is_active(Cause.SES_TENANT, paused_seq=10, saved_seq=12, paused_tenant="acme", tenant="acme")
+    assert not is_active(Cause.SES_TENANT, paused_seq=10, saved_seq=12, paused_tenant="acme", tenant="beta")
+    assert not is_active(Cause.SES_TENANT, paused_seq=10, saved_seq=12, paused_tenant="acme", tenant="")
+
+
+def test_ses_tenant_state_pauses_only_when_disabled():
+    assert ses_tenant_pause("acme", "ENABLED") is None
+    assert ses_tenant_pause("acme", "REINSTATED") is None
+    reason = ses_tenant_pause("acme", "DISABLED")
+    assert "'acme'" in reason and "SendingStatus DISABLED" in reason and "REINSTATED" in reason
 
 
 def test_ses_account_state_pauses_when_shut_down_or_disabled():

@@ -67,7 +67,7 @@ class SaveProviderResponse(_message.Message):
     def __init__(self, provider: _Optional[_Union[Provider, _Mapping]] = ..., checks: _Optional[_Iterable[_Union[VerificationCheck, _Mapping]]] = ...) -> None: ...
 
 class Provider(_message.Message):
-    __slots__ = ("account_id", "provider_id", "name", "type", "smtp_host", "smtp_port", "smtp_username", "has_smtp_password", "from_address", "from_name", "region", "ses_access_key_id", "has_ses_secret_access_key", "max_send_rate", "max_connections", "sns_topic_arns", "allow_first_sns_topic", "version", "callback_url", "tls_mode", "fallback_provider_ids", "ses_account", "ses_configuration_set", "ses_tenant")
+    __slots__ = ("account_id", "provider_id", "name", "type", "smtp_host", "smtp_port", "smtp_username", "has_smtp_password", "from_address", "from_name", "region", "ses_access_key_id", "has_ses_secret_access_key", "max_send_rate", "max_connections", "sns_topic_arns", "allow_first_sns_topic", "version", "callback_url", "tls_mode", "fallback_provider_ids", "ses_account", "ses_configuration_set", "ses_tenant", "ses_tenant_standing")
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     PROVIDER_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
@@ -92,6 +92,7 @@ class Provider(_message.Message):
     SES_ACCOUNT_FIELD_NUMBER: _ClassVar[int]
     SES_CONFIGURATION_SET_FIELD_NUMBER: _ClassVar[int]
     SES_TENANT_FIELD_NUMBER: _ClassVar[int]
+    SES_TENANT_STANDING_FIELD_NUMBER: _ClassVar[int]
     account_id: str
     provider_id: str
     name: str
@@ -116,7 +117,8 @@ class Provider(_message.Message):
     ses_account: SesAccountStanding
     ses_configuration_set: str
     ses_tenant: str
-    def __init__(self, account_id: _Optional[str] = ..., provider_id: _Optional[str] = ..., name: _Optional[str] = ..., type: _Optional[str] = ..., smtp_host: _Optional[str] = ..., smtp_port: _Optional[int] = ..., smtp_username: _Optional[str] = ..., has_smtp_password: _Optional[bool] = ..., from_address: _Optional[str] = ..., from_name: _Optional[str] = ..., region: _Optional[str] = ..., ses_access_key_id: _Optional[str] = ..., has_ses_secret_access_key: _Optional[bool] = ..., max_send_rate: _Optional[float] = ..., max_connections: _Optional[int] = ..., sns_topic_arns: _Optional[_Iterable[str]] = ..., allow_first_sns_topic: _Optional[bool] = ..., version: _Optional[int] = ..., callback_url: _Optional[str] = ..., tls_mode: _Optional[str] = ..., fallback_provider_ids: _Optional[_Iterable[str]] = ..., ses_account: _Optional[_Union[SesAccountStanding, _Mapping]] = ..., ses_configuration_set: _Optional[str] = ..., ses_tenant: _Optional[str] = ...) -> None: ...
+    ses_tenant_standing: SesTenantStanding
+    def __init__(self, account_id: _Optional[str] = ..., provider_id: _Optional[str] = ..., name: _Optional[str] = ..., type: _Optional[str] = ..., smtp_host: _Optional[str] = ..., smtp_port: _Optional[int] = ..., smtp_username: _Optional[str] = ..., has_smtp_password: _Optional[bool] = ..., from_address: _Optional[str] = ..., from_name: _Optional[str] = ..., region: _Optional[str] = ..., ses_access_key_id: _Optional[str] = ..., has_ses_secret_access_key: _Optional[bool] = ..., max_send_rate: _Optional[float] = ..., max_connections: _Optional[int] = ..., sns_topic_arns: _Optional[_Iterable[str]] = ..., allow_first_sns_topic: _Optional[bool] = ..., version: _Optional[int] = ..., callback_url: _Optional[str] = ..., tls_mode: _Optional[str] = ..., fallback_provider_ids: _Optional[_Iterable[str]] = ..., ses_account: _Optional[_Union[SesAccountStanding, _Mapping]] = ..., ses_configuration_set: _Optional[str] = ..., ses_tenant: _Optional[str] = ..., ses_tenant_standing: _Optional[_Union[SesTenantStanding, _Mapping]] = ...) -> None: ...
 
 class GetProviderRequest(_message.Message):
     __slots__ = ("account_id", "provider_id")
@@ -205,3 +207,15 @@ class SesAccountStanding(_message.Message):
     max_24_hour_send: float
     sending_paused: bool
     def __init__(self, observed: _Optional[bool] = ..., enforcement_status: _Optional[str] = ..., sending_enabled: _Optional[bool] = ..., max_send_rate: _Optional[float] = ..., max_24_hour_send: _Optional[float] = ..., sending_paused: _Optional[bool] = ...) -> None: ...
+
+class SesTenantStanding(_message.Message):
+    __slots__ = ("observed", "tenant_name", "sending_status", "sending_paused")
+    OBSERVED_FIELD_NUMBER: _ClassVar[int]
+    TENANT_NAME_FIELD_NUMBER: _ClassVar[int]
+    SENDING_STATUS_FIELD_NUMBER: _ClassVar[int]
+    SENDING_PAUSED_FIELD_NUMBER: _ClassVar[int]
+    observed: bool
+    tenant_name: str
+    sending_status: str
+    sending_paused: bool
+    def __init__(self, observed: _Optional[bool] = ..., tenant_name: _Optional[str] = ..., sending_status: _Optional[str] = ..., sending_paused: _Optional[bool] = ...) -> None: ...
