@@ -90,6 +90,7 @@ class QueuedEmailSender:
     async def close(self) -> None:
         for pool in self._pools.values():
             await pool.close()
+        await self.suppressions.close()
 
     async def _attempts_made(self, dispatch_id: str) -> int:
         """Attempts an earlier delivery made (a worker that crashed or lost its lease): the

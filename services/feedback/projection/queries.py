@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import sqlite3
-from concurrent.futures import ThreadPoolExecutor
-from functools import partial
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -13,8 +9,8 @@ from typing import Any
 
 from sqlalchemy import and_, bindparam, exists, func, literal_column, select
 
+from services.core.driver_query import DriverQuery
 from services.core.live_engine import LiveEngine
-from services.core.per_turn import PerTurn
 from services.core.suppression_rule import HARD_BOUNCE_TYPE
 from services.feedback.domain import FeedbackCounts, ProviderTopics, RecipientEvidence
 from services.feedback.projection.dispatches import dispatches
@@ -163,95 +159,23 @@ def _delivery_context_of(account_id: str | None, topic_arns: Any, allow_first: A
 
 class DeliveryContextReader:
     """The provider's topics and whether an SNS message is recorded, in one driver call: the SNS
-    endpoint's only read-model query, made for every delivery.
+    endpoint's only read-model query, made for every delivery (services/core/driver_query.py).
 
-    Through SQLAlchemy's async pool one lookup costs about 0.6 ms of CPU (a checkout, four thread
-    hops on aiosqlite, a reset on return); straight through the driver it is one call, with the
-    statement SQLAlchemy compiles from the same tables, in autocommit, so every committed
-    projection batch is seen. On SQLite the call is made on one thread of the reader's own, never
-    on the event loop: a lookup that meets a WAL checkpoint or a busy database waits there, not
-    with every other request behind it. On PostgreSQL it is one asyncpg round trip.
-
-    The connection is to the generation being served: after a switch, the next lookup opens one to
-    the new generation and closes the old.
-    """
+    A short busy timeout on SQLite: a lookup that cannot read at once is answered 503 (SNS retries)
+    rather than queueing every lookup behind it."""
 
     def __init__(self, engine: LiveEngine) -> None:
-        self.engine = engine
-        self._sql = ""
-        self._order: list[str] = []
-        self._opened_for: object = None
-        self._sqlite: sqlite3.Connection | None = None
-        self._sqlite_thread: ThreadPoolExecutor | None = None
-        self._postgres: Any = None
-        self._connecting = asyncio.Lock()
-        self._sqlite_lookups: PerTurn[list[str], Any] = PerTurn(self._sqlite_rows)
+        self._query = DriverQuery(engine, _DELIVERY_CONTEXT, name="feedback-lookups", sqlite_timeout=0.2)
 
     async def start(self) -> None:
-        compiled = _DELIVERY_CONTEXT.compile(dialect=self.engine.dialect)
-        self._sql = str(compiled)
-        self._order = list(compiled.positiontup or ())
-        await self._connect()
+        await self._query.start()
 
     async def stop(self) -> None:
-        if self._sqlite is not None:
-            await self._sqlite_lookups.settle()  # what was asked is answered before the close
-            connection, thread, self._sqlite, self._sqlite_thread = self._sqlite, self._sqlite_thread, None, None
-            await asyncio.get_running_loop().run_in_executor(thread, connection.close)
-            thread.shutdown(wait=False)
-        if self._postgres is not None:
-            await self._postgres.close()
-            self._postgres = None
+        await self._query.stop()
 
     async def delivery_context(self, provider_id: str, sns_message_id: str) -> DeliveryContext:
-        if self._opened_for is not self.engine.generation:
-            async with self._connecting:
-                if self._opened_for is not self.engine.generation:
-                    await self._connect()
-        values = {"provider_id": provider_id, "sns_message_id": sns_message_id}
-        params = [values[name] for name in self._order]
-        if self._sqlite is not None:
-            row = await self._sqlite_lookups.ask(params)
-        else:
-            row = await self._postgres.fetchrow(self._sql, *params)
+        [row] = await self._query.rows(provider_id=provider_id, sns_message_id=sns_message_id)
         return _delivery_context_of(row[0], row[1], row[2], row[3])
-
-    async def _sqlite_rows(self, asked: list[list[str]]) -> list[Any]:
-        """The lookups of one loop turn, on the reader's thread in one hop."""
-        return await asyncio.get_running_loop().run_in_executor(
-            self._sqlite_thread, _sqlite_rows, self._sqlite, self._sql, asked
-        )
-
-    async def _connect(self) -> None:
-        await self.stop()
-        url = self.engine.url
-        generation = self.engine.generation
-        if url.get_backend_name() == "sqlite":
-            # A short busy timeout: a lookup that cannot read at once is answered 503 (SNS retries)
-            # rather than queueing every lookup behind it.
-            self._sqlite_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="feedback-lookups")
-            self._sqlite = await asyncio.get_running_loop().run_in_executor(
-                self._sqlite_thread,
-                partial(
-                    sqlite3.connect,
-                    url.database or ":memory:",
-                    isolation_level=None,
-                    timeout=0.2,
-                    check_same_thread=False,
-                ),
-            )
-        else:
-            import asyncpg
-
-            dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
-            self._postgres = await asyncpg.create_pool(
-                dsn, min_size=1, max_size=4, server_settings={"search_path": self.engine.schema}
-            )
-        self._opened_for = generation
-
-
-def _sqlite_rows(connection: sqlite3.Connection, sql: str, asked: list[list[str]]) -> list[Any]:
-    return [connection.execute(sql, params).fetchone() for params in asked]
 
 
 def _record_view(row: Any) -> FeedbackRecordView:

@@ -30,7 +30,7 @@ from services.core.runtime import start_service
 from services.core.settings import Settings
 from services.core.suppression_rule import GLOBAL, suppression_reason
 from services.dispatch import main as dispatch_main
-from services.dispatch.projection import DispatchReadModel, dispatch_projections
+from services.dispatch.projection import DispatchReadModel, SuppressionChecks, dispatch_projections
 from services.feedback import domain as feedback_domain
 from services.feedback import main as feedback_main
 from services.feedback.projection import FeedbackReadModel, feedback_projections
@@ -134,6 +134,12 @@ async def _answers(url: str, history, cuts: list[int], seq: int) -> tuple[str | 
         await _apply_in_batches(feedback, engine, events, cuts)
 
         entries = await DispatchReadModel(_live(engine)).suppression_entries(account_id, [HASH])
+        checks = SuppressionChecks(DispatchReadModel(_live(engine)))  # a send's look-up, through the driver on SQLite
+        try:
+            sent_by = await checks.entries(account_id, [HASH])
+        finally:
+            await checks.close()
+        assert {h: set(found) for h, found in sent_by.items()} == {h: set(found) for h, found in entries.items()}
         dispatch_reason = suppression_reason(entries.get(HASH, []), GLOBAL)
         evidence = await FeedbackReadModel(_live(engine)).recipient_evidence(account_id, HASH)
         feedback_reason = feedback_domain.suppression_reason(
