@@ -16,7 +16,7 @@ import grpc
 from aiohttp.abc import ResolveResult
 
 from services.config import main as config_main
-from services.core.generated.postroom.v1 import config_pb2, config_pb2_grpc, dispatch_pb2_grpc
+from services.core.generated.postroom.v1 import config_pb2, config_pb2_grpc, dispatch_pb2, dispatch_pb2_grpc, events_pb2
 from services.core.runtime import start_service
 from services.dispatch import main as dispatch_main
 from services.feedback import main as feedback_main
@@ -25,6 +25,18 @@ from tests.integration.dispatch.dispatch_support import ACCOUNT, FAST, METADATA
 from tests.integration.ses_sim.conftest import SnsHostsAreTheSimulator, simulator_settings
 from tests.support.smtp import unused_loopback_host
 from tests.support.streams import delete_test_streams
+
+
+def receipt(provider_id: str, n: int) -> dispatch_pb2.SendEmailRequest:
+    """A transactional email: SES's pauses hold it where the guard's would let it through."""
+    return dispatch_pb2.SendEmailRequest(
+        account_id=ACCOUNT,
+        provider_id=provider_id,
+        subject=f"Receipt {n}",
+        to=[events_pb2.EmailAddress(address=f"buyer{n}@customer.test")],
+        text_body="Thank you",
+        transactional=True,
+    )
 
 
 class SnsHostsAreTheSimulatorAt(SnsHostsAreTheSimulator):

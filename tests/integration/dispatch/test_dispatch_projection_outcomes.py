@@ -22,6 +22,33 @@ def queued(n: int):
     )
 
 
+class ProvidersModel:
+    """The providers projection alone on a real database, fed one batch at a time; each batch
+    answers the pauses then in force on acme/p1."""
+
+    def __init__(self, url: str) -> None:
+        from services.dispatch.projection.providers import DispatchProvidersProjection
+
+        self.engine = create_engine(url)
+        self.projection = ProjectionSet([DispatchProvidersProjection()])
+        self.read_model = DispatchReadModel(self.engine)
+        self.seq = 0
+
+    async def start(self) -> ProvidersModel:
+        await self.projection.create_tables(self.engine)
+        return self
+
+    async def apply(self, *batch) -> tuple:
+        async with self.engine.begin() as conn:
+            stored = []
+            for event in batch:
+                self.seq += 1
+                stored.append(StoredEvent(self.seq, "", event))
+            await self.projection.apply(conn, stored)
+        _, pauses = await self.read_model.provider("acme", "p1")
+        return pauses
+
+
 def feedback(payload) -> events_pb2.Event:
     return new_event(payload, account_id="acme", aggregate_type="feedback", aggregate_id=payload.sns_message_id)
 
@@ -76,25 +103,13 @@ async def test_pauses_by_cause_and_what_lifts_each(read_model_settings):
     from services.core.events import SES_ACCOUNT_AGGREGATE
     from services.dispatch.guard import Scope
     from services.dispatch.pauses import Cause
-    from services.dispatch.projection.providers import DispatchProvidersProjection
     from tests.support.events import provider_saved
 
-    engine = create_engine(read_model_settings.database_url_for("dispatch-pauses"))
-    projection = ProjectionSet([DispatchProvidersProjection()])
-    await projection.create_tables(engine)
-    read_model = DispatchReadModel(engine)
-    seq = 0
+    model = await ProvidersModel(read_model_settings.database_url_for("dispatch-pauses")).start()
+    read_model = model.read_model
 
     async def apply(*batch) -> set:
-        nonlocal seq
-        async with engine.begin() as conn:
-            stored = []
-            for event in batch:
-                seq += 1
-                stored.append(StoredEvent(seq, "", event))
-            await projection.apply(conn, stored)
-        _, pauses = await read_model.provider("acme", "p1")
-        return {(p.cause, p.scope) for p in pauses}
+        return {(p.cause, p.scope) for p in await model.apply(*batch)}
 
     def observed(status: str, enabled: bool = True):
         return new_event(
@@ -131,32 +146,19 @@ async def test_pauses_by_cause_and_what_lifts_each(read_model_settings):
     assert await apply(observed("PROBATION")) == set(), "SES reviewing is not SES pausing"
     assert await apply(observed("HEALTHY", enabled=False)) == {(Cause.SES_ACCOUNT, Scope.ALL)}
     assert await apply(observed("HEALTHY"), guard_pause, events.resumed_event("acme", "p1", "ops", "ok")) == set()
-    await engine.dispose()
+    await model.engine.dispose()
 
 
 async def test_a_disabled_tenant_pauses_its_provider_until_ses_reinstates_it(read_model_settings):
     from services.core.events import SES_TENANT_AGGREGATE
     from services.dispatch.guard import Scope
     from services.dispatch.pauses import Cause
-    from services.dispatch.projection.providers import DispatchProvidersProjection
     from tests.support.events import provider_saved
 
-    engine = create_engine(read_model_settings.database_url_for("dispatch-tenant-pauses"))
-    projection = ProjectionSet([DispatchProvidersProjection()])
-    await projection.create_tables(engine)
-    read_model = DispatchReadModel(engine)
-    seq = 0
+    model = await ProvidersModel(read_model_settings.database_url_for("dispatch-tenant-pauses")).start()
 
     async def apply(*batch) -> list:
-        nonlocal seq
-        async with engine.begin() as conn:
-            stored = []
-            for event in batch:
-                seq += 1
-                stored.append(StoredEvent(seq, "", event))
-            await projection.apply(conn, stored)
-        _, pauses = await read_model.provider("acme", "p1")
-        return [(p.cause, p.scope, p.reason) for p in pauses]
+        return [(p.cause, p.scope, p.reason) for p in await model.apply(*batch)]
 
     def observed(tenant: str, status: str):
         return new_event(
@@ -175,4 +177,4 @@ async def test_a_disabled_tenant_pauses_its_provider_until_ses_reinstates_it(rea
     assert (
         await apply(observed("customer-a", "DISABLED"), provider_saved("acme", "p1", ses_tenant="customer-b")) == []
     ), "the provider names another tenant now: SES's verdict on the old one no longer holds its mail"
-    await engine.dispose()
+    await model.engine.dispose()

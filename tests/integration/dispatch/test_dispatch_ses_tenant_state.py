@@ -12,23 +12,12 @@ import grpc
 import pytest
 from prometheus_client import REGISTRY
 
-from services.core.generated.postroom.v1 import dispatch_pb2, events_pb2
+from services.core.generated.postroom.v1 import dispatch_pb2
 from tests.integration.dispatch.dispatch_support import ACCOUNT, METADATA, wait_for_status
-from tests.integration.dispatch.ses_sim_suite import sim_suite
+from tests.integration.dispatch.ses_sim_suite import receipt, sim_suite
 
 POLL = 0.5
 TENANT = "customer-a"
-
-
-def receipt(provider_id: str, n: int) -> dispatch_pb2.SendEmailRequest:
-    return dispatch_pb2.SendEmailRequest(
-        account_id=ACCOUNT,
-        provider_id=provider_id,
-        subject=f"Receipt {n}",
-        to=[events_pb2.EmailAddress(address=f"buyer{n}@customer.test")],
-        text_body="Thank you",
-        transactional=True,
-    )
 
 
 def tenant_sending(provider_id: str) -> float | None:
