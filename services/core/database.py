@@ -147,6 +147,14 @@ async def write_versions(conn: AsyncConnection, versions: dict[str, int]) -> Non
 # asyncpg pipelines (one round trip for all rows); many rows per statement were no faster there.
 SQLITE_MAX_PARAMETERS = 32_766  # SQLite's default limit since 3.32
 SQLITE_ROWS_PER_STATEMENT = 5000
+# Keys per IN list: a projection's batch can hold 20,000 events, and one IN list of them all passes
+# SQLite's and asyncpg's 32,767 parameters (or PostgreSQL's stack depth, for a list of tuples).
+IN_LIST_KEYS = 500
+
+
+def in_list_chunks(keys: Sequence[Any]) -> list[Sequence[Any]]:
+    """`keys` in runs of at most IN_LIST_KEYS, one IN list each."""
+    return [keys[start : start + IN_LIST_KEYS] for start in range(0, len(keys), IN_LIST_KEYS)]
 
 
 @dataclass

@@ -10,6 +10,7 @@ import json
 
 from sqlalchemy import and_, bindparam, exists, or_, select, tuple_
 
+from services.core.database import in_list_chunks
 from services.core.driver_query import DriverQuery
 from services.core.live_engine import LiveEngine
 from services.dispatch.content import Hold
@@ -25,8 +26,6 @@ from services.dispatch.projection.ses_receipts import ses_receipts
 from services.dispatch.projection.suppressions import as_utc, suppressions
 from services.core.per_turn import PerTurn
 from services.core.suppression_rule import SuppressionEntry
-
-_IN_CHUNK = 500  # bound parameters per query, well under SQLite's and PostgreSQL's limits
 
 
 # A send's suppression look-up, one recipient at a time: on SQLite the look-ups of one loop turn go
@@ -118,10 +117,8 @@ class DispatchReadModel:
         wanted = list(digests)
         holds: dict[str, Hold] = {}
         async with self.engine.connect() as conn:
-            for start in range(0, len(wanted), _IN_CHUNK):
-                rows = await conn.execute(
-                    select(content_holds).where(content_holds.c.sha256.in_(wanted[start : start + _IN_CHUNK]))
-                )
+            for chunk in in_list_chunks(wanted):
+                rows = await conn.execute(select(content_holds).where(content_holds.c.sha256.in_(chunk)))
                 for row in rows:
                     before = holds.get(row.sha256, Hold(False, 0.0))
                     holds[row.sha256] = Hold(
@@ -214,12 +211,12 @@ class DispatchReadModel:
         wanted = sorted(set(hashes))
         found: dict[str, list[SuppressionEntry]] = defaultdict(list)
         async with self.engine.connect() as conn:
-            for start in range(0, len(wanted), _IN_CHUNK):
+            for chunk in in_list_chunks(wanted):
                 query = select(
                     suppressions.c.recipient_hash, suppressions.c.reason, suppressions.c.list_id, suppressions.c.since
                 ).where(
                     suppressions.c.account_id == account_id,
-                    suppressions.c.recipient_hash.in_(wanted[start : start + _IN_CHUNK]),
+                    suppressions.c.recipient_hash.in_(chunk),
                 )
                 for recipient_hash, reason, list_id, since in (await conn.execute(query)).all():
                     found[recipient_hash].append(SuppressionEntry(reason, list_id, as_utc(since)))

@@ -13,7 +13,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from sqlalchemy import BigInteger, Column, Index, MetaData, String, Table, Text, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.core.database import upsert
+from services.core.database import in_list_chunks, upsert
 from services.core.event_routes import EventRoutes, handles
 from services.core.events import StoredEvent
 from services.core.generated.postroom.v1 import events_pb2
@@ -132,8 +132,8 @@ class FeedbackRecordsProjection(Projection):
 
     async def write(self, conn: AsyncConnection, changes: RecordChanges) -> None:
         fresh = await _not_yet_recorded(conn, changes.candidates)
-        if fresh:
-            await conn.execute(records.insert(), [candidate.row for candidate in fresh])
+        # Each record is a new stream sequence: the upsert is an insert, through core's compiled path.
+        await upsert(conn, records, [candidate.row for candidate in fresh], ["stream_seq"])
         for candidate in fresh:
             changes.counts[candidate.count_key][candidate.column] += 1
         await _add_counts(conn, changes.counts)
@@ -178,14 +178,12 @@ async def _not_yet_recorded(conn: AsyncConnection, candidates: list[_Candidate])
     if not candidates:
         return []
     key = tuple_(records.c.provider_id, records.c.sns_message_id, records.c.recipient_hash)
-    seen = {
-        tuple(found)
-        for found in await conn.execute(
-            select(records.c.provider_id, records.c.sns_message_id, records.c.recipient_hash).where(
-                key.in_([candidate.once_key for candidate in candidates])
-            )
+    seen: set[tuple[str, str, str]] = set()
+    for chunk in in_list_chunks(list(dict.fromkeys(candidate.once_key for candidate in candidates))):
+        found = await conn.execute(
+            select(records.c.provider_id, records.c.sns_message_id, records.c.recipient_hash).where(key.in_(chunk))
         )
-    }
+        seen.update(tuple(row) for row in found)
     fresh = []
     for candidate in candidates:
         if candidate.once_key not in seen:
