@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Column, DateTime, MetaData, String, Table, and_, delete, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from services.core.database import upsert
+from services.core.database import in_list_chunks, upsert
 from services.core.event_routes import handles
 from services.core.events import StoredEvent, occurred_at
 from services.core.generated.postroom.v1 import events_pb2
@@ -53,15 +53,9 @@ class UnsubscribeProjection(Projection):
         final[(stored.event.account_id, payload.recipient_hash, payload.list_id)] = None
 
     async def write(self, conn: AsyncConnection, final: dict[Key, dict[str, Any] | None]) -> None:
-        removed = [key for key, row in final.items() if row is None]
-        if removed:
-            await conn.execute(
-                delete(unsubscribes).where(
-                    tuple_(unsubscribes.c.account_id, unsubscribes.c.recipient_hash, unsubscribes.c.list_id).in_(
-                        removed
-                    )
-                )
-            )
+        subscription = tuple_(unsubscribes.c.account_id, unsubscribes.c.recipient_hash, unsubscribes.c.list_id)
+        for removed in in_list_chunks([key for key, row in final.items() if row is None]):
+            await conn.execute(delete(unsubscribes).where(subscription.in_(removed)))
         await upsert(
             conn,
             unsubscribes,
