@@ -110,21 +110,28 @@ class ConfigApplication:
         )
 
     async def _ses_standing(self, account_id: str, provider_id: str) -> SesStanding | None:
-        last = await self.store.last_event(SES_ACCOUNT_AGGREGATE, provider_id)
-        if last is None or last.event.account_id != account_id or not last.event.HasField("ses_account_observed"):
+        observed = await self._last_observed(SES_ACCOUNT_AGGREGATE, "ses_account_observed", account_id, provider_id)
+        if observed is None:
             return None
-        observed = last.event.ses_account_observed
         return SesStanding(
             observed.enforcement_status, observed.sending_enabled, observed.max_send_rate, observed.max_24_hour_send
         )
 
     async def _ses_tenant_standing(self, account_id: str, provider_id: str, tenant: str) -> SesTenantStanding | None:
         """The last GetTenant of the tenant the provider names now (none for a tenant it named before)."""
-        last = await self.store.last_event(SES_TENANT_AGGREGATE, provider_id) if tenant else None
-        if last is None or last.event.account_id != account_id or not last.event.HasField("ses_tenant_observed"):
+        if not tenant:
             return None
-        observed = last.event.ses_tenant_observed
-        return SesTenantStanding(tenant, observed.sending_status) if observed.tenant_name == tenant else None
+        observed = await self._last_observed(SES_TENANT_AGGREGATE, "ses_tenant_observed", account_id, provider_id)
+        if observed is None or observed.tenant_name != tenant:
+            return None
+        return SesTenantStanding(tenant, observed.sending_status)
+
+    async def _last_observed(self, aggregate_type: str, payload: str, account_id: str, provider_id: str):
+        """The payload of the provider's last observation of SES, if this account recorded one."""
+        last = await self.store.last_event(aggregate_type, provider_id)
+        if last is None or last.event.account_id != account_id or not last.event.HasField(payload):
+            return None
+        return getattr(last.event, payload)
 
     async def _check_fallbacks(self, account_id: str, provider_id: str, fallbacks: tuple[str, ...]) -> None:
         """Each fallback is a provider of this account, and none leads back to this one."""

@@ -117,19 +117,13 @@ class DispatchProvidersProjection(Projection):
         self, changes: ProviderChanges, stored: StoredEvent, observed: events_pb2.SesAccountObserved
     ) -> None:
         reason = ses_account_pause(observed.enforcement_status, observed.sending_enabled)
-        if reason is None:
-            changes.pauses[(stored.event.account_id, observed.provider_id, Cause.SES_ACCOUNT.value)] = None
-        else:
-            _pause(changes, stored, observed.provider_id, Cause.SES_ACCOUNT.value, Scope.ALL.value, reason)
+        _mirror_ses(changes, stored, observed.provider_id, Cause.SES_ACCOUNT, reason)
 
     @handles(events_pb2.SesTenantObserved)
     def ses_tenant(self, changes: ProviderChanges, stored: StoredEvent, observed: events_pb2.SesTenantObserved) -> None:
         tenant = observed.tenant_name[:64]
         reason = ses_tenant_pause(tenant, observed.sending_status)
-        if reason is None:
-            changes.pauses[(stored.event.account_id, observed.provider_id, Cause.SES_TENANT.value)] = None
-        else:
-            _pause(changes, stored, observed.provider_id, Cause.SES_TENANT.value, Scope.ALL.value, reason, tenant)
+        _mirror_ses(changes, stored, observed.provider_id, Cause.SES_TENANT, reason, tenant)
 
     async def write(self, conn: AsyncConnection, changes: ProviderChanges) -> None:
         gone = [key for key, row in changes.final.items() if row is None]
@@ -155,6 +149,16 @@ class DispatchProvidersProjection(Projection):
             [row for row in changes.pauses.values() if row is not None],
             ["account_id", "provider_id", "cause"],
         )
+
+
+def _mirror_ses(
+    changes: ProviderChanges, stored: StoredEvent, provider_id: str, cause: Cause, reason: str | None, tenant: str = ""
+) -> None:
+    """SES's own standing, as a pause of all mail while it gives a reason, lifted when it gives none."""
+    if reason is None:
+        changes.pauses[(stored.event.account_id, provider_id, cause.value)] = None
+    else:
+        _pause(changes, stored, provider_id, cause.value, Scope.ALL.value, reason, tenant)
 
 
 def _pause(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any, Iterable
 
 import json
@@ -44,6 +46,7 @@ class SuppressionChecks:
         self.read_model = read_model
         self._per_turn: PerTurn[tuple[str, list[str]], dict[str, list[SuppressionEntry]]] = PerTurn(self._answer_all)
         self._driver = DriverQuery(read_model.engine, _RECIPIENT_SUPPRESSIONS, name="dispatch-suppressions")
+        self._since_of: Callable[[Any], datetime] | None = None  # the dialect's, once it is known
 
     async def entries(self, account_id: str, hashes: list[str]) -> dict[str, list[SuppressionEntry]]:
         if self.read_model.engine.dialect.name == "sqlite":
@@ -54,7 +57,7 @@ class SuppressionChecks:
         await self._driver.stop()
 
     async def _from_driver(self, account_id: str, hashes: list[str]) -> dict[str, list[SuppressionEntry]]:
-        since_of = _since_of(self.read_model.engine.dialect)
+        since_of = self._since_of = self._since_of or _since_of(self.read_model.engine.dialect)
         wanted = list(dict.fromkeys(hashes))
         # Asked together, so that the driver query answers them in one hop.
         answers = await asyncio.gather(
@@ -79,7 +82,7 @@ class SuppressionChecks:
         return [_entries_of(found[account_id], hashes) for account_id, hashes in asked]
 
 
-def _since_of(dialect) -> Any:
+def _since_of(dialect) -> Callable[[Any], datetime]:
     """The driver's `since` as SQLAlchemy would give it (SQLite keeps a DateTime as text), in UTC."""
     process = suppressions.c.since.type.dialect_impl(dialect).result_processor(dialect, None)
     return (lambda value: as_utc(process(value))) if process is not None else as_utc
