@@ -1,4 +1,4 @@
-"""Live provider checks: a real SMTP login, and the SES account API through boto3."""
+"""Live provider checks: a real SMTP login, and the SES account API through botocore."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from services.config import domain
 from services.config.domain import Check, SesAccountState
+from services.config.ses_api_clients import SesApiClients, SesApiTarget
 from services.core.email_address import domain_of
 from services.core.tls import client_context
 
@@ -81,14 +82,6 @@ async def _close(client: aiosmtplib.SMTP) -> None:
             client.close()
 
 
-@dataclass(frozen=True)
-class SesApiTarget:
-    region: str
-    access_key_id: str
-    secret_access_key: str
-    endpoint_url: str = ""
-
-
 async def check_ses_account(target: SesApiTarget, from_address: str) -> list[Check]:
     return await asyncio.to_thread(_check_ses_account, target, from_address)
 
@@ -99,32 +92,14 @@ async def read_ses_account(target: SesApiTarget) -> SesAccountState:
     return await asyncio.to_thread(_read_ses_account, target)
 
 
-def _clients(target: SesApiTarget):
-    # boto3 is imported on the first SES call: it is 10 MB of a config process that has no
-    # provider with SES keys yet (make run's, idle).
-    import boto3
-    from botocore.config import Config as BotoConfig
-
-    session = boto3.session.Session(
-        aws_access_key_id=target.access_key_id,
-        aws_secret_access_key=target.secret_access_key,
-        region_name=target.region,
-    )
-    config = BotoConfig(connect_timeout=5, read_timeout=10, retries={"max_attempts": 2, "mode": "standard"})
-    endpoint = target.endpoint_url or None
-    return session.client("sesv2", endpoint_url=endpoint, config=config), session.client(
-        "ses", endpoint_url=endpoint, config=config
-    )
-
-
 def _read_ses_account(target: SesApiTarget) -> SesAccountState:
-    v2, v1 = _clients(target)
+    clients = SesApiClients(target)
     try:
-        account = v2.get_account()
+        account = clients.v2.get_account()
     except ClientError as error:
         if _code(error) in _REJECTED_KEYS:
             raise
-        quota = v1.get_send_quota()
+        quota = clients.v1.get_send_quota()
         return SesAccountState(
             target.region,
             float(quota.get("MaxSendRate", 0)),
@@ -144,9 +119,9 @@ def _read_ses_account(target: SesApiTarget) -> SesAccountState:
 
 
 def _check_ses_account(target: SesApiTarget, from_address: str) -> list[Check]:
-    v2, v1 = _clients(target)
+    clients = SesApiClients(target)
     try:
-        return [_identity_check(v2, v1, from_address), _sandbox_check(v2, v1)]
+        return [_identity_check(clients, from_address), _sandbox_check(clients)]
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code", "")
         reason = "the SES API keys were rejected" if code in _REJECTED_KEYS else f"the SES API answered {code}"
@@ -179,7 +154,7 @@ async def check_ses_names(target: SesApiTarget, configuration_set: str, tenant: 
 
 
 def _check_ses_names(target: SesApiTarget, configuration_set: str, tenant: str) -> list[Check]:
-    v2, _v1 = _clients(target)
+    v2 = SesApiClients(target).v2
     lookups = [
         (
             "ses_configuration_set",
@@ -217,17 +192,17 @@ def _name_check(name: str, kind: str, value: str, lookup) -> Check:
     return Check(name, True, f"SES has the {kind} {value!r}")
 
 
-def _identity_check(v2, v1, from_address: str) -> Check:
+def _identity_check(clients: SesApiClients, from_address: str) -> Check:
     for identity in (from_address, domain_of(from_address)):
-        verified = _identity_verified(v2, v1, identity)
+        verified = _identity_verified(clients, identity)
         if verified:
             return Check("ses_identity", True, f"{identity} is a verified identity")
     return Check("ses_identity", False, f"{domain.UNVERIFIED_FROM}: {from_address}", domain.UNVERIFIED_FROM_HINT)
 
 
-def _identity_verified(v2, v1, identity: str) -> bool:
+def _identity_verified(clients: SesApiClients, identity: str) -> bool:
     try:
-        answer = v2.get_email_identity(EmailIdentity=identity)
+        answer = clients.v2.get_email_identity(EmailIdentity=identity)
         return bool(answer.get("VerifiedForSendingStatus")) or answer.get("VerificationStatus") == "SUCCESS"
     except ClientError as error:
         if _code(error) in ("NotFoundException", "404"):
@@ -236,18 +211,18 @@ def _identity_verified(v2, v1, identity: str) -> bool:
             raise
     except Exception:
         pass  # no usable SESv2 endpoint (an SES stand-in, an old region): ask SES v1
-    attributes = v1.get_identity_verification_attributes(Identities=[identity])["VerificationAttributes"]
+    attributes = clients.v1.get_identity_verification_attributes(Identities=[identity])["VerificationAttributes"]
     return attributes.get(identity, {}).get("VerificationStatus") == "Success"
 
 
-def _sandbox_check(v2, v1) -> Check:
+def _sandbox_check(clients: SesApiClients) -> Check:
     try:
-        production = bool(v2.get_account().get("ProductionAccessEnabled"))
+        production = bool(clients.v2.get_account().get("ProductionAccessEnabled"))
     except Exception as error:
         if isinstance(error, ClientError) and _code(error) in _REJECTED_KEYS:
             raise
         # SES v1 has no sandbox flag; a 200-a-day quota is the sandbox's.
-        production = float(v1.get_send_quota().get("Max24HourSend", 0)) > _SANDBOX_DAILY_QUOTA
+        production = float(clients.v1.get_send_quota().get("Max24HourSend", 0)) > _SANDBOX_DAILY_QUOTA
     if production:
         return Check("ses_sandbox", True, "the SES account has production access")
     return Check("ses_sandbox", False, domain.SANDBOX, domain.SANDBOX_HINT)
@@ -272,7 +247,7 @@ async def list_ses_suppressions(target: SesApiTarget) -> list[SesListedAddress]:
 
 
 def _list_ses_suppressions(target: SesApiTarget) -> list[SesListedAddress]:
-    v2, _v1 = _clients(target)
+    v2 = SesApiClients(target).v2
     listed, token = [], None
     while True:
         page = v2.list_suppressed_destinations(PageSize=1000, **({"NextToken": token} if token else {}))
@@ -291,7 +266,7 @@ async def delete_ses_suppression(target: SesApiTarget, email_address: str) -> bo
 
 
 def _delete_ses_suppression(target: SesApiTarget, email_address: str) -> bool:
-    v2, _v1 = _clients(target)
+    v2 = SesApiClients(target).v2
     try:
         v2.delete_suppressed_destination(EmailAddress=email_address)
     except ClientError as error:
@@ -308,5 +283,5 @@ def _utc(moment: datetime) -> datetime:
 async def read_ses_tenant_status(target: SesApiTarget, tenant: str) -> str:
     """The tenant's SendingStatus (GetTenant): ENABLED, REINSTATED or DISABLED. Raises botocore's errors."""
     return await asyncio.to_thread(
-        lambda: str(_clients(target)[0].get_tenant(TenantName=tenant).get("Tenant", {}).get("SendingStatus", ""))
+        lambda: str(SesApiClients(target).v2.get_tenant(TenantName=tenant).get("Tenant", {}).get("SendingStatus", ""))
     )
