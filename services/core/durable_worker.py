@@ -53,6 +53,7 @@ class Requeue(Exception):
     def __init__(self, delay: float, reason: str = "") -> None:
         super().__init__(reason or f"requeue in {delay:.1f}s")
         self.delay = delay
+        self.reason = reason
 
 
 @dataclass(frozen=True)

@@ -261,7 +261,9 @@ class DispatchApplication:
             if live is not None and live.attempts >= attempts:
                 attempts, reply, hint = live.attempts, live.last_reply, live.hint
             waiting = (
-                (live.waiting_reason if live is not None else "") or paused or await self._quota_reason(lookup.config)
+                self.context.live.waiting_reason(row["dispatch_id"])
+                or paused
+                or await self._quota_reason(lookup.config)
             )
             if attempts:
                 status = SENDING  # attempted (by any replica), its outcome not yet recorded

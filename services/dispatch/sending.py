@@ -81,11 +81,18 @@ class QueuedEmailSender:
 
     async def outcome_for(self, queued: Event, seq: int, seen: bool) -> Event:
         """The outcome event to record for this EmailQueued (at `seq`), or Requeue."""
+        live = self.context.live
         attempts_made = await self._attempts_made(queued.aggregate_id) if seen else 0
         try:
-            return await self._decide(queued, seq, attempts_made, seen)
+            outcome = await self._decide(queued, seq, attempts_made, seen)
+        except Requeue as requeue:
+            if requeue.reason:  # GetDispatch says why the email waits, until its outcome
+                live.hold(queued.aggregate_id, requeue.reason, requeue.delay)
+            raise
         finally:
-            self.context.live.by_dispatch.pop(queued.aggregate_id, None)
+            live.by_dispatch.pop(queued.aggregate_id, None)
+        live.release(queued.aggregate_id)
+        return outcome
 
     async def close(self) -> None:
         for pool in self._pools.values():
@@ -156,8 +163,7 @@ class QueuedEmailSender:
         ]
         chosen = choose_sender(primary.from_address, candidates, request.transactional)
         if chosen is None:
-            self._hold(queued, reason)
-            raise Requeue(self.timings.paused_recheck)
+            raise Requeue(self.timings.paused_recheck, reason)
         failovers(primary.provider_id, chosen.provider_id).inc()
         return next(f.config for f in fallbacks if f.config is not None and f.config.provider_id == chosen.provider_id)
 
@@ -247,7 +253,7 @@ class QueuedEmailSender:
         live = self.context.live.by_dispatch.setdefault(queued.aggregate_id, LiveAttempt())
         attempt = attempts_made
         while True:
-            await self._within_rate(queued, config, len(message.recipients))
+            await self._within_rate(config, len(message.recipients))
             attempt += 1
             live.attempts = attempt
             outcome = await pool.send(message)
@@ -273,21 +279,16 @@ class QueuedEmailSender:
                 )
             )
 
-    async def _within_rate(self, queued: Event, config: ProviderConfig, recipients: int) -> None:
+    async def _within_rate(self, config: ProviderConfig, recipients: int) -> None:
         """Wait for the provider's shared rate; with SES's daily quota used up, hold the email."""
         limits = await self.context.ses_limits.limits_for(config)
         try:
             await self._pacer_for(config).acquire(recipients, limits)
         except QuotaExhausted as exhausted:
-            self._hold(queued, exhausted.reached.reason())
             raise Requeue(
                 min(self.timings.quota_recheck, max(0.1, exhausted.reached.until - time.time())),
                 exhausted.reached.reason(),
             ) from None
-
-    def _hold(self, queued: Event, reason: str) -> None:
-        """GetDispatch on this replica says why the email waits."""
-        self.context.live.by_dispatch[queued.aggregate_id] = LiveAttempt(hint=reason, waiting_reason=reason)
 
     async def _record_attempt(self, attempt: Event) -> None:
         """Tell every replica's read model (GetDispatch) about a retry."""

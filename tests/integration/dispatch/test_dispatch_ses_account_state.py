@@ -12,6 +12,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from services.core.generated.postroom.v1 import config_pb2, dispatch_pb2
+from services.dispatch.domain import ACCOUNT_PAUSED
 from tests.integration.dispatch.dispatch_support import ACCOUNT, METADATA, wait_for_status
 from tests.integration.dispatch.ses_sim_suite import receipt, sim_suite
 
@@ -113,6 +114,7 @@ async def test_mail_sent_before_the_next_poll_sees_the_pause_waits_too(settings,
             dispatch_pb2.GetDispatchRequest(account_id=ACCOUNT, dispatch_id=held.dispatch_id), metadata=METADATA
         )
         assert view.status in (dispatch_pb2.QUEUED, dispatch_pb2.SENDING), view
+        assert view.waiting_reason == ACCOUNT_PAUSED, "GetDispatch says why the email waits between tries"
         suite.sim.set_account(enforcement_status="HEALTHY")
         assert (
             await wait_for_status(suite.dispatch, held.dispatch_id, dispatch_pb2.DISPATCHED)

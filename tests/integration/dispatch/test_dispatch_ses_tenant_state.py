@@ -13,6 +13,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from services.core.generated.postroom.v1 import dispatch_pb2
+from services.dispatch.domain import TENANT_PAUSED
 from tests.integration.dispatch.dispatch_support import ACCOUNT, METADATA, wait_for_status
 from tests.integration.dispatch.ses_sim_suite import receipt, sim_suite
 
@@ -103,6 +104,7 @@ async def test_mail_ses_refuses_for_its_tenant_before_the_next_poll_waits(settin
             await asyncio.sleep(0.05)
         view = await view_of(suite, held.dispatch_id)
         assert view.status in (dispatch_pb2.QUEUED, dispatch_pb2.SENDING), view
+        assert view.waiting_reason == TENANT_PAUSED, "GetDispatch says why the email waits between tries"
         suite.sim.set_tenant_status(TENANT, "ENABLED")
         assert (await wait_for_status(suite.dispatch, held.dispatch_id, dispatch_pb2.DISPATCHED)).status == (
             dispatch_pb2.DISPATCHED
