@@ -235,8 +235,9 @@ def _stop(children: dict[str, subprocess.Popen]) -> None:
     for child in children.values():
         if child.poll() is None:
             child.send_signal(signal.SIGTERM)
-    for child in children.values():
+    for name, child in children.items():
         try:
             child.wait(30)
         except subprocess.TimeoutExpired:
+            print(f"postroom: {name} did not stop within 30 s of SIGTERM; killing it", file=sys.stderr, flush=True)
             child.kill()

@@ -31,7 +31,7 @@ class LiveAttempt:
 class LiveAttempts:
     """What this process is sending right now (GetDispatch's SENDING state, attempts and last
     reply), and why the mail it put back waits (a pause, SES's daily quota, SES's 554 "Sending
-    paused"), until its next try. A held reason lapses a little after the requeue's delay, so mail
+    paused"), until its outcome. A held reason lapses a little after the requeue's delay, so mail
     another replica takes next leaves nothing behind here."""
 
     by_dispatch: dict[str, LiveAttempt] = field(default_factory=dict)

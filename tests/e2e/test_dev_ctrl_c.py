@@ -74,6 +74,7 @@ def test_ctrl_c_stops_the_suite_and_make_exits_0(tmp_path):
         assert "Postroom is running" in started, started[-3000:]
         os.write(master, b"\x03")  # Ctrl-C, as the terminal's line discipline sends it
         stopped = read_until(master, "make-exit=", 60)
+        assert "make-exit=" in stopped, f"not stopped within 60 s: {stopped[-1500:]}\n{_still_running(shell.pid)}"
         shell.wait(30)
     finally:
         # The shell leads its own session: whatever of it is left (make, dev, the services in their
@@ -83,3 +84,16 @@ def test_ctrl_c_stops_the_suite_and_make_exits_0(tmp_path):
         os.close(master)
     assert "make-exit=0" in stopped, (shell.returncode, stopped[-600:])
     assert "postroom: stopped" in stopped and "exited with" not in stopped and "Error" not in stopped, stopped[-3000:]
+
+
+def _still_running(session: int) -> str:
+    """What of the session is left, and where each Python process of it is (py-spy, a dev dependency)."""
+    listing = subprocess.run(["ps", "-s", str(session), "-o", "pid=,args="], capture_output=True, text=True).stdout
+    report = [listing]
+    for line in listing.splitlines():
+        pid, _, command = line.strip().partition(" ")
+        if "python" in command:
+            spy = Path(sys.executable).with_name("py-spy")
+            dump = subprocess.run([str(spy), "dump", "--pid", pid], capture_output=True, text=True, timeout=30)
+            report.append(dump.stdout + dump.stderr)
+    return "\n".join(report)
