@@ -497,7 +497,7 @@ def _decode_token(token: str) -> tuple[str, str, str, str] | None:
     try:
         key = json.loads(base64.urlsafe_b64decode(token.encode()))
         if isinstance(key, list) and len(key) == 4 and all(isinstance(k, str) for k in key):
-            return tuple(key)  # type: ignore[return-value]
+            return tuple(key)
     except (ValueError, TypeError):
         pass
     raise InvalidArgument([FieldViolation("page_token", "is not a token this service gave out")])

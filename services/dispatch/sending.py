@@ -118,7 +118,7 @@ class QueuedEmailSender:
                 ),
                 0,
             )
-        sender = await self._sender_for(queued, request, lookup)
+        sender = await self._sender_for(request, lookup, lookup.config)
         entries = await self.suppressions.entries(
             queued.account_id, [recipient_hash(m.address) for m in request.recipients]
         )
@@ -144,13 +144,14 @@ class QueuedEmailSender:
                 return message  # refused before any SMTP work
             return await self._attempt_until_done(queued, message, sender, attempts_made)
 
-    async def _sender_for(self, queued: Event, request: domain.EmailRequest, lookup: ProviderLookup) -> ProviderConfig:
-        """The provider itself, or while it holds this email, its first fallback that can take it;
-        with none, the email waits (Requeue) with the reason."""
+    async def _sender_for(
+        self, request: domain.EmailRequest, lookup: ProviderLookup, primary: ProviderConfig
+    ) -> ProviderConfig:
+        """The provider itself (`primary`, `lookup`'s config), or while it holds this email, its
+        first fallback that can take it; with none, the email waits (Requeue) with the reason."""
         reason = lookup.holding_reason(request.transactional)
         if not reason:
-            return lookup.config
-        primary = lookup.config
+            return primary
         fallbacks = [
             await self.context.providers.get(primary.account_id, provider_id)
             for provider_id in primary.fallback_provider_ids
