@@ -7,6 +7,7 @@ original keeps its FAILED status and history; the new one carries `retry_of`.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, replace
 
 from services.core.email_address import text_problem
@@ -26,6 +27,7 @@ from services.dispatch.domain import FAILED, QUEUED
 from services.dispatch.listing import MAX_RETRIED_PER_CALL, DispatchFilter, retry_idempotency_key
 
 MAX_RETRY_KEY_CHARS = domain.MAX_KEY_CHARS - 80  # room for "retry:" and the original's id
+READ_CONCURRENCY = 32  # originals read at once (each an event read and a content check)
 
 
 @dataclass(frozen=True)
@@ -51,8 +53,9 @@ class FailedDispatchRetries:
 
     async def _by_id(self, account_id: str, dispatch_ids: list[str]) -> list[dict | Retried]:
         originals: list[dict | Retried] = []
+        rows = await self.context.read_model.dispatches_by_id(dict.fromkeys(dispatch_ids))
         for dispatch_id in dict.fromkeys(dispatch_ids):
-            row = await self.context.read_model.dispatch(dispatch_id)
+            row = rows.get(dispatch_id)
             if row is None or row["account_id"] != account_id:
                 originals.append(Retried(dispatch_id, error=NotFound(f"dispatch {dispatch_id} not found")))
             elif row["status"] != FAILED:
@@ -81,45 +84,69 @@ class FailedDispatchRetries:
         return list(rows)
 
     async def _requeue(self, account_id: str, retry_key: str, rows: list[dict]) -> dict[str, Retried]:
+        gate = asyncio.Semaphore(READ_CONCURRENCY)
+        digests = await self.context.read_model.content_digests_of(row["dispatch_id"] for row in rows)
+        held = await self._held(set().union(*digests.values()), gate)
+
+        async def checked(row: dict) -> Retried | tuple[str, str, PendingAppend]:
+            async with gate:
+                content_held = all(held[digest] for digest in digests.get(row["dispatch_id"], ()))
+                return await self._requeued_event(account_id, retry_key, row, content_held)
+
         results: dict[str, Retried] = {}
         pending: list[tuple[str, str, PendingAppend]] = []
-        for row in rows:
-            original = await self.context.store.patiently(
-                lambda seq=row["queued_seq"]: self.context.store.event_at(seq), self.context.settings.append_patience
-            )
-            if original is None or original.event.WhichOneof("payload") != "email_queued":
-                results[row["dispatch_id"]] = Retried(
-                    row["dispatch_id"],
-                    error=FailedPrecondition(
-                        f"dispatch {row['dispatch_id']}: its EmailQueued is no longer in the event log"
-                    ),
-                )
-                continue
-            if not await self.context.content.held(await self.context.read_model.content_digests(row["dispatch_id"])):
-                results[row["dispatch_id"]] = Retried(
-                    row["dispatch_id"],
-                    error=FailedPrecondition(
-                        f"dispatch {row['dispatch_id']}: its bodies or attachments were removed from the content store "
-                        "(POSTROOM_CONTENT_RETENTION_DAYS after its outcome): send the email again instead",
-                        [PreconditionViolation("CONTENT_REMOVED", f"dispatch_ids[{row['dispatch_id']}]", "content")],
-                    ),
-                )
-                continue
-            key = retry_idempotency_key(retry_key, row["dispatch_id"])
-            new_id = domain.dispatch_id_for(account_id, key)
-            pending.append(
-                (
-                    row["dispatch_id"],
-                    new_id,
-                    PendingAppend(events.requeued_event(original.event, new_id, key), NEW_AGGREGATE),
-                )
-            )
+        for outcome in await asyncio.gather(*(checked(row) for row in rows)):
+            if isinstance(outcome, Retried):
+                results[outcome.original_dispatch_id] = outcome
+            else:
+                pending.append(outcome)
         appended = await self.context.store.append_many_durably(
             [item for _, _, item in pending], patience=self.context.settings.append_patience
         )
         for (original_id, new_id, _), outcome in zip(pending, appended):
             results[original_id] = await self._result(original_id, new_id, outcome)
         return results
+
+    async def _held(self, digests: set[str], gate: asyncio.Semaphore) -> dict[str, bool]:
+        """Whether the content store still holds each of these (each asked once, a few at a time)."""
+
+        async def one(digest: str) -> bool:
+            async with gate:
+                return await self.context.content.held({digest})
+
+        asked = list(digests)
+        return dict(zip(asked, await asyncio.gather(*(one(digest) for digest in asked))))
+
+    async def _requeued_event(
+        self, account_id: str, retry_key: str, row: dict, content_held: bool
+    ) -> Retried | tuple[str, str, PendingAppend]:
+        """(original id, new id, the EmailQueued to append) for one FAILED dispatch, or why it cannot be retried."""
+        original = await self.context.store.patiently(
+            lambda: self.context.store.event_at(row["queued_seq"]), self.context.settings.append_patience
+        )
+        if original is None or original.event.WhichOneof("payload") != "email_queued":
+            return Retried(
+                row["dispatch_id"],
+                error=FailedPrecondition(
+                    f"dispatch {row['dispatch_id']}: its EmailQueued is no longer in the event log"
+                ),
+            )
+        if not content_held:
+            return Retried(
+                row["dispatch_id"],
+                error=FailedPrecondition(
+                    f"dispatch {row['dispatch_id']}: its bodies or attachments were removed from the content store "
+                    "(POSTROOM_CONTENT_RETENTION_DAYS after its outcome): send the email again instead",
+                    [PreconditionViolation("CONTENT_REMOVED", f"dispatch_ids[{row['dispatch_id']}]", "content")],
+                ),
+            )
+        key = retry_idempotency_key(retry_key, row["dispatch_id"])
+        new_id = domain.dispatch_id_for(account_id, key)
+        return (
+            row["dispatch_id"],
+            new_id,
+            PendingAppend(events.requeued_event(original.event, new_id, key), NEW_AGGREGATE),
+        )
 
     async def _result(self, original_id: str, new_id: str, outcome) -> Retried:
         if isinstance(outcome, ConcurrencyConflict):  # this key re-queued it before

@@ -110,6 +110,31 @@ class DispatchReadModel:
             )
             return (await _with_details(conn, [dict(row)]))[0] if row else None
 
+    async def dispatches_by_id(self, dispatch_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """The rows (as `dispatch` gives them) of those of these dispatches the read model holds."""
+        found: dict[str, dict[str, Any]] = {}
+        async with self.engine.connect() as conn:
+            for chunk in in_list_chunks(list(dispatch_ids)):
+                rows = await conn.execute(select(dispatches).where(dispatches.c.dispatch_id.in_(chunk)))
+                held = [dict(row) for row in rows.mappings()]
+                for row in await _with_details(conn, held) if held else []:
+                    found[row["dispatch_id"]] = row
+        return found
+
+    async def content_digests_of(self, dispatch_ids: Iterable[str]) -> dict[str, set[str]]:
+        """The content each of these dispatches names, by dispatch (none: not in the result)."""
+        found: dict[str, set[str]] = defaultdict(set)
+        async with self.engine.connect() as conn:
+            for chunk in in_list_chunks(list(dispatch_ids)):
+                rows = await conn.execute(
+                    select(content_holds.c.dispatch_id, content_holds.c.sha256).where(
+                        content_holds.c.dispatch_id.in_(chunk)
+                    )
+                )
+                for row in rows:
+                    found[row.dispatch_id].add(row.sha256)
+        return dict(found)
+
     async def content_digests(self, dispatch_id: str) -> set[str]:
         async with self.engine.connect() as conn:
             rows = await conn.execute(select(content_holds.c.sha256).where(content_holds.c.dispatch_id == dispatch_id))
