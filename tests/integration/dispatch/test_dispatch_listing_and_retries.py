@@ -6,6 +6,7 @@ import grpc
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from services.core.database import IN_LIST_KEYS
 from services.core.generated.postroom.v1 import dispatch_pb2
 from tests.integration.dispatch.dispatch_support import (
     ACCOUNT,
@@ -114,6 +115,26 @@ async def test_only_failed_dispatches_are_retried(stub, history):
     assert by_original[sent[0]].error_code == grpc.StatusCode.FAILED_PRECONDITION.value[0]
     assert "only FAILED dispatches" in by_original[sent[0]].error_message
     assert by_original["no-such-dispatch"].error_code == grpc.StatusCode.NOT_FOUND.value[0]
+
+
+async def test_more_failed_dispatches_than_an_in_list_holds_are_retried_in_one_call(
+    stub, store, dispatch_settings, sink
+):
+    """More originals than one IN list holds (services/core/database.py), their one shared body
+    checked in the content store: each is re-queued once, in the order asked."""
+    await save_provider(store, dispatch_settings, sink)
+    refused = [f"bulk{i}@example.org" for i in range(IN_LIST_KEYS + 100)]
+    sink.handler.refused_recipients.update({address: "550 Mailbox unavailable" for address in refused})
+    answer = await stub.SendEmailBatch(
+        dispatch_pb2.SendEmailBatchRequest(messages=[email(to=address) for address in refused]), metadata=METADATA
+    )
+    failed = [result.dispatch_id for result in answer.results]
+    for dispatch_id in failed:
+        await wait_for_status(stub, dispatch_id, dispatch_pb2.FAILED)
+    retried = (await retry(stub, retry_key="bulk-again", dispatch_ids=failed)).retried
+    assert [r.original_dispatch_id for r in retried] == failed
+    assert all(r.error_code == 0 and r.status == dispatch_pb2.QUEUED for r in retried), retried[:3]
+    assert len({r.dispatch_id for r in retried} - set(failed)) == len(failed)
 
 
 @pytest.mark.parametrize(
