@@ -43,11 +43,18 @@ class SubjectBusy(Exception):
     subject is still being committed (error 10164 without a sequence): not a conflict yet."""
 
 
+# uvloop refuses a write to a transport that has just closed (asyncio's loop drops it), and
+# nats-py's publish meets that when its server dies between the write and nats-py noticing.
+_CLOSED_UVLOOP_TRANSPORT = "the handler is closed"
+
+
 def is_log_hiccup(error: BaseException) -> bool:
     if isinstance(error, APIError):
         # nats-py's own subclasses (KeyNotFoundError...) may lack the attributes.
         code = getattr(error, "code", None) or 0
         return getattr(error, "err_code", None) in _UNAVAILABLE_CODES or code >= 500
+    if isinstance(error, RuntimeError) and _CLOSED_UVLOOP_TRANSPORT in str(error):
+        return True  # the connection was lost under the write: nats-py reconnects
     return isinstance(error, (SubjectBusy, *_CONNECTION_ERRORS))
 
 

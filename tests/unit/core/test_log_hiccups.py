@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 
+import asyncio
+
 import nats.errors
 import pytest
+import uvloop
 from nats.js.errors import APIError, BadRequestError, KeyNotFoundError, NoStreamResponseError, ServiceUnavailableError
 
 from services.core.log_hiccups import Backoff, SubjectBusy, is_log_hiccup
@@ -36,11 +39,33 @@ def test_leader_elections_and_reconnects_are_hiccups(error):
         APIError(code=400, err_code=10060, description="expected stream does not match"),
         KeyNotFoundError(),
         ValueError("a bug"),
+        RuntimeError("a bug"),
         nats.errors.MaxPayloadError(),
     ],
 )
 def test_answers_and_bugs_are_not(error):
     assert not is_log_hiccup(error)
+
+
+def test_a_write_on_a_connection_uvloop_has_just_closed_is_a_hiccup():
+    """What nats-py's publish raises on uvloop when its server is killed mid-write (seen through a
+    kill of a stream leader): the real error, from a real closed transport."""
+
+    async def write_after_close() -> BaseException:
+        server = await asyncio.start_server(lambda reader, writer: None, "127.0.0.1", 0)
+        _, writer = await asyncio.open_connection(*server.sockets[0].getsockname()[:2])
+        writer.transport.close()
+        await asyncio.sleep(0)
+        try:
+            writer.writelines([b"PUB x 0\r\n\r\n"])
+        except RuntimeError as error:
+            return error
+        finally:
+            server.close()
+        raise AssertionError("uvloop took the write")
+
+    error = uvloop.run(write_after_close())
+    assert is_log_hiccup(error), error
 
 
 def test_the_waits_grow_to_their_cap():
