@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 
 _CONFIG = dict(connect_timeout=5, read_timeout=10, retries={"max_attempts": 2, "mode": "standard"})
 _making = threading.Lock()
@@ -62,6 +62,7 @@ def _shared_session():
     return _session
 
 
+@cache
 def _botocore_config():
     from botocore.config import Config
 

@@ -165,10 +165,18 @@ class EmailContent:
         return replace(request, **bodies), parts
 
     async def held(self, digests: set[str]) -> bool:
-        for digest in digests:
-            if await self.store.info(digest) is None:
-                return False
-        return True
+        return all((await self.held_each(digests)).values())
+
+    async def held_each(self, digests: set[str]) -> dict[str, bool]:
+        """Whether the store still holds each of these, asked a few at a time."""
+        gate = asyncio.Semaphore(STORE_CONCURRENCY)
+
+        async def held(digest: str) -> bool:
+            async with gate:
+                return await self.store.info(digest) is not None
+
+        asked = list(digests)
+        return dict(zip(asked, await asyncio.gather(*(held(digest) for digest in asked))))
 
     async def _required(self, digest: str) -> bytes:
         content = await self._read(digest)

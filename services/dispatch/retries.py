@@ -27,7 +27,7 @@ from services.dispatch.domain import FAILED, QUEUED
 from services.dispatch.listing import MAX_RETRIED_PER_CALL, DispatchFilter, retry_idempotency_key
 
 MAX_RETRY_KEY_CHARS = domain.MAX_KEY_CHARS - 80  # room for "retry:" and the original's id
-READ_CONCURRENCY = 32  # originals read at once (each an event read and a content check)
+READ_CONCURRENCY = 32  # originals whose EmailQueued is read at once
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,7 @@ class FailedDispatchRetries:
     async def _requeue(self, account_id: str, retry_key: str, rows: list[dict]) -> dict[str, Retried]:
         gate = asyncio.Semaphore(READ_CONCURRENCY)
         digests = await self.context.read_model.content_digests_of(row["dispatch_id"] for row in rows)
-        held = await self._held(set().union(*digests.values()), gate)
+        held = await self.context.content.held_each(set().union(*digests.values()))
 
         async def checked(row: dict) -> Retried | tuple[str, str, PendingAppend]:
             async with gate:
@@ -106,16 +106,6 @@ class FailedDispatchRetries:
         for (original_id, new_id, _), outcome in zip(pending, appended):
             results[original_id] = await self._result(original_id, new_id, outcome)
         return results
-
-    async def _held(self, digests: set[str], gate: asyncio.Semaphore) -> dict[str, bool]:
-        """Whether the content store still holds each of these (each asked once, a few at a time)."""
-
-        async def one(digest: str) -> bool:
-            async with gate:
-                return await self.context.content.held({digest})
-
-        asked = list(digests)
-        return dict(zip(asked, await asyncio.gather(*(one(digest) for digest in asked))))
 
     async def _requeued_event(
         self, account_id: str, retry_key: str, row: dict, content_held: bool

@@ -102,13 +102,7 @@ class DispatchReadModel:
 
     async def dispatch(self, dispatch_id: str) -> dict[str, Any] | None:
         """The dispatch's row with its recipients and tags."""
-        async with self.engine.connect() as conn:
-            row = (
-                (await conn.execute(select(dispatches).where(dispatches.c.dispatch_id == dispatch_id)))
-                .mappings()
-                .first()
-            )
-            return (await _with_details(conn, [dict(row)]))[0] if row else None
+        return (await self.dispatches_by_id([dispatch_id])).get(dispatch_id)
 
     async def dispatches_by_id(self, dispatch_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         """The rows (as `dispatch` gives them) of those of these dispatches the read model holds."""
@@ -136,9 +130,7 @@ class DispatchReadModel:
         return dict(found)
 
     async def content_digests(self, dispatch_id: str) -> set[str]:
-        async with self.engine.connect() as conn:
-            rows = await conn.execute(select(content_holds.c.sha256).where(content_holds.c.dispatch_id == dispatch_id))
-        return {row.sha256 for row in rows}
+        return (await self.content_digests_of([dispatch_id])).get(dispatch_id, set())
 
     async def content_holds(self, digests: Iterable[str]) -> dict[str, Hold]:
         """Per digest that any dispatch names: whether one is still open, and the latest outcome."""
