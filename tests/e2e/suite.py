@@ -76,12 +76,16 @@ class Suite:
     # --- lifecycle -------------------------------------------------------------------------
 
     def start(self) -> "Suite":
-        self.nats.start()
-        self.start_process("ses-sim")
-        for name in SERVICES:
-            self.start_process(name)
-        for name in SERVICES:
-            self.wait_until_serving(name)
+        try:
+            self.nats.start()
+            self.start_process("ses-sim")
+            for name in SERVICES:
+                self.start_process(name)
+            for name in SERVICES:
+                self.wait_until_serving(name)
+        except BaseException:
+            self.close()  # a suite that did not come up leaves no process behind
+            raise
         return self
 
     def start_process(self, name: str) -> None:
