@@ -1,3 +1,5 @@
 from services.core.nats_without_websockets import import_nats_without_websockets
+from services.core.sqlalchemy_without_orm import import_sqlalchemy_asyncio_without_orm
 
 import_nats_without_websockets()
+import_sqlalchemy_asyncio_without_orm()
