@@ -5,8 +5,9 @@ real nats-server, the SES stand-in, SQLite read models). Each service is read fr
 /proc/<pid>/smaps_rollup twice: idle after start, and idle again after the product page's steps
 (a provider saved and verified, its SNS topic subscribed, a test email, a bounce and its
 suppression), when what a first request loads is loaded. Baseline, in the same run: the floor of
-the stack every service stands on, a bare process on the same event loop serving gRPC health and
-holding a JetStream connection, and nothing else.
+the stack every service stands on, a bare process on the same event loop serving gRPC health,
+holding a JetStream connection and a SQLAlchemy engine on a SQLite file (each service's read
+model), loaded as the services load them, and nothing else.
 
 RSS counts the shared libraries' pages a process touched (more on a machine whose page cache
 holds them, as the kernel maps pages around each one touched); `anon` is the process's own heap
@@ -103,25 +104,12 @@ async def _suppressed(dispatch, address: str) -> bool:
     return answer.suppressed
 
 
-def floor_process(nats_url: str) -> tuple[subprocess.Popen, int]:
+def floor_process(nats_url: str, root: Path) -> tuple[subprocess.Popen, int]:
+    """bench/support/floor.py, a process of its own that imports nothing this bench imports."""
     port = free_port()
-    process = subprocess.Popen([sys.executable, __file__, "--floor", nats_url, str(port)], cwd=REPO)
-    return process, port
-
-
-async def serve_floor(nats_url: str, port: int) -> None:
-    """What every service starts with: the loop, a gRPC server with health, a JetStream connection."""
-    import grpc
-    import nats
-    from grpc_health.v1 import health, health_pb2_grpc
-
-    connection = await nats.connect(nats_url)
-    await connection.jetstream().account_info()
-    server = grpc.aio.server()
-    health_pb2_grpc.add_HealthServicer_to_server(health.aio.HealthServicer(), server)
-    server.add_insecure_port(f"127.0.0.1:{port}")
-    await server.start()
-    await server.wait_for_termination()
+    database = f"sqlite+aiosqlite:///{root / 'floor.db'}"
+    command = [sys.executable, str(REPO / "bench" / "support" / "floor.py"), nats_url, str(port), database]
+    return subprocess.Popen(command, cwd=REPO), port
 
 
 def table(title: str, figures: dict[str, Resident]) -> str:
@@ -135,7 +123,7 @@ async def measure() -> dict:
     with tempfile.TemporaryDirectory(prefix="postroom-memory-") as root:
         suite = Suite(Path(root))
         suite.start()
-        floor, floor_port = floor_process(suite.nats.url)
+        floor, floor_port = floor_process(suite.nats.url, Path(root))
         try:
             await asyncio.sleep(SETTLE_SECONDS)
             started = residents(suite)
@@ -166,7 +154,4 @@ async def measure() -> dict:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] == "--floor":
-        run_on_service_loop(serve_floor(sys.argv[2], int(sys.argv[3])))
-    else:
-        print(json.dumps(run_on_service_loop(measure())))
+    print(json.dumps(run_on_service_loop(measure())))
