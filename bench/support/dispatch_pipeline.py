@@ -219,7 +219,8 @@ async def pipeline(store: EventStore, grpc_port: int, emails: int) -> tuple[floa
         answers = await asyncio.gather(
             *(stub.SendEmailBatch(requests(start, emails), metadata=metadata) for start in range(0, emails, BATCH))
         )
-        assert all(r.error_code == 0 for answer in answers for r in answer.results)
+        refused = [(r.error_code, r.error_message) for answer in answers for r in answer.results if r.error_code]
+        assert not refused, f"{len(refused)} emails refused, e.g. {refused[:3]}"
         target = first_seq + 2 * emails
         while await store.last_sequence() < target:
             await asyncio.sleep(0.02)
