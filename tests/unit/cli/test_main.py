@@ -26,4 +26,8 @@ def test_serve_loads_no_other_command_module():
     """
     done = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    assert set(done.stdout.splitlines()[-1].split()) == {"services.cli.main", "services.cli.catalog", "services.cli.client"}
+    assert set(done.stdout.splitlines()[-1].split()) == {
+        "services.cli.main",
+        "services.cli.catalog",
+        "services.cli.client",
+    }
