@@ -32,11 +32,9 @@ from services.core.event_store import NEW_AGGREGATE, EventStore
 from services.core.events import SES_ACCOUNT_AGGREGATE, SES_TENANT_AGGREGATE, new_event
 from services.core.generated.postroom.v1 import events_pb2
 from services.core.ids import uuid7
-from services.core.projection import ProjectionRunner
+from services.core.projection import READ_YOUR_WRITES_SECONDS, ProjectionRunner
 from services.core.secret_box import SecretBox, provider_secret_aad
 from services.core.settings import Settings
-
-READ_YOUR_WRITES_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -258,7 +256,7 @@ class ConfigApplication:
             return CurrentProvider(None, NEW_AGGREGATE)
         if last.event.account_id != account_id:
             raise NotFound(f"provider {provider_id} not found")
-        await self.runner.wait_for(last.stream_seq, READ_YOUR_WRITES_SECONDS)
+        await self.runner.hold(last.stream_seq)
         view = await self.read_model.get(account_id, provider_id)
         if view is None:
             return CurrentProvider(None, last.stream_seq)

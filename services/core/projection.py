@@ -39,6 +39,7 @@ from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.core import database
+from services.core.errors import Unavailable
 from services.core.event_routes import DeclarationError, EventRoutes
 from services.core.event_store import EventStore
 from services.core.events import Event, StoredEvent
@@ -57,6 +58,7 @@ BATCH_SIZE = 20000
 WATCH_SECONDS = 0.5  # how often a runner renews its leases and looks for a newer generation
 SWITCH_DISTANCE = 2000  # events a new generation may still lack when the switch starts
 SWITCH_SECONDS = 5.0  # how long the live generation may stand still for the switch
+READ_YOUR_WRITES_SECONDS = 5.0  # how long a request waits for the read model to hold an event it follows
 
 
 class Projection:
@@ -255,6 +257,15 @@ class ProjectionRunner:
             return feed.has_read(stream_seq, unread_by)
 
         return reached() or await wait_until(self._progress, reached, timeout)
+
+    async def hold(self, stream_seq: int, timeout: float = READ_YOUR_WRITES_SECONDS) -> None:
+        """Read-your-writes for a request that reads the read model next: wait until it includes
+        `stream_seq`, or answer UNAVAILABLE, to be retried. A read model still catching up (a new
+        pod, a rebuild, a burst) must not answer as if the event were not in the log."""
+        if not await self.wait_for(stream_seq, timeout):
+            raise Unavailable(
+                f"the {self.model} read model is catching up (at event {self.checkpoint} of {stream_seq}); retry shortly"
+            )
 
     def describe_start(self) -> str:
         state = "ready" if self.caught_up.is_set() else f"catching up ({self.checkpoint}/{self._target})"

@@ -24,6 +24,7 @@ from services.core.errors import (
 from services.core.event_store import HEADROOM_BYTES, NEW_AGGREGATE, ConcurrencyConflict, LogUnavailable, PendingAppend
 from services.core.events import Event
 from services.core.ids import is_subject_token, recipient_hash
+from services.core.projection import READ_YOUR_WRITES_SECONDS
 from services.core.tls import client_context
 from services.dispatch import domain, events, listing, rate_limit
 from services.dispatch.context import DispatchContext
@@ -39,7 +40,6 @@ from services.dispatch.smtp import send_once
 from services.core.suppression_rule import gravest_entry, suppression_reason
 from services.dispatch.projection.suppressions import as_utc
 
-READ_YOUR_WRITES_SECONDS = 5.0
 TEST_SUBJECT = "Postroom test email"
 TEST_BODY = (
     "This is a test email from Postroom. If you can read it, your Amazon SES provider settings work: "
@@ -167,9 +167,12 @@ class DispatchApplication:
 
     async def _provider_for_request(self, account_id: str, provider_id: str) -> ProviderConfig | PostroomError:
         # As patient as the append that follows: a leader election is no reason to fail the request.
-        lookup = await self.context.store.patiently(
-            lambda: self.context.providers.get_fresh(account_id, provider_id), self.context.settings.append_patience
-        )
+        try:
+            lookup = await self.context.store.patiently(
+                lambda: self.context.providers.get_fresh(account_id, provider_id), self.context.settings.append_patience
+            )
+        except Unavailable as behind:
+            return behind  # the answer for each of the batch's emails to it: they do not wait again
         if lookup.config is None:
             return NotFound(f"provider {provider_id} not found: save it first (postroom provider save)")
         return lookup.config
@@ -237,7 +240,7 @@ class DispatchApplication:
         last = await store.last_event(events.AGGREGATE, dispatch_id) if is_subject_token(dispatch_id) else None
         if last is None or last.event.account_id != account_id:
             raise NotFound(f"dispatch {dispatch_id} not found")
-        await self.context.runner.wait_for(last.stream_seq, READ_YOUR_WRITES_SECONDS)
+        await self.context.runner.hold(last.stream_seq)
         row = await self.context.read_model.dispatch(dispatch_id)
         if row is None:
             raise NotFound(f"dispatch {dispatch_id} is not in the read model yet; retry shortly")

@@ -14,7 +14,7 @@ from services.core.event_store import ConcurrencyConflict, EventStore
 from services.core.events import SES_SUPPRESSION_REMOVAL_AGGREGATE, new_event
 from services.core.generated.postroom.v1 import events_pb2
 from services.core.ids import normalize_email, recipient_hash
-from services.core.projection import ProjectionRunner
+from services.core.projection import READ_YOUR_WRITES_SECONDS, ProjectionRunner
 from services.core.settings import Settings
 from services.core.unsubscribe_token import (
     TokenClaims,
@@ -29,7 +29,6 @@ from services.unsubscribe.projection import UnsubscribeReadModel
 
 log = logging.getLogger(__name__)
 
-READ_YOUR_WRITES_SECONDS = 5.0
 APPEND_ATTEMPTS = 5
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
