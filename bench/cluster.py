@@ -31,6 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.support.loop import run as run_on_service_loop
+from bench.support.profiling import Profile
 from bench.support.dispatch_pipeline import (
     FastSink,
     dispatch_process,
@@ -71,7 +72,9 @@ async def throughput(settings: Settings, root: Path, sink: FastSink) -> tuple[fl
         await save_provider(
             store, settings, sink.host, sink.port, connections=CONNECTIONS, per_connection=PER_CONNECTION
         )
+        profile = Profile(f"cluster-{settings.subject_prefix}", dispatch.pid).start()
         rate, waits = await pipeline(store, grpc_port, EMAILS)
+        profile.stop()
         return rate, waits, peak_rss_mb(dispatch.pid)
     finally:
         await store.close()

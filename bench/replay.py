@@ -31,6 +31,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from nats.js import api as js_api
 
 from bench.support.loop import run as run_on_service_loop
+from bench.support.profiling import Profile
 from services.config.projection import ProviderProjection
 from services.core.database import create_engine
 from services.core.event_store import EventStore, PendingAppend
@@ -111,21 +112,26 @@ def child_main(mode: str, settings_json: str, url: str) -> None:
     print(json.dumps(result))
 
 
-def in_child(mode: str, settings: Settings, url: str = "") -> dict:
+def in_child(mode: str, settings: Settings, url: str = "", profile_as: str = "") -> dict:
+    """The run in a process of its own (its peak RSS its own), profiled as `profile_as` if named."""
     fields = {
         "nats_url": settings.nats_url,
         "stream_name": settings.stream_name,
         "subject_prefix": settings.subject_prefix,
     }
-    completed = subprocess.run(
+    child = subprocess.Popen(
         [sys.executable, __file__, "--child", mode, json.dumps(fields), url],
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=3600,
     )
-    if completed.returncode != 0:
-        raise SystemExit(f"{mode} failed:\n{completed.stderr[-3000:]}")
-    return json.loads(completed.stdout.strip().splitlines()[-1])
+    profile = Profile(profile_as, child.pid).start() if profile_as else None
+    stdout, stderr = child.communicate(timeout=3600)
+    if profile is not None:
+        profile.stop()
+    if child.returncode != 0:
+        raise SystemExit(f"{mode} failed:\n{stderr[-3000:]}")
+    return json.loads(stdout.strip().splitlines()[-1])
 
 
 # ---- a new pod, from sequence 1 and from a snapshot ----
@@ -233,12 +239,12 @@ async def main() -> None:
             await fill(store)
             await store.close()
             raw_before = in_child("raw", settings)
-            sqlite = in_child("replay", settings, f"sqlite+aiosqlite:///{scratch / 'bench.db'}")
+            sqlite = in_child("replay", settings, f"sqlite+aiosqlite:///{scratch / 'bench.db'}", "replay-sqlite")
             raw_after = in_child("raw", settings)
             postgres = None
             if POSTGRES_URL:
                 await drop_bench_model(POSTGRES_URL)
-                postgres = in_child("replay", settings, POSTGRES_URL)
+                postgres = in_child("replay", settings, POSTGRES_URL, "replay-postgres")
                 await drop_bench_model(POSTGRES_URL)
             from_start, from_snapshot = await pod_start_times(settings, scratch)
         finally:
