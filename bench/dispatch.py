@@ -74,7 +74,8 @@ EMAILS = int(os.environ.get("BENCH_EMAILS", 10_000))
 CONTENT_EMAILS = int(os.environ.get("BENCH_CONTENT_EMAILS", 1_000))
 CONNECTIONS = 8
 PER_CONNECTION = 50  # ProviderSaved's default max_messages_per_connection
-TARGET_RATIO = 0.6
+TARGET_RATIO = 0.6  # of send_message: the secondary figure
+TARGET_RATIO_TO_BYTES = 0.5  # of sendmail of prepared bytes: the bar (issue 16)
 
 
 # ---- the baseline: a bare aiosmtplib loop ----
@@ -243,7 +244,10 @@ async def main() -> None:
         f"dispatch pipeline: {rate:,.0f} emails/s, queue-to-250 p50 {p50:.0f} ms, p99 {p99:.0f} ms, "
         f"dispatch peak RSS {rss:.0f} MB, {len(waits)} dispatched"
     )
-    print(f"ratio {rate / raw_rate:.3f} (target >= {TARGET_RATIO}); SMTP alone: {rate / raw_bytes_rate:.3f}")
+    print(
+        f"ratio {rate / raw_rate:.3f} (target >= {TARGET_RATIO}); "
+        f"SMTP alone: {rate / raw_bytes_rate:.3f} (target >= {TARGET_RATIO_TO_BYTES})"
+    )
     print(
         f"stream bytes per email: {per_email:,.0f} (plain emails), {content_per_email:,.0f} (100 KB HTML + 1 MB "
         f"attachment, {CONTENT_EMAILS} emails at {content_rate:,.1f}/s, {content_rate / raw_content_rate:.2f} of bare "
@@ -265,6 +269,7 @@ async def main() -> None:
                 "emails": EMAILS,
                 "connections": CONNECTIONS,
                 "target_ratio": TARGET_RATIO,
+                "target_ratio_to_bytes": TARGET_RATIO_TO_BYTES,
                 "stream_bytes_per_email": round(per_email),
                 "content_emails": CONTENT_EMAILS,
                 "content_rate": round(content_rate, 1),
