@@ -16,7 +16,7 @@ from services.core.settings import Settings
 
 # Modules of services.cli with add_parser(subcommands); their parsers set `handler(args, settings) -> int`.
 # `postroom serve` does without them: a service process loads no other command's stubs and clients
-# (1.4-2.1 MB of each service's memory).
+# (1.0-1.4 MB of each service's memory in bench/memory.py).
 COMMAND_MODULES = (
     "provider",
     "send",

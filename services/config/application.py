@@ -256,7 +256,7 @@ class ConfigApplication:
             return CurrentProvider(None, NEW_AGGREGATE)
         if last.event.account_id != account_id:
             raise NotFound(f"provider {provider_id} not found")
-        await self.runner.hold(last.stream_seq)
+        await self.runner.catch_up_to(last.stream_seq)
         view = await self.read_model.get(account_id, provider_id)
         if view is None:
             return CurrentProvider(None, last.stream_seq)

@@ -258,11 +258,11 @@ class ProjectionRunner:
 
         return reached() or await wait_until(self._progress, reached, timeout)
 
-    async def hold(self, stream_seq: int, timeout: float = READ_YOUR_WRITES_SECONDS) -> None:
+    async def catch_up_to(self, stream_seq: int) -> None:
         """Read-your-writes for a request that reads the read model next: wait until it includes
         `stream_seq`, or answer UNAVAILABLE, to be retried. A read model still catching up (a new
         pod, a rebuild, a burst) must not answer as if the event were not in the log."""
-        if not await self.wait_for(stream_seq, timeout):
+        if not await self.wait_for(stream_seq, READ_YOUR_WRITES_SECONDS):
             raise Unavailable(
                 f"the {self.model} read model is catching up (at event {self.checkpoint} of {stream_seq}); retry shortly"
             )

@@ -240,7 +240,7 @@ class DispatchApplication:
         last = await store.last_event(events.AGGREGATE, dispatch_id) if is_subject_token(dispatch_id) else None
         if last is None or last.event.account_id != account_id:
             raise NotFound(f"dispatch {dispatch_id} not found")
-        await self.context.runner.hold(last.stream_seq)
+        await self.context.runner.catch_up_to(last.stream_seq)
         row = await self.context.read_model.dispatch(dispatch_id)
         if row is None:
             raise NotFound(f"dispatch {dispatch_id} is not in the read model yet; retry shortly")

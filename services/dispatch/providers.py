@@ -64,7 +64,7 @@ class ProviderDirectory:
         """For a caller's request: wait until the read model holds the provider's last event."""
         last = await self.store.last_event("provider", provider_id)
         if last is not None and last.event.account_id == account_id:
-            await self.runner.hold(last.stream_seq)
+            await self.runner.catch_up_to(last.stream_seq)
         key = (account_id, provider_id)
         cached = self._cache.get(key)
         if cached is not None and not _covers(cached[1], last.stream_seq if last is not None else 0):
