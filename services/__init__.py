@@ -1,5 +1,7 @@
+from services.core.aiohttp_without_client import import_aiohttp_without_client
 from services.core.nats_without_websockets import import_nats_without_websockets
 from services.core.sqlalchemy_without_orm import import_sqlalchemy_asyncio_without_orm
 
-import_nats_without_websockets()
+import_nats_without_websockets()  # first: it needs aiohttp unimportable for a moment
+import_aiohttp_without_client()
 import_sqlalchemy_asyncio_without_orm()

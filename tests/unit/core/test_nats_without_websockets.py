@@ -8,7 +8,12 @@ import pytest
 
 from services.core.settings import Settings
 
-LOADED_AIOHTTP = "import sys, {module}; print(sorted(m for m in sys.modules if m.partition('.')[0] == 'aiohttp'))"
+# aiohttp's modules loaded, and whether its package ran (services/core/aiohttp_without_client.py
+# puts the package in place unrun, which loads nothing)
+LOADED_AIOHTTP = (
+    "import sys, {module}; print(sorted(m for m in sys.modules if m.startswith('aiohttp.')),"
+    " 'ClientSession' in vars(sys.modules.get('aiohttp', sys)))"
+)
 
 
 @pytest.mark.parametrize("module", ["services.config.main", "services.dispatch.main", "services.cli.main"])
@@ -16,7 +21,7 @@ def test_services_that_serve_no_http_load_no_aiohttp(module):
     loaded = subprocess.run(
         [sys.executable, "-c", LOADED_AIOHTTP.format(module=module)], capture_output=True, text=True, check=True
     )
-    assert loaded.stdout.strip() == "[]"
+    assert loaded.stdout.strip() == "[] False"
 
 
 def test_the_services_that_serve_http_still_load_it_beside_nats():
