@@ -145,8 +145,11 @@ async def write_versions(conn: AsyncConnection, versions: dict[str, int]) -> Non
 # statement, so one statement per row let the event loop's thread take it back after every row,
 # and a replay crawled (about 40 us a row instead of 6). PostgreSQL takes executemany, which
 # asyncpg pipelines (one round trip for all rows); many rows per statement were no faster there.
+# A few hundred rows, not thousands: sqlite3 keeps every statement it prepared (128 a connection),
+# and one of 5,000 rows is 6 MB prepared; a projection's writer held 16 MB of them at dispatch's
+# bench peak. Replay's rate did not change (bench/replay.py, 97-102k events/s at 5,000, 90-105k at 256).
 SQLITE_MAX_PARAMETERS = 32_766  # SQLite's default limit since 3.32
-SQLITE_ROWS_PER_STATEMENT = 5000
+SQLITE_ROWS_PER_STATEMENT = 256
 # Keys per IN list: a projection's batch can hold 20,000 events, and one IN list of them all passes
 # SQLite's and asyncpg's 32,767 parameters (or PostgreSQL's stack depth, for a list of tuples).
 IN_LIST_KEYS = 500
