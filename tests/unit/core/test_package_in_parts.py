@@ -37,46 +37,29 @@ load_in_parts("heavy", preset={"__version__": "1.2"}, parts={"light": ("Light",)
 """
 
 
+def run_loaded_in_parts(code: str, tmp_path) -> str:
+    """`code` run in a fresh interpreter after `heavy` was loaded in parts."""
+    return run_fresh(LOAD + code, make_package(tmp_path))
+
+
 def test_names_given_up_front_and_submodules_do_not_run_the_init(tmp_path):
-    root = make_package(tmp_path)
-    printed = run_fresh(
-        LOAD
-        + """
-from heavy import Light
-import heavy.costly
-print(Light.version, hasattr(sys, "heavy_runs"))
-""",
-        root,
-    )
-    assert printed == "1.2 False"
+    code = "from heavy import Light\nimport heavy.costly\nprint(Light.version, hasattr(sys, 'heavy_runs'))"
+    assert run_loaded_in_parts(code, tmp_path) == "1.2 False"
 
 
 def test_a_name_only_the_init_makes_runs_it_once(tmp_path):
-    root = make_package(tmp_path)
-    printed = run_fresh(
-        LOAD
-        + """
-import heavy
-print(heavy.RUNS, heavy.RUNS, sys.heavy_runs, heavy.Costly.__module__)
-""",
-        root,
-    )
-    assert printed == "1 1 1 heavy.costly"
+    code = "import heavy\nprint(heavy.RUNS, heavy.RUNS, sys.heavy_runs, heavy.Costly.__module__)"
+    assert run_loaded_in_parts(code, tmp_path) == "1 1 1 heavy.costly"
 
 
 def test_a_name_the_package_does_not_have_is_still_refused(tmp_path):
-    root = make_package(tmp_path)
-    printed = run_fresh(
-        LOAD
-        + """
+    code = """
 try:
     from heavy import NoSuchThing
 except ImportError as refused:
     print(type(refused).__name__, sys.heavy_runs)
-""",
-        root,
-    )
-    assert printed == "ImportError 1"
+"""
+    assert run_loaded_in_parts(code, tmp_path) == "ImportError 1"
 
 
 def test_a_package_already_loaded_is_left_as_it_is(tmp_path):
