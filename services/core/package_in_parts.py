@@ -3,9 +3,10 @@
 Some packages Postroom depends on import, in their `__init__`, much that a service never uses
 (SQLAlchemy's asyncio package its ORM; aiohttp its HTTP client). `load_in_parts` puts the package
 in `sys.modules` without running its `__init__`, with the names given up front (`preset`) and
-those of the modules named in `parts`; its submodules import as usual. The first time a name the
-package does not hold yet is asked for, its `__init__` runs as its authors wrote it and the name
-comes from there: nothing goes missing, it only comes later.
+those of the modules named in `parts`; a submodule loads when imported or asked for as an
+attribute. The first time another name the package does not hold yet is asked for, its `__init__`
+runs as its authors wrote it and the name comes from there: nothing goes missing, it only comes
+later.
 """
 
 from __future__ import annotations
@@ -40,9 +41,12 @@ def _rest_of(package: ModuleType):
     name_of_package = package.__name__
 
     def load_the_rest(name: str):
-        if name.startswith("__") or importlib.util.find_spec(f"{name_of_package}.{name}") is not None:
-            # A probe, or a submodule the import system is about to load (`from . import exc`).
+        if name.startswith("__"):  # a probe (`__path__`, `__all__`, ...): what is set is all there is
             raise AttributeError(f"module {name_of_package!r} has no attribute {name!r}")
+        if importlib.util.find_spec(f"{name_of_package}.{name}") is not None:
+            # A submodule, asked for by `from . import exc` or as an attribute (the package's
+            # `__init__` would have imported it): it alone is loaded.
+            return importlib.import_module(f"{name_of_package}.{name}")
         del package.__getattr__
         package.__spec__.loader.exec_module(package)  # type: ignore[union-attr]
         return getattr(package, name)

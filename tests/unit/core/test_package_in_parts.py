@@ -47,6 +47,11 @@ def test_names_given_up_front_and_submodules_do_not_run_the_init(tmp_path):
     assert run_loaded_in_parts(code, tmp_path) == "1.2 False"
 
 
+def test_a_submodule_asked_for_as_an_attribute_loads_alone(tmp_path):
+    code = "import heavy\nprint(heavy.costly.Costly.__name__, hasattr(sys, 'heavy_runs'))"
+    assert run_loaded_in_parts(code, tmp_path) == "Costly False"
+
+
 def test_a_name_only_the_init_makes_runs_it_once(tmp_path):
     code = "import heavy\nprint(heavy.RUNS, heavy.RUNS, sys.heavy_runs, heavy.Costly.__module__)"
     assert run_loaded_in_parts(code, tmp_path) == "1 1 1 heavy.costly"
