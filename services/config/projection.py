@@ -19,14 +19,13 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
-    delete,
     select,
     tuple_,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.config.domain import ProviderView
-from services.core.database import upsert
+from services.core.database import delete_in, upsert
 from services.core.event_routes import handles
 from services.core.events import StoredEvent
 from services.core.generated.postroom.v1 import events_pb2
@@ -129,10 +128,7 @@ class ProviderProjection(Projection):
 
     async def write(self, conn: AsyncConnection, changes: ProviderChanges) -> None:
         deleted = [key for key, last_save in changes.final.items() if last_save is None]
-        if deleted:
-            await conn.execute(
-                delete(providers).where(tuple_(providers.c.account_id, providers.c.provider_id).in_(deleted))
-            )
+        await delete_in(conn, providers, tuple_(providers.c.account_id, providers.c.provider_id), deleted)
         await upsert(conn, providers, changes.rows(), ["account_id", "provider_id"])
         await _add_topics(conn, changes.topics_added)
 

@@ -20,11 +20,13 @@ from sqlalchemy import (
     String,
     Table,
     bindparam,
+    delete,
     event,
     select,
     update,
 )
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Dialect, Row
+from sqlalchemy.sql.expression import ColumnElement, Executable
 from sqlalchemy.types import TypeEngine
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.engine import make_url
@@ -166,6 +168,22 @@ def in_list_chunks(keys: Sequence[Any]) -> list[list[Any]]:
         shape = 1 << (len(run) - 1).bit_length()
         chunks.append(run + [run[-1]] * (shape - len(run)))
     return chunks
+
+
+async def delete_in(conn: AsyncConnection, table: Table, key: ColumnElement, keys: Sequence[Any]) -> None:
+    """DELETE the rows whose `key` (a column, or a `tuple_` of them) is one of `keys`."""
+    for chunk in in_list_chunks(keys):
+        await conn.execute(delete(table).where(key.in_(chunk)))
+
+
+async def rows_in(
+    conn: AsyncConnection, query_for: Callable[[list[Any]], Executable], keys: Sequence[Any]
+) -> list[Row]:
+    """The rows of `query_for(chunk)`, a query with `chunk` as an IN list, over all of `keys`."""
+    rows: list[Row] = []
+    for chunk in in_list_chunks(keys):
+        rows.extend(await conn.execute(query_for(chunk)))
+    return rows
 
 
 @dataclass

@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import timezone
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, DateTime, MetaData, String, Table, and_, delete, or_, select, tuple_
+from sqlalchemy import BigInteger, Column, DateTime, MetaData, String, Table, and_, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from services.core.database import in_list_chunks, upsert
+from services.core.database import delete_in, upsert
 from services.core.event_routes import handles
 from services.core.events import StoredEvent, occurred_at
 from services.core.generated.postroom.v1 import events_pb2
@@ -54,8 +54,7 @@ class UnsubscribeProjection(Projection):
 
     async def write(self, conn: AsyncConnection, final: dict[Key, dict[str, Any] | None]) -> None:
         subscription = tuple_(unsubscribes.c.account_id, unsubscribes.c.recipient_hash, unsubscribes.c.list_id)
-        for removed in in_list_chunks([key for key, row in final.items() if row is None]):
-            await conn.execute(delete(unsubscribes).where(subscription.in_(removed)))
+        await delete_in(conn, unsubscribes, subscription, [key for key, row in final.items() if row is None])
         await upsert(
             conn,
             unsubscribes,

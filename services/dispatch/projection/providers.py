@@ -8,10 +8,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Float, Integer, LargeBinary, MetaData, String, Table, Text, delete, tuple_
+from sqlalchemy import BigInteger, Column, Float, Integer, LargeBinary, MetaData, String, Table, Text, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.core.database import upsert
+from services.core.database import delete_in, upsert
 from services.core.event_routes import handles
 from services.core.events import StoredEvent
 from services.core.generated.postroom.v1 import events_pb2
@@ -127,22 +127,13 @@ class DispatchProvidersProjection(Projection):
 
     async def write(self, conn: AsyncConnection, changes: ProviderChanges) -> None:
         gone = [key for key, row in changes.final.items() if row is None]
-        if gone:
-            await conn.execute(
-                delete(providers).where(tuple_(providers.c.account_id, providers.c.provider_id).in_(gone))
-            )
+        await delete_in(conn, providers, tuple_(providers.c.account_id, providers.c.provider_id), gone)
         await upsert(
             conn, providers, [row for row in changes.final.values() if row is not None], ["account_id", "provider_id"]
         )
         lifted = [key for key, row in changes.pauses.items() if row is None]
-        if lifted:
-            await conn.execute(
-                delete(provider_pauses).where(
-                    tuple_(provider_pauses.c.account_id, provider_pauses.c.provider_id, provider_pauses.c.cause).in_(
-                        lifted
-                    )
-                )
-            )
+        pause = tuple_(provider_pauses.c.account_id, provider_pauses.c.provider_id, provider_pauses.c.cause)
+        await delete_in(conn, provider_pauses, pause, lifted)
         await upsert(
             conn,
             provider_pauses,

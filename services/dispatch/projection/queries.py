@@ -12,7 +12,7 @@ import json
 
 from sqlalchemy import and_, bindparam, exists, or_, select, tuple_
 
-from services.core.database import in_list_chunks
+from services.core.database import in_list_chunks, rows_in
 from services.core.driver_query import DriverQuery
 from services.core.live_engine import LiveEngine
 from services.dispatch.content import Hold
@@ -268,17 +268,23 @@ class DispatchReadModel:
 async def _with_details(conn, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """`rows` with each dispatch's recipients and tags added."""
     ids = [row["dispatch_id"] for row in rows]
-    recipients = await _by_dispatch(
-        conn,
-        select(dispatch_recipients.c.dispatch_id, dispatch_recipients.c.recipient).where(
-            dispatch_recipients.c.dispatch_id.in_(ids)
-        ),
+    recipients = _by_dispatch(
+        await rows_in(
+            conn,
+            lambda chunk: select(dispatch_recipients.c.dispatch_id, dispatch_recipients.c.recipient).where(
+                dispatch_recipients.c.dispatch_id.in_(chunk)
+            ),
+            ids,
+        )
     )
-    tags = await _by_dispatch(
-        conn,
-        select(dispatch_tags.c.dispatch_id, dispatch_tags.c.name, dispatch_tags.c.value).where(
-            dispatch_tags.c.dispatch_id.in_(ids)
-        ),
+    tags = _by_dispatch(
+        await rows_in(
+            conn,
+            lambda chunk: select(dispatch_tags.c.dispatch_id, dispatch_tags.c.name, dispatch_tags.c.value).where(
+                dispatch_tags.c.dispatch_id.in_(chunk)
+            ),
+            ids,
+        )
     )
     for row in rows:
         row["recipients"] = sorted(recipients.get(row["dispatch_id"], []))
@@ -323,8 +329,8 @@ def _status_is(status: str):
     return dispatches.c.status == status
 
 
-async def _by_dispatch(conn, query) -> dict[str, list]:
+def _by_dispatch(rows) -> dict[str, list]:
     found: dict[str, list] = defaultdict(list)
-    for dispatch_id, *rest in (await conn.execute(query)).all():
+    for dispatch_id, *rest in rows:
         found[dispatch_id].append(rest[0] if len(rest) == 1 else tuple(rest))
     return found

@@ -6,10 +6,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Column, MetaData, String, Table, delete, select
+from sqlalchemy import JSON, Boolean, Column, MetaData, String, Table, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.core.database import upsert
+from services.core.database import delete_in, upsert
 from services.core.event_routes import handles
 from services.core.events import StoredEvent
 from services.core.generated.postroom.v1 import events_pb2
@@ -74,8 +74,7 @@ class FeedbackProvidersProjection(Projection):
 
     async def write(self, conn: AsyncConnection, changes: TopicChanges) -> None:
         deleted = [provider_id for provider_id, row in changes.final.items() if row is None]
-        if deleted:
-            await conn.execute(delete(providers).where(providers.c.provider_id.in_(deleted)))
+        await delete_in(conn, providers, providers.c.provider_id, deleted)
         await upsert(conn, providers, [row for row in changes.final.values() if row is not None], ["provider_id"])
         for provider_id, topics in changes.topics_added.items():
             current = await conn.scalar(select(providers.c.topic_arns).where(providers.c.provider_id == provider_id))

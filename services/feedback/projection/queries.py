@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import and_, bindparam, exists, func, literal_column, select
 
+from services.core.database import rows_in
 from services.core.driver_query import DriverQuery
 from services.core.live_engine import LiveEngine
 from services.core.suppression_rule import HARD_BOUNCE_TYPE
@@ -61,22 +62,30 @@ class FeedbackReadModel:
         ids = list(ses_message_ids)
         if not ids:
             return {}
-        query = select(dispatches.c.ses_message_id, dispatches.c.dispatch_id).where(
-            dispatches.c.ses_message_id.in_(ids), dispatches.c.account_id == account_id
-        )
+
+        def query(chunk: list[str]):
+            return select(dispatches.c.ses_message_id, dispatches.c.dispatch_id).where(
+                dispatches.c.ses_message_id.in_(chunk), dispatches.c.account_id == account_id
+            )
+
         async with self.engine.connect() as conn:
-            return {row.ses_message_id: row.dispatch_id for row in await conn.execute(query)}
+            return {row.ses_message_id: row.dispatch_id for row in await rows_in(conn, query, ids)}
 
     async def trace_parents(self, account_id: str, dispatch_ids: Iterable[str]) -> dict[str, str]:
         """The trace each of these dispatches was sent in (where tracing was on)."""
         ids = list(dispatch_ids)
         if not ids:
             return {}
-        query = select(dispatches.c.dispatch_id, dispatches.c.trace_parent).where(
-            dispatches.c.dispatch_id.in_(ids), dispatches.c.account_id == account_id, dispatches.c.trace_parent != ""
-        )
+
+        def query(chunk: list[str]):
+            return select(dispatches.c.dispatch_id, dispatches.c.trace_parent).where(
+                dispatches.c.dispatch_id.in_(chunk),
+                dispatches.c.account_id == account_id,
+                dispatches.c.trace_parent != "",
+            )
+
         async with self.engine.connect() as conn:
-            return {row.dispatch_id: row.trace_parent for row in await conn.execute(query)}
+            return {row.dispatch_id: row.trace_parent for row in await rows_in(conn, query, ids)}
 
     async def list_records(self, where: FeedbackFilter, limit: int) -> list[FeedbackRecordView]:
         conditions = [records.c.account_id == where.account_id]

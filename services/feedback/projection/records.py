@@ -13,7 +13,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from sqlalchemy import BigInteger, Column, Index, MetaData, String, Table, Text, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.core.database import in_list_chunks, upsert
+from services.core.database import rows_in, upsert
 from services.core.event_routes import EventRoutes, handles
 from services.core.events import StoredEvent
 from services.core.generated.postroom.v1 import events_pb2
@@ -178,12 +178,14 @@ async def _not_yet_recorded(conn: AsyncConnection, candidates: list[_Candidate])
     if not candidates:
         return []
     key = tuple_(records.c.provider_id, records.c.sns_message_id, records.c.recipient_hash)
-    seen: set[tuple[str, str, str]] = set()
-    for chunk in in_list_chunks(list(dict.fromkeys(candidate.once_key for candidate in candidates))):
-        found = await conn.execute(
-            select(records.c.provider_id, records.c.sns_message_id, records.c.recipient_hash).where(key.in_(chunk))
-        )
-        seen.update(tuple(row) for row in found)
+    found = await rows_in(
+        conn,
+        lambda chunk: select(records.c.provider_id, records.c.sns_message_id, records.c.recipient_hash).where(
+            key.in_(chunk)
+        ),
+        list(dict.fromkeys(candidate.once_key for candidate in candidates)),
+    )
+    seen: set[tuple[str, str, str]] = {tuple(row) for row in found}
     fresh = []
     for candidate in candidates:
         if candidate.once_key not in seen:
@@ -201,8 +203,8 @@ async def _add_counts(conn: AsyncConnection, deltas: dict[CountKey, dict[str, in
     if not deltas:
         return
     key = tuple_(daily_counts.c.account_id, daily_counts.c.provider_id, daily_counts.c.day)
-    existing = (await conn.execute(select(daily_counts).where(key.in_(list(deltas))))).mappings().all()
-    totals = {(r["account_id"], r["provider_id"], r["day"]): dict(r) for r in existing}
+    existing = await rows_in(conn, lambda chunk: select(daily_counts).where(key.in_(chunk)), list(deltas))
+    totals = {(r.account_id, r.provider_id, r.day): dict(r._mapping) for r in existing}
     rows = []
     for (account_id, provider_id, day), delta in deltas.items():
         row = totals.get((account_id, provider_id, day)) or {

@@ -6,9 +6,9 @@ are a few shapes of a few hundred rows or keys at most. sqlite3 keeps each state
 import re
 
 import pytest
-from sqlalchemy import Column, Integer, MetaData, String, Table, event, select
+from sqlalchemy import Column, Integer, MetaData, String, Table, event, select, tuple_
 
-from services.core.database import create_engine, in_list_chunks, upsert
+from services.core.database import create_engine, delete_in, in_list_chunks, rows_in, upsert
 
 metadata = MetaData()
 items = Table("items", metadata, Column("item_id", Integer, primary_key=True), Column("label", String(40)))
@@ -24,7 +24,7 @@ async def engine(tmp_path):
     await engine.dispose()
 
 
-def rows_in(statement: str) -> int:
+def rows_in_statement(statement: str) -> int:
     return len(re.findall(r"\(\?, \?\)", statement))
 
 
@@ -40,7 +40,7 @@ async def test_every_row_lands_in_statements_of_a_few_hundred_rows_at_most(engin
         stored = (await conn.execute(select(items.c.item_id, items.c.label).order_by(items.c.item_id))).all()
     assert [tuple(row) for row in stored] == [(n, f"item {n}") for n in range(total)]
     upserts = [statement for statement in sent if statement.startswith("INSERT")]
-    assert max(map(rows_in, upserts)) <= MOST_ROWS
+    assert max(map(rows_in_statement, upserts)) <= MOST_ROWS
     assert len(set(upserts)) <= MOST_ROWS.bit_length()  # the full shape and powers of two below it
 
 
@@ -72,3 +72,16 @@ async def test_an_in_list_query_prepares_a_few_statements_whatever_the_lengths(e
                 found.update((await conn.execute(select(items.c.item_id).where(items.c.item_id.in_(chunk)))).scalars())
             assert found == set(range(count))
     assert len([statement for statement in sent if statement.startswith("SELECT")]) <= 10
+
+
+async def test_rows_in_and_delete_in_cover_every_key_once(engine):
+    async with engine.begin() as conn:
+        await upsert(conn, items, [{"item_id": n, "label": f"item {n % 3}"} for n in range(1500)], ["item_id"])
+        wanted = list(range(0, 1500, 2))  # 750 keys: two IN lists, the second padded
+        found = await rows_in(conn, lambda chunk: select(items.c.item_id).where(items.c.item_id.in_(chunk)), wanted)
+        assert sorted(row.item_id for row in found) == wanted
+        gone = [(n, f"item {n % 3}") for n in range(1, 1500, 2)]
+        await delete_in(conn, items, tuple_(items.c.item_id, items.c.label), gone)
+        assert (await conn.execute(select(items.c.item_id).order_by(items.c.item_id))).scalars().all() == wanted
+        await delete_in(conn, items, items.c.item_id, [])
+        assert len((await conn.execute(select(items.c.item_id))).all()) == len(wanted)
