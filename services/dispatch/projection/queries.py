@@ -12,7 +12,7 @@ import json
 
 from sqlalchemy import and_, bindparam, exists, or_, select, tuple_
 
-from services.core.database import in_list_chunks, rows_in
+from services.core.database import rows_in
 from services.core.driver_query import DriverQuery
 from services.core.live_engine import LiveEngine
 from services.dispatch.content import Hold
@@ -106,27 +106,26 @@ class DispatchReadModel:
 
     async def dispatches_by_id(self, dispatch_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         """The rows (as `dispatch` gives them) of those of these dispatches the read model holds."""
-        found: dict[str, dict[str, Any]] = {}
         async with self.engine.connect() as conn:
-            for chunk in in_list_chunks(list(dispatch_ids)):
-                rows = await conn.execute(select(dispatches).where(dispatches.c.dispatch_id.in_(chunk)))
-                held = [dict(row) for row in rows.mappings()]
-                for row in await _with_details(conn, held) if held else []:
-                    found[row["dispatch_id"]] = row
-        return found
+            rows = await rows_in(
+                conn, lambda chunk: select(dispatches).where(dispatches.c.dispatch_id.in_(chunk)), list(dispatch_ids)
+            )
+            held = await _with_details(conn, [dict(row._mapping) for row in rows]) if rows else []
+        return {row["dispatch_id"]: row for row in held}
 
     async def content_digests_of(self, dispatch_ids: Iterable[str]) -> dict[str, set[str]]:
         """The content each of these dispatches names, by dispatch (none: not in the result)."""
         found: dict[str, set[str]] = defaultdict(set)
         async with self.engine.connect() as conn:
-            for chunk in in_list_chunks(list(dispatch_ids)):
-                rows = await conn.execute(
-                    select(content_holds.c.dispatch_id, content_holds.c.sha256).where(
-                        content_holds.c.dispatch_id.in_(chunk)
-                    )
-                )
-                for row in rows:
-                    found[row.dispatch_id].add(row.sha256)
+            rows = await rows_in(
+                conn,
+                lambda chunk: select(content_holds.c.dispatch_id, content_holds.c.sha256).where(
+                    content_holds.c.dispatch_id.in_(chunk)
+                ),
+                list(dispatch_ids),
+            )
+        for row in rows:
+            found[row.dispatch_id].add(row.sha256)
         return dict(found)
 
     async def content_digests(self, dispatch_id: str) -> set[str]:
@@ -134,16 +133,16 @@ class DispatchReadModel:
 
     async def content_holds(self, digests: Iterable[str]) -> dict[str, Hold]:
         """Per digest that any dispatch names: whether one is still open, and the latest outcome."""
-        wanted = list(digests)
         holds: dict[str, Hold] = {}
         async with self.engine.connect() as conn:
-            for chunk in in_list_chunks(wanted):
-                rows = await conn.execute(select(content_holds).where(content_holds.c.sha256.in_(chunk)))
-                for row in rows:
-                    before = holds.get(row.sha256, Hold(False, 0.0))
-                    holds[row.sha256] = Hold(
-                        before.open or row.settled_at is None, max(before.last_settled_at, row.settled_at or 0.0)
-                    )
+            rows = await rows_in(
+                conn, lambda chunk: select(content_holds).where(content_holds.c.sha256.in_(chunk)), list(digests)
+            )
+        for row in rows:
+            before = holds.get(row.sha256, Hold(False, 0.0))
+            holds[row.sha256] = Hold(
+                before.open or row.settled_at is None, max(before.last_settled_at, row.settled_at or 0.0)
+            )
         return holds
 
     async def provider(self, account_id: str, provider_id: str) -> tuple[dict[str, Any] | None, tuple[Pause, ...]]:
@@ -228,18 +227,16 @@ class DispatchReadModel:
         return dict(row) if row else None
 
     async def suppression_entries(self, account_id: str, hashes: Iterable[str]) -> dict[str, list[SuppressionEntry]]:
-        wanted = sorted(set(hashes))
+        def query(chunk: list[str]):
+            return select(
+                suppressions.c.recipient_hash, suppressions.c.reason, suppressions.c.list_id, suppressions.c.since
+            ).where(suppressions.c.account_id == account_id, suppressions.c.recipient_hash.in_(chunk))
+
         found: dict[str, list[SuppressionEntry]] = defaultdict(list)
         async with self.engine.connect() as conn:
-            for chunk in in_list_chunks(wanted):
-                query = select(
-                    suppressions.c.recipient_hash, suppressions.c.reason, suppressions.c.list_id, suppressions.c.since
-                ).where(
-                    suppressions.c.account_id == account_id,
-                    suppressions.c.recipient_hash.in_(chunk),
-                )
-                for recipient_hash, reason, list_id, since in (await conn.execute(query)).all():
-                    found[recipient_hash].append(SuppressionEntry(reason, list_id, as_utc(since)))
+            rows = await rows_in(conn, query, sorted(set(hashes)))
+        for recipient_hash, reason, list_id, since in rows:
+            found[recipient_hash].append(SuppressionEntry(reason, list_id, as_utc(since)))
         return found
 
     async def list_suppressions(
