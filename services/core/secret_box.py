@@ -4,6 +4,10 @@ POSTROOM_SECRET_KEY = "kid:base64key[,kid2:base64key2...]": the first key seals,
 so a key is rotated by putting the new one first and keeping the old one until nothing uses it.
 Sealed form: b"\\x01" | len(kid) | kid | 12-byte nonce | ciphertext+tag. The associated data binds
 a ciphertext to its owner (account and provider), so it cannot be moved to another record.
+
+cryptography is imported by the first seal or open, not with this module: its Rust library (all of
+OpenSSL's primitives in one) maps about 8 MB into a process, and an idle service has no secret
+to open yet.
 """
 
 from __future__ import annotations
@@ -11,11 +15,12 @@ from __future__ import annotations
 import base64
 import binascii
 import os
-
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from typing import TYPE_CHECKING
 
 from services.core.log import register_secret
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 _FORMAT = 1
 _NONCE_BYTES = 12
@@ -36,7 +41,8 @@ def generate_key_spec(kid: str = "k1") -> str:
 
 class SecretBox:
     def __init__(self, keys: dict[str, bytes], active_kid: str) -> None:
-        self._keys = {kid: AESGCM(key) for kid, key in keys.items()}
+        self._keys = keys
+        self._ciphers: dict[str, AESGCM] = {}
         self.active_kid = active_kid
 
     @classmethod
@@ -63,7 +69,7 @@ class SecretBox:
         register_secret(plaintext)
         kid = self.active_kid.encode()
         nonce = os.urandom(_NONCE_BYTES)
-        sealed = self._keys[self.active_kid].encrypt(nonce, plaintext.encode(), associated.encode())
+        sealed = self._cipher(self.active_kid).encrypt(nonce, plaintext.encode(), associated.encode())
         return bytes([_FORMAT, len(kid)]) + kid + nonce + sealed
 
     def open(self, sealed: bytes, associated: str) -> str:
@@ -74,12 +80,21 @@ class SecretBox:
         if kid not in self._keys:
             raise SecretBoxError(f"sealed with key {kid!r}, which is not in POSTROOM_SECRET_KEY")
         nonce, body = sealed[kid_end : kid_end + _NONCE_BYTES], sealed[kid_end + _NONCE_BYTES :]
+        from cryptography.exceptions import InvalidTag
+
         try:
-            plaintext = self._keys[kid].decrypt(nonce, body, associated.encode()).decode()
+            plaintext = self._cipher(kid).decrypt(nonce, body, associated.encode()).decode()
         except InvalidTag:
             raise SecretBoxError("sealed secret does not open: wrong key or moved ciphertext") from None
         register_secret(plaintext)
         return plaintext
+
+    def _cipher(self, kid: str) -> AESGCM:
+        if kid not in self._ciphers:
+            from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+            self._ciphers[kid] = AESGCM(self._keys[kid])
+        return self._ciphers[kid]
 
     def key_id_of(self, sealed: bytes) -> str:
         return sealed[2 : 2 + sealed[1]].decode(errors="replace") if len(sealed) > 2 else ""

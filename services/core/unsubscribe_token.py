@@ -18,23 +18,24 @@ the HMAC over account, normalised email, list and issue time is both the signatu
 so the address is never readable in the link (mail clients, proxies and logs keep URLs) yet the
 landing page can name the list, and the service recovers the address to append `Unsubscribed`
 with its recipient_hash. The only thing a token reveals without the key is its key id.
+
+HKDF and AES come from cryptography, imported with the first token issued or opened rather than
+with this module: its Rust library maps about 8 MB into a process, and an idle service has issued
+or opened none yet.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 import re
 import struct
 import urllib.parse
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from services.core.ids import normalize_email, recipient_hash
 
@@ -71,20 +72,27 @@ class TokenClaims:
 @dataclass(frozen=True)
 class _TokenKey:
     kid: str
-    mac_key: bytes
-    enc_key: bytes
+    secret: bytes = field(repr=False)
 
-    @classmethod
-    def derive(cls, kid: str, secret: bytes) -> "_TokenKey":
-        okm = HKDF(algorithm=hashes.SHA256(), length=64, salt=None, info=_HKDF_INFO).derive(secret)
-        return cls(kid=kid, mac_key=okm[:32], enc_key=okm[32:])
+    @functools.cached_property
+    def _derived(self) -> tuple[bytes, bytes]:
+        """(mac_key, enc_key)."""
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+        okm = HKDF(algorithm=hashes.SHA256(), length=64, salt=None, info=_HKDF_INFO).derive(self.secret)
+        return okm[:32], okm[32:]
 
     def tag(self, header: bytes, body: bytes) -> bytes:
-        return hmac.new(self.mac_key, header + body, hashlib.sha256).digest()
+        mac_key, _ = self._derived
+        return hmac.new(mac_key, header + body, hashlib.sha256).digest()
 
     def ctr(self, iv: bytes, data: bytes) -> bytes:
+        from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
         # CTR is its own inverse: the same call seals and opens.
-        cryptor = Cipher(algorithms.AES(self.enc_key), modes.CTR(iv)).encryptor()
+        _, enc_key = self._derived
+        cryptor = Cipher(algorithms.AES(enc_key), modes.CTR(iv)).encryptor()
         return cryptor.update(data) + cryptor.finalize()
 
 
@@ -175,7 +183,7 @@ def _parse_key(item: str) -> _TokenKey:
         raise UnsubscribeKeyError(f"{_ENV} key {kid!r} is not base64") from None
     if len(secret) != 32:
         raise UnsubscribeKeyError(f"{_ENV} key {kid!r} must be 32 bytes, not {len(secret)}")
-    return _TokenKey.derive(kid, secret)
+    return _TokenKey(kid, secret)
 
 
 def _encode_body(account_id: str, email: str, list_id: str, dispatch_id: str, issued_at: datetime) -> bytes:
