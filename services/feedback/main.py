@@ -21,6 +21,7 @@ from services.feedback.http import sns_app
 from services.feedback.projection import feedback_projections
 from services.feedback.sns_confirmation import SubscriptionConfirmer
 from services.feedback.sns_connector import sns_connector
+from services.feedback.sns_session import SnsSession
 from services.feedback.sns_verifier import (
     CertificateSource,
     HttpsCertificateFetcher,
@@ -42,7 +43,7 @@ async def build(
 ) -> ServiceComponents:
     """`connector` carries outbound HTTPS to SNS (certificates, confirmations); tests pass one
     whose resolver and SSL context lead to a local stand-in for SNS."""
-    session = aiohttp.ClientSession(connector=connector or sns_connector(settings), trust_env=False)
+    session = SnsSession(lambda: connector or sns_connector(settings))
     runner = ProjectionRunner.for_service(NAME, projections(settings), store, engine, settings.snapshot_interval)
     verifier = SnsSignatureVerifier(certificate_source(settings, session), max_age=max_age(settings))
     app = FeedbackApplication(settings, store, runner, verifier, SubscriptionConfirmer(session))
@@ -81,7 +82,7 @@ async def build(
     )
 
 
-def certificate_source(settings: Settings, session: aiohttp.ClientSession) -> CertificateSource:
+def certificate_source(settings: Settings, session: SnsSession) -> CertificateSource:
     if settings.sns_cert_dir:
         return PinnedCertificateDirectory(settings.sns_cert_dir)
     return HttpsCertificateFetcher(session)

@@ -1,15 +1,15 @@
 """Confirming an SNS subscription: one GET of the SubscribeURL, on an SNS host only.
 
-The HTTP client comes from outside (an aiohttp session over a connector with its own resolver and
-SSL context), so tests point SNS's host names at a local HTTPS stand-in without a URL override.
+The HTTP client comes from outside (`SnsSession`, over a connector with its own resolver and SSL
+context), so tests point SNS's host names at a local HTTPS stand-in without a URL override.
 """
 
 from __future__ import annotations
 
 import aiohttp
-from yarl import URL
 
 from services.feedback.sns_message import SnsMessageError
+from services.feedback.sns_session import SnsSession
 from services.feedback.sns_verifier import SnsVerificationError, subscribe_url_is_allowed
 
 CONFIRMATION_TIMEOUT_SECONDS = 5.0
@@ -23,11 +23,9 @@ class ConfirmationUnavailableError(SnsMessageError):
 
 
 class SubscriptionConfirmer:
-    def __init__(
-        self, session: aiohttp.ClientSession, *, timeout_seconds: float = CONFIRMATION_TIMEOUT_SECONDS
-    ) -> None:
+    def __init__(self, session: SnsSession, *, timeout_seconds: float = CONFIRMATION_TIMEOUT_SECONDS) -> None:
         self._session = session
-        self._timeout = aiohttp.ClientTimeout(total=timeout_seconds)
+        self._timeout_seconds = timeout_seconds
 
     async def confirm(self, subscribe_url: str) -> None:
         if not subscribe_url_is_allowed(subscribe_url):
@@ -35,9 +33,7 @@ class SubscriptionConfirmer:
                 f"SubscribeURL {subscribe_url!r} is not an https URL on sns.<region>.amazonaws.com[.cn]; not visited"
             )
         try:
-            async with self._session.get(
-                URL(subscribe_url, encoded=True), allow_redirects=False, timeout=self._timeout
-            ) as response:
+            async with self._session.get(subscribe_url, timeout_seconds=self._timeout_seconds) as response:
                 await response.content.read(64 * 1024)
                 _require_confirmed(response.status)
         except aiohttp.ClientConnectorDNSError as error:

@@ -8,6 +8,9 @@ The certificate URL check is deliberately narrow. django-ses (GHSA-qg36-9jxh-fj2
 `*.amazonaws.com` host, so anyone could sign messages with a certificate served from their own S3
 bucket (`bucket.s3.amazonaws.com`). Here only `sns.<region>.amazonaws.com[.cn]` passes, and nothing
 else is ever requested.
+
+X.509 and RSA come from cryptography, imported by the first message checked rather than with this
+module: its Rust library maps about 8 MB into a process that has not been sent anything yet.
 """
 
 from __future__ import annotations
@@ -19,17 +22,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import aiohttp
-from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from cryptography.x509.oid import NameOID
-from yarl import URL
 
 from services.feedback.sns_message import SnsMessage, SnsMessageError, SnsMessageType
+from services.feedback.sns_session import SnsSession
+
+if TYPE_CHECKING:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import rsa
 
 DEFAULT_MAX_AGE = timedelta(hours=1)
 DEFAULT_MAX_CLOCK_SKEW = timedelta(minutes=5)
@@ -43,7 +46,7 @@ _SIGNING_CERT_URL = re.compile(rf"https://{_SNS_HOST}/SimpleNotificationService-
 _SUBSCRIBE_URL = re.compile(rf"https://{_SNS_HOST}/(?:\?[A-Za-z0-9\-._~%!$&'()*+,;=:@/?]*)?", re.ASCII)
 _SNS_SIGNING_NAME = re.compile(rf"(?:sns|sns-signing)(?:\.{_REGION})?\.amazonaws\.com(?:\.cn)?", re.ASCII)
 
-_HASH_BY_SIGNATURE_VERSION: dict[str, type[hashes.HashAlgorithm]] = {"1": hashes.SHA1, "2": hashes.SHA256}
+_HASH_BY_SIGNATURE_VERSION = {"1": "SHA1", "2": "SHA256"}  # names in cryptography's `hashes`
 
 _NOTIFICATION_SIGNED_FIELDS = ("Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type")
 _CONFIRMATION_SIGNED_FIELDS = ("Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type")
@@ -143,13 +146,13 @@ class HttpsCertificateFetcher:
 
     def __init__(
         self,
-        session: aiohttp.ClientSession,
+        session: SnsSession,
         *,
         timeout_seconds: float = CERTIFICATE_FETCH_TIMEOUT_SECONDS,
         max_bytes: int = MAX_CERTIFICATE_BYTES,
     ) -> None:
         self._session = session
-        self._timeout = aiohttp.ClientTimeout(total=timeout_seconds)
+        self._timeout_seconds = timeout_seconds
         self._max_bytes = max_bytes
 
     async def get(self, url: str) -> x509.Certificate:
@@ -158,9 +161,7 @@ class HttpsCertificateFetcher:
 
     async def _download(self, url: str) -> bytes:
         try:
-            async with self._session.get(
-                URL(url, encoded=True), allow_redirects=False, timeout=self._timeout
-            ) as response:
+            async with self._session.get(url, timeout_seconds=self._timeout_seconds) as response:
                 _require_ok(response, url)
                 return await _read_at_most(response, self._max_bytes, url)
         except aiohttp.ClientConnectorDNSError as error:
@@ -196,6 +197,8 @@ async def _read_at_most(response: aiohttp.ClientResponse, max_bytes: int, url: s
 
 
 def _certificate_from_pem(pem: bytes, url: str) -> x509.Certificate:
+    from cryptography import x509
+
     try:
         return x509.load_pem_x509_certificate(pem)
     except ValueError as error:
@@ -251,6 +254,9 @@ class SnsSignatureVerifier:
         signature = _decoded_signature(message.signature)
         key = await self._signing_key(message.signing_cert_url)
         _require_valid_at(key, message.timestamp)
+        from cryptography.exceptions import InvalidSignature
+        from cryptography.hazmat.primitives.asymmetric import padding
+
         try:
             key.public_key.verify(signature, canonical_string(message), padding.PKCS1v15(), hash_algorithm)
         except InvalidSignature:
@@ -286,10 +292,12 @@ class SnsSignatureVerifier:
 
 
 def _hash_for(signature_version: str) -> hashes.HashAlgorithm:
-    hash_class = _HASH_BY_SIGNATURE_VERSION.get(signature_version)
-    if hash_class is None:
+    hash_name = _HASH_BY_SIGNATURE_VERSION.get(signature_version)
+    if hash_name is None:
         raise SnsVerificationError(f"SignatureVersion {signature_version!r} is not supported; SNS uses 1 or 2")
-    return hash_class()
+    from cryptography.hazmat.primitives import hashes
+
+    return getattr(hashes, hash_name)()
 
 
 def _decoded_signature(signature: str) -> bytes:
@@ -308,6 +316,8 @@ def _signing_key_from(certificate: x509.Certificate, url: str) -> _SigningKey:
     names = _subject_names(certificate)
     if not any(is_sns_signing_name(name) for name in names):
         raise SnsVerificationError(f"the certificate at {url} is issued to {names or 'nobody'}, not to Amazon SNS")
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
     public_key = certificate.public_key()
     if not isinstance(public_key, rsa.RSAPublicKey):
         raise SnsVerificationError(f"the certificate at {url} does not hold an RSA key")
@@ -316,6 +326,9 @@ def _signing_key_from(certificate: x509.Certificate, url: str) -> _SigningKey:
 
 def _subject_names(certificate: x509.Certificate) -> list[str]:
     """The subject's common names, or its DNS names when it has no common name."""
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+
     common_names = [
         str(attribute.value) for attribute in certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
     ]

@@ -6,7 +6,9 @@ import aiohttp
 
 from services.core.settings import Settings
 from services.feedback.main import certificate_source, max_age
+from services.feedback.sns_session import SnsSession
 from services.feedback.sns_verifier import HttpsCertificateFetcher, PinnedCertificateDirectory
+from tests.unit.core.test_sqlalchemy_without_orm import run_fresh
 
 
 def test_max_age_zero_means_no_limit() -> None:
@@ -14,7 +16,24 @@ def test_max_age_zero_means_no_limit() -> None:
     assert max_age(Settings()) == timedelta(hours=1)
 
 
-async def test_a_pinned_directory_replaces_downloads(tmp_path) -> None:
-    async with aiohttp.ClientSession() as session:
-        assert isinstance(certificate_source(Settings(sns_cert_dir=str(tmp_path)), session), PinnedCertificateDirectory)
-        assert isinstance(certificate_source(Settings(), session), HttpsCertificateFetcher)
+def test_a_pinned_directory_replaces_downloads(tmp_path) -> None:
+    session = SnsSession(aiohttp.TCPConnector)
+    assert isinstance(certificate_source(Settings(sns_cert_dir=str(tmp_path)), session), PinnedCertificateDirectory)
+    assert isinstance(certificate_source(Settings(), session), HttpsCertificateFetcher)
+
+
+def test_the_client_to_sns_is_not_loaded_before_its_first_request() -> None:
+    printed = run_fresh(
+        """
+        import sys
+        from services.core.settings import Settings
+        from services.feedback.main import certificate_source
+        from services.feedback.sns_confirmation import SubscriptionConfirmer
+        from services.feedback.sns_session import SnsSession
+
+        session = SnsSession(lambda: None)
+        certificate_source(Settings(), session), SubscriptionConfirmer(session)
+        print("aiohttp.client" in sys.modules)
+        """
+    )
+    assert printed == "False"

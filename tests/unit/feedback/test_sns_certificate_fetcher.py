@@ -19,6 +19,7 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.typedefs import Handler
 
 from services.feedback.sns_message import parse_sns_message
+from services.feedback.sns_session import SnsSession
 from services.feedback.sns_verifier import (
     CertificateUnavailableError,
     HttpsCertificateFetcher,
@@ -43,7 +44,7 @@ CAP = 64 * 1024
 class LocalSns:
     hits: Counter = field(default_factory=Counter)
     lookups: list[str] = field(default_factory=list)
-    session: aiohttp.ClientSession | None = None
+    session: SnsSession | None = None
 
     def url(self, name: str) -> str:
         return f"https://{HOST}/SimpleNotificationService-{name}.pem"
@@ -142,9 +143,9 @@ async def local_sns(
     runner = await started_local_server(local_sns_app(signing_identity, local.hits), test_ca.server_context(HOST))
     port = runner.addresses[0][1]
     connector = aiohttp.TCPConnector(resolver=EveryHostIsTheLocalServer(port, local.lookups), ssl=trusting(test_ca))
-    async with aiohttp.ClientSession(connector=connector) as session:
-        local.session = session
-        yield local
+    local.session = SnsSession(lambda: connector)
+    yield local
+    await local.session.close()
     await runner.cleanup()
 
 
@@ -228,11 +229,12 @@ async def test_server_with_an_untrusted_tls_certificate_is_refused(
     connector = aiohttp.TCPConnector(
         resolver=EveryHostIsTheLocalServer(runner.addresses[0][1], []), ssl=trusting(test_ca)
     )
+    session = SnsSession(lambda: connector)
     try:
-        async with aiohttp.ClientSession(connector=connector) as session:
-            with pytest.raises(SnsVerificationError):
-                await HttpsCertificateFetcher(session).get(signing_identity.signing_cert_url)
+        with pytest.raises(SnsVerificationError):
+            await HttpsCertificateFetcher(session).get(signing_identity.signing_cert_url)
     finally:
+        await session.close()
         await runner.cleanup()
 
 
