@@ -98,6 +98,7 @@ class Settings:
     dispatch_max_attempts: int = 8
     dispatch_concurrency: int = 200
     dispatch_message_budget_mb: int = 64  # email content and built messages one process holds at once
+    dispatch_accepting_emails: int = 2000  # emails one process accepts at once (SendEmail, SendEmailBatch)
     dispatch_ack_wait: float = 0.0  # 0: four SMTP timeouts, at least 5 s
     pause_after_failures: int = 5
     # content (bodies and attachments, in the content store beside the stream)
@@ -161,6 +162,7 @@ class Settings:
             dispatch_max_attempts=_env_int("DISPATCH_MAX_ATTEMPTS", 8),
             dispatch_concurrency=_env_int("DISPATCH_CONCURRENCY", 200),
             dispatch_message_budget_mb=_env_int("DISPATCH_MESSAGE_BUDGET_MB", 64),
+            dispatch_accepting_emails=_env_int("DISPATCH_ACCEPTING_EMAILS", 2000),
             dispatch_ack_wait=_env_float("DISPATCH_ACK_WAIT", 0.0),
             pause_after_failures=_env_int("PAUSE_AFTER_FAILURES", 5),
             content_retention_days=_env_float("CONTENT_RETENTION_DAYS", 7.0),

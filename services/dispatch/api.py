@@ -21,7 +21,7 @@ class DispatchServicer(dispatch_pb2_grpc.DispatchServiceServicer):
 
     @rpc
     async def SendEmail(self, request: dispatch_pb2.SendEmailRequest, context) -> dispatch_pb2.SendEmailResponse:
-        (result,) = await self.app.send_emails([request_of(request)])
+        (result,) = await self.app.send_emails([request_of(request)], count=1)
         if isinstance(result, PostroomError):
             raise result
         return dispatch_pb2.SendEmailResponse(dispatch_id=result.dispatch_id, status=result.status)
@@ -32,7 +32,9 @@ class DispatchServicer(dispatch_pb2_grpc.DispatchServiceServicer):
     ) -> dispatch_pb2.SendEmailBatchResponse:
         if len(request.messages) > MAX_BATCH:
             raise InvalidArgument([FieldViolation("messages", f"at most {MAX_BATCH} messages per call")])
-        results = await self.app.send_emails([request_of(message) for message in request.messages])
+        results = await self.app.send_emails(
+            (request_of(message) for message in request.messages), count=len(request.messages)
+        )
         return dispatch_pb2.SendEmailBatchResponse(results=[_batch_result(r) for r in results])
 
     @rpc

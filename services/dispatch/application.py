@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
@@ -27,7 +27,9 @@ from services.core.ids import is_subject_token, recipient_hash
 from services.core.projection import READ_YOUR_WRITES_SECONDS
 from services.core.tls import client_context
 from services.dispatch import domain, events, listing, rate_limit
+from services.dispatch.acceptance_budget import AcceptanceBudget
 from services.dispatch.context import DispatchContext
+from services.dispatch.metrics import ACCEPTANCE_WAITS
 from services.dispatch.attachments import attachment_violations
 from services.dispatch.content import log_size_violation, too_large_violation
 from services.dispatch.domain import SENDING, Diagnosis, EmailRequest, Mailbox, ProviderConfig
@@ -111,12 +113,19 @@ class SuppressionView:
 class DispatchApplication:
     def __init__(self, context: DispatchContext) -> None:
         self.context = context
+        self.accepting = AcceptanceBudget(context.settings.dispatch_accepting_emails, ACCEPTANCE_WAITS.inc)
 
     # ---- accepting ----
 
-    async def send_emails(self, requests: list[EmailRequest]) -> list[Accepted | PostroomError]:
+    async def send_emails(self, requests: Iterable[EmailRequest], *, count: int) -> list[Accepted | PostroomError]:
         """Each request is accepted once its content is stored and then its EmailQueued is durable;
-        each gets its own result. Content first: an EmailQueued never names content not held."""
+        each gets its own result. Content first: an EmailQueued never names content not held.
+        The `count` requests are read once there is room to accept them (`AcceptanceBudget`): a
+        batch's conversion from its protos is held within it too."""
+        async with self.accepting.holding(count):
+            return await self._accept(list(requests))
+
+    async def _accept(self, requests: list[EmailRequest]) -> list[Accepted | PostroomError]:
         results: list[Accepted | PostroomError | None] = [None] * len(requests)
         checked: list[tuple[int, str, Event, Resolved]] = []
         configs: dict[tuple[str, str], ProviderConfig | PostroomError] = {}

@@ -47,6 +47,11 @@ ses_tenant_sending = cached_labels(SES_TENANT_SENDING)
 guard_bounce_rate = cached_labels(GUARD_BOUNCE_RATE)
 guard_complaint_rate = cached_labels(GUARD_COMPLAINT_RATE)
 failovers = cached_labels(FAILOVERS)
+ACCEPTANCE_WAITS = Counter(
+    "postroom_dispatch_acceptance_waits_total",
+    "SendEmail and SendEmailBatch calls that waited for room among the emails being accepted "
+    "(POSTROOM_DISPATCH_ACCEPTING_EMAILS)",
+)
 IN_FLIGHT = Gauge("postroom_dispatch_in_flight", "Queued emails this process is working on")
 QUEUE_TO_SENT = Histogram(
     "postroom_dispatch_queue_to_sent_seconds",
