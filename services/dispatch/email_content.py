@@ -3,7 +3,9 @@
 The API resolves references and measures parts before any check (`resolve`), stores what the
 request carried once the email is accepted (`store_all`, before its EmailQueued is appended), and
 the worker fetches it all back to build the message (`fetch`), through a small cache: a batch to a
-thousand recipients names the same content a thousand times.
+thousand recipients names the same content a thousand times. A body named by reference is decoded
+once and the text shared by every email that names it, and is not encoded and hashed again: its
+digest is the reference's, and the bytes read are what is kept in the store.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from services.core.content_store import ContentStore, digest_of_reference, sha256_of
 from services.core.errors import FieldViolation, require
@@ -39,6 +41,8 @@ class Resolved:
     request: EmailRequest
     parts: list[AttachmentMetadata]
     part_digests: list[str]
+    # The bodies named by reference: field name -> (its reference, the bytes the store gave)
+    named_bodies: dict[str, tuple[ContentRef, bytes]] = field(default_factory=dict)
 
 
 class EmailContent:
@@ -47,6 +51,8 @@ class EmailContent:
         self.refresh_after = refresh_after
         self._cache: OrderedDict[str, bytes] = OrderedDict()
         self._cached_bytes = 0
+        self._texts: OrderedDict[str, str] = OrderedDict()  # digest -> the body's text, decoded once
+        self._texts_length = 0
         self._reading: dict[str, asyncio.Future] = {}
         self._touched: OrderedDict[str, float] = OrderedDict()  # digest -> when the store last touched it
 
@@ -55,10 +61,10 @@ class EmailContent:
     async def resolve(self, request: EmailRequest) -> Resolved:
         """The request with body references read; INVALID_ARGUMENT naming each bad reference."""
         violations: list[FieldViolation] = []
-        bodies = {}
-        for name, inline, reference in (
-            ("text_body", request.text_body, request.text_body_ref),
-            ("html_body", request.html_body, request.html_body_ref),
+        bodies, named = {}, {}
+        for name, inline, reference, media_type in (
+            ("text_body", request.text_body, request.text_body_ref, TEXT_MEDIA_TYPE),
+            ("html_body", request.html_body, request.html_body_ref, HTML_MEDIA_TYPE),
         ):
             bodies[name] = inline
             if not reference:
@@ -66,10 +72,12 @@ class EmailContent:
             if inline:
                 violations.append(FieldViolation(f"{name}_ref", f"give {name} or {name}_ref, not both"))
                 continue
-            text, problem = await self._body(reference)
+            text, found, problem = await self._body(reference, media_type)
             if problem:
                 violations.append(FieldViolation(f"{name}_ref", problem))
             bodies[name] = text
+            if found is not None:
+                named[name] = found
         parts, digests = [], []
         for index, part in enumerate(request.attachments):
             size, digest, problem = await self._measure(part.content, part.reference)
@@ -78,19 +86,20 @@ class EmailContent:
             parts.append(AttachmentMetadata(part.filename, part.media_type, size, part.content_id))
             digests.append(digest)
         require(violations)
-        return Resolved(replace(request, **bodies), parts, digests)
+        return Resolved(replace(request, **bodies), parts, digests, named)
 
-    async def _body(self, reference: str) -> tuple[str, str | None]:
+    async def _body(self, reference: str, media_type: str) -> tuple[str, tuple[ContentRef, bytes] | None, str | None]:
+        """(the text, its reference and bytes, a problem with it)."""
         digest = digest_of_reference(reference)
         if digest is None:
-            return "", "must be a reference UploadContent gave out: sha256:<64 lower-case hex digits>"
+            return "", None, "must be a reference UploadContent gave out: sha256:<64 lower-case hex digits>"
         content = await self._read(digest)
         if content is None:
-            return "", NOT_UPLOADED
+            return "", None, NOT_UPLOADED
         try:
-            return content.decode("utf-8"), None
+            return self._text_of(digest, content), (ContentRef(digest, len(content), media_type), content), None
         except UnicodeDecodeError:
-            return "", "the uploaded content is not UTF-8 text"
+            return "", None, "the uploaded content is not UTF-8 text"
 
     async def _measure(self, content: bytes | None, reference: str) -> tuple[int, str, str | None]:
         if content is not None:
@@ -107,9 +116,9 @@ class EmailContent:
 
     def refs_for(self, resolved: Resolved) -> ContentRefs:
         """The references its EmailQueued will carry (pure hashing: nothing is stored yet)."""
-        request = resolved.request
-        text = _body_ref(request.text_body, TEXT_MEDIA_TYPE)
-        html = _body_ref(request.html_body, HTML_MEDIA_TYPE)
+        request, named = resolved.request, resolved.named_bodies
+        text = named["text_body"][0] if "text_body" in named else _body_ref(request.text_body, TEXT_MEDIA_TYPE)
+        html = named["html_body"][0] if "html_body" in named else _body_ref(request.html_body, HTML_MEDIA_TYPE)
         parts = tuple(
             QueuedPart(part.filename, part.content_id, ContentRef(digest, part.size, part.media_type))
             for part, digest in zip(resolved.parts, resolved.part_digests)
@@ -155,7 +164,7 @@ class EmailContent:
         bodies = {}
         for name, ref in (("text_body", refs.text), ("html_body", refs.html)):
             if ref is not None:
-                bodies[name] = (await self._required(ref.sha256)).decode("utf-8")
+                bodies[name] = self._text_of(ref.sha256, await self._required(ref.sha256))
         parts = [
             AttachmentContent(
                 part.filename, part.content.media_type, await self._required(part.content.sha256), part.content_id
@@ -212,6 +221,21 @@ class EmailContent:
         while len(self._touched) > KNOWN_TOUCHES:
             self._touched.popitem(last=False)
 
+    def _text_of(self, digest: str, content: bytes) -> str:
+        """`content` decoded (UnicodeDecodeError if it is not UTF-8), the same text for each asking."""
+        text = self._texts.get(digest)
+        if text is not None:
+            self._texts.move_to_end(digest)
+            return text
+        text = content.decode("utf-8")
+        if len(text) <= CACHE_BYTES // 4:
+            self._texts[digest] = text
+            self._texts_length += len(text)
+            while self._texts_length > CACHE_BYTES:
+                _, dropped = self._texts.popitem(last=False)
+                self._texts_length -= len(dropped)
+        return text
+
     def _remember(self, digest: str, content: bytes) -> None:
         if len(content) > CACHE_BYTES // 4 or digest in self._cache:
             return
@@ -226,8 +250,11 @@ def _contents(resolved: Resolved) -> dict[str, bytes | None]:
     """digest -> the bytes to store, or None for content the request named by reference (only touched)."""
     request = resolved.request
     found: dict[str, bytes | None] = {}
-    for body in (request.text_body, request.html_body):
-        if body:
+    for name, body in (("text_body", request.text_body), ("html_body", request.html_body)):
+        if (named := resolved.named_bodies.get(name)) is not None:
+            ref, content = named
+            found[ref.sha256] = content
+        elif body:
             data = body.encode("utf-8")
             found[sha256_of(data)] = data
     for part, digest in zip(request.attachments, resolved.part_digests):

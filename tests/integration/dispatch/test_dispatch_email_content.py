@@ -1,0 +1,44 @@
+"""A body a batch names by reference, through EmailContent and a real nats-server's content store:
+decoded once and shared, its digest taken from the reference, and kept in the store."""
+
+from __future__ import annotations
+
+from services.core.content_store import ContentStore, reference_of, sha256_of
+from services.dispatch.content import HTML_MEDIA_TYPE, ContentRef
+from services.dispatch.domain import EmailRequest, Mailbox
+from services.dispatch.email_content import EmailContent
+from tests.integration.dispatch.dispatch_support import ACCOUNT, PROVIDER
+
+HTML = ("<p>" + "A newsletter paragraph. " * 4000 + "</p>").encode()
+
+
+def naming_the_html(index: int) -> EmailRequest:
+    return EmailRequest(
+        ACCOUNT,
+        PROVIDER,
+        to=(Mailbox(f"reader{index}@example.org"),),
+        subject="News",
+        html_body_ref=reference_of(sha256_of(HTML)),
+    )
+
+
+async def test_every_email_naming_a_body_shares_one_text_and_its_reference(store):
+    content = EmailContent(ContentStore.beside(store, patience=5.0), refresh_after=0.0)
+    digest = (await content.store.put(HTML)).sha256
+    resolved = [await content.resolve(naming_the_html(index)) for index in range(50)]
+
+    assert all(item.request.html_body is resolved[0].request.html_body for item in resolved)
+    assert resolved[0].request.html_body == HTML.decode()
+    assert {content.refs_for(item).html for item in resolved} == {ContentRef(digest, len(HTML), HTML_MEDIA_TYPE)}
+    assert await content.store_all(resolved) == [None] * 50
+    assert (await content.store.info(digest)).size == len(HTML)
+
+
+async def test_a_named_body_gone_from_the_store_but_read_already_is_stored_again(store):
+    content = EmailContent(ContentStore.beside(store, patience=5.0), refresh_after=0.0)
+    digest = (await content.store.put(HTML)).sha256
+    resolved = await content.resolve(naming_the_html(0))
+    await content.store.delete(digest)  # the sweeper, between the read and the append
+
+    assert await content.store_all([resolved]) == [None]
+    assert await content.store.get(digest) == HTML
