@@ -64,6 +64,17 @@ async def test_a_utf8_subject_with_spaces_and_emoji_arrives_intact(stub, store, 
     assert parsed.get_body(("html",)).get_content().strip() == "<p>Hallo Zoë 👋</p>"
 
 
+async def test_lines_that_start_with_a_period_and_bare_line_ends_arrive_as_written(
+    stub, store, dispatch_settings, sink
+):
+    await save_provider(store, dispatch_settings, sink)
+    text = ".a line that starts with a period\n..and two\n.\nthe line above is a lone period\rend"
+    accepted = await stub.SendEmail(email(text_body=text), metadata=METADATA)
+    await wait_for_status(stub, accepted.dispatch_id, dispatch_pb2.DISPATCHED)
+    body = sink.received[0].parsed().get_body(("plain",)).get_content()
+    assert body.replace("\r\n", "\n").rstrip("\n") == text.replace("\r", "\n")
+
+
 async def test_implicit_tls_port_delivers(stub, store, dispatch_settings, test_ca):
     from tests.integration.dispatch.dispatch_support import start_sink
 
