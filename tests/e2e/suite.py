@@ -21,6 +21,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from services.cli.dev import simulator_environment
+from services.core.generated.postroom.v1 import dispatch_pb2, events_pb2
 from services.core.nats_server import EmbeddedNatsServer, free_port
 from services.core.secret_box import generate_key_spec
 from services.core.settings import SERVICES, Settings
@@ -228,6 +229,17 @@ class Suite:
         if check and completed.returncode != 0:
             raise AssertionError(f"postroom {' '.join(args)} failed: {completed.stderr}")
         return completed
+
+
+def simple_email(account: str, provider_id: str, to: str) -> dispatch_pb2.SendEmailRequest:
+    """A one-recipient plain-text email, as the product page's test email."""
+    return dispatch_pb2.SendEmailRequest(
+        account_id=account,
+        provider_id=provider_id,
+        subject="Hello",
+        text_body="Hi",
+        to=[events_pb2.EmailAddress(address=to)],
+    )
 
 
 async def eventually(check, timeout: float = 30, interval: float = 0.1):

@@ -8,9 +8,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from services.core.generated.postroom.v1 import dispatch_pb2, dispatch_pb2_grpc, events_pb2
+from services.core.generated.postroom.v1 import dispatch_pb2, dispatch_pb2_grpc
 from services.core.settings import SERVICES
-from tests.e2e.suite import AUTH, Suite, eventually
+from tests.e2e.suite import AUTH, Suite, eventually, simple_email
 
 ACCOUNT = "first-use"
 RUST_LIBRARY = "cryptography/hazmat/bindings/_rust"
@@ -31,14 +31,7 @@ async def test_services_load_cryptography_with_their_first_secret_or_signature(t
         async with suite.channel("dispatch") as channel:
             dispatch = dispatch_pb2_grpc.DispatchServiceStub(channel)
             queued = await dispatch.SendEmail(
-                dispatch_pb2.SendEmailRequest(
-                    account_id=ACCOUNT,
-                    provider_id=provider["provider_id"],
-                    subject="Hello",
-                    text_body="Hi",
-                    to=[events_pb2.EmailAddress(address="success@simulator.amazonses.com")],
-                ),
-                metadata=AUTH,
+                simple_email(ACCOUNT, provider["provider_id"], "success@simulator.amazonses.com"), metadata=AUTH
             )
             request = dispatch_pb2.GetDispatchRequest(account_id=ACCOUNT, dispatch_id=queued.dispatch_id)
             await eventually(

@@ -11,9 +11,9 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from services.core.generated.postroom.v1 import dispatch_pb2, dispatch_pb2_grpc, events_pb2
+from services.core.generated.postroom.v1 import dispatch_pb2, dispatch_pb2_grpc
 from services.core.settings import SERVICES
-from tests.e2e.suite import AUTH, Suite, eventually
+from tests.e2e.suite import AUTH, Suite, eventually, simple_email
 from tests.support.promql import needed
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
@@ -51,14 +51,7 @@ async def test_every_metric_the_dashboard_and_rules_name_is_exported_with_its_la
     async with suite.channel("dispatch") as channel:
         dispatch = dispatch_pb2_grpc.DispatchServiceStub(channel)
         await dispatch.SendEmail(
-            dispatch_pb2.SendEmailRequest(
-                account_id=ACCOUNT,
-                provider_id=provider["provider_id"],
-                subject="Hello",
-                text_body="Hi",
-                to=[events_pb2.EmailAddress(address="bounce@simulator.amazonses.com")],
-            ),
-            metadata=AUTH,
+            simple_email(ACCOUNT, provider["provider_id"], "bounce@simulator.amazonses.com"), metadata=AUTH
         )
         with pytest.raises(grpc.aio.AioRpcError):  # an error, for the gRPC errors panel
             await dispatch.GetDispatch(
