@@ -102,9 +102,13 @@ async def _content_and_end(client: aiosmtplib.SMTP, data: bytes) -> aiosmtplib.S
     if protocol is None:
         raise aiosmtplib.SMTPServerDisconnected("Connection lost")
     wire = _wire_form(data)
-    protocol.write(wire)
-    protocol.write(b".\r\n" if wire.endswith(b"\r\n") else b"\r\n.\r\n")
-    return await protocol.read_response(timeout=client.timeout)
+    try:
+        protocol.write(wire)
+        protocol.write(b".\r\n" if wire.endswith(b"\r\n") else b"\r\n.\r\n")
+        return await protocol.read_response(timeout=client.timeout)
+    except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError):
+        client.close()  # a reply given up on leaves the session out of step (as aiosmtplib's data() does)
+        raise
 
 
 def _wire_form(data: bytes) -> bytes:

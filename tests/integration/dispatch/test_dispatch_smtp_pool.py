@@ -1,4 +1,5 @@
-"""A provider's connection pool against a real STARTTLS + AUTH server: pausing it."""
+"""A provider's connection pool against a real STARTTLS + AUTH server: pausing it, a reply to the
+message's final period that never comes."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ MESSAGE = BuiltMessage(
 )
 
 
-def one_connection_pool(sink, test_ca) -> ProviderConnections:
+def one_connection_pool(sink, test_ca, timeout: float = 5.0) -> ProviderConnections:
     provider = ProviderConfig(
         account_id="acme",
         provider_id="ses-main",
@@ -32,7 +33,7 @@ def one_connection_pool(sink, test_ca) -> ProviderConnections:
         max_messages_per_connection=50,
         saved_seq=1,
     )
-    return ProviderConnections(provider, timeout=5.0, tls_context=client_context(str(test_ca.ca_file)))
+    return ProviderConnections(provider, timeout=timeout, tls_context=client_context(str(test_ca.ca_file)))
 
 
 async def test_sends_waiting_for_a_connection_get_the_pauses_cause_without_contacting_ses(sink, test_ca):
@@ -49,4 +50,17 @@ async def test_sends_waiting_for_a_connection_get_the_pauses_cause_without_conta
     assert (await first).code == 250  # the send under way finishes
     assert await asyncio.gather(*waiting) == [cause] * 3
     assert sink.handler.data_started == 1 and sink.handler.auth_attempts == 1
+    await pool.close()
+
+
+async def test_a_session_whose_data_reply_timed_out_is_closed_not_reused(sink, test_ca):
+    pool = one_connection_pool(sink, test_ca, timeout=0.3)
+    sink.handler.data_delay = 1.0  # past the timeout: the reply that comes later belongs to no one
+    timed_out = await pool.send(MESSAGE)
+    assert (timed_out.code, timed_out.reply) == (0, "connection lost: timed out")
+    assert sink.handler.auth_attempts == 2  # the pool's one immediate try on a fresh session, timed out too
+
+    sink.handler.data_delay = 0.0
+    assert (await pool.send(MESSAGE)).code == 250
+    assert sink.handler.auth_attempts == 3, "neither session that timed out was used again"
     await pool.close()
