@@ -137,6 +137,14 @@ def panels() -> list[dict]:
             ],
             unit="reqps",
         ),
+        _panel(
+            "Send calls waiting to be accepted",
+            [("sum (rate(postroom_dispatch_acceptance_waits_total[5m]))", "waited/s")],
+            unit="reqps",
+            description="SendEmail and SendEmailBatch calls that waited for room among the emails a dispatch "
+            "process accepts at once (POSTROOM_DISPATCH_ACCEPTING_EMAILS); steady waiting means the replicas "
+            "take mail in more slowly than it comes",
+        ),
     ]
     laid_out = [
         {"type": "row", "title": "Per provider", "collapsed": False, "panels": []},
