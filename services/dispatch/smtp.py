@@ -85,10 +85,16 @@ async def _transact(session: _Session, message: BuiltMessage) -> SmtpOutcome:
             refused = reply  # the first refusal speaks for all when none is accepted
     if not accepted:
         return SmtpOutcome(refused.code, refused.message)
-    reply = await client.execute_command(b"DATA")
-    if reply.code != 354:
-        return SmtpOutcome(reply.code, reply.message)
-    reply = await _content_and_end(client, message.data)
+    try:
+        reply = await client.execute_command(b"DATA")
+        if reply.code != 354:
+            return SmtpOutcome(reply.code, reply.message)
+        reply = await _content_and_end(client, message.data)
+    except aiosmtplib.SMTPResponseException as error:
+        # A reply that is no SMTP reply (garbled, too long): the message may be with the server, so
+        # this is its answer, never a reason to send it again; the session is out of step.
+        client.close()
+        return SmtpOutcome(error.code, error.message)
     if reply.code != 250:
         return SmtpOutcome(reply.code, reply.message)
     session.sent += 1
@@ -198,7 +204,12 @@ class ProviderConnections:
         return outcome
 
     def _release(self, session: _Session, reusable: bool) -> None:
-        if reusable and not self._closed and session.sent < self.provider.max_messages_per_connection:
+        if (
+            reusable
+            and not self._closed
+            and session.client.is_connected
+            and session.sent < self.provider.max_messages_per_connection
+        ):
             self._idle.append(session)
         else:
             task = asyncio.get_running_loop().create_task(_close(session.client))

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import asyncio
 
+import aiosmtplib
+import pytest
+
 from services.core.tls import client_context
+from services.dispatch import domain
 from services.dispatch.domain import ProviderConfig, SmtpOutcome
 from services.dispatch.message import BuiltMessage
-from services.dispatch.smtp import ProviderConnections
+from services.dispatch.smtp import ProviderConnections, _open, _Session, _transact
 
 MESSAGE = BuiltMessage(
     "sender@example.com",
@@ -17,7 +21,7 @@ MESSAGE = BuiltMessage(
 )
 
 
-def one_connection_pool(sink, test_ca, timeout: float = 5.0) -> ProviderConnections:
+def one_connection_pool(sink, test_ca) -> ProviderConnections:
     provider = ProviderConfig(
         account_id="acme",
         provider_id="ses-main",
@@ -33,7 +37,7 @@ def one_connection_pool(sink, test_ca, timeout: float = 5.0) -> ProviderConnecti
         max_messages_per_connection=50,
         saved_seq=1,
     )
-    return ProviderConnections(provider, timeout=timeout, tls_context=client_context(str(test_ca.ca_file)))
+    return ProviderConnections(provider, timeout=5.0, tls_context=client_context(str(test_ca.ca_file)))
 
 
 async def test_sends_waiting_for_a_connection_get_the_pauses_cause_without_contacting_ses(sink, test_ca):
@@ -53,14 +57,25 @@ async def test_sends_waiting_for_a_connection_get_the_pauses_cause_without_conta
     await pool.close()
 
 
-async def test_a_session_whose_data_reply_timed_out_is_closed_not_reused(sink, test_ca):
-    pool = one_connection_pool(sink, test_ca, timeout=0.3)
-    sink.handler.data_delay = 1.0  # past the timeout: the reply that comes later belongs to no one
-    timed_out = await pool.send(MESSAGE)
-    assert (timed_out.code, timed_out.reply) == (0, "connection lost: timed out")
-    assert sink.handler.auth_attempts == 2  # the pool's one immediate try on a fresh session, timed out too
+async def test_a_session_whose_data_reply_timed_out_is_closed(sink, test_ca):
+    pool = one_connection_pool(sink, test_ca)
+    session = await _open(pool.provider, 5.0, pool.tls_context)
+    assert isinstance(session, _Session)
+    session.client.timeout = 0.3  # the handshake had its 5 s; the reply to the final period gets this
+    sink.handler.data_delay = 1.0  # past it: the reply that comes later would belong to no command
+    with pytest.raises(aiosmtplib.SMTPReadTimeoutError):
+        await _transact(session, MESSAGE)
+    assert not session.client.is_connected
 
-    sink.handler.data_delay = 0.0
-    assert (await pool.send(MESSAGE)).code == 250
-    assert sink.handler.auth_attempts == 3, "neither session that timed out was used again"
+
+async def test_a_garbled_reply_to_the_final_period_fails_the_email_and_sends_it_no_second_time(sink, test_ca):
+    pool = one_connection_pool(sink, test_ca)
+    sink.handler.scripted_replies.append("this is no SMTP reply")
+    outcome = await pool.send(MESSAGE)
+    assert outcome.code == -1 and "Malformed SMTP response" in outcome.reply
+    assert domain.diagnose(outcome).verdict is domain.Verdict.FAILED
+    assert sink.handler.data_started == 1, "the message may be with the server: not sent again"
+
+    assert (await pool.send(MESSAGE)).code == 250  # on a fresh session: the garbled one was closed
+    assert sink.handler.auth_attempts == 2
     await pool.close()
