@@ -43,7 +43,7 @@ async def build(
 ) -> ServiceComponents:
     """`connector` carries outbound HTTPS to SNS (certificates, confirmations); tests pass one
     whose resolver and SSL context lead to a local stand-in for SNS."""
-    session = SnsSession(lambda: connector or sns_connector(settings))
+    session = sns_session(settings, connector)
     runner = ProjectionRunner.for_service(NAME, projections(settings), store, engine, settings.snapshot_interval)
     verifier = SnsSignatureVerifier(certificate_source(settings, session), max_age=max_age(settings))
     app = FeedbackApplication(settings, store, runner, verifier, SubscriptionConfirmer(session))
@@ -80,6 +80,10 @@ async def build(
         on_start=[app.context_reader.start],
         on_stop=[app.context_reader.stop, session.close],
     )
+
+
+def sns_session(settings: Settings, connector: aiohttp.BaseConnector | None = None) -> SnsSession:
+    return SnsSession((lambda: connector) if connector is not None else sns_connector(settings))
 
 
 def certificate_source(settings: Settings, session: SnsSession) -> CertificateSource:

@@ -9,6 +9,7 @@ left exactly as strict as for AWS itself.
 from __future__ import annotations
 
 import socket
+from collections.abc import Callable
 
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
@@ -54,6 +55,10 @@ def parse_pins(spec: str) -> dict[str, tuple[str, int]]:
     return pins
 
 
-def sns_connector(settings: Settings) -> aiohttp.TCPConnector:
-    resolver = PinnedHostResolver(parse_pins(settings.sns_resolve)) if settings.sns_resolve else None
-    return aiohttp.TCPConnector(resolver=resolver, ssl=client_context(settings.sns_ca_file), limit=100)
+def sns_connector(settings: Settings) -> Callable[[], aiohttp.TCPConnector]:
+    """What makes the connection pool to SNS when it is first needed (`SnsSession`). The settings
+    are read now: a malformed POSTROOM_SNS_RESOLVE or an unreadable POSTROOM_SNS_CA_FILE stops
+    the service at start, not at SNS's first message."""
+    pins = parse_pins(settings.sns_resolve) if settings.sns_resolve else None
+    tls = client_context(settings.sns_ca_file)
+    return lambda: aiohttp.TCPConnector(resolver=PinnedHostResolver(pins) if pins else None, ssl=tls, limit=100)

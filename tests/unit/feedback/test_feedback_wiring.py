@@ -3,9 +3,10 @@
 from datetime import timedelta
 
 import aiohttp
+import pytest
 
 from services.core.settings import Settings
-from services.feedback.main import certificate_source, max_age
+from services.feedback.main import certificate_source, max_age, sns_session
 from services.feedback.sns_session import SnsSession
 from services.feedback.sns_verifier import HttpsCertificateFetcher, PinnedCertificateDirectory
 from tests.unit.core.test_sqlalchemy_without_orm import run_fresh
@@ -27,13 +28,20 @@ def test_the_client_to_sns_is_not_loaded_before_its_first_request() -> None:
         """
         import sys
         from services.core.settings import Settings
-        from services.feedback.main import certificate_source
+        from services.feedback.main import certificate_source, sns_session
         from services.feedback.sns_confirmation import SubscriptionConfirmer
-        from services.feedback.sns_session import SnsSession
 
-        session = SnsSession(lambda: None)
-        certificate_source(Settings(), session), SubscriptionConfirmer(session)
+        settings = Settings(sns_resolve="sns.us-east-1.amazonaws.com=127.0.0.1:8443")
+        session = sns_session(settings)
+        certificate_source(settings, session), SubscriptionConfirmer(session)
         print("aiohttp.client" in sys.modules)
         """
     )
     assert printed == "False"
+
+
+def test_bad_sns_settings_stop_the_service_at_start_not_at_the_first_message(tmp_path) -> None:
+    with pytest.raises(SystemExit, match="POSTROOM_SNS_RESOLVE"):
+        sns_session(Settings(sns_resolve="sns.us-east-1.amazonaws.com"))
+    with pytest.raises(OSError):
+        sns_session(Settings(sns_ca_file=str(tmp_path / "missing-ca.pem")))
