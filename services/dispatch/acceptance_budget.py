@@ -38,9 +38,9 @@ class AcceptanceBudget:
             self._let_in()
 
     async def _wait_for_room(self, emails: int) -> None:
+        self.on_wait()
         granted = asyncio.get_running_loop().create_future()
         self._waiting.append((emails, granted))
-        self.on_wait()
         try:
             await granted
         except asyncio.CancelledError:

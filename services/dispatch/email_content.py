@@ -11,6 +11,7 @@ digest is the reference's, and the bytes read are what is kept in the store.
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
@@ -52,7 +53,7 @@ class EmailContent:
         self._cache: OrderedDict[str, bytes] = OrderedDict()
         self._cached_bytes = 0
         self._texts: OrderedDict[str, str] = OrderedDict()  # digest -> the body's text, decoded once
-        self._texts_length = 0
+        self._texts_bytes = 0  # what the texts take in memory (1, 2 or 4 bytes a character)
         self._reading: dict[str, asyncio.Future] = {}
         self._touched: OrderedDict[str, float] = OrderedDict()  # digest -> when the store last touched it
 
@@ -76,7 +77,7 @@ class EmailContent:
             if problem:
                 violations.append(FieldViolation(f"{name}_ref", problem))
             bodies[name] = text
-            if found is not None:
+            if found is not None and text:  # an empty upload is no body, as an empty inline one
                 named[name] = found
         parts, digests = [], []
         for index, part in enumerate(request.attachments):
@@ -228,12 +229,13 @@ class EmailContent:
             self._texts.move_to_end(digest)
             return text
         text = content.decode("utf-8")
-        if len(text) <= CACHE_BYTES // 4:
+        size = sys.getsizeof(text)
+        if size <= CACHE_BYTES // 4:
             self._texts[digest] = text
-            self._texts_length += len(text)
-            while self._texts_length > CACHE_BYTES:
+            self._texts_bytes += size
+            while self._texts_bytes > CACHE_BYTES:
                 _, dropped = self._texts.popitem(last=False)
-                self._texts_length -= len(dropped)
+                self._texts_bytes -= sys.getsizeof(dropped)
         return text
 
     def _remember(self, digest: str, content: bytes) -> None:

@@ -3,6 +3,8 @@ decoded once and shared, its digest taken from the reference, and kept in the st
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from services.core.content_store import ContentStore, reference_of, sha256_of
 from services.dispatch.content import HTML_MEDIA_TYPE, ContentRef
 from services.dispatch.domain import EmailRequest, Mailbox
@@ -42,3 +44,11 @@ async def test_a_named_body_gone_from_the_store_but_read_already_is_stored_again
 
     assert await content.store_all([resolved]) == [None]
     assert await content.store.get(digest) == HTML
+
+
+async def test_an_empty_body_named_by_reference_is_no_body(store):
+    content = EmailContent(ContentStore.beside(store, patience=5.0), refresh_after=0.0)
+    empty = (await content.store.put(b"")).sha256
+    request = replace(naming_the_html(0), html_body_ref=reference_of(empty), text_body="Hi")
+    resolved = await content.resolve(request)
+    assert resolved.request.html_body == "" and content.refs_for(resolved).html is None
