@@ -8,7 +8,7 @@ from operator import itemgetter
 from pathlib import Path
 from dataclasses import dataclass, field
 from itertools import chain
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from sqlalchemy import (
     BigInteger,
@@ -174,6 +174,14 @@ async def delete_in(conn: AsyncConnection, table: Table, key: ColumnElement, key
     """DELETE the rows whose `key` (a column, or a `tuple_` of them) is one of `keys`."""
     for chunk in in_list_chunks(keys):
         await conn.execute(delete(table).where(key.in_(chunk)))
+
+
+async def update_in(
+    conn: AsyncConnection, table: Table, key: ColumnElement, keys: Sequence[Any], values: Mapping[str, Any]
+) -> None:
+    """UPDATE the rows whose `key` is one of `keys`, setting `values`."""
+    for chunk in in_list_chunks(keys):
+        await conn.execute(update(table).where(key.in_(chunk)).values(values))
 
 
 async def rows_in(

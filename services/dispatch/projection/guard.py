@@ -7,10 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Column, Float, Index, MetaData, String, Table, update
+from sqlalchemy import BigInteger, Boolean, Column, Float, Index, MetaData, String, Table
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.core.database import in_list_chunks, upsert
+from services.core.database import update_in, upsert
 from services.core.event_routes import handles
 from services.core.events import StoredEvent
 from services.core.generated.postroom.v1 import events_pb2
@@ -92,8 +92,5 @@ class GuardProjection(Projection):
     async def write(self, conn: AsyncConnection, changes: GuardChanges) -> None:
         await upsert(conn, guard_sends, list(changes.sends.values()), ["dispatch_id"])
         for column, ids in (("bounced", changes.bounced), ("complained", changes.complained)):
-            for chunk in in_list_chunks(sorted(ids)):
-                await conn.execute(
-                    update(guard_sends).where(guard_sends.c.dispatch_id.in_(chunk)).values({column: True})
-                )
+            await update_in(conn, guard_sends, guard_sends.c.dispatch_id, sorted(ids), {column: True})
         await upsert(conn, guard_resets, list(changes.resets.values()), ["account_id", "provider_id"])

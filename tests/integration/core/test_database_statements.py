@@ -8,7 +8,7 @@ import re
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, event, select, tuple_
 
-from services.core.database import create_engine, delete_in, in_list_chunks, rows_in, upsert
+from services.core.database import create_engine, delete_in, in_list_chunks, rows_in, update_in, upsert
 
 metadata = MetaData()
 items = Table("items", metadata, Column("item_id", Integer, primary_key=True), Column("label", String(40)))
@@ -85,3 +85,11 @@ async def test_rows_in_and_delete_in_cover_every_key_once(engine):
         assert (await conn.execute(select(items.c.item_id).order_by(items.c.item_id))).scalars().all() == wanted
         await delete_in(conn, items, items.c.item_id, [])
         assert len((await conn.execute(select(items.c.item_id))).all()) == len(wanted)
+
+
+async def test_update_in_sets_every_row_asked_for_and_no_other(engine):
+    async with engine.begin() as conn:
+        await upsert(conn, items, [{"item_id": n, "label": "old"} for n in range(1200)], ["item_id"])
+        await update_in(conn, items, items.c.item_id, list(range(0, 1200, 3)), {"label": "new"})  # 400: one padded list
+        labels = dict((await conn.execute(select(items.c.item_id, items.c.label))).all())
+    assert labels == {n: "new" if n % 3 == 0 else "old" for n in range(1200)}
