@@ -87,7 +87,9 @@ class EmailContent:
             parts.append(AttachmentMetadata(part.filename, part.media_type, size, part.content_id))
             digests.append(digest)
         require(violations)
-        return Resolved(replace(request, **bodies), parts, digests, named)
+        if request.text_body_ref or request.html_body_ref:
+            request = replace(request, **bodies)  # a new frozen request only when a body was read
+        return Resolved(request, parts, digests, named)
 
     async def _body(self, reference: str, media_type: str) -> tuple[str, tuple[ContentRef, bytes] | None, str | None]:
         """(the text, its reference and bytes, a problem with it)."""
@@ -172,7 +174,7 @@ class EmailContent:
             )
             for part in refs.parts
         ]
-        return replace(request, **bodies), parts
+        return (replace(request, **bodies) if bodies else request), parts
 
     async def held(self, digests: set[str]) -> bool:
         return all((await self.held_each(digests)).values())
