@@ -14,13 +14,17 @@ import asyncio
 import sys
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Generic, TypeVar
 
 from services.core.content_store import ContentStore, digest_of_reference, sha256_of
 from services.core.errors import FieldViolation, require
 from services.dispatch.attachments import AttachmentContent, AttachmentMetadata
 from services.dispatch.content import HTML_MEDIA_TYPE, TEXT_MEDIA_TYPE, ContentRef, ContentRefs, QueuedPart
 from services.dispatch.domain import EmailRequest
+
+V = TypeVar("V")
 
 CACHE_BYTES = 16 * 1024 * 1024
 KNOWN_TOUCHES = 10_000  # digests whose last touch in the store this process remembers
@@ -50,10 +54,8 @@ class EmailContent:
     def __init__(self, store: ContentStore, *, refresh_after: float) -> None:
         self.store = store
         self.refresh_after = refresh_after
-        self._cache: OrderedDict[str, bytes] = OrderedDict()
-        self._cached_bytes = 0
-        self._texts: OrderedDict[str, str] = OrderedDict()  # digest -> the body's text, decoded once
-        self._texts_bytes = 0  # what the texts take in memory (1, 2 or 4 bytes a character)
+        self._cache: _SizedCache[bytes] = _SizedCache(CACHE_BYTES, len)
+        self._texts: _SizedCache[str] = _SizedCache(CACHE_BYTES, sys.getsizeof)  # bodies, decoded once
         self._reading: dict[str, asyncio.Future] = {}
         self._touched: OrderedDict[str, float] = OrderedDict()  # digest -> when the store last touched it
 
@@ -198,9 +200,8 @@ class EmailContent:
 
     async def _read(self, digest: str) -> bytes | None:
         """From the cache, else from the store; workers wanting the same content wait for one read."""
-        if digest in self._cache:
-            self._cache.move_to_end(digest)
-            return self._cache[digest]
+        if (cached := self._cache.get(digest)) is not None:
+            return cached
         if digest in self._reading:
             return await asyncio.shield(self._reading[digest])
         reading = self._reading[digest] = asyncio.ensure_future(self._fetch(digest))
@@ -226,28 +227,41 @@ class EmailContent:
 
     def _text_of(self, digest: str, content: bytes) -> str:
         """`content` decoded (UnicodeDecodeError if it is not UTF-8), the same text for each asking."""
-        text = self._texts.get(digest)
-        if text is not None:
-            self._texts.move_to_end(digest)
+        if (text := self._texts.get(digest)) is not None:
             return text
         text = content.decode("utf-8")
-        size = sys.getsizeof(text)
-        if size <= CACHE_BYTES // 4:
-            self._texts[digest] = text
-            self._texts_bytes += size
-            while self._texts_bytes > CACHE_BYTES:
-                _, dropped = self._texts.popitem(last=False)
-                self._texts_bytes -= sys.getsizeof(dropped)
+        self._texts.put(digest, text)
         return text
 
     def _remember(self, digest: str, content: bytes) -> None:
-        if len(content) > CACHE_BYTES // 4 or digest in self._cache:
+        self._cache.put(digest, content)
+
+
+class _SizedCache(Generic[V]):
+    """The values last used, by digest, at most `capacity` bytes in all as `size_of` counts them;
+    a value larger than a quarter of that is not kept."""
+
+    def __init__(self, capacity: int, size_of: Callable[[V], int]) -> None:
+        self.capacity = capacity
+        self.size_of = size_of
+        self._values: OrderedDict[str, V] = OrderedDict()
+        self._size = 0
+
+    def get(self, digest: str) -> V | None:
+        value = self._values.get(digest)
+        if value is not None:
+            self._values.move_to_end(digest)
+        return value
+
+    def put(self, digest: str, value: V) -> None:
+        size = self.size_of(value)
+        if size > self.capacity // 4 or digest in self._values:
             return
-        self._cache[digest] = content
-        self._cached_bytes += len(content)
-        while self._cached_bytes > CACHE_BYTES:
-            _, dropped = self._cache.popitem(last=False)
-            self._cached_bytes -= len(dropped)
+        self._values[digest] = value
+        self._size += size
+        while self._size > self.capacity:
+            _, dropped = self._values.popitem(last=False)
+            self._size -= self.size_of(dropped)
 
 
 def _contents(resolved: Resolved) -> dict[str, bytes | None]:
