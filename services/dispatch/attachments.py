@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from services.core.errors import FieldViolation
+from services.dispatch.base64_lines import Base64Lines
 
 MAX_ATTACHMENTS = 50  # invoices, tickets and a newsletter's images need a handful; more belongs in one archive
 MAX_FILENAME_CHARS = 255  # SES's limit (SES API v2 Attachment.FileName), and most file systems'
@@ -71,6 +72,9 @@ class AttachmentContent:
     media_type: str
     content: bytes = field(repr=False)
     content_id: str = ""
+    # The content already as base64 lines, where the caller keeps them: content many emails share
+    # is then encoded once, not for each message.
+    encoded: Base64Lines | None = field(default=None, repr=False, compare=False)
 
     @property
     def inline(self) -> bool:

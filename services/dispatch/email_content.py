@@ -5,7 +5,8 @@ request carried once the email is accepted (`store_all`, before its EmailQueued 
 the worker fetches it all back to build the message (`fetch`), through a small cache: a batch to a
 thousand recipients names the same content a thousand times. A body named by reference is decoded
 once and the text shared by every email that names it, and is not encoded and hashed again: its
-digest is the reference's, and the bytes read are what is kept in the store.
+digest is the reference's, and the bytes read are what is kept in the store. A part's content is
+encoded to base64 once, too, and its lines shared by every message that carries it.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Generic, TypeVar
 from services.core.content_store import ContentStore, digest_of_reference, sha256_of
 from services.core.errors import FieldViolation, require
 from services.dispatch.attachments import AttachmentContent, AttachmentMetadata
+from services.dispatch.base64_lines import Base64Lines, base64_lines
 from services.dispatch.content import HTML_MEDIA_TYPE, TEXT_MEDIA_TYPE, ContentRef, ContentRefs, QueuedPart
 from services.dispatch.domain import EmailRequest
 
@@ -56,6 +58,7 @@ class EmailContent:
         self.refresh_after = refresh_after
         self._cache: _SizedCache[bytes] = _SizedCache(CACHE_BYTES, len)
         self._texts: _SizedCache[str] = _SizedCache(CACHE_BYTES, sys.getsizeof)  # bodies, decoded once
+        self._encoded: _SizedCache[Base64Lines] = _SizedCache(CACHE_BYTES, lambda lines: len(lines.data))
         self._reading: dict[str, asyncio.Future] = {}
         self._touched: OrderedDict[str, float] = OrderedDict()  # digest -> when the store last touched it
 
@@ -170,12 +173,12 @@ class EmailContent:
         for name, ref in (("text_body", refs.text), ("html_body", refs.html)):
             if ref is not None:
                 bodies[name] = self._text_of(ref.sha256, await self._required(ref.sha256))
-        parts = [
-            AttachmentContent(
-                part.filename, part.content.media_type, await self._required(part.content.sha256), part.content_id
-            )
-            for part in refs.parts
-        ]
+        parts = []
+        for part in refs.parts:
+            digest = part.content.sha256
+            content = await self._required(digest)
+            encoded = self._encoded_of(digest, content)
+            parts.append(AttachmentContent(part.filename, part.content.media_type, content, part.content_id, encoded))
         return (replace(request, **bodies) if bodies else request), parts
 
     async def held(self, digests: set[str]) -> bool:
@@ -227,11 +230,10 @@ class EmailContent:
 
     def _text_of(self, digest: str, content: bytes) -> str:
         """`content` decoded (UnicodeDecodeError if it is not UTF-8), the same text for each asking."""
-        if (text := self._texts.get(digest)) is not None:
-            return text
-        text = content.decode("utf-8")
-        self._texts.put(digest, text)
-        return text
+        return self._texts.get_or_make(digest, lambda: content.decode("utf-8"))
+
+    def _encoded_of(self, digest: str, content: bytes) -> Base64Lines:
+        return self._encoded.get_or_make(digest, lambda: base64_lines(content))
 
     def _remember(self, digest: str, content: bytes) -> None:
         self._cache.put(digest, content)
@@ -251,6 +253,12 @@ class _SizedCache(Generic[V]):
         value = self._values.get(digest)
         if value is not None:
             self._values.move_to_end(digest)
+        return value
+
+    def get_or_make(self, digest: str, make: Callable[[], V]) -> V:
+        if (value := self.get(digest)) is None:
+            value = make()
+            self.put(digest, value)
         return value
 
     def put(self, digest: str, value: V) -> None:

@@ -5,7 +5,7 @@ Written directly rather than through `email.message.EmailMessage`: its header re
 and refolds every header, which cost more CPU per email than the whole SMTP exchange. The
 pieces that need care still come from the standard library: `email.header.Header` for RFC 2047
 encoded words, `formataddr` for display names, `quoprimime` for quoted-printable bodies, `base64` for
-attachments; the unit tests parse every message back with the `email` package.
+attachments (base64_lines); the unit tests parse every message back with the `email` package.
 
 With parts, the message nests as mail clients expect: `multipart/mixed` holds the regular
 attachments after `multipart/related`, which holds the inline parts after the body (the
@@ -29,6 +29,7 @@ from services.core.email_address import domain_of
 from services.core.errors import require
 from services.core.ses_headers import CONFIGURATION_SET_HEADER, TENANT_HEADER
 from services.dispatch.attachments import AttachmentContent, AttachmentMetadata, attachment_violations
+from services.dispatch.base64_lines import Base64Lines, base64_lines, base64_lines_size
 from services.dispatch.list_id import LIST_ID_HEADER, list_id_value
 from services.dispatch.domain import DISPATCH_ID_TAG, HEADER_NAME, EmailRequest, Mailbox, ProviderConfig
 
@@ -47,8 +48,9 @@ _A_DISPATCH_ID = "0" * 36
 _ANY_DATE = datetime(2000, 1, 1, tzinfo=timezone.utc)
 _LONGEST_MSGID_LOCAL_PART = f"{10**13 - 1}.{2**31 - 1}.{2**64 - 1}"
 
-# A piece of the message: bytes, or (for the size bound) the length of encoded content left unwritten.
-Piece = bytes | int
+# A piece of the message: bytes, a part's content as base64 lines, or (for the size bound) the
+# length of encoded content left unwritten.
+Piece = bytes | Base64Lines | int
 
 
 class UnsafeHeader(ValueError):
@@ -73,9 +75,28 @@ class Sender:
 
 @dataclass(frozen=True)
 class BuiltMessage:
+    """The message in the pieces it was written in, never joined: an attachment many emails share
+    is one object in each of them, not a copy of 1.4 MB per email in hand.
+
+    Each piece is written in CRLF line form and ends a line, so SMTP can bring each to DATA's form
+    on its own."""
+
     envelope_from: str
     recipients: tuple[str, ...]
-    data: bytes
+    pieces: tuple[bytes | Base64Lines, ...]
+
+    @property
+    def size(self) -> int:
+        return sum(len(_bytes_of(piece)) for piece in self.pieces)
+
+    @property
+    def data(self) -> bytes:
+        """The whole message (a copy: for a test, or the SES stand-in's inbox)."""
+        return b"".join(_bytes_of(piece) for piece in self.pieces)
+
+
+def _bytes_of(piece: bytes | Base64Lines) -> bytes:
+    return piece.data if isinstance(piece, Base64Lines) else piece
 
 
 def build_message(
@@ -103,9 +124,10 @@ def build_message(
         message_id=make_msgid(domain=_message_id_domain(sender)),
         unsubscribe_headers=unsubscribe_headers,
     )
-    body = _entity(request, parts, _text_part, [_base64(attachment.content) for attachment in attachments])
+    encoded = [attachment.encoded or base64_lines(attachment.content) for attachment in attachments]
+    body = _entity(request, parts, _text_part, encoded)
     envelope = tuple(m.address for m in request.recipients if m.address in kept)
-    return BuiltMessage(sender.address, envelope, b"".join([head, *body]))  # type: ignore[list-item]  # all bytes
+    return BuiltMessage(sender.address, envelope, (head, *body))  # type: ignore[arg-type]  # no int pieces
 
 
 def message_size_bound(
@@ -132,8 +154,12 @@ def message_size_bound(
         message_id=f"<{_LONGEST_MSGID_LOCAL_PART}@{_message_id_domain(sender)}>",
         unsubscribe_headers=unsubscribe_headers,
     )
-    body = _entity(request, attachments, _text_part_size, [_base64_size(part.size) for part in attachments])
-    return len(head) + sum(piece if isinstance(piece, int) else len(piece) for piece in body)
+    body = _entity(request, attachments, _text_part_size, [base64_lines_size(part.size) for part in attachments])
+    return len(head) + sum(_length(piece) for piece in body)
+
+
+def _length(piece: Piece) -> int:
+    return piece if isinstance(piece, int) else len(_bytes_of(piece))
 
 
 def _header_block(
@@ -338,18 +364,6 @@ def _encoded_words(text: str) -> list[str]:
         chunk += encoded
     chunks.append(chunk)
     return [f"=?utf-8?b?{base64.b64encode(chunk).decode('ascii')}?=" for chunk in chunks]
-
-
-def _base64(content: bytes) -> bytes:
-    """RFC 2045 6.8: 76-character lines ending in CRLF. encodebytes works through the whole buffer
-    in C; one replace then makes its LF line ends CRLF."""
-    return base64.encodebytes(content).replace(b"\n", b"\r\n")
-
-
-def _base64_size(size: int) -> int:
-    """len(_base64(content)) for `size` bytes of content."""
-    characters = (size + 2) // 3 * 4
-    return characters + 2 * ((characters + 75) // 76)
 
 
 def _text_part(subtype: str, text: str) -> bytes:

@@ -237,10 +237,10 @@ class QueuedEmailSender:
                 _fixed_diagnosis(f"Dispatch Failed: {error.message}", "Correct the attachments and send again."),
                 0,
             )
-        if len(message.data) > config.max_message_bytes:
+        if message.size > config.max_message_bytes:
             outcome = SmtpOutcome(
                 552,
-                f"message is {len(message.data)} bytes; the provider accepts "
+                f"message is {message.size} bytes; the provider accepts "
                 f"{config.max_message_bytes} (refused before sending)",
             )
             return events.failed_event(queued, outcome, domain.diagnose(outcome), 0)

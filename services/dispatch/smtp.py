@@ -15,6 +15,7 @@ import ssl
 import aiosmtplib
 
 from services.core import tracing
+from services.dispatch.base64_lines import Base64Lines
 from services.dispatch.domain import ProviderConfig, SmtpOutcome
 from services.dispatch.message import BuiltMessage
 
@@ -62,7 +63,7 @@ async def _transact(session: _Session, message: BuiltMessage) -> SmtpOutcome:
     Not `sendmail`: it parses every address four times with `email.utils` (a tenth of a send's
     CPU) and scans the message twice. Our envelope addresses are plain ASCII dot-atoms, checked
     when the email was accepted, so `<address>` is the whole quoting they need. Nor `data`: it
-    copies every message twice on its way out (`_wire_form`)."""
+    takes the message as one buffer, and copies it twice on its way out (`_wire_form`)."""
     try:
         envelope_from, recipients = _envelope(message)
     except UnicodeEncodeError:
@@ -89,7 +90,7 @@ async def _transact(session: _Session, message: BuiltMessage) -> SmtpOutcome:
         reply = await client.execute_command(b"DATA")
         if reply.code != 354:
             return SmtpOutcome(reply.code, reply.message)
-        reply = await _content_and_end(client, message.data)
+        reply = await _content_and_end(client, message)
     except aiosmtplib.SMTPResponseException as error:
         # A reply that is no SMTP reply (garbled, too long): the message may be with the server, so
         # this is its answer, never a reason to send it again; the session is out of step.
@@ -102,15 +103,20 @@ async def _transact(session: _Session, message: BuiltMessage) -> SmtpOutcome:
     return SmtpOutcome(250, reply.message)
 
 
-async def _content_and_end(client: aiosmtplib.SMTP, data: bytes) -> aiosmtplib.SMTPResponse:
-    """After DATA's 354: the message, then the line with the single period, and the server's reply."""
+async def _content_and_end(client: aiosmtplib.SMTP, message: BuiltMessage) -> aiosmtplib.SMTPResponse:
+    """After DATA's 354: the message piece by piece (each ends a line, so each is brought to DATA's
+    form on its own), then the line with the single period, and the server's reply."""
     protocol = client.protocol
     if protocol is None:
         raise aiosmtplib.SMTPServerDisconnected("Connection lost")
-    wire = _wire_form(data)
+    ends_a_line = True
     try:
-        protocol.write(wire)
-        protocol.write(b".\r\n" if wire.endswith(b"\r\n") else b"\r\n.\r\n")
+        for piece in message.pieces:
+            wire = piece.data if isinstance(piece, Base64Lines) else _wire_form(piece)
+            if wire:
+                protocol.write(wire)
+                ends_a_line = wire.endswith(b"\r\n")
+        protocol.write(b".\r\n" if ends_a_line else b"\r\n.\r\n")
         return await protocol.read_response(timeout=client.timeout)
     except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError):
         client.close()  # a reply given up on leaves the session out of step (as aiosmtplib's data() does)
@@ -118,15 +124,17 @@ async def _content_and_end(client: aiosmtplib.SMTP, data: bytes) -> aiosmtplib.S
 
 
 def _wire_form(data: bytes) -> bytes:
-    """The message as DATA carries it: CRLF line endings, and a period that starts a line doubled
-    (RFC 5321 4.5.2). build_message writes CRLF line endings only, which three counts (in C, no
-    copy) confirm, and a body seldom has a line starting with a period: a message usually goes
-    as it is, where aiosmtplib's `data` made a copy of each (1.5 MB with a 1 MB attachment) for
-    its line endings and another to add the final period."""
+    """A piece of the message as DATA carries it: CRLF line endings, and a period that starts a
+    line doubled (RFC 5321 4.5.2). build_message writes CRLF line endings only, which three counts
+    (in C, no copy) confirm, and a body seldom has a line starting with a period: a piece usually
+    goes as it is, where aiosmtplib's `data` made a copy of the message for its line endings and
+    another to add the final period. (Base64 lines need neither and skip this.)"""
     crlf = data.count(b"\r\n")
     if data.count(b"\n") != crlf or data.count(b"\r") != crlf:
         data = _LINE_ENDING.sub(b"\r\n", data)
-    return _LEADING_PERIOD.sub(b"..", data)  # the same object when no line starts with one
+    if data[:1] != b"." and b"\n." not in data:  # a search in C, where the regular expression steps
+        return data
+    return _LEADING_PERIOD.sub(b"..", data)
 
 
 def _envelope(message: BuiltMessage) -> tuple[bytes, list[bytes]]:

@@ -1,12 +1,13 @@
 """A body a batch names by reference, through EmailContent and a real nats-server's content store:
-decoded once and shared, its digest taken from the reference, and kept in the store."""
+decoded once and shared, its digest taken from the reference, and kept in the store; a part's
+content encoded once for every message that carries it."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
 from services.core.content_store import ContentStore, reference_of, sha256_of
-from services.dispatch.content import HTML_MEDIA_TYPE, ContentRef
+from services.dispatch.content import HTML_MEDIA_TYPE, ContentRef, ContentRefs, QueuedPart
 from services.dispatch.domain import EmailRequest, Mailbox
 from services.dispatch.email_content import EmailContent
 from tests.integration.dispatch.dispatch_support import ACCOUNT, PROVIDER
@@ -52,3 +53,16 @@ async def test_an_empty_body_named_by_reference_is_no_body(store):
     request = replace(naming_the_html(0), html_body_ref=reference_of(empty), text_body="Hi")
     resolved = await content.resolve(request)
     assert resolved.request.html_body == "" and content.refs_for(resolved).html is None
+
+
+async def test_every_message_carrying_a_part_shares_one_encoding_of_it(store):
+    content = EmailContent(ContentStore.beside(store, patience=5.0), refresh_after=0.0)
+    pdf = b"%PDF-1.7 " + bytes(range(256)) * 400
+    digest = (await content.store.put(pdf)).sha256
+    refs = ContentRefs(None, None, (QueuedPart("a.pdf", "", ContentRef(digest, len(pdf), "application/pdf")),))
+    request = replace(naming_the_html(0), html_body_ref="", text_body="Hi")
+
+    fetched = [(await content.fetch(request, refs))[1][0] for _ in range(3)]
+
+    assert fetched[0].content == pdf
+    assert all(part.encoded is fetched[0].encoded for part in fetched)

@@ -17,7 +17,7 @@ from services.dispatch.smtp import ProviderConnections, _open, _Session, _transa
 MESSAGE = BuiltMessage(
     "sender@example.com",
     ("bob@example.org",),
-    b"From: sender@example.com\r\nTo: bob@example.org\r\nSubject: Hi\r\n\r\nHi\r\n",
+    (b"From: sender@example.com\r\nTo: bob@example.org\r\nSubject: Hi\r\n\r\nHi\r\n",),
 )
 
 

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from services.core.errors import InvalidArgument
 from services.core.ids import name_based_id, uuid7
 from services.dispatch.attachments import AttachmentContent, AttachmentMetadata, filename_problem
+from services.dispatch.base64_lines import base64_lines
 from services.dispatch.domain import EmailRequest, Mailbox
 from services.dispatch.message import Sender, build_message, message_size_bound
 
@@ -128,6 +129,36 @@ def test_dropping_suppressed_recipients_never_lengthens_the_message(request, att
     kept = tuple(data.draw(st.lists(st.sampled_from(request.recipients), min_size=1, unique=True)))
     bound = message_size_bound(request, sender=Sender("a@example.com"), attachments=[a.metadata for a in attachments])
     assert built_size(request, attachments, sender=Sender("a@example.com"), recipients=kept) <= bound
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(request=requests(), attachments=parts())
+def test_each_piece_is_in_crlf_form_and_ends_a_line(request, attachments):
+    """What lets SMTP bring each piece to DATA's form on its own (services/dispatch/smtp.py)."""
+    message = build_message(
+        request,
+        dispatch_id=str(uuid7()),
+        sender=Sender("a@example.com"),
+        now=datetime.now(timezone.utc),
+        attachments=attachments,
+    )
+    for piece in message.pieces:
+        data = piece if isinstance(piece, bytes) else piece.data
+        assert data.count(b"\r") == data.count(b"\n") == data.count(b"\r\n")
+        assert data == b"" or data.endswith(b"\r\n")
+
+
+def test_a_part_encoded_already_is_carried_as_it_is():
+    request = EmailRequest("acme", "p", to=(Mailbox("b@example.org"),), subject="s", text_body="t")
+    encoded = base64_lines(b"%PDF-1.7 ...")
+    message = build_message(
+        request,
+        dispatch_id=str(uuid7()),
+        sender=Sender("a@example.com"),
+        now=datetime.now(timezone.utc),
+        attachments=[AttachmentContent("a.pdf", "application/pdf", b"%PDF-1.7 ...", encoded=encoded)],
+    )
+    assert any(piece is encoded for piece in message.pieces)
 
 
 @pytest.mark.parametrize("size", [0, 1, 2, 3, 56, 57, 58, 1024 * 1024 - 1, 30 * 1024 * 1024 + 7])

@@ -1,0 +1,29 @@
+"""Content as a message carries an attachment: base64 in lines of 76 characters, each ending in
+CRLF (RFC 2045 6.8).
+
+A value of its own type because it is safe on the SMTP wire as it is: its line ends are CRLF and
+it holds no period, so DATA's dot-stuffing need not look through it (about 8 ms of a send, for a
+1 MB attachment). Encoding takes about 5 ms for 1 MB: content that many emails share is encoded
+once (see email_content.EmailContent).
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Base64Lines:
+    data: bytes
+
+
+def base64_lines(content: bytes) -> Base64Lines:
+    """encodebytes writes the lines (LF-ended); one replace makes their ends CRLF."""
+    return Base64Lines(base64.encodebytes(content).replace(b"\n", b"\r\n"))
+
+
+def base64_lines_size(size: int) -> int:
+    """len(base64_lines(content).data) for `size` bytes of content."""
+    characters = (size + 2) // 3 * 4
+    return characters + 2 * ((characters + 75) // 76)

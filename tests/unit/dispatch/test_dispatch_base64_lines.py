@@ -1,0 +1,25 @@
+"""A part's content as base64 lines (services/dispatch/base64_lines.py): what the email package
+writes for a base64 body, of the size counted beforehand, and safe on the SMTP wire as it is."""
+
+import base64
+import re
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from services.dispatch.base64_lines import base64_lines, base64_lines_size
+
+CRLF_LINES = re.compile(rb"(?:[A-Za-z0-9+/=]{1,76}\r\n)*")
+
+
+@given(st.binary(max_size=4000))
+def test_lines_of_76_characters_ending_in_crlf_that_decode_to_the_content(content):
+    lines = base64_lines(content).data
+    assert CRLF_LINES.fullmatch(lines)
+    assert b"." not in lines  # nothing for DATA's dot-stuffing to do
+    assert base64.b64decode(lines) == content
+
+
+@given(st.integers(0, 10_000))
+def test_the_size_is_known_from_the_content_size_alone(size):
+    assert base64_lines_size(size) == len(base64_lines(bytes(size)).data)
