@@ -116,7 +116,7 @@ async def _content_and_end(client: aiosmtplib.SMTP, message: BuiltMessage) -> ai
         for piece in message.pieces:
             wire = piece.data if isinstance(piece, Base64Lines) else _wire_form(piece)
             if wire:
-                await _write_at_the_wire_pace(protocol, wire)
+                await _write_at_the_wire_pace(protocol, wire, client.timeout)
                 ends_a_line = wire.endswith(b"\r\n")
         protocol.write(b".\r\n" if ends_a_line else b"\r\n.\r\n")
         return await protocol.read_response(timeout=client.timeout)
@@ -125,14 +125,19 @@ async def _content_and_end(client: aiosmtplib.SMTP, message: BuiltMessage) -> ai
         raise
 
 
-async def _write_at_the_wire_pace(protocol: SMTPProtocol, wire: bytes) -> None:
+async def _write_at_the_wire_pace(protocol: SMTPProtocol, wire: bytes, timeout: float | None) -> None:
     """A slice at a time, each once the transport has room: written at once, a 1.4 MB attachment
     was encrypted whole into TLS buffers and queued, per connection (13 MB more at the peak of
     bench/dispatch.py's content run). The transport calls for the pause, and aiosmtplib's protocol
-    keeps asyncio's flow control (`_drain_helper`, which `StreamWriter.drain` awaits)."""
+    keeps asyncio's flow control (`_drain_helper`, which `StreamWriter.drain` awaits). A server
+    that stops reading gets `timeout` for each slice, as it gets it for each reply."""
     for start in range(0, len(wire), WRITE_SLICE_BYTES):
         protocol.write(wire[start : start + WRITE_SLICE_BYTES])  # a small message: itself, not a copy
-        await protocol._drain_helper()
+        try:
+            async with asyncio.timeout(timeout):
+                await protocol._drain_helper()
+        except TimeoutError:
+            raise aiosmtplib.SMTPTimeoutError("Timed out writing the message (the server stopped reading)") from None
 
 
 def _wire_form(data: bytes) -> bytes:
