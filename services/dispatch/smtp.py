@@ -11,6 +11,7 @@ import asyncio
 import logging
 import re
 import ssl
+from collections.abc import Iterator
 
 import aiosmtplib
 from aiosmtplib.protocol import SMTPProtocol
@@ -106,38 +107,55 @@ async def _transact(session: _Session, message: BuiltMessage) -> SmtpOutcome:
 
 
 async def _content_and_end(client: aiosmtplib.SMTP, message: BuiltMessage) -> aiosmtplib.SMTPResponse:
-    """After DATA's 354: the message piece by piece (each ends a line, so each is brought to DATA's
-    form on its own), then the line with the single period, and the server's reply."""
+    """After DATA's 354: the message and the line with the single period, then the server's reply."""
     protocol = client.protocol
     if protocol is None:
         raise aiosmtplib.SMTPServerDisconnected("Connection lost")
-    ends_a_line = True
     try:
-        for piece in message.pieces:
-            wire = piece.data if isinstance(piece, Base64Lines) else _wire_form(piece)
-            if wire:
-                await _write_at_the_wire_pace(protocol, wire, client.timeout)
-                ends_a_line = wire.endswith(b"\r\n")
-        protocol.write(b".\r\n" if ends_a_line else b"\r\n.\r\n")
+        for write in _data_writes(message):
+            await _write_at_the_wire_pace(protocol, write, client.timeout)
         return await protocol.read_response(timeout=client.timeout)
     except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError):
         client.close()  # a reply given up on leaves the session out of step (as aiosmtplib's data() does)
         raise
 
 
-async def _write_at_the_wire_pace(protocol: SMTPProtocol, wire: bytes, timeout: float | None) -> None:
-    """A slice at a time, each once the transport has room: written at once, a 1.4 MB attachment
-    was encrypted whole into TLS buffers and queued, per connection (13 MB more at the peak of
+def _data_writes(message: BuiltMessage, slice_bytes: int = WRITE_SLICE_BYTES) -> Iterator[bytes]:
+    """What DATA carries, the final period's line included, in writes of about `slice_bytes` at
+    most: the small pieces (headers, boundaries, a short body) joined, so a plain email is a single
+    write, and a large piece in slices. Each piece ends a line, so each is brought to DATA's form
+    on its own."""
+    joined: list[bytes] = []
+    size, last = 0, b""
+    for piece in message.pieces:
+        wire = piece.data if isinstance(piece, Base64Lines) else _wire_form(piece)
+        if not wire:
+            continue
+        last = wire
+        if joined and size + len(wire) > slice_bytes:
+            yield b"".join(joined)
+            joined, size = [], 0
+        if len(wire) > slice_bytes:
+            yield from (wire[start : start + slice_bytes] for start in range(0, len(wire), slice_bytes))
+        else:
+            joined.append(wire)
+            size += len(wire)
+    joined.append(b"\r\n.\r\n" if last and not last.endswith(b"\r\n") else b".\r\n")
+    yield b"".join(joined)
+
+
+async def _write_at_the_wire_pace(protocol: SMTPProtocol, data: bytes, timeout: float | None) -> None:
+    """Each write once the transport has taken the last: written at once, a 1.4 MB attachment was
+    encrypted whole into TLS buffers and queued, per connection (13 MB more at the peak of
     bench/dispatch.py's content run). The transport calls for the pause, and aiosmtplib's protocol
     keeps asyncio's flow control (`_drain_helper`, which `StreamWriter.drain` awaits). A server
-    that stops reading gets `timeout` for each slice, as it gets it for each reply."""
-    for start in range(0, len(wire), WRITE_SLICE_BYTES):
-        protocol.write(wire[start : start + WRITE_SLICE_BYTES])  # a small message: itself, not a copy
-        try:
-            async with asyncio.timeout(timeout):
-                await protocol._drain_helper()
-        except TimeoutError:
-            raise aiosmtplib.SMTPTimeoutError("Timed out writing the message (the server stopped reading)") from None
+    that stops reading gets `timeout` for each write, as it gets it for each reply."""
+    protocol.write(data)
+    try:
+        async with asyncio.timeout(timeout):
+            await protocol._drain_helper()
+    except TimeoutError:
+        raise aiosmtplib.SMTPTimeoutError("Timed out writing the message (the server stopped reading)") from None
 
 
 def _wire_form(data: bytes) -> bytes:
