@@ -17,6 +17,9 @@ from dataclasses import dataclass
 class Base64Lines:
     data: bytes
 
+    def __len__(self) -> int:
+        return len(self.data)
+
 
 def base64_lines(content: bytes) -> Base64Lines:
     """encodebytes writes the lines (LF-ended); one replace makes their ends CRLF."""

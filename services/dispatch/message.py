@@ -87,16 +87,12 @@ class BuiltMessage:
 
     @property
     def size(self) -> int:
-        return sum(len(_bytes_of(piece)) for piece in self.pieces)
+        return sum(map(len, self.pieces))
 
     @property
     def data(self) -> bytes:
         """The whole message (a copy: for a test, or the SES stand-in's inbox)."""
-        return b"".join(_bytes_of(piece) for piece in self.pieces)
-
-
-def _bytes_of(piece: bytes | Base64Lines) -> bytes:
-    return piece.data if isinstance(piece, Base64Lines) else piece
+        return b"".join(piece.data if isinstance(piece, Base64Lines) else piece for piece in self.pieces)
 
 
 def build_message(
@@ -155,11 +151,7 @@ def message_size_bound(
         unsubscribe_headers=unsubscribe_headers,
     )
     body = _entity(request, attachments, _text_part_size, [base64_lines_size(part.size) for part in attachments])
-    return len(head) + sum(_length(piece) for piece in body)
-
-
-def _length(piece: Piece) -> int:
-    return piece if isinstance(piece, int) else len(_bytes_of(piece))
+    return len(head) + sum(piece if isinstance(piece, int) else len(piece) for piece in body)
 
 
 def _header_block(
