@@ -4,6 +4,10 @@ Each email in hand holds its content and the message built from it (attachments 
 take four thirds of their size) until SES has answered. With two hundred sends in flight and 1 MB
 attachments, that alone was half a gigabyte. An email waits here for room before its content is
 read; one larger than the whole budget goes when it is the only one in hand.
+
+Content that emails share (a batch's attachment, cached with its base64 lines by EmailContent) is
+held once whatever the number of emails carrying it, but is counted for each: the budget is a
+bound, not an estimate.
 """
 
 from __future__ import annotations
