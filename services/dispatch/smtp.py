@@ -112,12 +112,47 @@ async def _content_and_end(client: aiosmtplib.SMTP, message: BuiltMessage) -> ai
     if protocol is None:
         raise aiosmtplib.SMTPServerDisconnected("Connection lost")
     try:
-        for write in _data_writes(message):
-            await _write_at_the_wire_pace(protocol, write, client.timeout)
-        return await protocol.read_response(timeout=client.timeout)
+        answered_early = await _write_content(protocol, message, client.timeout)
+        reply = await protocol.read_response(timeout=client.timeout)
     except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError):
         client.close()  # a reply given up on leaves the session out of step (as aiosmtplib's data() does)
         raise
+    if answered_early:
+        client.close()  # the server took the rest of the message for commands, or is closing
+    return reply
+
+
+async def _write_content(protocol: SMTPProtocol, message: BuiltMessage, timeout: float | None) -> bool:
+    """Writes the message, each write once the transport has taken the last; True when the server
+    answered before the end (a 552 for a message too large, a 421 before it closes): its answer
+    is the outcome, and the rest is not sent.
+
+    Written at once, a 1.4 MB attachment was encrypted whole into TLS buffers and queued, per
+    connection (13 MB more at the peak of bench/dispatch.py's content run). This leans on aiosmtplib's
+    protocol (pinned): asyncio's flow control (`_drain_helper`, which `StreamWriter.drain` awaits),
+    and its reply bookkeeping, which keeps a reply only while one is expected (`_response_pending`,
+    set so before its own DATA content too). A server that stops reading gets `timeout` for each
+    write, as it gets it for each reply."""
+    protocol._response_pending = True
+    answer = protocol._response_waiter
+    if answer is None:
+        raise aiosmtplib.SMTPServerDisconnected("Connection lost")
+    for write in _data_writes(message):
+        if answer.done():
+            return True
+        try:
+            protocol.write(write)
+            async with asyncio.timeout(timeout):
+                await protocol._drain_helper()
+        except (OSError, TimeoutError, aiosmtplib.SMTPServerDisconnected) as error:
+            if answer.done():
+                return True  # it answered, then stopped reading or closed
+            if isinstance(error, TimeoutError):
+                raise aiosmtplib.SMTPTimeoutError(
+                    "Timed out writing the message (the server stopped reading)"
+                ) from None
+            raise
+    return False
 
 
 def _data_writes(message: BuiltMessage, slice_bytes: int = WRITE_SLICE_BYTES) -> Iterator[bytes]:
@@ -142,20 +177,6 @@ def _data_writes(message: BuiltMessage, slice_bytes: int = WRITE_SLICE_BYTES) ->
             size += len(wire)
     joined.append(b"\r\n.\r\n" if last and not last.endswith(b"\r\n") else b".\r\n")
     yield b"".join(joined)
-
-
-async def _write_at_the_wire_pace(protocol: SMTPProtocol, data: bytes, timeout: float | None) -> None:
-    """Each write once the transport has taken the last: written at once, a 1.4 MB attachment was
-    encrypted whole into TLS buffers and queued, per connection (13 MB more at the peak of
-    bench/dispatch.py's content run). The transport calls for the pause, and aiosmtplib's protocol
-    keeps asyncio's flow control (`_drain_helper`, which `StreamWriter.drain` awaits). A server
-    that stops reading gets `timeout` for each write, as it gets it for each reply."""
-    protocol.write(data)
-    try:
-        async with asyncio.timeout(timeout):
-            await protocol._drain_helper()
-    except TimeoutError:
-        raise aiosmtplib.SMTPTimeoutError("Timed out writing the message (the server stopped reading)") from None
 
 
 def _wire_form(data: bytes) -> bytes:
@@ -187,11 +208,14 @@ async def send_once(
     if isinstance(session, SmtpOutcome):
         return session
     try:
-        return await _transact(session, message)
+        outcome = await _transact(session, message)
     except _NO_REPLY as error:
-        return SmtpOutcome(0, _describe(error))
-    finally:
-        await _close(session.client)
+        outcome = SmtpOutcome(0, _describe(error))
+    except asyncio.CancelledError:
+        session.client.close()  # mid-message, QUIT would be read as a line of it
+        raise
+    await _close(session.client)
+    return outcome
 
 
 class ProviderConnections:

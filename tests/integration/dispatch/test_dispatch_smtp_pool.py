@@ -4,6 +4,7 @@ message's final period that never comes."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import replace
 
 import aiosmtplib
@@ -13,7 +14,7 @@ from services.core.tls import client_context
 from services.dispatch import domain
 from services.dispatch.domain import ProviderConfig, SmtpOutcome
 from services.dispatch.message import BuiltMessage
-from services.dispatch.smtp import ProviderConnections, _open, _Session, _transact
+from services.dispatch.smtp import ProviderConnections, _open, _Session, _transact, send_once
 
 MESSAGE = BuiltMessage(
     "sender@example.com",
@@ -91,17 +92,26 @@ async def test_a_garbled_reply_to_the_final_period_fails_the_email_and_sends_it_
     await pool.close()
 
 
-async def test_a_server_that_stops_reading_the_message_times_the_send_out(test_ca):
-    """Past 354 this server reads nothing more: the message's slices back up in the transport (the
-    kernel's buffers take a few MB, so the message is 32 MB) and the send gives up after its timeout."""
-    server_tls = test_ca.server_context("localhost")
+LARGE = BuiltMessage(
+    "sender@example.com", ("bob@example.org",), (b"Subject: Big\r\n\r\n", (b"x" * 998 + b"\r\n") * 32_000)
+)  # 32 MB: more than the kernel's socket buffers take, so a server that stops reading is felt
 
-    async def stop_reading_after_354(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        writer.write(b"220 stalls.example ESMTP\r\n")
+
+@contextlib.asynccontextmanager
+async def scripted_server(test_ca, after_354):
+    """A real STARTTLS + AUTH server that, past DATA's 354, does what `after_354(reader, writer)`
+    does; it gives the provider that sends to it."""
+    server_tls = test_ca.server_context("localhost")
+    finished = asyncio.Event()
+    handlers: set[asyncio.Task] = set()
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        handlers.add(asyncio.current_task())  # type: ignore[arg-type]
+        writer.write(b"220 scripted.example ESMTP\r\n")
         while line := await reader.readline():
             command = line[:8].upper()
             if command.startswith(b"EHLO"):
-                writer.write(b"250-stalls.example\r\n250-STARTTLS\r\n250 AUTH PLAIN LOGIN\r\n")
+                writer.write(b"250-scripted.example\r\n250-STARTTLS\r\n250 AUTH PLAIN LOGIN\r\n")
             elif command.startswith(b"STARTTLS"):
                 writer.write(b"220 go ahead\r\n")
                 await writer.start_tls(server_tls)
@@ -109,29 +119,87 @@ async def test_a_server_that_stops_reading_the_message_times_the_send_out(test_c
                 writer.write(b"235 2.7.0 Authentication successful\r\n")
             elif command.startswith(b"DATA"):
                 writer.write(b"354 End data with <CR><LF>.<CR><LF>\r\n")
-                writer.transport.pause_reading()
-                await asyncio.sleep(30)
+                await after_354(reader, writer)
+                await finished.wait()
+                break
             else:
                 writer.write(b"250 Ok\r\n")
+        writer.close()
 
-    server = await asyncio.start_server(stop_reading_after_354, "localhost", 0)
-    provider = replace(
-        PROVIDER,
-        smtp_host="localhost",
-        smtp_port=server.sockets[0].getsockname()[1],
-        smtp_username="u",
-        smtp_password="p",
-    )
+    server = await asyncio.start_server(serve, "localhost", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield replace(PROVIDER, smtp_host="localhost", smtp_port=port, smtp_username="u", smtp_password="p")
+    finally:
+        finished.set()
+        server.close()
+        await asyncio.wait_for(asyncio.gather(*handlers, return_exceptions=True), 5)
+
+
+async def opened(provider, test_ca) -> _Session:
     session = await _open(provider, 5.0, client_context(str(test_ca.ca_file)))
     assert isinstance(session, _Session)
-    session.client.timeout = 0.5
-    line = b"x" * 998 + b"\r\n"
-    large = BuiltMessage("sender@example.com", ("bob@example.org",), (b"Subject: Big\r\n\r\n", line * 32_000))
-    started = asyncio.get_running_loop().time()
+    session.client.timeout = 0.5  # the handshake had its 5 s
+    return session
 
-    with pytest.raises(aiosmtplib.SMTPTimeoutError, match="stopped reading"):
-        await asyncio.wait_for(_transact(session, large), 10)
 
-    assert asyncio.get_running_loop().time() - started < 5
-    assert not session.client.is_connected
-    server.close()
+async def stop_reading(reader, writer):
+    writer.transport.pause_reading()
+
+
+async def test_a_server_that_stops_reading_the_message_times_the_send_out(test_ca):
+    async with scripted_server(test_ca, stop_reading) as provider:
+        session = await opened(provider, test_ca)
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(aiosmtplib.SMTPTimeoutError, match="stopped reading"):
+            await asyncio.wait_for(_transact(session, LARGE), 10)
+        assert asyncio.get_running_loop().time() - started < 5
+        assert not session.client.is_connected
+
+
+TOO_BIG = b"552 5.3.4 Message size exceeds fixed maximum message size\r\n"
+
+
+async def answer_too_big_and_stop_reading(reader, writer):
+    await reader.readexactly(64 * 1024)
+    writer.write(TOO_BIG)
+    writer.transport.pause_reading()
+
+
+async def answer_too_big_and_close(reader, writer):
+    await reader.readexactly(64 * 1024)
+    writer.write(TOO_BIG)
+    await writer.drain()
+    writer.close()
+
+
+async def answer_too_big_and_read_on(reader, writer):
+    await reader.readexactly(64 * 1024)
+    writer.write(TOO_BIG)
+    while await reader.read(64 * 1024):
+        pass
+
+
+@pytest.mark.parametrize(
+    "after_354", [answer_too_big_and_stop_reading, answer_too_big_and_close, answer_too_big_and_read_on]
+)
+async def test_an_answer_before_the_end_of_the_message_is_its_outcome(test_ca, after_354):
+    """Not a timeout or a lost connection, which would send the message again on a fresh session."""
+    async with scripted_server(test_ca, after_354) as provider:
+        session = await opened(provider, test_ca)
+        outcome = await asyncio.wait_for(_transact(session, LARGE), 10)
+        assert outcome.code == 552 and "Message size exceeds" in outcome.reply
+        assert not session.client.is_connected  # the rest of the message was never sent: out of step
+
+
+async def test_a_test_email_cancelled_mid_message_closes_its_connection_at_once(test_ca):
+    """QUIT, as `send_once` ends otherwise, would be read as a line of the message."""
+    async with scripted_server(test_ca, stop_reading) as provider:
+        tls = client_context(str(test_ca.ca_file))
+        sending = asyncio.create_task(send_once(provider, LARGE, timeout=5.0, tls_context=tls))
+        await asyncio.sleep(0.5)  # well into the message, the server no longer reading
+        sending.cancel()
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(asyncio.CancelledError):
+            await sending
+        assert asyncio.get_running_loop().time() - started < 1.0  # not QUIT's 2 s wait for a reply
