@@ -120,7 +120,7 @@ def build_message(
         message_id=make_msgid(domain=_message_id_domain(sender)),
         unsubscribe_headers=unsubscribe_headers,
     )
-    encoded = [attachment.encoded or base64_lines(attachment.content) for attachment in attachments]
+    encoded = [_lines_of(attachment) for attachment in attachments]
     body = _entity(request, parts, _text_part, encoded)
     envelope = tuple(m.address for m in request.recipients if m.address in kept)
     return BuiltMessage(sender.address, envelope, (head, *body))  # type: ignore[arg-type]  # no int pieces
@@ -356,6 +356,14 @@ def _encoded_words(text: str) -> list[str]:
         chunk += encoded
     chunks.append(chunk)
     return [f"=?utf-8?b?{base64.b64encode(chunk).decode('ascii')}?=" for chunk in chunks]
+
+
+def _lines_of(attachment: AttachmentContent) -> Base64Lines:
+    """The lines the caller gave, when they are as long as the content's (a stale encoding is not)."""
+    given = attachment.encoded
+    if given is not None and len(given) == base64_lines_size(len(attachment.content)):
+        return given
+    return base64_lines(attachment.content)
 
 
 def _text_part(subtype: str, text: str) -> bytes:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from services.core.content_store import ContentStore, reference_of, sha256_of
+from services.dispatch.base64_lines import base64_lines
 from services.dispatch.content import HTML_MEDIA_TYPE, ContentRef, ContentRefs, QueuedPart
 from services.dispatch.domain import EmailRequest, Mailbox
 from services.dispatch.email_content import EmailContent
@@ -64,5 +65,5 @@ async def test_every_message_carrying_a_part_shares_one_encoding_of_it(store):
 
     fetched = [(await content.fetch(request, refs))[1][0] for _ in range(3)]
 
-    assert fetched[0].content == pdf
+    assert fetched[0].content == pdf and fetched[0].encoded == base64_lines(pdf)
     assert all(part.encoded is fetched[0].encoded for part in fetched)

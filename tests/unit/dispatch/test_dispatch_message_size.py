@@ -161,6 +161,19 @@ def test_a_part_encoded_already_is_carried_as_it_is():
     assert any(piece is encoded for piece in message.pieces)
 
 
+def test_lines_that_are_not_the_contents_length_are_not_used():
+    request = EmailRequest("acme", "p", to=(Mailbox("b@example.org"),), subject="s", text_body="t")
+    stale = base64_lines(b"an older version of the file")
+    message = build_message(
+        request,
+        dispatch_id=str(uuid7()),
+        sender=Sender("a@example.com"),
+        now=datetime.now(timezone.utc),
+        attachments=[AttachmentContent("a.pdf", "application/pdf", b"%PDF-1.7 ...", encoded=stale)],
+    )
+    assert stale not in message.pieces and base64_lines(b"%PDF-1.7 ...") in message.pieces
+
+
 @pytest.mark.parametrize("size", [0, 1, 2, 3, 56, 57, 58, 1024 * 1024 - 1, 30 * 1024 * 1024 + 7])
 def test_large_parts_are_counted_exactly(size):
     request = EmailRequest("acme", "p", to=(Mailbox("b@example.org"),), subject="s", text_body="t")
