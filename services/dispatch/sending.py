@@ -119,9 +119,8 @@ class QueuedEmailSender:
                 0,
             )
         sender = await self._sender_for(request, lookup, lookup.config)
-        entries = await self.suppressions.entries(
-            queued.account_id, [recipient_hash(m.address) for m in request.recipients]
-        )
+        hashes = {m.address: recipient_hash(m.address) for m in request.recipients}
+        entries = await self.suppressions.entries(queued.account_id, list(hashes.values()))
         if seen and (receipt := await self.context.read_model.ses_receipt(queued.aggregate_id)):
             # Read after the suppressions: feedback that suppressed a recipient is in the same
             # projection batch as its receipt, so an email SES bounced is not called SUPPRESSED.
@@ -129,10 +128,10 @@ class QueuedEmailSender:
         kept = tuple(
             m
             for m in request.recipients
-            if suppression_reason(entries.get(recipient_hash(m.address), []), request.list_id) is None
+            if suppression_reason(entries.get(hashes[m.address], []), request.list_id) is None
         )
         if not kept:
-            first = recipient_hash(request.recipients[0].address)
+            first = hashes[request.recipients[0].address]
             return events.suppressed_event(queued, first, suppression_reason(entries[first], request.list_id) or "")
         async with self.budget.holding(bytes_in_hand(events.refs_of(queued))):
             content = await self._content_of(queued, request)
