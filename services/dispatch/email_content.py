@@ -58,7 +58,7 @@ class EmailContent:
         self.refresh_after = refresh_after
         self._cache: _SizedCache[bytes] = _SizedCache(CACHE_BYTES, len)
         self._texts: _SizedCache[str] = _SizedCache(CACHE_BYTES, sys.getsizeof)  # bodies, decoded once
-        self._encoded: _SizedCache[Base64Lines] = _SizedCache(CACHE_BYTES, lambda lines: len(lines.data))
+        self._encoded: _SizedCache[Base64Lines] = _SizedCache(CACHE_BYTES, len)
         self._reading: dict[str, asyncio.Future] = {}
         self._touched: OrderedDict[str, float] = OrderedDict()  # digest -> when the store last touched it
 
