@@ -69,8 +69,10 @@ class Sender:
     tenant: str = ""  # X-SES-TENANT
 
     @classmethod
-    def of(cls, provider: ProviderConfig) -> Sender:
-        return cls(provider.from_address, provider.from_name, provider.ses_configuration_set, provider.ses_tenant)
+    def of(cls, provider: ProviderConfig, *, sending_as: ProviderConfig | None = None) -> Sender:
+        """`provider`'s configuration set and tenant, From `sending_as` (a fallback sends as the primary)."""
+        identity = sending_as or provider
+        return cls(identity.from_address, identity.from_name, provider.ses_configuration_set, provider.ses_tenant)
 
 
 @dataclass(frozen=True)

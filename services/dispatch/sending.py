@@ -214,7 +214,7 @@ class QueuedEmailSender:
             message = build_message(
                 request,
                 dispatch_id=queued.aggregate_id,
-                sender=replace(Sender.of(config), address=primary.from_address, name=primary.from_name),
+                sender=Sender.of(config, sending_as=primary),
                 now=datetime.now(timezone.utc),
                 recipients=kept,
                 attachments=attachments,
