@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 from services.core.errors import InvalidArgument
 from services.core.ids import name_based_id, uuid7
 from services.dispatch.attachments import AttachmentContent, AttachmentMetadata, filename_problem
-from services.dispatch.base64_lines import base64_lines
+from services.dispatch.base64_lines import Base64Lines, base64_lines
 from services.dispatch.domain import EmailRequest, Mailbox
-from services.dispatch.message import Sender, build_message, message_size_bound
+from services.dispatch.message import BuiltMessage, Sender, build_message, message_size_bound
 
 # Only the Message-ID's digits vary between two builds of one request.
 SLACK = 64
@@ -148,30 +148,25 @@ def test_each_piece_is_in_crlf_form_and_ends_a_line(request, attachments):
         assert data == b"" or data.endswith(b"\r\n")
 
 
-def test_a_part_encoded_already_is_carried_as_it_is():
-    request = EmailRequest("acme", "p", to=(Mailbox("b@example.org"),), subject="s", text_body="t")
-    encoded = base64_lines(b"%PDF-1.7 ...")
-    message = build_message(
-        request,
+def carrying_a_pdf(encoded: Base64Lines) -> BuiltMessage:
+    return build_message(
+        EmailRequest("acme", "p", to=(Mailbox("b@example.org"),), subject="s", text_body="t"),
         dispatch_id=str(uuid7()),
         sender=Sender("a@example.com"),
         now=datetime.now(timezone.utc),
         attachments=[AttachmentContent("a.pdf", "application/pdf", b"%PDF-1.7 ...", encoded=encoded)],
     )
-    assert any(piece is encoded for piece in message.pieces)
+
+
+def test_a_part_encoded_already_is_carried_as_it_is():
+    encoded = base64_lines(b"%PDF-1.7 ...")
+    assert any(piece is encoded for piece in carrying_a_pdf(encoded).pieces)
 
 
 def test_lines_that_are_not_the_contents_length_are_not_used():
-    request = EmailRequest("acme", "p", to=(Mailbox("b@example.org"),), subject="s", text_body="t")
     stale = base64_lines(b"an older version of the file")
-    message = build_message(
-        request,
-        dispatch_id=str(uuid7()),
-        sender=Sender("a@example.com"),
-        now=datetime.now(timezone.utc),
-        attachments=[AttachmentContent("a.pdf", "application/pdf", b"%PDF-1.7 ...", encoded=stale)],
-    )
-    assert stale not in message.pieces and base64_lines(b"%PDF-1.7 ...") in message.pieces
+    pieces = carrying_a_pdf(stale).pieces
+    assert stale not in pieces and base64_lines(b"%PDF-1.7 ...") in pieces
 
 
 @pytest.mark.parametrize("size", [0, 1, 2, 3, 56, 57, 58, 1024 * 1024 - 1, 30 * 1024 * 1024 + 7])
