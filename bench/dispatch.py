@@ -19,7 +19,8 @@ The sink is a minimal asyncio SMTP server (STARTTLS, AUTH PLAIN, `250 Ok <id>`) 
 so it is not the bottleneck.
 
 Beside it, in the same run, the content store's figures: `content_emails` emails that each carry a
-100 KB HTML body and a 1 MB attachment (uploaded once, named by reference) to as many recipients,
+100 KB HTML body and a 1 MB attachment (`BENCH_CONTENT_ATTACHMENT_MB`; uploaded once, named by
+reference) to as many recipients,
 with their emails/s, the bytes appended to the stream per email (today's plain emails' figure
 beside it) and the bytes the content store holds. Ends with one JSON line:
 {"bench", "rate", "ratio", "p99_ms", "peak_rss_mb", ...}.
@@ -51,6 +52,7 @@ from bench.support.profiling import Profile
 from bench.support.dispatch_pipeline import (
     BODY,
     CONTENT_ATTACHMENT,
+    CONTENT_ATTACHMENT_MB,
     CONTENT_HTML,
     FastSink,
     content_pipeline,
@@ -249,8 +251,8 @@ async def main() -> None:
         f"SMTP alone: {rate / raw_bytes_rate:.3f} (target >= {TARGET_RATIO_TO_BYTES})"
     )
     print(
-        f"stream bytes per email: {per_email:,.0f} (plain emails), {content_per_email:,.0f} (100 KB HTML + 1 MB "
-        f"attachment, {CONTENT_EMAILS} emails at {content_rate:,.1f}/s, {content_rate / raw_content_rate:.2f} of bare "
+        f"stream bytes per email: {per_email:,.0f} (plain emails), {content_per_email:,.0f} (100 KB HTML + "
+        f"{CONTENT_ATTACHMENT_MB:g} MB attachment, {CONTENT_EMAILS} emails at {content_rate:,.1f}/s, {content_rate / raw_content_rate:.2f} of bare "
         f"aiosmtplib's {raw_content_rate:,.1f}/s, dispatch peak RSS {content_rss:.0f} MB); the content store holds "
         f"{held:,} bytes"
     )
@@ -272,6 +274,7 @@ async def main() -> None:
                 "target_ratio_to_bytes": TARGET_RATIO_TO_BYTES,
                 "stream_bytes_per_email": round(per_email),
                 "content_emails": CONTENT_EMAILS,
+                "content_attachment_mb": CONTENT_ATTACHMENT_MB,
                 "content_rate": round(content_rate, 1),
                 "content_stream_bytes_per_email": round(content_per_email),
                 "content_store_bytes": held,

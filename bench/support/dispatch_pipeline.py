@@ -229,7 +229,8 @@ async def pipeline(store: EventStore, grpc_port: int, emails: int) -> tuple[floa
 
 
 CONTENT_HTML = ("<p>" + "A newsletter paragraph with some words in it. " * 2200 + "</p>")[: 100 * 1024]
-CONTENT_ATTACHMENT = os.urandom(1024 * 1024)
+CONTENT_ATTACHMENT_MB = float(os.environ.get("BENCH_CONTENT_ATTACHMENT_MB", 1))  # past ~3 MB: no longer cached
+CONTENT_ATTACHMENT = os.urandom(int(CONTENT_ATTACHMENT_MB * 1024 * 1024))
 
 
 async def stream_bytes(store: EventStore) -> int:

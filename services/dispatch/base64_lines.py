@@ -14,7 +14,7 @@ import base64
 from dataclasses import dataclass
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, weakref_slot=True)  # shared by reference while emails hold it
 class Base64Lines:
     data: bytes
 

@@ -6,7 +6,9 @@ the worker fetches it all back to build the message (`fetch`), through a small c
 thousand recipients names the same content a thousand times. A body named by reference is decoded
 once and the text shared by every email that names it, and is not encoded and hashed again: its
 digest is the reference's, and the bytes read are what is kept in the store. A part's content is
-encoded to base64 once, too, and its lines shared by every message that carries it.
+encoded to base64 once, too, and its lines shared by every message that carries it: while any
+email in hand holds them, whatever their size (weak references), and after that while the cache
+keeps them.
 """
 
 from __future__ import annotations
@@ -14,10 +16,10 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
+import weakref
 from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Generic, TypeVar
+
 
 from services.core.content_store import ContentStore, digest_of_reference, sha256_of
 from services.core.errors import FieldViolation, require
@@ -25,8 +27,8 @@ from services.dispatch.attachments import AttachmentContent, AttachmentMetadata
 from services.dispatch.base64_lines import Base64Lines, base64_lines
 from services.dispatch.content import HTML_MEDIA_TYPE, TEXT_MEDIA_TYPE, ContentRef, ContentRefs, QueuedPart
 from services.dispatch.domain import EmailRequest
+from services.dispatch.sized_cache import SizedCache
 
-V = TypeVar("V")
 
 CACHE_BYTES = 16 * 1024 * 1024
 KNOWN_TOUCHES = 10_000  # digests whose last touch in the store this process remembers
@@ -56,9 +58,12 @@ class EmailContent:
     def __init__(self, store: ContentStore, *, refresh_after: float) -> None:
         self.store = store
         self.refresh_after = refresh_after
-        self._cache: _SizedCache[bytes] = _SizedCache(CACHE_BYTES, len)
-        self._texts: _SizedCache[str] = _SizedCache(CACHE_BYTES, sys.getsizeof)  # bodies, decoded once
-        self._encoded: _SizedCache[Base64Lines] = _SizedCache(CACHE_BYTES, len)
+        self._cache: SizedCache[str, bytes] = SizedCache(CACHE_BYTES, len)
+        self._texts: SizedCache[str, str] = SizedCache(CACHE_BYTES, sys.getsizeof)  # bodies, decoded once
+        self._encoded: SizedCache[str, Base64Lines] = SizedCache(CACHE_BYTES, len)
+        # Lines some email in hand holds, and the content they encode (alive as long as the lines)
+        self._lines_in_hand: weakref.WeakValueDictionary[str, Base64Lines] = weakref.WeakValueDictionary()
+        self._content_of: weakref.WeakKeyDictionary[Base64Lines, bytes] = weakref.WeakKeyDictionary()
         self._reading: dict[str, asyncio.Future] = {}
         self._touched: OrderedDict[str, float] = OrderedDict()  # digest -> when the store last touched it
 
@@ -175,11 +180,26 @@ class EmailContent:
                 bodies[name] = self._text_of(ref.sha256, await self._required(ref.sha256))
         parts = []
         for part in refs.parts:
-            digest = part.content.sha256
-            content = await self._required(digest)
-            encoded = self._encoded_of(digest, content)
+            content, encoded = await self._part(part.content.sha256)
             parts.append(AttachmentContent(part.filename, part.content.media_type, content, part.content_id, encoded))
         return (replace(request, **bodies) if bodies else request), parts
+
+    async def _part(self, digest: str) -> tuple[bytes, Base64Lines]:
+        """A part's content and its lines: those an email in hand holds, or read and encoded."""
+        if (held := self._held(digest)) is not None:
+            return held
+        content = await self._required(digest)
+        if (held := self._held(digest)) is not None:  # another email read and encoded it meanwhile
+            return held
+        encoded = self._encoded.get_or_make(digest, lambda: base64_lines(content))
+        self._lines_in_hand[digest] = encoded
+        self._content_of[encoded] = content
+        return content, encoded
+
+    def _held(self, digest: str) -> tuple[bytes, Base64Lines] | None:
+        encoded = self._encoded.get(digest) or self._lines_in_hand.get(digest)
+        content = self._content_of.get(encoded) if encoded is not None else None
+        return (content, encoded) if content is not None and encoded is not None else None
 
     async def held(self, digests: set[str]) -> bool:
         return all((await self.held_each(digests)).values())
@@ -232,44 +252,8 @@ class EmailContent:
         """`content` decoded (UnicodeDecodeError if it is not UTF-8), the same text for each asking."""
         return self._texts.get_or_make(digest, lambda: content.decode("utf-8"))
 
-    def _encoded_of(self, digest: str, content: bytes) -> Base64Lines:
-        return self._encoded.get_or_make(digest, lambda: base64_lines(content))
-
     def _remember(self, digest: str, content: bytes) -> None:
         self._cache.put(digest, content)
-
-
-class _SizedCache(Generic[V]):
-    """The values last used, by digest, at most `capacity` bytes in all as `size_of` counts them;
-    a value larger than a quarter of that is not kept."""
-
-    def __init__(self, capacity: int, size_of: Callable[[V], int]) -> None:
-        self.capacity = capacity
-        self.size_of = size_of
-        self._values: OrderedDict[str, V] = OrderedDict()
-        self._size = 0
-
-    def get(self, digest: str) -> V | None:
-        value = self._values.get(digest)
-        if value is not None:
-            self._values.move_to_end(digest)
-        return value
-
-    def get_or_make(self, digest: str, make: Callable[[], V]) -> V:
-        if (value := self.get(digest)) is None:
-            value = make()
-            self.put(digest, value)
-        return value
-
-    def put(self, digest: str, value: V) -> None:
-        size = self.size_of(value)
-        if size > self.capacity // 4 or digest in self._values:
-            return
-        self._values[digest] = value
-        self._size += size
-        while self._size > self.capacity:
-            _, dropped = self._values.popitem(last=False)
-            self._size -= self.size_of(dropped)
 
 
 def _contents(resolved: Resolved) -> dict[str, bytes | None]:

@@ -31,6 +31,7 @@ from services.core.ses_headers import CONFIGURATION_SET_HEADER, TENANT_HEADER
 from services.dispatch.attachments import AttachmentContent, AttachmentMetadata, attachment_violations
 from services.dispatch.base64_lines import Base64Lines, base64_lines, base64_lines_size
 from services.dispatch.list_id import LIST_ID_HEADER, list_id_value
+from services.dispatch.sized_cache import SizedCache
 from services.dispatch.domain import DISPATCH_ID_TAG, HEADER_NAME, EmailRequest, Mailbox, ProviderConfig
 
 DISPATCH_ID_HEADER = "X-Postroom-Dispatch-Id"  # the feedback service ties SES bounces back through it
@@ -368,8 +369,13 @@ def _lines_of(attachment: AttachmentContent) -> Base64Lines:
     return base64_lines(attachment.content)
 
 
+# The text parts last written: every email of a batch carries its body's one part (a piece shared
+# by reference, not 100 KB of HTML for each email in hand), written once.
+_TEXT_PARTS: SizedCache[tuple[str, str], bytes] = SizedCache(8 * 1024 * 1024, len)
+
+
 def _text_part(subtype: str, text: str) -> bytes:
-    return _part(subtype, text).encode("ascii")
+    return _TEXT_PARTS.get_or_make((subtype, text), lambda: _part(subtype, text).encode("ascii"))
 
 
 @functools.lru_cache(maxsize=4)  # holds at most four bodies alive: a batch's text and HTML, twice over

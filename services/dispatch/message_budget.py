@@ -3,18 +3,20 @@
 Each email in hand holds its content and the message built from it (attachments base64-encoded
 take four thirds of their size) until SES has answered. With two hundred sends in flight and 1 MB
 attachments, that alone was half a gigabyte. An email waits here for room before its content is
-read; one larger than the whole budget goes when it is the only one in hand.
+read; one larger than the whole budget goes when nothing else is in hand.
 
-Content that emails share (a batch's attachment, cached with its base64 lines by EmailContent) is
-held once whatever the number of emails carrying it, but is counted for each: the budget is a
-bound, not an estimate.
+A part's content and its base64 lines are held once for all the emails in hand that carry it
+(email_content.EmailContent shares them), so they are counted once: a campaign's 6 MB attachment
+is 14 MB of the budget however many of its emails are in hand, not 14 MB each. Bodies are
+counted for each email, which builds its own text parts.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
 
 from services.dispatch.content import ContentRefs
 
@@ -22,10 +24,22 @@ ENCODED_FACTOR = 1.4  # base64 (4/3) and MIME line breaks, with the content itse
 OVERHEAD_BYTES = 16 * 1024  # headers and boundaries
 
 
-def bytes_in_hand(refs: ContentRefs) -> int:
-    """What an email will hold while it is sent: its content and the message built from it."""
-    sizes = [ref.size for ref in (refs.text, refs.html) if ref is not None] + [p.content.size for p in refs.parts]
-    return int(sum(sizes) * (1 + ENCODED_FACTOR)) + OVERHEAD_BYTES
+@dataclass(frozen=True)
+class InHand:
+    """What an email will hold while it is sent."""
+
+    own: int  # its bodies, as read and as built into the message, and its headers
+    shared: Mapping[str, int] = field(default_factory=dict)  # part digest -> bytes, held once for all
+
+
+def bytes_in_hand(refs: ContentRefs) -> InHand:
+    bodies = sum(ref.size for ref in (refs.text, refs.html) if ref is not None)
+    shared = {part.content.sha256: _with_encoding(part.content.size) for part in refs.parts}
+    return InHand(_with_encoding(bodies) + OVERHEAD_BYTES, shared)
+
+
+def _with_encoding(size: int) -> int:
+    return int(size * (1 + ENCODED_FACTOR))
 
 
 class MessageBudget:
@@ -35,23 +49,44 @@ class MessageBudget:
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
         self.used = 0
+        self._holders: dict[str, int] = {}  # shared digest -> emails in hand holding it
+        self._shared_sizes: dict[str, int] = {}  # what each held digest counts for
         self._waiting: list[asyncio.Future[None]] = []
 
     @contextlib.asynccontextmanager
-    async def holding(self, size: int) -> AsyncIterator[None]:
-        size = min(size, self.capacity)
-        while self.used + size > self.capacity:
+    async def holding(self, in_hand: InHand) -> AsyncIterator[None]:
+        while self.used and self.used + self._needed(in_hand) > self.capacity:
             woken = asyncio.get_running_loop().create_future()
             self._waiting.append(woken)
             try:
                 await woken
             finally:
                 self._waiting.remove(woken)
-        self.used += size
+        self._take(in_hand)
         try:
             yield
         finally:
-            self.used -= size
+            self._give_back(in_hand)
             for woken in self._waiting:  # each looks again whether it fits now
                 if not woken.done():
                     woken.set_result(None)
+
+    def _needed(self, in_hand: InHand) -> int:
+        return in_hand.own + sum(size for digest, size in in_hand.shared.items() if digest not in self._holders)
+
+    def _take(self, in_hand: InHand) -> None:
+        self.used += in_hand.own
+        for digest, size in in_hand.shared.items():
+            if digest not in self._holders:
+                self._holders[digest] = 0
+                self._shared_sizes[digest] = size
+                self.used += size
+            self._holders[digest] += 1
+
+    def _give_back(self, in_hand: InHand) -> None:
+        self.used -= in_hand.own
+        for digest in in_hand.shared:
+            self._holders[digest] -= 1
+            if not self._holders[digest]:
+                del self._holders[digest]
+                self.used -= self._shared_sizes.pop(digest)

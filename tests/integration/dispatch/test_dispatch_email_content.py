@@ -1,9 +1,10 @@
 """A body a batch names by reference, through EmailContent and a real nats-server's content store:
 decoded once and shared, its digest taken from the reference, and kept in the store; a part's
-content encoded once for every message that carries it."""
+content encoded once for every message that carries it, and shared while an email holds it."""
 
 from __future__ import annotations
 
+import gc
 from dataclasses import replace
 
 from services.core.content_store import ContentStore, reference_of, sha256_of
@@ -67,3 +68,29 @@ async def test_every_message_carrying_a_part_shares_one_encoding_of_it(store):
 
     assert fetched[0].content == pdf and fetched[0].encoded == base64_lines(pdf)
     assert all(part.encoded is fetched[0].encoded for part in fetched)
+
+
+async def test_a_part_too_large_to_cache_is_shared_while_an_email_holds_it_and_not_after(store):
+    content = EmailContent(ContentStore.beside(store, patience=5.0), refresh_after=0.0)
+    video = bytes(range(256)) * (24 * 1024)  # 6 MB: past what the caches keep
+    digest = (await content.store.put(video)).sha256
+    refs = ContentRefs(None, None, (QueuedPart("v.mp4", "", ContentRef(digest, len(video), "video/mp4")),))
+    request = replace(naming_the_html(0), html_body_ref="", text_body="Hi")
+    reads = []
+    store_get = content.store.get
+
+    async def counted_get(wanted: str):
+        reads.append(wanted)
+        return await store_get(wanted)
+
+    content.store.get = counted_get  # type: ignore[method-assign]  # the real read, counted
+
+    [held] = (await content.fetch(request, refs))[1]
+    [again] = (await content.fetch(request, refs))[1]
+    assert again.content is held.content and again.encoded is held.encoded and reads == [digest]
+
+    del held, again
+    gc.collect()
+    [later] = (await content.fetch(request, refs))[1]
+    assert reads == [digest, digest], "nothing kept it once no email held it"
+    assert later.encoded == base64_lines(video)

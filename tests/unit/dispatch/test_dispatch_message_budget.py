@@ -1,18 +1,46 @@
 import asyncio
 
 from services.dispatch.content import ContentRef, ContentRefs, QueuedPart
-from services.dispatch.message_budget import OVERHEAD_BYTES, MessageBudget, bytes_in_hand
+from services.dispatch.message_budget import OVERHEAD_BYTES, InHand, MessageBudget, bytes_in_hand
 
 MB = 1024 * 1024
+PDF = "a" * 64  # a part's digest
 
 
 def test_an_email_holds_its_content_and_the_encoded_message_built_from_it():
     refs = ContentRefs(
         html=ContentRef("h" * 64, 100_000, "text/html"),
-        parts=(QueuedPart("a.pdf", "", ContentRef("a" * 64, MB, "application/pdf")),),
+        parts=(QueuedPart("a.pdf", "", ContentRef(PDF, MB, "application/pdf")),),
     )
-    assert bytes_in_hand(refs) == int((100_000 + MB) * 2.4) + OVERHEAD_BYTES
-    assert bytes_in_hand(ContentRefs()) == OVERHEAD_BYTES  # an event from before the store: bodies inline
+    assert bytes_in_hand(refs) == InHand(int(100_000 * 2.4) + OVERHEAD_BYTES, {PDF: int(MB * 2.4)})
+    assert bytes_in_hand(ContentRefs()) == InHand(OVERHEAD_BYTES)  # an event from before the store: bodies inline
+
+
+def own(size: int) -> InHand:
+    return InHand(size)
+
+
+async def test_a_part_emails_share_is_counted_once_until_the_last_of_them_lets_go():
+    budget = MessageBudget(10 * MB)
+    carrying = InHand(MB, {PDF: 6 * MB})
+    async with budget.holding(carrying):
+        async with budget.holding(carrying), budget.holding(carrying):
+            assert budget.used == 3 * MB + 6 * MB
+        assert budget.used == MB + 6 * MB
+    assert budget.used == 0
+
+
+async def test_an_email_waits_when_a_part_nobody_holds_does_not_fit():
+    budget = MessageBudget(10 * MB)
+    async with budget.holding(InHand(MB, {PDF: 6 * MB})):
+        waiting = budget.holding(InHand(MB, {"b" * 64: 6 * MB}))  # kept, as below
+        other = asyncio.create_task(waiting.__aenter__())
+        await asyncio.sleep(0.01)
+        assert not other.done() and budget.used == 7 * MB
+        async with budget.holding(InHand(MB, {PDF: 6 * MB})):  # shares what is held: fits
+            assert budget.used == 8 * MB
+    await asyncio.wait_for(other, 1)
+    assert budget.used == 7 * MB
 
 
 async def test_an_email_waits_for_room_and_goes_once_another_lets_go():
@@ -22,7 +50,7 @@ async def test_an_email_waits_for_room_and_goes_once_another_lets_go():
     release_first = asyncio.Event()
 
     async def first() -> None:
-        async with budget.holding(6 * MB):
+        async with budget.holding(own(6 * MB)):
             order.append("first in")
             first_in.set()
             await release_first.wait()
@@ -30,7 +58,7 @@ async def test_an_email_waits_for_room_and_goes_once_another_lets_go():
 
     async def second() -> None:
         await first_in.wait()
-        async with budget.holding(6 * MB):
+        async with budget.holding(own(6 * MB)):
             order.append("second in")
 
     tasks = [asyncio.create_task(first()), asyncio.create_task(second())]
@@ -44,16 +72,20 @@ async def test_an_email_waits_for_room_and_goes_once_another_lets_go():
 
 async def test_an_email_larger_than_the_whole_budget_goes_alone():
     budget = MessageBudget(10 * MB)
-    async with budget.holding(40 * MB):
-        assert budget.used == 10 * MB
-    async with budget.holding(4 * MB), budget.holding(6 * MB):
-        assert budget.used == 10 * MB
+    async with budget.holding(own(40 * MB)):
+        assert budget.used == 40 * MB
+        waiting = budget.holding(own(MB))  # kept, as below
+        second = asyncio.create_task(waiting.__aenter__())
+        await asyncio.sleep(0.01)
+        assert not second.done()
+    await asyncio.wait_for(second, 1)
+    assert budget.used == MB
 
 
 async def test_a_cancelled_wait_takes_nothing():
     budget = MessageBudget(10 * MB)
-    async with budget.holding(8 * MB):
-        waiting = asyncio.create_task(budget.holding(8 * MB).__aenter__())
+    async with budget.holding(own(8 * MB)):
+        waiting = asyncio.create_task(budget.holding(own(8 * MB)).__aenter__())
         await asyncio.sleep(0.01)
         waiting.cancel()
         await asyncio.gather(waiting, return_exceptions=True)
@@ -66,13 +98,13 @@ async def test_a_send_cancelled_while_it_holds_room_gives_it_back():
     holding = asyncio.Event()
 
     async def send() -> None:
-        async with budget.holding(8 * MB):
+        async with budget.holding(own(8 * MB)):
             holding.set()
             await asyncio.sleep(60)
 
     task = asyncio.create_task(send())
     await holding.wait()
-    waiting = budget.holding(8 * MB)  # kept: a dropped context manager would give its room back
+    waiting = budget.holding(own(8 * MB))  # kept: a dropped context manager would give its room back
     waiter = asyncio.create_task(waiting.__aenter__())
     await asyncio.sleep(0.01)
     task.cancel()

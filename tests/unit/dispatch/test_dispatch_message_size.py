@@ -163,6 +163,16 @@ def test_a_part_encoded_already_is_carried_as_it_is():
     assert any(piece is encoded for piece in carrying_a_pdf(encoded).pieces)
 
 
+def test_emails_of_one_body_share_its_part():
+    request = EmailRequest("acme", "p", to=(Mailbox("b@example.org"),), subject="s", html_body="<p>Hi</p>" * 5000)
+    built = [
+        build_message(request, dispatch_id=str(uuid7()), sender=Sender("a@example.com"), now=datetime.now(timezone.utc))
+        for _ in range(2)
+    ]
+    largest = [max(message.pieces, key=len) for message in built]
+    assert largest[0] is largest[1] and len(largest[0]) > 45_000
+
+
 def test_lines_that_are_not_the_contents_length_are_not_used():
     stale = base64_lines(b"an older version of the file")
     pieces = carrying_a_pdf(stale).pieces
