@@ -58,7 +58,9 @@ def test_the_dispatch_id_tag_is_the_one_feedback_reads_back():
 def test_any_subject_without_line_breaks_survives_the_round_trip(subject):
     built = build(subject=subject)
     assert built.data.isascii()
-    assert parse(built.data)["Subject"] == subject.strip() or parse(built.data)["Subject"] == subject
+    # Whitespace after the colon belongs to the header's syntax: a parser drops it, as mail clients
+    # do, so " 0 " comes back "0 " (and a folded or encoded subject may come back stripped).
+    assert parse(built.data)["Subject"] in (subject, subject.lstrip(), subject.strip())
 
 
 def test_a_utf8_subject_with_spaces_and_emoji_is_rfc2047_encoded():
