@@ -4,8 +4,8 @@ CRLF (RFC 2045 6.8).
 A value of its own type because it is safe on the SMTP wire as it is: its line ends are CRLF and
 it holds no period, so DATA's dot-stuffing need not look through it (about 8 ms of a send, for a
 1 MB attachment); it checks so when made. Encoding takes about 5 ms for 1 MB: content that many
-emails share is encoded once, while the cache keeps it (email_content.EmailContent: up to 4 MB of
-lines, an attachment of about 3 MB).
+emails share is encoded once, while any email in hand holds it, and small content after that
+(email_content.EmailContent).
 """
 
 from __future__ import annotations
@@ -14,7 +14,9 @@ import base64
 from dataclasses import dataclass
 
 
-@dataclass(frozen=True, slots=True, weakref_slot=True)  # shared by reference while emails hold it
+# Compared by identity (eq=False): it is shared by reference while emails hold it, and hashing
+# megabytes to look it up would cost more than the lookup saves.
+@dataclass(frozen=True, slots=True, weakref_slot=True, eq=False)
 class Base64Lines:
     data: bytes
 

@@ -60,7 +60,8 @@ class EmailContent:
         self.refresh_after = refresh_after
         self._cache: SizedCache[str, bytes] = SizedCache(CACHE_BYTES, len)
         self._texts: SizedCache[str, str] = SizedCache(CACHE_BYTES, sys.getsizeof)  # bodies, decoded once
-        self._encoded: SizedCache[str, Base64Lines] = SizedCache(CACHE_BYTES, len)
+        # Parts (content and lines) kept after their emails: the content's bytes count too.
+        self._parts: SizedCache[str, tuple[bytes, Base64Lines]] = SizedCache(CACHE_BYTES, _part_size)
         # Lines some email in hand holds, and the content they encode (alive as long as the lines)
         self._lines_in_hand: weakref.WeakValueDictionary[str, Base64Lines] = weakref.WeakValueDictionary()
         self._content_of: weakref.WeakKeyDictionary[Base64Lines, bytes] = weakref.WeakKeyDictionary()
@@ -191,13 +192,16 @@ class EmailContent:
         content = await self._required(digest)
         if (held := self._held(digest)) is not None:  # another email read and encoded it meanwhile
             return held
-        encoded = self._encoded.get_or_make(digest, lambda: base64_lines(content))
+        encoded = base64_lines(content)
+        self._parts.put(digest, (content, encoded))
         self._lines_in_hand[digest] = encoded
         self._content_of[encoded] = content
         return content, encoded
 
     def _held(self, digest: str) -> tuple[bytes, Base64Lines] | None:
-        encoded = self._encoded.get(digest) or self._lines_in_hand.get(digest)
+        if (kept := self._parts.get(digest)) is not None:
+            return kept
+        encoded = self._lines_in_hand.get(digest)
         content = self._content_of.get(encoded) if encoded is not None else None
         return (content, encoded) if content is not None and encoded is not None else None
 
@@ -254,6 +258,11 @@ class EmailContent:
 
     def _remember(self, digest: str, content: bytes) -> None:
         self._cache.put(digest, content)
+
+
+def _part_size(part: tuple[bytes, Base64Lines]) -> int:
+    content, encoded = part
+    return len(content) + len(encoded)
 
 
 def _contents(resolved: Resolved) -> dict[str, bytes | None]:

@@ -371,7 +371,8 @@ def _lines_of(attachment: AttachmentContent) -> Base64Lines:
 
 # The text parts last written: every email of a batch carries its body's one part (a piece shared
 # by reference, not 100 KB of HTML for each email in hand), written once.
-_TEXT_PARTS: SizedCache[tuple[str, str], bytes] = SizedCache(8 * 1024 * 1024, len)
+# Counted twice over: its key keeps the body alive, which is never larger than the part written from it.
+_TEXT_PARTS: SizedCache[tuple[str, str], bytes] = SizedCache(8 * 1024 * 1024, lambda part: 2 * len(part))
 
 
 def _text_part(subtype: str, text: str) -> bytes:

@@ -7,8 +7,9 @@ read; one larger than the whole budget goes when nothing else is in hand.
 
 A part's content and its base64 lines are held once for all the emails in hand that carry it
 (email_content.EmailContent shares them), so they are counted once: a campaign's 6 MB attachment
-is 14 MB of the budget however many of its emails are in hand, not 14 MB each. Bodies are
-counted for each email, which builds its own text parts.
+is 14 MB of the budget however many of its emails are in hand, not 14 MB each. A part counts for
+at most half the budget, so that emails sharing one larger still go side by side. Bodies are
+counted for each email (a bound: their text parts are shared too while a small cache keeps them).
 """
 
 from __future__ import annotations
@@ -72,16 +73,20 @@ class MessageBudget:
                     woken.set_result(None)
 
     def _needed(self, in_hand: InHand) -> int:
-        return in_hand.own + sum(size for digest, size in in_hand.shared.items() if digest not in self._holders)
+        unheld = (self._counted(size) for digest, size in in_hand.shared.items() if digest not in self._holders)
+        return in_hand.own + sum(unheld)
 
     def _take(self, in_hand: InHand) -> None:
         self.used += in_hand.own
         for digest, size in in_hand.shared.items():
             if digest not in self._holders:
                 self._holders[digest] = 0
-                self._shared_sizes[digest] = size
-                self.used += size
+                self._shared_sizes[digest] = self._counted(size)
+                self.used += self._shared_sizes[digest]
             self._holders[digest] += 1
+
+    def _counted(self, shared_size: int) -> int:
+        return min(shared_size, self.capacity // 2)
 
     def _give_back(self, in_hand: InHand) -> None:
         self.used -= in_hand.own

@@ -4,6 +4,7 @@ content encoded once for every message that carries it, and shared while an emai
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from dataclasses import replace
 
@@ -66,17 +67,19 @@ async def test_every_message_carrying_a_part_shares_one_encoding_of_it(store):
 
     fetched = [(await content.fetch(request, refs))[1][0] for _ in range(3)]
 
-    assert fetched[0].content == pdf and fetched[0].encoded == base64_lines(pdf)
+    assert fetched[0].content == pdf and fetched[0].encoded.data == base64_lines(pdf).data
     assert all(part.encoded is fetched[0].encoded for part in fetched)
 
 
-async def test_a_part_too_large_to_cache_is_shared_while_an_email_holds_it_and_not_after(store):
+VIDEO = bytes(range(256)) * (24 * 1024)  # 6 MB: past what the caches keep
+
+
+async def counting_reads(store) -> tuple[EmailContent, list[str], ContentRefs]:
+    """EmailContent on the real store, its reads counted, and the refs of an email carrying VIDEO."""
     content = EmailContent(ContentStore.beside(store, patience=5.0), refresh_after=0.0)
-    video = bytes(range(256)) * (24 * 1024)  # 6 MB: past what the caches keep
-    digest = (await content.store.put(video)).sha256
-    refs = ContentRefs(None, None, (QueuedPart("v.mp4", "", ContentRef(digest, len(video), "video/mp4")),))
-    request = replace(naming_the_html(0), html_body_ref="", text_body="Hi")
-    reads = []
+    digest = (await content.store.put(VIDEO)).sha256
+    refs = ContentRefs(None, None, (QueuedPart("v.mp4", "", ContentRef(digest, len(VIDEO), "video/mp4")),))
+    reads: list[str] = []
     store_get = content.store.get
 
     async def counted_get(wanted: str):
@@ -84,6 +87,21 @@ async def test_a_part_too_large_to_cache_is_shared_while_an_email_holds_it_and_n
         return await store_get(wanted)
 
     content.store.get = counted_get  # type: ignore[method-assign]  # the real read, counted
+    return content, reads, refs
+
+
+async def test_emails_fetching_one_large_part_at_once_read_and_encode_it_once(store):
+    content, reads, refs = await counting_reads(store)
+    request = replace(naming_the_html(0), html_body_ref="", text_body="Hi")
+    fetched = await asyncio.gather(*(content.fetch(request, refs) for _ in range(5)))
+    parts = [part for _, [part] in fetched]
+    assert len(reads) == 1 and all(part.encoded is parts[0].encoded for part in parts)
+
+
+async def test_a_part_too_large_to_cache_is_shared_while_an_email_holds_it_and_not_after(store):
+    content, reads, refs = await counting_reads(store)
+    digest, video = refs.parts[0].content.sha256, VIDEO
+    request = replace(naming_the_html(0), html_body_ref="", text_body="Hi")
 
     [held] = (await content.fetch(request, refs))[1]
     [again] = (await content.fetch(request, refs))[1]
@@ -93,4 +111,4 @@ async def test_a_part_too_large_to_cache_is_shared_while_an_email_holds_it_and_n
     gc.collect()
     [later] = (await content.fetch(request, refs))[1]
     assert reads == [digest, digest], "nothing kept it once no email held it"
-    assert later.encoded == base64_lines(video)
+    assert later.encoded.data == base64_lines(video).data

@@ -21,7 +21,7 @@ def own(size: int) -> InHand:
 
 
 async def test_a_part_emails_share_is_counted_once_until_the_last_of_them_lets_go():
-    budget = MessageBudget(10 * MB)
+    budget = MessageBudget(20 * MB)
     carrying = InHand(MB, {PDF: 6 * MB})
     async with budget.holding(carrying):
         async with budget.holding(carrying), budget.holding(carrying):
@@ -31,16 +31,16 @@ async def test_a_part_emails_share_is_counted_once_until_the_last_of_them_lets_g
 
 
 async def test_an_email_waits_when_a_part_nobody_holds_does_not_fit():
-    budget = MessageBudget(10 * MB)
-    async with budget.holding(InHand(MB, {PDF: 6 * MB})):
-        waiting = budget.holding(InHand(MB, {"b" * 64: 6 * MB}))  # kept, as below
+    budget = MessageBudget(20 * MB)
+    async with budget.holding(InHand(2 * MB, {PDF: 9 * MB})):
+        waiting = budget.holding(InHand(2 * MB, {"b" * 64: 9 * MB}))  # kept, as below
         other = asyncio.create_task(waiting.__aenter__())
         await asyncio.sleep(0.01)
-        assert not other.done() and budget.used == 7 * MB
-        async with budget.holding(InHand(MB, {PDF: 6 * MB})):  # shares what is held: fits
-            assert budget.used == 8 * MB
+        assert not other.done() and budget.used == 11 * MB
+        async with budget.holding(InHand(2 * MB, {PDF: 9 * MB})):  # shares what is held: fits
+            assert budget.used == 13 * MB
     await asyncio.wait_for(other, 1)
-    assert budget.used == 7 * MB
+    assert budget.used == 11 * MB
 
 
 async def test_an_email_waits_for_room_and_goes_once_another_lets_go():
@@ -111,3 +111,11 @@ async def test_a_send_cancelled_while_it_holds_room_gives_it_back():
     await asyncio.gather(task, return_exceptions=True)
     await asyncio.wait_for(waiter, 1)
     assert budget.used == 8 * MB, "the waiting send got the room the cancelled one gave back"
+
+
+async def test_emails_sharing_a_part_larger_than_half_the_budget_still_go_side_by_side():
+    budget = MessageBudget(10 * MB)
+    huge = InHand(MB, {PDF: 40 * MB})
+    async with budget.holding(huge), budget.holding(huge), budget.holding(huge):
+        assert budget.used == 3 * MB + 5 * MB  # the part counted as half the budget
+    assert budget.used == 0

@@ -176,7 +176,7 @@ def test_emails_of_one_body_share_its_part():
 def test_lines_that_are_not_the_contents_length_are_not_used():
     stale = base64_lines(b"an older version of the file")
     pieces = carrying_a_pdf(stale).pieces
-    assert stale not in pieces and base64_lines(b"%PDF-1.7 ...") in pieces
+    assert stale not in pieces and base64_lines(b"%PDF-1.7 ...").data in [getattr(p, "data", p) for p in pieces]
 
 
 @pytest.mark.parametrize("size", [0, 1, 2, 3, 56, 57, 58, 1024 * 1024 - 1, 30 * 1024 * 1024 + 7])
