@@ -30,9 +30,19 @@ class Base64Lines:
         return len(self.data)
 
 
+_BLOCK_BYTES = 57 * 1024  # 1,024 lines of 57 bytes each
+
+
 def base64_lines(content: bytes) -> Base64Lines:
-    """encodebytes writes the lines (LF-ended); one replace makes their ends CRLF."""
-    return Base64Lines(base64.encodebytes(content).replace(b"\n", b"\r\n"))
+    """encodebytes writes the lines (LF-ended) and a replace makes their ends CRLF, a block at a
+    time: encodebytes keeps a bytes object per line until it joins them, 110,000 of them (12 MB)
+    for 6 MB of content at once."""
+    view = memoryview(content)
+    blocks = [
+        base64.encodebytes(view[start : start + _BLOCK_BYTES]).replace(b"\n", b"\r\n")
+        for start in range(0, len(view), _BLOCK_BYTES)
+    ]
+    return Base64Lines(b"".join(blocks))
 
 
 def base64_lines_size(size: int) -> int:

@@ -31,3 +31,9 @@ def test_the_size_is_known_from_the_content_size_alone(size):
 def test_bytes_that_smtp_could_not_carry_as_they_are_are_refused(data):
     with pytest.raises(ValueError, match="not base64 lines"):
         Base64Lines(data)
+
+
+@pytest.mark.parametrize("size", [57 * 1024 - 1, 57 * 1024, 57 * 1024 + 1, 3 * 57 * 1024 + 58])
+def test_content_encoded_in_blocks_reads_as_encoded_at_once(size):
+    content = bytes(range(256)) * (size // 256) + bytes(size % 256)
+    assert base64_lines(content).data == base64.encodebytes(content).replace(b"\n", b"\r\n")
