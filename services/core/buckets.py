@@ -7,7 +7,7 @@ import time
 
 from nats.js import JetStreamContext
 from nats.js import api as js_api
-from nats.js.errors import BucketNotFoundError
+from nats.js.errors import BucketNotFoundError, NotFoundError
 from nats.js.kv import KeyValue
 
 from services.core.log_hiccups import Backoff, is_log_hiccup
@@ -28,6 +28,9 @@ async def key_value_bucket(js: JetStreamContext, config: js_api.KeyValueConfig) 
 
 
 STREAM_NOT_FOUND = 10059
+KV_OPERATION = "KV-Operation"  # the header a KV delete or purge marker carries
+REMOVED = ("DEL", "PURGE")
+MARKER_REASON = "Nats-Marker-Reason"  # nats-server 2.11+: a marker the server placed (an expiry)
 
 
 def bucket_is_gone(error: BaseException) -> bool:
@@ -61,3 +64,28 @@ class ReopenedBucket:
                 elif not is_log_hiccup(error) or time.monotonic() > deadline:
                     raise
             await asyncio.sleep(backoff.next())
+
+    async def keys(self) -> frozenset[str]:
+        """The keys that hold a value now.
+
+        Not nats-py's `KeyValue.keys()`: its watcher can declare the listing complete (the
+        consumer has nothing pending, the client has taken in nothing yet) while the entries are
+        still on their way, and answer with fewer keys, or none. This asks the bucket's stream for
+        its subjects (one request), then the stream's leader for each one's last entry (not a
+        direct get, which a lagging follower may answer): a delete or purge marker leaves the key
+        out, an expired entry is gone from the stream already."""
+        return await self.use(lambda _: self._keys_holding_values())
+
+    async def _keys_holding_values(self) -> frozenset[str]:
+        stream, prefix = f"KV_{self.config.bucket}", f"$KV.{self.config.bucket}."
+        info = await self.js.stream_info(stream, subjects_filter=f"{prefix}>")
+        held = set()
+        for subject in info.state.subjects or {}:
+            try:
+                last = await self.js.get_msg(stream, subject=subject)
+            except NotFoundError:  # expired since
+                continue
+            headers = last.headers or {}
+            if headers.get(KV_OPERATION) not in REMOVED and headers.get(MARKER_REASON) is None:
+                held.add(subject.removeprefix(prefix))
+        return frozenset(held)

@@ -27,8 +27,6 @@ from typing import Callable
 
 from nats.aio.msg import Msg
 from nats.js import api as js_api
-from nats.js.errors import NoKeysError
-from nats.js.kv import KeyValue
 
 from services.core.buckets import ReopenedBucket
 from services.core.event_store import EventStore
@@ -141,15 +139,9 @@ class DispatchReplicas:
     async def _live_replicas(self) -> frozenset[str]:
         read_at, live = self._live
         if time.monotonic() - read_at > LIVE_LIST_CACHE_SECONDS:
-            live = await self._heartbeats.use(self._read_live)
+            live = await self._heartbeats.keys()
             self._live = (time.monotonic(), live)
         return live
-
-    async def _read_live(self, kv: KeyValue) -> frozenset[str]:
-        try:
-            return frozenset(await kv.keys())
-        except NoKeysError:
-            return frozenset()
 
     async def _beat(self) -> None:
         beat = json.dumps({"since": time.time()}).encode()
