@@ -8,7 +8,7 @@ import time
 from nats.js import JetStreamContext
 from nats.js import api as js_api
 from nats.js.errors import BucketNotFoundError, NotFoundError
-from nats.js.kv import KeyValue
+from nats.js.kv import KV_DEL, KV_MARKER_REASON, KV_OP, KV_PURGE, KeyValue
 
 from services.core.log_hiccups import Backoff, is_log_hiccup
 
@@ -28,9 +28,6 @@ async def key_value_bucket(js: JetStreamContext, config: js_api.KeyValueConfig) 
 
 
 STREAM_NOT_FOUND = 10059
-KV_OPERATION = "KV-Operation"  # the header a KV delete or purge marker carries
-REMOVED = ("DEL", "PURGE")
-MARKER_REASON = "Nats-Marker-Reason"  # nats-server 2.11+: a marker the server placed (an expiry)
 
 
 def bucket_is_gone(error: BaseException) -> bool:
@@ -86,6 +83,7 @@ class ReopenedBucket:
             except NotFoundError:  # expired since
                 continue
             headers = last.headers or {}
-            if headers.get(KV_OPERATION) not in REMOVED and headers.get(MARKER_REASON) is None:
+            # A delete or purge marker, or (nats-server 2.11+) one the server placed at an expiry
+            if headers.get(KV_OP) not in (KV_DEL, KV_PURGE) and headers.get(KV_MARKER_REASON) is None:
                 held.add(subject.removeprefix(prefix))
         return frozenset(held)
