@@ -20,7 +20,6 @@ import weakref
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 
-
 from services.core.content_store import ContentStore, digest_of_reference, sha256_of
 from services.core.errors import FieldViolation, require
 from services.dispatch.attachments import AttachmentContent, AttachmentMetadata
@@ -28,7 +27,6 @@ from services.dispatch.base64_lines import Base64Lines, base64_lines
 from services.dispatch.content import HTML_MEDIA_TYPE, TEXT_MEDIA_TYPE, ContentRef, ContentRefs, QueuedPart
 from services.dispatch.domain import EmailRequest
 from services.dispatch.sized_cache import SizedCache
-
 
 CACHE_BYTES = 16 * 1024 * 1024
 KNOWN_TOUCHES = 10_000  # digests whose last touch in the store this process remembers

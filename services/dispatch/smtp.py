@@ -211,8 +211,8 @@ async def send_once(
         outcome = await _transact(session, message)
     except _NO_REPLY as error:
         outcome = SmtpOutcome(0, _describe(error))
-    except asyncio.CancelledError:
-        session.client.close()  # mid-message, QUIT would be read as a line of it
+    except BaseException:
+        session.client.close()  # cancelled mid-message, say: QUIT would be read as a line of it
         raise
     await _close(session.client)
     return outcome
