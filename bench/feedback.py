@@ -4,6 +4,12 @@ The feedback service runs in its own process (pinned certificate, SQLite read mo
 nats-server); a 200 means the BounceReceived event is durable in JetStream, so the run is timed
 until the last answer. Baseline, in the same run and with the same load generator and bodies:
 a bare aiohttp endpoint in its own process that reads the body and answers 200.
+
+Beside them, the floor: the same bare endpoint doing only what this endpoint's contract cannot
+do without (parse the SNS envelope strictly, verify its signature with the key cached, parse the
+SES notification into its event, and answer once that event is durable in JetStream), with no
+read model, no look-up and no projection. The floor's ratio to the bare endpoint is as high as
+any endpoint keeping the contract can go on this machine, this loop and these libraries.
 Ends with one JSON line: {"bench", "rate", "ratio", "p99_ms", "peak_rss_mb", ...}.
 BENCH_NOTIFICATIONS changes the count; BENCH_PROFILE=DIR records a py-spy profile of the
 service while it is measured (bench/support/profiling.py).
@@ -12,6 +18,8 @@ service while it is measured (bench/support/profiling.py).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import functools
 import json
 import multiprocessing
 import os
@@ -31,9 +39,14 @@ from aiohttp import web
 
 from bench.support.loop import run as run_on_service_loop
 from bench.support.profiling import Profile
-from services.core.event_store import EventStore
+from services.core.event_store import EventStore, PendingAppend
+from services.core.events import new_event
 from services.core.nats_server import EmbeddedNatsServer, free_port
 from services.core.settings import Ports, Settings
+from services.feedback import domain
+from services.feedback.ses_feedback import parse_ses_feedback
+from services.feedback.sns_message import parse_sns_message
+from services.feedback.sns_verifier import PinnedCertificateDirectory, SnsSignatureVerifier
 from tests.support import ses_feedback_messages as ses
 from tests.support.events import provider_saved
 from tests.support.sns_signing import (
@@ -95,6 +108,47 @@ def serve_bare(port: int, ready: multiprocessing.Queue, stop: multiprocessing.Ev
 
     run_on_service_loop(run())
     ready.put(peak_rss_mb())
+
+
+def serve_floor(settings: Settings, ready: multiprocessing.Queue, stop: multiprocessing.Event) -> None:
+    async def run() -> None:
+        store = await EventStore.connect(settings, name="bench-floor")
+        verifier = SnsSignatureVerifier(PinnedCertificateDirectory(settings.sns_cert_dir))
+        app = web.Application(client_max_size=256 * 1024)
+        app.router.add_post("/sns/{account_id}/{provider_id}", functools.partial(floor_answer, store, verifier))
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", settings.ports.feedback_http).start()
+        ready.put(settings.ports.feedback_http)
+        await asyncio.get_running_loop().run_in_executor(None, stop.wait)
+        await runner.cleanup()
+        await store.close()
+
+    run_on_service_loop(run())
+    ready.put(peak_rss_mb())
+
+
+async def floor_answer(store: EventStore, verifier: SnsSignatureVerifier, request: web.Request) -> web.Response:
+    """The contract's own work on one delivery, and nothing else (the module's docstring)."""
+    message = parse_sns_message(await request.read(), request.headers)
+    await verifier.verify(message)
+    items = parse_ses_feedback(message.message)
+    events = domain.feedback_events(
+        items, provider_id=request.match_info["provider_id"], sns_message_id=message.message_id, dispatch_id_of={}.get
+    )
+    pending = [
+        PendingAppend(
+            new_event(
+                e.payload, account_id=ACCOUNT, aggregate_type=domain.FEEDBACK_AGGREGATE, aggregate_id=e.aggregate_id
+            ),
+            msg_id=e.msg_id,
+        )
+        for e in events
+    ]
+    outcomes = await store.append_many_durably(pending, patience=10.0)
+    if any(isinstance(outcome, Exception) for outcome in outcomes):
+        return web.Response(status=503, text="not durable\n")
+    return web.Response(text="ok\n")
 
 
 def peak_rss_mb() -> float:
@@ -230,6 +284,7 @@ def run(workdir: Path, nats_url: str) -> dict:
     profile.stop()
     service_rss = service.stop()
     events = run_on_service_loop(recorded_events(settings))
+    floor = run_floor(settings, path, bodies)
     after, _ = run_bare(path, bodies)
     baseline = LoadResult(
         (before.rate + after.rate) / 2,
@@ -247,7 +302,11 @@ def run(workdir: Path, nats_url: str) -> dict:
         f"p99 {measured.p99_ms:.1f} ms, peak RSS {service_rss:.0f} MB, statuses {measured.statuses}, "
         f"{events} events durable"
     )
-    if measured.statuses != {200: NOTIFICATIONS} or events != NOTIFICATIONS:
+    print(
+        f"floor endpoint:        {floor.rate:,.0f} notifications/s ({floor.rate / baseline.rate:.3f} of bare), "
+        f"p50 {floor.p50_ms:.1f} ms, statuses {floor.statuses}"
+    )
+    if measured.statuses != {200: NOTIFICATIONS} or events != NOTIFICATIONS or floor.statuses != {200: NOTIFICATIONS}:
         raise SystemExit(f"expected {NOTIFICATIONS} answers of 200 and as many events")
     return {
         "bench": "feedback",
@@ -257,10 +316,24 @@ def run(workdir: Path, nats_url: str) -> dict:
         "p99_ms": round(measured.p99_ms, 2),
         "peak_rss_mb": round(service_rss, 1),
         "baseline_rate": round(baseline.rate, 1),
+        "floor_rate": round(floor.rate, 1),
+        "floor_ratio": round(floor.rate / baseline.rate, 3),
         "notifications": NOTIFICATIONS,
         "connections": CONNECTIONS,
         "target_ratio": TARGET_RATIO,
     }
+
+
+def run_floor(settings: Settings, path: str, bodies: list[tuple[bytes, dict[str, str]]]) -> LoadResult:
+    """The floor on a stream of its own: the service's events there would make its appends duplicates."""
+    own = dataclasses.replace(
+        settings, stream_name="FLOOR", subject_prefix="floor", ports=Ports(feedback_http=free_port())
+    )
+    server = ServerProcess(serve_floor, own)
+    port = server.start()
+    result = run_on_service_loop(post_all(f"http://127.0.0.1:{port}{path}", bodies))
+    server.stop()
+    return result
 
 
 def run_bare(path: str, bodies: list[tuple[bytes, dict[str, str]]]) -> tuple[LoadResult, float]:
