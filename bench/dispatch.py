@@ -29,6 +29,8 @@ beside it) and the bytes the content store holds. Ends with one JSON line:
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import itertools
 import json
 import os
@@ -46,6 +48,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import aiosmtplib
+import nats.errors
 
 from bench.support.loop import run as run_on_service_loop
 from bench.support.profiling import Profile
@@ -66,7 +69,9 @@ from bench.support.dispatch_pipeline import (
 )
 from services.core import tracing
 from services.core.content_store import ContentStore
-from services.core.event_store import EventStore
+from services.core.event_store import EventStore, PendingAppend
+from services.core.events import new_event
+from services.core.generated.postroom.v1 import events_pb2
 from services.core.nats_server import EmbeddedNatsServer, free_port
 from services.core.secret_box import generate_key_spec
 from services.core.settings import Settings
@@ -161,6 +166,98 @@ def large_message() -> bytes:
     return message.as_bytes()
 
 
+# ---- the floor: the bare SMTP loop plus the event log's own work per email ----
+
+FLOOR_BATCH = 1_000  # emails per acceptance append, as the pipeline's SendEmailBatch calls carry
+
+
+async def log_floor(settings: Settings, host: str, port: int, ca_file: str) -> float:
+    """`sendmail` of prepared bytes on the same connections, with what the log needs of each email
+    and nothing else: its queued event appended (a thousand at a time), one pull delivery to a
+    worker, its outcome appended on the same subject with the queued event's sequence expected (at
+    most one outcome), that delivery acked once the outcome is durable, and the outcome's own
+    delivery acked. No gRPC, no MIME, no read model, no rate, no projection: no pipeline keeping
+    the contract on this log does less per email."""
+    store = await EventStore.connect(
+        dataclasses.replace(settings, stream_name="FLOOR", subject_prefix="floor"), name="bench-floor"
+    )
+    payloads = [sample_message(i).as_bytes() for i in range(EMAILS)]
+    context = client_context(ca_file)
+    deliveries: asyncio.Queue = asyncio.Queue()
+    sent, finished = [0], asyncio.Event()
+    subscription = await store.js.pull_subscribe("floor.dispatch.>", durable="floor-workers", stream="FLOOR")
+
+    def queued(index: int) -> PendingAppend:
+        payload = events_pb2.EmailQueued(dispatch_id=f"floor-{index}", provider_id="floor")
+        payload.to.add(address=f"user{index}@example.org")
+        event = new_event(payload, account_id="bench", aggregate_type="dispatch", aggregate_id=payload.dispatch_id)
+        return PendingAppend(event)
+
+    async def accept() -> None:
+        for first in range(0, EMAILS, FLOOR_BATCH):
+            await store.append_many_durably(
+                [queued(index) for index in range(first, min(first + FLOOR_BATCH, EMAILS))], patience=10.0
+            )
+
+    async def pull() -> None:
+        while not finished.is_set():
+            with contextlib.suppress(nats.errors.TimeoutError):
+                for msg in await subscription.fetch(4 * CONNECTIONS, timeout=1.0):
+                    deliveries.put_nowait(msg)
+
+    async def send_and_record(client: aiosmtplib.SMTP, msg, queued: events_pb2.EmailQueued) -> None:
+        index = int(queued.dispatch_id.removeprefix("floor-"))
+        await client.sendmail("bench@example.com", [f"user{index}@example.org"], payloads[index])
+        outcome = new_event(
+            events_pb2.EmailDispatched(dispatch_id=queued.dispatch_id, provider_id="floor"),
+            account_id="bench",
+            aggregate_type="dispatch",
+            aggregate_id=queued.dispatch_id,
+        )
+        await store.append_many_durably(
+            [PendingAppend(outcome, expected_sequence=msg.metadata.sequence.stream)], patience=10.0
+        )
+        await msg.ack()
+        sent[0] += 1
+        if sent[0] == EMAILS:
+            finished.set()
+
+    async def next_email(client: aiosmtplib.SMTP) -> bool:
+        """Send the next queued email; False once the run is over."""
+        while (msg := await deliveries.get()) is not None:
+            event = events_pb2.Event.FromString(msg.data)
+            if event.WhichOneof("payload") == "email_queued":
+                await send_and_record(client, msg, event.email_queued)
+                return True
+            await msg.ack()  # an outcome's own delivery
+        return False
+
+    async def floor_connection() -> None:
+        sending = True
+        while sending:
+            client = aiosmtplib.SMTP(hostname=host, port=port, start_tls=True, tls_context=context)
+            await client.connect()
+            await client.login("bench", "bench")
+            for _ in range(PER_CONNECTION):
+                if not (sending := await next_email(client)):
+                    break
+            await client.quit()
+
+    started, cpu = time.perf_counter(), time.process_time()
+    workers = [asyncio.create_task(work()) for work in (accept, pull, *[floor_connection] * CONNECTIONS)]
+    await finished.wait()
+    rate = EMAILS / (time.perf_counter() - started)
+    cpu_us = (time.process_time() - cpu) / EMAILS * 1e6
+    for _ in range(CONNECTIONS):
+        deliveries.put_nowait(None)  # behind the outcomes' deliveries still queued
+    await asyncio.gather(*workers)
+    await store.close()
+    print(
+        f"floor (sendmail of bytes and the log's work), {CONNECTIONS} connections: {rate:,.0f} emails/s, CPU {cpu_us:.0f} µs per email"
+    )
+    return rate
+
+
 # What one email calls of the tracing module with no endpoint set: the consumer's and the SMTP
 # send's spans, the outcome's append span (the batch's gRPC and append spans are shared by a
 # thousand emails), and the trace context read for each of its two events.
@@ -226,6 +323,7 @@ async def main() -> None:
             )
             per_email = (await stream_bytes(store) - appended) / EMAILS
             after = await baselines(host, smtp_port, ca_file)
+            floor_rate = await log_floor(settings, host, smtp_port, ca_file)
             raw_rate, raw_bytes_rate = statistics.mean((before[0], after[0])), statistics.mean((before[1], after[1]))
             rss = peak_rss_mb(dispatch.pid)
             appended = await stream_bytes(store)
@@ -251,6 +349,10 @@ async def main() -> None:
         f"SMTP alone: {rate / raw_bytes_rate:.3f} (target >= {TARGET_RATIO_TO_BYTES})"
     )
     print(
+        f"floor: {floor_rate / raw_bytes_rate:.3f} of sendmail of bytes; the pipeline is at "
+        f"{rate / floor_rate:.3f} of the floor"
+    )
+    print(
         f"stream bytes per email: {per_email:,.0f} (plain emails), {content_per_email:,.0f} (100 KB HTML + "
         f"{CONTENT_ATTACHMENT_MB:g} MB attachment, {CONTENT_EMAILS} emails at {content_rate:,.1f}/s, {content_rate / raw_content_rate:.2f} of bare "
         f"aiosmtplib's {raw_content_rate:,.1f}/s, dispatch peak RSS {content_rss:.0f} MB); the content store holds "
@@ -268,6 +370,9 @@ async def main() -> None:
                 "p99_ms": round(p99, 1),
                 "peak_rss_mb": round(rss, 1),
                 "raw_rate": round(raw_rate, 1),
+                "floor_rate": round(floor_rate, 1),
+                "floor_ratio_to_bytes": round(floor_rate / raw_bytes_rate, 3),
+                "ratio_to_floor": round(rate / floor_rate, 3),
                 "emails": EMAILS,
                 "connections": CONNECTIONS,
                 "target_ratio": TARGET_RATIO,
