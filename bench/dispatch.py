@@ -287,6 +287,8 @@ async def baselines(host: str, port: int, ca_file: str) -> tuple[float, float]:
 
 
 async def main() -> None:
+    if CONTENT_EMAILS < 2:
+        raise SystemExit("BENCH_CONTENT_EMAILS must be 2 or more: the content run's baseline sends half as many")
     with tempfile.TemporaryDirectory(prefix="postroom-bench-") as tmp:
         root = Path(tmp)
         sink = FastSink(root)
