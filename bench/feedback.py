@@ -5,11 +5,12 @@ nats-server); a 200 means the BounceReceived event is durable in JetStream, so t
 until the last answer. Baseline, in the same run and with the same load generator and bodies:
 a bare aiohttp endpoint in its own process that reads the body and answers 200.
 
-Beside them, the floor: the same bare endpoint doing only what this endpoint's contract cannot
-do without (parse the SNS envelope strictly, verify its signature with the key cached, parse the
-SES notification into its event, and answer once that event is durable in JetStream), with no
-read model, no look-up and no projection. The floor's ratio to the bare endpoint is as high as
-any endpoint keeping the contract can go on this machine, this loop and these libraries.
+Beside them, the floor: the same bare endpoint doing the heart of this endpoint's contract (parse
+the SNS envelope strictly, verify its signature with the key cached, parse the SES notification
+into its event, and answer once that event is durable in JetStream) and less than the rest of it:
+no read model, so no check of the URL's provider, the topic or a MessageId already recorded, no
+projection, metrics or tracing. Doing less than the contract, its ratio to the bare endpoint is a
+ceiling: as high as any endpoint keeping the contract can go on this machine, loop and libraries.
 Ends with one JSON line: {"bench", "rate", "ratio", "p99_ms", "peak_rss_mb", ...}.
 BENCH_NOTIFICATIONS changes the count; BENCH_PROFILE=DIR records a py-spy profile of the
 service while it is measured (bench/support/profiling.py).
