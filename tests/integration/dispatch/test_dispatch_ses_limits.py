@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import time
 from dataclasses import replace
 
 import grpc
@@ -56,14 +57,18 @@ async def quick_stub(dispatch_settings, store):
 async def test_ses_max_send_rate_caps_the_providers_own(quick_stub, store, dispatch_settings, sink):
     await save_provider(store, dispatch_settings, sink, max_send_rate=1000.0)
     await observe(store, max_send_rate=5.0, max_24_hour_send=50_000)
+    asked = time.monotonic()
     answer = await quick_stub.SendEmailBatch(
         dispatch_pb2.SendEmailBatchRequest(messages=[email(to=f"r{i}@example.org") for i in range(15)]),
         metadata=METADATA,
     )
     for result in answer.results:
         await wait_for_status(quick_stub, result.dispatch_id, dispatch_pb2.DISPATCHED)
-    times = sorted(message.received_at for message in sink.received)
-    assert times[-1] - times[0] >= 1.5, "5 saved up, then 5 a second: 15 emails take about 2 s"
+    last = max(message.received_at for message in sink.received)
+    # From the call, not from the first arrival: the burst's first messages wait for their
+    # connections' TLS and AUTH (0.1 s here, 0.45 s on a loaded machine), while the 15th token
+    # is due 1.8 s after the first whatever the connections do.
+    assert last - asked >= 1.5, "5 saved up, then 5 a second: the 15th email goes about 1.8 s after the call"
 
 
 async def test_the_daily_quota_holds_mail_with_its_reason_until_there_is_room(
