@@ -15,6 +15,11 @@ same number of connections and the same messages per connection:
 they make the cyclic garbage collector's full passes dominate, and the rate swings between 1,300
 and 2,200/s from one run to the next.)
 
+And the floor (`log_floor`, once, after the pipeline): the `sendmail` loop plus what the event
+log needs of each email and nothing else, on a stream of its own (`bench/README.md`, "Throughput
+floors"). No pipeline keeping the contract on this log can beat it, so `floor_ratio_to_bytes` is
+the ceiling of `ratio_to_bytes`, and `ratio_to_floor` is how far the pipeline is from it.
+
 The sink is a minimal asyncio SMTP server (STARTTLS, AUTH PLAIN, `250 Ok <id>`) in its own process,
 so it is not the bottleneck.
 
