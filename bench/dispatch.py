@@ -103,6 +103,14 @@ def sample_message(index: int) -> EmailMessage:
     return message
 
 
+async def logged_in(host: str, port: int, context) -> aiosmtplib.SMTP:
+    """An SMTP connection to the sink, through STARTTLS and AUTH, as every loop here opens one."""
+    client = aiosmtplib.SMTP(hostname=host, port=port, start_tls=True, tls_context=context)
+    await client.connect()
+    await client.login("bench", "bench")
+    return client
+
+
 async def raw_client(host: str, port: int, ca_file: str, *, serialised: bool) -> float:
     """A bare aiosmtplib loop: each message made and sent with `send_message`, or `sendmail` of
     bytes made before the clock starts."""
@@ -121,9 +129,7 @@ async def raw_client(host: str, port: int, ca_file: str, *, serialised: bool) ->
             batch = list(itertools.islice(next_index, PER_CONNECTION))
             if not batch:
                 return
-            client = aiosmtplib.SMTP(hostname=host, port=port, start_tls=True, tls_context=context)
-            await client.connect()
-            await client.login("bench", "bench")
+            client = await logged_in(host, port, context)
             for index in batch:
                 await send(client, index)
             await client.quit()
@@ -146,9 +152,7 @@ async def raw_large_messages(host: str, port: int, ca_file: str, data: bytes, co
     remaining = iter(range(count))
 
     async def connection() -> None:
-        client = aiosmtplib.SMTP(hostname=host, port=port, start_tls=True, tls_context=context)
-        await client.connect()
-        await client.login("bench", "bench")
+        client = await logged_in(host, port, context)
         for _ in itertools.islice(remaining, PER_CONNECTION * 1000):
             await client.sendmail("bench@example.com", ["reader@example.org"], data)
         await client.quit()
@@ -179,12 +183,6 @@ FLOOR_ACK_WAIT_SECONDS = 300.0  # no redelivery within a run: each email is sent
 
 class FloorFailed(Exception):
     """The floor did less than it claims (an append refused or lost): its figure would mean nothing."""
-
-
-async def durably(store: EventStore, items: list[PendingAppend]) -> None:
-    for outcome in await store.append_many_durably(items, patience=10.0):
-        if isinstance(outcome, Exception):
-            raise FloorFailed(f"an append of the floor failed: {outcome!r}")
 
 
 async def until_set(event: asyncio.Event, tasks: list[asyncio.Task]) -> None:
@@ -231,7 +229,10 @@ async def log_floor(settings: Settings, host: str, port: int, ca_file: str) -> f
 
     async def accept() -> None:
         for first in range(0, EMAILS, FLOOR_BATCH):
-            await durably(store, [queued(index) for index in range(first, min(first + FLOOR_BATCH, EMAILS))])
+            batch = [queued(index) for index in range(first, min(first + FLOOR_BATCH, EMAILS))]
+            for outcome in await store.append_many_durably(batch, patience=10.0):
+                if isinstance(outcome, Exception):
+                    raise FloorFailed(f"an append of the floor failed: {outcome!r}")
 
     async def pull() -> None:
         while not finished.is_set():
@@ -248,7 +249,7 @@ async def log_floor(settings: Settings, host: str, port: int, ca_file: str) -> f
             aggregate_type="dispatch",
             aggregate_id=queued.dispatch_id,
         )
-        await durably(store, [PendingAppend(outcome, expected_sequence=msg.metadata.sequence.stream)])
+        await store.append_durably(outcome, msg.metadata.sequence.stream, patience=10.0)  # raises if refused
         await msg.ack()
         sent[0] += 1
         if sent[0] == EMAILS:
@@ -267,9 +268,7 @@ async def log_floor(settings: Settings, host: str, port: int, ca_file: str) -> f
     async def floor_connection() -> None:
         sending = True
         while sending:
-            client = aiosmtplib.SMTP(hostname=host, port=port, start_tls=True, tls_context=context)
-            await client.connect()
-            await client.login("bench", "bench")
+            client = await logged_in(host, port, context)
             for _ in range(PER_CONNECTION):
                 if not (sending := await next_email(client)):
                     break

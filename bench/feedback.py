@@ -40,11 +40,11 @@ from aiohttp import web
 
 from bench.support.loop import run as run_on_service_loop
 from bench.support.profiling import Profile
-from services.core.event_store import EventStore, PendingAppend
-from services.core.events import new_event
+from services.core.event_store import EventStore
 from services.core.nats_server import EmbeddedNatsServer, free_port
 from services.core.settings import Ports, Settings
 from services.feedback import domain
+from services.feedback.application import feedback_appends
 from services.feedback.ses_feedback import parse_ses_feedback
 from services.feedback.sns_message import parse_sns_message
 from services.feedback.sns_verifier import PinnedCertificateDirectory, SnsSignatureVerifier
@@ -92,22 +92,24 @@ def serve_feedback(settings: Settings, ready: multiprocessing.Queue, stop: multi
     ready.put(peak_rss_mb())
 
 
+async def serve_until_stopped(answer, port: int, ready: multiprocessing.Queue, stop: multiprocessing.Event) -> None:
+    """A bare aiohttp endpoint on the SNS route, answering with `answer` until `stop` is set."""
+    app = web.Application(client_max_size=256 * 1024)
+    app.router.add_post("/sns/{account_id}/{provider_id}", answer)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    ready.put(port)
+    await asyncio.get_running_loop().run_in_executor(None, stop.wait)
+    await runner.cleanup()
+
+
 def serve_bare(port: int, ready: multiprocessing.Queue, stop: multiprocessing.Event) -> None:
     async def answer(request: web.Request) -> web.Response:
         await request.read()
         return web.Response(text="ok\n")
 
-    async def run() -> None:
-        app = web.Application(client_max_size=256 * 1024)
-        app.router.add_post("/sns/{account_id}/{provider_id}", answer)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", port).start()
-        ready.put(port)
-        await asyncio.get_running_loop().run_in_executor(None, stop.wait)
-        await runner.cleanup()
-
-    run_on_service_loop(run())
+    run_on_service_loop(serve_until_stopped(answer, port, ready, stop))
     ready.put(peak_rss_mb())
 
 
@@ -115,14 +117,8 @@ def serve_floor(settings: Settings, ready: multiprocessing.Queue, stop: multipro
     async def run() -> None:
         store = await EventStore.connect(settings, name="bench-floor")
         verifier = SnsSignatureVerifier(PinnedCertificateDirectory(settings.sns_cert_dir))
-        app = web.Application(client_max_size=256 * 1024)
-        app.router.add_post("/sns/{account_id}/{provider_id}", functools.partial(floor_answer, store, verifier))
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", settings.ports.feedback_http).start()
-        ready.put(settings.ports.feedback_http)
-        await asyncio.get_running_loop().run_in_executor(None, stop.wait)
-        await runner.cleanup()
+        answer = functools.partial(floor_answer, store, verifier)
+        await serve_until_stopped(answer, settings.ports.feedback_http, ready, stop)
         await store.close()
 
     run_on_service_loop(run())
@@ -137,16 +133,7 @@ async def floor_answer(store: EventStore, verifier: SnsSignatureVerifier, reques
     events = domain.feedback_events(
         items, provider_id=request.match_info["provider_id"], sns_message_id=message.message_id, dispatch_id_of={}.get
     )
-    pending = [
-        PendingAppend(
-            new_event(
-                e.payload, account_id=ACCOUNT, aggregate_type=domain.FEEDBACK_AGGREGATE, aggregate_id=e.aggregate_id
-            ),
-            msg_id=e.msg_id,
-        )
-        for e in events
-    ]
-    outcomes = await store.append_many_durably(pending, patience=10.0)
+    outcomes = await store.append_many_durably(feedback_appends(ACCOUNT, events), patience=10.0)
     if any(isinstance(outcome, Exception) for outcome in outcomes):
         return web.Response(status=503, text="not durable\n")
     return web.Response(text="ok\n")
@@ -330,18 +317,19 @@ def run_floor(settings: Settings, path: str, bodies: list[tuple[bytes, dict[str,
     own = dataclasses.replace(
         settings, stream_name="FLOOR", subject_prefix="floor", ports=Ports(feedback_http=free_port())
     )
-    server = ServerProcess(serve_floor, own)
-    port = server.start()
-    result = run_on_service_loop(post_all(f"http://127.0.0.1:{port}{path}", bodies))
-    server.stop()
+    result, _ = load(ServerProcess(serve_floor, own), path, bodies)
     return result
 
 
 def run_bare(path: str, bodies: list[tuple[bytes, dict[str, str]]]) -> tuple[LoadResult, float]:
-    bare = ServerProcess(serve_bare, free_port())
-    port = bare.start()
+    return load(ServerProcess(serve_bare, free_port()), path, bodies)
+
+
+def load(server: ServerProcess, path: str, bodies: list[tuple[bytes, dict[str, str]]]) -> tuple[LoadResult, float]:
+    """Start `server`, post every body to it, stop it: the load's result and the server's peak RSS."""
+    port = server.start()
     result = run_on_service_loop(post_all(f"http://127.0.0.1:{port}{path}", bodies))
-    return result, bare.stop()
+    return result, server.stop()
 
 
 def report(result: dict) -> None:

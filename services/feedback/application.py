@@ -132,18 +132,7 @@ class FeedbackApplication:
             return Accepted(message.type.value, "nothing to record")
         if tracing.enabled():
             await self._link_dispatch_traces(account_id, events)
-        pending = [
-            PendingAppend(
-                new_event(
-                    e.payload,
-                    account_id=account_id,
-                    aggregate_type=domain.FEEDBACK_AGGREGATE,
-                    aggregate_id=e.aggregate_id,
-                ),
-                msg_id=e.msg_id,
-            )
-            for e in events
-        ]
+        pending = feedback_appends(account_id, events)
         duplicates = await self._append(pending)
         for event in events:
             feedback_recorded(event.payload.DESCRIPTOR.name).inc()
@@ -321,6 +310,19 @@ async def publish_reputation_rates(read_model: FeedbackReadModel, now: datetime)
         rates = domain.provider_rates(await read_model.counts(account_id, provider_id, first_day))
         BOUNCE_RATE.labels(account_id, provider_id).set(rates.bounce_rate)
         COMPLAINT_RATE.labels(account_id, provider_id).set(rates.complaint_rate)
+
+
+def feedback_appends(account_id: str, events: list[domain.FeedbackEvent]) -> list[PendingAppend]:
+    """The appends that record one SNS delivery's feedback, each deduplicated by its own msg id."""
+    return [
+        PendingAppend(
+            new_event(
+                e.payload, account_id=account_id, aggregate_type=domain.FEEDBACK_AGGREGATE, aggregate_id=e.aggregate_id
+            ),
+            msg_id=e.msg_id,
+        )
+        for e in events
+    ]
 
 
 def _provider_of(context: DeliveryContext, account_id: str, provider_id: str) -> ProviderTopics:
