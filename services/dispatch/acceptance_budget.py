@@ -10,57 +10,27 @@ Room is given back without awaiting anything, so a call cancelled at any point n
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
+
+from services.dispatch.room_in_order import RoomInOrder
 
 
-class AcceptanceBudget:
+class AcceptanceBudget(RoomInOrder[int]):
     def __init__(self, capacity: int, on_wait: Callable[[], object] = lambda: None) -> None:
         """`on_wait` is called for each call that has to wait its turn."""
+        super().__init__(on_wait)
         self.capacity = max(1, capacity)
-        self.on_wait = on_wait
         self.used = 0
-        self._waiting: deque[tuple[int, asyncio.Future[None]]] = deque()
 
-    @contextlib.asynccontextmanager
-    async def holding(self, emails: int) -> AsyncIterator[None]:
-        emails = min(max(1, emails), self.capacity)
-        if self._waiting or self.used + emails > self.capacity:
-            await self._wait_for_room(emails)
-        else:
-            self.used += emails
-        try:
-            yield
-        finally:
-            self.used -= emails
-            self._let_in()
+    def holding(self, emails: int) -> contextlib.AbstractAsyncContextManager[None]:
+        return self._holding(min(max(1, emails), self.capacity))
 
-    async def _wait_for_room(self, emails: int) -> None:
-        self.on_wait()
-        granted = asyncio.get_running_loop().create_future()
-        self._waiting.append((emails, granted))
-        try:
-            await granted
-        except asyncio.CancelledError:
-            if granted.cancelled():
-                with contextlib.suppress(ValueError):  # unless the queue has dropped it already
-                    self._waiting.remove((emails, granted))
-            else:
-                self.used -= emails  # let in just as it was cancelled: the room goes to the next
-            self._let_in()
-            raise
+    def _fits(self, emails: int) -> bool:
+        return self.used + emails <= self.capacity
 
-    def _let_in(self) -> None:
-        """The longest waiting first, as many as fit; one that does not fit yet holds the rest back."""
-        while self._waiting:
-            emails, granted = self._waiting[0]
-            if granted.cancelled():  # its call went away while it waited
-                self._waiting.popleft()
-                continue
-            if self.used + emails > self.capacity:
-                return
-            self._waiting.popleft()
-            self.used += emails
-            granted.set_result(None)
+    def _take(self, emails: int) -> None:
+        self.used += emails
+
+    def _give_back(self, emails: int) -> None:
+        self.used -= emails

@@ -14,12 +14,12 @@ counted for each email (a bound: their text parts are shared too while a small c
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from services.dispatch.content import ContentRefs
+from services.dispatch.room_in_order import RoomInOrder
 
 ENCODED_FACTOR = 1.4  # base64 (4/3) and MIME line breaks, with the content itself beside it
 OVERHEAD_BYTES = 16 * 1024  # headers and boundaries
@@ -43,34 +43,22 @@ def _with_encoding(size: int) -> int:
     return int(size * (1 + ENCODED_FACTOR))
 
 
-class MessageBudget:
-    """Room is given back without awaiting anything, so a send cancelled at any point (a stopping
-    worker puts its mail back) never keeps its share."""
+class MessageBudget(RoomInOrder[InHand]):
+    """Emails are let in in the order they asked (services/dispatch/room_in_order.py): a large one
+    is not passed over for ever by the small ones behind it."""
 
     def __init__(self, capacity: int) -> None:
+        super().__init__()
         self.capacity = capacity
         self.used = 0
         self._holders: dict[str, int] = {}  # shared digest -> emails in hand holding it
         self._shared_sizes: dict[str, int] = {}  # what each held digest counts for
-        self._waiting: list[asyncio.Future[None]] = []
 
-    @contextlib.asynccontextmanager
-    async def holding(self, in_hand: InHand) -> AsyncIterator[None]:
-        while self.used and self.used + self._needed(in_hand) > self.capacity:
-            woken = asyncio.get_running_loop().create_future()
-            self._waiting.append(woken)
-            try:
-                await woken
-            finally:
-                self._waiting.remove(woken)
-        self._take(in_hand)
-        try:
-            yield
-        finally:
-            self._give_back(in_hand)
-            for woken in self._waiting:  # each looks again whether it fits now
-                if not woken.done():
-                    woken.set_result(None)
+    def holding(self, in_hand: InHand) -> contextlib.AbstractAsyncContextManager[None]:
+        return self._holding(in_hand)
+
+    def _fits(self, in_hand: InHand) -> bool:
+        return not self.used or self.used + self._needed(in_hand) <= self.capacity
 
     def _needed(self, in_hand: InHand) -> int:
         unheld = (self._counted(size) for digest, size in in_hand.shared.items() if digest not in self._holders)

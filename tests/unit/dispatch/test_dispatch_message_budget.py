@@ -33,14 +33,36 @@ async def test_a_part_emails_share_is_counted_once_until_the_last_of_them_lets_g
 async def test_an_email_waits_when_a_part_nobody_holds_does_not_fit():
     budget = MessageBudget(20 * MB)
     async with budget.holding(InHand(2 * MB, {PDF: 9 * MB})):
-        waiting = budget.holding(InHand(2 * MB, {"b" * 64: 9 * MB}))  # kept, as below
-        other = asyncio.create_task(waiting.__aenter__())
-        await asyncio.sleep(0.01)
-        assert not other.done() and budget.used == 11 * MB
         async with budget.holding(InHand(2 * MB, {PDF: 9 * MB})):  # shares what is held: fits
             assert budget.used == 13 * MB
+            waiting = budget.holding(InHand(2 * MB, {"b" * 64: 9 * MB}))  # kept, as below
+            other = asyncio.create_task(waiting.__aenter__())
+            await asyncio.sleep(0.01)
+            assert not other.done() and budget.used == 13 * MB
     await asyncio.wait_for(other, 1)
     assert budget.used == 11 * MB
+
+
+async def test_emails_are_let_in_in_the_order_they_asked_so_a_large_one_is_not_passed_over():
+    budget = MessageBudget(10 * MB)
+    admitted: list[str] = []
+    small_sends: list[asyncio.Task] = []
+
+    async def send(name: str, size: int, held: float) -> None:
+        async with budget.holding(own(size)):
+            admitted.append(name)
+            await asyncio.sleep(held)
+
+    small_sends.append(asyncio.create_task(send("small 0", 4 * MB, 0.02)))
+    await asyncio.sleep(0)
+    large = asyncio.create_task(send("large", 8 * MB, 0))
+    await asyncio.sleep(0)
+    for index in range(1, 20):  # each would fit beside the one in hand, were it let past the large one
+        small_sends.append(asyncio.create_task(send(f"small {index}", 4 * MB, 0.02)))
+        await asyncio.sleep(0.005)
+    await asyncio.wait_for(asyncio.gather(large, *small_sends), 5)
+    assert admitted[:2] == ["small 0", "large"]
+    assert budget.used == 0
 
 
 async def test_an_email_waits_for_room_and_goes_once_another_lets_go():
