@@ -141,3 +141,18 @@ async def test_emails_sharing_a_part_larger_than_half_the_budget_still_go_side_b
     async with budget.holding(huge), budget.holding(huge), budget.holding(huge):
         assert budget.used == 3 * MB + 5 * MB  # the part counted as half the budget
     assert budget.used == 0
+
+
+async def test_an_email_cancelled_as_it_is_let_in_gives_back_its_share_of_a_part():
+    budget = MessageBudget(20 * MB)
+    carrying = InHand(MB, {PDF: 9 * MB})
+    holder = budget.holding(InHand(12 * MB))  # kept, as below
+    await holder.__aenter__()
+    waiting = asyncio.create_task(budget.holding(carrying).__aenter__())
+    await asyncio.sleep(0.01)
+    await holder.__aexit__(None, None, None)  # lets the waiting email in: its room is taken for it
+    waiting.cancel()  # before it ran again
+    await asyncio.gather(waiting, return_exceptions=True)
+    assert budget.used == 0
+    async with budget.holding(InHand(2 * MB, {PDF: 18 * MB})):
+        assert budget.used == 2 * MB + 10 * MB, "the part counted afresh, as nobody holds it"
