@@ -47,6 +47,7 @@ from services.core.generated.postroom.v1 import dispatch_pb2_grpc
 from services.core.nats_server import EmbeddedNatsServer, NatsCluster, free_port
 from services.core.secret_box import generate_key_spec
 from services.core.settings import Settings
+from services.ses_sim.smtp import keep_aiosmtpd_errors_only
 from tests.support.certificates import LocalCertificateAuthority
 from tests.support.smtp import SesLikeSmtpServer, unused_loopback_host
 
@@ -211,4 +212,5 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
+    keep_aiosmtpd_errors_only()
     run_on_service_loop(main())

@@ -35,7 +35,7 @@ from services.ses_sim.regions import Regions, SesRegion
 from services.ses_sim.ses_api import SesApi
 from services.ses_sim.ses_notifications import SentMail, notifications_for
 from services.ses_sim.settings import SimulatorSettings, region_suffix
-from services.ses_sim.smtp import AcceptedMessage, SesSmtpHandler, start_smtp_server
+from services.ses_sim.smtp import AcceptedMessage, SesSmtpHandler, keep_aiosmtpd_errors_only, start_smtp_server
 from services.ses_sim.sns_endpoint import sns_endpoint_app
 from services.ses_sim.sns_messages import SnsSigner
 from services.ses_sim.sns_publisher import SNS_RETRY_DELAYS, SnsPublisher
@@ -375,7 +375,6 @@ async def serve_until_signalled(settings: SimulatorSettings) -> None:
 
 def run_forever(settings: SimulatorSettings) -> int:
     configure_logging("ses-sim")
-    # aiosmtpd logs every connection, and a warning per implicit-TLS session: keep its errors only.
-    logging.getLogger("mail.log").setLevel(logging.ERROR)
+    keep_aiosmtpd_errors_only()
     asyncio.run(serve_until_signalled(settings))
     return 0

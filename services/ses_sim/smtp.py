@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import logging
 import ssl
 import time
 import warnings
@@ -30,6 +31,12 @@ from services.ses_sim.sending_rules import (
 )
 from services.ses_sim.ses_headers import SesHeaders, read_ses_headers, without_ses_headers
 from services.ses_sim.ses_ids import ses_message_id
+
+
+def keep_aiosmtpd_errors_only() -> None:
+    """aiosmtpd logs every connection, a warning per implicit-TLS session, and at every login one
+    that its own code set a deprecated field: only its errors are worth showing."""
+    logging.getLogger("mail.log").setLevel(logging.ERROR)
 
 
 @dataclass(frozen=True)
