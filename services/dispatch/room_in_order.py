@@ -4,6 +4,7 @@ A claim that does not fit yet holds back the claims behind it: were later, small
 past it whenever they fit, a steady stream of them would keep a large one waiting for ever (an
 email with a large attachment among a campaign's small ones). Room is given back without
 awaiting anything, so a holder cancelled at any point, waiting or holding, never keeps it.
+A holder must not ask again while it holds room: behind a waiting claim, it would wait for itself.
 """
 
 from __future__ import annotations
