@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import BigInteger, Column, DateTime, MetaData, String, Table, and_, delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.core.database import upsert
+from services.core.database import in_list_chunks, rows_in, upsert
 from services.core.event_routes import handles
 from services.core.events import StoredEvent, occurred_at
 from services.core.generated.postroom.v1 import events_pb2
@@ -182,21 +183,32 @@ class SuppressionsProjection(Projection):
         changes.append(_SesListChange((stored.event.account_id, removed.recipient_hash), removed.provider_id, None))
 
     async def write(self, conn: AsyncConnection, changes: list) -> None:
-        pending: list[dict[str, Any]] = []  # consecutive suppressions go in one statement
+        # Consecutive suppressions, and consecutive changes of SES's list, go in a few statements
+        # each (a first sync imports a whole list); any other change first writes those before it.
+        suppressing: list[dict[str, Any]] = []
+        listing: list[_SesListChange] = []
         for change in changes:
-            if isinstance(change, _Suppress):
-                pending.append(change.row)
-                continue
-            await _upsert_suppressions(conn, pending)
-            pending = []
-            if isinstance(change, _SoftBounce):
-                if since := await self._soft_bounces_suppress_since(conn, change):
-                    pending.append(_suppress(change.key, Reason.SOFT_BOUNCES, change.recipient, since, change.seq).row)
-            elif isinstance(change, _SesListChange):
-                await _change_ses_list(conn, change)
+            if isinstance(change, _Suppress) and not listing:
+                suppressing.append(change.row)
+            elif isinstance(change, _SesListChange) and not suppressing:
+                listing.append(change)
             else:
-                await _lift(conn, change)
-        await _upsert_suppressions(conn, pending)
+                await _upsert_suppressions(conn, suppressing)
+                await _change_ses_lists(conn, listing)
+                suppressing, listing = [], []
+                if isinstance(change, _Suppress):
+                    suppressing.append(change.row)
+                elif isinstance(change, _SesListChange):
+                    listing.append(change)
+                elif isinstance(change, _SoftBounce):
+                    if since := await self._soft_bounces_suppress_since(conn, change):
+                        suppressing.append(
+                            _suppress(change.key, Reason.SOFT_BOUNCES, change.recipient, since, change.seq).row
+                        )
+                else:
+                    await _lift(conn, change)
+        await _upsert_suppressions(conn, suppressing)
+        await _change_ses_lists(conn, listing)
 
     async def _soft_bounces_suppress_since(self, conn: AsyncConnection, bounce: _SoftBounce) -> datetime | None:
         account_id, recipient_hash = bounce.key
@@ -257,23 +269,73 @@ async def _lift(conn: AsyncConnection, change: _Lift) -> None:
     await conn.execute(delete(suppressions).where(where))
 
 
-async def _change_ses_list(conn: AsyncConnection, change: _SesListChange) -> None:
-    account_id, recipient_hash = change.key
-    mine = and_(ses_listed.c.account_id == account_id, ses_listed.c.recipient_hash == recipient_hash)
-    if change.listed is None:
-        await conn.execute(delete(ses_listed).where(mine, ses_listed.c.provider_id == change.provider_id))
-    else:
-        await upsert(conn, ses_listed, [change.listed], ["account_id", "recipient_hash", "provider_id"])
-    await _lift(conn, _Lift(change.key, tuple(SES_LIST_REASONS)))
-    rows = {}
-    for listed in (await conn.execute(select(ses_listed).where(mine).order_by(ses_listed.c.since))).mappings():
+async def _change_ses_lists(conn: AsyncConnection, changes: list[_SesListChange]) -> None:
+    """Consecutive changes of SES's list, leaving the tables as applying them one at a time would:
+    each (recipient, provider) row as its last change left it, and each recipient's SES
+    suppressions made again from what is listed for it, the earliest listing of a reason first."""
+    if not changes:
+        return
+    last = {(change.key, change.provider_id): change for change in changes}
+    await upsert(
+        conn,
+        ses_listed,
+        [change.listed for change in last.values() if change.listed is not None],
+        ["account_id", "recipient_hash", "provider_id"],
+    )
+    for (account_id, provider_id), hashes in _hashes_by(
+        ((change.key[0], change.provider_id), change.key[1]) for change in last.values() if change.listed is None
+    ).items():
+        for chunk in in_list_chunks(hashes):
+            await conn.execute(
+                delete(ses_listed).where(
+                    ses_listed.c.account_id == account_id,
+                    ses_listed.c.provider_id == provider_id,
+                    ses_listed.c.recipient_hash.in_(chunk),
+                )
+            )
+    for account_id, hashes in _hashes_by((key[0], key[1]) for key, _ in last).items():
+        await _remade_from_ses_lists(conn, account_id, hashes)
+
+
+async def _remade_from_ses_lists(conn: AsyncConnection, account_id: str, hashes: list[str]) -> None:
+    for chunk in in_list_chunks(hashes):
+        await conn.execute(
+            delete(suppressions).where(
+                suppressions.c.account_id == account_id,
+                suppressions.c.recipient_hash.in_(chunk),
+                suppressions.c.reason.in_(tuple(SES_LIST_REASONS)),
+            )
+        )
+    listings = await rows_in(
+        conn,
+        lambda chunk: (
+            select(ses_listed)
+            .where(ses_listed.c.account_id == account_id, ses_listed.c.recipient_hash.in_(chunk))
+            .order_by(ses_listed.c.since)
+        ),
+        hashes,
+    )
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for listed in (listing._mapping for listing in listings):
         rows.setdefault(
-            listed["reason"],
+            (listed["recipient_hash"], listed["reason"]),
             _suppress(
-                change.key, listed["reason"], listed["recipient"], as_utc(listed["since"]), listed["stream_seq"]
+                (account_id, listed["recipient_hash"]),
+                listed["reason"],
+                listed["recipient"],
+                as_utc(listed["since"]),
+                listed["stream_seq"],
             ).row,
         )
     await _upsert_suppressions(conn, list(rows.values()))
+
+
+def _hashes_by(pairs: Iterable[tuple[Any, str]]) -> dict[Any, list[str]]:
+    """Recipient hashes grouped by what comes with them, each once, in the order first seen."""
+    grouped: dict[Any, dict[str, None]] = {}
+    for group, recipient_hash in pairs:
+        grouped.setdefault(group, {})[recipient_hash] = None
+    return {group: list(hashes) for group, hashes in grouped.items()}
 
 
 def _time_or(timestamp, stored: StoredEvent) -> datetime:
