@@ -24,7 +24,8 @@ class AcceptanceBudget(RoomInOrder[int]):
         self.used = 0
 
     def holding(self, emails: int) -> contextlib.AbstractAsyncContextManager[None]:
-        return self._holding(min(max(1, emails), self.capacity))
+        """A batch larger than the whole budget counts as the whole budget: it goes when alone."""
+        return super().holding(min(max(1, emails), self.capacity))
 
     def _fits(self, emails: int) -> bool:
         return self.used + emails <= self.capacity

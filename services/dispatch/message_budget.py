@@ -14,7 +14,6 @@ counted for each email (a bound: their text parts are shared too while a small c
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -53,9 +52,6 @@ class MessageBudget(RoomInOrder[InHand]):
         self.used = 0
         self._holders: dict[str, int] = {}  # shared digest -> emails in hand holding it
         self._shared_sizes: dict[str, int] = {}  # what each held digest counts for
-
-    def holding(self, in_hand: InHand) -> contextlib.AbstractAsyncContextManager[None]:
-        return self._holding(in_hand)
 
     def _fits(self, in_hand: InHand) -> bool:
         return not self.used or self.used + self._needed(in_hand) <= self.capacity

@@ -34,6 +34,9 @@ class RoomInOrder(ABC, Generic[C]):
     @abstractmethod
     def _give_back(self, claim: C) -> None: ...
 
+    def holding(self, claim: C) -> contextlib.AbstractAsyncContextManager[None]:
+        return self._holding(claim)
+
     @contextlib.asynccontextmanager
     async def _holding(self, claim: C) -> AsyncIterator[None]:
         if self._waiting or not self._fits(claim):

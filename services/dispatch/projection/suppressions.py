@@ -4,9 +4,9 @@ the feedback, unsubscribe and config services' events."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import BigInteger, Column, DateTime, MetaData, String, Table, and_, delete, select
@@ -188,25 +188,23 @@ class SuppressionsProjection(Projection):
         suppressing: list[dict[str, Any]] = []
         listing: list[_SesListChange] = []
         for change in changes:
-            if isinstance(change, _Suppress) and not listing:
-                suppressing.append(change.row)
-            elif isinstance(change, _SesListChange) and not suppressing:
-                listing.append(change)
-            else:
+            if suppressing and not isinstance(change, _Suppress):
                 await _upsert_suppressions(conn, suppressing)
+                suppressing = []
+            if listing and not isinstance(change, _SesListChange):
                 await _change_ses_lists(conn, listing)
-                suppressing, listing = [], []
-                if isinstance(change, _Suppress):
-                    suppressing.append(change.row)
-                elif isinstance(change, _SesListChange):
-                    listing.append(change)
-                elif isinstance(change, _SoftBounce):
-                    if since := await self._soft_bounces_suppress_since(conn, change):
-                        suppressing.append(
-                            _suppress(change.key, Reason.SOFT_BOUNCES, change.recipient, since, change.seq).row
-                        )
-                else:
-                    await _lift(conn, change)
+                listing = []
+            if isinstance(change, _Suppress):
+                suppressing.append(change.row)
+            elif isinstance(change, _SesListChange):
+                listing.append(change)
+            elif isinstance(change, _SoftBounce):
+                if since := await self._soft_bounces_suppress_since(conn, change):
+                    suppressing.append(
+                        _suppress(change.key, Reason.SOFT_BOUNCES, change.recipient, since, change.seq).row
+                    )
+            else:
+                await _lift(conn, change)
         await _upsert_suppressions(conn, suppressing)
         await _change_ses_lists(conn, listing)
 
@@ -273,8 +271,6 @@ async def _change_ses_lists(conn: AsyncConnection, changes: list[_SesListChange]
     """Consecutive changes of SES's list, leaving the tables as applying them one at a time would:
     each (recipient, provider) row as its last change left it, and each recipient's SES
     suppressions made again from what is listed for it, the earliest listing of a reason first."""
-    if not changes:
-        return
     last = {(change.key, change.provider_id): change for change in changes}
     await upsert(
         conn,
