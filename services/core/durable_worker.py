@@ -22,15 +22,16 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Awaitable, Callable
+from typing import Awaitable, Callable, Collection
 
 from google.protobuf.message import DecodeError
 from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
 from nats.js import api as js_api
 from nats.js.client import JetStreamContext
 from nats.js.errors import BadRequestError
 
-from services.core import tracing
+from services.core import point_of_no_return, tracing
 from services.core.event_routes import EventRoutes
 from services.core.event_store import EventStore
 from services.core.events import Event
@@ -66,6 +67,9 @@ class ConsumerPlan:
     ack_wait: float
     fetch_batch: int = 256
     retry_delay: float = 60.0  # after an unexpected failure
+    # On a graceful stop, how long past the grace a handler past its point of no return (a send SES
+    # may already hold) is given to finish before it too is cancelled.
+    past_no_return_seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -94,6 +98,7 @@ class DurableWorker:
         self.routes = EventRoutes.of(consumer, arguments=2)
         self.key = key
         self._in_flight: dict[asyncio.Task, Msg] = {}
+        self._points: dict[asyncio.Task, point_of_no_return.PointOfNoReturn] = {}
         self._working_on: dict[str, asyncio.Task] = {}
         self._slot_free = asyncio.Event()
         self._stopping = False
@@ -202,13 +207,18 @@ class DurableWorker:
             await _quietly(msg.in_progress())
             return
         delivery = Delivery(msg, event, msg.metadata.sequence.stream, self._may_have_been_seen(msg))
-        task = asyncio.create_task(self._handle(delivery), name=f"{self.plan.durable}-{key}")
+        point = point_of_no_return.PointOfNoReturn()
+        task = asyncio.create_task(
+            self._handle(delivery), name=f"{self.plan.durable}-{key}", context=point_of_no_return.watching(point)
+        )
         self._in_flight[task] = msg
+        self._points[task] = point
         self._working_on[key] = task
         task.add_done_callback(functools.partial(self._finished, key))
 
     def _finished(self, key: str, task: asyncio.Task) -> None:
         self._in_flight.pop(task, None)
+        self._points.pop(task, None)
         if self._working_on.get(key) is task:
             del self._working_on[key]
         self._slot_free.set()
@@ -250,23 +260,34 @@ class DurableWorker:
     # ---- stopping ----
 
     async def finish_in_flight(self, grace: float) -> None:
-        """A graceful stop: take no more work and give what is in flight `grace` seconds to finish
-        (a send cut off mid-DATA may already be with SES and would be sent again). What is still
-        unfinished then goes back to the consumer at once, not after ack_wait."""
+        """A graceful stop: take no more work and give what is in flight `grace` seconds to finish.
+        What is still unfinished then goes back to the consumer at once, not after ack_wait; but a
+        handler past its point of no return (a send SES may already hold: cut off, it would be sent
+        again) gets `past_no_return_seconds` more first."""
         self._stopping = True
         self._slot_free.set()  # a consume loop waiting for a free slot sees it
         if self._in_flight:
             await asyncio.wait(list(self._in_flight), timeout=grace)
-        if self._in_flight:
-            # Put back only once unbound, or the redeliveries would come back to this replica's
-            # own pull request and sit there for ack_wait. A fetch ends within a second.
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._unbound.wait(), UNBIND_SECONDS)
-            await self._put_back_unfinished()
+        if not self._in_flight:
+            return
+        # Put back only once unbound, or the redeliveries would come back to this replica's own
+        # pull request and sit there for ack_wait. A fetch ends within a second.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._unbound.wait(), UNBIND_SECONDS)
+        past = {task for task, point in self._points.items() if point.passed}
+        # No await between sorting them and cancelling the rest: none passes its point meanwhile.
+        await self._put_back_unfinished(spare=past)
+        if past and self.plan.past_no_return_seconds > 0:
+            log.warning(
+                "letting handlers past their point of no return finish",
+                extra={"consumer": self.plan.durable, "count": len(past), "seconds": self.plan.past_no_return_seconds},
+            )
+            await asyncio.wait(past, timeout=self.plan.past_no_return_seconds)
+        await self._put_back_unfinished()
 
-    async def _put_back_unfinished(self) -> None:
-        """Cancel what is in flight and nak it, so another replica takes it now, not after ack_wait."""
-        unfinished = dict(self._in_flight)
+    async def _put_back_unfinished(self, spare: Collection[asyncio.Task] = ()) -> None:
+        """Cancel what is in flight (but `spare`) and nak it, so another replica takes it now, not after ack_wait."""
+        unfinished = {task: msg for task, msg in self._in_flight.items() if task not in spare}
         for task in unfinished:
             task.cancel()
         await asyncio.gather(*unfinished, return_exceptions=True)
@@ -290,7 +311,7 @@ class PullRequests:
         self.take = take
         self.subject = f"$JS.API.CONSUMER.MSG.NEXT.{store.stream}.{durable}"
         self._inbox = ""
-        self._subscription = None
+        self._subscription: Subscription | None = None
         self._left = 0
         self._over = asyncio.Event()
         self._refusal: str | None = None
@@ -317,7 +338,8 @@ class PullRequests:
         return batch - self._left
 
     async def _arrived(self, msg: Msg) -> None:
-        status = msg.headers.get("Status") if msg.headers else None
+        headers = msg.headers or {}
+        status = headers.get("Status")
         if status is None:
             self._left -= 1
             if self._left <= 0:
@@ -326,7 +348,7 @@ class PullRequests:
         elif status in ("404", "408"):  # no messages, or the request expired
             self._over.set()
         elif status != "100":  # 409 consumer deleted, max waiting...; 503 no consumer
-            self._refusal = f"{status} {msg.headers.get('Description', '')}".strip()
+            self._refusal = f"{status} {headers.get('Description', '')}".strip()
             self._over.set()
 
 

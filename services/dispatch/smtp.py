@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import aiosmtplib
 from aiosmtplib.protocol import SMTPProtocol
 
-from services.core import tracing
+from services.core import point_of_no_return, tracing
 from services.dispatch.base64_lines import Base64Lines
 from services.dispatch.domain import ProviderConfig, SmtpOutcome
 from services.dispatch.message import BuiltMessage
@@ -93,6 +93,9 @@ async def _transact(session: _Session, message: BuiltMessage) -> SmtpOutcome:
         reply = await client.execute_command(b"DATA")
         if reply.code != 354:
             return SmtpOutcome(reply.code, reply.message)
+        # From here the message may reach SES whatever this process does: a graceful stop lets the
+        # send finish (and its outcome be recorded) rather than cut it off and have it sent again.
+        point_of_no_return.passed()
         reply = await _content_and_end(client, message)
     except aiosmtplib.SMTPResponseException as error:
         # A reply that is no SMTP reply (garbled, too long): the message may be with the server, so
@@ -100,6 +103,7 @@ async def _transact(session: _Session, message: BuiltMessage) -> SmtpOutcome:
         client.close()
         return SmtpOutcome(error.code, error.message)
     if reply.code != 250:
+        point_of_no_return.not_passed()  # refused: SES holds nothing of it
         return SmtpOutcome(reply.code, reply.message)
     session.sent += 1
     session.unfinished = False

@@ -17,6 +17,7 @@ from services.core.durable_worker import ConsumerPlan, Delivery, DurableWorker, 
 from services.core.event_routes import handles
 from services.core.generated.postroom.v1 import events_pb2
 from services.core.event_store import ConcurrencyConflict
+from services.core.settings import Settings
 from services.dispatch import events
 from services.dispatch.context import DispatchContext
 from services.dispatch.metrics import IN_FLIGHT, QUEUE_ACK_PENDING, QUEUE_PENDING, REDELIVERIES_LEFT_TO_SENDER, outcomes
@@ -31,6 +32,12 @@ SENDER_RECHECK_SECONDS = 2.0  # a redelivery another replica is still sending is
 QUEUE_DEPTH_SECONDS = 5.0  # how often the queue's depth is read from the consumer for /metrics
 
 
+def past_data_seconds(settings: Settings) -> float:
+    """How long past the shutdown grace a stopping worker lets a send already past DATA finish:
+    the rest of the message and SES's reply, each within the SMTP timeout."""
+    return 2 * settings.smtp_timeout
+
+
 class DispatchWorker:
     def __init__(self, context: DispatchContext, timings: SendTimings | None = None) -> None:
         self.context = context
@@ -42,6 +49,7 @@ class DispatchWorker:
             concurrency=max(1, context.settings.dispatch_concurrency),
             ack_wait=self.timings.ack_wait,
             retry_delay=self.timings.backoff_cap,
+            past_no_return_seconds=past_data_seconds(context.settings),
         )
         self.consumer = DurableWorker(context.store, plan, self)
         self.replicas = DispatchReplicas(context.store, self.consumer.is_working_on)

@@ -11,6 +11,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from services.config import main as config_main
+from services.core import point_of_no_return
 from services.core.durable_worker import ConsumerPlan, Delivery, DurableWorker, Requeue
 from services.core.event_routes import DeclarationError, handles
 from services.core.event_store import EventStore
@@ -194,3 +195,57 @@ async def delete_test_streams_of(settings) -> None:
     store = await EventStore.connect(settings)
     await delete_test_streams(store)
     await store.close()
+
+
+async def test_a_graceful_stop_lets_a_handler_past_its_point_of_no_return_finish(store):
+    """Past the grace, the handler that passed its point (a send SES may hold) goes on and is acked;
+    the one that did not is cancelled at once and put back."""
+    finished: list[str] = []
+
+    async def handler(delivery: Delivery) -> None:
+        if delivery.event.aggregate_id == "past":
+            point_of_no_return.passed()
+        await asyncio.sleep(1.5)
+        finished.append(delivery.event.aggregate_id)
+
+    worker = DurableWorker(store, plan(past_no_return_seconds=10.0), SavedProviders(handler))
+    task = await run_worker(worker)
+    try:
+        await store.append(provider_saved("acme", "past"))
+        await store.append(provider_saved("acme", "before"))
+        await until(lambda: worker.in_flight == 2)
+        started = asyncio.get_running_loop().time()
+        await worker.finish_in_flight(grace=0.2)
+        assert finished == ["past"] and asyncio.get_running_loop().time() - started < 5.0
+    finally:
+        await stop(task)
+
+    taken_again: list[str] = []
+
+    async def record(delivery: Delivery) -> None:
+        taken_again.append(delivery.event.aggregate_id)
+
+    task = await run_worker(DurableWorker(store, plan(), SavedProviders(record)))
+    try:
+        await until(lambda: taken_again == ["before"])
+        await asyncio.sleep(1.0)
+        assert taken_again == ["before"], "the one past its point was acked, the other put back"
+    finally:
+        await stop(task)
+
+
+async def test_a_handler_past_its_point_of_no_return_is_cut_off_after_its_bound(store):
+    async def forever(delivery: Delivery) -> None:
+        point_of_no_return.passed()
+        await asyncio.sleep(60.0)
+
+    worker = DurableWorker(store, plan(past_no_return_seconds=0.5), SavedProviders(forever))
+    task = await run_worker(worker)
+    try:
+        await store.append(provider_saved("acme", "stuck"))
+        await until(lambda: worker.in_flight == 1)
+        async with asyncio.timeout(6.0):  # grace, the unbinding pull (about a second), the bound
+            await worker.finish_in_flight(grace=0.2)
+        assert worker.in_flight == 0
+    finally:
+        await stop(task)
