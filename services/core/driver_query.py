@@ -17,7 +17,7 @@ import asyncio
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy.sql import Select
 
@@ -53,6 +53,7 @@ class DriverQuery:
         if self._sqlite is not None:
             await self._sqlite_lookups.settle()  # what was asked is answered before the close
             connection, thread, self._sqlite, self._sqlite_thread = self._sqlite, self._sqlite_thread, None, None
+            assert thread is not None  # _connect sets it before self._sqlite
             await asyncio.get_running_loop().run_in_executor(thread, connection.close)
             thread.shutdown(wait=False)
         if self._postgres is not None:
@@ -73,8 +74,9 @@ class DriverQuery:
 
     async def _sqlite_rows(self, asked: list[list[Any]]) -> list[list[Any]]:
         """The lookups of one loop turn, on the query's thread in one hop."""
+        # Asked only while self._sqlite is open (rows() checks; stop() settles the asks first).
         return await asyncio.get_running_loop().run_in_executor(
-            self._sqlite_thread, _sqlite_rows, self._sqlite, self._sql, asked
+            self._sqlite_thread, _sqlite_rows, cast(sqlite3.Connection, self._sqlite), self._sql, asked
         )
 
     async def _connect(self) -> None:
