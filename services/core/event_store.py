@@ -7,7 +7,7 @@ import logging
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass
-from typing import Awaitable, Callable, Sequence, TypeVar
+from typing import Awaitable, Callable, Sequence, TypeVar, cast
 
 import nats
 from nats.aio.client import Client as NatsClient
@@ -314,14 +314,15 @@ class EventStore:
             raw = await self.js.get_last_msg(self.stream, subject)
         except NotFoundError:
             return None
-        return StoredEvent(raw.seq, subject, Event.FromString(raw.data or b""))
+        # nats-py types every field of a stored message Optional; the server always sends these.
+        return StoredEvent(cast(int, raw.seq), subject, Event.FromString(raw.data or b""))
 
     async def event_at(self, stream_seq: int) -> StoredEvent | None:
         try:
             raw = await self.js.get_msg(self.stream, stream_seq)
         except NotFoundError:
             return None
-        return StoredEvent(raw.seq, raw.subject, Event.FromString(raw.data or b""))
+        return StoredEvent(cast(int, raw.seq), cast(str, raw.subject), Event.FromString(raw.data or b""))
 
     async def last_sequence(self) -> int:
         info = await self.js.stream_info(self.stream)

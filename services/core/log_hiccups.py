@@ -10,6 +10,7 @@ sequence) is simply tried again.
 from __future__ import annotations
 
 import asyncio
+from typing import TypeGuard
 
 import nats.errors
 from nats.js.errors import APIError, NoStreamResponseError
@@ -48,7 +49,8 @@ class SubjectBusy(Exception):
 _CLOSED_UVLOOP_TRANSPORT = "the handler is closed"
 
 
-def is_log_hiccup(error: BaseException) -> bool:
+def is_log_hiccup(error: object) -> TypeGuard[Exception]:
+    # `object`: the event store asks it of each outcome of a batch, an Appended or an Exception.
     if isinstance(error, APIError):
         # nats-py's own subclasses (KeyNotFoundError...) may lack the attributes.
         code = getattr(error, "code", None) or 0
