@@ -220,6 +220,7 @@ class StreamReader:
         return False
 
     def _status(self, msg: Msg) -> None:
+        assert msg.headers is not None  # _received checked
         code, description = msg.headers.get(STATUS, ""), msg.headers.get(DESCRIPTION, "")
         if code == HEARTBEAT:
             return
@@ -242,6 +243,7 @@ class StreamReader:
         """Ask for another batch while the buffered and requested messages stay under the limit."""
         if self._subscription is None:
             return
+        assert self._connection is not None  # open() sets it before self._subscription; close() clears both
         while (
             len(self._pulls) < OUTSTANDING_PULLS
             and len(self.messages) + self._requested() + self.batch <= self.limit
