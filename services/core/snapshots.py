@@ -61,6 +61,7 @@ class Snapshots:
         bucket = await self._bucket(create=False) if self.enabled and path is not None else None
         if bucket is None:
             return None
+        assert path is not None  # without a file there is no bucket
         name = object_name(generation)
         try:
             info = await bucket.get_info(name)
@@ -100,6 +101,7 @@ class Snapshots:
             copy.unlink(missing_ok=True)
             checkpoint = await asyncio.to_thread(_vacuum_into, path, copy, generation.model)
             bucket = await self._bucket(create=True)
+            assert bucket is not None  # create=True makes one when there is none
             name = object_name(generation)
             if await self._stored_checkpoint(bucket, name) >= checkpoint:
                 return  # another pod's snapshot is as new
