@@ -343,6 +343,7 @@ class ProjectionRunner:
             self._wake.set()  # the watcher switches to it
 
     def _ready(self) -> None:
+        assert self.generation is not None  # called for the current feed; stop() clears it after stopping the feeds
         self.caught_up.set()
         log.info(
             "read model ready",
@@ -370,7 +371,11 @@ class ProjectionRunner:
             except Exception:
                 log.warning("read model upkeep failed this round", extra={"model": self.model}, exc_info=True)
 
+    # The watcher's methods: start() sets self._current before it starts the watcher, and stop()
+    # cancels it before clearing self._current.
+
     async def _look_after(self) -> None:
+        assert self._current is not None
         await self.generations.hold(*(feed.generation for feed in (self._current, self._next) if feed))
         if not self._promoted and self._current.checkpoint >= self._target:
             await self._promote()
@@ -390,6 +395,7 @@ class ProjectionRunner:
             self._snapshots.save_when_due(self.generations, self._current)
 
     async def _promote(self) -> None:
+        assert self._current is not None
         before = await self.generations.live()
         if await self.generations.promote(self._current.generation):
             self._promoted = True
@@ -424,6 +430,7 @@ class ProjectionRunner:
         the current one standing still meanwhile, so `checkpoint` never goes back and a caller
         who waited for a sequence finds it in whichever generation it reads."""
         current, following = self._current, self._next
+        assert current is not None and following is not None  # _look_after checked self._next
         async with current.lock:
             if not await following.reach(current.checkpoint, SWITCH_SECONDS):
                 return  # it fell behind again; try on the next round
@@ -449,6 +456,7 @@ class ProjectionRunner:
         await feed.engine.dispose()
 
     def _warn_other_version(self, live: Generation) -> None:
+        assert self._current is not None
         if self._warned_of != live.number:
             self._warned_of = live.number
             log.warning(
