@@ -6,7 +6,7 @@ import asyncio
 import logging
 import signal
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Coroutine
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -33,7 +33,7 @@ class ServiceComponents:
     grpc: GrpcServer
     projections: list[ProjectionRunner] = field(default_factory=list)
     http: list[HttpEndpoint] = field(default_factory=list)
-    workers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    workers: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
     # Given the shutdown grace, finish the work in hand before the workers are cancelled.
     draining: list[Callable[[float], Awaitable[None]]] = field(default_factory=list)
     on_start: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
