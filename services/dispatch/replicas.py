@@ -26,6 +26,7 @@ import uuid
 from typing import Callable
 
 from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
 from nats.js import api as js_api
 
 from services.core.buckets import ReopenedBucket
@@ -68,7 +69,7 @@ class DispatchReplicas:
             patience,
         )
         self._tasks: list[asyncio.Task] = []
-        self._subscription = None
+        self._subscription: Subscription | None = None
         self._live: tuple[float, frozenset[str]] = (0.0, frozenset())
 
     async def start(self) -> None:
