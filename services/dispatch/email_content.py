@@ -19,6 +19,7 @@ import time
 import weakref
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from services.core.content_store import ContentStore, digest_of_reference, sha256_of
 from services.core.errors import FieldViolation, require
@@ -71,6 +72,7 @@ class EmailContent:
     async def resolve(self, request: EmailRequest) -> Resolved:
         """The request with body references read; INVALID_ARGUMENT naming each bad reference."""
         violations: list[FieldViolation] = []
+        bodies: dict[str, Any]  # replace()'s keywords: mypy checks a **dict[str, str] against every field
         bodies, named = {}, {}
         for name, inline, reference, media_type in (
             ("text_body", request.text_body, request.text_body_ref, TEXT_MEDIA_TYPE),
@@ -173,7 +175,7 @@ class EmailContent:
 
     async def fetch(self, request: EmailRequest, refs: ContentRefs) -> tuple[EmailRequest, list[AttachmentContent]]:
         """The request with its bodies, and its parts' content; ContentMissing when any is gone."""
-        bodies = {}
+        bodies: dict[str, Any] = {}  # replace()'s keywords, as in resolve()
         for name, ref in (("text_body", refs.text), ("html_body", refs.html)):
             if ref is not None:
                 bodies[name] = self._text_of(ref.sha256, await self._required(ref.sha256))
