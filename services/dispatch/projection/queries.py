@@ -84,7 +84,10 @@ class SuppressionChecks:
 
 def _since_of(dialect) -> Callable[[Any], datetime]:
     """The driver's `since` as SQLAlchemy would give it (SQLite keeps a DateTime as text), in UTC."""
-    process = suppressions.c.since.type.dialect_impl(dialect).result_processor(dialect, None)
+    # SQLAlchemy types it as giving `Any | None`; `since` is NOT NULL, so a datetime.
+    process: Callable[[Any], Any] | None = suppressions.c.since.type.dialect_impl(dialect).result_processor(
+        dialect, None
+    )
     return (lambda value: as_utc(process(value))) if process is not None else as_utc
 
 
