@@ -20,7 +20,7 @@ from services.core.errors import (
     Unavailable,
     require,
 )
-from services.core.event_store import NEW_AGGREGATE, ConcurrencyConflict, LogUnavailable, PendingAppend
+from services.core.event_store import NEW_AGGREGATE, Appended, ConcurrencyConflict, LogUnavailable, PendingAppend
 from services.dispatch import domain, events
 from services.dispatch.context import DispatchContext
 from services.dispatch.domain import FAILED, QUEUED
@@ -95,6 +95,7 @@ class FailedDispatchRetries:
 
         results: dict[str, Retried] = {}
         pending: list[tuple[str, str, PendingAppend]] = []
+        outcome: Retried | tuple[str, str, PendingAppend] | Appended | Exception  # of each loop below
         for outcome in await asyncio.gather(*(checked(row) for row in rows)):
             if isinstance(outcome, Retried):
                 results[outcome.original_dispatch_id] = outcome
