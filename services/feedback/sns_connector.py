@@ -24,7 +24,9 @@ class PinnedHostResolver(AbstractResolver):
         self._pins = pins
         self._fallback = DefaultResolver()
 
-    async def resolve(self, host: str, port: int = 0, family: int = socket.AF_INET) -> list[ResolveResult]:
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
         pinned = self._pins.get(host.lower())
         if pinned is None:
             return await self._fallback.resolve(host, port, family)
