@@ -7,12 +7,13 @@ from datetime import timezone
 from typing import Any
 
 from sqlalchemy import BigInteger, Column, DateTime, MetaData, String, Table, and_, or_, select, tuple_
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.core.database import delete_in, upsert
 from services.core.event_routes import handles
 from services.core.events import StoredEvent, occurred_at
 from services.core.generated.postroom.v1 import events_pb2
+from services.core.live_engine import LiveEngine
 from services.core.projection import Projection
 from services.core.ses_listings import SesListingsProjection, ses_listings_table
 from services.unsubscribe.domain import SubscriptionState, UnsubscribeEntry
@@ -88,7 +89,7 @@ def _row(account_id: str, payload, stored: StoredEvent) -> dict[str, Any]:
 
 
 class UnsubscribeReadModel:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: LiveEngine) -> None:
         self.engine = engine
 
     async def status(self, account_id: str, recipient_hash: str) -> SubscriptionState:
