@@ -29,6 +29,7 @@ from services.core.database import delete_in, upsert
 from services.core.event_routes import handles
 from services.core.events import StoredEvent
 from services.core.generated.postroom.v1 import events_pb2
+from services.core.live_engine import LiveEngine
 from services.core.projection import Projection
 
 metadata = MetaData()
@@ -217,7 +218,7 @@ def view_of(row: Any) -> ProviderView:
 
 
 class ProviderReadModel:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine | LiveEngine) -> None:
         self.engine = engine
 
     async def get(self, account_id: str, provider_id: str) -> ProviderView | None:
@@ -273,7 +274,7 @@ def view_from_event(account_id: str, saved, seq: int) -> ProviderView:
     return view_of(_row(account_id, saved, seq))
 
 
-async def sealed_secrets(engine: AsyncEngine, account_id: str, provider_id: str) -> tuple[bytes, bytes]:
+async def sealed_secrets(engine: LiveEngine, account_id: str, provider_id: str) -> tuple[bytes, bytes]:
     """The stored ciphertexts, for an update that keeps them or a check that needs them."""
     query = select(providers.c.smtp_password_sealed, providers.c.ses_secret_access_key_sealed).where(
         providers.c.account_id == account_id, providers.c.provider_id == provider_id

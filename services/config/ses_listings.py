@@ -4,12 +4,12 @@ with, and which providers list an address when a resubscribe asks to take it off
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.config.suppression_mirror import KnownListing
 from services.core.event_routes import handles
 from services.core.events import StoredEvent
 from services.core.generated.postroom.v1 import events_pb2
+from services.core.live_engine import LiveEngine
 from services.core.ses_listings import SesListingsProjection, ses_listings_table
 
 
@@ -29,7 +29,7 @@ ses_listings = ConfigSesListingsProjection.table
 
 
 class SesListingsReadModel:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: LiveEngine) -> None:
         self.engine = engine
 
     async def known(self, account_id: str, provider_id: str) -> dict[str, KnownListing]:
