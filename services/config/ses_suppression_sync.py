@@ -11,6 +11,7 @@ so a replay never calls SES.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -127,7 +128,8 @@ class SesSuppressionSync:
                 removed.append((payload, f"ses-removed:{delivery.event.event_id}:{row['provider_id']}"))
         await self._append(account_id, removed, causation_id=delivery.event.event_id)
 
-    async def _append(self, account_id: str, payloads: list[tuple[object, str]], causation_id: str = "") -> None:
+    async def _append(self, account_id: str, payloads: list[tuple[Any, str]], causation_id: str = "") -> None:
+        # Any: an SesSuppressionImported or an SesSuppressionRemoved, both with a recipient_hash.
         pending = [
             PendingAppend(
                 new_event(
