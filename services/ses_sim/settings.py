@@ -31,7 +31,7 @@ def _env(name: str, default: str) -> str:
     return os.environ.get(name) or default
 
 
-def _env_number(name: str, default: float, kind: type = int):
+def _env_number(name: str, default: float | None, kind: type = int):
     raw = os.environ.get(name, "")
     try:
         return kind(raw) if raw else default
