@@ -39,7 +39,7 @@ class KeptMessage:
         return f"/messages/{self.ses_message_id}/attachments/{part.index}"
 
     def parsed(self) -> EmailMessage:
-        return message_from_bytes(self.data, policy=policy.default)  # type: ignore[return-value]
+        return message_from_bytes(self.data, policy=policy.default)
 
     @cached_property
     def _headers(self) -> Message:

@@ -25,7 +25,7 @@ def _key(address: str) -> str:
 def require_reason(reason: object, field: str = "Reason") -> str:
     if reason not in SUPPRESSION_REASONS:
         raise InvalidValue(field, f"{field} must be BOUNCE or COMPLAINT, not {reason!r}.")
-    return reason  # type: ignore[return-value]
+    return reason
 
 
 def require_address(address: object, field: str = "EmailAddress") -> str:

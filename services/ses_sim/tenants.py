@@ -41,7 +41,7 @@ def require_tenant_name(name: object, field_name: str = "TenantName") -> str:
 def require_sending_status(status: object, field_name: str = "SendingStatus") -> str:
     if status not in SENDING_STATUSES:
         raise InvalidValue(field_name, f"{field_name} must be one of {', '.join(SENDING_STATUSES)}, not {status!r}.")
-    return status  # type: ignore[return-value]
+    return status
 
 
 def aggregate_status(customer: str | None, ses: str) -> str:
