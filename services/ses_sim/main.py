@@ -229,6 +229,7 @@ class SesSimulator:
         self.ports.update(self.region_ports[self.settings.region])
 
     async def _start_web(self) -> None:
+        assert self.publisher is not None  # start() set it
         app = new_app()
         app.router.add_routes(InboxWeb(self.inbox, self.publisher, self.topic_arn).routes())
         for api in (
@@ -251,6 +252,7 @@ class SesSimulator:
             "127.0.0.1",
         ]
         tls: ssl.SSLContext = certificates.server_context("sns", names)
+        assert self.publisher is not None and self.signing is not None  # start() set them
         self._sns_runner = web.AppRunner(
             sns_endpoint_app(self.publisher, self.signing), access_log=None, shutdown_timeout=1
         )
@@ -305,6 +307,7 @@ class SesSimulator:
 
     async def _report(self, region: SesRegion, mail: SentMail, outcomes) -> None:
         """Publish what SES would report for each such recipient, in SES's order, to the region's topic."""
+        assert self.publisher is not None  # it runs in the publisher's background, and stop() keeps it
         await asyncio.sleep(self.settings.notification_delay)
         for recipient, outcome in outcomes:
             for notification in notifications_for(mail, recipient, outcome, datetime.now(UTC)):
