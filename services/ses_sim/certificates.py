@@ -13,6 +13,7 @@ import ssl
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -93,7 +94,11 @@ class SimulatorCertificates:
             certificate = x509.load_pem_x509_certificate(ca_file.read_bytes())
             if _usable(certificate):
                 return cls(
-                    state_dir, ca_file, serialization.load_pem_private_key(key_file.read_bytes(), None), certificate
+                    state_dir,
+                    ca_file,
+                    # written by _create: an EC key
+                    cast(ec.EllipticCurvePrivateKey, serialization.load_pem_private_key(key_file.read_bytes(), None)),
+                    certificate,
                 )
         return cls._create(state_dir, ca_file, key_file)
 
@@ -186,7 +191,8 @@ class SimulatorCertificates:
         if existing and key_file.exists():
             certificate = x509.load_pem_x509_certificate(existing[0].read_bytes())
             if _usable(certificate, dt.timedelta(days=1)):
-                key = serialization.load_pem_private_key(key_file.read_bytes(), None)
+                # written below: an RSA key
+                key = cast(rsa.RSAPrivateKey, serialization.load_pem_private_key(key_file.read_bytes(), None))
                 return SnsSigningCertificate(existing[0].stem.removeprefix(_SIGNING_PREFIX), key, certificate)
             existing[0].unlink()
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)  # SNS signs with RSA
