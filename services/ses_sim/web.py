@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from html import escape
+from typing import cast
 from urllib.parse import quote
 
 from aiohttp import web
@@ -203,9 +204,9 @@ class InboxWeb:
         if not isinstance(document, dict):
             return _json_body_error("the body must be a JSON object")
         try:
-            subscription = self.publisher.subscribe(
-                str(document.get("topic_arn") or self.default_topic_arn), document.get("endpoint")
-            )  # type: ignore[arg-type]
+            subscription = self.publisher.subscribe(  # subscribe() refuses an endpoint that is not a URL string
+                str(document.get("topic_arn") or self.default_topic_arn), cast(str, document.get("endpoint"))
+            )
         except SubscriptionError as error:
             return web.json_response({"error": error.message, "code": error.code}, status=error.status)
         return web.json_response(subscription.as_json(), status=201 if not subscription.confirmed else 200)
