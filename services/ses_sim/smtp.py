@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import policy
 from email.parser import BytesHeaderParser
+from typing import Any
 
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
@@ -59,7 +60,9 @@ class SesSmtp(SMTP):
 
     async def push(self, status: str | bytes) -> None:
         # aiosmtpd words its size refusals itself ("552 Error: Too much mail data"); SES says this.
-        await super().push(MESSAGE_TOO_LONG if isinstance(status, str) and status.startswith("552 ") else status)
+        # Any: aiosmtpd's push takes an AnyStr, which a str | bytes is not.
+        reply: Any = MESSAGE_TOO_LONG if isinstance(status, str) and status.startswith("552 ") else status
+        await super().push(reply)
 
     async def smtp_MAIL(self, arg: str | None) -> None:
         if self.messages_accepted >= self.max_messages_per_session:
