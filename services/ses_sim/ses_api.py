@@ -16,6 +16,7 @@ from aiohttp import web
 from services.ses_sim.account import AccountChange, Identity
 from services.ses_sim.errors import InvalidValue, NotFound
 from services.ses_sim.json_bodies import json_object
+from services.ses_sim.query_parameters import query_parameters
 from services.ses_sim.regions import Regions, SesRegion, UnservedRegion
 from services.ses_sim.sesv2_protocol import is_unsigned, ok, sesv2_operation
 
@@ -128,7 +129,7 @@ class SesApi:
     # --- SES v1 ----------------------------------------------------------------------------------
 
     async def query_action(self, request: web.Request) -> web.Response:
-        form = await request.post()
+        form = await query_parameters(request)
         if is_unsigned(request):
             return _v1_error(403, "MissingAuthenticationToken", "Request is missing Authentication Token")
         try:
@@ -144,7 +145,7 @@ class SesApi:
             "GetAccountSendingEnabled": self._get_account_sending_enabled,
             "UpdateAccountSendingEnabled": self._update_account_sending_enabled,
         }
-        handler = handlers.get(str(form.get("Action", "")))
+        handler = handlers.get(form.get("Action", ""))
         if handler is None:
             return _v1_error(
                 400, "InvalidAction", f"The action {form.get('Action')} is not valid for this web service."

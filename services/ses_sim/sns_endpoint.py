@@ -12,6 +12,7 @@ from xml.sax.saxutils import escape
 from aiohttp import web
 
 from services.ses_sim.certificates import SnsSigningCertificate
+from services.ses_sim.query_parameters import query_parameters
 from services.ses_sim.sns_publisher import SnsPublisher
 from services.ses_sim.sns_topics import SubscriptionError
 
@@ -37,7 +38,7 @@ def _error(code: str, message: str, status: int = 400) -> web.Response:
 
 def sns_endpoint_app(publisher: SnsPublisher, signing: SnsSigningCertificate) -> web.Application:
     async def action(request: web.Request) -> web.Response:
-        parameters = dict(request.query) | (dict(await request.post()) if request.method == "POST" else {})
+        parameters = await query_parameters(request)
         try:
             match parameters.get("Action"):
                 case "ConfirmSubscription":

@@ -67,3 +67,21 @@ async def test_an_unsigned_request_is_refused(simulator):
             assert answer.status == 403
         async with http.post(f"{simulator.web_url}/", data={"Action": "GetSendQuota"}) as answer:
             assert answer.status == 403 and "MissingAuthenticationToken" in await answer.text()
+
+
+async def test_a_multipart_form_is_read_like_a_url_encoded_one(simulator):
+    """aiohttp gives a multipart field that is not text/* as bytes: it must read as the action it names."""
+    form = aiohttp.FormData()
+    form.add_field("Action", "GetSendQuota", content_type="application/octet-stream")
+    async with aiohttp.ClientSession() as http:
+        async with http.post(
+            f"{simulator.web_url}/", data=form, headers={"Authorization": "AWS4-HMAC-SHA256 x"}
+        ) as answer:
+            body = await answer.text()
+            assert answer.status == 200 and "<Max24HourSend>" in body, body
+        form = aiohttp.FormData()
+        form.add_field("Action", "NoSuchAction", content_type="application/octet-stream")
+        async with http.post(
+            f"{simulator.web_url}/", data=form, headers={"Authorization": "AWS4-HMAC-SHA256 x"}
+        ) as answer:
+            assert answer.status == 400 and "The action NoSuchAction is not valid" in await answer.text()
