@@ -1,6 +1,6 @@
 """The tree passes the linters and type checks configured in pyproject.toml: ruff's rules over
-everything ([tool.ruff.lint]), ruff's formatter ([tool.ruff]), mypy over the modules listed under
-[tool.mypy]."""
+everything ([tool.ruff.lint]), ruff's formatter ([tool.ruff]), mypy over services/
+([tool.mypy])."""
 
 import subprocess
 import sys
@@ -26,7 +26,7 @@ def test_the_tree_is_as_ruff_formats_it():
     assert checked.returncode == 0, "run `.venv/bin/ruff format .`:\n" + checked.stdout + checked.stderr
 
 
-def test_mypy_finds_nothing_in_the_checked_modules():
+def test_mypy_finds_nothing_in_the_services():
     checked = subprocess.run(
         [sys.executable, "-m", "mypy", "--no-incremental", "--config-file", "pyproject.toml"],
         cwd=ROOT,
