@@ -35,6 +35,7 @@ from services.core import point_of_no_return, tracing
 from services.core.event_routes import EventRoutes
 from services.core.event_store import EventStore
 from services.core.events import Event
+from services.core.tasks import cancel_all
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,7 @@ UNBIND_SECONDS = 3.0  # a stopping worker's last pull (1 s) expires and its inbo
 PULL_SECONDS = 1.0
 PULL_GRACE_SECONDS = 2.0  # past a pull's expiry, how long to wait for the server to say it is over
 OVERDUE_PAUSE_SECONDS = 1.0
+PAST_NO_RETURN_RECHECK_SECONDS = 0.2  # how soon a handler found back before its point is put back
 # Beyond any replica set's total concurrency: each replica bounds itself by its own slots, so
 # nothing here has to know how many replicas there are.
 MAX_ACK_PENDING = 50_000
@@ -274,23 +276,34 @@ class DurableWorker:
         # pull request and sit there for ack_wait. A fetch ends within a second.
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._unbound.wait(), UNBIND_SECONDS)
-        past = {task for task, point in self._points.items() if point.passed}
-        # No await between sorting them and cancelling the rest: none passes its point meanwhile.
-        await self._put_back_unfinished(spare=past)
-        if past and self.plan.past_no_return_seconds > 0:
-            log.warning(
-                "letting handlers past their point of no return finish",
-                extra={"consumer": self.plan.durable, "count": len(past), "seconds": self.plan.past_no_return_seconds},
-            )
-            await asyncio.wait(past, timeout=self.plan.past_no_return_seconds)
+        await self._let_past_no_return_finish(self.plan.past_no_return_seconds)
         await self._put_back_unfinished()
+
+    async def _let_past_no_return_finish(self, seconds: float) -> None:
+        """Put back at once what has not passed its point of no return, and give what has up to
+        `seconds`, putting back any that turns out not to have passed it after all (SES refused
+        the message: the send would only wait to try again)."""
+        loop = asyncio.get_running_loop()
+        deadline, told = loop.time() + seconds, False
+        while True:
+            # No await between sorting them and cancelling the rest: none passes its point meanwhile.
+            past = {task for task, point in self._points.items() if point.passed}
+            await self._put_back_unfinished(spare=past)
+            left = deadline - loop.time()
+            if not past or left <= 0:
+                return
+            if not told:
+                told = True
+                log.warning(
+                    "letting handlers past their point of no return finish",
+                    extra={"consumer": self.plan.durable, "count": len(past), "seconds": seconds},
+                )
+            await asyncio.wait(past, timeout=min(left, PAST_NO_RETURN_RECHECK_SECONDS))
 
     async def _put_back_unfinished(self, spare: Collection[asyncio.Task] = ()) -> None:
         """Cancel what is in flight (but `spare`) and nak it, so another replica takes it now, not after ack_wait."""
         unfinished = {task: msg for task, msg in self._in_flight.items() if task not in spare}
-        for task in unfinished:
-            task.cancel()
-        await asyncio.gather(*unfinished, return_exceptions=True)
+        await cancel_all(unfinished)  # cancels them all before its first await
         for task, msg in unfinished.items():
             if task.cancelled():  # the others were acked or put back already
                 await _quietly(msg.nak())

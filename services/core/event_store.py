@@ -31,6 +31,7 @@ WRONG_LAST_SEQUENCE = 10071  # "wrong last sequence: <seq>"
 WRONG_LAST_SEQUENCE_IN_PROCESS = 10164  # "wrong last sequence" (clustered: another append to the subject is in flight)
 PUBLISH_TIMEOUT_SECONDS = 5.0  # one try; a lost ack is simply tried again (the same Nats-Msg-Id)
 STREAM_READY_SECONDS = 60.0  # a starting service waits this long for the stream (a cluster electing)
+DRAIN_SECONDS = 5.0  # a stopping service's subscriptions get this long to drain (nats-py's default: 30)
 NEW_AGGREGATE = 0  # Nats-Expected-Last-Subject-Sequence 0: the subject must be empty
 HEADROOM_BYTES = 1024  # of max_payload, for the subject and headers riding with an event
 
@@ -104,6 +105,7 @@ class EventStore:
             max_reconnect_attempts=-1,
             reconnect_time_wait=0.5,
             connect_timeout=5,
+            drain_timeout=DRAIN_SECONDS,
             error_cb=_log_nats_error,
             disconnected_cb=_log_disconnected,
             reconnected_cb=_log_reconnected,

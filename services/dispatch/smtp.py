@@ -93,21 +93,34 @@ async def _transact(session: _Session, message: BuiltMessage) -> SmtpOutcome:
         reply = await client.execute_command(b"DATA")
         if reply.code != 354:
             return SmtpOutcome(reply.code, reply.message)
-        # From here the message may reach SES whatever this process does: a graceful stop lets the
-        # send finish (and its outcome be recorded) rather than cut it off and have it sent again.
-        point_of_no_return.passed()
-        reply = await _content_and_end(client, message)
+        reply = await _content_past_no_return(client, message)
     except aiosmtplib.SMTPResponseException as error:
         # A reply that is no SMTP reply (garbled, too long): the message may be with the server, so
         # this is its answer, never a reason to send it again; the session is out of step.
         client.close()
         return SmtpOutcome(error.code, error.message)
     if reply.code != 250:
-        point_of_no_return.not_passed()  # refused: SES holds nothing of it
         return SmtpOutcome(reply.code, reply.message)
     session.sent += 1
     session.unfinished = False
     return SmtpOutcome(250, reply.message)
+
+
+async def _content_past_no_return(client: aiosmtplib.SMTP, message: BuiltMessage) -> aiosmtplib.SMTPResponse:
+    """`_content_and_end`, past the point of no return: from here the message may reach SES
+    whatever this process does, so a graceful stop lets the send finish (and its outcome be
+    recorded) rather than cut it off and have it sent again. Any end but a 250 (a refusal, or a
+    connection lost, after which the email is tried again anyway) leaves nothing for a cut-off
+    to double: the point is cleared."""
+    point_of_no_return.passed()
+    delivered = False
+    try:
+        reply = await _content_and_end(client, message)
+        delivered = reply.code == 250
+        return reply
+    finally:
+        if not delivered:
+            point_of_no_return.not_passed()
 
 
 async def _content_and_end(client: aiosmtplib.SMTP, message: BuiltMessage) -> aiosmtplib.SMTPResponse:

@@ -34,7 +34,8 @@ QUEUE_DEPTH_SECONDS = 5.0  # how often the queue's depth is read from the consum
 
 def past_data_seconds(settings: Settings) -> float:
     """How long past the shutdown grace a stopping worker lets a send already past DATA finish:
-    the rest of the message and SES's reply, each within the SMTP timeout."""
+    the rest of the message and SES's reply, each within the SMTP timeout (the outcome's append,
+    milliseconds while the log is up, fits in what they leave)."""
     return 2 * settings.smtp_timeout
 
 

@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from services.core.durable_worker import UNBIND_SECONDS
+from services.core.event_store import DRAIN_SECONDS as NATS_DRAIN_SECONDS
 from services.core.settings import Settings
 from services.dispatch.worker import past_data_seconds
 
@@ -30,6 +31,8 @@ HTTP_PORT = {"feedback": 8081, "unsubscribe": 8082}
 PUBLIC_PATHS = {"/sns/": ("postroom-feedback", "http"), "/u/": ("postroom-unsubscribe", "http")}
 AUTOSCALED = ("dispatch", "feedback")
 DRAIN_SECONDS = Settings().shutdown_grace  # the services' own graceful stop on SIGTERM
+# Then: the workers cancelled, the projections stopped, the NATS connection drained.
+AFTER_THE_DRAIN_SECONDS = NATS_DRAIN_SECONDS + 5
 # Oldest and newest Kubernetes versions the manifests must validate against.
 K8S_VERSIONS = ("1.30.0", "1.37.0")
 
@@ -248,7 +251,7 @@ def test_termination_grace_covers_the_drain(overlay):
         pod = deploy["spec"]["template"]["spec"]
         (c,) = pod["containers"]
         pre_stop = c.get("lifecycle", {}).get("preStop", {}).get("exec", {}).get("command", ["sleep", "0"])
-        needed = int(pre_stop[-1]) + DRAIN_SECONDS
+        needed = int(pre_stop[-1]) + DRAIN_SECONDS + AFTER_THE_DRAIN_SECONDS
         if name == "postroom-dispatch":  # sends past DATA are let finish after the grace
             needed += UNBIND_SECONDS + past_data_seconds(Settings())
         grace = pod["terminationGracePeriodSeconds"]

@@ -205,10 +205,12 @@ async def test_a_graceful_stop_lets_a_handler_past_its_point_of_no_return_finish
     async def handler(delivery: Delivery) -> None:
         if delivery.event.aggregate_id == "past":
             point_of_no_return.passed()
-        await asyncio.sleep(1.5)
+            await asyncio.sleep(4.0)  # beyond the grace and the unbinding pull
+        else:
+            await asyncio.sleep(30.0)
         finished.append(delivery.event.aggregate_id)
 
-    worker = DurableWorker(store, plan(past_no_return_seconds=10.0), SavedProviders(handler))
+    worker = DurableWorker(store, plan(past_no_return_seconds=20.0), SavedProviders(handler))
     task = await run_worker(worker)
     try:
         await store.append(provider_saved("acme", "past"))
@@ -216,22 +218,33 @@ async def test_a_graceful_stop_lets_a_handler_past_its_point_of_no_return_finish
         await until(lambda: worker.in_flight == 2)
         started = asyncio.get_running_loop().time()
         await worker.finish_in_flight(grace=0.2)
-        assert finished == ["past"] and asyncio.get_running_loop().time() - started < 5.0
+        assert finished == ["past"] and asyncio.get_running_loop().time() - started < 10.0
     finally:
         await stop(task)
+    assert await taken_again_by_another_worker(store) == ["before"], "the one past its point acked, the other put back"
 
-    taken_again: list[str] = []
 
-    async def record(delivery: Delivery) -> None:
-        taken_again.append(delivery.event.aggregate_id)
+async def test_a_handler_found_back_before_its_point_is_put_back_without_waiting_out_the_bound(store):
+    """A send whose message SES refused after DATA (a 454 to the final period) clears its point and
+    waits to try again: the stop puts it back then, rather than waiting for the retry."""
 
-    task = await run_worker(DurableWorker(store, plan(), SavedProviders(record)))
+    async def refused_then_waits(delivery: Delivery) -> None:
+        point_of_no_return.passed()
+        await asyncio.sleep(2.0)
+        point_of_no_return.not_passed()
+        await asyncio.sleep(60.0)  # a backoff before the next attempt
+
+    worker = DurableWorker(store, plan(past_no_return_seconds=30.0), SavedProviders(refused_then_waits))
+    task = await run_worker(worker)
     try:
-        await until(lambda: taken_again == ["before"])
-        await asyncio.sleep(1.0)
-        assert taken_again == ["before"], "the one past its point was acked, the other put back"
+        await store.append(provider_saved("acme", "refused"))
+        await until(lambda: worker.in_flight == 1)
+        started = asyncio.get_running_loop().time()
+        await worker.finish_in_flight(grace=0.2)
+        assert worker.in_flight == 0 and asyncio.get_running_loop().time() - started < 10.0
     finally:
         await stop(task)
+    assert await taken_again_by_another_worker(store) == ["refused"]
 
 
 async def test_a_handler_past_its_point_of_no_return_is_cut_off_after_its_bound(store):
@@ -239,13 +252,31 @@ async def test_a_handler_past_its_point_of_no_return_is_cut_off_after_its_bound(
         point_of_no_return.passed()
         await asyncio.sleep(60.0)
 
-    worker = DurableWorker(store, plan(past_no_return_seconds=0.5), SavedProviders(forever))
+    worker = DurableWorker(store, plan(past_no_return_seconds=1.0), SavedProviders(forever))
     task = await run_worker(worker)
     try:
         await store.append(provider_saved("acme", "stuck"))
         await until(lambda: worker.in_flight == 1)
-        async with asyncio.timeout(6.0):  # grace, the unbinding pull (about a second), the bound
+        started = asyncio.get_running_loop().time()
+        async with asyncio.timeout(8.0):  # grace, the unbinding pull (about a second), the bound
             await worker.finish_in_flight(grace=0.2)
-        assert worker.in_flight == 0
+        assert worker.in_flight == 0 and asyncio.get_running_loop().time() - started >= 1.2
+    finally:
+        await stop(task)
+    assert await taken_again_by_another_worker(store) == ["stuck"]
+
+
+async def taken_again_by_another_worker(store) -> list[str]:
+    """What a fresh worker on the same durable consumer is given within a few seconds."""
+    taken: list[str] = []
+
+    async def record(delivery: Delivery) -> None:
+        taken.append(delivery.event.aggregate_id)
+
+    task = await run_worker(DurableWorker(store, plan(), SavedProviders(record)))
+    try:
+        await until(lambda: taken)
+        await asyncio.sleep(1.0)
+        return taken
     finally:
         await stop(task)

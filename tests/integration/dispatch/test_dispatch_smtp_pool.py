@@ -10,6 +10,7 @@ from dataclasses import replace
 import aiosmtplib
 import pytest
 
+from services.core import point_of_no_return
 from services.core.tls import client_context
 from services.dispatch import domain
 from services.dispatch.domain import ProviderConfig, SmtpOutcome
@@ -203,3 +204,29 @@ async def test_a_test_email_cancelled_mid_message_closes_its_connection_at_once(
         with pytest.raises(asyncio.CancelledError):
             await sending
         assert asyncio.get_running_loop().time() - started < 1.0  # not QUIT's 2 s wait for a reply
+
+
+async def test_a_send_is_past_its_point_of_no_return_from_data_until_a_refusal(sink, test_ca):
+    """Marked from DATA's 354 while SES may hold the message; still marked after a 250 (the outcome
+    is yet to be recorded); cleared when SES refuses it after the final period."""
+    pool = one_connection_pool(sink, test_ca)
+    sink.handler.data_delay = 0.5
+
+    async def watched_send() -> tuple[point_of_no_return.PointOfNoReturn, asyncio.Task]:
+        point = point_of_no_return.PointOfNoReturn()
+        task = asyncio.create_task(pool.send(MESSAGE), context=point_of_no_return.watching(point))
+        return point, task
+
+    try:
+        point, sending = await watched_send()
+        while sink.handler.data_started < 1:
+            await asyncio.sleep(0.005)
+        assert point.passed, "past the final period, waiting for SES's reply"
+        assert (await sending).code == 250 and point.passed
+
+        sink.handler.data_delay = 0.0
+        sink.script("454 Throttling failure: Maximum sending rate exceeded.")
+        point, sending = await watched_send()
+        assert (await sending).code == 454 and not point.passed
+    finally:
+        await pool.close()
