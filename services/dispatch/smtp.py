@@ -109,17 +109,28 @@ async def _transact(session: _Session, message: BuiltMessage) -> SmtpOutcome:
 async def _content_past_no_return(client: aiosmtplib.SMTP, message: BuiltMessage) -> aiosmtplib.SMTPResponse:
     """`_content_and_end`, past the point of no return: from here the message may reach SES
     whatever this process does, so a graceful stop lets the send finish (and its outcome be
-    recorded) rather than cut it off and have it sent again. Any end but a 250 (a refusal, or a
-    connection lost, after which the email is tried again anyway) leaves nothing for a cut-off
-    to double: the point is cleared."""
+    recorded) rather than cut it off and have it sent again. A reply other than 250, a lost
+    connection (after which the email is tried again anyway) or a cancellation leaves nothing for
+    a cut-off to double: the point is cleared. A reply that is no SMTP reply keeps it (the message
+    may be with SES: `_transact` records it as the answer)."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        # Cancelled while its last reply was landing, and the cancel swallowed (3.11's wait_for,
+        # gh-86296): a stop is putting this email back, so nothing irreversible may start now.
+        raise asyncio.CancelledError()
     point_of_no_return.passed()
-    delivered = False
+    may_be_held = True
     try:
         reply = await _content_and_end(client, message)
-        delivered = reply.code == 250
+        may_be_held = reply.code == 250
         return reply
+    except aiosmtplib.SMTPResponseException:
+        raise
+    except BaseException:
+        may_be_held = False
+        raise
     finally:
-        if not delivered:
+        if not may_be_held:
             point_of_no_return.not_passed()
 
 

@@ -208,7 +208,8 @@ async def test_a_test_email_cancelled_mid_message_closes_its_connection_at_once(
 
 async def test_a_send_is_past_its_point_of_no_return_from_data_until_a_refusal(sink, test_ca):
     """Marked from DATA's 354 while SES may hold the message; still marked after a 250 (the outcome
-    is yet to be recorded); cleared when SES refuses it after the final period."""
+    is yet to be recorded) and after a reply that is no SMTP reply; cleared when SES refuses it
+    after the final period."""
     pool = one_connection_pool(sink, test_ca)
     sink.handler.data_delay = 0.5
 
@@ -228,5 +229,9 @@ async def test_a_send_is_past_its_point_of_no_return_from_data_until_a_refusal(s
         sink.script("454 Throttling failure: Maximum sending rate exceeded.")
         point, sending = await watched_send()
         assert (await sending).code == 454 and not point.passed
+
+        sink.script("this is no SMTP reply")  # the message may be with SES: recorded as its answer
+        point, sending = await watched_send()
+        assert (await sending).code == -1 and point.passed
     finally:
         await pool.close()
