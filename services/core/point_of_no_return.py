@@ -8,6 +8,7 @@ each handler's task (`watching`); code deep in the handler says when the point i
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 from dataclasses import dataclass
 
@@ -30,7 +31,13 @@ def watching(point: PointOfNoReturn) -> contextvars.Context:
 
 
 def passed() -> None:
-    """The work in hand can no longer be undone by cancelling it. Outside a watched task, nothing."""
+    """The work in hand can no longer be undone by cancelling it (outside a watched task, nothing).
+    Refused with CancelledError while a cancel is pending on the task: one that Python 3.11's
+    wait_for swallowed as the reply it awaited landed (gh-86296) means a stop is putting this work
+    back, so nothing irreversible may start now."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError()
     _set(True)
 
 

@@ -113,25 +113,17 @@ async def _content_past_no_return(client: aiosmtplib.SMTP, message: BuiltMessage
     connection (after which the email is tried again anyway) or a cancellation leaves nothing for
     a cut-off to double: the point is cleared. A reply that is no SMTP reply keeps it (the message
     may be with SES: `_transact` records it as the answer)."""
-    task = asyncio.current_task()
-    if task is not None and task.cancelling():
-        # Cancelled while its last reply was landing, and the cancel swallowed (3.11's wait_for,
-        # gh-86296): a stop is putting this email back, so nothing irreversible may start now.
-        raise asyncio.CancelledError()
     point_of_no_return.passed()
-    may_be_held = True
     try:
         reply = await _content_and_end(client, message)
-        may_be_held = reply.code == 250
-        return reply
     except aiosmtplib.SMTPResponseException:
         raise
     except BaseException:
-        may_be_held = False
+        point_of_no_return.not_passed()
         raise
-    finally:
-        if not may_be_held:
-            point_of_no_return.not_passed()
+    if reply.code != 250:
+        point_of_no_return.not_passed()
+    return reply
 
 
 async def _content_and_end(client: aiosmtplib.SMTP, message: BuiltMessage) -> aiosmtplib.SMTPResponse:
